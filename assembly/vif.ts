@@ -1,0 +1,267 @@
+// The virtualization extensions (IHI 0048B chapter 5): the virtual interface
+// control registers (GICH) with their list registers, the virtual CPU
+// interface (GICV) that a guest uses without trapping, and the maintenance
+// interrupt (PPI 25). GICH_MISR, EISR and ELRSR are derived from the list
+// registers each time the state settles.
+
+import {
+  BM_ACTIVE, CFG_NLR, LINE_MAINT, LINE_VFIQ, LINE_VIRQ, SPURIOUS, V_APR,
+  V_DIRTY, V_EISR0, V_EISR1, V_ELRSR0, V_ELRSR1, V_HCR, V_HPPI, V_LINES, V_LR,
+  V_MISR, V_VMCR,
+} from "./layout";
+import { bmTest, ncpu, nirq, setActive, setLine, vifBlock } from "./state";
+
+// GICH_HCR (5.3.1)
+export const HCR_EN: u32 = 1 << 0;
+export const HCR_UIE: u32 = 1 << 1;
+export const HCR_LRENPIE: u32 = 1 << 2;
+export const HCR_NPIE: u32 = 1 << 3;
+export const HCR_VGRP0EIE: u32 = 1 << 4;
+export const HCR_VGRP0DIE: u32 = 1 << 5;
+export const HCR_VGRP1EIE: u32 = 1 << 6;
+export const HCR_VGRP1DIE: u32 = 1 << 7;
+export const HCR_EOICOUNT_SHIFT: u32 = 27;
+export const HCR_WRITABLE: u32 = 0xf80000ff;
+
+// GICH_VMCR (5.3.3)
+export const VMCR_GRP0EN: u32 = 1 << 0;
+export const VMCR_GRP1EN: u32 = 1 << 1;
+export const VMCR_ACKCTL: u32 = 1 << 2;
+export const VMCR_FIQEN: u32 = 1 << 3;
+export const VMCR_CBPR: u32 = 1 << 4;
+export const VMCR_VEM: u32 = 1 << 9;
+export const VMCR_ABP_SHIFT: u32 = 18;
+export const VMCR_BP_SHIFT: u32 = 21;
+export const VMCR_PRIMASK_SHIFT: u32 = 27;
+export const VMCR_WRITABLE: u32 = 0xf8fc021f;
+
+// GICH_LRn (5.3.11)
+export const LR_VID_MASK: u32 = 0x3ff;
+export const LR_PID_SHIFT: u32 = 10;
+export const LR_EOI: u32 = 1 << 19;
+export const LR_PRIO_SHIFT: u32 = 23;
+export const LR_STATE_SHIFT: u32 = 28;
+export const LR_PENDING: u32 = 1 << 28;
+export const LR_ACTIVE: u32 = 1 << 29;
+export const LR_GRP1: u32 = 1 << 30;
+export const LR_HW: u32 = 1 << 31;
+
+// The virtual interface implements 5 priority bits and 5 preemption bits,
+// so GICH_VTR reads 0x90000000 | (list registers - 1), as on QEMU's virt board.
+export const VIRT_PRIO_BITS: u32 = 5;
+export const VIRT_MIN_BPR: u32 = 2; // 7 - 5 (IHI 0048B 3.3.3, Table 3-7)
+const IDLE_PRIORITY: u32 = 0x100;
+
+@inline export function markVirtualDirty(cpu: u32): void { store<u32>(vifBlock(cpu) + V_DIRTY, 1); }
+@inline export function nlr(): u32 { return load<u32>(CFG_NLR); }
+@inline export function lrAddr(cpu: u32, n: u32): u32 { return vifBlock(cpu) + V_LR + (n << 2); }
+
+/** The 8-bit view of a list register's 5-bit priority. */
+@inline function lrPriority(lr: u32): u32 { return ((lr >> LR_PRIO_SHIFT) & 0x1f) << 3; }
+
+/** Virtual running priority from GICH_APR: bit n = preemption level n of
+ *  the 32 that 5 preemption bits give (5.3.5). */
+export function virtualRunning(cpu: u32): u32 {
+  const apr = load<u32>(vifBlock(cpu) + V_APR);
+  return apr == 0 ? IDLE_PRIORITY : ctz<u32>(apr) << 3;
+}
+
+function virtualGroupPriority(vmcr: u32, prio: u32, grp1: bool): u32 {
+  const bp = (vmcr >> VMCR_BP_SHIFT) & 7;
+  const abp = (vmcr >> VMCR_ABP_SHIFT) & 7;
+  if (grp1 && (vmcr & VMCR_CBPR) == 0) return prio & ((0xff << abp) & 0xff);
+  return prio & ((0xff << (bp + 1)) & 0xff);
+}
+
+@inline function groupEnabled(vmcr: u32, lr: u32): bool {
+  return (vmcr & ((lr & LR_GRP1) != 0 ? VMCR_GRP1EN : VMCR_GRP0EN)) != 0;
+}
+
+/** Index of the best pending list register, -1 if none. Only the pending
+ *  state (01) is signalled: an active-and-pending virtual interrupt waits for
+ *  its deactivation, as a physical one does (3.2.3). Ties go to the lowest
+ *  list register. */
+function bestListRegister(cpu: u32): i32 {
+  const vmcr = load<u32>(vifBlock(cpu) + V_VMCR);
+  const n = nlr();
+  let best: i32 = -1;
+  let bestPrio: u32 = IDLE_PRIORITY;
+  for (let i: u32 = 0; i < n; i++) {
+    const lr = load<u32>(lrAddr(cpu, i));
+    if ((lr & (LR_PENDING | LR_ACTIVE)) != LR_PENDING || !groupEnabled(vmcr, lr)) continue;
+    const p = lrPriority(lr);
+    if (p < bestPrio) {
+      bestPrio = p;
+      best = <i32>i;
+    }
+  }
+  return best;
+}
+
+/** Derive MISR, EISR and ELRSR from the list registers (5.3.6-5.3.9) and
+ *  drive the maintenance interrupt, then return the virtual output lines. */
+export function virtualLines(cpu: u32): u32 {
+  const b = vifBlock(cpu);
+  if (load<u32>(b + V_DIRTY) == 0) return load<u32>(b + V_LINES);
+  store<u32>(b + V_DIRTY, 0);
+  const hcr = load<u32>(b + V_HCR);
+  const vmcr = load<u32>(b + V_VMCR);
+  const n = nlr();
+  let eisr: u64 = 0;
+  let elrsr: u64 = 0;
+  let valid: u32 = 0;
+  let pending: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const lr = load<u32>(b + V_LR + (i << 2));
+    const state = lr & (LR_PENDING | LR_ACTIVE);
+    if (state == 0) {
+      // EOI maintenance is owed for an invalid, software (HW=0) entry with EOI=1.
+      if ((lr & (LR_HW | LR_EOI)) == LR_EOI) eisr |= (<u64>1) << i;
+      else elrsr |= (<u64>1) << i;
+    } else {
+      valid++;
+      if ((state & LR_PENDING) != 0) pending++;
+    }
+  }
+  store<u32>(b + V_EISR0, <u32>eisr);
+  store<u32>(b + V_EISR1, <u32>(eisr >> 32));
+  store<u32>(b + V_ELRSR0, <u32>elrsr);
+  store<u32>(b + V_ELRSR1, <u32>(elrsr >> 32));
+
+  let misr: u32 = 0;
+  if (eisr != 0) misr |= 1 << 0;
+  if ((hcr & HCR_UIE) != 0 && valid <= 1) misr |= 1 << 1;
+  if ((hcr & HCR_LRENPIE) != 0 && (hcr >> HCR_EOICOUNT_SHIFT) != 0) misr |= 1 << 2;
+  if ((hcr & HCR_NPIE) != 0 && pending == 0) misr |= 1 << 3;
+  if ((hcr & HCR_VGRP0EIE) != 0 && (vmcr & VMCR_GRP0EN) != 0) misr |= 1 << 4;
+  if ((hcr & HCR_VGRP0DIE) != 0 && (vmcr & VMCR_GRP0EN) == 0) misr |= 1 << 5;
+  if ((hcr & HCR_VGRP1EIE) != 0 && (vmcr & VMCR_GRP1EN) != 0) misr |= 1 << 6;
+  if ((hcr & HCR_VGRP1DIE) != 0 && (vmcr & VMCR_GRP1EN) == 0) misr |= 1 << 7;
+  store<u32>(b + V_MISR, misr);
+
+  const en = (hcr & HCR_EN) != 0;
+  const maint = en && misr != 0;
+  // 5.3.6: the maintenance interrupt is the level-sensitive PPI 25 of this CPU.
+  setLine(cpu, 25, maint);
+  let lines: u32 = maint ? LINE_MAINT : 0;
+
+  const best = bestListRegister(cpu);
+  store<i32>(b + V_HPPI, best);
+  if (en && best >= 0) {
+    const lr = load<u32>(b + V_LR + (<u32>best << 2));
+    const prio = lrPriority(lr);
+    const grp1 = (lr & LR_GRP1) != 0;
+    if (prio < (vmcr >> VMCR_PRIMASK_SHIFT) << 3 &&
+        virtualGroupPriority(vmcr, prio, grp1) < virtualRunning(cpu)) {
+      lines |= !grp1 && (vmcr & VMCR_FIQEN) != 0 ? LINE_VFIQ : LINE_VIRQ;
+    }
+  }
+  store<u32>(b + V_LINES, lines);
+  return lines;
+}
+
+/** The ID a GICV_IAR/HPPIR read reports for a list register: the virtual ID,
+ *  with the source CPU of a software-injected SGI in bits [12:10] (5.3.11). */
+@inline function reportedId(lr: u32): u32 {
+  const vid = lr & LR_VID_MASK;
+  if ((lr & LR_HW) == 0 && vid < 16) return vid | (lr & (7 << LR_PID_SHIFT));
+  return vid;
+}
+
+/** GICV_IAR / GICV_AIAR: acknowledge the best pending list register if it
+ *  beats the virtual priority mask and running priority (5.4, 3.2.4). */
+export function virtualAcknowledge(cpu: u32, alias: bool): u32 {
+  const b = vifBlock(cpu);
+  const best = bestListRegister(cpu);
+  if (best < 0) return SPURIOUS;
+  const a = b + V_LR + (<u32>best << 2);
+  const lr = load<u32>(a);
+  const vmcr = load<u32>(b + V_VMCR);
+  const prio = lrPriority(lr);
+  const grp1 = (lr & LR_GRP1) != 0;
+  if (prio >= (vmcr >> VMCR_PRIMASK_SHIFT) << 3) return SPURIOUS;
+  const gprio = virtualGroupPriority(vmcr, prio, grp1);
+  if (gprio >= virtualRunning(cpu)) return SPURIOUS;
+  if (alias) {
+    if (!grp1) return SPURIOUS;
+  } else if (grp1 && (vmcr & VMCR_ACKCTL) == 0) {
+    return 1022;
+  }
+  store<u32>(a, (lr & ~LR_PENDING) | LR_ACTIVE);
+  store<u32>(b + V_DIRTY, 1);
+  store<u32>(b + V_APR, load<u32>(b + V_APR) | (1 << (gprio >> 3)));
+  return reportedId(lr);
+}
+
+/** GICV_HPPIR / GICV_AHPPIR. */
+export function virtualHighestPending(cpu: u32, alias: bool): u32 {
+  const best = bestListRegister(cpu);
+  if (best < 0) return SPURIOUS;
+  const b = vifBlock(cpu);
+  const lr = load<u32>(b + V_LR + (<u32>best << 2));
+  const vmcr = load<u32>(b + V_VMCR);
+  if (lrPriority(lr) >= (vmcr >> VMCR_PRIMASK_SHIFT) << 3) return SPURIOUS;
+  const grp1 = (lr & LR_GRP1) != 0;
+  if (alias) return grp1 ? reportedId(lr) : SPURIOUS;
+  if (grp1 && (vmcr & VMCR_ACKCTL) == 0) return 1022;
+  return reportedId(lr);
+}
+
+/** Deactivate the virtual interrupt `value` names (5.4.1-5.4.2). An HW entry
+ *  deactivates its physical interrupt in the distributor; an EOI that matches
+ *  no list register counts in GICH_HCR.EOICount. */
+function virtualDeactivate(cpu: u32, value: u32): void {
+  const vid = value & LR_VID_MASK;
+  const src = (value >> 10) & 7;
+  const b = vifBlock(cpu);
+  const n = nlr();
+  for (let i: u32 = 0; i < n; i++) {
+    const a = b + V_LR + (i << 2);
+    const lr = load<u32>(a);
+    if ((lr & LR_ACTIVE) == 0 || (lr & LR_VID_MASK) != vid) continue;
+    if ((lr & LR_HW) == 0 && vid < 16 && ((lr >> LR_PID_SHIFT) & 7) != src) continue;
+    store<u32>(a, lr & ~LR_ACTIVE);
+    if ((lr & LR_HW) != 0) {
+      const pid = (lr >> LR_PID_SHIFT) & 0x3ff;
+      // PhysicalID of an SGI or a special ID is UNPREDICTABLE (5.3.11): ignore.
+      if (pid >= 16 && pid < 1020 && pid < nirq() && bmTest(BM_ACTIVE, cpu, pid)) {
+        setActive(cpu, pid, false);
+      }
+    }
+    return;
+  }
+  store<u32>(b + V_DIRTY, 1);
+  const hcr = load<u32>(b + V_HCR);
+  const count = ((hcr >> HCR_EOICOUNT_SHIFT) + 1) & 0x1f;
+  store<u32>(b + V_HCR, (hcr & ~(0x1f << HCR_EOICOUNT_SHIFT)) | (count << HCR_EOICOUNT_SHIFT));
+}
+
+/** GICV_EOIR / GICV_AEOIR: priority drop, then deactivation unless VEM. */
+export function virtualEndOfInterrupt(cpu: u32, value: u32): void {
+  const vid = value & LR_VID_MASK;
+  if (vid >= 1020) return;
+  const b = vifBlock(cpu);
+  const apr = load<u32>(b + V_APR);
+  if (apr != 0) store<u32>(b + V_APR, apr & (apr - 1));
+  store<u32>(b + V_DIRTY, 1);
+  if ((load<u32>(b + V_VMCR) & VMCR_VEM) == 0) virtualDeactivate(cpu, value);
+}
+
+/** GICV_DIR: deactivation when VEM=1; ignored otherwise (UNPREDICTABLE). */
+export function virtualDeactivateWrite(cpu: u32, value: u32): void {
+  if ((value & LR_VID_MASK) >= 1020) return;
+  if ((load<u32>(vifBlock(cpu) + V_VMCR) & VMCR_VEM) == 0) return;
+  virtualDeactivate(cpu, value);
+}
+
+export function resetVirtualInterfaces(): void {
+  const n = ncpu();
+  for (let c: u32 = 0; c < n; c++) {
+    const b = vifBlock(c);
+    memory.fill(b, 0, V_LR + 256);
+    // VMBP/VMABP reset to their minimum for 5 priority bits
+    store<u32>(b + V_VMCR, (VIRT_MIN_BPR << VMCR_BP_SHIFT) | ((VIRT_MIN_BPR + 1) << VMCR_ABP_SHIFT));
+    store<i32>(b + V_HPPI, -1);
+    store<u32>(b + V_DIRTY, 1);
+  }
+}

@@ -1,0 +1,130 @@
+// The `vgic` command: a thin layer over the library in host/.
+
+import { readFileSync } from "node:fs";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { Gic, ConfigError, type GicConfig } from "./hw/gic.ts";
+import { parseScript, runScript, ScriptError } from "./hw/script.ts";
+import { formatRates, runHardwareBench } from "./bench/hw.ts";
+
+const USAGE = `usage: vgic <command> [options]
+
+commands:
+  mmio SCRIPT     run a register script against the GIC model and print every read
+  bench --hw      hardware micro-benchmarks (register round trips per second)
+  help            this text
+
+mmio options (defaults: the QEMU virt board's GICv2 with one CPU):
+  --cpus N            CPU interfaces, 1-8 (1)
+  --irqs N            interrupt IDs, a multiple of 32 up to 992, or 1020 (288)
+  --prio-bits N       implemented priority bits, 4-8 (8)
+  --lrs N             list registers per CPU, 1-64 (4)
+  --sgi-always-enabled, --ppi-cfg-readonly   implementation-defined choices
+  --gicd/--gicc/--gich/--gicv ADDR           frame bases (0x08000000 ...)
+
+bench options:
+  --iterations N      operations per timed run (1000000)
+  --runs N            timed runs; the median is reported (7)
+  --json              machine-readable output
+`;
+
+class UsageError extends Error {}
+
+function num(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v)) throw new UsageError(`--${name}: expected a number, got '${v}'`);
+  return Number(v);
+}
+
+const GIC_OPTIONS = {
+  cpus: { type: "string" },
+  irqs: { type: "string" },
+  "prio-bits": { type: "string" },
+  lrs: { type: "string" },
+  "sgi-always-enabled": { type: "boolean" },
+  "ppi-cfg-readonly": { type: "boolean" },
+  gicd: { type: "string" },
+  gicc: { type: "string" },
+  gich: { type: "string" },
+  gicv: { type: "string" },
+} as const satisfies ParseArgsConfig["options"];
+
+function gicConfig(v: Record<string, string | boolean | undefined>): Partial<GicConfig> {
+  const c: Partial<GicConfig> = {};
+  const set = <K extends keyof GicConfig>(k: K, x: GicConfig[K] | undefined) => { if (x !== undefined) c[k] = x; };
+  set("cpus", num(v.cpus as string | undefined, "cpus"));
+  set("irqs", num(v.irqs as string | undefined, "irqs"));
+  set("priorityBits", num(v["prio-bits"] as string | undefined, "prio-bits"));
+  set("listRegisters", num(v.lrs as string | undefined, "lrs"));
+  if (v["sgi-always-enabled"]) c.sgiAlwaysEnabled = true;
+  if (v["ppi-cfg-readonly"]) c.ppiConfigReadOnly = true;
+  const map: Partial<GicConfig["map"]> = {};
+  for (const f of ["gicd", "gicc", "gich", "gicv"] as const) {
+    const a = num(v[f] as string | undefined, f);
+    if (a !== undefined) map[f] = a;
+  }
+  if (Object.keys(map).length > 0) c.map = map as GicConfig["map"];
+  return c;
+}
+
+function cmdMmio(args: string[]): number {
+  const { values, positionals } = parseArgs({ args, options: GIC_OPTIONS, allowPositionals: true });
+  if (positionals.length !== 1) throw new UsageError("mmio: expected one SCRIPT file");
+  const file = positionals[0]!;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`mmio: cannot read ${file}: ${(e as Error).message}`);
+  }
+  const ops = parseScript(text, file);
+  const gic = Gic.create(gicConfig(values));
+  runScript(gic, ops, (s) => process.stdout.write(s + "\n"), file);
+  return 0;
+}
+
+function cmdBench(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: { hw: { type: "boolean" }, iterations: { type: "string" }, runs: { type: "string" }, json: { type: "boolean" } },
+  });
+  const opts: { iterations?: number; runs?: number } = {};
+  const it = num(values.iterations, "iterations");
+  const runs = num(values.runs, "runs");
+  if (it !== undefined) opts.iterations = it;
+  if (runs !== undefined) opts.runs = runs;
+  if (!values.hw) process.stderr.write("vgic bench: only the hardware benchmarks exist so far; running --hw\n");
+  const rates = runHardwareBench(opts);
+  process.stdout.write(values.json ? JSON.stringify({ hardware: rates }, null, 2) + "\n" : formatRates(rates) + "\n");
+  return 0;
+}
+
+export function main(argv: string[]): number {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case "mmio": return cmdMmio(rest);
+      case "bench": return cmdBench(rest);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(USAGE);
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${cmd}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ScriptError || e instanceof ConfigError) {
+      process.stderr.write(`vgic: ${e.message}\n`);
+      if (e instanceof UsageError) process.stderr.write("run `vgic help` for usage\n");
+      return 2;
+    }
+    if (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`vgic: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,285 @@
+// Typed host API over the wasm GIC model. Hot paths call the raw exports
+// (`gic.raw`); everything else goes through the methods here. State can be
+// inspected through typed-array views at the offsets of ./layout.ts.
+
+import { readFileSync, existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { instantiateSync } from "@assemblyscript/loader";
+import * as L from "./layout.ts";
+
+/** The raw i32 ABI of assembly/index.ts. */
+export interface RawGic {
+  memory: WebAssembly.Memory;
+  configure(cpus: number, irqs: number, prioBits: number, lrs: number, flags: number, delay: number,
+    gicd: number, gicc: number, gich: number, gicv: number, gicdIidr: number, gicIidr: number): number;
+  reset(): void;
+  mmioRead(cpu: number, addr: number, size: number): number;
+  mmioWrite(cpu: number, addr: number, value: number, size: number): number;
+  setLine(irq: number, level: number, cpu: number): number;
+  lines(cpu: number): number;
+  setTime(now: number): void;
+  lastStatus(): number;
+  linesSeq(): number;
+  accesses(): number;
+}
+
+export interface MemoryMap {
+  gicd: number;
+  gicc: number;
+  gich: number;
+  gicv: number;
+}
+
+/** QEMU `virt` board (hw/arm/virt.c memmap: VIRT_GIC_DIST, _CPU, _HYP, _VCPU). */
+export const VIRT_MAP: Readonly<MemoryMap> = Object.freeze({
+  gicd: 0x08000000,
+  gicc: 0x08010000,
+  gich: 0x08030000,
+  gicv: 0x08040000,
+});
+
+export interface GicConfig {
+  /** CPU interfaces, 1..8 */
+  cpus: number;
+  /** interrupt IDs implemented: a multiple of 32 from 32 to 992, or 1020 */
+  irqs: number;
+  /** implemented priority bits, 4..8 */
+  priorityBits: number;
+  /** list registers per virtual interface, 1..64 */
+  listRegisters: number;
+  /** IMPLEMENTATION DEFINED: SGIs permanently enabled (IHI 0048B 4.3.5) */
+  sgiAlwaysEnabled: boolean;
+  /** IMPLEMENTATION DEFINED: PPI trigger configuration read-only (4.3.13) */
+  ppiConfigReadOnly: boolean;
+  /** cycles before a distributor change reaches nIRQ/nFIQ of a CPU interface */
+  propagationDelay: number;
+  map: MemoryMap;
+  /** GICD_IIDR; default the GIC-400 reset value */
+  gicdIidr: number;
+  /** GICC_IIDR and GICV_IIDR; default QEMU's */
+  gicIidr: number;
+  /** load the debug build (assertions, names) instead of the release build */
+  debug: boolean;
+}
+
+/** Defaults: QEMU's virt board with one CPU (GICV2.md: TYPER 0x8, 8 priority
+ *  bits, 4 list registers). */
+export const DEFAULT_CONFIG: Readonly<GicConfig> = Object.freeze({
+  cpus: 1,
+  irqs: 288,
+  priorityBits: 8,
+  listRegisters: 4,
+  sgiAlwaysEnabled: false,
+  ppiConfigReadOnly: false,
+  propagationDelay: 0,
+  map: VIRT_MAP,
+  gicdIidr: 0x0200043b,
+  gicIidr: 0x0002043b,
+  debug: false,
+});
+
+export enum Access {
+  Ok = L.ACCESS_OK,
+  Unmapped = L.ACCESS_UNMAPPED,
+  Width = L.ACCESS_WIDTH,
+  Unaligned = L.ACCESS_UNALIGNED,
+  ReadOnlyWrite = L.ACCESS_RO_WRITE,
+  WriteOnlyRead = L.ACCESS_WO_READ,
+}
+
+export const Line = {
+  IRQ: L.LINE_IRQ,
+  FIQ: L.LINE_FIQ,
+  VIRQ: L.LINE_VIRQ,
+  VFIQ: L.LINE_VFIQ,
+  MAINT: L.LINE_MAINT,
+} as const;
+
+export interface BadAccessCounts {
+  unmapped: number;
+  width: number;
+  unaligned: number;
+  readOnlyWrite: number;
+  writeOnlyRead: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly field: string, readonly value: unknown, readonly expected: string) {
+    super(`${field}: got ${JSON.stringify(value)}, expected ${expected}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Check a configuration, naming the field and what was expected. */
+export function validateConfig(c: GicConfig): void {
+  const int = (field: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) {
+      throw new ConfigError(field, v, `an integer from ${lo} to ${hi}`);
+    }
+  };
+  int("cpus", c.cpus, 1, 8);
+  if (!Number.isInteger(c.irqs) || c.irqs < 32 || c.irqs > 1020 || (c.irqs % 32 !== 0 && c.irqs !== 1020)) {
+    throw new ConfigError("irqs", c.irqs, "a multiple of 32 from 32 to 992, or 1020");
+  }
+  int("priorityBits", c.priorityBits, 4, 8);
+  int("listRegisters", c.listRegisters, 1, 64);
+  int("propagationDelay", c.propagationDelay, 0, 0xffffffff);
+  const names = ["gicd", "gicc", "gich", "gicv"] as const;
+  for (const n of names) {
+    const b = c.map[n];
+    if (!Number.isInteger(b) || b < 0 || b > 0xfffe0000 || b % 0x10000 !== 0) {
+      throw new ConfigError(`map.${n}`, b, "a 64 KiB aligned address below 0xfffe0000");
+    }
+  }
+  for (let i = 0; i < names.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (c.map[names[i]!] === c.map[names[j]!]) {
+        throw new ConfigError(`map.${names[i]}`, c.map[names[i]!], `a frame base different from map.${names[j]}`);
+      }
+    }
+  }
+}
+
+const modules = new Map<string, WebAssembly.Module>();
+
+/** Find the built wasm: next to a bundle in build/, or in build/ from source. */
+function wasmModule(debug: boolean): WebAssembly.Module {
+  const name = debug ? "gic.debug.wasm" : "gic.wasm";
+  let m = modules.get(name);
+  if (m) return m;
+  const candidates = [new URL(`./${name}`, import.meta.url), new URL(`../../build/${name}`, import.meta.url)];
+  const url = candidates.find((u) => existsSync(fileURLToPath(u)));
+  if (!url) throw new Error(`${name} not found: run \`npm run build\` first`);
+  m = new WebAssembly.Module(readFileSync(fileURLToPath(url)));
+  modules.set(name, m);
+  return m;
+}
+
+export class Gic {
+  readonly raw: RawGic;
+  readonly config: Readonly<GicConfig>;
+  private u32!: Uint32Array;
+  private u8!: Uint8Array;
+  private f64!: Float64Array;
+
+  private constructor(raw: RawGic, config: GicConfig) {
+    this.raw = raw;
+    this.config = Object.freeze({ ...config, map: Object.freeze({ ...config.map }) });
+    this.views();
+  }
+
+  static create(overrides: Partial<GicConfig> = {}): Gic {
+    const config: GicConfig = { ...DEFAULT_CONFIG, ...overrides, map: { ...DEFAULT_CONFIG.map, ...overrides.map } };
+    validateConfig(config);
+    let abortMessage = "";
+    const { exports } = instantiateSync<Record<string, unknown>>(wasmModule(config.debug), {
+      env: {
+        abort(msg: number, file: number, line: number, col: number) {
+          abortMessage = `abort at ${line}:${col} (${msg}, ${file})`;
+          throw new Error(`GIC model ${abortMessage}`);
+        },
+      },
+    });
+    void abortMessage;
+    const raw = exports as unknown as RawGic;
+    const flags = (config.sgiAlwaysEnabled ? L.FLAG_SGI_ALWAYS_ENABLED : 0) |
+      (config.ppiConfigReadOnly ? L.FLAG_PPI_CFG_READONLY : 0);
+    const m = config.map;
+    const rc = raw.configure(config.cpus, config.irqs, config.priorityBits, config.listRegisters, flags,
+      config.propagationDelay, m.gicd, m.gicc, m.gich, m.gicv, config.gicdIidr >>> 0, config.gicIidr >>> 0);
+    if (rc !== 0) throw new ConfigError("config", config, `a configuration the model accepts (code ${rc})`);
+    return new Gic(raw, config);
+  }
+
+  /** (Re)take typed-array views; needed only if the memory ever grows. */
+  private views(): void {
+    const buf = this.raw.memory.buffer;
+    this.u32 = new Uint32Array(buf);
+    this.u8 = new Uint8Array(buf);
+    this.f64 = new Float64Array(buf);
+  }
+  private mem(): Uint32Array {
+    if (this.u32.buffer.byteLength === 0) this.views();
+    return this.u32;
+  }
+  private word(addr: number): number { return this.mem()[addr >>> 2]!; }
+  private byte(addr: number): number { this.mem(); return this.u8[addr]!; }
+
+  reset(): void { this.raw.reset(); }
+
+  // ---- register access
+  read(cpu: number, addr: number, size: 1 | 2 | 4 = 4): number {
+    return this.raw.mmioRead(cpu, addr >>> 0, size) >>> 0;
+  }
+  write(cpu: number, addr: number, value: number, size: 1 | 2 | 4 = 4): Access {
+    return this.raw.mmioWrite(cpu, addr >>> 0, value >>> 0, size);
+  }
+  lastStatus(): Access { return this.raw.lastStatus(); }
+
+  readDist(cpu: number, off: number, size: 1 | 2 | 4 = 4): number { return this.read(cpu, this.config.map.gicd + off, size); }
+  writeDist(cpu: number, off: number, v: number, size: 1 | 2 | 4 = 4): Access { return this.write(cpu, this.config.map.gicd + off, v, size); }
+  readCpu(cpu: number, off: number): number { return this.read(cpu, this.config.map.gicc + off); }
+  writeCpu(cpu: number, off: number, v: number): Access { return this.write(cpu, this.config.map.gicc + off, v); }
+  readHyp(cpu: number, off: number): number { return this.read(cpu, this.config.map.gich + off); }
+  writeHyp(cpu: number, off: number, v: number): Access { return this.write(cpu, this.config.map.gich + off, v); }
+  readVcpu(cpu: number, off: number): number { return this.read(cpu, this.config.map.gicv + off); }
+  writeVcpu(cpu: number, off: number, v: number): Access { return this.write(cpu, this.config.map.gicv + off, v); }
+
+  // ---- lines and time
+  setLine(irq: number, level: boolean | number, cpu = 0): void {
+    if (this.raw.setLine(irq, level ? 1 : 0, cpu) !== 0) {
+      throw new RangeError(`interrupt ${irq} has no input line on CPU ${cpu} (PPIs 16-31, SPIs 32-${this.config.irqs - 1})`);
+    }
+  }
+  lines(cpu: number): number { return this.raw.lines(cpu); }
+  /** Lines as computed now, before any propagation delay. */
+  pendingLines(cpu: number): number { return this.word(L.CPU_BASE + cpu * L.CPU_STRIDE + L.C_LINES); }
+  linesSeq(): number { return this.raw.linesSeq(); }
+  setTime(now: number): void { this.raw.setTime(now); }
+  now(): number { this.mem(); return this.f64[L.G_NOW >>> 3]!; }
+  /** When the next delayed line change becomes visible, or -1. */
+  nextDue(): number { this.mem(); return this.f64[L.G_NEXT_DUE >>> 3]!; }
+
+  // ---- counters
+  badAccesses(cpu: number): BadAccessCounts {
+    const b = L.CPU_BASE + cpu * L.CPU_STRIDE + L.C_BAD;
+    return {
+      unmapped: this.word(b),
+      width: this.word(b + 4),
+      unaligned: this.word(b + 8),
+      readOnlyWrite: this.word(b + 12),
+      writeOnlyRead: this.word(b + 16),
+    };
+  }
+  badCpuCalls(): number { return this.word(L.G_BAD_CPU); }
+  accessCount(): number { return this.raw.accesses() >>> 0; }
+
+  // ---- state inspection (for tests, invariants and tools; never on hot paths)
+  private bm(bm: number, cpu: number, irq: number): boolean {
+    const w = irq >>> 5;
+    const addr = w === 0 ? bm + cpu * 4 : bm + L.BM_BANK_BYTES + w * 4;
+    return ((this.word(addr) >>> (irq & 31)) & 1) === 1;
+  }
+  isEnabled(cpu: number, irq: number): boolean {
+    return (irq < 16 && this.config.sgiAlwaysEnabled) || this.bm(L.BM_ENABLE, cpu, irq);
+  }
+  isPending(cpu: number, irq: number): boolean {
+    return this.bm(L.BM_PEND, cpu, irq) || (this.bm(L.BM_LEVEL, cpu, irq) && !this.bm(L.BM_EDGE, cpu, irq));
+  }
+  isActive(cpu: number, irq: number): boolean { return this.bm(L.BM_ACTIVE, cpu, irq); }
+  isGroup1(cpu: number, irq: number): boolean { return this.bm(L.BM_GROUP, cpu, irq); }
+  isEdge(cpu: number, irq: number): boolean { return this.bm(L.BM_EDGE, cpu, irq); }
+  lineLevel(cpu: number, irq: number): boolean { return this.bm(L.BM_LEVEL, cpu, irq); }
+  priority(cpu: number, irq: number): number {
+    return this.byte(irq < 32 ? L.PRIO_BANKED + cpu * 32 + irq : L.PRIO_SHARED + irq);
+  }
+  /** ITARGETSR byte of an SPI (as stored; a uniprocessor GIC delivers to CPU 0). */
+  targets(irq: number): number { return this.byte(L.TARGETS + irq); }
+  sgiSources(cpu: number, sgi: number): number { return this.byte(L.SGI_SRC + cpu * 16 + sgi); }
+  runningPriority(cpu: number): number { return this.word(L.CPU_BASE + cpu * L.CPU_STRIDE + L.C_RPR); }
+  listRegister(cpu: number, n: number): number { return this.word(L.VIF_BASE + cpu * L.VIF_STRIDE + L.V_LR + n * 4); }
+  hcr(cpu: number): number { return this.word(L.VIF_BASE + cpu * L.VIF_STRIDE + L.V_HCR); }
+  misr(cpu: number): number { return this.word(L.VIF_BASE + cpu * L.VIF_STRIDE + L.V_MISR); }
+  /** The raw memory view, for code that reads many fields at known offsets. */
+  memoryWords(): Uint32Array { return this.mem(); }
+}
