@@ -120,7 +120,9 @@ export function virtualLines(cpu: u32): u32 {
       else elrsr |= (<u64>1) << i;
     } else {
       valid++;
-      if ((state & LR_PENDING) != 0) pending++;
+      // 5.3.5 NP: "no List register is in the pending state"; pending and
+      // active (11) is a state of its own.
+      if (state == LR_PENDING) pending++;
     }
   }
   store<u32>(b + V_EISR0, <u32>eisr);
@@ -172,6 +174,9 @@ export function virtualLines(cpu: u32): u32 {
  *  beats the virtual priority mask and running priority (5.4, 3.2.4). */
 export function virtualAcknowledge(cpu: u32, alias: bool): u32 {
   const b = vifBlock(cpu);
+  // 5.3.2: with GICH_HCR.En=0 a read of GICV_IAR or GICV_AIAR returns a
+  // spurious ID (QEMU arm_gic.c agrees: no vCPU pending while En=0).
+  if ((load<u32>(b + V_HCR) & HCR_EN) == 0) return SPURIOUS;
   const best = bestListRegister(cpu);
   if (best < 0) return SPURIOUS;
   const a = b + V_LR + (<u32>best << 2);
@@ -195,9 +200,11 @@ export function virtualAcknowledge(cpu: u32, alias: bool): u32 {
 
 /** GICV_HPPIR / GICV_AHPPIR. */
 export function virtualHighestPending(cpu: u32, alias: bool): u32 {
+  const b = vifBlock(cpu);
+  // HPPIR reports what IAR would acknowledge: nothing while En=0 (5.3.2).
+  if ((load<u32>(b + V_HCR) & HCR_EN) == 0) return SPURIOUS;
   const best = bestListRegister(cpu);
   if (best < 0) return SPURIOUS;
-  const b = vifBlock(cpu);
   const lr = load<u32>(b + V_LR + (<u32>best << 2));
   const vmcr = load<u32>(b + V_VMCR);
   if (lrPriority(lr) >= (vmcr >> VMCR_PRIMASK_SHIFT) << 3) return SPURIOUS;
@@ -209,8 +216,9 @@ export function virtualHighestPending(cpu: u32, alias: bool): u32 {
 
 /** Deactivate the virtual interrupt `value` names (5.4.1-5.4.2). An HW entry
  *  deactivates its physical interrupt in the distributor; an EOI that matches
- *  no list register counts in GICH_HCR.EOICount. */
-function virtualDeactivate(cpu: u32, value: u32): void {
+ *  no list register counts in GICH_HCR.EOICount when `counted` (5.3.2: an EOI
+ *  that clears no GICH_APR bit does not count). */
+function virtualDeactivate(cpu: u32, value: u32, counted: bool): void {
   const vid = value & LR_VID_MASK;
   const src = (value >> 10) & 7;
   const b = vifBlock(cpu);
@@ -221,6 +229,8 @@ function virtualDeactivate(cpu: u32, value: u32): void {
     if ((lr & LR_ACTIVE) == 0 || (lr & LR_VID_MASK) != vid) continue;
     if ((lr & LR_HW) == 0 && vid < 16 && ((lr >> LR_PID_SHIFT) & 7) != src) continue;
     store<u32>(a, lr & ~LR_ACTIVE);
+    // EISR, ELRSR, MISR and the lines change with the state (GICV_DIR too).
+    store<u32>(b + V_DIRTY, 1);
     if ((lr & LR_HW) != 0) {
       const pid = (lr >> LR_PID_SHIFT) & 0x3ff;
       // PhysicalID of an SGI or a special ID is UNPREDICTABLE (5.3.11): ignore.
@@ -230,6 +240,7 @@ function virtualDeactivate(cpu: u32, value: u32): void {
     }
     return;
   }
+  if (!counted) return;
   store<u32>(b + V_DIRTY, 1);
   const hcr = load<u32>(b + V_HCR);
   const count = ((hcr >> HCR_EOICOUNT_SHIFT) + 1) & 0x1f;
@@ -244,14 +255,14 @@ export function virtualEndOfInterrupt(cpu: u32, value: u32): void {
   const apr = load<u32>(b + V_APR);
   if (apr != 0) store<u32>(b + V_APR, apr & (apr - 1));
   store<u32>(b + V_DIRTY, 1);
-  if ((load<u32>(b + V_VMCR) & VMCR_VEM) == 0) virtualDeactivate(cpu, value);
+  if ((load<u32>(b + V_VMCR) & VMCR_VEM) == 0) virtualDeactivate(cpu, value, apr != 0);
 }
 
 /** GICV_DIR: deactivation when VEM=1; ignored otherwise (UNPREDICTABLE). */
 export function virtualDeactivateWrite(cpu: u32, value: u32): void {
   if ((value & LR_VID_MASK) >= 1020) return;
   if ((load<u32>(vifBlock(cpu) + V_VMCR) & VMCR_VEM) == 0) return;
-  virtualDeactivate(cpu, value);
+  virtualDeactivate(cpu, value, true);
 }
 
 export function resetVirtualInterfaces(): void {
