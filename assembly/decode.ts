@@ -88,16 +88,24 @@ let distIidr: u32 = 0x0200043b; // GIC-400 reset value (TI CSL GIC400 headers); 
 let cpuIidr: u32 = 0x0002043b; // QEMU virt GICC_IIDR (read from QEMU, see GICV2.md)
 function rdDistIidr(cpu: u32, off: u32, size: u32): u32 { return distIidr; }
 
+/** Implemented IDs of bitmap word `w` (w << 5 < nirq). Only a 1020-interrupt
+ *  GIC has a partial last word: IDs 1020-1023 are special, never interrupts
+ *  (IHI 0048B 2.2.1, 3.1.2), so their bits are RAZ/WI. */
+@inline function implBits(w: u32): u32 {
+  const n = nirq();
+  return ((w + 1) << 5) <= n ? 0xffffffff : ((1 << (n & 31)) - 1);
+}
+
 /** One bit per interrupt: the word covering IDs [off*8, off*8+31]. */
 function rdBits(bm: u32, cpu: u32, off: u32): u32 {
   const w = off >> 2;
   if ((w << 5) >= nirq()) return 0;
-  return load<u32>(bmWord(bm, cpu, w));
+  return load<u32>(bmWord(bm, cpu, w)) & implBits(w);
 }
 function wrBits(bm: u32, cpu: u32, off: u32, value: u32, set: bool, keep: u32): void {
   const irq0 = (off >> 2) << 5;
   if (irq0 >= nirq()) return;
-  let bits = value & ~keep;
+  let bits = value & ~keep & implBits(off >> 2);
   while (bits != 0) {
     const i = ctz<u32>(bits);
     bits &= bits - 1;
@@ -114,8 +122,9 @@ function wrGroup(cpu: u32, off: u32, value: u32, size: u32): void {
   const irq0 = (off >> 2) << 5;
   if (irq0 >= nirq()) return;
   const a = bmWord(BM_GROUP, cpu, off >> 2);
-  let changed = load<u32>(a) ^ value;
-  store<u32>(a, value);
+  const v = value & implBits(off >> 2);
+  let changed = load<u32>(a) ^ v;
+  store<u32>(a, v);
   while (changed != 0) {
     const i = ctz<u32>(changed);
     changed &= changed - 1;
@@ -140,7 +149,7 @@ function wrClearEnable(cpu: u32, off: u32, value: u32, size: u32): void {
 function rdPending(cpu: u32, off: u32, size: u32): u32 {
   const w = off >> 2;
   if ((w << 5) >= nirq()) return 0;
-  return pendingWord(cpu, w);
+  return pendingWord(cpu, w) & implBits(w);
 }
 // 4.3.7/4.3.8: SGI bits of ISPENDR0/ICPENDR0 are write-ignored (use
 // SPENDSGIR/CPENDSGIR). Clearing a level interrupt's latch leaves it pending
@@ -217,7 +226,7 @@ function wrTargets(cpu: u32, off: u32, value: u32, size: u32): void {
 function rdConfig(cpu: u32, off: u32, size: u32): u32 {
   const irq0 = (off >> 2) << 4;
   if (irq0 >= nirq()) return 0;
-  const word = load<u32>(bmWord(BM_EDGE, cpu, irq0 >> 5)) >> (irq0 & 31);
+  const word = (load<u32>(bmWord(BM_EDGE, cpu, irq0 >> 5)) & implBits(irq0 >> 5)) >> (irq0 & 31);
   let v: u32 = 0;
   for (let i: u32 = 0; i < 16; i++) v |= ((word >> i) & 1) << (2 * i + 1);
   return v;
@@ -226,7 +235,8 @@ function wrConfig(cpu: u32, off: u32, value: u32, size: u32): void {
   const irq0 = (off >> 2) << 4;
   if (irq0 < 16 || irq0 >= nirq()) return;
   if (irq0 < 32 && flag(FLAG_PPI_CFG_READONLY)) return;
-  for (let i: u32 = 0; i < 16; i++) {
+  const n = min<u32>(16, nirq() - irq0);
+  for (let i: u32 = 0; i < n; i++) {
     const irq = irq0 + i;
     const edge = ((value >> (2 * i + 1)) & 1) != 0;
     if (bmTest(BM_EDGE, cpu, irq) == edge) continue;
