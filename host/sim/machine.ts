@@ -1,0 +1,897 @@
+// The deterministic multi-CPU machine: N physical CPUs around one physical GIC
+// (host/hw), each running hypervisor code as a cooperative thread, plus
+// optional non-CPU threads (devices, test drivers), a queue of timed events,
+// and one scheduler choosing who runs at each scheduling point.
+//
+// Threads. A thread is a stack of generators (api.ts `Co`): the base program
+// and, above it, any IRQ handlers taken. One step resumes the top generator
+// until it yields (a scheduling point: a lock operation, a declared
+// preemption point, WFI) or returns. Between two yields the code runs
+// atomically, so the interleavings the machine can produce are exactly the
+// ones the code declares racy.
+//
+// Time. Every thread has a cycle clock, advanced only by charges (api.ts
+// CostName costs from the profile, or explicit cycles). The global time is
+// the smallest clock among enabled threads; timed events (machine.at) and
+// delayed GIC line changes fire, in time order (ties: insertion order), once
+// the global time reaches them. The `time` scheduler runs the thread with
+// the smallest clock, which makes the run a discrete-event simulation whose
+// latencies follow the profile; the adversarial schedulers pick freely and
+// the clocks only account.
+//
+// Interrupts. Before resuming a pCPU's thread, if its IRQs are unmasked,
+// an IRQ handler is installed, and the GIC's nIRQ output for that CPU is
+// visible (and became visible no later than the pCPU's clock), the machine
+// pushes the handler (charging el2Entry + irqEntry), masks IRQs while it runs
+// and restores the mask when it returns (charging el2Return). The handler
+// must acknowledge the interrupt (GICC_IAR), as on hardware, or it is taken
+// again. WFI (`idle`) wakes on a visible IRQ or FIQ even while masked, as an
+// ARMv8 core does (ARM ARM DDI 0487, WFI wake-up events), and the clock
+// jumps to when the line became visible; those cycles count as idle.
+// Limitation: a thread spinning on a lock takes no IRQ until it gets the
+// lock (the machine does not run handlers inside a spin).
+//
+// Locks and deadlock. lock.ts holds the lock operations; the bookkeeping
+// (ownership, ticket queue, lockdep, contention) is here. A waiting thread is
+// not enabled. A wait that closes a cycle in the wait-for graph ends the run
+// at once as a deadlock (spinlocks never give up); a run where nothing is
+// enabled, no event is pending and someone waits also ends as a deadlock,
+// with the wait-for chain.
+//
+// Cost of the machinery. With tracing off a step allocates nothing of the
+// machine's own (generators allocate their iteration results), formats no
+// strings, makes no wasm call of its own (the line-change counter is read
+// from the model's memory), and rebuilds the enabled list only when a thread
+// changed state. host/bench/sim.ts measures it.
+
+import type { Co, CostName, CostProfile, SchedPoint } from "./api.ts";
+import { Line, type Gic } from "../hw/gic.ts";
+import { G_LINES_SEQ } from "../hw/layout.ts";
+import { cycleTable } from "./profile.ts";
+import { Lockdep, type IrqContext, type LockdepReport, type RawAcquisition, type StackNode } from "./lockdep.ts";
+import type { Schedule, Scheduler, SchedState } from "./sched.ts";
+import { Trace } from "./trace.ts";
+import type { SpinLock } from "./lock.ts";
+
+export type ThreadState = "runnable" | "waiting" | "idle" | "done" | "unspawned";
+const RUNNABLE = 0, WAITING = 1, IDLE = 2, DONE = 3, UNSPAWNED = 4;
+const STATE_NAMES: readonly ThreadState[] = ["runnable", "waiting", "idle", "done", "unspawned"];
+
+const IRQ = Line.IRQ;
+const LINES_SEQ_WORD = G_LINES_SEQ >>> 2;
+const WAKE_LINES = Line.IRQ | Line.FIQ;
+/** tid of the event queue in traces */
+export const EVENTS_TID = 999;
+
+const DEFAULT_POINT: SchedPoint = Object.freeze({ label: "point" });
+const IDLE_POINT: SchedPoint = Object.freeze({ label: "wfi" });
+const START_LABEL = "start";
+
+/** Simulated code, or a function making it (called when the frame starts). */
+export type Body<T = unknown, C = Thread> = Co<T> | ((ctx: C) => Co<T>);
+
+/** One thread of the machine; also the context its code receives. */
+export class Thread {
+  clock = 0;
+  /** physical IRQs masked (PSTATE.I); always false on non-CPU threads unless set */
+  irqMasked = false;
+  /** nesting of IRQ handlers on this thread (> 0: hard-IRQ context) */
+  irqDepth = 0;
+  /** the simulated call stack (innermost frame), for lockdep and traces */
+  stack: StackNode | null = null;
+  /** @internal */ state = UNSPAWNED;
+  /** @internal generator frames: base program, then IRQ handlers */
+  frames: Co<unknown>[] = [];
+  /** @internal per frame: -1 base, else the irqMasked value to restore (0/1) */
+  frameSaved: number[] = [];
+  /** @internal per frame: the call stack to restore when it returns */
+  frameStack: (StackNode | null)[] = [];
+  /** @internal the lock this thread spins on */
+  waitingOn: SpinLock | null = null;
+  /** @internal */ waitSince = 0;
+  /** @internal lockdep record of the pending acquisition */
+  pendingAcq: RawAcquisition | null = null;
+  /** locks held, in acquisition order */
+  readonly heldLocks: SpinLock[] = [];
+  /** @internal lockdep records of heldLocks */
+  readonly held: RawAcquisition[] = [];
+  /** @internal a wake() arrived while not idle */
+  wakePending = false;
+  /** @internal */ idleSince = 0;
+  /** @internal the point it last yielded */
+  lastPoint: SchedPoint | undefined = undefined;
+  /** cycles charged to "hyp" (kept apart: the common case) */
+  private hypCycles = 0;
+  private readonly cats = new Map<string, number>();
+
+  constructor(readonly machine: Machine, readonly index: number, readonly name: string, readonly cpu: number) {}
+
+  get threadState(): ThreadState { return STATE_NAMES[this.state]!; }
+  /** in hard-IRQ context */
+  get inIrq(): boolean { return this.irqDepth > 0; }
+
+  /** Advance this thread's clock; category defaults to "hyp". */
+  charge(cycles: number, category?: string): void {
+    this.clock += cycles;
+    if (category === undefined || category === "hyp") this.hypCycles += cycles;
+    else this.cats.set(category, (this.cats.get(category) ?? 0) + cycles);
+  }
+
+  /** Charge the profile's cycles for one operation (as "hyp" time). */
+  cost(name: CostName): void {
+    const c = this.machine.cycles[name];
+    this.clock += c;
+    this.hypCycles += c;
+  }
+
+  /** Time accounting: cycles per category (hyp, guest, idle, spin:<class>...). */
+  time(): Record<string, number> {
+    const out: Record<string, number> = { hyp: this.hypCycles };
+    for (const [k, v] of [...this.cats].sort((a, b) => (a[0] < b[0] ? -1 : 1))) out[k] = v;
+    return out;
+  }
+
+  /** A declared preemption point. For a zero-allocation hot loop, yield a
+   *  preallocated SchedPoint directly instead (`yield P`). */
+  *point(label?: string | SchedPoint): Co {
+    yield typeof label === "string" ? this.machine.pointFor(label) : label ?? DEFAULT_POINT;
+  }
+
+  /** Spend cycles (counted as `category`, default "idle") then yield: a
+   *  device or driver thread waiting for time to pass. */
+  *delay(cycles: number, category = "idle"): Co {
+    this.charge(cycles, category);
+    yield DEFAULT_POINT;
+  }
+
+  /** Mask physical IRQs; returns the previous mask (Xen's local_irq_save). */
+  local_irq_save(): boolean {
+    const f = this.irqMasked;
+    this.irqMasked = true;
+    return f;
+  }
+
+  /** Restore the mask. A pending IRQ is taken at the next scheduling point. */
+  local_irq_restore(flags: boolean): void {
+    this.irqMasked = flags;
+  }
+
+  /** Would an IRQ be taken at the next scheduling point? */
+  irqPending(): boolean {
+    const m = this.machine;
+    return this.cpu >= 0 && !this.irqMasked && m.hasIrqHandler() && (m.lineCache[this.cpu]! & IRQ) !== 0 &&
+      this.clock >= m.visibleAt[this.cpu]!;
+  }
+
+  /** Run a named function: it is on the call stack (lockdep, narratives)
+   *  and a slice in the trace while it runs. */
+  *fn<T>(name: string, body: Body<T, this>): Co<T> {
+    const node: StackNode = { name, parent: this.stack };
+    this.stack = node;
+    const tr = this.machine.trace;
+    if (tr !== null) tr.add(this.clock, this.index, "fn-begin", name);
+    try {
+      return yield* typeof body === "function" ? body(this) : body;
+    } finally {
+      this.stack = node.parent;
+      if (tr !== null) tr.add(this.clock, this.index, "fn-end", name);
+    }
+  }
+
+  /** WFI. A pCPU waits for its IRQ or FIQ line (or a wake()); another
+   *  thread waits for a wake(). The clock jumps to the wake-up time and the
+   *  cycles in between count as idle. A scheduling point either way. */
+  *idle(): Co {
+    const m = this.machine;
+    if (this.wakePending) {
+      this.wakePending = false;
+      yield IDLE_POINT;
+      return;
+    }
+    if (this.cpu >= 0 && (m.lineCache[this.cpu]! & WAKE_LINES) !== 0) {
+      const at = m.visibleAt[this.cpu]!;
+      if (at > this.clock) this.charge(at - this.clock, "idle");
+      yield IDLE_POINT;
+      return;
+    }
+    this.state = IDLE;
+    m.enabledDirty = true;
+    this.idleSince = this.clock;
+    if (m.trace !== null) m.trace.add(this.clock, this.index, "idle", "wfi");
+    yield IDLE_POINT;
+    this.wakePending = false;
+  }
+
+  /** Drive a GIC input line at this thread's clock (PPIs name their CPU). */
+  setLine(irq: number, level: boolean | number, cpu = 0): void {
+    this.machine.driveLine(this.clock, this.index, irq, level, cpu);
+  }
+}
+
+/** A physical CPU: a thread with a GIC CPU interface. */
+export class PCpu extends Thread {
+  constructor(machine: Machine, readonly id: number) {
+    super(machine, id, `pCPU${id}`, id);
+  }
+
+  /** A GIC register read at this pCPU's clock, charged by frame; the time
+   *  counts as `category` (default: "guest" for GICV, else "hyp"). */
+  gicRead(addr: number, size: 1 | 2 | 4 = 4, category?: string): number {
+    const m = this.machine;
+    const raw = m.gic.raw;
+    const start = this.clock;
+    raw.setTime(start);
+    const v = raw.mmioRead(this.id, addr >>> 0, size) >>> 0;
+    m.chargeAccess(this, addr, category);
+    if (m.trace !== null) m.trace.add(start, this.index, "mmio-read", m.frameName(addr), addr >>> 0, v);
+    if (raw.linesSeq() !== m.seenSeq) m.refreshLines(start);
+    return v;
+  }
+
+  /** A GIC register write at this pCPU's clock, charged by frame; the time
+   *  counts as `category` (default: "guest" for GICV, else "hyp"). */
+  gicWrite(addr: number, value: number, size: 1 | 2 | 4 = 4, category?: string): number {
+    const m = this.machine;
+    const raw = m.gic.raw;
+    const start = this.clock;
+    raw.setTime(start);
+    const status = raw.mmioWrite(this.id, addr >>> 0, value >>> 0, size);
+    m.chargeAccess(this, addr, category);
+    if (m.trace !== null) m.trace.add(start, this.index, "mmio-write", m.frameName(addr), addr >>> 0, value >>> 0);
+    if (raw.linesSeq() !== m.seenSeq) m.refreshLines(start);
+    return status;
+  }
+}
+
+export interface MachineOptions {
+  gic: Gic;
+  profile: CostProfile;
+  scheduler: Scheduler;
+  /** record a trace (default false: no cost) */
+  trace?: boolean;
+  /** total steps over all run() calls (default unlimited) */
+  maxSteps?: number;
+  /** lock dependency checking (default true) */
+  lockdep?: boolean;
+}
+
+export interface RunOptions {
+  /** stop before anything happens after this cycle */
+  until?: number;
+  /** stop after this many steps of this call */
+  maxSteps?: number;
+}
+
+/** One edge of the wait-for graph: thread spins on lock held by holder. */
+export interface WaitEdge {
+  thread: string;
+  lock: string;
+  lockClass: string;
+  holder: string | null;
+}
+
+export interface Contention {
+  acquisitions: number;
+  /** acquisitions that had to wait */
+  contended: number;
+  spinCycles: number;
+}
+
+export interface ThreadSummary {
+  name: string;
+  state: ThreadState;
+  clock: number;
+  time: Record<string, number>;
+  /** function stack where it stopped, outermost first */
+  stack: string[];
+}
+
+export type RunReason = "done" | "deadlock" | "until" | "maxSteps" | "error";
+
+export interface RunResult {
+  reason: RunReason;
+  /** steps run by the machine so far */
+  steps: number;
+  schedule: Schedule;
+  /** wait-for cycle (or chain, when the last holder finished or idles) */
+  deadlock?: { cycle: WaitEdge[] };
+  error?: { thread: string; message: string; stack?: string };
+  lockdep: LockdepReport[];
+  /** lock order graph of classes */
+  lockOrder: Record<string, string[]>;
+  contention: Record<string, Contention>;
+  /** per pCPU */
+  clocks: number[];
+  threads: ThreadSummary[];
+  /** sha256 of the trace, when tracing */
+  traceHash?: string;
+}
+
+interface TimedEvent {
+  time: number;
+  seq: number;
+  label: string;
+  fn: (m: Machine) => void;
+}
+
+export class Machine implements SchedState {
+  readonly gic: Gic;
+  readonly profile: CostProfile;
+  /** the profile as a flat table of cycles */
+  readonly cycles: Record<CostName, number>;
+  readonly cpus: PCpu[];
+  readonly threads: Thread[];
+  readonly trace: Trace | null;
+  readonly lockdep: Lockdep | null;
+  steps = 0;
+  lastThread = -1;
+  /** @internal visible output lines per CPU, as last seen */
+  readonly lineCache: Int32Array;
+  /** @internal cycle at which each CPU's IRQ line last became visible */
+  readonly visibleAt: Float64Array;
+  /** @internal */ seenSeq: number;
+
+  private sched: Scheduler;
+  private byClock: boolean;
+  private readonly maxStepsTotal: number;
+  private irqHandler: ((ctx: PCpu) => Co<unknown>) | null = null;
+  private readonly heap: TimedEvent[] = [];
+  private seq = 0;
+  private picks = new Uint8Array(1024);
+  private npicks = 0;
+  private enabled: number[] = [];
+  /** @internal a thread changed state: rebuild the enabled list */
+  enabledDirty = true;
+  private mem32: Uint32Array;
+  private readonly points = new Map<string, SchedPoint>();
+  private readonly contention = new Map<string, Contention>();
+  private readonly hasDelay: boolean;
+  private current: Thread | null = null;
+  private eventNow = 0;
+  private deadlockEdges: WaitEdge[] | null = null;
+  private failure: NonNullable<RunResult["error"]> | null = null;
+  private readonly map: { d: number; c: number; h: number; v: number };
+
+  constructor(opts: MachineOptions) {
+    this.gic = opts.gic;
+    this.profile = opts.profile;
+    this.cycles = cycleTable(opts.profile);
+    this.sched = opts.scheduler;
+    this.byClock = opts.scheduler.smallestClock === true;
+    this.maxStepsTotal = opts.maxSteps ?? Infinity;
+    this.trace = opts.trace ? new Trace(opts.profile.hz) : null;
+    this.lockdep = opts.lockdep === false ? null : new Lockdep();
+    const n = opts.gic.config.cpus;
+    this.cpus = [];
+    for (let i = 0; i < n; i++) this.cpus.push(new PCpu(this, i));
+    this.threads = [...this.cpus];
+    this.lineCache = new Int32Array(n);
+    this.visibleAt = new Float64Array(n);
+    this.hasDelay = opts.gic.config.propagationDelay > 0;
+    const mp = opts.gic.config.map;
+    this.map = { d: mp.gicd, c: mp.gicc, h: mp.gich, v: mp.gicv };
+    this.seenSeq = -1;
+    this.mem32 = new Uint32Array(opts.gic.raw.memory.buffer);
+    if (this.trace !== null) {
+      this.cpus.forEach((c) => { this.trace!.threadNames[c.index] = c.name; });
+      this.trace.threadNames[EVENTS_TID] = "events";
+    }
+    this.refreshLines(0);
+  }
+
+  get scheduler(): Scheduler { return this.sched; }
+  setScheduler(s: Scheduler): void {
+    this.sched = s;
+    this.byClock = s.smallestClock === true;
+  }
+
+  // ---- building the program
+
+  /** Give pCPU `cpu` its program, run as the named base function. */
+  spawn(cpu: number, name: string, body: Body<unknown, PCpu>): PCpu {
+    const t = this.cpus[cpu];
+    if (t === undefined) throw new RangeError(`spawn: no pCPU ${cpu} (the GIC has ${this.cpus.length})`);
+    this.start(t, name, body as Body<unknown, Thread>);
+    return t;
+  }
+
+  /** A non-CPU thread (device, test driver) with its own clock. */
+  spawnThread(name: string, body: Body<unknown, Thread>, opts: { clock?: number } = {}): Thread {
+    if (this.threads.length >= 255) throw new RangeError("spawnThread: at most 255 threads");
+    const t = new Thread(this, this.threads.length, name, -1);
+    t.clock = opts.clock ?? 0;
+    this.threads.push(t);
+    if (this.trace !== null) this.trace.threadNames[t.index] = name;
+    this.start(t, name, body);
+    return t;
+  }
+
+  private start(t: Thread, name: string, body: Body<unknown, Thread>): void {
+    if (t.state !== UNSPAWNED && t.state !== DONE) throw new Error(`spawn: ${t.name} is still running`);
+    // The base frame is the body itself, not wrapped in fn(): a delegating
+    // generator would add a resume per step. Its stack node is pushed here
+    // and popped in popFrame.
+    t.stack = { name, parent: null };
+    if (this.trace !== null) this.trace.add(t.clock, t.index, "fn-begin", name);
+    t.frames = [typeof body === "function" ? body(t) : body];
+    t.frameSaved = [-1];
+    t.frameStack = [null];
+    t.state = RUNNABLE;
+    this.enabledDirty = true;
+    t.lastPoint = undefined;
+  }
+
+  /** The hypervisor's IRQ entry, run on a pCPU when it takes a physical IRQ. */
+  setIrqHandler(handler: (ctx: PCpu) => Co<unknown>): void { this.irqHandler = handler; }
+  /** @internal */ hasIrqHandler(): boolean { return this.irqHandler !== null; }
+
+  /** Run `fn` when the global time reaches `cycle` (ties: insertion order). */
+  at(cycle: number, label: string, fn: (m: Machine) => void): void {
+    if (!(cycle >= 0)) throw new RangeError(`at: cycle ${cycle} is not a non-negative number`);
+    this.heapPush({ time: cycle, seq: this.seq++, label, fn });
+  }
+
+  /** Wake an idle thread at cycle `at` (default: now, for the caller). */
+  wake(t: Thread, at?: number): void {
+    this.wakeThread(t, at ?? (this.current !== null ? this.current.clock : this.eventNow));
+  }
+
+  /** Drive a GIC input line at a cycle; used by events and Thread.setLine. */
+  driveLine(at: number, tid: number, irq: number, level: boolean | number, cpu = 0): void {
+    this.gic.setTime(at);
+    this.gic.setLine(irq, level, cpu);
+    if (this.trace !== null) this.trace.add(at, tid, "set-line", `irq${irq}`, irq, level ? 1 : 0);
+    if (this.gic.raw.linesSeq() !== this.seenSeq) this.refreshLines(at);
+  }
+
+  /** Drive a line from an event (at the event's time). */
+  setLine(irq: number, level: boolean | number, cpu = 0): void {
+    this.driveLine(this.current !== null ? this.current.clock : this.eventNow, this.current?.index ?? EVENTS_TID, irq, level, cpu);
+  }
+
+  /** A shared SchedPoint per label (no allocation after the first use). */
+  pointFor(label: string): SchedPoint {
+    let p = this.points.get(label);
+    if (p === undefined) {
+      p = Object.freeze({ label });
+      this.points.set(label, p);
+    }
+    return p;
+  }
+
+  /** @internal the contention counters of a lock class */
+  lockClassStats(cls: string): Contention {
+    let c = this.contention.get(cls);
+    if (c === undefined) {
+      c = { acquisitions: 0, contended: 0, spinCycles: 0 };
+      this.contention.set(cls, c);
+    }
+    return c;
+  }
+
+  // ---- SchedState
+  clockOf(thread: number): number { return this.threads[thread]!.clock; }
+
+  /** The global time: the smallest clock among enabled threads (or the
+   *  largest clock when none is enabled). */
+  now(): number {
+    let t = Infinity, mx = 0;
+    for (const th of this.threads) {
+      if (th.state === RUNNABLE && th.clock < t) t = th.clock;
+      if (th.state !== UNSPAWNED && th.clock > mx) mx = th.clock;
+    }
+    return t === Infinity ? mx : t;
+  }
+
+  // ---- running
+
+  run(opts: RunOptions = {}): RunResult {
+    const until = opts.until ?? Infinity;
+    const limit = Math.min(this.steps + (opts.maxSteps ?? Infinity), this.maxStepsTotal);
+    const threads = this.threads;
+    let en = this.enabled;
+    for (;;) {
+      if (this.failure !== null) return this.finish("error");
+      if (this.deadlockEdges !== null) return this.finish("deadlock");
+      // The enabled set changes only when a thread changes state.
+      if (this.enabledDirty) {
+        this.enabledDirty = false;
+        en = [];
+        for (let i = 0; i < threads.length; i++) if (threads[i]!.state === RUNNABLE) en.push(i);
+        this.enabled = en;
+      }
+      let T = Infinity;
+      let first = -1;
+      for (let i = 0; i < en.length; i++) {
+        const c = threads[en[i]!]!.clock;
+        if (c < T) {
+          T = c;
+          first = en[i]!;
+        }
+      }
+      if (this.heap.length > 0 || this.hasDelay) {
+        const ev = this.nextEventTime();
+        if (ev <= T && ev !== Infinity) {
+          if (ev > until) return this.finish("until");
+          this.fireNext();
+          continue;
+        }
+      }
+      if (en.length === 0) return this.finish(this.stuck() ? "deadlock" : "done");
+      if (T > until) return this.finish("until");
+      if (this.steps >= limit) return this.finish("maxSteps");
+      let pick = en[0]!;
+      if (en.length > 1) {
+        try {
+          pick = this.byClock ? first : this.sched.pick(en, this);
+        } catch (e) {
+          this.fail(null, e);
+          continue;
+        }
+        if (this.npicks === this.picks.length) {
+          const p = new Uint8Array(this.picks.length * 2);
+          p.set(this.picks);
+          this.picks = p;
+        }
+        this.picks[this.npicks++] = pick;
+      }
+      this.step(threads[pick]!);
+    }
+  }
+
+  /** The model's line-change counter, read from its memory (G_LINES_SEQ)
+   *  rather than through an export call: one typed-array load per step. */
+  private linesSeq(): number {
+    let m = this.mem32;
+    if (m.length === 0) m = this.mem32 = new Uint32Array(this.gic.raw.memory.buffer);
+    return m[LINES_SEQ_WORD]!;
+  }
+
+  private step(t: Thread): void {
+    this.current = t;
+    const cpu = t.cpu;
+    if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && (this.lineCache[cpu]! & IRQ) !== 0 &&
+      t.clock >= this.visibleAt[cpu]!) {
+      this.takeIrq(t as PCpu);
+    }
+    const tr = this.trace;
+    if (tr !== null) tr.add(t.clock, t.index, "step", t.lastPoint?.label ?? START_LABEL);
+    const frames = t.frames;
+    let r: IteratorResult<SchedPoint | undefined, unknown>;
+    try {
+      r = frames[frames.length - 1]!.next();
+    } catch (e) {
+      this.steps++;
+      this.fail(t, e);
+      this.current = null;
+      return;
+    }
+    this.steps++;
+    this.lastThread = t.index;
+    if (r.done === true) this.popFrame(t);
+    else t.lastPoint = r.value;
+    if (this.linesSeq() !== this.seenSeq) this.refreshLines(this.gic.now());
+    this.current = null;
+  }
+
+  private takeIrq(t: PCpu): void {
+    const h = this.irqHandler!(t);
+    if (this.trace !== null) this.trace.add(t.clock, t.index, "irq-enter", "IRQ");
+    t.frames.push(h);
+    t.frameSaved.push(t.irqMasked ? 1 : 0);
+    t.frameStack.push(t.stack);
+    t.stack = { name: "irq", parent: t.stack };
+    t.irqMasked = true;
+    t.irqDepth++;
+    t.charge(this.cycles.el2Entry + this.cycles.irqEntry);
+  }
+
+  private popFrame(t: Thread): void {
+    t.frames.pop();
+    const saved = t.frameSaved.pop()!;
+    const base = t.stack;
+    t.stack = t.frameStack.pop() ?? null;
+    if (saved < 0 && this.trace !== null && base !== null) this.trace.add(t.clock, t.index, "fn-end", base.name);
+    if (saved >= 0) {
+      t.irqMasked = saved === 1;
+      t.irqDepth--;
+      t.cost("el2Return");
+      if (this.trace !== null) this.trace.add(t.clock, t.index, "irq-exit", "IRQ");
+    }
+    if (t.frames.length === 0) {
+      t.state = DONE;
+      this.enabledDirty = true;
+      if (this.trace !== null) this.trace.add(t.clock, t.index, "note", "done", 0, 0, "finishes");
+    }
+  }
+
+  private fail(t: Thread | null, e: unknown): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const where = t === null ? (this.current === null ? "scheduler" : this.current.name) : t.name;
+    this.failure = { thread: where, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+    if (t !== null) {
+      t.state = DONE;
+      this.enabledDirty = true;
+    }
+    if (this.trace !== null) this.trace.add(t?.clock ?? this.eventNow, t?.index ?? EVENTS_TID, "error", err.message);
+  }
+
+  /** Nothing enabled: is someone spinning? Record the wait-for chain. */
+  private stuck(): boolean {
+    const w = this.threads.find((t) => t.state === WAITING);
+    if (w === undefined) return false;
+    this.deadlockEdges = this.waitChain(w);
+    if (this.trace !== null) this.trace.add(w.clock, w.index, "deadlock", this.deadlockEdges.map((e) => e.thread).join(">"));
+    return true;
+  }
+
+  /** Follow thread -> lock -> holder from `from`; the cycle if there is one. */
+  private waitChain(from: Thread): WaitEdge[] {
+    const seen: Thread[] = [];
+    let t: Thread | null = from;
+    while (t !== null && t.waitingOn !== null && !seen.includes(t)) {
+      seen.push(t);
+      t = t.waitingOn.holder;
+    }
+    const startAt = t !== null && seen.includes(t) ? seen.indexOf(t) : 0;
+    return seen.slice(startAt).map((x) => ({
+      thread: x.name, lock: x.waitingOn!.name, lockClass: x.waitingOn!.lockClass, holder: x.waitingOn!.holder?.name ?? null,
+    }));
+  }
+
+  private finish(reason: RunReason): RunResult {
+    const contention: Record<string, Contention> = {};
+    for (const k of [...this.contention.keys()].sort()) contention[k] = { ...this.contention.get(k)! };
+    const res: RunResult = {
+      reason,
+      steps: this.steps,
+      schedule: { v: 1, picks: Array.from(this.picks.subarray(0, this.npicks)) },
+      lockdep: this.lockdep === null ? [] : this.lockdep.reports.slice(),
+      lockOrder: this.lockdep === null ? {} : this.lockdep.graph(),
+      contention,
+      clocks: this.cpus.map((c) => c.clock),
+      threads: this.threads.map((t) => ({
+        name: t.name, state: t.threadState, clock: t.clock, time: t.time(), stack: stackOf(t),
+      })),
+    };
+    if (reason === "deadlock" && this.deadlockEdges !== null) res.deadlock = { cycle: this.deadlockEdges };
+    if (reason === "error" && this.failure !== null) res.error = this.failure;
+    if (this.trace !== null) res.traceHash = this.trace.hash();
+    return res;
+  }
+
+  // ---- events
+
+  private nextEventTime(): number {
+    let t = this.heap.length > 0 ? this.heap[0]!.time : Infinity;
+    if (this.hasDelay) {
+      const nd = this.gic.nextDue();
+      if (nd >= 0 && nd < t) t = nd;
+    }
+    return t;
+  }
+
+  private fireNext(): void {
+    if (this.hasDelay) {
+      const nd = this.gic.nextDue();
+      if (nd >= 0 && (this.heap.length === 0 || nd < this.heap[0]!.time)) {
+        this.gic.setTime(nd);
+        this.refreshLines(nd);
+        return;
+      }
+    }
+    const e = this.heapPop();
+    this.eventNow = e.time;
+    this.gic.setTime(e.time);
+    if (this.trace !== null) this.trace.add(e.time, EVENTS_TID, "event", e.label);
+    try {
+      e.fn(this);
+    } catch (err) {
+      this.fail(null, err);
+      if (this.failure !== null) this.failure.thread = `event ${e.label}`;
+    }
+    if (this.gic.raw.linesSeq() !== this.seenSeq) this.refreshLines(e.time);
+  }
+
+  private heapPush(e: TimedEvent): void {
+    const h = this.heap;
+    h.push(e);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private heapPop(): TimedEvent {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && before(h[l]!, h[m]!)) m = l;
+        if (r < h.length && before(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  // ---- lines
+
+  /** @internal re-read the visible lines; `at` is when the change happened. */
+  refreshLines(at: number): void {
+    const raw = this.gic.raw;
+    this.seenSeq = raw.linesSeq();
+    for (let c = 0; c < this.cpus.length; c++) {
+      const v = raw.lines(c);
+      const old = this.lineCache[c]!;
+      if (v === old) continue;
+      this.lineCache[c] = v;
+      if ((v & IRQ) !== 0 && (old & IRQ) === 0) this.visibleAt[c] = at;
+      if (this.trace !== null) this.trace.add(at, c, "line", "lines", v);
+      const t = this.cpus[c]!;
+      if (t.state === IDLE && (v & WAKE_LINES) !== 0) this.wakeThread(t, at);
+    }
+  }
+
+  private wakeThread(t: Thread, at: number): void {
+    if (t.state !== IDLE) {
+      if (t.state === RUNNABLE || t.state === WAITING) t.wakePending = true;
+      return;
+    }
+    const since = t.clock;
+    if (at > t.clock) t.charge(at - t.clock, "idle");
+    t.state = RUNNABLE;
+    this.enabledDirty = true;
+    if (this.trace !== null) this.trace.add(t.clock, t.index, "wake", "wfi", since);
+  }
+
+  // ---- GIC accesses
+
+  /** @internal charge the frame cost of an access at `addr`. Accesses
+   *  outside the four frames (the model counts them as unmapped) are
+   *  charged as distributor accesses: the bus transaction still happens. */
+  chargeAccess(t: Thread, addr: number, category?: string): void {
+    const m = this.map, cy = this.cycles;
+    const a = addr >>> 0;
+    if (((a - m.v) >>> 0) < 0x10000) t.charge(cy.gicvAccess, category ?? "guest");
+    else if (((a - m.h) >>> 0) < 0x10000) t.charge(cy.gichAccess, category);
+    else if (((a - m.c) >>> 0) < 0x10000) t.charge(cy.giccAccess, category);
+    else t.charge(cy.gicdAccess, category);
+  }
+
+  /** @internal "GICD+0x100" */
+  frameName(addr: number): string {
+    const m = this.map;
+    const a = addr >>> 0;
+    for (const [n, b] of [["GICD", m.d], ["GICC", m.c], ["GICH", m.h], ["GICV", m.v]] as const) {
+      if (((a - b) >>> 0) < 0x10000) return `${n}+0x${(a - b).toString(16)}`;
+    }
+    return `0x${a.toString(16)}`;
+  }
+
+  // ---- locks (operations in lock.ts)
+
+  private irqContext(t: Thread): IrqContext {
+    if (t.cpu < 0) return "thread";
+    if (t.irqDepth > 0) return "hardirq";
+    return t.irqMasked ? "irqs-off" : "irqs-on";
+  }
+
+  /** @internal take `l` for `t` if free; else queue (or fail a trylock). */
+  lockAcquire(t: Thread, l: SpinLock, op: string, trylock: boolean): boolean {
+    const ld = this.lockdep;
+    const tr = this.trace;
+    let acq: RawAcquisition | null = null;
+    if (ld !== null) {
+      acq = { thread: t.name, lock: l.name, lockClass: l.lockClass, op, stack: t.stack, cycle: t.clock, irq: this.irqContext(t) };
+    }
+    const holder = l.holder;
+    if (holder === null) {
+      if (ld !== null) ld.acquire(t.held, acq!, trylock);
+      l.holder = t;
+      l.held = acq;
+      if (acq !== null) t.held.push(acq);
+      t.heldLocks.push(l);
+      t.cost("lockAcquire");
+      l.stats.acquisitions++;
+      if (tr !== null) tr.add(t.clock, t.index, "lock", l.name, 0, 0, `${fnName(t)} takes ${l.name}`);
+      return true;
+    }
+    if (trylock) {
+      t.cost("spinIteration");
+      if (tr !== null) tr.add(t.clock, t.index, "trylock-fail", l.name, 0, 0, `${fnName(t)} trylock ${l.name} fails (held by ${holder.name})`);
+      return false;
+    }
+    if (ld !== null) {
+      if (holder === t) ld.recursive(l.held ?? acq!, acq!);
+      ld.acquire(t.held, acq!, false);
+    }
+    l.waiters.push(t);
+    t.state = WAITING;
+    this.enabledDirty = true;
+    t.waitingOn = l;
+    t.waitSince = t.clock;
+    t.pendingAcq = acq;
+    l.stats.contended++;
+    if (tr !== null) tr.add(t.clock, t.index, "lock-wait", l.name, 0, 0, `${fnName(t)} spins on ${l.name} held by ${holder.name}`);
+    // A wait closing a cycle can never end: stop the run now.
+    let h: Thread | null = holder;
+    for (let i = 0; i <= this.threads.length && h !== null; i++) {
+      if (h === t) {
+        this.deadlockEdges = this.waitChain(t);
+        if (tr !== null) tr.add(t.clock, t.index, "deadlock", this.deadlockEdges.map((e) => e.thread).join(">"));
+        break;
+      }
+      h = h.waitingOn === null ? null : h.waitingOn.holder;
+    }
+    return false;
+  }
+
+  /** @internal release `l`; the first waiter gets it (ticket order). */
+  lockRelease(t: Thread, l: SpinLock): void {
+    if (l.holder !== t) {
+      throw new Error(`${t.name} releases ${l.name}, which is held by ${l.holder === null ? "nobody" : l.holder.name}`);
+    }
+    const i = t.heldLocks.lastIndexOf(l);
+    t.heldLocks.splice(i, 1);
+    if (l.held !== null) {
+      const j = t.held.lastIndexOf(l.held);
+      if (j >= 0) t.held.splice(j, 1);
+    }
+    t.cost("lockRelease");
+    const r = t.clock;
+    l.releasedAt = r;
+    const tr = this.trace;
+    if (tr !== null) tr.add(r, t.index, "unlock", l.name, 0, 0, `${fnName(t)} releases ${l.name}`);
+    if (l.waiters.length === 0) {
+      l.holder = null;
+      l.held = null;
+      return;
+    }
+    const w = l.waiters.shift()!;
+    const since = w.clock;
+    const spin = r > since ? r - since : 0;
+    if (spin > 0) {
+      w.charge(spin, l.spinCategory);
+      l.stats.spinCycles += spin;
+    }
+    if (tr !== null) {
+      tr.add(w.clock, w.index, "spin", l.name, since, 0, `${fnName(w)} gets ${l.name} after spinning ${spin} cycles`);
+    }
+    w.cost("lockAcquire");
+    l.stats.acquisitions++;
+    l.holder = w;
+    l.held = w.pendingAcq;
+    if (w.pendingAcq !== null) w.held.push(w.pendingAcq);
+    w.heldLocks.push(l);
+    w.pendingAcq = null;
+    w.waitingOn = null;
+    w.state = RUNNABLE;
+    this.enabledDirty = true;
+  }
+}
+
+function before(a: TimedEvent, b: TimedEvent): boolean {
+  return a.time < b.time || (a.time === b.time && a.seq < b.seq);
+}
+
+/** The innermost function of a thread, for narratives. */
+function fnName(t: Thread): string {
+  return t.stack === null ? "(top)" : t.stack.name;
+}
+
+function stackOf(t: Thread): string[] {
+  const out: string[] = [];
+  for (let p = t.stack; p !== null; p = p.parent) out.push(p.name);
+  return out.reverse();
+}

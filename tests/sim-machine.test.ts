@@ -1,0 +1,280 @@
+// The machine on toy programs: time ordering with exact cycle arithmetic from
+// the profile, IRQ entry and irqsave masking, WFI, events, limits, errors.
+
+import { describe, expect, it } from "vitest";
+import { Gic } from "../host/hw/gic.ts";
+import { GICC, GICD, sgir } from "../host/hw/regs.ts";
+import {
+  Machine, Sched, SpinLock, defaultProfile, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
+  type Co, type PCpu, type SchedPoint,
+} from "../host/sim/index.ts";
+
+const profile = defaultProfile();
+const C = Object.fromEntries(Object.entries(profile.costs).map(([k, v]) => [k, v.cycles])) as Record<keyof typeof profile.costs, number>;
+const P: SchedPoint = { label: "p" };
+
+/** Distributor and CPU interfaces on, every SGI/PPI/SPI enabled at priority 0. */
+function gicOn(cpus: number): Gic {
+  const g = Gic.create({ cpus });
+  g.writeDist(0, GICD.CTLR, 1);
+  for (let c = 0; c < cpus; c++) {
+    g.writeDist(c, GICD.ISENABLER, 0xffffffff);
+    g.writeCpu(c, GICC.CTLR, 1);
+    g.writeCpu(c, GICC.PMR, 0xff);
+  }
+  for (let w = 1; w < g.config.irqs / 32; w++) g.writeDist(0, GICD.ISENABLER + 4 * w, 0xffffffff);
+  return g;
+}
+
+describe("time scheduler", () => {
+  it("runs the thread with the smallest clock, ties to the lowest index", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 3 }), profile, scheduler: Sched.time() });
+    const log: string[] = [];
+    const prog = (costs: number[]) => function* (c: PCpu): Co {
+      for (const k of costs) {
+        log.push(`${c.id}@${c.clock}`);
+        c.charge(k);
+        yield P;
+      }
+    };
+    m.spawn(0, "a", prog([300, 300]));
+    m.spawn(1, "b", prog([100, 100, 100]));
+    m.spawn(2, "c", prog([250]));
+    const r = m.run();
+    expect(r.reason).toBe("done");
+    // pCPU2 resumes at 250 only to finish, and pCPU0 beats pCPU1 at the tie at 300.
+    expect(log).toEqual(["0@0", "1@0", "2@0", "1@100", "1@200", "0@300"]);
+    expect(r.clocks).toEqual([600, 300, 250]);
+  });
+
+  it("an SGI wakes an idle pCPU and its handler runs at exactly the profile's latency", () => {
+    const gic = gicOn(2);
+    const m = new Machine({ gic, profile, scheduler: Sched.time() });
+    const seen: { cpu: number; entry: number; iar: number; done: number }[] = [];
+    m.setIrqHandler(function* (c) {
+      const entry = c.clock;
+      const iar = c.gicRead(gic.config.map.gicc + GICC.IAR);
+      c.gicWrite(gic.config.map.gicc + GICC.EOIR, iar);
+      seen.push({ cpu: c.id, entry, iar, done: c.clock });
+    });
+    m.spawn(0, "sender", function* (c) {
+      c.cost("hypercall");
+      yield P;
+      c.gicWrite(gic.config.map.gicd + GICD.SGIR, sgir(0, 0b10, 3));
+    });
+    m.spawn(1, "idle_loop", function* (c) {
+      yield* c.idle();
+      yield P; // the IRQ is taken here
+    });
+    const r = m.run();
+    expect(r.reason).toBe("done");
+    const sent = C.hypercall; // SGIR write starts at the sender's clock
+    expect(seen).toEqual([{
+      cpu: 1,
+      entry: sent + C.el2Entry + C.irqEntry,
+      iar: 3 | (0 << 10),
+      done: sent + C.el2Entry + C.irqEntry + 2 * C.giccAccess,
+    }]);
+    expect(r.threads[1]!.time.idle).toBe(sent);
+    expect(r.clocks[1]).toBe(sent + C.el2Entry + C.irqEntry + 2 * C.giccAccess + C.el2Return);
+    expect(r.clocks[0]).toBe(C.hypercall + C.gicdAccess);
+  });
+});
+
+describe("IRQ masking", () => {
+  const SPI = 40;
+  function run(irqsave: boolean) {
+    const gic = gicOn(1);
+    const m = new Machine({ gic, profile, scheduler: Sched.time() });
+    let handlerAt = -1;
+    let restoredAt = -1;
+    m.setIrqHandler(function* (c) {
+      handlerAt = c.clock;
+      const iar = c.gicRead(gic.config.map.gicc + GICC.IAR);
+      c.setLine(SPI, 0); // the driver clears the device's interrupt
+      c.gicWrite(gic.config.map.gicc + GICC.EOIR, iar);
+    });
+    const L = new SpinLock(m, "dev", "dev_lock");
+    m.spawn(0, "critical", function* (c) {
+      if (irqsave) {
+        const flags = yield* spin_lock_irqsave(c, L);
+        for (let i = 0; i < 10; i++) { c.charge(100); yield P; }
+        yield* spin_unlock_irqrestore(c, L, flags);
+        restoredAt = c.clock;
+      } else {
+        yield* spin_lock(c, L);
+        for (let i = 0; i < 10; i++) { c.charge(100); yield P; }
+        yield* spin_unlock(c, L);
+      }
+      yield P;
+    });
+    m.at(100, "device raises SPI 40", (mm) => mm.setLine(SPI, 1));
+    const r = m.run();
+    return { r, handlerAt, restoredAt };
+  }
+
+  it("spin_lock_irqsave delays a physical IRQ until spin_unlock_irqrestore", () => {
+    const { r, handlerAt, restoredAt } = run(true);
+    expect(r.reason).toBe("done");
+    const released = C.lockAcquire + 1000 + C.lockRelease;
+    expect(restoredAt).toBe(released + C.el2Entry + C.irqEntry + 2 * C.giccAccess + C.el2Return);
+    expect(handlerAt).toBe(released + C.el2Entry + C.irqEntry);
+  });
+
+  it("with IRQs enabled the same IRQ is taken at the first point after it is raised", () => {
+    const { r, handlerAt } = run(false);
+    expect(r.reason).toBe("done");
+    // The line rises at 100; the thread reaches its next point at 20 + 100.
+    expect(handlerAt).toBe(C.lockAcquire + 100 + C.el2Entry + C.irqEntry);
+  });
+});
+
+describe("events, idle threads and wake", () => {
+  it("events fire in time order, ties in insertion order, when the global time reaches them", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time() });
+    const log: string[] = [];
+    m.at(500, "b", () => log.push("b@500"));
+    m.at(200, "a", () => log.push("a@200"));
+    m.at(500, "c", () => log.push("c@500"));
+    m.spawn(0, "ticker", function* (c) {
+      for (let i = 0; i < 4; i++) {
+        log.push(`cpu@${c.clock}`);
+        c.charge(200);
+        yield P;
+      }
+    });
+    expect(m.run().reason).toBe("done");
+    expect(log).toEqual(["cpu@0", "a@200", "cpu@200", "cpu@400", "b@500", "c@500", "cpu@600"]);
+  });
+
+  it("a non-CPU thread sleeps in idle() until wake(), and its clock jumps to the waker's", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time() });
+    let wokeAt = -1;
+    const dev = m.spawnThread("device", function* (t) {
+      yield* t.idle();
+      wokeAt = t.clock;
+    });
+    m.spawn(0, "driver", function* (c) {
+      c.charge(1234);
+      yield P;
+      m.wake(dev);
+    });
+    const r = m.run();
+    expect(r.reason).toBe("done");
+    expect(wokeAt).toBe(1234);
+    expect(r.threads[1]!.time.idle).toBe(1234);
+  });
+
+  it("WFI wakes when a delayed line becomes visible (GIC propagation delay)", () => {
+    const g = Gic.create({ cpus: 1, propagationDelay: 300 });
+    g.writeDist(0, GICD.CTLR, 1);
+    g.writeDist(0, GICD.ISENABLER + 4, 0xffffffff);
+    g.writeCpu(0, GICC.CTLR, 1);
+    g.writeCpu(0, GICC.PMR, 0xff);
+    const m = new Machine({ gic: g, profile, scheduler: Sched.time() });
+    let woke = -1;
+    m.spawn(0, "idle", function* (c) {
+      yield* c.idle();
+      woke = c.clock;
+    });
+    m.at(1000, "raise SPI 33", (mm) => mm.setLine(33, 1));
+    expect(m.run().reason).toBe("done");
+    expect(woke).toBe(1300);
+  });
+});
+
+describe("contention", () => {
+  it("a waiter gets the lock at the release time and the difference counts as spin cycles", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile, scheduler: Sched.time() });
+    const L = new SpinLock(m, "rank", "rank0");
+    m.spawn(0, "holder", function* (c) {
+      yield* spin_lock(c, L);
+      c.charge(1000);
+      yield P;
+      yield* spin_unlock(c, L);
+    });
+    let got = -1;
+    m.spawn(1, "waiter", function* (c) {
+      c.charge(100);
+      yield P;
+      yield* spin_lock(c, L);
+      got = c.clock;
+      yield* spin_unlock(c, L);
+    });
+    const r = m.run();
+    expect(r.reason).toBe("done");
+    const released = C.lockAcquire + 1000 + C.lockRelease;
+    expect(got).toBe(released + C.lockAcquire);
+    expect(r.contention.rank).toEqual({ acquisitions: 2, contended: 1, spinCycles: released - 100 });
+    expect(r.threads[1]!.time["spin:rank"]).toBe(released - 100);
+  });
+
+  it("releasing a lock one does not hold is an error result", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time() });
+    const L = new SpinLock(m, "x", "x");
+    m.spawn(0, "bad", function* (c) { yield* spin_unlock(c, L); });
+    const r = m.run();
+    expect(r.reason).toBe("error");
+    expect(r.error!.message).toMatch(/releases x, which is held by nobody/);
+  });
+});
+
+describe("run limits and errors", () => {
+  function spinner(m: Machine) {
+    m.spawn(0, "loop", function* (c) {
+      for (;;) {
+        c.charge(10);
+        yield P;
+      }
+    });
+  }
+
+  it("maxSteps ends the run cleanly and run() continues from there", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time() });
+    spinner(m);
+    const r = m.run({ maxSteps: 100 });
+    expect(r.reason).toBe("maxSteps");
+    expect(r.steps).toBe(100);
+    expect(r.clocks[0]).toBe(1000);
+    expect(m.run({ maxSteps: 5 }).steps).toBe(105);
+  });
+
+  it("the machine-wide maxSteps option bounds every run", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time(), maxSteps: 7 });
+    spinner(m);
+    expect(m.run()).toMatchObject({ reason: "maxSteps", steps: 7 });
+  });
+
+  it("until stops before anything happens after the given cycle", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time() });
+    spinner(m);
+    let fired = false;
+    m.at(5000, "late", () => { fired = true; });
+    const r = m.run({ until: 995 });
+    expect(r.reason).toBe("until");
+    expect(r.clocks[0]).toBe(1000);
+    expect(fired).toBe(false);
+  });
+
+  it("a thread that throws is reported as an error result, not a crash", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile, scheduler: Sched.time() });
+    m.spawn(0, "fine", function* () { yield P; yield P; });
+    m.spawn(1, "broken", function* (c) {
+      yield P;
+      yield* c.fn("vgic_bad", function* () { throw new Error("bad pending_irq"); });
+    });
+    const r = m.run();
+    expect(r.reason).toBe("error");
+    expect(r.error).toMatchObject({ thread: "pCPU1", message: "bad pending_irq" });
+  });
+
+  it("an event that throws is reported as an error result", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time() });
+    spinner(m);
+    m.at(50, "device", (mm) => mm.setLine(5000, 1));
+    const r = m.run({ maxSteps: 1000 });
+    expect(r.reason).toBe("error");
+    expect(r.error!.thread).toBe("event device");
+    expect(r.error!.message).toMatch(/no input line/);
+  });
+});

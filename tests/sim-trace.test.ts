@@ -1,0 +1,151 @@
+// Traces: determinism of the hash, Chrome trace-event JSON, the narrative,
+// and that an untraced machine records nothing.
+
+import { describe, expect, it } from "vitest";
+import { Gic } from "../host/hw/gic.ts";
+import { GICC, GICD } from "../host/hw/regs.ts";
+import {
+  Machine, Sched, SpinLock, defaultProfile, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
+  type Scheduler,
+} from "../host/sim/index.ts";
+
+const profile = defaultProfile();
+
+/** Three pCPUs and a device thread contending for two locks, with an SPI
+ *  raised by an event and handled on pCPU0. */
+function workload(scheduler: Scheduler, trace = true): Machine {
+  const gic = Gic.create({ cpus: 3 });
+  gic.writeDist(0, GICD.CTLR, 1);
+  gic.writeDist(0, GICD.ISENABLER + 4, 0xffffffff);
+  for (let c = 0; c < 3; c++) {
+    gic.writeCpu(c, GICC.CTLR, 1);
+    gic.writeCpu(c, GICC.PMR, 0xff);
+  }
+  const m = new Machine({ gic, profile, scheduler, trace });
+  const rank = new SpinLock(m, "rank", "rank0");
+  const vgic = new SpinLock(m, "vgic", "vgic(v0)");
+  m.setIrqHandler(function* (c) {
+    const iar = c.gicRead(gic.config.map.gicc + GICC.IAR);
+    yield* c.fn("do_IRQ", function* () {
+      const f = yield* spin_lock_irqsave(c, vgic);
+      c.cost("listOp");
+      yield* spin_unlock_irqrestore(c, vgic, f);
+    });
+    c.setLine(40, 0);
+    c.gicWrite(gic.config.map.gicc + GICC.EOIR, iar);
+  });
+  for (let cpu = 0; cpu < 3; cpu++) {
+    m.spawn(cpu, `worker${cpu}`, function* (c) {
+      for (let i = 0; i < 4; i++) {
+        yield* c.fn("vgic_v2_distr_mmio_write", function* () {
+          const f = yield* spin_lock_irqsave(c, rank);
+          c.cost("mmioTrap");
+          yield* c.point("rank update");
+          yield* spin_unlock_irqrestore(c, rank, f);
+        });
+        c.charge(500 * (cpu + 1), "guest");
+        yield* c.point("guest");
+      }
+    });
+  }
+  m.spawnThread("dev", function* (t) {
+    yield* t.delay(700);
+    yield* spin_lock(t, vgic);
+    yield* spin_unlock(t, vgic);
+  });
+  m.at(1500, "SPI 40", (mm) => mm.setLine(40, 1));
+  return m;
+}
+
+describe("trace hash", () => {
+  it("is identical over repeated runs and differs for a different seed", () => {
+    const a = workload(Sched.random(42)).run();
+    const b = workload(Sched.random(42)).run();
+    const c = workload(Sched.random(43)).run();
+    expect(a.reason).toBe("done");
+    expect(a.traceHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(b.traceHash).toBe(a.traceHash);
+    expect(b.schedule).toEqual(a.schedule);
+    expect(c.schedule).not.toEqual(a.schedule);
+    expect(c.traceHash).not.toBe(a.traceHash);
+    expect(workload(Sched.time()).run().traceHash).toBe(workload(Sched.time()).run().traceHash);
+  });
+
+  it("is reproduced by replaying the recorded schedule", () => {
+    const a = workload(Sched.pct(3, 7, { steps: 100 })).run();
+    const r = workload(Sched.replay(a.schedule)).run();
+    expect(r.traceHash).toBe(a.traceHash);
+  });
+
+  it("is absent, and nothing is recorded, when tracing is off", () => {
+    const m = workload(Sched.time(), false);
+    const r = m.run();
+    expect(m.trace).toBeNull();
+    expect(r.traceHash).toBeUndefined();
+    // Same run as the traced one: tracing does not change behaviour.
+    const t = workload(Sched.time()).run();
+    expect(r.clocks).toEqual(t.clocks);
+    expect(r.steps).toBe(t.steps);
+  });
+});
+
+describe("Chrome trace-event export", () => {
+  it("parses as JSON with the fields Perfetto needs", () => {
+    const m = workload(Sched.time());
+    m.run();
+    const parsed = JSON.parse(m.trace!.toChromeJson()) as { traceEvents: Record<string, unknown>[] };
+    expect(Array.isArray(parsed.traceEvents)).toBe(true);
+    expect(parsed.traceEvents.length).toBeGreaterThan(50);
+    for (const e of parsed.traceEvents) {
+      expect(typeof e.ph).toBe("string");
+      expect(typeof e.ts).toBe("number");
+      expect(typeof e.pid).toBe("number");
+      expect(typeof e.tid).toBe("number");
+      expect(typeof e.name).toBe("string");
+      if (e.ph === "X") expect(e.dur as number).toBeGreaterThanOrEqual(0);
+    }
+    const names = parsed.traceEvents.filter((e) => e.ph === "M" && e.name === "thread_name").map((e) => (e.args as { name: string }).name);
+    expect(names).toEqual(expect.arrayContaining(["pCPU0", "pCPU1", "pCPU2", "dev", "events"]));
+    const phs = new Set(parsed.traceEvents.map((e) => e.ph));
+    for (const ph of ["M", "B", "E", "i"]) expect(phs.has(ph), ph).toBe(true);
+    // B and E balance per thread (every function returned).
+    const depth = new Map<number, number>();
+    for (const e of parsed.traceEvents) {
+      if (e.ph === "B") depth.set(e.tid as number, (depth.get(e.tid as number) ?? 0) + 1);
+      if (e.ph === "E") depth.set(e.tid as number, (depth.get(e.tid as number) ?? 0) - 1);
+      expect(depth.get(e.tid as number) ?? 0).toBeGreaterThanOrEqual(0);
+    }
+    expect([...depth.values()].every((d) => d === 0)).toBe(true);
+    // Timestamps are microseconds at the profile's clock rate.
+    const end = Math.max(...parsed.traceEvents.map((e) => e.ts as number));
+    expect(end).toBeCloseTo((Math.max(...m.cpus.map((c) => c.clock)) * 1e6) / profile.hz, 6);
+  });
+});
+
+describe("narrative", () => {
+  it("tells who spins on which lock held by whom", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile, scheduler: Sched.time(), trace: true });
+    const L = new SpinLock(m, "rank", "rank lock");
+    m.spawn(0, "vgic_store_itargetsr", function* (c) {
+      yield* spin_lock(c, L);
+      c.charge(100);
+      yield* c.point();
+      yield* spin_unlock(c, L);
+    });
+    m.spawn(1, "gic_clear_lrs", function* (c) {
+      c.charge(50);
+      yield* c.point();
+      yield* c.fn("gic_update_one_lr", function* () {
+        yield* spin_lock(c, L);
+        yield* spin_unlock(c, L);
+      });
+    });
+    m.run();
+    const text = m.trace!.narrative();
+    expect(text).toContain("[20] pCPU0: vgic_store_itargetsr takes rank lock");
+    expect(text).toContain(`[50] pCPU1: gic_update_one_lr spins on rank lock held by pCPU0`);
+    const c = profile.costs;
+    const release = c.lockAcquire.cycles + 100 + c.lockRelease.cycles;
+    expect(text).toContain(`[${release}] pCPU1: gic_update_one_lr gets rank lock after spinning ${release - 50} cycles`);
+  });
+});
