@@ -5,12 +5,14 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Gic, ConfigError, type GicConfig } from "./hw/gic.ts";
 import { parseScript, runScript, ScriptError } from "./hw/script.ts";
 import { formatRates, runHardwareBench } from "./bench/hw.ts";
+import { VARIANTS } from "./xen/variants.ts";
 
 const USAGE = `usage: vgic <command> [options]
 
 commands:
   mmio SCRIPT     run a register script against the GIC model and print every read
   bench --hw      hardware micro-benchmarks (register round trips per second)
+  variants        the vGIC designs, one line each (select with --variant NAME)
   help            this text
 
 mmio options (defaults: the QEMU virt board's GICv2 with one CPU):
@@ -98,12 +100,22 @@ function cmdBench(args: string[]): number {
   return 0;
 }
 
+function cmdVariants(): number {
+  const w = Math.max(...VARIANTS.map((v) => v.name.length));
+  for (const v of VARIANTS) {
+    const parent = v.parent === null ? "" : ` (from ${v.parent})`;
+    process.stdout.write(`${v.name.padEnd(w)}  ${v.summary}${parent}\n`);
+  }
+  return 0;
+}
+
 export function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case "mmio": return cmdMmio(rest);
       case "bench": return cmdBench(rest);
+      case "variants": return cmdVariants();
       case undefined:
       case "help":
       case "--help":

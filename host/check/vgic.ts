@@ -1,0 +1,117 @@
+// vGIC invariants, shared by tests, the race explorer and the fuzzer. Each
+// looks at the hypervisor's bookkeeping and the physical GIC together and
+// says what is wrong in the thread's own terms, or nothing.
+
+import type { RunResult } from "../sim/machine.ts";
+import { GICH, LrState, decodeLr } from "../hw/regs.ts";
+import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE } from "../xen/pending.ts";
+import type { Vgic } from "../xen/vgic.ts";
+import type { Gic } from "../hw/gic.ts";
+
+export type FindingKind =
+  | "deadlock" // every thread waits: the wait-for cycle
+  | "lock-inversion" // lockdep saw two lock classes taken in both orders
+  | "lockdep" // another lockdep report (recursion, irq-unsafe)
+  | "lost" // QUEUED but on no list and in no list register: never delivered
+  | "stuck-active" // a physical interrupt the hypervisor acknowledged that nobody will deactivate
+  | "lr-mismatch" // list registers and pending_irq disagree
+  | "dropped" // an injection the design dropped on purpose
+  | "error"; // an exception escaped the simulated code
+
+export interface Finding {
+  kind: FindingKind;
+  message: string;
+}
+
+/** Every list register in use on a pCPU or saved with a descheduled vCPU,
+ *  as (vCPU, LR value). */
+function listRegisters(vgic: Vgic, gic: Gic): Array<{ vcpu: number; lr: number; value: number }> {
+  const out: Array<{ vcpu: number; lr: number; value: number }> = [];
+  vgic.pcpu.forEach((pc, cpu) => {
+    if (pc.current === null) return;
+    for (let i = 0; i < vgic.nr_lrs; i++) out.push({ vcpu: pc.current.vcpu_id, lr: i, value: gic.listRegister(cpu, i) });
+  });
+  for (const v of vgic.d.vcpu) {
+    if (v.saved === null) continue;
+    v.saved.lrs.forEach((value, i) => out.push({ vcpu: v.vcpu_id, lr: i, value }));
+  }
+  return out;
+}
+
+/** State invariants of the vGIC at a quiescent moment (end of a run). */
+export function checkVgic(vgic: Vgic, gic: Gic): Finding[] {
+  const findings: Finding[] = [];
+  const lrs = listRegisters(vgic, gic);
+  const d = vgic.d;
+
+  // list registers agree with pending_irq
+  vgic.pcpu.forEach((pc, cpu) => {
+    const v = pc.current;
+    if (v === null) return;
+    for (let i = 0; i < vgic.nr_lrs; i++) {
+      const lr = decodeLr(gic.listRegister(cpu, i));
+      if (pc.lr_mask[i] === 0) {
+        if (lr.state !== LrState.Invalid) findings.push({ kind: "lr-mismatch", message: `pCPU${cpu} LR${i} holds IRQ ${lr.virtualId} but lr_mask says it is free` });
+        continue;
+      }
+      const p = d.irq_to_pending(v, lr.virtualId);
+      if (lr.state !== LrState.Invalid && (p.lr !== i || !p.test_bit(GIC_IRQ_GUEST_VISIBLE))) {
+        findings.push({ kind: "lr-mismatch", message: `pCPU${cpu} LR${i} holds IRQ ${lr.virtualId} (${p.statusString()}, lr=${p.lr}) that pending_irq does not place there` });
+      }
+    }
+  });
+
+  // every QUEUED interrupt is on a list or in a list register
+  const all = [...d.spis, ...d.vcpu.flatMap((v) => v.private_irqs)];
+  for (const p of all) {
+    if (!p.test_bit(GIC_IRQ_GUEST_QUEUED)) continue;
+    const inLr = lrs.some((l) => (l.value & 0x3ff) === p.irq && decodeLr(l.value).state !== LrState.Invalid);
+    if (p.inflight === null && p.lr_queue === null && !inLr) {
+      findings.push({ kind: "lost", message: `IRQ ${p.irq} is QUEUED (${p.statusString()}) but on no inflight or lr_pending list and in no list register: it will never be delivered` });
+    }
+  }
+
+  // every physical interrupt the hypervisor acknowledged will be deactivated:
+  // through a HW list register, or by a pending injection that will get one
+  for (const desc of vgic.descs.values()) {
+    if (!gic.isActive(0, desc.irq)) continue;
+    const hwLr = lrs.some((l) => {
+      const lr = decodeLr(l.value);
+      return lr.hw && lr.physicalId === desc.irq && lr.state !== LrState.Invalid;
+    });
+    const p = d.spis[desc.irq - 32]!;
+    const waiting = p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null);
+    if (!hwLr && !waiting) {
+      findings.push({ kind: "stuck-active", message: `physical IRQ ${desc.irq} is active in the distributor with no HW list register and no pending injection: nobody will deactivate it, and it will never fire again` });
+    }
+  }
+  return findings;
+}
+
+/** Findings from the machine's run result: deadlock, lockdep, errors. */
+export function checkRun(r: RunResult): Finding[] {
+  const findings: Finding[] = [];
+  if (r.reason === "deadlock" && r.deadlock) {
+    findings.push({
+      kind: "deadlock",
+      message: "deadlock: " + r.deadlock.cycle.map((e) => `${e.thread} spins on ${e.lock} held by ${e.holder ?? "nobody"}`).join("; "),
+    });
+  }
+  if (r.reason === "error" && r.error) findings.push({ kind: "error", message: `${r.error.thread}: ${r.error.message}` });
+  for (const rep of r.lockdep) {
+    findings.push({ kind: rep.kind === "inversion" ? "lock-inversion" : "lockdep", message: rep.message });
+  }
+  return findings;
+}
+
+/** All GICH list registers of a pCPU, for narratives. */
+export function describeLrs(gic: Gic, cpu: number, n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const v = gic.readHyp(cpu, GICH.LR + 4 * i);
+    const lr = decodeLr(v);
+    if (lr.state === LrState.Invalid) continue;
+    out.push(`LR${i}: vIRQ ${lr.virtualId} ${LrState[lr.state]}${lr.hw ? ` HW pIRQ ${lr.physicalId}` : ""}`);
+  }
+  return out;
+}

@@ -1,0 +1,118 @@
+// A guest vCPU as the machine runs it: its distributor accesses trap into the
+// hypervisor's vgic_v2 emulation (charged as traps), its GICV accesses go
+// straight to the virtual CPU interface, it computes for a number of cycles,
+// waits in WFI, and takes virtual interrupts between its own steps when the
+// vIRQ line is up and its PSTATE.I allows. Modelled on Linux's GICv2 driver
+// (drivers/irqchip/irq-gic.c): gic_handle_irq acknowledges on IAR until a
+// spurious ID, EOIs each one, and with EOImode=1 deactivates through DIR.
+
+import type { Co } from "../sim/api.ts";
+import type { PCpu } from "../sim/machine.ts";
+import { GICC, GICV } from "../hw/regs.ts";
+import { Line } from "../hw/gic.ts";
+import type { Vcpu } from "../xen/domain.ts";
+import type { Hypervisor } from "../xen/hypervisor.ts";
+
+export type GuestProgram = (g: GuestCpu) => Co;
+/** Handles one acknowledged interrupt (IAR value) before its EOI. */
+export type IrqAction = (g: GuestCpu, iar: number) => Co;
+
+/** Guest compute is cut in slices this long so a pending vIRQ is taken
+ *  soon after it arrives (assumption: the guest runs with IRQs unmasked
+ *  and the model checks the line every this many cycles). */
+export const GUEST_SLICE_CYCLES = 200;
+
+export interface GuestStats {
+  irqsHandled: number;
+  spurious: number;
+  trappedAccesses: number;
+  wfis: number;
+}
+
+export class GuestCpu {
+  /** the pCPU running this vCPU at the moment */
+  ctx!: PCpu;
+  /** PSTATE.I of the guest: false while its own handler runs */
+  irqsEnabled = true;
+  /** EOImode=1: EOIR drops priority, DIR deactivates (GICV_CTLR.EOImode) */
+  eoiModeSplit = false;
+  /** what the guest runs for an interrupt; default: nothing but the bookkeeping */
+  action: IrqAction | null = null;
+  /** set by the guest runner when the pCPU must leave this vCPU */
+  exitRequested = false;
+  readonly stats: GuestStats = { irqsHandled: 0, spurious: 0, trappedAccesses: 0, wfis: 0 };
+
+  constructor(readonly hyp: Hypervisor, readonly v: Vcpu) {}
+
+  private gicv(off: number): number { return this.hyp.machine.gic.config.map.gicv + off; }
+
+  /** A trapped distributor read (the hypervisor emulates it). */
+  *readDist(off: number, size: 1 | 2 | 4 = 4): Co<number> {
+    this.stats.trappedAccesses++;
+    return yield* this.hyp.trap_mmio(this, off, size, false, 0);
+  }
+
+  /** A trapped distributor write. */
+  *writeDist(off: number, value: number, size: 1 | 2 | 4 = 4): Co {
+    this.stats.trappedAccesses++;
+    yield* this.hyp.trap_mmio(this, off, size, true, value);
+  }
+
+  /** A GICV register read: no trap. */
+  readCpu(off: number): number {
+    return this.ctx.gicRead(this.gicv(off), 4, "guest");
+  }
+
+  writeCpu(off: number, value: number): void {
+    this.ctx.gicWrite(this.gicv(off), value, 4, "guest");
+  }
+
+  /** Compute for `cycles`, taking virtual interrupts as they come. */
+  *work(cycles: number): Co {
+    let left = cycles;
+    while (left > 0) {
+      yield* this.poll();
+      const slice = Math.min(left, GUEST_SLICE_CYCLES);
+      this.ctx.charge(slice, "guest");
+      left -= slice;
+      yield* this.ctx.point("guest");
+    }
+    yield* this.poll();
+  }
+
+  /** Take a pending virtual interrupt now, if the guest would. */
+  *poll(): Co {
+    if (!this.irqsEnabled) return;
+    if ((this.hyp.machine.gic.lines(this.ctx.id) & (Line.VIRQ | Line.VFIQ)) === 0) return;
+    yield* this.handle_irq();
+  }
+
+  /** gic_handle_irq: acknowledge until 1023 (or 1022), EOI each. */
+  *handle_irq(): Co {
+    this.irqsEnabled = false;
+    for (let n = 0; ; n++) {
+      const iar = this.readCpu(GICV.IAR);
+      const irq = iar & 0x3ff;
+      if (irq >= 1020) {
+        // the line was up but nothing could be acknowledged
+        if (n === 0) this.stats.spurious++;
+        break;
+      }
+      this.stats.irqsHandled++;
+      this.hyp.vgic.observer.delivered?.(irq, this.v, this.ctx.clock);
+      if (this.action !== null) yield* this.action(this, iar);
+      this.writeCpu(GICV.EOIR, iar);
+      if (this.eoiModeSplit) this.writeCpu(GICC.DIR, iar);
+      this.hyp.vgic.observer.completed?.(irq, this.v, this.ctx.clock);
+      yield* this.ctx.point("guest eoi");
+    }
+    this.irqsEnabled = true;
+  }
+
+  /** WFI: traps; the vCPU blocks unless an interrupt is deliverable. */
+  *wfi(): Co {
+    this.stats.wfis++;
+    yield* this.hyp.trap_wfi(this);
+    yield* this.poll();
+  }
+}

@@ -1,0 +1,189 @@
+// The seed thread's situations as small programs over the machine and the
+// vGIC. Each starts from the state the thread describes (an interrupt in a
+// list register, on lr_pending, migrating), runs the guest operations and
+// device interrupts that race, and is judged by the shared invariants plus
+// what must have been delivered. The same scenario runs under any variant
+// and any scheduler; the explorer (host/explore) searches their schedules.
+
+import type { Co } from "../sim/api.ts";
+import type { RunResult, Thread } from "../sim/machine.ts";
+import type { Scheduler } from "../sim/sched.ts";
+import { GICD, GICV } from "../hw/regs.ts";
+import type { GuestCpu } from "../guest/guest.ts";
+import { checkRun, checkVgic, type Finding } from "../check/vgic.ts";
+import { buildSystem, type System } from "./system.ts";
+import { guestCpuInterfaces, guestIrq, inListRegister, migrating, onLrPending } from "./setup.ts";
+
+export interface ScenarioRun {
+  sys: System;
+  /** judge a finished run: the shared invariants plus the scenario's own */
+  check(r: RunResult): Finding[];
+  /** interrupts the guest handled, in order, as `irq@vCPU` */
+  delivered: string[];
+}
+
+export interface Scenario {
+  name: string;
+  /** one line, in the thread's terms */
+  summary: string;
+  build(variant: string, scheduler: Scheduler, opts?: { trace?: boolean }): ScenarioRun;
+}
+
+const N = 40; // the interrupt that migrates
+const M = 41; // a second interrupt of the same rank (IDs 32-63)
+const K = 42; // interrupts occupying vCPU1's two list registers
+const K2 = 43;
+
+function* trap(g: GuestCpu): Co {
+  // any trapped access: the entry runs gic_clear_lrs, the exit gic_inject
+  yield* g.readDist(GICD.TYPER);
+}
+
+/** Common frame: build, record deliveries, judge with the shared checks. */
+function frame(sys: System, extra: (r: RunResult, delivered: string[]) => Finding[]): ScenarioRun {
+  const delivered: string[] = [];
+  sys.vgic.observer.delivered = (irq, v) => delivered.push(`${irq}@v${v.vcpu_id}`);
+  sys.vgic.observer.dropped = (irq, v, reason) => delivered.push(`${irq}@v${v.vcpu_id}:dropped(${reason})`);
+  return {
+    sys,
+    delivered,
+    check(r: RunResult): Finding[] {
+      const f = checkRun(r);
+      if (r.reason === "deadlock" || r.reason === "error") return f;
+      for (const x of delivered) if (x.includes("dropped")) f.push({ kind: "dropped", message: `the design dropped an injection: ${x}` });
+      return [...f, ...checkVgic(sys.vgic, sys.gic), ...extra(r, delivered)];
+    },
+  };
+}
+
+function expectDelivered(irq: number, delivered: string[]): Finding[] {
+  return delivered.some((d) => d.startsWith(`${irq}@`) && !d.includes("dropped"))
+    ? []
+    : [{ kind: "lost", message: `IRQ ${irq} was raised but never reached a guest handler` }];
+}
+
+function device(sys: System, at: number, irq: number): void {
+  sys.machine.spawnThread(`device irq${irq}`, function* (t: Thread) {
+    yield* t.point(`raise irq${irq}`);
+    t.setLine(irq, 1);
+    t.setLine(irq, 0);
+  }, { clock: at });
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: "rank-abba",
+    summary: "two IRQs of one rank: n MIGRATING in vCPU1's LR while pCPU0 writes ITARGETSR for m (rank then vgic) and pCPU1 clears its LRs (vgic then rank)",
+    build(variant, scheduler, opts = {}) {
+      const sys = buildSystem({
+        variant, scheduler, instantBoot: true, trace: opts.trace ?? false, routed: [N, M],
+        programs: [
+          function* (g) { yield* g.writeDist(GICD.ITARGETSR + M, 1 << 0, 1); },
+          function* (g) { g.writeCpu(GICV.EOIR, N); yield* trap(g); },
+        ],
+      });
+      guestCpuInterfaces(sys);
+      guestIrq(sys, { irq: N, target: 1 });
+      guestIrq(sys, { irq: M, target: 1 });
+      inListRegister(sys, 1, N, 0, true);
+      migrating(sys, N, 0);
+      return frame(sys, () => []);
+    },
+  },
+  {
+    name: "lr-pending-migrate",
+    summary: "migrate an SPI that waits on lr_pending (vCPU1's list registers are busy) to vCPU0; it must still be delivered",
+    build(variant, scheduler, opts = {}) {
+      const sys = buildSystem({
+        // Two LRs: with one, GICH_HCR.UIE's "at most one valid LR" holds
+        // permanently and Xen's gic_inject re-arms it on every exit.
+        variant, scheduler, instantBoot: true, trace: opts.trace ?? false, routed: [N], listRegisters: 2,
+        programs: [
+          function* (g) {
+            yield* g.writeDist(GICD.ITARGETSR + N, 1 << 0, 1);
+            for (let i = 0; i < 4; i++) { yield* g.work(2000); yield* trap(g); }
+          },
+          function* (g) {
+            yield* g.work(4000);
+            for (let i = 0; i < 4; i++) { yield* g.work(2000); yield* trap(g); }
+          },
+        ],
+      });
+      guestCpuInterfaces(sys);
+      guestIrq(sys, { irq: N, target: 1 });
+      guestIrq(sys, { irq: K, target: 1, priority: 0x80 });
+      guestIrq(sys, { irq: K2, target: 1, priority: 0x80 });
+      inListRegister(sys, 1, K, 0, false);
+      inListRegister(sys, 1, K2, 1, false);
+      onLrPending(sys, 1, N);
+      // vCPU1's handler for K runs long, keeping the only LR busy (active)
+      sys.hyp.guests[1]!.action = function* (g, iar) { if ((iar & 0x3ff) === K) yield* g.work(8000); };
+      return frame(sys, (_r, delivered) => expectDelivered(N, delivered));
+    },
+  },
+  {
+    name: "second-irq-lazy-clear",
+    summary: "after the guest on vCPU0 EOIs a migrating SPI but before pCPU0 clears that LR, the SPI fires again; it must be delivered (to vCPU1)",
+    build(variant, scheduler, opts = {}) {
+      const sys = buildSystem({
+        variant, scheduler, instantBoot: true, trace: opts.trace ?? false, routed: [{ irq: N, edge: true }],
+        programs: [
+          function* (g) {
+            yield* g.work(3000);
+            g.writeCpu(GICV.EOIR, N); // deactivates the physical SPI through the HW LR
+            yield* g.work(30000); // no trap: the LR stays uncleared (lazy clearing)
+            yield* trap(g);
+            yield* g.work(5000);
+          },
+          function* (g) {
+            yield* g.writeDist(GICD.ITARGETSR + N, 1 << 1, 1);
+            yield* g.work(40000);
+            yield* trap(g);
+          },
+        ],
+      });
+      guestCpuInterfaces(sys);
+      guestIrq(sys, { irq: N, target: 0 });
+      inListRegister(sys, 0, N, 0, true);
+      device(sys, 10000, N);
+      return frame(sys, (_r, delivered) => delivered.filter((d) => d.startsWith(`${N}@`) && !d.includes("dropped")).length >= 1
+        ? [] : expectDelivered(N, delivered));
+    },
+  },
+  {
+    name: "migrate-reenable-window",
+    summary: "the open question: while an SPI is MIGRATING in vCPU0's LR, the guest disables and re-enables it (moving the physical affinity early) and it fires again after vCPU0's EOI; is the second instance left QUEUED on no list?",
+    build(variant, scheduler, opts = {}) {
+      const sys = buildSystem({
+        variant, scheduler, instantBoot: true, trace: opts.trace ?? false, routed: [{ irq: N, edge: true }],
+        programs: [
+          function* (g) {
+            yield* g.work(6000);
+            g.writeCpu(GICV.EOIR, N);
+            yield* g.work(30000);
+            yield* trap(g);
+            yield* g.work(5000);
+          },
+          function* (g) {
+            yield* g.writeDist(GICD.ITARGETSR + N, 1 << 1, 1);
+            yield* g.writeDist(GICD.ICENABLER + 4, 1 << (N - 32));
+            yield* g.writeDist(GICD.ISENABLER + 4, 1 << (N - 32));
+            yield* g.work(40000);
+            yield* trap(g);
+          },
+        ],
+      });
+      guestCpuInterfaces(sys);
+      guestIrq(sys, { irq: N, target: 0 });
+      inListRegister(sys, 0, N, 0, true);
+      device(sys, 14000, N);
+      return frame(sys, (_r, delivered) => expectDelivered(N, delivered));
+    },
+  },
+];
+
+export function scenarioNamed(name: string): Scenario {
+  const s = SCENARIOS.find((x) => x.name === name);
+  if (s === undefined) throw new RangeError(`unknown scenario '${name}': expected one of ${SCENARIOS.map((x) => x.name).join(", ")}`);
+  return s;
+}

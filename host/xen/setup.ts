@@ -1,0 +1,103 @@
+// Direct set-up of guest and hypervisor state, for race scenarios that must
+// start in the middle of things (an interrupt already in a list register,
+// already waiting on lr_pending) without simulating the steps that led
+// there: the explorer then spends its schedules on the race itself. Each
+// helper writes exactly the state Xen and the guest would have left.
+
+import { GICD, GICH, GICV, LrState, encodeLr } from "../hw/regs.ts";
+import {
+  GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE,
+} from "./pending.ts";
+import type { System } from "./system.ts";
+
+export interface GuestIrqSetup {
+  irq: number;
+  /** target vCPU (ITARGETSR) */
+  target: number;
+  priority?: number;
+  enabled?: boolean;
+}
+
+/** What the guest's driver leaves for one interrupt: priority, target and
+ *  enable in its rank, ENABLED in pending_irq, and for a routed SPI the
+ *  physical enable and affinity Xen's vgic_enable_irqs programs. */
+export function guestIrq(sys: System, s: GuestIrqSetup): void {
+  const { vgic, gic } = sys;
+  const d = vgic.d;
+  const v = d.vcpu[s.target]!;
+  const rank = d.rank_irq(v, s.irq);
+  const priority = s.priority ?? 0xa0;
+  rank.priority[s.irq & 31] = priority;
+  rank.vcpu[s.irq & 31] = s.target;
+  const p = d.irq_to_pending(v, s.irq);
+  p.priority = priority;
+  if (s.enabled ?? true) {
+    rank.ienable = (rank.ienable | (1 << (s.irq & 31))) >>> 0;
+    p.set_bit(GIC_IRQ_GUEST_ENABLED);
+    if (p.desc !== null) gic.writeDist(0, GICD.ISENABLER + 4 * (s.irq >> 5), 1 << (s.irq & 31));
+  }
+  if (p.desc !== null) {
+    p.desc.affinity = 1 << v.processor;
+    gic.writeDist(0, GICD.ITARGETSR + s.irq, p.desc.affinity, 1);
+  }
+}
+
+/** Every vCPU's virtual CPU interface on, priority mask open (gic_cpu_init). */
+export function guestCpuInterfaces(sys: System): void {
+  for (const pc of sys.vgic.pcpu) {
+    if (pc.current === null) continue;
+    const cpu = sys.vgic.pcpu.indexOf(pc);
+    sys.gic.writeVcpu(cpu, GICV.CTLR, 1);
+    sys.gic.writeVcpu(cpu, GICV.PMR, 0xf8);
+  }
+}
+
+/** A physical SPI Xen has acknowledged and priority-dropped (do_IRQ): active
+ *  in the distributor, _IRQ_INPROGRESS. */
+function physicalInProgress(sys: System, irq: number): void {
+  const desc = sys.vgic.descs.get(irq);
+  if (desc === undefined) return;
+  sys.gic.writeDist(0, GICD.ISACTIVER + 4 * (irq >> 5), 1 << (irq & 31));
+  desc.inprogress = true;
+}
+
+/** The interrupt sits in list register `lr` of its target vCPU's pCPU, as
+ *  gic_set_lr wrote it; `acked` means the guest has since read GICV_IAR
+ *  (LR active, GICH_APR bit set), which Xen has not yet folded. */
+export function inListRegister(sys: System, vcpu: number, irq: number, lr: number, acked: boolean): void {
+  const { vgic, gic } = sys;
+  const v = vgic.d.vcpu[vcpu]!;
+  const cpu = v.processor;
+  const p = vgic.d.irq_to_pending(v, irq);
+  physicalInProgress(sys, irq);
+  gic.writeHyp(cpu, GICH.LR + 4 * lr, encodeLr({
+    virtualId: irq, physicalId: p.desc?.irq ?? 0, eoi: false, priority: p.priority,
+    state: acked ? LrState.Active : LrState.Pending, group1: false, hw: p.desc !== null,
+  }));
+  if (acked) gic.writeHyp(cpu, GICH.APR, gic.readHyp(cpu, GICH.APR) | (1 << (p.priority >> 3)));
+  vgic.pcpu[cpu]!.lr_mask[lr] = 1;
+  p.lr = lr;
+  p.set_bit(GIC_IRQ_GUEST_VISIBLE);
+  v.inflight_irqs.insertByPriority(p);
+}
+
+/** The interrupt was injected while the vCPU had no free LR: QUEUED, on
+ *  inflight_irqs and lr_pending. */
+export function onLrPending(sys: System, vcpu: number, irq: number): void {
+  const { vgic } = sys;
+  const v = vgic.d.vcpu[vcpu]!;
+  const p = vgic.d.irq_to_pending(v, irq);
+  physicalInProgress(sys, irq);
+  p.set_bit(GIC_IRQ_GUEST_QUEUED);
+  v.inflight_irqs.insertByPriority(p);
+  v.lr_pending.insertByPriority(p);
+}
+
+/** An ITARGETSR write already moved the interrupt while it sat in an LR:
+ *  MIGRATING, and rank->vcpu names the new target. */
+export function migrating(sys: System, irq: number, newTarget: number): void {
+  const d = sys.vgic.d;
+  const p = d.irq_to_pending(d.vcpu[0]!, irq);
+  p.set_bit(GIC_IRQ_GUEST_MIGRATING);
+  d.rank_irq(d.vcpu[0]!, irq).vcpu[irq & 31] = newTarget;
+}

@@ -1,0 +1,177 @@
+// The seed thread's designs, each a small difference from its parent in the
+// functions its patch touched:
+//
+//   xen-4.8 ──> v3-posted ──> v3-fixed
+//      └──────> xen-4.9
+//
+// xen-4.8 is the base class in vgic.ts. Each override below carries the
+// patch's own reasoning and cites it.
+
+import type { Co } from "../sim/api.ts";
+import type { Machine, PCpu } from "../sim/machine.ts";
+import { spin_lock_irqsave, spin_unlock_irqrestore } from "../sim/lock.ts";
+import type { Vcpu } from "./domain.ts";
+import { GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, type PendingIrq } from "./pending.ts";
+import { Vgic, type VgicOptions } from "./vgic.ts";
+
+/** "[v3] xen/arm: fix rank/vgic lock inversion bug" as posted
+ *  (seeds/000_553bf4098d4b9a97.txt, Jan 2017). */
+export class V3Posted extends Vgic {
+  override readonly variant: string = "v3-posted";
+
+  /** gic.c hunk: gic_update_one_lr no longer sets the affinity (that moved
+   *  to vgic_migrate_irq), so it takes no rank lock: it only clears MIGRATING. */
+  protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, _irq: number): Co {
+    v.inflight_irqs.del(p);
+    ctx.cost("listOp");
+    yield* ctx.point("list_del_init inflight");
+    p.clear_bit(GIC_IRQ_GUEST_MIGRATING);
+  }
+
+  /** vgic.c hunk: "Always set the new physical irq affinity at the beginning
+   *  of vgic_migrate_irq, in all cases", then return early for MIGRATING or
+   *  not in flight. In the lr_pending branch the patch as posted removed the
+   *  call vgic_vcpu_inject_irq(new, irq) - by mistake, as the author said in
+   *  review - so that interrupt ends on no list. */
+  override *vgic_migrate_irq(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number): Co<boolean> {
+    const p = this.d.irq_to_pending(old, irq);
+    if (p.desc === null) return true;
+    yield* this.irq_set_affinity(ctx, p.desc, 1 << nw.processor);
+    yield* ctx.point("test_bit MIGRATING");
+    if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) return true;
+    yield* ctx.point("list_empty inflight");
+    if (p.inflight === null) return true;
+    this.stats.migrations++;
+    const flags = yield* spin_lock_irqsave(ctx, old.lock);
+    if (p.lr_queue !== null) {
+      yield* this.migrate_lr_pending(ctx, old, nw, irq, p, flags);
+      return true;
+    }
+    p.set_bit(GIC_IRQ_GUEST_MIGRATING);
+    yield* spin_unlock_irqrestore(ctx, old.lock, flags);
+    return true;
+  }
+
+  /** The lr_pending branch of v3 as posted: unlinked, affinity set again,
+   *  and not re-injected. */
+  protected *migrate_lr_pending(ctx: PCpu, old: Vcpu, _nw: Vcpu, _irq: number, p: PendingIrq, flags: boolean): Co {
+    p.clear_bit(GIC_IRQ_GUEST_QUEUED);
+    old.lr_pending.del(p);
+    old.inflight_irqs.del(p);
+    ctx.cost("listOp");
+    yield* this.irq_set_affinity(ctx, p.desc!, 1 << _nw.processor);
+    yield* spin_unlock_irqrestore(ctx, old.lock, flags);
+  }
+
+  /** vgic.c hunk in vgic_vcpu_inject_irq: "Drop the interrupt, because it is
+   *  still inflight on another vcpu". */
+  protected override *vgic_vcpu_inject_irq_drop(ctx: PCpu, _v: Vcpu, n: PendingIrq): Co<boolean> {
+    yield* ctx.point("test_bit MIGRATING");
+    return n.test_bit(GIC_IRQ_GUEST_MIGRATING);
+  }
+}
+
+/** v3 with the reviewer's corrections (Julien Grall, Jan 27 2017): keep
+ *  vgic_vcpu_inject_irq(new, irq) in the lr_pending branch ("otherwise we
+ *  lost the interrupt for ever") and drop the now redundant irq_set_affinity
+ *  there ("This call is not necessary anymore"). */
+export class V3Fixed extends V3Posted {
+  override readonly variant: string = "v3-fixed";
+
+  protected override *migrate_lr_pending(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number, p: PendingIrq, flags: boolean): Co {
+    p.clear_bit(GIC_IRQ_GUEST_QUEUED);
+    old.lr_pending.del(p);
+    old.inflight_irqs.del(p);
+    ctx.cost("listOp");
+    yield* spin_unlock_irqrestore(ctx, old.lock, flags);
+    yield* this.vgic_vcpu_inject_irq(ctx, nw, irq);
+  }
+}
+
+/** What Xen 4.9 committed instead (XEN-VGIC.md):
+ *  378384399e "arm: read/write rank->vcpu atomically",
+ *  31bc6a93a0 "arm: remove irq from inflight, then change physical affinity",
+ *  91ef736493 "vgic: refuse irq migration when one is already in progress",
+ *  43208a9cb4 "ARM: vGIC: avoid rank lock when reading priority". */
+export class Xen49 extends Vgic {
+  override readonly variant: string = "xen-4.9";
+
+  /** 378384399e: an atomic read of rank->vcpu, no rank lock - which breaks
+   *  the vgic -> rank order in gic_update_one_lr. */
+  override *vgic_get_target_vcpu(ctx: PCpu, v: Vcpu, virq: number): Co<Vcpu> {
+    const rank = this.d.rank_irq(v, virq);
+    yield* ctx.point("read_atomic rank->vcpu");
+    return this.d.vcpu[rank.vcpu[virq & 31]!]!;
+  }
+
+  /** 43208a9cb4: the priority read takes no rank lock either, so the
+   *  lr_pending re-injection under the ITARGETSR write's rank lock no
+   *  longer deadlocks on itself. */
+  override *vgic_get_virq_priority(ctx: PCpu, v: Vcpu, virq: number): Co<number> {
+    const rank = this.d.rank_irq(v, virq);
+    yield* ctx.point("ACCESS_ONCE priority");
+    return rank.priority[virq & 31]!;
+  }
+
+  /** 91ef736493: refuse a migration while one is in progress (the ITARGETSR
+   *  store then keeps the old target). */
+  override *vgic_migrate_irq(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number): Co<boolean> {
+    const p = this.d.irq_to_pending(old, irq);
+    if (p.desc !== null) {
+      yield* ctx.point("test_bit MIGRATING");
+      if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) return false; // "migration failed"
+    }
+    return yield* super.vgic_migrate_irq(ctx, old, nw, irq);
+  }
+
+  /** 31bc6a93a0 + 91ef736493: list_del_init, smp_wmb, then (still
+   *  MIGRATING) set the affinity and only then clear MIGRATING. */
+  protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
+    v.inflight_irqs.del(p);
+    ctx.cost("listOp");
+    yield* ctx.point("smp_wmb"); // the removal is visible before the affinity moves
+    if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
+      const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
+      yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);
+      p.clear_bit(GIC_IRQ_GUEST_MIGRATING);
+    }
+  }
+}
+
+export interface VariantInfo {
+  name: string;
+  parent: string | null;
+  summary: string;
+  create(machine: Machine, opts?: VgicOptions): Vgic;
+}
+
+export const VARIANTS: readonly VariantInfo[] = [
+  {
+    name: "xen-4.8", parent: null,
+    summary: "as released: rank lock then vgic lock on ITARGETSR writes, vgic lock then rank lock in gic_update_one_lr",
+    create: (m, o) => new Vgic(m, o),
+  },
+  {
+    name: "v3-posted", parent: "xen-4.8",
+    summary: "the seed's v3 patch as posted: affinity set at migration, MIGRATING injections dropped, lr_pending re-inject lost",
+    create: (m, o) => new V3Posted(m, o),
+  },
+  {
+    name: "v3-fixed", parent: "v3-posted",
+    summary: "v3 with the review's corrections: lr_pending re-inject restored, redundant affinity call removed",
+    create: (m, o) => new V3Fixed(m, o),
+  },
+  {
+    name: "xen-4.9", parent: "xen-4.8",
+    summary: "as committed: lock-free rank->vcpu and priority reads, list_del then barrier then affinity, migration refused while one is in progress",
+    create: (m, o) => new Xen49(m, o),
+  },
+];
+
+export function variantNamed(name: string): VariantInfo {
+  const v = VARIANTS.find((x) => x.name === name);
+  if (v === undefined) {
+    throw new RangeError(`unknown variant '${name}': expected one of ${VARIANTS.map((x) => x.name).join(", ")}`);
+  }
+  return v;
+}

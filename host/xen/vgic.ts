@@ -1,0 +1,771 @@
+// Xen 4.8's ARM vGIC (xen/arch/arm/vgic.c, gic.c, irq.c, traps.c), as
+// generator functions on the simulated machine. Every function keeps Xen's
+// name, arguments and lock order so that a Xen developer can put the seed's
+// patch next to this file and see the same lines move. `ctx` is the pCPU
+// running the code; `yield*` marks a call into simulated code that may be
+// preempted; `ctx.point(...)` marks an unlocked access to shared state that
+// the review thread argues about (status bits, list membership, rank->vcpu).
+//
+// Design variants (host/xen/variants.ts) subclass this class and override
+// only the functions their patch touched.
+
+import type { Co } from "../sim/api.ts";
+import type { Machine, PCpu } from "../sim/machine.ts";
+import {
+  SpinLock, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
+} from "../sim/lock.ts";
+import { GICC, GICD, GICH, LrState, encodeLr, decodeLr, sgir } from "../hw/regs.ts";
+import { Line } from "../hw/gic.ts";
+import { Domain, LOCK_CLASS_DESC, LOCK_CLASS_GIC, type Vcpu } from "./domain.ts";
+import {
+  GIC_INVALID_LR, GIC_IRQ_GUEST_ACTIVE, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING,
+  GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type IrqDesc, type PendingIrq, type VgicIrqRank,
+} from "./pending.ts";
+
+/** Xen's IPI numbers (xen/include/asm-arm/gic.h). */
+export const GIC_SGI_EVENT_CHECK = 0;
+/** Xen's priorities for its own interrupts (gic.h): IRQs 0xa0, IPIs 0x90. */
+export const GIC_PRI_IRQ = 0xa0;
+export const GIC_PRI_IPI = 0x90;
+/** The virtual interface maintenance interrupt (IHI 0048B 5.3). */
+export const MAINTENANCE_PPI = 25;
+/** The EL1 virtual timer PPI (ARM ARM generic timer; Linux's "arch_timer"
+ *  virtual interrupt on the virt board). Xen's vtimer_interrupt injects it
+ *  into the vCPU running on the pCPU that took it. */
+export const VTIMER_PPI = 27;
+
+export interface VgicOptions {
+  /** vCPU -> pCPU placement; default one to one */
+  placement?: number[];
+  /** SPIs the guest sees (multiple of 32); default what the physical GIC has */
+  nr_spis?: number;
+  /** physical SPIs routed to the guest with the same virtual ID, and
+   *  their trigger (from the platform's firmware description) */
+  routed?: Array<number | RoutedIrq>;
+}
+
+export interface RoutedIrq {
+  irq: number;
+  /** edge-triggered (default: level, as most device SPIs are) */
+  edge?: boolean;
+}
+
+/** What the hypervisor counts; the workload layer reads it for its report. */
+export interface VgicStats {
+  traps: number;
+  mmioDataAborts: number;
+  domainCrashes: number;
+  maintenanceIrqs: number;
+  lrPendingAdds: number;
+  migrations: number;
+  injections: number;
+  /** injections dropped by a design decision (v3's MIGRATING check) */
+  dropped: number;
+  kicks: number;
+  contextSwitches: number;
+}
+
+/** Observer hooks for accounting; all optional, none on the hot path when unset. */
+export interface VgicObserver {
+  /** a physical interrupt was acknowledged on `pcpu` and handed to the vGIC */
+  physicalAck?(irq: number, pcpu: number, cycle: number): void;
+  /** the design dropped an injection on purpose */
+  dropped?(irq: number, v: Vcpu, reason: string, cycle: number): void;
+  /** the guest's handler entered for `irq` (called by the guest model) */
+  delivered?(irq: number, v: Vcpu, cycle: number): void;
+  /** the guest EOI'd `irq` */
+  completed?(irq: number, v: Vcpu, cycle: number): void;
+}
+
+/** Per-pCPU hypervisor state: this_cpu(lr_mask), current. */
+export interface PcpuState {
+  /** this_cpu(lr_mask): 1 where the LR is in use (up to 64 LRs) */
+  lr_mask: Uint8Array;
+  /** the vCPU whose context is loaded, or null when idle */
+  current: Vcpu | null;
+  /** vCPUs placed here, in run order */
+  runq: Vcpu[];
+  /** the pCPU runs guest code (an exception from here is an entry from the guest) */
+  inGuest: boolean;
+}
+
+export class Vgic {
+  readonly variant: string = "xen-4.8";
+  readonly d: Domain;
+  readonly pcpu: PcpuState[];
+  readonly descs = new Map<number, IrqDesc>();
+  readonly gicv2_lock: SpinLock;
+  readonly nr_lrs: number;
+  readonly stats: VgicStats = {
+    traps: 0, mmioDataAborts: 0, domainCrashes: 0, maintenanceIrqs: 0, lrPendingAdds: 0,
+    migrations: 0, injections: 0, dropped: 0, kicks: 0, contextSwitches: 0,
+  };
+  observer: VgicObserver = {};
+
+  constructor(readonly machine: Machine, opts: VgicOptions = {}) {
+    const gic = machine.gic;
+    const cpus = gic.config.cpus;
+    const placement = opts.placement ?? Array.from({ length: cpus }, (_, i) => i);
+    for (const p of placement) {
+      if (!Number.isInteger(p) || p < 0 || p >= cpus) throw new RangeError(`vCPU placement names pCPU ${p}; this machine has ${cpus}`);
+    }
+    const nr_spis = opts.nr_spis ?? gic.config.irqs - 32;
+    this.d = new Domain(machine, 1, placement, nr_spis);
+    this.nr_lrs = gic.config.listRegisters;
+    this.gicv2_lock = new SpinLock(machine, LOCK_CLASS_GIC, "gicv2.lock");
+    this.pcpu = Array.from({ length: cpus }, (_, i) => ({
+      lr_mask: new Uint8Array(this.nr_lrs), current: null, runq: this.d.vcpu.filter((v) => v.processor === i), inGuest: false,
+    }));
+    for (const r of opts.routed ?? []) {
+      const { irq, edge } = typeof r === "number" ? { irq: r, edge: false } : r;
+      this.route_irq_to_guest(irq).edge = edge ?? false;
+    }
+  }
+
+  // ---- helpers over the physical GIC (gic-v2.c): every access is charged
+
+  protected gicd(ctx: PCpu, off: number): number { return ctx.gicRead(this.machine.gic.config.map.gicd + off); }
+  protected gicdWrite(ctx: PCpu, off: number, v: number, size: 1 | 4 = 4): void {
+    ctx.gicWrite(this.machine.gic.config.map.gicd + off, v, size);
+  }
+  protected gicc(ctx: PCpu, off: number): number { return ctx.gicRead(this.machine.gic.config.map.gicc + off); }
+  protected giccWrite(ctx: PCpu, off: number, v: number): void { ctx.gicWrite(this.machine.gic.config.map.gicc + off, v); }
+  protected gich(ctx: PCpu, off: number): number { return ctx.gicRead(this.machine.gic.config.map.gich + off); }
+  protected gichWrite(ctx: PCpu, off: number, v: number): void { ctx.gicWrite(this.machine.gic.config.map.gich + off, v); }
+
+  /** route_irq_to_guest: the physical SPI gets the guest irq type (EOI-only
+   *  end, deactivation through the guest's HW list register). */
+  route_irq_to_guest(irq: number): IrqDesc {
+    if (irq < 32 || irq >= this.d.nr_irqs) throw new RangeError(`only SPIs 32-${this.d.nr_irqs - 1} can be routed, not ${irq}`);
+    const desc: IrqDesc = {
+      irq, inprogress: false, guest: true, affinity: 0, edge: false,
+      lock: new SpinLock(this.machine, LOCK_CLASS_DESC, `irq_desc[${irq}].lock`),
+    };
+    this.descs.set(irq, desc);
+    this.d.spis[irq - 32]!.desc = desc;
+    return desc;
+  }
+
+  // ---- boot: gicv2_dist_init, gicv2_cpu_init, gicv2_hyp_init
+
+  /** Physical GIC bring-up on one pCPU, as Xen's gic-v2.c does it. */
+  *gic_init_cpu(ctx: PCpu): Co {
+    const cpu = ctx.id;
+    if (cpu === 0) {
+      // gicv2_dist_init: all SPIs level, priority GIC_PRI_IRQ, routed to
+      // the boot CPU, disabled; then enable the distributor.
+      this.gicdWrite(ctx, GICD.CTLR, 0);
+      const n = this.machine.gic.config.irqs;
+      for (let i = 32; i < n; i += 16) this.gicdWrite(ctx, GICD.ICFGR + (i / 4), 0);
+      for (let i = 32; i < n; i += 4) {
+        this.gicdWrite(ctx, GICD.ITARGETSR + i, 0x01010101);
+        this.gicdWrite(ctx, GICD.IPRIORITYR + i, GIC_PRI_IRQ * 0x01010101);
+      }
+      for (let i = 32; i < n; i += 32) this.gicdWrite(ctx, GICD.ICENABLER + i / 8, 0xffffffff);
+      this.gicdWrite(ctx, GICD.CTLR, 1);
+      // gic_route_irq_to_guest: the trigger the platform describes, and
+      // the pCPU of the interrupt's initial target (vCPU 0)
+      for (const desc of this.descs.values()) {
+        if (desc.edge) {
+          const off = GICD.ICFGR + 4 * (desc.irq >> 4);
+          this.gicdWrite(ctx, off, this.gicd(ctx, off) | (2 << (2 * (desc.irq & 15))));
+        }
+        desc.affinity = 1 << this.d.vcpu[0]!.processor;
+        this.gicdWrite(ctx, GICD.ITARGETSR + desc.irq, desc.affinity, 1);
+      }
+    }
+    // gicv2_cpu_init: SGIs at GIC_PRI_IPI, PPIs at GIC_PRI_IRQ, SGIs and the
+    // maintenance PPI enabled; PMR 0xff, BPR 0, Enable|EOImode (EOImodeNS=1:
+    // priority drop and deactivation are separate writes).
+    for (let i = 0; i < 16; i += 4) this.gicdWrite(ctx, GICD.IPRIORITYR + i, GIC_PRI_IPI * 0x01010101);
+    for (let i = 16; i < 32; i += 4) this.gicdWrite(ctx, GICD.IPRIORITYR + i, GIC_PRI_IRQ * 0x01010101);
+    this.gicdWrite(ctx, GICD.ICENABLER, 0xffff0000);
+    this.gicdWrite(ctx, GICD.ISENABLER, 0x0000ffff | (1 << MAINTENANCE_PPI));
+    this.giccWrite(ctx, GICC.PMR, 0xff);
+    this.giccWrite(ctx, GICC.BPR, 0);
+    this.giccWrite(ctx, GICC.CTLR, 1 | (1 << 9));
+    // the virtual timer PPI is Xen's own (vtimer_interrupt), level-sensitive
+    this.gicdWrite(ctx, GICD.ISENABLER, 1 << VTIMER_PPI);
+    // gicv2_hyp_init: the virtual interface starts disabled until a vCPU's
+    // state is restored (gic_restore_state writes GICH_HCR.En).
+    this.gichWrite(ctx, GICH.HCR, 0);
+    this.pcpu[cpu]!.lr_mask.fill(0);
+    yield* ctx.point("gic_init done");
+  }
+
+  // ---- vgic.c
+
+  /** vgic_get_target_vcpu (4.8): reads rank->vcpu under the rank lock. */
+  *vgic_get_target_vcpu(ctx: PCpu, v: Vcpu, virq: number): Co<Vcpu> {
+    const rank = this.d.rank_irq(v, virq);
+    const flags = yield* spin_lock_irqsave(ctx, rank.lock);
+    const target = rank.vcpu[virq & 31]!;
+    yield* spin_unlock_irqrestore(ctx, rank.lock, flags);
+    return this.d.vcpu[target]!;
+  }
+
+  /** vgic_get_virq_priority (4.8): the rank lock again. */
+  *vgic_get_virq_priority(ctx: PCpu, v: Vcpu, virq: number): Co<number> {
+    const rank = this.d.rank_irq(v, virq);
+    const flags = yield* spin_lock_irqsave(ctx, rank.lock);
+    const priority = rank.priority[virq & 31]!;
+    yield* spin_unlock_irqrestore(ctx, rank.lock, flags);
+    return priority;
+  }
+
+  /** Variants that drop an injection while the IRQ migrates override this
+   *  (called with v's vgic lock held). Returns true to drop. */
+  protected *vgic_vcpu_inject_irq_drop(_ctx: PCpu, _v: Vcpu, _n: PendingIrq): Co<boolean> {
+    return false;
+  }
+
+  *vgic_vcpu_inject_irq(ctx: PCpu, v: Vcpu, virq: number): Co {
+    yield* ctx.fn("vgic_vcpu_inject_irq", this.inject(ctx, v, virq));
+  }
+
+  private *inject(ctx: PCpu, v: Vcpu, virq: number): Co {
+    const n = this.d.irq_to_pending(v, virq);
+    const priority = yield* this.vgic_get_virq_priority(ctx, v, virq);
+    const flags = yield* spin_lock_irqsave(ctx, v.lock);
+    this.stats.injections++;
+
+    if (yield* this.vgic_vcpu_inject_irq_drop(ctx, v, n)) {
+      this.stats.dropped++;
+      this.observer.dropped?.(virq, v, "MIGRATING", ctx.clock);
+      yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+      return;
+    }
+
+    n.set_bit(GIC_IRQ_GUEST_QUEUED);
+    ctx.cost("listOp");
+
+    // Only whether the link is used is checked, not whose list it is on.
+    if (n.inflight !== null) {
+      yield* this.gic_raise_inflight_irq(ctx, v, virq);
+    } else {
+      n.priority = priority;
+      if (n.test_bit(GIC_IRQ_GUEST_ENABLED)) yield* this.gic_raise_guest_irq(ctx, v, virq, priority);
+      v.inflight_irqs.insertByPriority(n);
+      ctx.cost("listOp");
+    }
+    yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+
+    // the ARM "kick": unblock, and an event-check SGI if it runs elsewhere
+    yield* ctx.point("v->is_running");
+    // a blocked vCPU is not running: its pCPU runs the idle vCPU
+    const running = v.is_running && !v.blocked;
+    yield* this.vcpu_unblock(ctx, v);
+    if (running && v !== this.pcpu[ctx.id]!.current) yield* this.smp_send_event_check_mask(ctx, 1 << v.processor);
+  }
+
+  /** vgic_vcpu_inject_spi: the target is whatever rank->vcpu says now. */
+  *vgic_vcpu_inject_spi(ctx: PCpu, virq: number): Co {
+    const v = yield* this.vgic_get_target_vcpu(ctx, this.d.vcpu[0]!, virq);
+    yield* this.vgic_vcpu_inject_irq(ctx, v, virq);
+  }
+
+  /** vgic_migrate_irq (4.8). Returns whether the ITARGETSR store may record
+   *  the new target; 4.8 always does. */
+  *vgic_migrate_irq(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number): Co<boolean> {
+    const p = this.d.irq_to_pending(old, irq);
+    // nothing to do for virtual interrupts
+    if (p.desc === null) return true;
+    // migration already in progress, no need to do anything
+    yield* ctx.point("test_bit MIGRATING");
+    if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) return true;
+    this.stats.migrations++;
+
+    const flags = yield* spin_lock_irqsave(ctx, old.lock);
+    if (p.inflight === null) {
+      yield* this.irq_set_affinity(ctx, p.desc, 1 << nw.processor);
+      yield* spin_unlock_irqrestore(ctx, old.lock, flags);
+      return true;
+    }
+    // If the IRQ is still lr_pending, re-inject it to the new vCPU
+    if (p.lr_queue !== null) {
+      p.clear_bit(GIC_IRQ_GUEST_QUEUED);
+      old.lr_pending.del(p);
+      old.inflight_irqs.del(p);
+      ctx.cost("listOp");
+      yield* this.irq_set_affinity(ctx, p.desc, 1 << nw.processor);
+      yield* spin_unlock_irqrestore(ctx, old.lock, flags);
+      yield* this.vgic_vcpu_inject_irq(ctx, nw, irq);
+      return true;
+    }
+    // if the IRQ is in a GICH_LR register, set MIGRATING and wait for the EOI
+    p.set_bit(GIC_IRQ_GUEST_MIGRATING);
+    yield* spin_unlock_irqrestore(ctx, old.lock, flags);
+    return true;
+  }
+
+  /** vgic_store_itargetsr (vgic-v2.c), rank held: each byte names the new
+   *  target by its lowest set bit; a change migrates the interrupt. 4.8
+   *  records the new target whatever the migration did; 4.9 only when
+   *  vgic_migrate_irq accepted it (91ef736493) - expressed here by the
+   *  boolean vgic_migrate_irq returns. */
+  *vgic_store_itargetsr(ctx: PCpu, rank: VgicIrqRank, offset: number, itargetsr: number): Co {
+    for (let i = 0; i < 4; i++) {
+      const k = (offset & 0x1f) + i;
+      const virq = rank.index * 32 + k;
+      const new_mask = (itargetsr >>> (8 * i)) & 0xff;
+      let new_target = ffs(new_mask);
+      if (new_target === 0 || new_target > this.d.max_vcpus) continue; // "No valid vCPU found"
+      new_target--;
+      yield* ctx.point("read rank->vcpu");
+      const old_target = rank.vcpu[k]!;
+      if (new_target === old_target) continue;
+      const accepted = yield* this.vgic_migrate_irq(ctx, this.d.vcpu[old_target]!, this.d.vcpu[new_target]!, virq);
+      if (accepted) {
+        yield* ctx.point("write rank->vcpu");
+        rank.vcpu[k] = new_target;
+      }
+    }
+  }
+
+  /** vgic_enable_irqs, called with the rank held (vgic-v2 ISENABLER). */
+  *vgic_enable_irqs(ctx: PCpu, v: Vcpu, r: number, n: number, rank: VgicIrqRank): Co {
+    for (let i = 0; i < 32; i++) {
+      if (((r >>> i) & 1) === 0) continue;
+      const irq = i + 32 * n;
+      const v_target = this.d.vcpu[rank.vcpu[i]!]!; // __vgic_get_target_vcpu: the rank is held
+      const p = this.d.irq_to_pending(v_target, irq);
+      yield* ctx.point("set_bit ENABLED");
+      p.set_bit(GIC_IRQ_GUEST_ENABLED);
+      const flags = yield* spin_lock_irqsave(ctx, v_target.lock);
+      if (p.inflight !== null && !p.test_bit(GIC_IRQ_GUEST_VISIBLE)) {
+        yield* this.gic_raise_guest_irq(ctx, v_target, irq, p.priority);
+      }
+      yield* spin_unlock_irqrestore(ctx, v_target.lock, flags);
+      if (p.desc !== null) {
+        yield* this.irq_set_affinity(ctx, p.desc, 1 << v_target.processor);
+        const f2 = yield* spin_lock_irqsave(ctx, p.desc.lock);
+        yield* this.gicv2_irq_enable(ctx, p.desc);
+        yield* spin_unlock_irqrestore(ctx, p.desc.lock, f2);
+      }
+    }
+  }
+
+  /** vgic_disable_irqs, called with the rank held (vgic-v2 ICENABLER). */
+  *vgic_disable_irqs(ctx: PCpu, v: Vcpu, r: number, n: number, rank: VgicIrqRank): Co {
+    for (let i = 0; i < 32; i++) {
+      if (((r >>> i) & 1) === 0) continue;
+      const irq = i + 32 * n;
+      const v_target = this.d.vcpu[rank.vcpu[i]!]!;
+      const p = this.d.irq_to_pending(v_target, irq);
+      yield* ctx.point("clear_bit ENABLED");
+      p.clear_bit(GIC_IRQ_GUEST_ENABLED);
+      yield* this.gic_remove_from_queues(ctx, v_target, irq);
+      if (p.desc !== null) {
+        const flags = yield* spin_lock_irqsave(ctx, p.desc.lock);
+        yield* this.gicv2_irq_disable(ctx, p.desc);
+        yield* spin_unlock_irqrestore(ctx, p.desc.lock, flags);
+      }
+    }
+  }
+
+  /** vgic_to_sgi: a virtual SGI to the vCPUs the filter names. */
+  *vgic_to_sgi(ctx: PCpu, v: Vcpu, filter: number, targetList: number, virq: number): Co<boolean> {
+    const targets: Vcpu[] = [];
+    if (filter === 0) {
+      // the target list bounded by max_vcpus (ac505ee0f2)
+      for (let i = 0; i < 8; i++) if ((targetList >>> i) & 1 && i < this.d.max_vcpus) targets.push(this.d.vcpu[i]!);
+    } else if (filter === 1) {
+      for (const t of this.d.vcpu) if (t !== v) targets.push(t);
+    } else if (filter === 2) {
+      targets.push(v);
+    } else {
+      return false;
+    }
+    for (const t of targets) yield* this.vgic_vcpu_inject_irq(ctx, t, virq);
+    return true;
+  }
+
+  /** vcpu_unblock: a blocked vCPU becomes runnable; its pCPU, idle in WFI,
+   *  needs an event check to notice (vcpu_wake raises the schedule softirq). */
+  *vcpu_unblock(ctx: PCpu, v: Vcpu): Co {
+    if (!v.blocked) return;
+    v.blocked = false;
+    if (v.processor !== ctx.id) yield* this.smp_send_event_check_mask(ctx, 1 << v.processor);
+  }
+
+  *smp_send_event_check_mask(ctx: PCpu, mask: number): Co {
+    this.stats.kicks++;
+    ctx.cost("sgiSend");
+    this.gicdWrite(ctx, GICD.SGIR, sgir(0, mask, GIC_SGI_EVENT_CHECK));
+    yield* ctx.point("send SGI");
+  }
+
+  // ---- gic.c
+
+  /** gic_set_lr: write the LR; for a physical IRQ with HW=1 and PhysicalID
+   *  (the guest's deactivation deactivates it). Never sets the EOI bit. */
+  protected gic_set_lr(ctx: PCpu, lr: number, p: PendingIrq, state: LrState): void {
+    const hw = p.desc !== null;
+    this.gichWrite(ctx, GICH.LR + 4 * lr, encodeLr({
+      virtualId: p.irq, physicalId: hw ? p.desc!.irq : 0, eoi: false,
+      priority: p.priority, state, group1: false, hw,
+    }));
+    p.set_bit(GIC_IRQ_GUEST_VISIBLE);
+    p.clear_bit(GIC_IRQ_GUEST_QUEUED);
+    p.lr = lr;
+  }
+
+  protected gic_add_to_lr_pending(ctx: PCpu, v: Vcpu, p: PendingIrq): void {
+    if (p.lr_queue !== null) return;
+    v.lr_pending.insertByPriority(p);
+    this.stats.lrPendingAdds++;
+    ctx.cost("listOp");
+  }
+
+  *gic_remove_from_queues(ctx: PCpu, v: Vcpu, virq: number): Co {
+    const p = this.d.irq_to_pending(v, virq);
+    const flags = yield* spin_lock_irqsave(ctx, v.lock);
+    v.lr_pending.del(p);
+    ctx.cost("listOp");
+    yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+  }
+
+  /** gic_raise_inflight_irq (4.9 / XSA-223: nothing for a disabled IRQ). */
+  *gic_raise_inflight_irq(ctx: PCpu, v: Vcpu, virq: number): Co {
+    const n = this.d.irq_to_pending(v, virq);
+    if (!n.test_bit(GIC_IRQ_GUEST_ENABLED)) return;
+    if (n.lr_queue === null && v === this.pcpu[ctx.id]!.current && n.lr !== GIC_INVALID_LR) {
+      yield* this.gic_update_one_lr(ctx, v, n.lr);
+    }
+  }
+
+  /** gic_raise_guest_irq: a free LR if v runs here and nobody waits, else lr_pending. */
+  *gic_raise_guest_irq(ctx: PCpu, v: Vcpu, virq: number, _priority: number): Co {
+    const p = this.d.irq_to_pending(v, virq);
+    const pc = this.pcpu[ctx.id]!;
+    if (v === pc.current && v.lr_pending.empty()) {
+      const i = firstZero(pc.lr_mask);
+      if (i < this.nr_lrs) {
+        pc.lr_mask[i] = 1;
+        this.gic_set_lr(ctx, i, p, LrState.Pending);
+        yield* ctx.point("gic_set_lr");
+        return;
+      }
+    }
+    this.gic_add_to_lr_pending(ctx, v, p);
+    yield* ctx.point("lr_pending add");
+  }
+
+  /** What gic_update_one_lr does with an interrupt whose LR the guest has
+   *  retired and that is not re-raised: 4.8 unlinks it and, if it was
+   *  migrating, points the physical interrupt at the new target. This is the
+   *  hunk the seed's patch and 31bc6a93a0/91ef736493 rewrite. */
+  protected *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
+    v.inflight_irqs.del(p);
+    ctx.cost("listOp");
+    yield* ctx.point("list_del_init inflight");
+    if (p.test_and_clear_bit(GIC_IRQ_GUEST_MIGRATING)) {
+      const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
+      yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);
+    }
+  }
+
+  /** gic_update_one_lr: fold the hardware LR i of this pCPU into pending_irq
+   *  (called with v's vgic lock held and IRQs off). */
+  *gic_update_one_lr(ctx: PCpu, v: Vcpu, i: number): Co {
+    yield* ctx.fn("gic_update_one_lr", this.update_one_lr(ctx, v, i));
+  }
+
+  private *update_one_lr(ctx: PCpu, v: Vcpu, i: number): Co {
+    const pc = this.pcpu[ctx.id]!;
+    const lrv = this.gich(ctx, GICH.LR + 4 * i);
+    const lr = decodeLr(lrv);
+    const irq = lr.virtualId;
+    const p = this.d.irq_to_pending(v, irq);
+    if (lr.state & LrState.Active) {
+      p.set_bit(GIC_IRQ_GUEST_ACTIVE);
+      if (p.test_bit(GIC_IRQ_GUEST_ENABLED) && p.test_and_clear_bit(GIC_IRQ_GUEST_QUEUED)) {
+        if (p.desc === null) {
+          this.gichWrite(ctx, GICH.LR + 4 * i, (lrv | (1 << 28)) >>> 0);
+        }
+        // else: "unable to inject hw irq: already active in LR" - the
+        // new instance is dropped (Xen prints a warning)
+      }
+    } else if (lr.state & LrState.Pending) {
+      p.test_and_clear_bit(GIC_IRQ_GUEST_QUEUED);
+    } else {
+      this.gichWrite(ctx, GICH.LR + 4 * i, 0);
+      pc.lr_mask[i] = 0;
+      if (p.desc !== null) p.desc.inprogress = false;
+      p.clear_bit(GIC_IRQ_GUEST_VISIBLE);
+      p.clear_bit(GIC_IRQ_GUEST_ACTIVE);
+      p.lr = GIC_INVALID_LR;
+      ctx.cost("listOp");
+      yield* ctx.point("test QUEUED/MIGRATING");
+      if (p.test_bit(GIC_IRQ_GUEST_ENABLED) && p.test_bit(GIC_IRQ_GUEST_QUEUED) &&
+          !p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
+        yield* this.gic_raise_guest_irq(ctx, v, irq, p.priority);
+      } else {
+        yield* this.gic_update_one_lr_retire(ctx, v, p, irq);
+      }
+    }
+  }
+
+  /** gic_clear_lrs: on every entry from the guest, fold all used LRs. */
+  *gic_clear_lrs(ctx: PCpu, v: Vcpu): Co {
+    yield* ctx.fn("gic_clear_lrs", this.clear_lrs(ctx, v));
+  }
+
+  private *clear_lrs(ctx: PCpu, v: Vcpu): Co {
+    const pc = this.pcpu[ctx.id]!;
+    this.gichWrite(ctx, GICH.HCR, this.gich(ctx, GICH.HCR) & ~2); // clear UIE
+    const flags = yield* spin_lock_irqsave(ctx, v.lock);
+    for (let i = 0; i < this.nr_lrs; i++) {
+      if (pc.lr_mask[i]) yield* this.gic_update_one_lr(ctx, v, i);
+    }
+    yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+  }
+
+  /** gic_restore_pending_irqs: move lr_pending into free LRs, evicting
+   *  lower-priority pending (not active) LRs when all are used. */
+  *gic_restore_pending_irqs(ctx: PCpu, v: Vcpu): Co {
+    const pc = this.pcpu[ctx.id]!;
+    const flags = yield* spin_lock_irqsave(ctx, v.lock);
+    let lrs = this.nr_lrs;
+    let lr = 0;
+    // victims are searched from the tail of inflight, never again below
+    // the last one taken (Xen keeps a cursor, inflight_r)
+    let floor = v.inflight_irqs.length;
+    for (const p of [...v.lr_pending.items]) {
+      if (p.lr_queue === null) continue;
+      lr = firstZero(pc.lr_mask, lr);
+      if (lr >= this.nr_lrs) {
+        let victim: PendingIrq | null = null;
+        for (let k = floor - 1; k >= 0; k--) {
+          const p_r = v.inflight_irqs.items[k]!;
+          if (p_r.priority === p.priority) break;
+          if (p_r.test_bit(GIC_IRQ_GUEST_VISIBLE) && !p_r.test_bit(GIC_IRQ_GUEST_ACTIVE)) {
+            victim = p_r;
+            floor = k;
+            break;
+          }
+        }
+        if (victim === null) break;
+        lr = victim.lr;
+        victim.lr = GIC_INVALID_LR;
+        victim.set_bit(GIC_IRQ_GUEST_QUEUED);
+        victim.clear_bit(GIC_IRQ_GUEST_VISIBLE);
+        this.gic_add_to_lr_pending(ctx, v, victim);
+      }
+      this.gic_set_lr(ctx, lr, p, LrState.Pending);
+      v.lr_pending.del(p);
+      pc.lr_mask[lr] = 1;
+      ctx.cost("listOp");
+      if (--lrs === 0) break;
+    }
+    yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+  }
+
+  /** gic_inject (leave_hypervisor_tail): refill LRs; if some still wait and
+   *  every LR is used, ask for the underflow maintenance interrupt (UIE). */
+  *gic_inject(ctx: PCpu, v: Vcpu): Co {
+    yield* this.gic_restore_pending_irqs(ctx, v);
+    const pc = this.pcpu[ctx.id]!;
+    if (!v.lr_pending.empty() && firstZero(pc.lr_mask) === this.nr_lrs) {
+      this.gichWrite(ctx, GICH.HCR, this.gich(ctx, GICH.HCR) | 2);
+    }
+  }
+
+  /** gic_events_need_delivery: is something in flight that the guest would
+   *  take now (priority beats VMCR's mask and the active priority)? */
+  *gic_events_need_delivery(ctx: PCpu, v: Vcpu): Co<boolean> {
+    const apr = this.gich(ctx, GICH.APR);
+    const active_priority = apr === 0 ? 32 : ctz(apr);
+    const mask_priority = this.gich(ctx, GICH.VMCR) >>> 27;
+    const flags = yield* spin_lock_irqsave(ctx, v.lock);
+    let rc = false;
+    for (const p of v.inflight_irqs.items) {
+      if (p.priority >> 3 >= mask_priority || p.priority >> 3 >= active_priority) break;
+      if (p.test_bit(GIC_IRQ_GUEST_ENABLED)) { rc = true; break; }
+    }
+    yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+    return rc;
+  }
+
+  // ---- gic-v2.c: the physical interrupt's driver operations
+
+  /** irq_set_affinity -> gicv2_irq_set_affinity: GICD_ITARGETSR under the
+   *  driver lock (plain spin_lock, not the desc lock). */
+  *irq_set_affinity(ctx: PCpu, desc: IrqDesc, mask: number): Co {
+    yield* ctx.fn("irq_set_affinity", this.set_affinity(ctx, desc, mask));
+  }
+
+  private *set_affinity(ctx: PCpu, desc: IrqDesc, mask: number): Co {
+    yield* spin_lock(ctx, this.gicv2_lock);
+    this.gicdWrite(ctx, GICD.ITARGETSR + desc.irq, mask & 0xff, 1);
+    desc.affinity = mask;
+    yield* spin_unlock(ctx, this.gicv2_lock);
+  }
+
+  *gicv2_irq_enable(ctx: PCpu, desc: IrqDesc): Co {
+    const flags = yield* spin_lock_irqsave(ctx, this.gicv2_lock);
+    this.gicdWrite(ctx, GICD.ISENABLER + 4 * (desc.irq >> 5), 1 << (desc.irq & 31));
+    yield* spin_unlock_irqrestore(ctx, this.gicv2_lock, flags);
+  }
+
+  *gicv2_irq_disable(ctx: PCpu, desc: IrqDesc): Co {
+    const flags = yield* spin_lock_irqsave(ctx, this.gicv2_lock);
+    this.gicdWrite(ctx, GICD.ICENABLER + 4 * (desc.irq >> 5), 1 << (desc.irq & 31));
+    yield* spin_unlock_irqrestore(ctx, this.gicv2_lock, flags);
+  }
+
+  // ---- irq.c and the exception entry
+
+  /** do_IRQ for IDs 16-1019, entered with local IRQs enabled. */
+  *do_IRQ(ctx: PCpu, irq: number): Co {
+    yield* ctx.fn("do_IRQ", this.doIrq(ctx, irq));
+  }
+
+  private *doIrq(ctx: PCpu, irq: number): Co {
+    const desc = this.descs.get(irq);
+    if (desc === undefined) {
+      // a host interrupt: the maintenance PPI, the virtual timer, or one
+      // nobody claimed. Host irq type end: EOIR then DIR.
+      if (irq === MAINTENANCE_PPI) this.stats.maintenanceIrqs++;
+      const current = this.pcpu[ctx.id]!.current;
+      if (irq === VTIMER_PPI) {
+        // vtimer_interrupt: mask the timer's output (CNTV_CTL.IMASK), so
+        // the level-sensitive line drops, and inject the guest's virtual PPI
+        ctx.setLine(VTIMER_PPI, 0, ctx.id);
+        if (current !== null) yield* this.vgic_vcpu_inject_irq(ctx, current, VTIMER_PPI);
+      }
+      this.giccWrite(ctx, GICC.EOIR, irq);
+      this.giccWrite(ctx, GICC.DIR, irq);
+      return;
+    }
+    yield* spin_lock(ctx, desc.lock);
+    // guest irq type end: priority drop only; the guest deactivates it
+    // through the HW list register
+    this.giccWrite(ctx, GICC.EOIR, irq);
+    desc.inprogress = true;
+    this.observer.physicalAck?.(irq, ctx.id, ctx.clock);
+    yield* this.vgic_vcpu_inject_spi(ctx, irq);
+    yield* spin_unlock(ctx, desc.lock);
+  }
+
+  /** do_sgi: EOIR, handle (an event check needs nothing: the exit path does
+   *  the work), DIR. */
+  protected do_sgi(ctx: PCpu, sgi: number): void {
+    this.giccWrite(ctx, GICC.EOIR, sgi);
+    this.giccWrite(ctx, GICC.DIR, sgi);
+  }
+
+  /** gic_interrupt: acknowledge until spurious. */
+  *gic_interrupt(ctx: PCpu): Co {
+    for (;;) {
+      const iar = this.gicc(ctx, GICC.IAR);
+      const irq = iar & 0x3ff;
+      if (irq >= 16 && irq < 1020) {
+        const flags = ctx.local_irq_save();
+        ctx.local_irq_restore(false); // local_irq_enable
+        yield* this.do_IRQ(ctx, irq);
+        ctx.local_irq_restore(flags); // local_irq_disable
+      } else if (irq < 16) {
+        this.do_sgi(ctx, iar);
+      } else {
+        break;
+      }
+      yield* ctx.point("gic_interrupt loop");
+    }
+  }
+
+  /** enter_hypervisor_head: every entry from guest mode folds the LRs. */
+  *enter_hypervisor_head(ctx: PCpu): Co {
+    const pc = this.pcpu[ctx.id]!;
+    if (pc.current !== null) yield* this.gic_clear_lrs(ctx, pc.current);
+  }
+
+  /** leave_hypervisor_tail: with IRQs off, refill the LRs before eret. */
+  *leave_hypervisor_tail(ctx: PCpu): Co {
+    const pc = this.pcpu[ctx.id]!;
+    const flags = ctx.local_irq_save();
+    if (pc.current !== null) yield* this.gic_inject(ctx, pc.current);
+    ctx.local_irq_restore(flags);
+  }
+
+  /** The machine's IRQ vector on every pCPU: the physical IRQ exception. */
+  *irq_exception(ctx: PCpu): Co {
+    const pc = this.pcpu[ctx.id]!;
+    const fromGuest = pc.inGuest;
+    if (fromGuest) {
+      pc.inGuest = false;
+      ctx.cost("el2Entry");
+      yield* this.enter_hypervisor_head(ctx);
+    }
+    ctx.cost("irqEntry");
+    yield* this.gic_interrupt(ctx);
+    if (fromGuest) {
+      yield* this.leave_hypervisor_tail(ctx);
+      ctx.cost("el2Return");
+      pc.inGuest = true;
+    }
+  }
+
+  // ---- context switch (gic_save_state / gic_restore_state)
+
+  *gic_save_state(ctx: PCpu, v: Vcpu): Co {
+    const pc = this.pcpu[ctx.id]!;
+    const lrs: number[] = [];
+    for (let i = 0; i < this.nr_lrs; i++) lrs.push(this.gich(ctx, GICH.LR + 4 * i));
+    v.saved = { lrs, lr_mask: pc.lr_mask.slice(), vmcr: this.gich(ctx, GICH.VMCR), apr: this.gich(ctx, GICH.APR), hcr: 0 };
+    this.gichWrite(ctx, GICH.HCR, 0);
+    v.is_running = false;
+    pc.current = null;
+    yield* ctx.point("gic_save_state");
+  }
+
+  *gic_restore_state(ctx: PCpu, v: Vcpu): Co {
+    const pc = this.pcpu[ctx.id]!;
+    const s = v.saved;
+    for (let i = 0; i < this.nr_lrs; i++) this.gichWrite(ctx, GICH.LR + 4 * i, s ? s.lrs[i]! : 0);
+    if (s) pc.lr_mask.set(s.lr_mask);
+    else pc.lr_mask.fill(0);
+    if (s) {
+      this.gichWrite(ctx, GICH.APR, s.apr);
+      this.gichWrite(ctx, GICH.VMCR, s.vmcr);
+    }
+    this.gichWrite(ctx, GICH.HCR, 1);
+    v.saved = null;
+    v.processor = ctx.id;
+    v.is_running = true;
+    pc.current = v;
+    yield* this.gic_restore_pending_irqs(ctx, v);
+  }
+
+  /** Switch this pCPU from its current vCPU (if any) to `next`. */
+  *context_switch(ctx: PCpu, next: Vcpu): Co {
+    const pc = this.pcpu[ctx.id]!;
+    if (pc.current === next) return;
+    this.stats.contextSwitches++;
+    ctx.cost("contextSwitch");
+    const flags = ctx.local_irq_save();
+    if (pc.current !== null) yield* this.gic_save_state(ctx, pc.current);
+    yield* this.gic_restore_state(ctx, next);
+    ctx.local_irq_restore(flags);
+  }
+
+  /** Whether the vIRQ line of this pCPU is asserted (the guest would take it). */
+  virqAsserted(ctx: PCpu): boolean {
+    return (this.machine.gic.lines(ctx.id) & (Line.VIRQ | Line.VFIQ)) !== 0;
+  }
+}
+
+/** find_next_zero_bit over an lr_mask; its length when all are used. */
+function firstZero(mask: Uint8Array, from = 0): number {
+  for (let i = from; i < mask.length; i++) if (mask[i] === 0) return i;
+  return mask.length;
+}
+
+/** ffs: 1 + index of the lowest set bit, 0 for none. */
+function ffs(x: number): number {
+  return x === 0 ? 0 : ctz(x) + 1;
+}
+
+function ctz(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}

@@ -1,0 +1,156 @@
+// The seed thread's bugs, reproduced on the machine (seeds/000_553bf4098d4b9a97.txt,
+// XEN-VGIC.md): each scenario runs under each design, with schedules found by
+// the machine's schedulers, and is judged by the shared vGIC invariants.
+import { describe, expect, it } from "vitest";
+import { Sched, exploreDfs, type Scheduler } from "../host/sim/sched.ts";
+import type { RunResult } from "../host/sim/machine.ts";
+import { scenarioNamed, type ScenarioRun } from "../host/xen/scenarios.ts";
+import type { Finding, FindingKind } from "../host/check/vgic.ts";
+
+function runOnce(name: string, variant: string, sched: Scheduler = Sched.time(), trace = false) {
+  const run = scenarioNamed(name).build(variant, sched, { trace });
+  const r = run.sys.machine.run({ maxSteps: 200_000 });
+  return { run, r, findings: run.check(r) };
+}
+
+const kinds = (f: Finding[]) => [...new Set(f.map((x) => x.kind))].sort();
+
+/** Search schedules with at most `bound` preemptions for one where the
+ *  scenario shows a finding of `kind`. */
+function searchFor(name: string, variant: string, kind: FindingKind, bound = 1) {
+  let last: ScenarioRun | null = null;
+  const res = exploreDfs((s) => { last = scenarioNamed(name).build(variant, s); return last.sys.machine; }, {
+    preemptionBound: bound, maxSchedules: 2000,
+    isFailure: (r: RunResult) => last!.check(r).some((f) => f.kind === kind),
+  });
+  return res;
+}
+
+describe("xen-4.8: the rank/vgic lock inversion", () => {
+  it("lockdep reports rank -> vgic (ITARGETSR write) against vgic -> rank (gic_update_one_lr) in a run that does not deadlock", () => {
+    const { r, findings } = runOnce("rank-abba", "xen-4.8");
+    expect(r.reason).toBe("done");
+    const inv = findings.filter((f) => f.kind === "lock-inversion");
+    expect(inv).toHaveLength(1);
+    expect(inv[0]!.message).toMatch(/rank -> vgic .*vgic_v2_distr_mmio_write/);
+    expect(inv[0]!.message).toMatch(/vgic -> rank .*gic_update_one_lr/);
+  });
+
+  it("a schedule exists in which pCPU0 and pCPU1 deadlock with interrupts masked, and replaying it reproduces it", () => {
+    const res = searchFor("rank-abba", "xen-4.8", "deadlock");
+    expect(res.firstFailure).toBeDefined();
+    const schedule = res.firstFailure!.schedule;
+    const a = runOnce("rank-abba", "xen-4.8", Sched.replay(schedule), true);
+    expect(a.r.reason).toBe("deadlock");
+    const cycle = a.r.deadlock!.cycle;
+    // pCPU0 holds the rank lock (ITARGETSR for m) and spins on vCPU1's vgic
+    // lock; pCPU1 holds that vgic lock (gic_clear_lrs) and spins on the rank
+    expect(cycle.map((e) => `${e.thread}:${e.lockClass}:${e.holder}`).sort()).toEqual([
+      "pCPU0:vgic:pCPU1", "pCPU1:rank:pCPU0",
+    ]);
+    expect(a.run.sys.machine.cpus.every((c) => c.irqMasked)).toBe(true);
+    const b = runOnce("rank-abba", "xen-4.8", Sched.replay(schedule), true);
+    expect(b.r.traceHash).toBe(a.r.traceHash);
+    expect(b.r.steps).toBe(a.r.steps);
+  });
+});
+
+describe("v3-posted: the interrupt on lr_pending is lost", () => {
+  it("migrating an SPI that waits on lr_pending leaves it on no list, never delivered, its physical interrupt active for ever", () => {
+    const { r, run, findings } = runOnce("lr-pending-migrate", "v3-posted");
+    expect(r.reason).toBe("done");
+    expect(run.delivered.filter((d) => d.startsWith("40@"))).toEqual([]);
+    expect(kinds(findings)).toEqual(["lost", "stuck-active"]);
+    expect(run.sys.gic.isActive(0, 40)).toBe(true);
+  });
+
+  it("is found by the explorer within the first few hundred schedules", () => {
+    const res = searchFor("lr-pending-migrate", "v3-posted", "stuck-active");
+    expect(res.firstFailure).toBeDefined();
+    expect(res.schedulesRun).toBeLessThan(300);
+  });
+});
+
+describe("v3-fixed: the re-injection restored", () => {
+  it("the lr_pending interrupt is no longer lost; the re-injection self-deadlocks on the rank lock as in 4.8 (fixed by 43208a9cb4)", () => {
+    const { r, findings } = runOnce("lr-pending-migrate", "v3-fixed");
+    expect(findings.some((f) => f.kind === "lost" || f.kind === "stuck-active")).toBe(false);
+    expect(r.reason).toBe("deadlock");
+    expect(findings.some((f) => f.kind === "lockdep" && /recursive acquisition: pCPU0 takes d1\.rank1/.test(f.message))).toBe(true);
+  });
+
+  it("still drops a second interrupt that reaches the new pCPU before the old pCPU clears its LR", () => {
+    const { run, findings } = runOnce("second-irq-lazy-clear", "v3-fixed");
+    expect(run.delivered).toEqual(["40@v1:dropped(MIGRATING)"]);
+    expect(kinds(findings)).toEqual(["dropped", "lost", "stuck-active"]);
+  });
+
+  it("v3-posted drops it the same way (the drop came with v3)", () => {
+    const { findings } = runOnce("second-irq-lazy-clear", "v3-posted");
+    expect(kinds(findings)).toEqual(["dropped", "lost", "stuck-active"]);
+  });
+});
+
+describe("xen-4.9: what was committed", () => {
+  it("delivers in every scenario under the time scheduler where 4.8 deadlocks or the v3 designs lose", () => {
+    for (const name of ["rank-abba", "lr-pending-migrate", "second-irq-lazy-clear"]) {
+      const { r, findings } = runOnce(name, "xen-4.9");
+      expect(r.reason, name).toBe("done");
+      expect(findings, name).toEqual([]);
+    }
+    expect(runOnce("lr-pending-migrate", "xen-4.9").run.delivered).toContain("40@v0");
+  });
+
+  it("has no lock inversion and no deadlock in any schedule within the preemption bound (exhaustive)", () => {
+    for (const [name, bound] of [["rank-abba", 2], ["lr-pending-migrate", 1]] as const) {
+      let last: ScenarioRun | null = null;
+      const res = exploreDfs((s) => { last = scenarioNamed(name).build("xen-4.9", s); return last.sys.machine; }, {
+        preemptionBound: bound, maxSchedules: 5000,
+        isFailure: (r) => r.reason === "deadlock" || r.lockdep.length > 0,
+      });
+      expect(res.firstFailure, name).toBeUndefined();
+      expect(res.exhausted, name).toBe(true);
+    }
+  });
+
+  it("has no lock inversion and no deadlock over many random schedules of every scenario", () => {
+    for (const name of ["rank-abba", "lr-pending-migrate", "second-irq-lazy-clear", "migrate-reenable-window"]) {
+      for (let seed = 1; seed <= 25; seed++) {
+        const { r } = runOnce(name, "xen-4.9", Sched.random(seed));
+        expect(r.reason, `${name} seed ${seed}`).not.toBe("deadlock");
+        expect(r.lockdep, `${name} seed ${seed}`).toEqual([]);
+      }
+    }
+  });
+});
+
+describe("the open question (XEN-VGIC.md): a second interrupt injected into the new vCPU while still MIGRATING in the old vCPU's LR", () => {
+  it("xen-4.9: yes - it is left QUEUED on no list when the guest re-enables the SPI during the migration (vgic_enable_irqs moves the affinity early)", () => {
+    const { run, findings } = runOnce("migrate-reenable-window", "xen-4.9");
+    const p = run.sys.vgic.d.spis[40 - 32]!;
+    expect(p.statusString()).toBe("QUEUED|ENABLED");
+    expect(p.inflight).toBeNull();
+    expect(p.lr_queue).toBeNull();
+    expect(kinds(findings)).toEqual(["lost", "stuck-active"]);
+  });
+
+  it("xen-4.9: yes - also with pinned vCPUs, when the interrupt is taken in the hypervisor between the guest's trap and gic_clear_lrs", () => {
+    // IRQs are unmasked in the guest_sync entry before do_trap_hypervisor
+    // calls enter_hypervisor_head (Xen 4.8/4.9 arm64/entry.S), so do_IRQ
+    // can inject into the new vCPU before the old pCPU folds its LR.
+    const res = searchFor("second-irq-lazy-clear", "xen-4.9", "lost");
+    expect(res.firstFailure).toBeDefined();
+    const a = runOnce("second-irq-lazy-clear", "xen-4.9", Sched.replay(res.firstFailure!.schedule), true);
+    expect(kinds(a.findings)).toEqual(["lost", "stuck-active"]);
+    const story = a.run.sys.machine.trace!.narrative();
+    // the IRQ was taken on pCPU0 without an entry from the guest, then the LR was folded
+    const entry = story.indexOf("pCPU0: enters gic_clear_lrs");
+    const irqAt = story.indexOf("pCPU0: takes a physical IRQ", entry);
+    const injectAt = story.indexOf("pCPU0: vgic_vcpu_inject_irq takes d1v1.vgic", irqAt);
+    const foldAt = story.indexOf("pCPU0: gic_clear_lrs takes d1v0.vgic", injectAt);
+    expect(entry).toBeGreaterThan(0);
+    expect(irqAt).toBeGreaterThan(entry);
+    expect(injectAt).toBeGreaterThan(irqAt);
+    expect(foldAt).toBeGreaterThan(injectAt);
+  });
+});
