@@ -4,12 +4,12 @@
 
 import {
   BM_ACTIVE, BM_GROUP, BM_PEND, CFG_DELAY, C_APR, C_BPR, C_ABPR, C_CTLR,
-  C_DIRTY, C_HPPI, C_HPPI_PRIO, C_LINES, C_LINES_DUE, C_LINES_VIS, C_PMR, C_RPR,
-  G_LINES_SEQ, G_NEXT_DUE, G_NOW, LINE_FIQ, LINE_IRQ, SPURIOUS,
+  C_HPPI, C_HPPI_PRIO, C_LINES, C_LINES_DUE, C_LINES_VIS, C_PMR, C_RPR,
+  G_DIRTY, G_LINES_SEQ, G_NEXT_DUE, G_NOW, LINE_FIQ, LINE_IRQ, SPURIOUS, V_LINES,
 } from "./layout";
 import {
-  bestCandidate, bmSet, bmTest, cpuBlock, ncpu, nirq, prioMask, setActive,
-  setSgiSources, sgiSources,
+  bestCandidate, bmSet, bmTest, clearDirty, cpuBlock, isDirty, markDirty, ncpu, nirq,
+  prioMask, setActive, setSgiSources, sgiSources, vifBlock,
 } from "./state";
 import { virtualLines } from "./vif";
 
@@ -56,13 +56,13 @@ export function recomputeRunning(cpu: u32): void {
     }
   }
   store<u32>(b + C_RPR, rpr);
-  store<u32>(b + C_DIRTY, 1);
+  markDirty(cpu);
 }
 
 /** Recompute the best candidate of a dirty CPU interface. */
 function recomputePending(cpu: u32): void {
   const b = cpuBlock(cpu);
-  store<u32>(b + C_DIRTY, 0);
+  clearDirty(1 << cpu);
   const best = bestCandidate(cpu, load<u32>(b + C_CTLR) & (CTLR_EN_GRP0 | CTLR_EN_GRP1));
   if (best < 0) {
     store<u32>(b + C_HPPI, SPURIOUS);
@@ -95,10 +95,12 @@ function physicalLines(cpu: u32): u32 {
 
 /** Bring one CPU's derived state and lines up to date, applying the
  *  configured distributor-to-CPU propagation delay to nIRQ/nFIQ. */
-export function settleCpu(cpu: u32): void {
+@inline function settleCpu(cpu: u32): void {
   const b = cpuBlock(cpu);
-  const vlines = virtualLines(cpu); // may change PPI 25 and so dirty this CPU
-  if (load<u32>(b + C_DIRTY) != 0) recomputePending(cpu);
+  // virtualLines may change PPI 25 and so dirty this CPU interface.
+  const vlines = (load<u32>(G_DIRTY) & (0x100 << cpu)) != 0
+    ? virtualLines(cpu) : load<u32>(vifBlock(cpu) + V_LINES);
+  if (isDirty(cpu)) recomputePending(cpu);
   else if ((load<u32>(b + C_LINES) & ~(LINE_IRQ | LINE_FIQ)) == vlines) return;
   const lines = physicalLines(cpu) | vlines;
   const vis = load<u32>(b + C_LINES_VIS);
@@ -125,9 +127,20 @@ export function settleCpu(cpu: u32): void {
   }
 }
 
-export function settleAll(): void {
-  const n = ncpu();
-  for (let c: u32 = 0; c < n; c++) settleCpu(c);
+function settleDirty(): void {
+  let d = load<u32>(G_DIRTY);
+  d = (d | (d >> 8)) & 0xff;
+  do {
+    settleCpu(ctz<u32>(d));
+    d &= d - 1;
+  } while (d != 0);
+}
+
+/** Settle every interface an access dirtied; a clean one has nothing to
+ *  recompute (its lines were published when it was last settled), so an
+ *  access that changed nothing costs one test here. */
+@inline export function settleAll(): void {
+  if (load<u32>(G_DIRTY) != 0) settleDirty();
 }
 
 /** Advance the model's clock and publish the delayed line changes now due. */
@@ -162,7 +175,7 @@ export function advanceTo(now: f64): void {
  *  1022 through GICC_IAR and stays pending (3.3.2, Table 3-4). */
 export function acknowledge(cpu: u32, alias: bool): u32 {
   const b = cpuBlock(cpu);
-  if (load<u32>(b + C_DIRTY) != 0) recomputePending(cpu);
+  if (isDirty(cpu)) recomputePending(cpu);
   const id = load<u32>(b + C_HPPI);
   if (id == SPURIOUS) return SPURIOUS;
   const irq = id & 0x3ff;
@@ -236,7 +249,7 @@ export function deactivateWrite(cpu: u32, value: u32): void {
  *  beats the priority mask; 1022 for Group 1 through HPPIR without AckCtl. */
 export function highestPending(cpu: u32, alias: bool): u32 {
   const b = cpuBlock(cpu);
-  if (load<u32>(b + C_DIRTY) != 0) recomputePending(cpu);
+  if (isDirty(cpu)) recomputePending(cpu);
   const id = load<u32>(b + C_HPPI);
   if (id == SPURIOUS) return SPURIOUS;
   if (load<u32>(b + C_HPPI_PRIO) >= load<u32>(b + C_PMR)) return SPURIOUS;
@@ -256,7 +269,7 @@ export function resetCpuInterfaces(): void {
     store<u32>(b + C_RPR, IDLE_PRIORITY);
     store<u32>(b + C_HPPI, SPURIOUS);
     store<u32>(b + C_HPPI_PRIO, IDLE_PRIORITY);
-    store<u32>(b + C_DIRTY, 1);
+    markDirty(c);
     store<f64>(b + C_LINES_DUE, -1);
   }
   store<f64>(G_NEXT_DUE, -1);

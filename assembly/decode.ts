@@ -8,14 +8,14 @@ import {
   ACCESS_OK, ACCESS_RO_WRITE, ACCESS_UNALIGNED, ACCESS_UNMAPPED, ACCESS_WIDTH,
   ACCESS_WO_READ, BM_ACTIVE, BM_EDGE, BM_ENABLE, BM_GROUP, BM_PEND, CFG_GICC_BASE,
   CFG_GICD_BASE, CFG_GICH_BASE, CFG_GICV_BASE, C_ABPR, C_APR, C_BAD, C_BPR,
-  C_CTLR, C_DIRTY, C_PMR, C_RPR, DEC_GICC, DEC_GICC_WORDS, DEC_GICD, DEC_GICD_WORDS,
+  C_CTLR, C_PMR, C_RPR, DEC_GICC, DEC_GICC_WORDS, DEC_GICD, DEC_GICD_WORDS,
   DEC_GICH, DEC_GICH_WORDS, DEC_GICV, FLAG_PPI_CFG_READONLY, FLAG_SGI_ALWAYS_ENABLED,
   G_ACCESSES, G_DIST_CTLR, G_STATUS, TARGETS, V_APR, V_EISR0, V_EISR1, V_ELRSR0,
   V_ELRSR1, V_HCR, V_LR, V_MISR, V_VMCR,
 } from "./layout";
 import {
-  bmSet, bmTest, bmWord, cpuBlock, cpuMask, flag, ncpu, nirq, pendingWord,
-  prioAddr, prioMask, refresh, refreshAll, routeMask, setSgiSources, sgiSources,
+  bmSet, bmTest, bmWord, cpuBlock, cpuMask, flag, markDirty, markVirtualDirty, ncpu, nirq,
+  pendingWord, prioAddr, prioMask, refresh, refreshAll, routeMask, setSgiSources, sgiSources,
   vifBlock,
 } from "./state";
 import {
@@ -24,7 +24,7 @@ import {
 } from "./cpuif";
 import {
   HCR_WRITABLE, VIRT_MIN_BPR, VMCR_ABP_SHIFT, VMCR_BP_SHIFT, VMCR_PRIMASK_SHIFT,
-  VMCR_WRITABLE, markVirtualDirty, nlr, virtualAcknowledge, virtualDeactivateWrite,
+  VMCR_WRITABLE, listRegisterChanged, nlr, virtualAcknowledge, virtualDeactivateWrite,
   virtualEndOfInterrupt, virtualHighestPending, virtualRunning,
 } from "./vif";
 
@@ -44,26 +44,34 @@ const RO: u32 = 1;
 const WO: u32 = 2;
 
 // ---- the register table (filled by buildDecoder)
-const rowStart = new Array<u32>();
-const rowBits = new Array<u32>(); // bits per interrupt, 0 for plain registers
-const rowWidths = new Array<u32>();
-const rowKind = new Array<u32>();
-const rowRead = new Array<Reader>();
-const rowWrite = new Array<Writer>();
+// One row is ROW_WORDS words, indexed by the decode-map byte (row + 1, so
+// slot 0 is never used): a packed descriptor, then the function-table
+// indices of the read and write handlers. Every access reads one row, so it
+// is packed into one fixed array rather than six growable ones.
+const MAX_ROWS: u32 = 63;
+const ROW_WORDS: u32 = 4;
+const rows = new StaticArray<u32>((MAX_ROWS + 1) * ROW_WORDS);
+let nrows: u32 = 0;
+// descriptor fields
+const D_START_MASK: u32 = 0xffff; // offset of the row within its frame
+const D_WIDTHS_SHIFT: u32 = 16; // allowed widths (W1 | W2 | W4)
+const D_KIND_SHIFT: u32 = 19; // RW, RO or WO
+const D_PER_IRQ: u32 = 1 << 21; // a per-interrupt register (bits per interrupt != 0)
+const D_IRQ_SHIFT_SHIFT: u32 = 22; // log2(8 / bits per interrupt): byte offset to first ID
 const mapBase: StaticArray<u32> = [DEC_GICD, DEC_GICC, DEC_GICH, DEC_GICV];
 const mapWords: StaticArray<u32> = [DEC_GICD_WORDS, DEC_GICC_WORDS, DEC_GICH_WORDS, DEC_GICC_WORDS];
 
 function reg(frame: u32, start: u32, length: u32, bits: u32, widths: u32, kind: u32,
   rd: Reader, wr: Writer): void {
-  const row = <u32>rowStart.length;
-  rowStart.push(start);
-  rowBits.push(bits);
-  rowWidths.push(widths);
-  rowKind.push(kind);
-  rowRead.push(rd);
-  rowWrite.push(wr);
+  const slot = ++nrows;
+  let desc = start | (widths << D_WIDTHS_SHIFT) | (kind << D_KIND_SHIFT);
+  // bits per interrupt is 1, 2 or 8: the first ID of a byte offset is off << (3 - log2 bits)
+  if (bits != 0) desc |= D_PER_IRQ | ((3 - ctz<u32>(bits)) << D_IRQ_SHIFT_SHIFT);
+  rows[slot * ROW_WORDS] = desc;
+  rows[slot * ROW_WORDS + 1] = rd.index;
+  rows[slot * ROW_WORDS + 2] = wr.index;
   const map = mapBase[frame];
-  for (let w = start >> 2; w < (start + length) >> 2; w++) store<u8>(map + w, <u8>(row + 1));
+  for (let w = start >> 2; w < (start + length) >> 2; w++) store<u8>(map + w, <u8>slot);
 }
 
 // ---- shared trivial handlers
@@ -298,26 +306,26 @@ function rdCpuCtlr(cpu: u32, off: u32, size: u32): u32 { return load<u32>(cpuBlo
 function wrCpuCtlr(cpu: u32, off: u32, value: u32, size: u32): void {
   const b = cpuBlock(cpu);
   store<u32>(b + C_CTLR, value & CTLR_WRITABLE);
-  store<u32>(b + C_DIRTY, 1);
+  markDirty(cpu);
 }
 function rdPmr(cpu: u32, off: u32, size: u32): u32 { return load<u32>(cpuBlock(cpu) + C_PMR); }
 function wrPmr(cpu: u32, off: u32, value: u32, size: u32): void {
   const b = cpuBlock(cpu);
   store<u32>(b + C_PMR, value & prioMask());
-  store<u32>(b + C_DIRTY, 1);
+  markDirty(cpu);
 }
 // 4.4.3: a write below the minimum binary point sets the minimum.
 function rdBpr(cpu: u32, off: u32, size: u32): u32 { return load<u32>(cpuBlock(cpu) + C_BPR); }
 function wrBpr(cpu: u32, off: u32, value: u32, size: u32): void {
   const b = cpuBlock(cpu);
   store<u32>(b + C_BPR, max<u32>(value & 7, minBpr()));
-  store<u32>(b + C_DIRTY, 1);
+  markDirty(cpu);
 }
 function rdAbpr(cpu: u32, off: u32, size: u32): u32 { return load<u32>(cpuBlock(cpu) + C_ABPR); }
 function wrAbpr(cpu: u32, off: u32, value: u32, size: u32): void {
   const b = cpuBlock(cpu);
   store<u32>(b + C_ABPR, max<u32>(value & 7, minBpr() + 1));
-  store<u32>(b + C_DIRTY, 1);
+  markDirty(cpu);
 }
 function rdIar(cpu: u32, off: u32, size: u32): u32 { return acknowledge(cpu, false); }
 function rdAiar(cpu: u32, off: u32, size: u32): u32 { return acknowledge(cpu, true); }
@@ -357,7 +365,7 @@ function wrVmcr(cpu: u32, off: u32, value: u32, size: u32): void {
   store<u32>(vifBlock(cpu) + V_VMCR, v);
   markVirtualDirty(cpu);
 }
-// MISR, EISR and ELRSR are derived when the state settles; settle first.
+// MISR is derived when the state settles, EISR and ELRSR on each list register change.
 function rdMisr(cpu: u32, off: u32, size: u32): u32 { return load<u32>(vifBlock(cpu) + V_MISR); }
 function rdEisr(cpu: u32, off: u32, size: u32): u32 {
   return load<u32>(vifBlock(cpu) + (off == 0 ? V_EISR0 : V_EISR1));
@@ -377,7 +385,9 @@ function wrLr(cpu: u32, off: u32, value: u32, size: u32): void {
   if ((off >> 2) >= nlr()) return;
   // 5.3.11: bits [22:20] are reserved; bit 19 (EOI) has no meaning with HW=1
   // but is stored as written.
-  store<u32>(vifBlock(cpu) + V_LR + off, value & 0xff8fffff);
+  const lr = value & 0xff8fffff;
+  store<u32>(vifBlock(cpu) + V_LR + off, lr);
+  listRegisterChanged(cpu, off >> 2, lr);
   markVirtualDirty(cpu);
 }
 
@@ -430,7 +440,7 @@ function wrVdir(cpu: u32, off: u32, value: u32, size: u32): void { virtualDeacti
 export function buildDecoder(gicdIidr: u32, gicIidr: u32): void {
   distIidr = gicdIidr;
   cpuIidr = gicIidr;
-  if (rowStart.length != 0) return;
+  if (nrows != 0) return;
   const D = FRAME_GICD;
   // IHI 0048B Table 4-1
   reg(D, 0x000, 4, 0, W4, RW, rdDistCtlr, wrDistCtlr);
@@ -510,9 +520,9 @@ export function buildDecoder(gicdIidr: u32, gicIidr: u32): void {
 }
 
 /** Find the frame and row of an address: returns row + 1 with the offset
- *  within the row in `decodedOff`, or 0 when nothing is mapped there. */
+ *  within the frame in `decodedOff`, or 0 when nothing is mapped there. */
 let decodedOff: u32 = 0;
-function decode(addr: u32): u32 {
+@inline function decode(addr: u32): u32 {
   let frame: u32;
   let off: u32;
   if ((off = addr - load<u32>(CFG_GICD_BASE)) < FRAME_SIZE) frame = FRAME_GICD;
@@ -522,39 +532,39 @@ function decode(addr: u32): u32 {
   else return 0;
   const w = off >> 2;
   if (w >= unchecked(mapWords[frame])) return 0;
-  const row = <u32>load<u8>(unchecked(mapBase[frame]) + w);
-  if (row == 0) return 0;
-  decodedOff = off - unchecked(rowStart[row - 1]);
-  return row;
+  decodedOff = off;
+  return <u32>load<u8>(unchecked(mapBase[frame]) + w);
 }
 
 /** Validate an access: returns the row + 1 to dispatch, or 0 after counting
  *  the bad access. Only legal accesses ever reach a handler. */
 @inline function check(cpu: u32, addr: u32, size: u32, write: bool): u32 {
   store<u32>(G_ACCESSES, load<u32>(G_ACCESSES) + 1);
-  const row = decode(addr);
-  if (row == 0) { bad(cpu, ACCESS_UNMAPPED); return 0; }
-  if ((size != 1 && size != 2 && size != 4) || (unchecked(rowWidths[row - 1]) & size) == 0) {
+  const slot = decode(addr);
+  if (slot == 0) { bad(cpu, ACCESS_UNMAPPED); return 0; }
+  const desc = unchecked(rows[slot * ROW_WORDS]);
+  if ((size != 1 && size != 2 && size != 4) || ((desc >> D_WIDTHS_SHIFT) & size) == 0) {
     bad(cpu, ACCESS_WIDTH);
     return 0;
   }
   if ((addr & (size - 1)) != 0) { bad(cpu, ACCESS_UNALIGNED); return 0; }
-  const kind = unchecked(rowKind[row - 1]);
+  const kind = (desc >> D_KIND_SHIFT) & 3;
   if (write && kind == RO) { bad(cpu, ACCESS_RO_WRITE); return 0; }
   if (!write && kind == WO) { bad(cpu, ACCESS_WO_READ); return 0; }
   store<u32>(G_STATUS, ACCESS_OK);
+  const off = decodedOff - (desc & D_START_MASK);
+  decodedOff = off;
   // Per-interrupt registers beyond the implemented interrupts are RAZ/WI
   // (IHI 0048B 4.3): a legal access, answered here rather than in a handler.
-  const bits = unchecked(rowBits[row - 1]);
-  if (bits != 0 && ((decodedOff << 3) / bits) >= nirq()) return 0;
-  return row;
+  if ((desc & D_PER_IRQ) != 0 && (off << ((desc >> D_IRQ_SHIFT_SHIFT) & 3)) >= nirq()) return 0;
+  return slot;
 }
 
 export function decodedRead(cpu: u32, addr: u32, size: u32): u32 {
   const row = check(cpu, addr, size, false);
   if (row == 0) return 0;
   const off = decodedOff;
-  const v = unchecked(rowRead[row - 1])(cpu, off & ~3, 4);
+  const v = call_indirect<u32>(unchecked(rows[row * ROW_WORDS + 1]), cpu, off & ~3, <u32>4);
   if (size == 4) return v;
   // A byte read of a byte-accessible per-interrupt register reads that lane.
   return (v >> ((off & 3) << 3)) & (size == 1 ? 0xff : 0xffff);
@@ -563,6 +573,6 @@ export function decodedRead(cpu: u32, addr: u32, size: u32): u32 {
 export function decodedWrite(cpu: u32, addr: u32, value: u32, size: u32): u32 {
   const row = check(cpu, addr, size, true);
   if (row == 0) return load<u32>(G_STATUS);
-  unchecked(rowWrite[row - 1])(cpu, decodedOff, value, size);
+  call_indirect<void>(unchecked(rows[row * ROW_WORDS + 2]), cpu, decodedOff, value, size);
   return ACCESS_OK;
 }

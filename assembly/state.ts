@@ -6,7 +6,7 @@
 import {
   BM_ACTIVE, BM_BANK_BYTES, BM_EDGE, BM_ENABLE, BM_GROUP, BM_LEVEL, BM_PEND,
   CAND, CAND_SUM, CFG_CPU_MASK, CFG_FLAGS, CFG_NCPU, CFG_NIRQ, CFG_PRIO_MASK,
-  CPU_BASE, CPU_STRIDE, C_DIRTY, FLAG_SGI_ALWAYS_ENABLED, G_DIST_CTLR,
+  CPU_BASE, CPU_STRIDE, FLAG_SGI_ALWAYS_ENABLED, G_DIRTY, G_DIST_CTLR,
   PRIO_BANKED, PRIO_SHARED, SGI_SRC, TARGETS, VIF_BASE, VIF_STRIDE,
 } from "./layout";
 
@@ -70,7 +70,15 @@ export function isEnabled(cpu: u32, irq: u32): bool {
 
 // ---- candidates and dirty CPUs
 
-@inline export function markDirty(cpu: u32): void { store<u32>(cpuBlock(cpu) + C_DIRTY, 1); }
+@inline export function markDirty(cpu: u32): void {
+  store<u32>(G_DIRTY, load<u32>(G_DIRTY) | (1 << cpu));
+}
+@inline export function markVirtualDirty(cpu: u32): void {
+  store<u32>(G_DIRTY, load<u32>(G_DIRTY) | (0x100 << cpu));
+}
+@inline export function isDirty(cpu: u32): bool { return (load<u32>(G_DIRTY) & (1 << cpu)) != 0; }
+@inline export function isVirtualDirty(cpu: u32): bool { return (load<u32>(G_DIRTY) & (0x100 << cpu)) != 0; }
+@inline export function clearDirty(bits: u32): void { store<u32>(G_DIRTY, load<u32>(G_DIRTY) & ~bits); }
 
 /** Whether `irq` may be signalled to `cpu` by the distributor. IHI 0048B
  *  3.2.3 note: an active interrupt is not signalled again (to any CPU) until

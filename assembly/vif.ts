@@ -1,15 +1,17 @@
 // The virtualization extensions (IHI 0048B chapter 5): the virtual interface
 // control registers (GICH) with their list registers, the virtual CPU
 // interface (GICV) that a guest uses without trapping, and the maintenance
-// interrupt (PPI 25). GICH_MISR, EISR and ELRSR are derived from the list
-// registers each time the state settles.
+// interrupt (PPI 25). GICH_EISR and ELRSR follow each list register change;
+// GICH_MISR and the lines are derived from them when the state settles.
 
 import {
-  BM_ACTIVE, CFG_NLR, LINE_MAINT, LINE_VFIQ, LINE_VIRQ, SPURIOUS, V_APR,
-  V_DIRTY, V_EISR0, V_EISR1, V_ELRSR0, V_ELRSR1, V_HCR, V_HPPI, V_LINES, V_LR,
-  V_MISR, V_VMCR,
+  BM_ACTIVE, BM_LEVEL, CFG_NLR, LINE_MAINT, LINE_VFIQ, LINE_VIRQ, SPURIOUS, V_APR,
+  V_EISR0, V_ELRSR0, V_HCR, V_HPPI, V_LINES, V_LR, V_MISR, V_PEND_LRS, V_VMCR,
 } from "./layout";
-import { bmTest, ncpu, nirq, setActive, setLine, vifBlock } from "./state";
+import {
+  bmTest, clearDirty, isVirtualDirty, markVirtualDirty, ncpu, nirq, setActive, setLine,
+  vifBlock,
+} from "./state";
 
 // GICH_HCR (5.3.1)
 export const HCR_EN: u32 = 1 << 0;
@@ -52,7 +54,6 @@ export const VIRT_PRIO_BITS: u32 = 5;
 export const VIRT_MIN_BPR: u32 = 2; // 7 - 5 (IHI 0048B 3.3.3, Table 3-7)
 const IDLE_PRIORITY: u32 = 0x100;
 
-@inline export function markVirtualDirty(cpu: u32): void { store<u32>(vifBlock(cpu) + V_DIRTY, 1); }
 @inline export function nlr(): u32 { return load<u32>(CFG_NLR); }
 @inline export function lrAddr(cpu: u32, n: u32): u32 { return vifBlock(cpu) + V_LR + (n << 2); }
 
@@ -77,20 +78,44 @@ function virtualGroupPriority(vmcr: u32, prio: u32, grp1: bool): u32 {
   return (vmcr & ((lr & LR_GRP1) != 0 ? VMCR_GRP1EN : VMCR_GRP0EN)) != 0;
 }
 
+/** Keep EISR, ELRSR and the pending-LR mask in step with list register `n`
+ *  after any change of its value, so that settling never loops over the list
+ *  registers (5.3.7, 5.3.9). An invalid software (HW=0) entry with EOI=1 owes
+ *  EOI maintenance; any other invalid entry is empty. */
+@inline export function listRegisterChanged(cpu: u32, n: u32, lr: u32): void {
+  const b = vifBlock(cpu);
+  const bit: u64 = (<u64>1) << n;
+  let eisr = load<u64>(b + V_EISR0) & ~bit;
+  let elrsr = load<u64>(b + V_ELRSR0) & ~bit;
+  let pend = load<u64>(b + V_PEND_LRS) & ~bit;
+  const state = lr & (LR_PENDING | LR_ACTIVE);
+  if (state == 0) {
+    if ((lr & (LR_HW | LR_EOI)) == LR_EOI) eisr |= bit;
+    else elrsr |= bit;
+  } else if (state == LR_PENDING) {
+    pend |= bit;
+  }
+  store<u64>(b + V_EISR0, eisr);
+  store<u64>(b + V_ELRSR0, elrsr);
+  store<u64>(b + V_PEND_LRS, pend);
+}
+
 /** Index of the best pending list register, -1 if none. Only the pending
  *  state (01) is signalled: an active-and-pending virtual interrupt waits for
  *  its deactivation, as a physical one does (3.2.3). Ties go to the lowest
- *  list register. */
-function bestListRegister(cpu: u32): i32 {
-  const vmcr = load<u32>(vifBlock(cpu) + V_VMCR);
-  const n = nlr();
+ *  list register. Visits only the pending ones. */
+@inline function bestListRegister(cpu: u32): i32 {
+  const b = vifBlock(cpu);
+  const vmcr = load<u32>(b + V_VMCR);
+  let pend = load<u64>(b + V_PEND_LRS);
   let best: i32 = -1;
   let bestPrio: u32 = IDLE_PRIORITY;
-  for (let i: u32 = 0; i < n; i++) {
-    const lr = load<u32>(lrAddr(cpu, i));
-    if ((lr & (LR_PENDING | LR_ACTIVE)) != LR_PENDING || !groupEnabled(vmcr, lr)) continue;
+  while (pend != 0) {
+    const i = <u32>ctz<u64>(pend);
+    pend &= pend - 1;
+    const lr = load<u32>(b + V_LR + (i << 2));
     const p = lrPriority(lr);
-    if (p < bestPrio) {
+    if (p < bestPrio && groupEnabled(vmcr, lr)) {
       bestPrio = p;
       best = <i32>i;
     }
@@ -98,43 +123,33 @@ function bestListRegister(cpu: u32): i32 {
   return best;
 }
 
+/** The best pending list register as of the last settle when nothing has
+ *  changed since (the common case: every access settles), else recomputed. */
+@inline function currentBestListRegister(cpu: u32): i32 {
+  return isVirtualDirty(cpu) ? bestListRegister(cpu) : load<i32>(vifBlock(cpu) + V_HPPI);
+}
+
 /** Derive MISR, EISR and ELRSR from the list registers (5.3.6-5.3.9) and
  *  drive the maintenance interrupt, then return the virtual output lines. */
 export function virtualLines(cpu: u32): u32 {
   const b = vifBlock(cpu);
-  if (load<u32>(b + V_DIRTY) == 0) return load<u32>(b + V_LINES);
-  store<u32>(b + V_DIRTY, 0);
+  clearDirty(0x100 << cpu);
   const hcr = load<u32>(b + V_HCR);
   const vmcr = load<u32>(b + V_VMCR);
-  const n = nlr();
-  let eisr: u64 = 0;
-  let elrsr: u64 = 0;
-  let valid: u32 = 0;
-  let pending: u32 = 0;
-  for (let i: u32 = 0; i < n; i++) {
-    const lr = load<u32>(b + V_LR + (i << 2));
-    const state = lr & (LR_PENDING | LR_ACTIVE);
-    if (state == 0) {
-      // EOI maintenance is owed for an invalid, software (HW=0) entry with EOI=1.
-      if ((lr & (LR_HW | LR_EOI)) == LR_EOI) eisr |= (<u64>1) << i;
-      else elrsr |= (<u64>1) << i;
-    } else {
-      valid++;
-      // 5.3.5 NP: "no List register is in the pending state"; pending and
-      // active (11) is a state of its own.
-      if (state == LR_PENDING) pending++;
-    }
-  }
-  store<u32>(b + V_EISR0, <u32>eisr);
-  store<u32>(b + V_EISR1, <u32>(eisr >> 32));
-  store<u32>(b + V_ELRSR0, <u32>elrsr);
-  store<u32>(b + V_ELRSR1, <u32>(elrsr >> 32));
+  // EISR, ELRSR and the pending mask are kept up to date by
+  // listRegisterChanged; an implemented entry in neither EISR nor ELRSR is valid.
+  const eisr = load<u64>(b + V_EISR0);
+  const implemented = (<u64>-1) >> (64 - nlr());
+  const valid = implemented & ~(eisr | load<u64>(b + V_ELRSR0));
+  const best = bestListRegister(cpu);
 
   let misr: u32 = 0;
   if (eisr != 0) misr |= 1 << 0;
-  if ((hcr & HCR_UIE) != 0 && valid <= 1) misr |= 1 << 1;
+  if ((hcr & HCR_UIE) != 0 && (valid & (valid - 1)) == 0) misr |= 1 << 1; // at most one valid
   if ((hcr & HCR_LRENPIE) != 0 && (hcr >> HCR_EOICOUNT_SHIFT) != 0) misr |= 1 << 2;
-  if ((hcr & HCR_NPIE) != 0 && pending == 0) misr |= 1 << 3;
+  // 5.3.5 NP: "no List register is in the pending state"; pending and
+  // active (11) is a state of its own.
+  if ((hcr & HCR_NPIE) != 0 && load<u64>(b + V_PEND_LRS) == 0) misr |= 1 << 3;
   if ((hcr & HCR_VGRP0EIE) != 0 && (vmcr & VMCR_GRP0EN) != 0) misr |= 1 << 4;
   if ((hcr & HCR_VGRP0DIE) != 0 && (vmcr & VMCR_GRP0EN) == 0) misr |= 1 << 5;
   if ((hcr & HCR_VGRP1EIE) != 0 && (vmcr & VMCR_GRP1EN) != 0) misr |= 1 << 6;
@@ -143,11 +158,11 @@ export function virtualLines(cpu: u32): u32 {
 
   const en = (hcr & HCR_EN) != 0;
   const maint = en && misr != 0;
-  // 5.3.6: the maintenance interrupt is the level-sensitive PPI 25 of this CPU.
-  setLine(cpu, 25, maint);
+  // 5.3.6: the maintenance interrupt is the level-sensitive PPI 25 of this
+  // CPU. Most settles leave its level as it was: test before the call.
+  if (bmTest(BM_LEVEL, cpu, 25) != maint) setLine(cpu, 25, maint);
   let lines: u32 = maint ? LINE_MAINT : 0;
 
-  const best = bestListRegister(cpu);
   store<i32>(b + V_HPPI, best);
   if (en && best >= 0) {
     const lr = load<u32>(b + V_LR + (<u32>best << 2));
@@ -177,7 +192,7 @@ export function virtualAcknowledge(cpu: u32, alias: bool): u32 {
   // 5.3.2: with GICH_HCR.En=0 a read of GICV_IAR or GICV_AIAR returns a
   // spurious ID (QEMU arm_gic.c agrees: no vCPU pending while En=0).
   if ((load<u32>(b + V_HCR) & HCR_EN) == 0) return SPURIOUS;
-  const best = bestListRegister(cpu);
+  const best = currentBestListRegister(cpu);
   if (best < 0) return SPURIOUS;
   const a = b + V_LR + (<u32>best << 2);
   const lr = load<u32>(a);
@@ -192,8 +207,10 @@ export function virtualAcknowledge(cpu: u32, alias: bool): u32 {
   } else if (grp1 && (vmcr & VMCR_ACKCTL) == 0) {
     return 1022;
   }
-  store<u32>(a, (lr & ~LR_PENDING) | LR_ACTIVE);
-  store<u32>(b + V_DIRTY, 1);
+  const acked = (lr & ~LR_PENDING) | LR_ACTIVE;
+  store<u32>(a, acked);
+  listRegisterChanged(cpu, <u32>best, acked);
+  markVirtualDirty(cpu);
   store<u32>(b + V_APR, load<u32>(b + V_APR) | (1 << (gprio >> 3)));
   return reportedId(lr);
 }
@@ -203,7 +220,7 @@ export function virtualHighestPending(cpu: u32, alias: bool): u32 {
   const b = vifBlock(cpu);
   // HPPIR reports what IAR would acknowledge: nothing while En=0 (5.3.2).
   if ((load<u32>(b + V_HCR) & HCR_EN) == 0) return SPURIOUS;
-  const best = bestListRegister(cpu);
+  const best = currentBestListRegister(cpu);
   if (best < 0) return SPURIOUS;
   const lr = load<u32>(b + V_LR + (<u32>best << 2));
   const vmcr = load<u32>(b + V_VMCR);
@@ -229,8 +246,9 @@ function virtualDeactivate(cpu: u32, value: u32, counted: bool): void {
     if ((lr & LR_ACTIVE) == 0 || (lr & LR_VID_MASK) != vid) continue;
     if ((lr & LR_HW) == 0 && vid < 16 && ((lr >> LR_PID_SHIFT) & 7) != src) continue;
     store<u32>(a, lr & ~LR_ACTIVE);
+    listRegisterChanged(cpu, i, lr & ~LR_ACTIVE);
     // EISR, ELRSR, MISR and the lines change with the state (GICV_DIR too).
-    store<u32>(b + V_DIRTY, 1);
+    markVirtualDirty(cpu);
     if ((lr & LR_HW) != 0) {
       const pid = (lr >> LR_PID_SHIFT) & 0x3ff;
       // PhysicalID of an SGI or a special ID is UNPREDICTABLE (5.3.11): ignore.
@@ -241,7 +259,7 @@ function virtualDeactivate(cpu: u32, value: u32, counted: bool): void {
     return;
   }
   if (!counted) return;
-  store<u32>(b + V_DIRTY, 1);
+  markVirtualDirty(cpu);
   const hcr = load<u32>(b + V_HCR);
   const count = ((hcr >> HCR_EOICOUNT_SHIFT) + 1) & 0x1f;
   store<u32>(b + V_HCR, (hcr & ~(0x1f << HCR_EOICOUNT_SHIFT)) | (count << HCR_EOICOUNT_SHIFT));
@@ -254,7 +272,7 @@ export function virtualEndOfInterrupt(cpu: u32, value: u32): void {
   const b = vifBlock(cpu);
   const apr = load<u32>(b + V_APR);
   if (apr != 0) store<u32>(b + V_APR, apr & (apr - 1));
-  store<u32>(b + V_DIRTY, 1);
+  markVirtualDirty(cpu);
   if ((load<u32>(b + V_VMCR) & VMCR_VEM) == 0) virtualDeactivate(cpu, value, apr != 0);
 }
 
@@ -273,6 +291,8 @@ export function resetVirtualInterfaces(): void {
     // VMBP/VMABP reset to their minimum for 5 priority bits
     store<u32>(b + V_VMCR, (VIRT_MIN_BPR << VMCR_BP_SHIFT) | ((VIRT_MIN_BPR + 1) << VMCR_ABP_SHIFT));
     store<i32>(b + V_HPPI, -1);
-    store<u32>(b + V_DIRTY, 1);
+    // every implemented list register starts empty (0)
+    store<u64>(b + V_ELRSR0, (<u64>-1) >> (64 - nlr()));
+    markVirtualDirty(c);
   }
 }

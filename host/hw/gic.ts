@@ -172,7 +172,10 @@ export class Gic {
     const config: GicConfig = { ...DEFAULT_CONFIG, ...overrides, map: { ...DEFAULT_CONFIG.map, ...overrides.map } };
     validateConfig(config);
     let abortMessage = "";
-    const { exports } = instantiateSync<Record<string, unknown>>(wasmModule(config.debug), {
+    // The loader instantiates and decodes abort messages; its export
+    // wrappers cost a few ns a call, so the hot paths get the instance's
+    // own exports.
+    const { instance } = instantiateSync<Record<string, unknown>>(wasmModule(config.debug), {
       env: {
         abort(msg: number, file: number, line: number, col: number) {
           abortMessage = `abort at ${line}:${col} (${msg}, ${file})`;
@@ -181,7 +184,7 @@ export class Gic {
       },
     });
     void abortMessage;
-    const raw = exports as unknown as RawGic;
+    const raw = instance.exports as unknown as RawGic;
     const flags = (config.sgiAlwaysEnabled ? L.FLAG_SGI_ALWAYS_ENABLED : 0) |
       (config.ppiConfigReadOnly ? L.FLAG_PPI_CFG_READONLY : 0);
     const m = config.map;

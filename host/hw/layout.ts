@@ -34,6 +34,11 @@ export const G_LINES_SEQ = 0x454; // bumped whenever a visible output line chang
 export const G_DIST_CTLR = 0x458;
 export const G_BAD_CPU = 0x45c; // calls naming a CPU that does not exist
 export const G_ACCESSES = 0x460; // every decoded register access, good or bad
+// Interfaces whose derived state must be recomputed: bit c = CPU interface c
+// (best candidate, physical lines), bit 8 + c = virtual interface c (MISR,
+// EISR, ELRSR, best list register, virtual lines). One word, so settling
+// after an access touches only the interfaces it changed.
+export const G_DIRTY = 0x464;
 
 // ---- distributor: banked bitmaps. Word 0 (IDs 0-31) is banked per CPU,
 // words 1-31 (SPIs) are shared: BM_BANK_BYTES of banked words, then the
@@ -69,7 +74,6 @@ export const C_APR = 0x10; // 4 words: one bit per preemption level (128 levels)
 export const C_RPR = 0x20; // running priority, 0x100 when idle (derived from C_APR)
 export const C_HPPI = 0x24; // ID (and source CPU << 10) of the best candidate, 1023 if none
 export const C_HPPI_PRIO = 0x28;
-export const C_DIRTY = 0x2c;
 export const C_LINES = 0x30; // lines as computed now (LINE_*)
 export const C_LINES_VIS = 0x34; // lines as the CPU sees them (after the propagation delay)
 export const C_LINES_DUE = 0x38; // f64: when C_LINES becomes visible, -1 if nothing pending
@@ -94,8 +98,8 @@ export const V_EISR1 = 0x14;
 export const V_ELRSR0 = 0x18; // derived
 export const V_ELRSR1 = 0x1c;
 export const V_HPPI = 0x20; // index of the best pending list register, -1 if none
-export const V_DIRTY = 0x24; // the virtual lines must be recomputed
 export const V_LINES = 0x28; // virtual and maintenance lines as last computed
+export const V_PEND_LRS = 0x30; // u64: list registers in the pending state (01)
 export const V_LR = 0x100; // 64 words
 
 // ---- decode maps: one byte per 32-bit word of a frame, 0 = no register,
