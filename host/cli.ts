@@ -5,13 +5,16 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Gic, ConfigError, type GicConfig } from "./hw/gic.ts";
 import { parseScript, runScript, ScriptError } from "./hw/script.ts";
 import { formatRates, runHardwareBench } from "./bench/hw.ts";
-import { VARIANTS } from "./xen/variants.ts";
+import { formatSimBench, runSimBench } from "./bench/sim.ts";
+import { formatStackRate, runStackBench } from "./bench/stack.ts";
+import { VARIANTS, variantNamed } from "./xen/variants.ts";
 
 const USAGE = `usage: vgic <command> [options]
 
 commands:
   mmio SCRIPT     run a register script against the GIC model and print every read
-  bench --hw      hardware micro-benchmarks (register round trips per second)
+  bench           benchmarks: --hw register round trips, --sim machine steps,
+                  --stack whole-stack injections per second (default: all)
   variants        the vGIC designs, one line each (select with --variant NAME)
   help            this text
 
@@ -24,7 +27,8 @@ mmio options (defaults: the QEMU virt board's GICv2 with one CPU):
   --gicd/--gicc/--gich/--gicv ADDR           frame bases (0x08000000 ...)
 
 bench options:
-  --iterations N      operations per timed run (1000000)
+  --variant NAME      vGIC design for --stack (xen-4.9)
+  --iterations N      operations per timed run of --hw (1000000)
   --runs N            timed runs; the median is reported (7)
   --json              machine-readable output
 `;
@@ -87,16 +91,37 @@ function cmdMmio(args: string[]): number {
 function cmdBench(args: string[]): number {
   const { values } = parseArgs({
     args,
-    options: { hw: { type: "boolean" }, iterations: { type: "string" }, runs: { type: "string" }, json: { type: "boolean" } },
+    options: {
+      hw: { type: "boolean" }, sim: { type: "boolean" }, stack: { type: "boolean" }, variant: { type: "string" },
+      iterations: { type: "string" }, runs: { type: "string" }, json: { type: "boolean" },
+    },
   });
-  const opts: { iterations?: number; runs?: number } = {};
-  const it = num(values.iterations, "iterations");
+  const all = !values.hw && !values.sim && !values.stack;
   const runs = num(values.runs, "runs");
-  if (it !== undefined) opts.iterations = it;
-  if (runs !== undefined) opts.runs = runs;
-  if (!values.hw) process.stderr.write("vgic bench: only the hardware benchmarks exist so far; running --hw\n");
-  const rates = runHardwareBench(opts);
-  process.stdout.write(values.json ? JSON.stringify({ hardware: rates }, null, 2) + "\n" : formatRates(rates) + "\n");
+  const out: Record<string, unknown> = {};
+  const say = (s: string) => { if (!values.json) process.stdout.write(s + "\n"); };
+  if (all || values.hw) {
+    const opts: { iterations?: number; runs?: number } = {};
+    const it = num(values.iterations, "iterations");
+    if (it !== undefined) opts.iterations = it;
+    if (runs !== undefined) opts.runs = runs;
+    const rates = runHardwareBench(opts);
+    out.hardware = rates;
+    say("== hardware model (wasm): register round trips per wall-second\n" + formatRates(rates) + "\n");
+  }
+  if (all || values.sim) {
+    const b = runSimBench(runs !== undefined ? { runs } : {});
+    out.machine = b;
+    say("== machine: scheduler steps per wall-second\n" + formatSimBench(b) + "\n");
+  }
+  if (all || values.stack) {
+    const variant = values.variant ?? "xen-4.9";
+    variantNamed(variant);
+    const r = runStackBench({ variant, ...(runs !== undefined ? { runs } : {}) });
+    out.stack = r;
+    say("== whole stack: completed injections per wall-second\n" + formatStackRate(r) + "\n");
+  }
+  if (values.json) process.stdout.write(JSON.stringify(out, null, 2) + "\n");
   return 0;
 }
 
@@ -126,7 +151,8 @@ export function main(argv: string[]): number {
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ScriptError || e instanceof ConfigError) {
+    if (e instanceof UsageError || e instanceof ScriptError || e instanceof ConfigError ||
+        (e instanceof RangeError && /^unknown variant/.test(e.message))) {
       process.stderr.write(`vgic: ${e.message}\n`);
       if (e instanceof UsageError) process.stderr.write("run `vgic help` for usage\n");
       return 2;

@@ -5,10 +5,8 @@
 // Each figure is the median of several timed runs in one process. Not
 // asserted by tests: wall-clock rates drift on shared machines.
 //
-// Run: npx esbuild host/bench/sim.ts --bundle --platform=node --format=esm \
-//        --outfile=build/sim-bench.mjs --log-level=warning && node build/sim-bench.mjs
+// Run: vgic bench --sim
 
-import { pathToFileURL } from "node:url";
 import { Gic } from "../hw/gic.ts";
 import type { Co, SchedPoint } from "../sim/api.ts";
 import { Machine, type PCpu } from "../sim/machine.ts";
@@ -102,8 +100,4 @@ export function formatSimBench(b: SimBench): string {
     `${r.name.padEnd(70)} ${(r.median / 1e6).toFixed(2).padStart(7)} M/s  (${r.nsPerStep.toFixed(1)} ns/step; min ${(r.min / 1e6).toFixed(2)}, max ${(r.max / 1e6).toFixed(2)}, ${r.runs} runs)`);
   lines.push(`machine overhead per preemption point: ${b.overheadNsPerPoint.toFixed(1)} ns (2-pCPU time-scheduler step minus bare resume)`);
   return lines.join("\n");
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(formatSimBench(runSimBench()));
 }

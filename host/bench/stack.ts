@@ -65,3 +65,9 @@ export function runStackBench(opts: { variant?: string; pcpus?: number; cycles?:
   rates.sort((a, b) => a - b);
   return { variant, pcpus, median: rates[rates.length >> 1]!, min: rates[0]!, max: rates[rates.length - 1]!, runs, injections, cyclesPerSecond: cps };
 }
+
+export function formatStackRate(r: StackRate): string {
+  return `physical SPI -> guest EOI, ${r.variant}, ${r.pcpus} pCPUs, time scheduler`.padEnd(70) +
+    ` ${(r.median / 1e3).toFixed(1).padStart(7)} k/s  (min ${(r.min / 1e3).toFixed(1)}, max ${(r.max / 1e3).toFixed(1)}, ${r.runs} runs;` +
+    ` ${r.injections} injections a run; ${(r.cyclesPerSecond / 1e6).toFixed(0)} M simulated cycles/s)`;
+}
