@@ -81,11 +81,17 @@ export class SpiSource {
     const gap = arrivalGaps(this.arrival, this.rng);
     for (;;) {
       yield* t.delay(gap());
+      if (this.quiet) return;
       this.raise(t);
     }
   }
 
+  /** Stop raising (the run is draining). */
+  quiesce(): void { this.quiet = true; }
+  private quiet = false;
+
   private raise(t: Thread): void {
+    if (this.quiet) return;
     this.raised++;
     this.sink.raise(spiKey(this.irq), t.clock);
     if (!this.level) {
@@ -125,7 +131,7 @@ export class VirtualTimer {
     this.deadline = at;
     const g = ++this.gen;
     this.machine.at(Math.max(0, at), "vtimer", (m) => {
-      if (g !== this.gen) return;
+      if (g !== this.gen || this.quiet) return;
       this.deadline = Infinity;
       this.raised++;
       this.sink.raise(privateKey(VTIMER_PPI, this.pcpu), at);
@@ -134,4 +140,8 @@ export class VirtualTimer {
   }
 
   get armedAt(): number { return this.deadline; }
+
+  /** Stop firing (the run is draining). */
+  quiesce(): void { this.quiet = true; }
+  private quiet = false;
 }

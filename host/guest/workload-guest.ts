@@ -171,6 +171,10 @@ export class WorkloadGuest {
     }
   }
 
+  /** Stop sending IPIs and moving interrupts (the run is draining). */
+  quiesce(): void { this.quiet = true; }
+  private quiet = false;
+
   /** Called by a vCPU when it has booted; the last one starts the clock. */
   private ready(now: number): void {
     if (++this.booted < this.plan.vcpus) return;
@@ -183,6 +187,11 @@ export class WorkloadGuest {
       if (next !== Infinity) this.plan.timers[v]!.arm(next);
     }
     this.plan.onReady(now);
+  }
+
+  private tickDue(v: number): number {
+    const t = this.plan.tick[v]! > 0 ? this.tasks[v]![0] : undefined;
+    return t === undefined ? Infinity : t.due;
   }
 
   private nextDue(v: number): number {
@@ -199,7 +208,7 @@ export class WorkloadGuest {
     for (;;) {
       let now = g.ctx.clock;
       for (const t of this.tasks[v]!) {
-        if (t.due > now) continue;
+        if (t.due > now || this.quiet) continue;
         yield* t.run(g);
         now = g.ctx.clock;
         t.due = Math.max(t.due + t.gap(), now + 1);
@@ -209,7 +218,9 @@ export class WorkloadGuest {
         const start = Math.floor(now / LOAD_WINDOW) * LOAD_WINDOW;
         const busyEnd = start + Math.round(load * LOAD_WINDOW);
         if (now < busyEnd) {
-          if (next !== Infinity) timer().arm(next);
+          // computing: due work is polled between slices; only the tick needs the timer
+          const tickDue = this.tickDue(v);
+          if (tickDue !== Infinity && tickDue > now) timer().arm(tickDue);
           yield* g.work(Math.max(1, Math.min(busyEnd, next) - now));
           continue;
         }

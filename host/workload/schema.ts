@@ -1,0 +1,228 @@
+// The workload file: what machine, which vGIC design, what guest, which
+// devices raise which interrupts when, an optional irqbalance-like agent,
+// and how long to run from which seed. One zod schema is the single source:
+// it validates files (parseWorkload) and generates the JSON Schema published
+// as workloads/schema.json (workloadJsonSchema; a test keeps the two equal).
+// All times are in cycles of the cost profile's clock.
+
+import { z } from "zod";
+import { VARIANTS } from "../xen/variants.ts";
+
+const cycles = (what: string) => z.number().int().positive().describe(`${what}, in cycles`);
+const cyclesOrZero = (what: string) => z.number().int().nonnegative().describe(`${what}, in cycles`);
+
+const Periodic = z.strictObject({
+  kind: z.literal("periodic"),
+  period: cycles("time between two events"),
+  phase: cyclesOrZero("delay of the first event after the guest has booted").optional(),
+}).describe("one event every `period` cycles");
+
+const Poisson = z.strictObject({
+  kind: z.literal("poisson"),
+  mean: cycles("mean time between two events (exponential gaps)"),
+}).describe("a Poisson process: independent events, exponentially distributed gaps");
+
+const Burst = z.strictObject({
+  kind: z.literal("burst"),
+  period: cycles("time between the starts of two bursts"),
+  count: z.number().int().min(1).max(100000).describe("events per burst"),
+  gap: cyclesOrZero("time between two events of one burst").optional(),
+  phase: cyclesOrZero("delay of the first burst after the guest has booted").optional(),
+}).describe("`count` events `gap` cycles apart, every `period` cycles");
+
+export const Arrival = z.discriminatedUnion("kind", [Periodic, Poisson, Burst])
+  .describe("when events happen: periodic, poisson or burst");
+export type Arrival = z.infer<typeof Arrival>;
+
+const handlerCycles = cyclesOrZero("guest handler cost between acknowledge and EOI").optional();
+const vcpuId = z.number().int().min(0).max(7);
+
+const Timer = z.strictObject({
+  type: z.literal("timer"),
+  name: z.string().min(1).optional(),
+  period: cycles("tick period of each vCPU's virtual timer (PPI 27)"),
+  vcpus: z.array(vcpuId).min(1).optional().describe("vCPUs that run a periodic tick (default: all)"),
+  handlerCycles,
+}).describe("the virtual timer PPI 27 as a periodic tick per vCPU");
+
+const Spi = z.strictObject({
+  type: z.literal("spi"),
+  name: z.string().min(1).optional(),
+  irq: z.number().int().min(32).max(1019).describe("physical SPI, routed to the guest with the same ID"),
+  trigger: z.enum(["edge", "level"]).describe("level: the device holds its line until the guest's handler acknowledges it"),
+  priority: z.number().int().min(0).max(255).optional().describe("GICD_IPRIORITYR byte the guest programs (default 0xa0)"),
+  group: z.union([z.literal(0), z.literal(1)]).optional().describe("GICD_IGROUPR bit the guest programs (Xen's vGIC ignores it)"),
+  target: vcpuId.optional().describe("vCPU the guest first targets through ITARGETSR (default 0)"),
+  arrival: Arrival,
+  handlerCycles,
+}).describe("a device raising a shared peripheral interrupt");
+
+const Ipi = z.strictObject({
+  type: z.literal("ipi"),
+  name: z.string().min(1).optional(),
+  sgi: z.number().int().min(0).max(15).describe("SGI number"),
+  from: vcpuId.describe("sending vCPU (it writes GICD_SGIR, a trapped access)"),
+  to: z.union([z.array(vcpuId).min(1), z.literal("others")]).describe("target vCPUs, or every vCPU but the sender"),
+  arrival: Arrival,
+  handlerCycles,
+}).describe("inter-processor interrupts one vCPU sends to others");
+
+export const Device = z.discriminatedUnion("type", [Timer, Spi, Ipi]);
+export type Device = z.infer<typeof Device>;
+
+const Affinity = z.strictObject({
+  vcpu: vcpuId.describe("vCPU the agent runs on (its ITARGETSR writes trap there)"),
+  irqs: z.array(z.number().int().min(32).max(1019)).min(1).describe("SPIs it moves; each must be an spi device"),
+  arrival: Arrival.describe("when it runs a balancing pass"),
+  policy: z.enum(["rotate", "random"]).optional().describe("rotate: next vCPU in order; random: a random other vCPU (default rotate)"),
+  perPass: z.number().int().min(1).optional().describe("interrupts moved per pass, taken in turn from irqs (default 1)"),
+}).describe("an irqbalance-like agent rewriting ITARGETSR");
+
+export const Workload = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().min(1).describe("short name, used in reports"),
+  description: z.string().optional(),
+  machine: z.strictObject({
+    pcpus: z.number().int().min(1).max(8).describe("physical CPUs"),
+    irqs: z.number().int().min(64).max(1020).optional().describe("interrupts of the physical GIC, a multiple of 32 or 1020 (default 128)"),
+    listRegisters: z.number().int().min(1).max(64).optional().describe("list registers per CPU (default 4)"),
+    profile: z.string().min(1).optional().describe("cost profile name in profiles/ (default xgene-xen)"),
+  }),
+  variant: z.string().optional().describe(`vGIC design: ${VARIANTS.map((v) => v.name).join(", ")} or all (default all)`),
+  guest: z.strictObject({
+    vcpus: z.number().int().min(1).max(8).describe("vCPUs of the guest"),
+    placement: z.array(z.number().int().min(0).max(7)).optional().describe("pCPU of each vCPU (default vCPU i on pCPU i mod pcpus)"),
+    load: z.union([z.number().min(0).max(1), z.array(z.number().min(0).max(1))]).optional()
+      .describe("fraction of time each vCPU computes instead of idling in WFI (default 0)"),
+    eoiMode: z.enum(["eoi", "split"]).optional().describe("split: EOImode=1, EOIR drops priority and DIR deactivates (default eoi)"),
+  }),
+  devices: z.array(Device).describe("interrupt sources"),
+  affinity: Affinity.optional(),
+  duration: cycles("simulated time after the guest has booted"),
+  seed: z.number().int().min(0).max(0xffffffff).optional().describe("seed of the devices' random numbers (default 1)"),
+}).superRefine((w, ctx) => {
+  const bad = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
+  const irqs = w.machine.irqs ?? 128;
+  if (irqs !== 1020 && irqs % 32 !== 0) bad(["machine", "irqs"], irqs, "a multiple of 32, or 1020");
+  if (w.variant !== undefined && w.variant !== "all" && !VARIANTS.some((v) => v.name === w.variant)) {
+    bad(["variant"], w.variant, `one of ${VARIANTS.map((v) => v.name).join(", ")}, all`);
+  }
+  const nv = w.guest.vcpus;
+  if (w.guest.placement !== undefined) {
+    if (w.guest.placement.length !== nv) bad(["guest", "placement"], w.guest.placement, `${nv} entries, one per vCPU`);
+    w.guest.placement.forEach((p, i) => { if (p >= w.machine.pcpus) bad(["guest", "placement", i], p, `a pCPU below ${w.machine.pcpus}`); });
+  }
+  if (Array.isArray(w.guest.load) && w.guest.load.length !== nv) bad(["guest", "load"], w.guest.load, `${nv} entries, one per vCPU`);
+  const vc = (path: (string | number)[], v: number) => { if (v >= nv) bad(path, v, `a vCPU below ${nv}`); };
+  const spiIrqs = new Map<number, number>();
+  const sgis = new Map<number, number>();
+  let timers = 0;
+  w.devices.forEach((d, i) => {
+    if (d.type === "spi") {
+      if (d.irq >= irqs) bad(["devices", i, "irq"], d.irq, `an SPI below machine.irqs (${irqs})`);
+      if (spiIrqs.has(d.irq)) bad(["devices", i, "irq"], d.irq, `an interrupt no other device uses (devices[${spiIrqs.get(d.irq)}] has it)`);
+      spiIrqs.set(d.irq, i);
+      if (d.target !== undefined) vc(["devices", i, "target"], d.target);
+    } else if (d.type === "ipi") {
+      if (sgis.has(d.sgi)) bad(["devices", i, "sgi"], d.sgi, `an SGI no other device uses (devices[${sgis.get(d.sgi)}] has it)`);
+      sgis.set(d.sgi, i);
+      vc(["devices", i, "from"], d.from);
+      if (d.to !== "others") d.to.forEach((t, k) => vc(["devices", i, "to", k], t));
+      if (d.to === "others" && nv < 2) bad(["devices", i, "to"], d.to, "at least two vCPUs for \"others\"");
+    } else {
+      if (++timers > 1) bad(["devices", i], d.type, "at most one timer device");
+      d.vcpus?.forEach((t, k) => vc(["devices", i, "vcpus", k], t));
+    }
+  });
+  if (w.affinity !== undefined) {
+    vc(["affinity", "vcpu"], w.affinity.vcpu);
+    w.affinity.irqs.forEach((q, k) => { if (!spiIrqs.has(q)) bad(["affinity", "irqs", k], q, "an irq of an spi device"); });
+    if (nv < 2) bad(["guest", "vcpus"], nv, "at least 2 vCPUs when an affinity agent moves interrupts");
+  }
+});
+export type Workload = z.infer<typeof Workload>;
+
+export class WorkloadError extends Error {
+  constructor(readonly origin: string, readonly field: string, readonly value: unknown, readonly expected: string) {
+    super(`${origin}: ${field}: got ${show(value)}, expected ${expected}`);
+    this.name = "WorkloadError";
+  }
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return "nothing (the field is missing)";
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 80 ? s.slice(0, 77) + "..." : s;
+}
+
+function fieldName(path: readonly PropertyKey[]): string {
+  let s = "";
+  for (const k of path) s += typeof k === "number" ? `[${k}]` : s === "" ? String(k) : `.${String(k)}`;
+  return s === "" ? "(root)" : s;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const k of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+/** What an issue expected, in words. */
+function expectation(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case "invalid_type": return issue.expected === "int" ? "an integer" : `a value of type ${issue.expected}`;
+    case "too_small": return issue.origin === "array" ? `at least ${String(issue.minimum)} entries`
+      : issue.origin === "string" ? "a non-empty string" : `a number ${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}`;
+    case "too_big": return issue.origin === "array" ? `at most ${String(issue.maximum)} entries` : `a number ${issue.inclusive ? "<=" : "<"} ${String(issue.maximum)}`;
+    case "invalid_value": return `one of ${issue.values.map((x) => JSON.stringify(x)).join(", ")}`;
+    case "invalid_union":
+      if (issue.discriminator !== undefined && "options" in issue && issue.options !== undefined) {
+        return `one of ${issue.options.map((x) => JSON.stringify(x)).join(", ")}`;
+      }
+      return issue.errors.length > 0 ? issue.errors.map((b) => (b[0] ? expectation(b[0]) : "?")).join(", or ") : "exactly one of the allowed forms";
+    case "unrecognized_keys": return `no field named ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
+    case "not_multiple_of": return `a multiple of ${String(issue.divisor)}`;
+    default: return issue.message;
+  }
+}
+
+/** Validate a parsed workload; throws WorkloadError naming the first bad field. */
+export function validateWorkload(value: unknown, origin = "workload"): Workload {
+  const r = Workload.safeParse(value, { reportInput: true });
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  let path = issue.path;
+  let input: unknown = "input" in issue ? issue.input : valueAt(value, path);
+  if (issue.code === "unrecognized_keys") {
+    path = [...path, issue.keys[0]!];
+    input = valueAt(value, path);
+  } else if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
+    if (path[path.length - 1] !== issue.discriminator) path = [...path, issue.discriminator];
+    input = valueAt(value, path);
+  }
+  throw new WorkloadError(origin, fieldName(path), input, expectation(issue));
+}
+
+/** Parse and validate workload JSON text. */
+export function parseWorkload(text: string, origin = "workload"): Workload {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new WorkloadError(origin, "(json)", text.length > 40 ? text.slice(0, 40) : text, `valid JSON (${(e as Error).message})`);
+  }
+  return validateWorkload(v, origin);
+}
+
+/** The JSON Schema of workload files (workloads/schema.json). */
+export function workloadJsonSchema(): Record<string, unknown> {
+  const s = z.toJSONSchema(Workload, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  return { ...s, $id: "https://vgic-lab/workloads/schema.json", title: "vgic-lab workload" };
+}
+
+export function workloadJsonSchemaText(): string {
+  return JSON.stringify(workloadJsonSchema(), null, 2) + "\n";
+}

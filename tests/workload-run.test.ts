@@ -1,0 +1,79 @@
+// Running workloads end to end: determinism, the HTML report, the command.
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runWorkload } from "../host/workload/runner.ts";
+import { renderReport } from "../host/workload/report.ts";
+import { runCommand, type CommandIo } from "../host/workload/command.ts";
+import { workload } from "./workload-helpers.ts";
+
+const SHORT = 1_500_000;
+
+function io(): CommandIo & { stdout: string; stderr: string } {
+  const o = { stdout: "", stderr: "", tty: false, out(s: string) { o.stdout += s; }, err(s: string) { o.stderr += s; } };
+  return o;
+}
+
+describe("workload runs", () => {
+  it("the same seed gives the identical JSON result; another seed a different one", () => {
+    const w = workload("net-storm");
+    const a = JSON.stringify(runWorkload(w, { variant: "xen-4.9", duration: SHORT }).result);
+    const b = JSON.stringify(runWorkload(w, { variant: "xen-4.9", duration: SHORT }).result);
+    const c = JSON.stringify(runWorkload(w, { variant: "xen-4.9", duration: SHORT, seed: 7 }).result);
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+  });
+
+  it("the report is a well-formed HTML page with a histogram, a timeline and a cycles plot per variant", () => {
+    const w = workload("seed-migrate");
+    const results = ["xen-4.8", "xen-4.9"].map((variant) => runWorkload(w, { variant, duration: SHORT }).result);
+    const html = renderReport(results);
+    expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
+    expect(html).not.toMatch(/<script|<link|<img|src="|href="http/); // self-contained
+    for (const cls of ["hist", "timeline", "cycles"]) expect(html.match(new RegExp(`<svg class="plot ${cls}"`, "g"))?.length).toBe(2);
+    // tags balance (void elements aside)
+    const stack: string[] = [];
+    for (const m of html.matchAll(/<(\/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*?)(\/?)>/g)) {
+      const [, close, tag, , self] = m;
+      const t = tag!.toLowerCase();
+      if (self === "/" || t === "meta") continue;
+      if (close) expect(stack.pop(), `closing </${t}>`).toBe(t);
+      else stack.push(t);
+    }
+    expect(stack).toEqual([]);
+  });
+
+  it("vgic run: text per variant, the comparison, --json, --report and --trace files", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-run-"));
+    const wfile = join(dir, "w.json");
+    writeFileSync(wfile, JSON.stringify({ ...workload("lr-overflow"), duration: 600_000 }));
+    const t = io();
+    expect(runCommand([wfile, "--variant", "all", "--report", join(dir, "r.html"), "--trace", join(dir, "t.json")], t)).toBe(0);
+    expect(t.stdout).toMatch(/== lr-overflow on xen-4\.8 \(seed 1\)/);
+    expect(t.stdout).toMatch(/comparison \(lr-overflow/);
+    expect(readFileSync(join(dir, "r.html"), "utf8")).toMatch(/<\/html>/);
+    const trace = JSON.parse(readFileSync(join(dir, "t.xen-4.9.json"), "utf8"));
+    expect(trace.traceEvents.length).toBeGreaterThan(10);
+    const j = io();
+    expect(runCommand([wfile, "--variant", "xen-4.9", "--json", "--seed", "3"], j)).toBe(0);
+    const parsed = JSON.parse(j.stdout);
+    expect(parsed.results).toHaveLength(1);
+    expect(parsed.results[0].seed).toBe(3);
+    expect(existsSync(join(dir, "t.json"))).toBe(false);
+  });
+
+  it("vgic run: a bad file or option exits 2 with a message naming the field", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-run-"));
+    const wfile = join(dir, "bad.json");
+    writeFileSync(wfile, JSON.stringify({ ...workload("idle-timer"), duration: -5 }));
+    const t = io();
+    expect(runCommand([wfile], t)).toBe(2);
+    expect(t.stderr).toMatch(/bad\.json: duration: got -5, expected a number > 0/);
+    const u = io();
+    expect(runCommand([join(dir, "missing.json")], u)).toBe(2);
+    expect(u.stderr).toMatch(/cannot read/);
+    const v = io();
+    expect(runCommand([wfile.replace("bad", "x"), "--variant", "nope"], v)).toBe(2);
+  });
+});
