@@ -1,6 +1,7 @@
 // The `vgic` command: a thin layer over the library in host/.
 
 import { readFileSync } from "node:fs";
+import { fuzzCommand } from "./fuzz/cli.ts";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Gic, ConfigError, type GicConfig } from "./hw/gic.ts";
 import { parseScript, runScript, ScriptError } from "./hw/script.ts";
@@ -8,6 +9,7 @@ import { formatRates, runHardwareBench } from "./bench/hw.ts";
 import { formatSimBench, runSimBench } from "./bench/sim.ts";
 import { formatStackRate, runStackBench } from "./bench/stack.ts";
 import { VARIANTS, variantNamed } from "./xen/variants.ts";
+import { runCommand } from "./workload/command.ts";
 
 const USAGE = `usage: vgic <command> [options]
 
@@ -15,6 +17,10 @@ commands:
   mmio SCRIPT     run a register script against the GIC model and print every read
   bench           benchmarks: --hw register round trips, --sim machine steps,
                   --stack whole-stack injections per second (default: all)
+  run WORKLOAD    run a workload file under one or every vGIC design (--variant NAME|all,
+                  --seed N, --json, --trace FILE, --report FILE; --schema prints the file format)
+  fuzz            fuzz MMIO register accesses (--target hw, --seconds N, --seed N,
+                  --workers N, --shard I/N, --out DIR, --corpus DIR, --replay FILE)
   variants        the vGIC designs, one line each (select with --variant NAME)
   help            this text
 
@@ -134,12 +140,27 @@ function cmdVariants(): number {
   return 0;
 }
 
+/** `vgic fuzz` (host/fuzz/cli.ts); with --workers the status arrives later. */
+function cmdFuzz(args: string[]): number {
+  const r = fuzzCommand(args, new URL(import.meta.url));
+  if (typeof r === "number") return r;
+  r.then((code) => { process.exitCode = code; }, (e: unknown) => { process.stderr.write(`vgic fuzz: ${String(e)}\n`); process.exitCode = 2; });
+  return 0;
+}
+
+/** `vgic run` (host/workload/command.ts): it prints its own errors. */
+function cmdRun(args: string[]): number {
+  return runCommand(args);
+}
+
 export function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case "mmio": return cmdMmio(rest);
       case "bench": return cmdBench(rest);
+      case "fuzz": return cmdFuzz(rest);
+      case "run": return cmdRun(rest);
       case "variants": return cmdVariants();
       case undefined:
       case "help":

@@ -1,0 +1,118 @@
+// `vgic fuzz`: the command-line front end of the fuzzer. Exit status 1 when a
+// finding was made (or a replay reproduced one), 0 otherwise, 2 for usage
+// errors. Planted faults are not reachable from here except by replaying a
+// finding file that names them.
+
+import { parseArgs } from "node:util";
+import {
+  fuzz, formatProgress, getTarget, rates, readFinding, replay, type Finding, type FuzzOptions, type FuzzStats,
+} from "./engine.ts";
+import { FindingError } from "./target.ts";
+import { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
+
+export const FUZZ_USAGE = `usage: vgic fuzz [--target hw] [--seconds N] [--seed N] [--workers N] [--shard I/N]
+                 [--out DIR] [--corpus DIR] [--replay FILE]
+  --target T     what to fuzz: hw (the hardware model's registers)
+  --seconds N    run time (10)
+  --seed N       run seed (0); case i of a run is a function of (seed, i)
+  --workers N    worker threads (1)
+  --shard I/N    take case indices i with i % N == I (merge runs across machines)
+  --out DIR      where findings are written (findings/)
+  --corpus DIR   keep cases that reached new coverage there, and start from them
+  --replay FILE  replay a finding file and report whether it reproduces
+`;
+
+class FuzzUsageError extends Error {}
+
+function int(v: string | undefined, name: string, lo: number, hi: number, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v) || Number(v) < lo || Number(v) > hi) {
+    throw new FuzzUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${v}'`);
+  }
+  return Number(v);
+}
+
+function summary(f: Finding, file: string | null): string {
+  return `finding: ${f.violation.invariant}: ${f.violation.message}\n` +
+    `  ${f.ops.length} operations after shrinking (from ${f.originalOps})${file ? `, written to ${file}` : ""}\n` +
+    f.trace.map((t) => `  ${t}\n`).join("");
+}
+
+/** Run the command; returns the exit status, or a promise of it with workers. */
+export function fuzzCommand(args: string[], entry: URL): number | Promise<number> {
+  const wo = fuzzWorkerData();
+  if (wo) {
+    runFuzzWorker(wo);
+    return 0;
+  }
+  const err = (s: string) => process.stderr.write(s);
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        target: { type: "string" }, seconds: { type: "string" }, seed: { type: "string" },
+        workers: { type: "string" }, shard: { type: "string" }, out: { type: "string" },
+        corpus: { type: "string" }, replay: { type: "string" }, help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+    });
+    if (values.help) { process.stdout.write(FUZZ_USAGE); return 0; }
+    if (positionals.length > 0) throw new FuzzUsageError(`fuzz: unexpected argument '${positionals[0]}'`);
+    if (values.replay !== undefined) {
+      const f = readFinding(values.replay);
+      const r = replay(f);
+      if (r.reproduced) {
+        process.stdout.write(`reproduced: ${r.violation!.invariant} at operation ${r.index}: ${r.violation!.message}\n`);
+        return 1;
+      }
+      process.stdout.write(r.violation
+        ? `different violation: ${r.violation.invariant} at operation ${r.index} (recorded ${f.violation.invariant} at ${f.violation.op}): ${r.violation.message}\n`
+        : `not reproduced: no violation (recorded ${f.violation.invariant} at operation ${f.violation.op})\n`);
+      return r.violation ? 1 : 0;
+    }
+    const target = values.target ?? "hw";
+    try {
+      getTarget(target);
+    } catch (e) {
+      throw new FuzzUsageError(`--target: ${(e as Error).message}`);
+    }
+    let shard = { index: 0, count: 1 };
+    if (values.shard !== undefined) {
+      const m = /^(\d+)\/(\d+)$/.exec(values.shard);
+      if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) {
+        throw new FuzzUsageError(`--shard: expected I/N with 0 <= I < N, got '${values.shard}'`);
+      }
+      shard = { index: Number(m[1]), count: Number(m[2]) };
+    }
+    const workers = int(values.workers, "workers", 1, 256, 1);
+    const options: FuzzOptions = {
+      target,
+      seed: int(values.seed, "seed", 0, 0xffffffff, 0),
+      seconds: int(values.seconds, "seconds", 0, 1e7, 10),
+      shard,
+      out: values.out ?? "findings",
+      ...(values.corpus !== undefined ? { corpus: values.corpus } : {}),
+    };
+    const tty = process.stderr.isTTY === true;
+    options.onProgress = (s) => { if (tty) err(`\r${formatProgress(s)}\x1b[K`); };
+    options.onFinding = (f, file) => { if (tty) err("\r\x1b[K"); err(summary(f, file)); };
+    const finish = (s: FuzzStats): number => {
+      if (tty) err("\r\x1b[K");
+      const r = rates(s);
+      process.stdout.write(`${s.cases} executions, ${s.ops} checked operations in ${(s.elapsedMs / 1000).toFixed(1)} s: ` +
+        `${Math.round(r.execsPerSec)} exec/s, ${Math.round(r.opsPerSec)} ops/s, ${s.findings} findings` +
+        `${s.duplicates ? ` (${s.duplicates} repeats of them)` : ""}, coverage ${s.coverage}` +
+        `${s.corpusAdded ? `, ${s.corpusAdded} corpus entries added` : ""}\n`);
+      return s.findings > 0 ? 1 : 0;
+    };
+    if (workers === 1) return finish(fuzz(options));
+    return fuzzParallel(entry, workers, options).then(finish);
+  } catch (e) {
+    if (e instanceof FuzzUsageError || e instanceof FindingError ||
+        (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))) {
+      err(`vgic fuzz: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,377 @@
+// The `hw` target: register accesses from any CPU to the four GIC frames of
+// the hardware model, input-line changes, and acknowledge/EOI/DIR flows, on
+// random configurations, with the invariants of host/check checked after
+// every operation.
+
+import { Gic, validateConfig, ConfigError, DEFAULT_CONFIG, type GicConfig } from "../hw/gic.ts";
+import { encodeLr, sgir } from "../hw/regs.ts";
+import type { Rng } from "../sim/rng.ts";
+import { ROWS, FRAMES, type RegRow } from "../check/access.ts";
+import { HwChecker, describeOp, rawPort, type HwOp, type HwPort, type Violation } from "../check/invariants.ts";
+import { HW_FAULTS, plantFaults } from "./faults.ts";
+import { Coverage, FindingError, type FuzzSession, type FuzzTarget, type SessionOptions } from "./target.ts";
+
+/** The configuration fields a finding records (the memory map is the virt board's). */
+export interface HwConfig {
+  cpus: number;
+  irqs: number;
+  priorityBits: number;
+  listRegisters: number;
+  sgiAlwaysEnabled: boolean;
+  ppiConfigReadOnly: boolean;
+}
+
+const FULL_CHECK_EVERY = 256;
+
+function pick<T>(rng: Rng, xs: readonly T[]): T { return xs[rng.below(xs.length)]!; }
+
+function randomConfig(rng: Rng): HwConfig {
+  const cpus = rng.below(3) === 0 ? 1 : 1 + rng.below(8);
+  const irqs = pick(rng, [32, 64, 96, 288, 288, 480, 992, 1020]);
+  const lrChoices = [1, 2, 4, 4, 16, 31, 32, 33, 64];
+  return {
+    cpus,
+    irqs,
+    priorityBits: 4 + rng.below(5),
+    listRegisters: pick(rng, lrChoices),
+    sgiAlwaysEnabled: rng.below(4) === 0,
+    ppiConfigReadOnly: rng.below(4) === 0,
+  };
+}
+
+const rowsOf = (frame: number) => ROWS.filter((r) => r.frame === frame);
+const FRAME_ROWS = [0, 1, 2, 3].map(rowsOf);
+
+/** A step of a planned flow: an operation, possibly built from the last value read. */
+type Plan = (last: number) => HwOp | null;
+
+class HwSession implements FuzzSession<HwOp> {
+  readonly gic: Gic;
+  readonly config: GicConfig;
+  readonly checker: HwChecker;
+  private readonly port: HwPort;
+  private readonly cov: Coverage | undefined;
+  private readonly plan: Plan[] = [];
+  private lastRead = 0;
+  private n = 0;
+
+  constructor(hc: HwConfig, options: SessionOptions) {
+    this.gic = Gic.create(hc);
+    this.config = this.gic.config as GicConfig;
+    this.port = plantFaults(this.gic, rawPort(this.gic), options.faults ?? []);
+    this.checker = new HwChecker(this.gic, this.port);
+    this.cov = options.coverage;
+  }
+
+  get checkedOps(): number { return this.n; }
+
+  step(op: HwOp): Violation | null {
+    const chk = this.checker;
+    let result: number;
+    try {
+      chk.before(op);
+      if (op.t === "r") result = this.lastRead = this.port.read(op.cpu, op.addr, op.size);
+      else if (op.t === "w") result = this.port.write(op.cpu, op.addr, op.value, op.size);
+      else result = this.port.setLine(op.irq, op.level, op.cpu);
+      this.n++;
+      const v = chk.after(op, result);
+      if (v) return v;
+      if (this.cov) this.cover(op, result);
+      if ((this.n & (FULL_CHECK_EVERY - 1)) === 0) return chk.checkAll();
+      return null;
+    } catch (e) {
+      return { invariant: "crash", message: `${describeOp(this.config, op)}: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+
+  finish(): Violation | null {
+    try {
+      return this.checker.checkAll();
+    } catch (e) {
+      return { invariant: "crash", message: `final check: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+
+  /** Coverage features: (frame, row, status, direction), acknowledge outcomes,
+   *  list-register encodings written, MISR bits raised. */
+  private cover(op: HwOp, result: number): void {
+    const cov = this.cov!;
+    if (op.t === "line") { cov.hit(4000 + (op.level ? 1 : 0) + (op.irq < 32 ? 2 : 0)); return; }
+    const e = this.checker.exp;
+    const status = op.t === "w" ? result : this.port.lastStatus();
+    const rowKey = e.row >= 0 ? e.row + 8 : e.frame + 1;
+    cov.hit(((rowKey * 8 + status) << 1) | (op.t === "w" ? 1 : 0));
+    if (e.row < 0 || status !== 0) return;
+    const row = ROWS[e.row]!;
+    if (op.t === "r" && (row.role === "iar" || row.role === "aiar")) {
+      const irq = result & 0x3ff;
+      const cls = irq === 1023 ? 0 : irq === 1022 ? 1 : irq < 16 ? 2 : irq < 32 ? 3 : 4;
+      cov.hit(3000 + e.frame * 32 + (row.role === "aiar" ? 16 : 0) + cls);
+    } else if (op.t === "w" && row.role === "lr") {
+      cov.hit(3200 + ((op.value >>> 28) & 0xf) * 2 + ((op.value >>> 19) & 1));
+    }
+    if (e.frame >= 2) {
+      const misr = this.gic.misr(op.cpu);
+      for (let b = 0; b < 8; b++) if ((misr >>> b) & 1) cov.hit(3300 + b);
+    }
+  }
+
+  // ---- generation
+
+  generate(rng: Rng): HwOp {
+    const op = this.choose(rng);
+    if (op.t === "w") op.value >>>= 0;
+    return op;
+  }
+
+  private choose(rng: Rng): HwOp {
+    for (;;) {
+      const p = this.plan.shift();
+      if (!p) break;
+      const op = p(this.lastRead);
+      if (op) return op;
+    }
+    const r = rng.below(100);
+    if (r < 45) return this.register(rng);
+    if (r < 60) { this.flow(rng); return this.choose(rng); }
+    if (r < 68) return this.line(rng);
+    if (r < 80) return this.boundary(rng);
+    return this.random(rng);
+  }
+
+  private cpu(rng: Rng): number { return rng.below(this.config.cpus); }
+  private base(frame: number): number { return this.config.map[FRAMES[frame]!]; }
+
+  private line(rng: Rng): HwOp {
+    let irq = 16 + rng.below(Math.min(this.config.irqs, 1020) - 16);
+    if (irq === 25) irq = 26; // PPI 25 is the maintenance interrupt, driven by the model
+    return { t: "line", irq, level: rng.below(2), cpu: this.cpu(rng) };
+  }
+
+  /** Random offsets within and around a frame, any size and alignment. */
+  private random(rng: Rng): HwOp {
+    const frame = rng.below(4);
+    const off = rng.below(3) === 0 ? rng.below(0x10000) : rng.below(0x1010);
+    const addr = (this.base(frame) + off + (rng.below(16) === 0 ? 0x10000 : 0)) >>> 0;
+    const size = pick(rng, [1, 2, 4] as const);
+    return rng.below(2) ? { t: "r", cpu: this.cpu(rng), addr, size } : { t: "w", cpu: this.cpu(rng), addr, value: rng.next(), size };
+  }
+
+  /** Just before, at the end of and just after a register row. */
+  private boundary(rng: Rng): HwOp {
+    const row = pick(rng, ROWS);
+    const off = pick(rng, [row.start - 4, row.start - 1, row.start + row.length - 4, row.start + row.length,
+      row.start + row.length - 1, row.start + 1, row.start + 2]);
+    const addr = (this.base(row.frame) + off) >>> 0;
+    const size = pick(rng, [1, 2, 4, 4] as const);
+    return rng.below(2) ? { t: "r", cpu: this.cpu(rng), addr, size } : { t: "w", cpu: this.cpu(rng), addr, value: this.value(rng, row, 0), size };
+  }
+
+  /** Offset within a row: per-interrupt rows favour implemented IDs and the boundary. */
+  private offsetIn(rng: Rng, row: RegRow): number {
+    const c = this.config;
+    if (row.bits !== 0) {
+      const bytesPerWord = 4;
+      const idsPerWord = (bytesPerWord * 8) / row.bits;
+      const implWords = Math.ceil(c.irqs / idsPerWord);
+      const words = row.length / 4;
+      const w = rng.below(4) === 0 ? pick(rng, [implWords - 1, implWords, words - 1, 0])
+        : rng.below(Math.min(words, implWords + 1));
+      return Math.min(w, words - 1) * 4 + (row.widths & 1 && rng.below(2) ? rng.below(4) : 0);
+    }
+    if (row.role === "lr") {
+      const n = rng.below(5) === 0 ? pick(rng, [c.listRegisters, 63, c.listRegisters - 1]) : rng.below(c.listRegisters);
+      return Math.min(n, 63) * 4;
+    }
+    if (row.length > 4) return rng.below(row.length / 4) * 4 + (row.widths & 1 && rng.below(3) === 0 ? rng.below(4) : 0);
+    return 0;
+  }
+
+  /** A register-aware interesting value for a write to `row`. */
+  private value(rng: Rng, row: RegRow, inRow: number): number {
+    const c = this.config;
+    if (rng.below(10) === 0) return pick(rng, [0, 0xffffffff, rng.next(), 1 << rng.below(32)]);
+    switch (row.name) {
+      case "GICD_CTLR": return rng.below(4);
+      case "GICD_IPRIORITYR": {
+        const p = pick(rng, [0, 0x10, 0x80, 0xa0, 0xf0, 0xff, rng.below(256)]);
+        return rng.below(2) ? p * 0x01010101 : rng.next();
+      }
+      case "GICD_ITARGETSR": return (rng.below(1 << c.cpus) * (rng.below(2) ? 0x01010101 : 1)) >>> 0;
+      case "GICD_ICFGR": return pick(rng, [0, 0xaaaaaaaa, 0x55555555, rng.next()]);
+      case "GICD_SGIR": return (sgir(rng.below(4) as 0 | 1 | 2 | 3, rng.below(256), rng.below(16)) | (rng.below(8) === 0 ? 0x8000 : 0)) >>> 0;
+      case "GICD_CPENDSGIR": case "GICD_SPENDSGIR": return rng.below(2) ? (1 << rng.below(c.cpus)) >>> 0 : rng.next();
+      case "GICC_CTLR": case "GICV_CTLR": return pick(rng, [0, 1, 3, 7, 0x203, 0x207, 0x13, 0xb, rng.below(0x400)]);
+      case "GICC_PMR": case "GICV_PMR": return pick(rng, [0, 0xff, 0xf0, 0x80, 0xf8, rng.below(256)]);
+      case "GICC_BPR": case "GICC_ABPR": case "GICV_BPR": case "GICV_ABPR": return rng.below(8);
+      case "GICC_EOIR": case "GICC_AEOIR": case "GICC_DIR": case "GICV_EOIR": case "GICV_AEOIR": case "GICV_DIR":
+        return rng.below(2) ? this.lastRead : pick(rng, [1023, 1022, 1020, rng.below(c.irqs), rng.below(32) | (rng.below(8) << 10)]);
+      case "GICC_APR": case "GICH_APR": case "GICV_APR": return rng.below(2) ? 0 : (1 << rng.below(32)) >>> 0;
+      case "GICH_HCR": return ((rng.below(2) ? 1 : 0) | (rng.below(256) & 0xfe) | (rng.below(4) === 0 ? rng.below(32) << 27 : 0)) >>> 0;
+      case "GICH_VMCR": return ((rng.below(0x20)) | (rng.below(2) << 9) | (rng.below(8) << 18) | (rng.below(8) << 21) | (rng.below(32) << 27)) >>> 0;
+      case "GICH_LR": return this.lr(rng);
+      default:
+        if (row.bits === 1) {
+          const base = (inRow >> 2) * 32;
+          return pick(rng, [(1 << rng.below(32)) >>> 0, 0xffffffff, 0xffff0000, rng.next(), 0, base === 0 ? 0x02000000 : 1]);
+        }
+        return rng.next();
+    }
+  }
+
+  /** A list register: every state, HW and EOI combination. */
+  private lr(rng: Rng): number {
+    const hw = rng.below(3) === 0;
+    const c = this.config;
+    return encodeLr({
+      virtualId: rng.below(3) === 0 ? rng.below(16) : rng.below(4) === 0 ? rng.below(1024) : 16 + rng.below(64),
+      physicalId: hw ? (rng.below(4) === 0 ? rng.below(1024) : 16 + rng.below(c.irqs - 16)) : rng.below(8),
+      eoi: rng.below(2) === 0,
+      priority: rng.below(256),
+      state: rng.below(4),
+      group1: rng.below(2) === 0,
+      hw,
+    }) | (rng.below(16) === 0 ? (rng.below(8) << 20) : 0);
+  }
+
+  /** A legal-looking access to a real register. */
+  private register(rng: Rng): HwOp {
+    const row = pick(rng, FRAME_ROWS[rng.below(4)]!);
+    const inRow = this.offsetIn(rng, row);
+    const addr = this.base(row.frame) + row.start + inRow;
+    const sizes = [4, 4, 4, row.widths & 1 ? 1 : 2, 2];
+    let size = pick(rng, sizes);
+    if (size !== 4 && (addr & (size - 1)) !== 0 && rng.below(2)) size = 1;
+    const cpu = this.cpu(rng);
+    const write = row.kind === "wo" ? rng.below(16) !== 0 : row.kind === "ro" ? rng.below(16) === 0 : rng.below(2) === 0;
+    const aligned = (addr & ~(size - 1)) >>> 0;
+    if (!write) return { t: "r", cpu, addr: aligned, size };
+    return { t: "w", cpu, addr: aligned, value: this.value(rng, row, inRow), size };
+  }
+
+  /** Plan an acknowledge/EOI/DIR flow: physical, virtual, or a hardware
+   *  list register that deactivates a physical interrupt. */
+  private flow(rng: Rng): void {
+    const c = this.config;
+    const cpu = this.cpu(rng);
+    const { gicd, gicc, gich, gicv } = c.map;
+    const w = (addr: number, value: number): Plan => () => ({ t: "w", cpu, addr, value: value >>> 0, size: 4 });
+    const r = (addr: number): Plan => () => ({ t: "r", cpu, addr, size: 4 });
+    const wl = (addr: number): Plan => (last) => ({ t: "w", cpu, addr, value: last >>> 0, size: 4 });
+    const eoiMode = rng.below(3) === 0 ? 0x200 : 0;
+    const alias = rng.below(4) === 0;
+    const irq = rng.below(3) === 0 ? rng.below(16) : 16 + rng.below(Math.min(c.irqs, 1020) - 16);
+    const word = (irq >> 5) * 4;
+    const plan = this.plan;
+    const kind = rng.below(3);
+    if (kind === 0 || kind === 2) {
+      plan.push(w(gicd, 3), w(gicc, (alias ? 2 : 1) | 4 | eoiMode | (rng.below(2) ? 2 : 0)), w(gicc + 4, 0xff));
+      plan.push(w(gicd + 0x100 + word, 1 << (irq & 31)));
+      if (irq >= 32 && c.cpus > 1) plan.push(w(gicd + 0x800 + (irq & ~3), (1 << cpu) * 0x01010101));
+      if (irq >= 32 && rng.below(2)) plan.push(w(gicd + 0x080 + word, rng.below(2) ? 1 << (irq & 31) : 0));
+      if (irq < 16) plan.push(w(gicd + 0xf00, sgir(2, 0, irq)));
+      else if (rng.below(2)) plan.push(w(gicd + 0x200 + word, 1 << (irq & 31)));
+      else plan.push(() => ({ t: "line", irq: irq === 25 ? 26 : irq, level: 1, cpu }));
+      plan.push(r(gicc + (alias ? 0x20 : 0x0c)));
+      if (kind === 2) {
+        // hand the acknowledged interrupt to the VM through a hardware list register
+        const n = rng.below(c.listRegisters);
+        plan.push(w(gich, 1), w(gicv, 3 | 4), w(gicv + 4, 0xf8));
+        plan.push((last) => ({
+          t: "w", cpu, addr: gich + 0x100 + n * 4,
+          value: encodeLr({ virtualId: last & 0x3ff, physicalId: last & 0x3ff, eoi: false, priority: 0x80, state: 1, group1: false, hw: true }),
+          size: 4,
+        }));
+        if (eoiMode) plan.push(wl(gicc + 0x10));
+        plan.push(r(gicv + 0x0c), wl(gicv + 0x10), r(gich + 0x30));
+        return;
+      }
+      plan.push(wl(gicc + (alias ? 0x24 : 0x10)));
+      if (eoiMode) plan.push(wl(gicc + 0x1000));
+      return;
+    }
+    const n = rng.below(c.listRegisters);
+    const vem = rng.below(3) === 0 ? 0x200 : 0;
+    plan.push(w(gich, 1 | (rng.below(256) & 0xfe)), w(gicv, 3 | (rng.below(2) ? 4 : 0) | vem), w(gicv + 4, 0xf8));
+    plan.push(w(gich + 0x100 + n * 4, this.lr(rng) & ~0x20000000 | 0x10000000));
+    plan.push(r(gicv + (alias ? 0x20 : 0x0c)), wl(gicv + (alias ? 0x24 : 0x10)));
+    if (vem) plan.push(wl(gicv + 0x1000));
+    plan.push(r(gich + pick(rng, [0x10, 0x20, 0x30])));
+  }
+}
+
+// ---- finding-file validation
+
+function obj(x: unknown, path: string): Record<string, unknown> {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) throw new FindingError(path, x, "an object");
+  return x as Record<string, unknown>;
+}
+function int(o: Record<string, unknown>, k: string, path: string, lo: number, hi: number): number {
+  const v = o[k];
+  if (typeof v !== "number" || !Number.isInteger(v) || v < lo || v > hi) {
+    throw new FindingError(`${path}.${k}`, v, `an integer from ${lo} to ${hi}`);
+  }
+  return v;
+}
+function bool(o: Record<string, unknown>, k: string, path: string): boolean {
+  const v = o[k];
+  if (typeof v !== "boolean") throw new FindingError(`${path}.${k}`, v, "true or false");
+  return v;
+}
+
+export const hwTarget: FuzzTarget<HwConfig, HwOp> = {
+  name: "hw",
+  faults: Object.keys(HW_FAULTS),
+  randomConfig,
+  open: (config, options = {}) => new HwSession(config, options),
+  caseLength: (rng) => 64 + rng.below(rng.below(4) === 0 ? 2000 : 400),
+  describeOp: (config, op) => describeOp({ ...DEFAULT_CONFIG, ...config }, op),
+  simplerOps(config, op) {
+    const out: HwOp[] = [];
+    if (op.cpu !== 0) out.push({ ...op, cpu: 0 });
+    if (op.t === "w") {
+      for (const v of [0, 1, op.value & 0xffff, op.value & 0xff, op.value & 0x3ff]) {
+        if ((v >>> 0) !== op.value && (v >>> 0) < op.value >>> 0) out.push({ ...op, value: v >>> 0 });
+      }
+      const low = op.value & (op.value - 1);
+      if (low !== 0 && low >>> 0 !== op.value) out.push({ ...op, value: (op.value & -op.value) >>> 0 });
+    }
+    if (op.t !== "line" && op.size !== 4 && (op.addr & 3) === 0) out.push({ ...op, size: 4 });
+    void config;
+    return out;
+  },
+  parseConfig(x, path) {
+    const o = obj(x, path);
+    const c: HwConfig = {
+      cpus: int(o, "cpus", path, 1, 8),
+      irqs: int(o, "irqs", path, 32, 1020),
+      priorityBits: int(o, "priorityBits", path, 4, 8),
+      listRegisters: int(o, "listRegisters", path, 1, 64),
+      sgiAlwaysEnabled: bool(o, "sgiAlwaysEnabled", path),
+      ppiConfigReadOnly: bool(o, "ppiConfigReadOnly", path),
+    };
+    try {
+      validateConfig({ ...DEFAULT_CONFIG, ...c });
+    } catch (e) {
+      if (e instanceof ConfigError) throw new FindingError(`${path}.${e.field}`, e.value, e.expected);
+      throw e;
+    }
+    return c;
+  },
+  parseOp(x, path) {
+    const o = obj(x, path);
+    const t = o.t;
+    if (t === "line") {
+      return { t, irq: int(o, "irq", path, 16, 1019), level: int(o, "level", path, 0, 1), cpu: int(o, "cpu", path, 0, 7) };
+    }
+    if (t !== "r" && t !== "w") throw new FindingError(`${path}.t`, t, `"r", "w" or "line"`);
+    const cpu = int(o, "cpu", path, 0, 7);
+    const addr = int(o, "addr", path, 0, 0xffffffff);
+    const size = o.size;
+    if (size !== 1 && size !== 2 && size !== 4) throw new FindingError(`${path}.size`, size, "1, 2 or 4");
+    if (t === "r") return { t, cpu, addr, size };
+    return { t, cpu, addr, value: int(o, "value", path, 0, 0xffffffff), size };
+  },
+};
+
+export type { HwOp };

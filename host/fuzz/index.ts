@@ -1,0 +1,7 @@
+// The MMIO fuzzer: engine, targets, planted faults (tests only), workers.
+
+export * from "./engine.ts";
+export * from "./target.ts";
+export { hwTarget, type HwConfig, type HwOp } from "./hw.ts";
+export { HW_FAULTS, plantFaults, type HwFault } from "./faults.ts";
+export { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";

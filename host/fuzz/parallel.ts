@@ -1,0 +1,74 @@
+// Several fuzzing workers on node:worker_threads. A worker is the calling
+// program itself started again with `workerData` (the bundled build/vgic.mjs,
+// or host/cli.ts under a TypeScript loader, whose flags the worker inherits):
+// the entry checks `fuzzWorkerData()` first and runs `runFuzzWorker()`.
+// Worker w of W in shard I/N takes shard I*W+w of N*W, so the case indices a
+// run covers do not depend on the machine that runs them.
+
+import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { fuzz, type Finding, type FuzzOptions, type FuzzStats } from "./engine.ts";
+
+const TAG = "vgic-fuzz-worker";
+
+type WorkerOptions = Omit<FuzzOptions, "onProgress" | "onFinding">;
+
+interface WorkerData {
+  tag: typeof TAG;
+  options: WorkerOptions;
+}
+
+type Message =
+  | { kind: "progress"; stats: FuzzStats }
+  | { kind: "finding"; finding: Finding; file: string | null }
+  | { kind: "done"; stats: FuzzStats };
+
+/** The options when this thread is a fuzzing worker, else null. */
+export function fuzzWorkerData(): WorkerOptions | null {
+  if (isMainThread) return null;
+  const d = workerData as WorkerData | undefined;
+  return d && d.tag === TAG ? d.options : null;
+}
+
+/** Body of a worker thread: fuzz, reporting back to the parent. */
+export function runFuzzWorker(options: WorkerOptions): void {
+  const post = (m: Message) => parentPort!.postMessage(m);
+  const stats = fuzz({
+    ...options,
+    onProgress: (s) => post({ kind: "progress", stats: { ...s } }),
+    onFinding: (finding, file) => post({ kind: "finding", finding, file }),
+  });
+  post({ kind: "done", stats: { ...stats, findingsList: undefined, files: undefined } as unknown as FuzzStats });
+}
+
+/** Run `workers` workers from `entry` and merge their statistics. */
+export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions): Promise<FuzzStats> {
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const { onProgress, onFinding, ...plain } = options;
+  const latest: FuzzStats[] = [];
+  const total = (): FuzzStats => {
+    const t: FuzzStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0 };
+    for (const s of latest) {
+      if (!s) continue;
+      t.cases += s.cases; t.ops += s.ops; t.findings += s.findings; t.duplicates += s.duplicates;
+      t.corpusAdded += s.corpusAdded; t.coverage = Math.max(t.coverage, s.coverage); t.elapsedMs = Math.max(t.elapsedMs, s.elapsedMs);
+    }
+    return t;
+  };
+  const runs = Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
+    const data: WorkerData = {
+      tag: TAG,
+      options: { ...plain, shard: { index: shard.index * workers + w, count: shard.count * workers } },
+    };
+    const worker = new Worker(entry, { workerData: data, argv: ["fuzz"], execArgv: process.execArgv });
+    worker.on("message", (m: Message) => {
+      if (m.kind === "finding") onFinding?.(m.finding, m.file);
+      else {
+        latest[w] = m.stats;
+        if (m.kind === "progress") onProgress?.(total());
+      }
+    });
+    worker.on("error", reject);
+    worker.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`fuzz worker ${w} exited with status ${code}`))));
+  }));
+  return Promise.all(runs).then(total);
+}

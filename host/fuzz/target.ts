@@ -1,0 +1,66 @@
+// What the fuzzing engine needs from a target. The engine (./engine.ts) knows
+// nothing of GICs: a target makes configurations and operations, runs them
+// with its invariants checked after each one, and reads them back from a
+// finding file. `hw` (./hw.ts) fuzzes the hardware model's MMIO; a `vgic`
+// target over the hypervisor's emulated distributor fits the same shape.
+
+import type { Rng } from "../sim/rng.ts";
+import type { Violation } from "../check/invariants.ts";
+
+export type { Violation };
+
+/** Coverage features seen so far: one byte per feature id. */
+export class Coverage {
+  readonly bits: Uint8Array;
+  /** features seen for the first time since the last `take()` */
+  fresh = 0;
+  total = 0;
+  constructor(size = 1 << 16) { this.bits = new Uint8Array(size); }
+  hit(f: number): void {
+    const b = this.bits;
+    if (b[f] === 0) { b[f] = 1; this.fresh++; this.total++; }
+  }
+  take(): number { const n = this.fresh; this.fresh = 0; return n; }
+}
+
+export interface SessionOptions {
+  /** test-only planted faults (see host/fuzz/faults.ts); never set by the CLI */
+  faults?: readonly string[];
+  coverage?: Coverage;
+}
+
+export interface FuzzSession<Op> {
+  /** next operation, chosen from the state reached so far */
+  generate(rng: Rng): Op;
+  /** apply one operation and check the invariants; a thrown exception is
+   *  returned as a `crash` violation, never rethrown */
+  step(op: Op): Violation | null;
+  /** the checks that need the whole run (end of case) */
+  finish(): Violation | null;
+  /** operations checked so far */
+  readonly checkedOps: number;
+}
+
+/** Thrown for a malformed finding or corpus file: names the field. */
+export class FindingError extends Error {
+  constructor(readonly field: string, readonly got: unknown, readonly expected: string) {
+    super(`${field}: got ${JSON.stringify(got) ?? String(got)}, expected ${expected}`);
+    this.name = "FindingError";
+  }
+}
+
+export interface FuzzTarget<Config = unknown, Op = unknown> {
+  readonly name: string;
+  /** faults the target can plant for its own tests */
+  readonly faults: readonly string[];
+  randomConfig(rng: Rng): Config;
+  open(config: Config, options?: SessionOptions): FuzzSession<Op>;
+  /** operations per case, drawn per case */
+  caseLength(rng: Rng): number;
+  describeOp(config: Config, op: Op): string;
+  /** simpler variants of an operation, simplest first, for shrinking */
+  simplerOps(config: Config, op: Op): Op[];
+  /** validate decoded JSON, throwing FindingError naming `path` */
+  parseConfig(x: unknown, path: string): Config;
+  parseOp(x: unknown, path: string): Op;
+}
