@@ -101,6 +101,25 @@ for (const { name: variant } of VARIANTS) {
       expect(got.filter((x) => x.startsWith(`${VTIMER_PPI}@`))).toEqual([`${VTIMER_PPI}@v1`]);
     });
 
+    it("two vCPUs sharing one pCPU: context switches save and restore list registers, and each gets its SPI", () => {
+      const sys = buildSystem({
+        variant, pcpus: 1, placement: [0, 0], routed: [{ irq: 40, edge: true }, { irq: 41, edge: true }], timeSlice: 20_000,
+        programs: [
+          guest(function* (g) { yield* gic_set_affinity(g, 40, 0); yield* gic_unmask_irq(g, 40); yield* gic_set_affinity(g, 41, 1); yield* gic_unmask_irq(g, 41); }),
+          guest(),
+        ],
+      });
+      const got = record(sys);
+      // both interrupts fire together: one vCPU is switched out at that moment
+      sys.machine.at(2 * BOOTED, "devices", (m) => { m.setLine(40, 1); m.setLine(40, 0); m.setLine(41, 1); m.setLine(41, 0); });
+      const r = sys.machine.run({ until: 3_000_000 });
+      expect(r.error).toBeUndefined();
+      expect(sys.vgic.stats.contextSwitches).toBeGreaterThan(2);
+      expect(got.sort()).toEqual(["40@v0", "41@v1"]);
+      expect(sys.gic.isActive(0, 40) || sys.gic.isActive(0, 41)).toBe(false);
+      expect(checkVgic(sys.vgic, sys.gic)).toEqual([]);
+    });
+
     it("more pending interrupts than list registers wait on lr_pending and drain in priority order", () => {
       const irqs = [40, 41, 42, 43, 44, 45, 46];
       const prio = [0xa0, 0x90, 0x80, 0x70, 0x60, 0x50, 0x40]; // later IRQs more urgent
