@@ -10,6 +10,7 @@ import { formatSimBench, runSimBench } from "./bench/sim.ts";
 import { formatStackRate, runStackBench } from "./bench/stack.ts";
 import { VARIANTS, variantNamed } from "./xen/variants.ts";
 import { runCommand } from "./workload/command.ts";
+import { exploreCommand } from "./explore/cli.ts";
 
 const USAGE = `usage: vgic <command> [options]
 
@@ -22,6 +23,8 @@ commands:
   fuzz            fuzz MMIO register accesses (--target hw, --seconds N, --seed N,
                   --workers N, --shard I/N, --out DIR, --corpus DIR, --replay FILE)
   variants        the vGIC designs, one line each (select with --variant NAME)
+  explore SCENARIO  search a race scenario's schedules for a counterexample (--matrix: every
+                  scenario x variant; --replay FILE; \`vgic explore --help\` for options)
   help            this text
 
 mmio options (defaults: the QEMU virt board's GICv2 with one CPU):
@@ -153,6 +156,13 @@ function cmdRun(args: string[]): number {
   return runCommand(args);
 }
 
+/** `vgic explore` (host/explore/cli.ts): asynchronous (scenario files, workers). */
+function cmdExplore(args: string[]): number {
+  exploreCommand(args, new URL(import.meta.url)).then((code) => { process.exitCode = code; },
+    (e: unknown) => { process.stderr.write(`vgic explore: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`); process.exitCode = 2; });
+  return 0;
+}
+
 export function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
   try {
@@ -161,6 +171,7 @@ export function main(argv: string[]): number {
       case "bench": return cmdBench(rest);
       case "fuzz": return cmdFuzz(rest);
       case "run": return cmdRun(rest);
+      case "explore": return cmdExplore(rest);
       case "variants": return cmdVariants();
       case undefined:
       case "help":

@@ -14,3 +14,16 @@ await build({
   logLevel: "warning",
 });
 chmodSync(outfile, 0o755);
+
+// The library (host/index.ts) for user scenario files: build/lib.mjs, next
+// to the wasm it loads.
+await build({
+  entryPoints: ["host/index.ts"],
+  outfile: "build/lib.mjs",
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: "warning",
+});

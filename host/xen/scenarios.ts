@@ -34,13 +34,13 @@ const M = 41; // a second interrupt of the same rank (IDs 32-63)
 const K = 42; // interrupts occupying vCPU1's two list registers
 const K2 = 43;
 
-function* trap(g: GuestCpu): Co {
+export function* trap(g: GuestCpu): Co {
   // any trapped access: the entry runs gic_clear_lrs, the exit gic_inject
   yield* g.readDist(GICD.TYPER);
 }
 
 /** Common frame: build, record deliveries, judge with the shared checks. */
-function frame(sys: System, extra: (r: RunResult, delivered: string[]) => Finding[]): ScenarioRun {
+export function frame(sys: System, extra: (r: RunResult, delivered: string[]) => Finding[]): ScenarioRun {
   const delivered: string[] = [];
   sys.vgic.observer.delivered = (irq, v) => delivered.push(`${irq}@v${v.vcpu_id}`);
   sys.vgic.observer.dropped = (irq, v, reason) => delivered.push(`${irq}@v${v.vcpu_id}:dropped(${reason})`);
@@ -56,18 +56,25 @@ function frame(sys: System, extra: (r: RunResult, delivered: string[]) => Findin
   };
 }
 
-function expectDelivered(irq: number, delivered: string[]): Finding[] {
+export function expectDelivered(irq: number, delivered: string[]): Finding[] {
   return delivered.some((d) => d.startsWith(`${irq}@`) && !d.includes("dropped"))
     ? []
     : [{ kind: "lost", message: `IRQ ${irq} was raised but never reached a guest handler` }];
 }
 
-function device(sys: System, at: number, irq: number): void {
+export function device(sys: System, at: number, irq: number): void {
   sys.machine.spawnThread(`device irq${irq}`, function* (t: Thread) {
     yield* t.point(`raise irq${irq}`);
     t.setLine(irq, 1);
     t.setLine(irq, 0);
   }, { clock: at });
+}
+
+/** The guest waits (WFI) until `irq` reached a handler on some vCPU, at
+ *  most `rounds` wake-ups: an interrupt still on its way is then not
+ *  reported lost just because the guest program ended first. */
+export function* waitDelivered(g: GuestCpu, irq: number, seen: () => readonly string[], rounds = 6): Co {
+  for (let i = 0; i < rounds && !seen().some((d) => d.startsWith(`${irq}@`) && !d.includes("dropped")); i++) yield* g.wfi();
 }
 
 export const SCENARIOS: readonly Scenario[] = [
@@ -178,6 +185,65 @@ export const SCENARIOS: readonly Scenario[] = [
       inListRegister(sys, 0, N, 0, true);
       device(sys, 14000, N);
       return frame(sys, (_r, delivered) => expectDelivered(N, delivered));
+    },
+  },
+  {
+    name: "itargetsr-concurrent",
+    summary: "two vCPUs write ITARGETSR for the same SPI at once (vCPU0 moves it to vCPU1, vCPU1 moves it back) while it is active in vCPU0's LR; it fires again after vCPU0's EOI and must be delivered",
+    build(variant, scheduler, opts = {}) {
+      const sys = buildSystem({
+        variant, scheduler, instantBoot: true, trace: opts.trace ?? false, routed: [{ irq: N, edge: true }],
+        programs: [
+          function* (g) {
+            yield* g.writeDist(GICD.ITARGETSR + N, 1 << 1, 1);
+            yield* g.work(4000);
+            g.writeCpu(GICV.EOIR, N);
+            yield* g.work(20000);
+            yield* trap(g);
+            yield* waitDelivered(g, N, seen);
+          },
+          function* (g) {
+            yield* g.writeDist(GICD.ITARGETSR + N, 1 << 0, 1);
+            yield* g.work(30000);
+            yield* trap(g);
+            yield* waitDelivered(g, N, seen);
+          },
+        ],
+      });
+      const seen = () => run.delivered;
+      guestCpuInterfaces(sys);
+      guestIrq(sys, { irq: N, target: 0 });
+      inListRegister(sys, 0, N, 0, true);
+      device(sys, 12000, N);
+      const run = frame(sys, (_r, delivered) => expectDelivered(N, delivered));
+      return run;
+    },
+  },
+  {
+    name: "enable-inject-race",
+    summary: "the guest on vCPU0 disables and re-enables an SPI (ICENABLER, ISENABLER) while pCPU1 takes it and injects it into vCPU1; once re-enabled it must be delivered",
+    build(variant, scheduler, opts = {}) {
+      const sys = buildSystem({
+        variant, scheduler, instantBoot: true, trace: opts.trace ?? false, routed: [{ irq: N, edge: true }],
+        programs: [
+          function* (g) {
+            yield* g.writeDist(GICD.ICENABLER + 4, 1 << (N - 32));
+            yield* g.writeDist(GICD.ISENABLER + 4, 1 << (N - 32));
+            yield* g.work(20000);
+            yield* trap(g);
+          },
+          function* (g) {
+            for (let i = 0; i < 3; i++) { yield* g.work(5000); yield* trap(g); }
+            yield* waitDelivered(g, N, seen);
+          },
+        ],
+      });
+      const seen = () => run.delivered;
+      guestCpuInterfaces(sys);
+      guestIrq(sys, { irq: N, target: 1 });
+      device(sys, 1500, N);
+      const run = frame(sys, (_r, delivered) => expectDelivered(N, delivered));
+      return run;
     },
   },
 ];

@@ -1,0 +1,202 @@
+// `vgic explore`: the command-line front end of the race explorer. Exit
+// status: 1 when a counterexample was found (single-scenario mode) or a
+// replay did not reproduce, 0 otherwise (matrix mode always 0), 2 for usage
+// errors and malformed files.
+
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import type { FindingKind } from "../check/vgic.ts";
+import { SCENARIOS, type Scenario } from "../xen/scenarios.ts";
+import { VARIANTS, variantNamed } from "../xen/variants.ts";
+import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
+import { exploreWorkerData, formatMatrix, runExploreWorker, runMatrix, slim, type Cell, type MatrixOptions } from "./matrix.ts";
+import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
+
+export const EXPLORE_USAGE = `usage: vgic explore SCENARIO|all [options]
+       vgic explore --matrix [options]
+       vgic explore --replay FILE [--trace FILE]
+  --variant NAME|all   vGIC design(s) to explore (all)
+  --strategy S         dfs (exhaustive within --bound preemptions), pct, random (dfs)
+  --budget N           most schedules per scenario and variant (dfs 20000, else 2000;
+                       matrix 3000)
+  --seed N             first seed of pct/random (1)
+  --bound N            dfs preemption bound, explored 0..N (2)
+  --depth N            pct bug depth (3)
+  --fail-on KINDS      finding kinds that fail a run, comma-separated, or all
+                       (default: all but lock-inversion)
+  --workers N          matrix cells on N worker threads (1)
+  --out DIR            where counterexample files are written (counterexamples/)
+  --trace FILE         write the counterexample's Chrome trace (Perfetto) to FILE
+  --scenarios FILE     load more scenarios from an ES module exporting \`scenarios\`
+  --matrix             every scenario against every variant, as a table (also SCENARIO=all)
+  --json               machine-readable output
+  --replay FILE        re-run a counterexample file; exit 0 if it reproduces, 1 if not
+  scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
+`;
+
+class ExploreUsageError extends Error {}
+
+function int(v: string | undefined, name: string, lo: number, hi: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new ExploreUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${v}'`);
+  return Number(v);
+}
+
+/** Import a user scenario file: an ES module exporting `scenarios: Scenario[]`. */
+export async function loadScenarios(file: string): Promise<Scenario[]> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(resolve(file)).href) as Record<string, unknown>;
+  } catch (e) {
+    throw new ExploreUsageError(`--scenarios ${file}: cannot load: ${(e as Error).message}`);
+  }
+  const list = mod.scenarios;
+  if (!Array.isArray(list)) throw new ExploreUsageError(`--scenarios ${file}: expected an export 'scenarios' (an array of scenarios)`);
+  list.forEach((s: unknown, i: number) => {
+    const x = s as Partial<Scenario> | null;
+    if (typeof x !== "object" || x === null || typeof x.name !== "string" || typeof x.build !== "function") {
+      throw new ExploreUsageError(`--scenarios ${file}: scenarios[${i}]: expected {name: string, summary: string, build(variant, scheduler, opts)}`);
+    }
+  });
+  return list as Scenario[];
+}
+
+function failOnOf(v: string | undefined): readonly FindingKind[] {
+  if (v === undefined) return DEFAULT_FAIL_ON;
+  if (v === "all") return ALL_KINDS;
+  const ks = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const k of ks) if (!ALL_KINDS.includes(k as FindingKind)) throw new ExploreUsageError(`--fail-on: unknown kind '${k}': expected ${ALL_KINDS.join(", ")} or all`);
+  if (ks.length === 0) throw new ExploreUsageError("--fail-on: expected at least one kind");
+  return ks as FindingKind[];
+}
+
+/** Run the command; returns a promise of the exit status. */
+export async function exploreCommand(args: string[], entry: URL): Promise<number> {
+  const wd = exploreWorkerData();
+  if (wd) {
+    const extra = wd.scenariosFile === null ? [] : await loadScenarios(wd.scenariosFile);
+    runExploreWorker(wd, [...SCENARIOS, ...extra]);
+    return 0;
+  }
+  const out = (s: string) => process.stdout.write(s + "\n");
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        variant: { type: "string" }, strategy: { type: "string" }, budget: { type: "string" }, seed: { type: "string" },
+        workers: { type: "string" }, bound: { type: "string" }, depth: { type: "string" }, out: { type: "string" },
+        trace: { type: "string" }, scenarios: { type: "string" }, matrix: { type: "boolean" }, json: { type: "boolean" },
+        replay: { type: "string" }, "fail-on": { type: "string" }, help: { type: "boolean", short: "h" },
+      },
+      allowPositionals: true,
+    });
+    if (values.help) { process.stdout.write(EXPLORE_USAGE); return 0; }
+    const extra = values.scenarios === undefined ? [] : await loadScenarios(values.scenarios);
+    const scenarios = [...SCENARIOS, ...extra];
+
+    if (values.replay !== undefined) {
+      if (positionals.length > 0) throw new ExploreUsageError("explore --replay: no SCENARIO expected");
+      let text: string;
+      try {
+        text = readFileSync(values.replay, "utf8");
+      } catch (e) {
+        throw new ExploreUsageError(`--replay: cannot read ${values.replay}: ${(e as Error).message}`);
+      }
+      const file = parseReplayFile(text, values.replay);
+      const scenario = scenarios.find((s) => s.name === file.scenario);
+      if (scenario === undefined) {
+        throw new ReplayFileError(`${values.replay}: field 'scenario': expected one of ${scenarios.map((s) => s.name).join(", ")} (or load it with --scenarios FILE), got ${JSON.stringify(file.scenario)}`);
+      }
+      const o = replayCounterexample(file, scenario);
+      if (values.trace !== undefined) writeFileSync(values.trace, o.chromeJson);
+      if (values.json) {
+        out(JSON.stringify({ reproduced: o.reproduced, kindsMatch: o.kindsMatch, hashMatch: o.hashMatch, traceHash: o.traceHash, findings: o.findings, reason: o.reason }, null, 2));
+      } else {
+        out(`${file.scenario} under ${file.variant}: schedule ${file.schedule}`);
+        for (const l of o.narrative) out(l);
+        out(o.reproduced ? `reproduced: same finding kinds, trace hash ${o.traceHash}` : `NOT reproduced: ${o.reason}`);
+      }
+      return o.reproduced ? 0 : 1;
+    }
+
+    const strategy = (values.strategy ?? "dfs") as Strategy;
+    if (!STRATEGIES.includes(strategy)) throw new ExploreUsageError(`--strategy: expected ${STRATEGIES.join(", ")}, got '${values.strategy}'`);
+    const mo: MatrixOptions = { strategy, failOn: failOnOf(values["fail-on"]) };
+    const budget = int(values.budget, "budget", 1, 1e9);
+    if (budget !== undefined) mo.budget = budget;
+    const seed = int(values.seed, "seed", 0, 2 ** 31);
+    if (seed !== undefined) mo.seed = seed;
+    const bound = int(values.bound, "bound", 0, 20);
+    if (bound !== undefined) mo.bound = bound;
+    const depth = int(values.depth, "depth", 1, 50);
+    if (depth !== undefined) mo.depth = depth;
+    const workers = int(values.workers, "workers", 1, 64) ?? 1;
+    const variantArg = values.variant ?? "all";
+    const variants = variantArg === "all" ? VARIANTS.map((v) => v.name) : [variantNamed(variantArg).name];
+
+    if (values.matrix || positionals[0] === "all") {
+      if (positionals.length > (values.matrix ? 0 : 1)) throw new ExploreUsageError(`explore --matrix: unexpected argument '${positionals[values.matrix ? 0 : 1]}'`);
+      if (mo.budget === undefined) mo.budget = 3000; // per cell: a quick table by default
+      const cells: Cell[] = scenarios.flatMap((s) => variants.map((v) => ({ scenario: s.name, variant: v })));
+      const t0 = performance.now();
+      const rs = await runMatrix(entry, scenarios, cells, mo, workers, values.scenarios ?? null);
+      const wall = performance.now() - t0;
+      if (values.json) out(JSON.stringify({ wallMs: wall, workers, cells: rs }, null, 2));
+      else {
+        out(formatMatrix(rs));
+        const total = rs.reduce((a, r) => a + r.schedules, 0);
+        out(`\n${rs.length} cells, ${total} schedules in ${wall.toFixed(0)} ms wall (${workers} worker${workers > 1 ? "s" : ""}), ${(total * 1000 / wall).toFixed(0)} schedules/s`);
+      }
+      return 0;
+    }
+
+    if (positionals.length !== 1) throw new ExploreUsageError("explore: expected one SCENARIO (or all, or --matrix)");
+    const scenario = scenarios.find((s) => s.name === positionals[0]);
+    if (scenario === undefined) throw new ExploreUsageError(`explore: unknown scenario '${positionals[0]}': expected one of ${scenarios.map((s) => s.name).join(", ")}, or all`);
+    const dir = values.out ?? "counterexamples";
+    let found = false;
+    const json: unknown[] = [];
+    for (const variant of variants) {
+      const eo: ExploreOptions = { scenario, variant, ...mo };
+      const r = explore(eo);
+      const c = r.counterexample;
+      let file: string | null = null;
+      let traceFile: string | null = null;
+      if (c !== undefined) {
+        found = true;
+        mkdirSync(dir, { recursive: true });
+        file = join(dir, `${scenario.name}.${variant}.json`);
+        writeFileSync(file, JSON.stringify(toReplayFile(c), null, 2) + "\n");
+        if (values.trace !== undefined) {
+          traceFile = variants.length === 1 ? values.trace : values.trace.replace(/(\.json)?$/, `.${variant}$1`);
+          writeFileSync(traceFile, c.chromeJson);
+        }
+      }
+      if (values.json) { json.push({ ...slim(r), file, traceFile }); continue; }
+      const rate = `${r.schedulesPerSecond.toFixed(0)} schedules/s`;
+      const how = r.strategy === "dfs" ? `dfs, bound ${r.bound}` : r.strategy;
+      out(`== ${scenario.name} under ${variant} (${how})`);
+      if (c === undefined) {
+        out(`no counterexample in ${r.schedules} schedules (${r.strategy === "dfs" ? (r.exhausted ? "space exhausted within the bound" : "budget spent, space not exhausted") : "sampled"}), ${r.elapsedMs.toFixed(0)} ms, ${rate}`);
+      } else {
+        out(`counterexample after ${r.schedules} schedules, ${r.msToFirst!.toFixed(0)} ms (${rate}); minimised from ${c.found.preemptions} preemptions, ${c.found.picks} decisions, ${c.found.steps} steps to ${c.preemptions}, ${c.picks}, ${c.steps}`);
+        out(`schedule ${c.schedule}`);
+        for (const l of c.narrative) out(l);
+        out(`saved to ${file}${traceFile ? `, trace in ${traceFile}` : ""}; replay with: vgic explore --replay ${file}`);
+      }
+      out("");
+    }
+    if (values.json) out(JSON.stringify(json, null, 2));
+    return found ? 1 : 0;
+  } catch (e) {
+    if (e instanceof ExploreUsageError || e instanceof ReplayFileError ||
+        (e instanceof RangeError && /^unknown variant/.test(e.message)) ||
+        (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))) {
+      process.stderr.write(`vgic explore: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

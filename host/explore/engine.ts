@@ -1,0 +1,375 @@
+// The race explorer: searches the schedules of a scenario (host/xen/scenarios.ts)
+// under one vGIC design for a run the shared checks fail, then minimises the
+// counterexample and explains it.
+//
+// Strategies:
+// - dfs: every schedule with at most `bound` preemptions (switching away from
+//   a thread that could continue), by iterative bounding 0, 1, ..., bound, so
+//   the first counterexample has the fewest preemptions. Stateless: each
+//   schedule re-runs a fresh machine. Reduction: a run is a function of the
+//   decisions its DFS prefix forces (the rest is the non-preemptive default),
+//   so every prefix is run once over all bounds; a later bound reuses the
+//   decision log of a prefix it already ran (schedule hashing, sound because
+//   the machine is deterministic). No state hashing: a thread's state
+//   includes its generators' local variables, which the machine cannot see,
+//   so two decision points with equal visible state (locks, pending_irq bits,
+//   list registers) may still diverge; merging them would be unsound.
+// - pct(depth): runs with seeds seed, seed+1, ...; the change points are drawn
+//   over the step count of one probe run.
+// - random: uniform choices, seeds seed, seed+1, ...
+
+import type { RunResult } from "../sim/machine.ts";
+import { Sched, ReplayError, scheduleToString, type Scheduler, type SchedState } from "../sim/sched.ts";
+import type { Finding, FindingKind } from "../check/vgic.ts";
+import type { Scenario, ScenarioRun } from "../xen/scenarios.ts";
+
+export type Strategy = "dfs" | "pct" | "random";
+export const STRATEGIES: readonly Strategy[] = ["dfs", "pct", "random"];
+
+export const ALL_KINDS: readonly FindingKind[] = [
+  "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "lr-mismatch", "dropped", "error",
+];
+/** By default every finding but a lock-order inversion (a hazard, not a failure). */
+export const DEFAULT_FAIL_ON: readonly FindingKind[] = ALL_KINDS.filter((k) => k !== "lock-inversion");
+
+export interface ExploreOptions {
+  scenario: Scenario;
+  variant: string;
+  strategy?: Strategy;
+  /** most schedules to run (default: dfs 20000, else 2000) */
+  budget?: number;
+  seed?: number;
+  /** dfs: preemption bound (default 2) */
+  bound?: number;
+  /** pct: bug depth (default 3) */
+  depth?: number;
+  /** finding kinds that make a run fail (default DEFAULT_FAIL_ON) */
+  failOn?: readonly FindingKind[];
+  /** step limit per run (default 200000) */
+  maxSteps?: number;
+  /** minimise the counterexample (default true) */
+  minimise?: boolean;
+}
+
+export interface Counterexample {
+  scenario: string;
+  variant: string;
+  /** the decisions, compact form (scheduleToString) */
+  schedule: string;
+  picks: number;
+  preemptions: number;
+  steps: number;
+  findings: Finding[];
+  traceHash: string;
+  /** the numbered story of the run in the thread's terms */
+  narrative: string[];
+  /** Chrome trace-event JSON (Perfetto) */
+  chromeJson: string;
+  /** before minimisation */
+  found: { picks: number; preemptions: number; steps: number };
+}
+
+export interface ExploreResult {
+  scenario: string;
+  variant: string;
+  strategy: Strategy;
+  /** schedules run (dfs: distinct prefixes executed) */
+  schedules: number;
+  /** dfs only: every schedule within the bound was run */
+  exhausted: boolean;
+  /** dfs: the bound reached (the counterexample's preemptions when one was found) */
+  bound?: number;
+  elapsedMs: number;
+  /** wall time until the first failing run */
+  msToFirst?: number;
+  schedulesPerSecond: number;
+  counterexample?: Counterexample;
+}
+
+const MAX_STEPS = 200_000;
+
+/** Build, run, judge one schedule. */
+export function runOnce(scenario: Scenario, variant: string, sched: Scheduler, trace = false, maxSteps = MAX_STEPS): { run: ScenarioRun; r: RunResult; findings: Finding[] } {
+  const run = scenario.build(variant, sched, { trace });
+  if (run.sys.machine.scheduler !== sched) run.sys.machine.setScheduler(sched);
+  const r = run.sys.machine.run({ maxSteps });
+  return { run, r, findings: run.check(r) };
+}
+
+export function failing(findings: readonly Finding[], failOn: readonly FindingKind[]): FindingKind | null {
+  for (const f of findings) if (failOn.includes(f.kind)) return f.kind;
+  return null;
+}
+
+// ---- decision logging
+
+interface Decision {
+  enabled: number[];
+  prev: number;
+  chosen: number;
+}
+
+/** The non-preemptive default: the previous thread while it can run, else
+ *  the smallest clock (ties: lowest index). */
+function defaultPick(enabled: readonly number[], st: SchedState): number {
+  if (enabled.includes(st.lastThread)) return st.lastThread;
+  let t = enabled[0]!;
+  for (const e of enabled) if (st.clockOf(e) < st.clockOf(t)) t = e;
+  return t;
+}
+
+/** Follows `prefix` (strictly, or leniently: a pick that is not enabled
+ *  falls back to the default), then the default; logs every decision. */
+class PrefixScheduler implements Scheduler {
+  readonly name = "explore";
+  readonly log: Decision[] = [];
+  constructor(private readonly prefix: readonly number[], private readonly lenient = false) {}
+  pick(enabled: readonly number[], st: SchedState): number {
+    const i = this.log.length;
+    let t: number;
+    if (i < this.prefix.length && enabled.includes(this.prefix[i]!)) t = this.prefix[i]!;
+    else if (i < this.prefix.length && !this.lenient) throw new ReplayError(`explore: decision ${i} diverged (thread ${this.prefix[i]} not enabled)`);
+    else t = defaultPick(enabled, st);
+    this.log.push({ enabled: enabled.slice(), prev: st.lastThread, chosen: t });
+    return t;
+  }
+}
+
+function preemptionsOf(log: readonly Decision[]): number {
+  let n = 0;
+  for (const d of log) if (d.chosen !== d.prev && d.enabled.includes(d.prev)) n++;
+  return n;
+}
+
+// ---- strategies
+
+interface Hit { r: RunResult; log: Decision[] | null; findings: Finding[] }
+
+interface Search {
+  schedules: number;
+  exhausted: boolean;
+  bound?: number;
+  hit?: Hit;
+  msToFirst?: number;
+}
+
+function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "bound" | "failOn" | "maxSteps">>, t0: number): Search {
+  const cache = new Map<string, Decision[]>();
+  let schedules = 0;
+  for (let bound = 0; bound <= o.bound; bound++) {
+    // stack of (decision, preemptions before it, tried choices)
+    const stack: Array<{ d: Decision; pre: number; tried: number[] }> = [];
+    let prefix: number[] = [];
+    for (;;) {
+      const key = prefix.join(",");
+      let log = cache.get(key);
+      if (log === undefined) {
+        if (schedules >= o.budget) return { schedules, exhausted: false, bound };
+        const sched = new PrefixScheduler(prefix);
+        const { r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
+        schedules++;
+        log = sched.log;
+        if (failing(findings, o.failOn) !== null) {
+          return { schedules, exhausted: false, bound, hit: { r, log, findings }, msToFirst: performance.now() - t0 };
+        }
+        cache.set(key, log);
+      }
+      let pre = stack.length > 0 ? stack[stack.length - 1]!.pre : 0;
+      if (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        pre = top.pre + (top.d.chosen !== top.d.prev && top.d.enabled.includes(top.d.prev) ? 1 : 0);
+      }
+      for (let i = prefix.length; i < log.length; i++) {
+        const d = { ...log[i]! };
+        stack.push({ d, pre, tried: [d.chosen] });
+        if (d.chosen !== d.prev && d.enabled.includes(d.prev)) pre++;
+      }
+      let next: number[] | null = null;
+      while (stack.length > 0) {
+        const top = stack[stack.length - 1]!;
+        const canContinue = top.d.enabled.includes(top.d.prev);
+        const alt = top.d.enabled.find((c) => !top.tried.includes(c) && top.pre + (canContinue && c !== top.d.prev ? 1 : 0) <= bound);
+        if (alt !== undefined) {
+          top.tried.push(alt);
+          top.d.chosen = alt;
+          next = stack.map((x) => x.d.chosen);
+          break;
+        }
+        stack.pop();
+      }
+      if (next === null) break;
+      prefix = next;
+    }
+  }
+  return { schedules, exhausted: true, bound: o.bound };
+}
+
+function sampled(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "seed" | "depth" | "failOn" | "maxSteps">>, strategy: "pct" | "random", t0: number): Search {
+  let k = 1000;
+  if (strategy === "pct") k = Math.max(1, runOnce(o.scenario, o.variant, Sched.time(), false, o.maxSteps).r.steps);
+  for (let i = 0; i < o.budget; i++) {
+    const seed = o.seed + i;
+    const sched = strategy === "pct" ? Sched.pct(o.depth, seed, { steps: k }) : Sched.random(seed);
+    const { r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
+    if (failing(findings, o.failOn) !== null) {
+      return { schedules: i + 1, exhausted: false, hit: { r, log: null, findings }, msToFirst: performance.now() - t0 };
+    }
+  }
+  return { schedules: o.budget, exhausted: false };
+}
+
+// ---- minimisation
+
+interface Candidate { picks: number[]; log: Decision[]; r: RunResult; preemptions: number }
+
+/** No worse in any of preemptions, decisions and steps, better in one. */
+function better(a: Candidate, b: Candidate): boolean {
+  if (a.preemptions > b.preemptions || a.picks.length > b.picks.length || a.r.steps > b.r.steps) return false;
+  return a.preemptions < b.preemptions || a.picks.length < b.picks.length || a.r.steps < b.r.steps;
+}
+
+/** Shorten a failing schedule: cut it before each of its preemptions (the
+ *  default continues), revert single preemptions (lenient replay), until
+ *  nothing improves. A candidate counts only if it fails with `kind` and is
+ *  no worse in preemptions, decisions and steps and better in one, so the
+ *  result is never longer than the input nor has more preemptions. */
+export function minimise(scenario: Scenario, variant: string, picks: readonly number[], kind: FindingKind, maxSteps = MAX_STEPS, maxTries = 400): Candidate {
+  const attempt = (prefix: readonly number[], lenient: boolean): Candidate | null => {
+    const sched = new PrefixScheduler(prefix, lenient);
+    let res;
+    try {
+      res = runOnce(scenario, variant, sched, false, maxSteps);
+    } catch (e) {
+      if (e instanceof ReplayError) return null;
+      throw e;
+    }
+    if (res.r.reason === "error" && /diverged/.test(res.r.error?.message ?? "")) return null;
+    if (!res.findings.some((f) => f.kind === kind)) return null;
+    return { picks: res.r.schedule.picks, log: sched.log, r: res.r, preemptions: preemptionsOf(sched.log) };
+  };
+  let best = attempt(picks, false);
+  if (best === null) throw new Error(`minimise: the schedule does not fail with '${kind}'`);
+  let tries = 0;
+  for (let improved = true; improved && tries < maxTries;) {
+    improved = false;
+    const pos: number[] = [];
+    best.log.forEach((d, i) => { if (d.chosen !== d.prev && d.enabled.includes(d.prev)) pos.push(i); });
+    const cands: Array<[number[], boolean]> = [];
+    for (const j of pos) cands.push([best.picks.slice(0, j), false]);
+    for (const j of pos) {
+      const p = best.picks.slice();
+      p[j] = best.log[j]!.prev;
+      cands.push([p, true]);
+    }
+    for (const [p, lenient] of cands) {
+      if (tries++ >= maxTries) break;
+      const c = attempt(p, lenient);
+      if (c !== null && better(c, best)) {
+        best = c;
+        improved = true;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
+// ---- explanation
+
+const ITARGETSR = [0x800, 0xc00];
+function regName(frame: string): string | null {
+  const m = /^(GIC[DCHV])\+0x([0-9a-f]+)$/.exec(frame);
+  if (!m) return null;
+  const off = parseInt(m[2]!, 16);
+  switch (m[1]) {
+    case "GICD":
+      if (off >= ITARGETSR[0]! && off < ITARGETSR[1]!) return `GICD_ITARGETSR(IRQ ${off - 0x800})`;
+      if (off === 0xf00) return "GICD_SGIR";
+      return null;
+    case "GICH":
+      if (off >= 0x100 && off < 0x200) return `GICH_LR${(off - 0x100) >> 2}`;
+      return null;
+    case "GICC": return off === 0x10 ? "GICC_EOIR" : null;
+    case "GICV": return off === 0x10 ? "GICV_EOIR" : null;
+  }
+  return null;
+}
+
+/** A traced replay's events as numbered lines in the thread's terms: lock
+ *  takes, releases and spins, function entries, physical IRQs, device
+ *  lines raised, writes to ITARGETSR/SGIR/LR/EOIR, the deadlock, then the
+ *  findings. */
+export function explain(run: ScenarioRun, findings: readonly Finding[]): string[] {
+  const tr = run.sys.machine.trace;
+  if (tr === null) throw new Error("explain: the run was not traced");
+  const out: string[] = [];
+  const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
+  // the set-up (hypervisor boot, direct state) comes before the first step
+  const first = tr.events.findIndex((e) => e.kind === "step");
+  for (const e of first < 0 ? [] : tr.events.slice(first)) {
+    const who = tr.threadNames[e.tid] ?? `thread${e.tid}`;
+    let what: string | null = null;
+    switch (e.kind) {
+      case "lock": case "unlock": case "lock-wait": case "spin": case "trylock-fail": what = e.text; break;
+      case "fn-begin": what = `enters ${e.name}`; break;
+      case "irq-enter": what = "takes a physical IRQ"; break;
+      case "set-line": what = e.b ? `raises interrupt ${e.a}` : null; break;
+      case "mmio-write": {
+        const n = regName(e.name);
+        what = n === null ? null : `writes ${n} = ${hex(e.b)}`;
+        break;
+      }
+      case "deadlock": what = `DEADLOCK: ${e.name.split(">").join(" waits for ")}`; break;
+      case "error": what = `ERROR: ${e.name}`; break;
+    }
+    if (what) out.push(`[${e.ts}] ${who}: ${what}`);
+  }
+  for (const f of findings) out.push(`finding ${f.kind}: ${f.message}`);
+  return out.map((l, i) => `${String(i + 1).padStart(3)}. ${l}`);
+}
+
+/** Re-run a schedule with tracing: the counterexample as saved and shown. */
+export function counterexampleOf(scenario: Scenario, variant: string, picks: readonly number[], found: Counterexample["found"], maxSteps = MAX_STEPS): Counterexample {
+  const schedule = scheduleToString({ v: 1, picks: picks.slice() });
+  const log = new PrefixScheduler(picks);
+  const { run, r, findings } = runOnce(scenario, variant, log, true, maxSteps);
+  return {
+    scenario: scenario.name, variant, schedule, picks: picks.length, preemptions: preemptionsOf(log.log), steps: r.steps,
+    findings, traceHash: r.traceHash!, narrative: explain(run, findings), chromeJson: run.sys.machine.trace!.toChromeJson(), found,
+  };
+}
+
+export function explore(opts: ExploreOptions): ExploreResult {
+  const strategy = opts.strategy ?? "dfs";
+  const o = {
+    scenario: opts.scenario, variant: opts.variant,
+    budget: opts.budget ?? (strategy === "dfs" ? 20000 : 2000),
+    seed: opts.seed ?? 1, bound: opts.bound ?? 2, depth: opts.depth ?? 3,
+    failOn: opts.failOn ?? DEFAULT_FAIL_ON, maxSteps: opts.maxSteps ?? MAX_STEPS,
+  };
+  const t0 = performance.now();
+  const s = strategy === "dfs" ? dfs(o, t0) : sampled(o, strategy, t0);
+  const searchMs = performance.now() - t0;
+  const res: ExploreResult = {
+    scenario: o.scenario.name, variant: o.variant, strategy, schedules: s.schedules, exhausted: s.exhausted,
+    elapsedMs: 0, schedulesPerSecond: searchMs > 0 ? (s.schedules * 1000) / searchMs : 0,
+  };
+  if (s.bound !== undefined) res.bound = s.bound;
+  if (s.hit !== undefined) {
+    res.msToFirst = s.msToFirst!;
+    const kind = failing(s.hit.findings, o.failOn)!;
+    const picks = s.hit.r.schedule.picks;
+    const foundLog = s.hit.log ?? replayLog(o.scenario, o.variant, picks, o.maxSteps);
+    const found = { picks: picks.length, preemptions: preemptionsOf(foundLog), steps: s.hit.r.steps };
+    const best = opts.minimise === false ? picks : minimise(o.scenario, o.variant, picks, kind, o.maxSteps).picks;
+    res.counterexample = counterexampleOf(o.scenario, o.variant, best, found, o.maxSteps);
+  }
+  res.elapsedMs = performance.now() - t0;
+  return res;
+}
+
+function replayLog(scenario: Scenario, variant: string, picks: readonly number[], maxSteps: number): Decision[] {
+  const sched = new PrefixScheduler(picks);
+  runOnce(scenario, variant, sched, false, maxSteps);
+  return sched.log;
+}

@@ -1,0 +1,106 @@
+// Counterexample files: what `vgic explore` saves and `vgic explore --replay`
+// reproduces. JSON, format "vgic-lab-counterexample", version 1.
+
+import type { Finding, FindingKind } from "../check/vgic.ts";
+import { Sched, scheduleFromString } from "../sim/sched.ts";
+import type { Scenario } from "../xen/scenarios.ts";
+import { variantNamed } from "../xen/variants.ts";
+import { ALL_KINDS, explain, runOnce, type Counterexample } from "./engine.ts";
+
+export const FORMAT = "vgic-lab-counterexample";
+
+export interface ReplayFile {
+  format: typeof FORMAT;
+  version: 1;
+  scenario: string;
+  variant: string;
+  schedule: string;
+  preemptions: number;
+  steps: number;
+  findings: Finding[];
+  traceHash: string;
+}
+
+export class ReplayFileError extends Error {
+  override name = "ReplayFileError";
+}
+
+export function toReplayFile(c: Counterexample): ReplayFile {
+  return {
+    format: FORMAT, version: 1, scenario: c.scenario, variant: c.variant, schedule: c.schedule,
+    preemptions: c.preemptions, steps: c.steps, findings: c.findings.map((f) => ({ kind: f.kind, message: f.message })),
+    traceHash: c.traceHash,
+  };
+}
+
+/** Parse and validate; every error names the field and what was expected. */
+export function parseReplayFile(text: string, where = "replay file"): ReplayFile {
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new ReplayFileError(`${where}: not JSON (${(e as Error).message})`);
+  }
+  const bad = (field: string, expected: string, got: unknown) =>
+    new ReplayFileError(`${where}: field '${field}': expected ${expected}, got ${got === undefined ? "nothing" : JSON.stringify(got)}`);
+  if (typeof j !== "object" || j === null || Array.isArray(j)) throw new ReplayFileError(`${where}: expected a JSON object`);
+  const o = j as Record<string, unknown>;
+  if (o.format !== FORMAT) throw bad("format", `"${FORMAT}"`, o.format);
+  if (o.version !== 1) throw bad("version", "1", o.version);
+  for (const f of ["scenario", "variant", "traceHash"] as const) {
+    if (typeof o[f] !== "string" || o[f] === "") throw bad(f, "a non-empty string", o[f]);
+  }
+  if (!/^[0-9a-f]{64}$/.test(o.traceHash as string)) throw bad("traceHash", "64 hex digits (sha256)", o.traceHash);
+  if (typeof o.schedule !== "string") throw bad("schedule", 'a schedule string such as "0,1*3,0"', o.schedule);
+  try {
+    scheduleFromString(o.schedule);
+  } catch (e) {
+    throw bad("schedule", `a schedule string such as "0,1*3,0" (${(e as Error).message})`, o.schedule);
+  }
+  for (const f of ["preemptions", "steps"] as const) {
+    if (!Number.isInteger(o[f]) || (o[f] as number) < 0) throw bad(f, "a non-negative integer", o[f]);
+  }
+  if (!Array.isArray(o.findings) || o.findings.length === 0) throw bad("findings", "a non-empty array of {kind, message}", o.findings);
+  o.findings.forEach((f: unknown, i: number) => {
+    const x = f as Record<string, unknown> | null;
+    if (typeof x !== "object" || x === null) throw bad(`findings[${i}]`, "an object {kind, message}", f);
+    if (!ALL_KINDS.includes(x.kind as FindingKind)) throw bad(`findings[${i}].kind`, `one of ${ALL_KINDS.join(", ")}`, x.kind);
+    if (typeof x.message !== "string") throw bad(`findings[${i}].message`, "a string", x.message);
+  });
+  try {
+    variantNamed(o.variant as string);
+  } catch (e) {
+    throw bad("variant", (e as Error).message.replace(/^unknown variant '[^']*': expected /, ""), o.variant);
+  }
+  return o as unknown as ReplayFile;
+}
+
+export interface ReplayOutcome {
+  reproduced: boolean;
+  kindsMatch: boolean;
+  hashMatch: boolean;
+  traceHash: string;
+  findings: Finding[];
+  narrative: string[];
+  chromeJson: string;
+  /** why not, when it did not reproduce */
+  reason?: string;
+}
+
+const kindSet = (f: readonly Finding[]) => [...new Set(f.map((x) => x.kind))].sort().join(",");
+
+/** Re-run the saved schedule exactly and compare finding kinds and trace hash. */
+export function replayCounterexample(file: ReplayFile, scenario: Scenario): ReplayOutcome {
+  const { run, r, findings } = runOnce(scenario, file.variant, Sched.replay(file.schedule), true);
+  const traceHash = r.traceHash!;
+  const kindsMatch = kindSet(findings) === kindSet(file.findings);
+  const hashMatch = traceHash === file.traceHash;
+  const out: ReplayOutcome = {
+    reproduced: kindsMatch && hashMatch && r.reason !== "error", kindsMatch, hashMatch, traceHash, findings,
+    narrative: explain(run, findings), chromeJson: run.sys.machine.trace!.toChromeJson(),
+  };
+  if (r.reason === "error") out.reason = `the run failed: ${r.error?.message ?? "unknown error"}`;
+  else if (!kindsMatch) out.reason = `finding kinds differ: saved [${kindSet(file.findings)}], now [${kindSet(findings)}]`;
+  else if (!hashMatch) out.reason = `trace hash differs: saved ${file.traceHash}, now ${traceHash}`;
+  return out;
+}

@@ -1,0 +1,177 @@
+// The race explorer (host/explore): it reproduces the seed thread's findings,
+// its counterexamples replay exactly, minimisation never makes them worse,
+// and the `vgic explore` command works from the bundle.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { explore, minimise, runOnce, type ExploreOptions } from "../host/explore/engine.ts";
+import { parseReplayFile, replayCounterexample, toReplayFile, ReplayFileError } from "../host/explore/replay.ts";
+import { scenarioNamed } from "../host/xen/scenarios.ts";
+import { Sched } from "../host/sim/sched.ts";
+
+const kinds = (c: { findings: { kind: string }[] } | undefined) => [...new Set((c?.findings ?? []).map((f) => f.kind))].sort();
+const ex = (name: string, variant: string, o: Partial<ExploreOptions> = {}) =>
+  explore({ scenario: scenarioNamed(name), variant, bound: 2, budget: 3000, ...o });
+
+describe("the matrix reproduces the seed thread", () => {
+  it("xen-4.8 deadlocks in rank-abba and reports the inversion, in well under a second", () => {
+    const r = ex("rank-abba", "xen-4.8");
+    expect(kinds(r.counterexample)).toEqual(["deadlock", "lock-inversion"]);
+    expect(r.counterexample!.preemptions).toBe(1);
+    expect(r.msToFirst!).toBeLessThan(1000);
+  });
+
+  it("v3-posted loses the interrupt on lr_pending", () => {
+    const r = ex("lr-pending-migrate", "v3-posted");
+    expect(kinds(r.counterexample)).toEqual(["lost", "stuck-active"]);
+    expect(r.counterexample!.findings.some((f) => /IRQ 40 was raised but never reached a guest handler/.test(f.message))).toBe(true);
+  });
+
+  it("v3-fixed drops the second interrupt in the lazy-clear window", () => {
+    const r = ex("second-irq-lazy-clear", "v3-fixed");
+    expect(kinds(r.counterexample)).toContain("dropped");
+    expect(r.counterexample!.findings.some((f) => /dropped\(MIGRATING\)/.test(f.message))).toBe(true);
+    expect(r.msToFirst!).toBeLessThan(1000);
+  });
+
+  it("xen-4.9 passes rank-abba exhaustively within 2 preemptions", () => {
+    const r = ex("rank-abba", "xen-4.9");
+    expect(r.counterexample).toBeUndefined();
+    expect(r.exhausted).toBe(true);
+    expect(r.schedules).toBeGreaterThan(100);
+  });
+
+  it("the open question: xen-4.9 leaves the second instance QUEUED on no list in migrate-reenable-window", () => {
+    const r = ex("migrate-reenable-window", "xen-4.9");
+    expect(kinds(r.counterexample)).toEqual(["lost", "stuck-active"]);
+    expect(r.counterexample!.findings.some((f) => /QUEUED \(QUEUED\|ENABLED\) but on no inflight or lr_pending list/.test(f.message))).toBe(true);
+  });
+
+  it("lock-inversion alone is no failure by default, and is one with --fail-on lock-inversion", () => {
+    expect(ex("rank-abba", "xen-4.8", { bound: 0 }).counterexample).toBeUndefined();
+    const r = ex("rank-abba", "xen-4.8", { bound: 0, failOn: ["lock-inversion"] });
+    expect(kinds(r.counterexample)).toEqual(["lock-inversion"]);
+    expect(r.counterexample!.preemptions).toBe(0);
+  });
+
+  it("pct and random find the v3-posted loss from a fixed seed", () => {
+    for (const strategy of ["pct", "random"] as const) {
+      const r = ex("lr-pending-migrate", "v3-posted", { strategy, seed: 1, budget: 200 });
+      expect(kinds(r.counterexample), strategy).toContain("lost");
+    }
+  });
+});
+
+describe("counterexamples", () => {
+  it("replay exactly: the same trace hash and findings, twice", () => {
+    const c = ex("rank-abba", "xen-4.8").counterexample!;
+    const file = parseReplayFile(JSON.stringify(toReplayFile(c)));
+    for (let i = 0; i < 2; i++) {
+      const o = replayCounterexample(file, scenarioNamed("rank-abba"));
+      expect(o.reproduced).toBe(true);
+      expect(o.traceHash).toBe(c.traceHash);
+    }
+    expect(c.narrative.some((l) => /DEADLOCK/.test(l))).toBe(true);
+    expect(c.narrative[0]).toMatch(/^ {2}1\. /);
+    expect(JSON.parse(c.chromeJson).traceEvents.length).toBeGreaterThan(10);
+  });
+
+  it("a changed schedule or hash does not reproduce", () => {
+    const c = ex("rank-abba", "xen-4.8").counterexample!;
+    const f = toReplayFile(c);
+    expect(replayCounterexample({ ...f, traceHash: "0".repeat(64) }, scenarioNamed("rank-abba")).reproduced).toBe(false);
+    expect(replayCounterexample({ ...f, schedule: "0*40" }, scenarioNamed("rank-abba")).reproduced).toBe(false);
+  });
+
+  it("minimisation never returns more preemptions or a longer schedule", () => {
+    // random schedules are long and preempt often: good material
+    for (const [name, variant] of [["lr-pending-migrate", "v3-posted"], ["second-irq-lazy-clear", "v3-fixed"], ["rank-abba", "xen-4.8"]] as const) {
+      const r = ex(name, variant, { strategy: "random", seed: 3, budget: 300, minimise: false });
+      if (r.counterexample === undefined) continue;
+      const sc = scenarioNamed(name);
+      const picks = runOnce(sc, variant, Sched.replay(r.counterexample.schedule)).r.schedule.picks;
+      const kind = r.counterexample.findings.find((f) => f.kind !== "lock-inversion")!.kind;
+      const m = minimise(sc, variant, picks, kind);
+      expect(m.preemptions, name).toBeLessThanOrEqual(r.counterexample.preemptions);
+      expect(m.picks.length, name).toBeLessThanOrEqual(picks.length);
+      if (m.picks.length === picks.length && m.preemptions === r.counterexample.preemptions) expect(m.r.steps).toBeLessThanOrEqual(r.counterexample.steps);
+      expect(runOnce(sc, variant, Sched.replay({ v: 1, picks: m.picks })).findings.some((f) => f.kind === kind)).toBe(true);
+    }
+    const full = ex("lr-pending-migrate", "v3-posted", { strategy: "random", seed: 3, budget: 300 }).counterexample!;
+    expect(full.preemptions).toBeLessThanOrEqual(full.found.preemptions);
+    expect(full.picks).toBeLessThanOrEqual(full.found.picks);
+  });
+});
+
+const good = () => toReplayFile(ex("rank-abba", "xen-4.8").counterexample!);
+
+describe("replay files", () => {
+  it("round-trip", () => {
+    const f = good();
+    expect(parseReplayFile(JSON.stringify(f))).toEqual(f);
+  });
+  it("a malformed file names the field and what was expected", () => {
+    const f = good();
+    const bad = (o: unknown) => () => parseReplayFile(JSON.stringify(o), "x.json");
+    expect(bad({ ...f, format: "other" })).toThrow(/x\.json: field 'format': expected "vgic-lab-counterexample"/);
+    expect(bad({ ...f, version: 2 })).toThrow(/field 'version': expected 1/);
+    expect(bad({ ...f, schedule: "0,a" })).toThrow(/field 'schedule': expected a schedule string/);
+    expect(bad({ ...f, traceHash: "abc" })).toThrow(/field 'traceHash': expected 64 hex digits/);
+    expect(bad({ ...f, findings: [{ kind: "oops", message: "" }] })).toThrow(/field 'findings\[0\]\.kind': expected one of deadlock/);
+    expect(bad({ ...f, variant: "xen-5" })).toThrow(/field 'variant': expected one of xen-4\.8/);
+    expect(() => parseReplayFile("{", "x.json")).toThrow(ReplayFileError);
+  });
+});
+
+describe("vgic explore (the bundle)", () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ["build/vgic.mjs", "explore", ...args], { encoding: "utf8" });
+  const dir = mkdtempSync(join(tmpdir(), "vgic-explore-"));
+
+  it("finds, saves and replays a counterexample (exit 1, then 0); --trace writes Perfetto JSON", () => {
+    const trace = join(dir, "t.json");
+    const r = cli("rank-abba", "--variant", "xen-4.8", "--out", dir, "--trace", trace);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/DEADLOCK/);
+    const file = join(dir, "rank-abba.xen-4.8.json");
+    expect(JSON.parse(readFileSync(trace, "utf8")).traceEvents.length).toBeGreaterThan(0);
+    const p = cli("--replay", file);
+    expect(p.status, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/reproduced/);
+    const ok = cli("rank-abba", "--variant", "xen-4.9", "--out", dir);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/space exhausted/);
+  });
+
+  it("a bad replay file is an error naming the field (exit 2); a non-reproducing one exits 1", () => {
+    const f = good();
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ ...f, steps: -1 }));
+    const r = cli("--replay", bad);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/field 'steps': expected a non-negative integer/);
+    const wrong = join(dir, "wrong.json");
+    writeFileSync(wrong, JSON.stringify({ ...f, traceHash: "1".repeat(64) }));
+    expect(cli("--replay", wrong).status).toBe(1);
+  });
+
+  it("loads the example scenario file and explores it", () => {
+    expect(existsSync("build/lib.mjs")).toBe(true);
+    const r = cli("my-rank-migrate", "--scenarios", "examples/my-scenario.mjs", "--variant", "xen-4.8", "--out", dir);
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/== my-rank-migrate under xen-4\.8/);
+    expect([0, 1]).toContain(r.status);
+  });
+
+  it("matrix with workers gives the same cells as without", () => {
+    const args = ["--matrix", "--variant", "xen-4.8", "--budget", "200", "--bound", "1", "--json"];
+    const a = cli(...args), b = cli(...args, "--workers", "3");
+    expect(a.status, a.stderr).toBe(0);
+    expect(b.status, b.stderr).toBe(0);
+    const key = (s: string) => JSON.parse(s).cells.map((c: { scenario: string; schedules: number; counterexample?: { traceHash: string } }) =>
+      [c.scenario, c.schedules, c.counterexample?.traceHash ?? null]);
+    expect(key(b.stdout)).toEqual(key(a.stdout));
+    expect(key(a.stdout).length).toBe(6);
+  });
+});
