@@ -564,6 +564,10 @@ export class Vgic {
   /** gic_inject (leave_hypervisor_tail): refill LRs; if some still wait and
    *  every LR is used, ask for the underflow maintenance interrupt (UIE). */
   *gic_inject(ctx: PCpu, v: Vcpu): Co {
+    yield* ctx.fn("gic_inject", this.inject_pending(ctx, v));
+  }
+
+  private *inject_pending(ctx: PCpu, v: Vcpu): Co {
     yield* this.gic_restore_pending_irqs(ctx, v);
     const pc = this.pcpu[ctx.id]!;
     if (!v.lr_pending.empty() && firstZero(pc.lr_mask) === this.nr_lrs) {
