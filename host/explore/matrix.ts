@@ -6,20 +6,13 @@
 // not depend on the number of workers (only the timings do).
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import type { FindingKind } from "../check/vgic.ts";
 import type { Scenario } from "../xen/scenarios.ts";
-import { explore, type ExploreOptions, type ExploreResult, type Strategy } from "./engine.ts";
+import { explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
 
 const TAG = "vgic-explore-worker";
 
-export interface MatrixOptions {
-  strategy?: Strategy;
-  budget?: number;
-  seed?: number;
-  bound?: number;
-  depth?: number;
-  failOn?: readonly FindingKind[];
-}
+/** The search settings of every cell: ExploreOptions less what names the cell. */
+export type MatrixOptions = Pick<ExploreOptions, "strategy" | "budget" | "seed" | "bound" | "depth" | "failOn">;
 
 export interface Cell { scenario: string; variant: string }
 
