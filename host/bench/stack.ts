@@ -24,11 +24,11 @@ export interface StackRate {
 
 /** One run: `pcpus` pinned vCPUs, one edge SPI per vCPU firing every
  *  `period` cycles, for `cycles` simulated cycles after boot. */
-export function stackRun(variant: string, pcpus: number, cycles: number, period = 4000) {
+export function stackRun(variant: string, pcpus: number, cycles: number, period = 4000, lockdep = true) {
   const spis = Array.from({ length: pcpus }, (_, i) => 40 + i);
   let completed = 0;
   const sys = buildSystem({
-    variant, pcpus, instantBoot: true, routed: spis.map((irq) => ({ irq, edge: true })),
+    variant, pcpus, instantBoot: true, lockdep, routed: spis.map((irq) => ({ irq, edge: true })),
     programs: spis.map((irq, i) => function* (g: GuestCpu): Co {
       if (i === 0) yield* gic_dist_init(g);
       yield* gic_cpu_init(g);

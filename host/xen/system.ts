@@ -28,6 +28,8 @@ export interface SystemOptions {
   scheduler?: Scheduler;
   profile?: CostProfile;
   trace?: boolean;
+  /** lock-order checking (default on) */
+  lockdep?: boolean;
   timeSlice?: number;
   instantBoot?: boolean;
 }
@@ -44,6 +46,7 @@ export function buildSystem(o: SystemOptions): System {
   const gic = Gic.create({ cpus: pcpus, irqs: o.irqs ?? 128, listRegisters: o.listRegisters ?? 4, ...o.gic });
   const machine = new Machine({
     gic, profile: o.profile ?? defaultProfile(), scheduler: o.scheduler ?? Sched.time(), trace: o.trace ?? false,
+    lockdep: o.lockdep ?? true,
   });
   const nv = o.programs.length;
   const placement = o.placement ?? Array.from({ length: nv }, (_, i) => i % pcpus);
