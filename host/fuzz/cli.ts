@@ -10,9 +10,12 @@ import {
 import { FindingError } from "./target.ts";
 import { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
 
-export const FUZZ_USAGE = `usage: vgic fuzz [--target hw] [--seconds N] [--seed N] [--workers N] [--shard I/N]
-                 [--out DIR] [--corpus DIR] [--replay FILE]
-  --target T     what to fuzz: hw (the hardware model's registers)
+export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] [--seconds N] [--seed N] [--workers N]
+                 [--shard I/N] [--out DIR] [--corpus DIR] [--replay FILE]
+  --target T     what to fuzz: hw (the hardware model's registers) or vgic
+                 (guests under a vGIC design, devices, random/pct schedules)
+  --variant V    vgic only: the design (xen-4.8, v3-posted, v3-fixed, xen-4.9;
+                 default a random one per case)
   --seconds N    run time (10)
   --seed N       run seed (0); case i of a run is a function of (seed, i)
   --workers N    worker threads (1)
@@ -50,7 +53,7 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
     const { values, positionals } = parseArgs({
       args,
       options: {
-        target: { type: "string" }, seconds: { type: "string" }, seed: { type: "string" },
+        target: { type: "string" }, variant: { type: "string" }, seconds: { type: "string" }, seed: { type: "string" },
         workers: { type: "string" }, shard: { type: "string" }, out: { type: "string" },
         corpus: { type: "string" }, replay: { type: "string" }, help: { type: "boolean", short: "h" },
       },
@@ -93,6 +96,16 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
       out: values.out ?? "findings",
       ...(values.corpus !== undefined ? { corpus: values.corpus } : {}),
     };
+    if (values.variant !== undefined) {
+      const t = getTarget(target);
+      if (!(t.params ?? []).includes("variant")) throw new FuzzUsageError(`--variant: target '${target}' has no variants`);
+      try {
+        t.validateParams?.({ variant: values.variant });
+      } catch (e) {
+        throw new FuzzUsageError(`--variant: ${(e as Error).message}`);
+      }
+      options.params = { variant: values.variant };
+    }
     const tty = process.stderr.isTTY === true;
     options.onProgress = (s) => { if (tty) err(`\r${formatProgress(s)}\x1b[K`); };
     options.onFinding = (f, file) => { if (tty) err("\r\x1b[K"); err(summary(f, file)); };

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { Rng } from "../sim/rng.ts";
 import { Coverage, FindingError, type FuzzTarget, type Violation } from "./target.ts";
 import { hwTarget } from "./hw.ts";
+import { vgicTarget } from "./vgic.ts";
+import type { Schedule } from "../sim/sched.ts";
 
 export const FINDING_FORMAT = "vgic-fuzz-finding";
 export const FINDING_VERSION = 1;
@@ -16,13 +18,12 @@ export const TRACE_LENGTH = 8;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyTarget = FuzzTarget<any, any>;
 
-export const TARGETS: Record<string, AnyTarget> = { hw: hwTarget };
+export const TARGETS: Record<string, AnyTarget> = { hw: hwTarget, vgic: vgicTarget };
 
 /** The target called `name`, or a clear error. */
 export function getTarget(name: string): AnyTarget {
   const t = TARGETS[name];
   if (t) return t;
-  if (name === "vgic") throw new RangeError("target 'vgic' is not available yet (only 'hw' is)");
   throw new RangeError(`unknown target '${name}' (known: ${Object.keys(TARGETS).join(", ")})`);
 }
 
@@ -42,6 +43,11 @@ export interface Finding {
   trace: string[];
   /** operations before shrinking */
   originalOps: number;
+  /** the scheduler decisions of the failing run, for targets that schedule:
+   *  replay follows them exactly */
+  schedule?: Schedule;
+  /** the target's bounded narrative of the failing run */
+  narrative?: string[];
 }
 
 export interface CaseResult {
@@ -52,8 +58,9 @@ export interface CaseResult {
 }
 
 /** Run a fixed operation list. */
-export function runOps(target: AnyTarget, config: unknown, ops: readonly unknown[], faults: readonly string[] = []): CaseResult {
-  const s = target.open(config, { faults });
+export function runOps(target: AnyTarget, config: unknown, ops: readonly unknown[], faults: readonly string[] = [],
+  schedule?: Schedule): CaseResult {
+  const s = target.open(config, { faults, ...(schedule ? { schedule } : {}) });
   for (let i = 0; i < ops.length; i++) {
     const v = s.step(ops[i]);
     if (v) return { violation: v, index: i, checkedOps: s.checkedOps };
@@ -78,7 +85,7 @@ export interface GeneratedCase {
 
 /** Generate and run one case; with a corpus entry, replay it first and go on from there. */
 export function generateCase(target: AnyTarget, seed: number, index: number, opts: {
-  faults?: readonly string[]; coverage?: Coverage; corpus?: readonly CorpusEntry[];
+  faults?: readonly string[]; coverage?: Coverage; corpus?: readonly CorpusEntry[]; params?: Record<string, string>;
 } = {}): GeneratedCase {
   const rng = new Rng(caseSeed(seed, index));
   const cov = opts.coverage;
@@ -89,7 +96,7 @@ export function generateCase(target: AnyTarget, seed: number, index: number, opt
     config = e.config;
     prefix = e.ops.slice(0, 1 + rng.below(e.ops.length));
   } else {
-    config = target.randomConfig(rng);
+    config = target.randomConfig(rng, opts.params ?? {});
   }
   const s = target.open(config, { faults: opts.faults ?? [], ...(cov ? { coverage: cov } : {}) });
   cov?.take();
@@ -161,10 +168,20 @@ export function makeFinding(target: AnyTarget, seed: number, index: number, conf
   const v = result.violation!;
   const from = Math.max(0, result.index - TRACE_LENGTH + 1);
   const trace = ops.slice(from, result.index + 1).map((op, k) => `#${from + k} ${target.describeOp(config, op)}`);
-  return {
+  const f: Finding = {
     format: FINDING_FORMAT, version: FINDING_VERSION, target: target.name, seed, case: index, config,
     faults: [...faults], ops, violation: { invariant: v.invariant, message: v.message, op: result.index }, trace, originalOps,
   };
+  const schedule = (v as { schedule?: Schedule }).schedule;
+  if (schedule) f.schedule = schedule;
+  if (target.explain) {
+    try {
+      f.narrative = target.explain(config, ops, schedule);
+    } catch (e) {
+      f.narrative = [`(no narrative: ${(e as Error).message})`];
+    }
+  }
+  return f;
 }
 
 /** Validate a decoded finding file, naming the first bad field. */
@@ -190,6 +207,15 @@ export function parseFinding(x: unknown): Finding {
   }
   if (!Array.isArray(o.ops) || o.ops.length === 0) throw new FindingError("ops", o.ops, "a non-empty array of operations");
   const ops = o.ops.map((op, i) => target.parseOp(op, `ops[${i}]`));
+  let schedule: Schedule | undefined;
+  if (o.schedule !== undefined) {
+    const so = o.schedule as Record<string, unknown> | null;
+    if (typeof so !== "object" || so === null || so.v !== 1 || !Array.isArray(so.picks) ||
+        so.picks.some((p) => typeof p !== "number" || !Number.isInteger(p) || p < 0 || p > 255)) {
+      throw new FindingError("schedule", o.schedule, "{v: 1, picks: [thread indices]}");
+    }
+    schedule = { v: 1, picks: so.picks as number[] };
+  }
   const v = o.violation;
   if (typeof v !== "object" || v === null) throw new FindingError("violation", v, "an object with invariant, message and op");
   const vo = v as Record<string, unknown>;
@@ -202,6 +228,8 @@ export function parseFinding(x: unknown): Finding {
     format: FINDING_FORMAT, version: FINDING_VERSION, target: o.target, seed: o.seed as number, case: o.case as number,
     config, faults: faults as string[], ops, violation: { invariant: vo.invariant, message: vo.message, op: vo.op },
     trace: Array.isArray(o.trace) ? o.trace.map(String) : [], originalOps: typeof o.originalOps === "number" ? o.originalOps : ops.length,
+    ...(schedule ? { schedule } : {}),
+    ...(Array.isArray(o.narrative) ? { narrative: o.narrative.map(String) } : {}),
   };
 }
 
@@ -232,7 +260,7 @@ export interface ReplayResult {
 /** Replay a finding (decoded JSON or a parsed Finding). */
 export function replay(finding: unknown): ReplayResult {
   const f = parseFinding(finding);
-  const r = runOps(getTarget(f.target), f.config, f.ops, f.faults);
+  const r = runOps(getTarget(f.target), f.config, f.ops, f.faults, f.schedule);
   return {
     violation: r.violation,
     index: r.index,
@@ -284,6 +312,10 @@ export interface FuzzOptions {
   corpus?: string;
   /** test-only planted faults */
   faults?: readonly string[];
+  /** run parameters the target honours (its `params`), e.g. {variant: "xen-4.9"} */
+  params?: Record<string, string>;
+  /** runs of the shrinker per failing case (4000) */
+  shrinkBudget?: number;
   /** stop once the first finding is made and its improvement budget spent */
   stopOnFinding?: boolean;
   /** further failing cases per invariant to shrink, keeping the smallest (8) */
@@ -312,7 +344,14 @@ export interface FuzzReport extends FuzzStats {
 export function fuzz(o: FuzzOptions): FuzzReport {
   const target = getTarget(o.target);
   const shard = o.shard ?? { index: 0, count: 1 };
-  const corpus = o.corpus ? loadCorpus(target, o.corpus) : [];
+  const params = o.params ?? {};
+  for (const k of Object.keys(params)) {
+    if (!(target.params ?? []).includes(k)) throw new RangeError(`target '${target.name}' takes no --${k}`);
+  }
+  target.validateParams?.(params);
+  // corpus entries must agree with the fixed parameters
+  const corpus = (o.corpus ? loadCorpus(target, o.corpus) : []).filter((e) =>
+    Object.entries(params).every(([k, v]) => (e.config as Record<string, unknown>)[k] === v));
   const coverage = new Coverage();
   const t0 = Date.now();
   const deadline = o.seconds !== undefined ? t0 + o.seconds * 1000 : Infinity;
@@ -326,7 +365,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
   for (let k = 0; stats.cases < maxCases; k++) {
     if ((k & 3) === 0 && Date.now() >= deadline) break;
     const index = k * shard.count + shard.index;
-    const g = generateCase(target, o.seed, index, { faults: o.faults ?? [], coverage, corpus });
+    const g = generateCase(target, o.seed, index, { faults: o.faults ?? [], coverage, corpus, params });
     stats.cases++;
     stats.ops += g.result.checkedOps;
     if (g.fresh > 0 && o.corpus && !g.result.violation) {
@@ -339,7 +378,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
     if (v) {
       const prev = best.get(v.invariant);
       if (!prev) {
-        const s = shrink(target, g.config, g.ops, v.invariant, o.faults ?? []);
+        const s = shrink(target, g.config, g.ops, v.invariant, o.faults ?? [], o.shrinkBudget);
         const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, o.faults ?? [], g.ops.length);
         let file: string | null = null;
         if (o.out) {
@@ -357,7 +396,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
         // same state: shrink a few more cases and keep the smallest finding.
         if (prev.tries < improve && g.result.index + 1 > prev.finding.ops.length) {
           prev.tries++;
-          const s = shrink(target, g.config, g.ops, v.invariant, o.faults ?? []);
+          const s = shrink(target, g.config, g.ops, v.invariant, o.faults ?? [], o.shrinkBudget);
           if (s.ops.length < prev.finding.ops.length) {
             const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, o.faults ?? [], g.ops.length);
             stats.findingsList[stats.findingsList.indexOf(prev.finding)] = f;

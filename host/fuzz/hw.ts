@@ -12,14 +12,7 @@ import { HW_FAULTS, plantFaults } from "./faults.ts";
 import { Coverage, FindingError, type FuzzSession, type FuzzTarget, type SessionOptions } from "./target.ts";
 
 /** The configuration fields a finding records (the memory map is the virt board's). */
-export interface HwConfig {
-  cpus: number;
-  irqs: number;
-  priorityBits: number;
-  listRegisters: number;
-  sgiAlwaysEnabled: boolean;
-  ppiConfigReadOnly: boolean;
-}
+export type HwConfig = Pick<GicConfig, "cpus" | "irqs" | "priorityBits" | "listRegisters" | "sgiAlwaysEnabled" | "ppiConfigReadOnly">;
 
 const FULL_CHECK_EVERY = 256;
 

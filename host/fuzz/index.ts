@@ -3,5 +3,6 @@
 export * from "./engine.ts";
 export * from "./target.ts";
 export { hwTarget, type HwConfig, type HwOp } from "./hw.ts";
+export { vgicTarget, runVgicCase, explainVgicCase, legalGicdAccess, type VgicConfig, type VgicOp } from "./vgic.ts";
 export { HW_FAULTS, plantFaults, type HwFault } from "./faults.ts";
 export { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";

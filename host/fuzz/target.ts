@@ -6,6 +6,7 @@
 
 import type { Rng } from "../sim/rng.ts";
 import type { Violation } from "../check/invariants.ts";
+import type { Schedule } from "../sim/sched.ts";
 
 export type { Violation };
 
@@ -27,6 +28,8 @@ export interface SessionOptions {
   /** test-only planted faults (see host/fuzz/faults.ts); never set by the CLI */
   faults?: readonly string[];
   coverage?: Coverage;
+  /** replay these scheduler decisions (targets that run a scheduler) */
+  schedule?: Schedule;
 }
 
 export interface FuzzSession<Op> {
@@ -53,7 +56,12 @@ export interface FuzzTarget<Config = unknown, Op = unknown> {
   readonly name: string;
   /** faults the target can plant for its own tests */
   readonly faults: readonly string[];
-  randomConfig(rng: Rng): Config;
+  /** names of the run parameters the target honours (e.g. `variant`) */
+  readonly params?: readonly string[];
+  /** throw a RangeError for a parameter value the target does not know */
+  validateParams?(params: Record<string, string>): void;
+  /** a random configuration; `params` fix fields of it */
+  randomConfig(rng: Rng, params?: Record<string, string>): Config;
   open(config: Config, options?: SessionOptions): FuzzSession<Op>;
   /** operations per case, drawn per case */
   caseLength(rng: Rng): number;
@@ -63,4 +71,6 @@ export interface FuzzTarget<Config = unknown, Op = unknown> {
   /** validate decoded JSON, throwing FindingError naming `path` */
   parseConfig(x: unknown, path: string): Config;
   parseOp(x: unknown, path: string): Op;
+  /** a bounded narrative of a failing case, for its finding file */
+  explain?(config: Config, ops: readonly Op[], schedule?: Schedule): string[];
 }

@@ -1,0 +1,592 @@
+// The `vgic` target: a guest under one of the seed's vGIC designs issues
+// trapped distributor accesses (ITARGETSR bytes that move SPIs between
+// vCPUs, enables, priorities, configuration, pending writes Xen refuses,
+// SGIR with every filter, bad offsets and widths) and virtual CPU interface
+// accesses, while devices raise edge SPIs, on the deterministic machine with
+// its `random` or `pct` scheduler choosing the interleaving.
+//
+// A case is a configuration plus a list of operations, each tagged with the
+// vCPU that runs it (or `dev` for the device thread). The operations of one
+// vCPU form its guest program, in list order; all programs and the device
+// run concurrently, so the invariants are checked once the machine is
+// quiescent (every pCPU idle), and a deadlock or a host exception ends the
+// case at once. Each case records the scheduler's decisions, so a finding
+// replays exactly with Sched.replay, and also from its scheduler seed.
+
+import type { Co } from "../sim/api.ts";
+import type { RunResult, Thread } from "../sim/machine.ts";
+import { Sched, type Schedule, type Scheduler } from "../sim/sched.ts";
+import type { Rng } from "../sim/rng.ts";
+import { GICD, GICV, LrState, decodeLr } from "../hw/regs.ts";
+import type { GuestCpu } from "../guest/guest.ts";
+import { buildSystem, type System } from "../xen/system.ts";
+import { guestCpuInterfaces, guestIrq } from "../xen/setup.ts";
+import { gicdRowName } from "../xen/vgic-v2.ts";
+import { VARIANTS } from "../xen/variants.ts";
+import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
+import { checkRun, checkVgic, type Finding as VgicFinding } from "../check/vgic.ts";
+import { Coverage, FindingError, type FuzzSession, type FuzzTarget, type SessionOptions, type Violation } from "./target.ts";
+
+// ---- configuration
+
+export interface VgicSpi {
+  irq: number;
+  /** initial target vCPU */
+  target: number;
+  priority: number;
+  /** initially enabled by the guest */
+  enabled: boolean;
+}
+
+export interface VgicSchedConfig {
+  kind: "random" | "pct";
+  seed: number;
+  /** pct only: bug depth */
+  depth?: number;
+}
+
+export interface VgicConfig {
+  variant: string;
+  pcpus: number;
+  /** vCPU -> pCPU (pinned) */
+  placement: number[];
+  listRegisters: number;
+  /** routed edge SPIs, with the guest's initial set-up */
+  spis: VgicSpi[];
+  sched: VgicSchedConfig;
+  /** machine steps before the case is declared not quiescent */
+  maxSteps: number;
+}
+
+const VARIANT_NAMES = VARIANTS.map((v) => v.name);
+const DEFAULT_MAX_STEPS = 50_000;
+/** PCT's estimate of a case's length in steps */
+const PCT_STEPS = 3000;
+
+// ---- operations
+
+/** A GICV flow: acknowledge and EOI (correct), or a wrong access. */
+export type GicvKind = "ack-eoi" | "ack-only" | "eoi-spurious" | "dir" | "eoi-unacked";
+
+export type VgicOp =
+  | { v: number; t: "w"; off: number; size: 1 | 2 | 4; value: number }
+  | { v: number; t: "r"; off: number; size: 1 | 2 | 4 }
+  | { v: number; t: "gicv"; kind: GicvKind; irq?: number }
+  | { v: number; t: "work"; cycles: number }
+  | { v: number; t: "wfi" }
+  | { v: "dev"; t: "raise"; irq: number; gap: number };
+
+const GICV_KINDS: readonly GicvKind[] = ["ack-eoi", "ack-only", "eoi-spurious", "dir", "eoi-unacked"];
+
+/** Widths the GICv2 architecture allows for a distributor offset (IHI 0048B
+ *  4.1.4 and the register descriptions): byte-accessible registers are
+ *  IPRIORITYR, ITARGETSR, CPENDSGIR and SPENDSGIR; everything else is
+ *  word-accessible only. A legal access must never crash the domain. */
+export function legalGicdAccess(off: number, size: number): boolean {
+  if ((off & (size - 1)) !== 0) return false;
+  if (size === 4) return true;
+  if (size === 1) {
+    return (off >= GICD.IPRIORITYR && off < GICD.IPRIORITYR + 0x400) || (off >= GICD.ITARGETSR && off < GICD.ITARGETSR + 0x400) ||
+      (off >= GICD.CPENDSGIR && off < GICD.SPENDSGIR + 0x10);
+  }
+  return false;
+}
+
+function describe(op: VgicOp): string {
+  switch (op.t) {
+    case "w": return `v${op.v} write GICD ${gicdRowName(op.off)}+0x${(op.off & 0xfff).toString(16)}/${op.size} = 0x${(op.value >>> 0).toString(16)}`;
+    case "r": return `v${op.v} read GICD ${gicdRowName(op.off)}+0x${(op.off & 0xfff).toString(16)}/${op.size}`;
+    case "gicv": return `v${op.v} GICV ${op.kind}${op.irq !== undefined ? ` ${op.irq}` : ""}`;
+    case "work": return `v${op.v} work ${op.cycles}`;
+    case "wfi": return `v${op.v} wfi`;
+    case "raise": return `device raises SPI ${op.irq} (after ${op.gap} points)`;
+  }
+}
+
+// ---- the session
+
+/** Order in which simultaneous findings are reported (the first wins). */
+const PRIORITY = ["crash", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "domain-crash", "lost", "duplicate", "stuck-active", "no-quiescence"];
+const MESSAGE_LIMIT = 600;
+
+export interface VgicViolation extends Violation {
+  /** the scheduler decisions of the run */
+  schedule?: Schedule;
+}
+
+interface Outcome {
+  violations: VgicViolation[];
+  run: RunResult | null;
+  sys: System | null;
+}
+
+interface RunOptions {
+  schedule?: Schedule;
+  trace?: boolean;
+  coverage?: Coverage;
+}
+
+function schedulerOf(c: VgicSchedConfig): Scheduler {
+  return c.kind === "pct" ? Sched.pct(c.depth ?? 2, c.seed, { steps: PCT_STEPS }) : Sched.random(c.seed);
+}
+
+/** Build the system for a case, run it to quiescence and judge it. */
+export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOptions = {}): Outcome {
+  const nv = config.placement.length;
+  const perVcpu: VgicOp[][] = Array.from({ length: nv }, () => []);
+  const dev: Array<Extract<VgicOp, { t: "raise" }>> = [];
+  for (const op of ops) {
+    if (op.t === "raise") dev.push(op);
+    else if (op.v < nv) perVcpu[op.v]!.push(op);
+  }
+  const routed = config.spis.map((s) => s.irq);
+  const acks = new Map<number, number>();
+  const delivered = new Map<number, number>();
+  const droppedBy = new Map<number, number>();
+  let illegalIssued = 0;
+  const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
+  let sys: System | null = null;
+  const program = (list: VgicOp[]) => function* (g: GuestCpu): Co {
+    for (const op of list) {
+      switch (op.t) {
+        case "w":
+        case "r": {
+          const legal = legalGicdAccess(op.off, op.size);
+          if (!legal) illegalIssued++;
+          if (op.t === "w") yield* g.writeDist(op.off, op.value, op.size);
+          else yield* g.readDist(op.off, op.size);
+          // bad_width crashes the domain: this vCPU's script ends there
+          if (!legal) return;
+          break;
+        }
+        case "gicv": {
+          if (op.kind === "ack-eoi" || op.kind === "ack-only") {
+            const iar = g.readCpu(GICV.IAR);
+            const irq = iar & 0x3ff;
+            if (irq < 1020) {
+              sys!.vgic.observer.delivered?.(irq, g.v, g.ctx.clock);
+              if (op.kind === "ack-eoi") {
+                yield* g.ctx.point("guest iar");
+                g.writeCpu(GICV.EOIR, iar);
+                sys!.vgic.observer.completed?.(irq, g.v, g.ctx.clock);
+              }
+            }
+          } else if (op.kind === "eoi-spurious") {
+            g.writeCpu(GICV.EOIR, 1023);
+          } else if (op.kind === "dir") {
+            // GICV_DIR with EOImode 0: the architecture ignores it
+            g.writeCpu(GICV.DIR, op.irq ?? 1023);
+          } else {
+            // EOI of an interrupt the guest did not acknowledge: with none
+            // active, the write has no effect
+            g.writeCpu(GICV.EOIR, op.irq ?? 32);
+          }
+          yield* g.ctx.point("guest gicv");
+          break;
+        }
+        case "work": yield* g.work(op.cycles); break;
+        case "wfi": yield* g.wfi(); break;
+      }
+    }
+  };
+  sys = buildSystem({
+    variant: config.variant,
+    pcpus: config.pcpus,
+    placement: config.placement,
+    listRegisters: config.listRegisters,
+    routed: config.spis.map((s) => ({ irq: s.irq, edge: true })),
+    programs: perVcpu.map(program),
+    scheduler: o.schedule ? Sched.replay(o.schedule) : schedulerOf(config.sched),
+    instantBoot: true,
+    trace: o.trace ?? false,
+  });
+  const s = sys;
+  guestCpuInterfaces(s);
+  for (const spi of config.spis) guestIrq(s, { irq: spi.irq, target: spi.target, priority: spi.priority, enabled: spi.enabled });
+  s.vgic.observer = {
+    physicalAck: (irq) => bump(acks, irq),
+    delivered: (irq) => bump(delivered, irq),
+    dropped: (irq) => bump(droppedBy, irq),
+  };
+  if (dev.length > 0) {
+    s.machine.spawnThread("device", function* (t: Thread) {
+      for (const op of dev) {
+        for (let k = 0; k < op.gap; k++) yield* t.point("device gap");
+        yield* t.point(`raise irq${op.irq}`);
+        t.setLine(op.irq, 1);
+        t.setLine(op.irq, 0);
+      }
+    });
+  }
+  let r: RunResult;
+  try {
+    r = s.machine.run({ maxSteps: config.maxSteps });
+  } catch (e) {
+    return { violations: [{ invariant: "crash", message: `host exception: ${e instanceof Error ? e.message : String(e)}` }], run: null, sys: s };
+  }
+  const out: VgicViolation[] = [];
+  const add = (f: VgicFinding | VgicViolation) => {
+    const inv = "kind" in f ? (f.kind === "error" ? "crash" : f.kind) : f.invariant;
+    if (inv === "dropped") return; // an explicit drop by design is allowed by itself
+    out.push({ invariant: inv, message: f.message });
+  };
+  // lock findings are named by their lock classes, so that two different
+  // inversions of one design are two findings
+  const classes = (xs: readonly string[]) => [...new Set(xs)].sort().join("-");
+  let rep = 0;
+  for (const f of checkRun(r)) {
+    if (f.kind === "deadlock" && r.deadlock) {
+      add({ invariant: `deadlock-${classes(r.deadlock.cycle.map((e) => e.lockClass))}`, message: f.message });
+    } else if (f.kind === "lock-inversion" || f.kind === "lockdep") {
+      const lr = r.lockdep[rep++]!;
+      add({ invariant: f.kind === "lockdep" ? `lockdep-${lr.kind}` : `lock-inversion-${classes(lr.classes)}`, message: f.message });
+    } else {
+      add(f);
+    }
+  }
+  if (r.reason === "done") {
+    try {
+      for (const f of checkVgic(s.vgic, s.gic)) add(f);
+      judgeAccounting(s, routed, acks, delivered, droppedBy, add);
+    } catch (e) {
+      add({ invariant: "crash", message: `final check: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    if (s.vgic.stats.domainCrashes > illegalIssued) {
+      add({ invariant: "domain-crash", message: `the domain was crashed ${s.vgic.stats.domainCrashes} times for ${illegalIssued} accesses of a width the architecture does not allow: a legal access crashed it` });
+    }
+  } else if (r.reason === "maxSteps") {
+    add({ invariant: "no-quiescence", message: `the machine did not become quiescent within ${config.maxSteps} steps` });
+  }
+  if (o.coverage) cover(o.coverage, config, s, r, out);
+  return { violations: out, run: r, sys: s };
+}
+
+/** Every physical interrupt the hypervisor acknowledged was delivered to a
+ *  guest handler, dropped explicitly, or is still waiting (QUEUED on a list,
+ *  or pending in a list register); every raised edge still pending in the
+ *  distributor for an SPI the guest enabled is taken. */
+function judgeAccounting(s: System, routed: readonly number[], acks: Map<number, number>, delivered: Map<number, number>,
+  dropped: Map<number, number>, add: (v: VgicViolation) => void): void {
+  const { vgic, gic } = s;
+  const lrs: Array<{ irq: number; state: number }> = [];
+  vgic.pcpu.forEach((pc, cpu) => {
+    if (pc.current === null) return;
+    for (let i = 0; i < vgic.nr_lrs; i++) {
+      const lr = decodeLr(gic.listRegister(cpu, i));
+      lrs.push({ irq: lr.virtualId, state: lr.state });
+    }
+  });
+  for (const v of vgic.d.vcpu) for (const value of v.saved?.lrs ?? []) {
+    const lr = decodeLr(value);
+    lrs.push({ irq: lr.virtualId, state: lr.state });
+  }
+  for (const irq of routed) {
+    const p = vgic.d.spis[irq - 32]!;
+    const a = acks.get(irq) ?? 0;
+    const dl = delivered.get(irq) ?? 0;
+    const dr = dropped.get(irq) ?? 0;
+    const waiting = (p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null)) ||
+      lrs.some((l) => l.irq === irq && (l.state & LrState.Pending) !== 0);
+    const unaccounted = a - dl - dr - (waiting ? 1 : 0);
+    if (unaccounted > 0) {
+      add({ invariant: "lost", message: `IRQ ${irq}: the hypervisor acknowledged it ${a} times, the guest handled it ${dl} times, ${dr} dropped by design, ${waiting ? "one still waiting" : "none waiting"}: ${unaccounted} silently lost` });
+    } else if (dl > a) {
+      add({ invariant: "duplicate", message: `IRQ ${irq}: the guest handled it ${dl} times but the hypervisor acknowledged it only ${a} times` });
+    }
+    const rank = vgic.d.rank_irq(vgic.d.vcpu[0]!, irq);
+    const guestEnabled = ((rank.ienable >>> (irq & 31)) & 1) === 1;
+    if (guestEnabled && gic.isPending(0, irq) && !gic.isActive(0, irq)) {
+      add({ invariant: "lost", message: `IRQ ${irq}: raised and enabled by the guest, but left pending in the distributor with every pCPU idle (physically ${gic.isEnabled(0, irq) ? "enabled" : "disabled"})` });
+    }
+  }
+}
+
+function cover(cov: Coverage, config: VgicConfig, s: System, r: RunResult, out: VgicViolation[]): void {
+  const vi = Math.max(0, VARIANT_NAMES.indexOf(config.variant));
+  const base = 5000 + vi * 1000;
+  const st = s.vgic.stats;
+  const bucket = (n: number) => (n === 0 ? 0 : n === 1 ? 1 : n < 4 ? 2 : n < 16 ? 3 : 4);
+  const counters = [st.migrations, st.lrPendingAdds, st.dropped, st.mmioDataAborts, st.domainCrashes, st.maintenanceIrqs, st.kicks, st.contextSwitches, st.injections];
+  counters.forEach((n, i) => cov.hit(base + i * 8 + bucket(n)));
+  const reasons = ["done", "deadlock", "until", "maxSteps", "error"];
+  cov.hit(base + 100 + reasons.indexOf(r.reason));
+  let k = 0;
+  for (const [cls, c] of Object.entries(r.contention)) {
+    k = (k * 31 + cls.length * 7 + cls.charCodeAt(0)) % 50;
+    cov.hit(base + 120 + (k % 50) * 2 + (c.contended > 0 ? 1 : 0));
+  }
+  for (const [from, tos] of Object.entries(r.lockOrder)) {
+    for (const to of tos) cov.hit(base + 300 + (hash(`${from}>${to}`) % 200));
+  }
+  for (const v of out) cov.hit(base + 600 + (hash(v.invariant) % 64));
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+function priorityOf(invariant: string): number {
+  const i = PRIORITY.findIndex((p) => invariant === p || invariant.startsWith(p + "-"));
+  return i < 0 ? PRIORITY.length : i;
+}
+
+function pickViolation(vs: VgicViolation[]): VgicViolation | null {
+  if (vs.length === 0) return null;
+  const rank = (v: VgicViolation) => priorityOf(v.invariant);
+  const sorted = vs.slice().sort((a, b) => rank(a) - rank(b));
+  const first = sorted[0]!;
+  const rest = sorted.length - 1;
+  let message = first.message.length > MESSAGE_LIMIT ? first.message.slice(0, MESSAGE_LIMIT) + "..." : first.message;
+  if (rest > 0) message += ` (and ${rest} more: ${[...new Set(sorted.slice(1).map((v) => v.invariant))].join(", ")})`;
+  return { invariant: first.invariant, message };
+}
+
+function pick<T>(rng: Rng, xs: readonly T[]): T { return xs[rng.below(xs.length)]!; }
+
+class VgicSession implements FuzzSession<VgicOp> {
+  private readonly ops: VgicOp[] = [];
+  private n = 0;
+  constructor(readonly config: VgicConfig, private readonly options: SessionOptions & { schedule?: Schedule }) {}
+
+  get checkedOps(): number { return this.n; }
+
+  generate(rng: Rng): VgicOp {
+    return generateOp(this.config, rng);
+  }
+
+  step(op: VgicOp): Violation | null {
+    this.ops.push(op);
+    return null;
+  }
+
+  finish(): Violation | null {
+    this.n = this.ops.length;
+    let res: Outcome;
+    try {
+      res = runVgicCase(this.config, this.ops, {
+        ...(this.options.schedule ? { schedule: this.options.schedule } : {}),
+        ...(this.options.coverage ? { coverage: this.options.coverage } : {}),
+      });
+    } catch (e) {
+      return { invariant: "crash", message: `host exception: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    const v = pickViolation(res.violations);
+    if (v === null) return null;
+    const out: VgicViolation = { ...v };
+    if (res.run) out.schedule = res.run.schedule;
+    return out;
+  }
+}
+
+// ---- generation
+
+function spiBit(config: VgicConfig, rng: Rng): { irq: number } {
+  return { irq: pick(rng, config.spis).irq };
+}
+
+function targetByte(config: VgicConfig, rng: Rng): number {
+  const nv = config.placement.length;
+  const r = rng.below(10);
+  if (r < 8) return 1 << rng.below(nv); // a single vCPU
+  if (r === 8) return 0; // no target: Xen ignores the byte
+  return rng.below(256); // several bits (Xen takes the lowest) or absent vCPUs
+}
+
+/** One structure-aware operation for a random vCPU (or the device). */
+export function generateOp(config: VgicConfig, rng: Rng): VgicOp {
+  const nv = config.placement.length;
+  const v = rng.below(nv);
+  const r = rng.below(100);
+  if (r < 22) {
+    return { v: "dev", t: "raise", irq: spiBit(config, rng).irq, gap: rng.below(4) === 0 ? rng.below(40) : rng.below(4) };
+  }
+  if (r < 40) {
+    // ITARGETSR: move one SPI (byte), or a whole word of a rank
+    const { irq } = spiBit(config, rng);
+    if (rng.below(4) === 0) {
+      const base = irq & ~3;
+      let value = 0;
+      for (let i = 0; i < 4; i++) value |= targetByte(config, rng) << (8 * i);
+      return { v, t: "w", off: GICD.ITARGETSR + base, size: 4, value: value >>> 0 };
+    }
+    return { v, t: "w", off: GICD.ITARGETSR + irq, size: 1, value: targetByte(config, rng) };
+  }
+  if (r < 52) {
+    const { irq } = spiBit(config, rng);
+    const word = 4 * (irq >> 5);
+    const mask = rng.below(6) === 0 ? rng.next() >>> 0 : (1 << (irq & 31)) >>> 0;
+    return { v, t: "w", off: (rng.below(2) === 0 ? GICD.ISENABLER : GICD.ICENABLER) + word, size: 4, value: mask };
+  }
+  if (r < 56) {
+    const { irq } = spiBit(config, rng);
+    return rng.below(2) === 0
+      ? { v, t: "w", off: GICD.IPRIORITYR + irq, size: 1, value: pick(rng, [0x00, 0x80, 0xa0, 0xf0]) }
+      : { v, t: "w", off: GICD.IPRIORITYR + (irq & ~3), size: 4, value: rng.next() >>> 0 };
+  }
+  if (r < 58) {
+    const { irq } = spiBit(config, rng);
+    return { v, t: "w", off: GICD.ICFGR + 4 * (irq >> 4), size: 4, value: rng.below(2) === 0 ? 0xaaaaaaaa : rng.next() >>> 0 };
+  }
+  if (r < 61) {
+    const { irq } = spiBit(config, rng);
+    const reg = pick(rng, [GICD.ISPENDR, GICD.ICPENDR, GICD.ISACTIVER, GICD.ICACTIVER]);
+    return { v, t: "w", off: reg + 4 * (irq >> 5), size: 4, value: (1 << (irq & 31)) >>> 0 };
+  }
+  if (r < 67) {
+    const filter = rng.below(8) === 0 ? 3 : rng.below(3);
+    const list = rng.below(1 << Math.min(8, nv + 1));
+    return { v, t: "w", off: GICD.SGIR, size: 4, value: ((filter << 24) | (list << 16) | rng.below(16)) >>> 0 };
+  }
+  if (r < 72) {
+    const { irq } = spiBit(config, rng);
+    const off = pick(rng, [GICD.CTLR, GICD.TYPER, GICD.ISENABLER + 4 * (irq >> 5), GICD.IPRIORITYR + irq, GICD.ITARGETSR + irq,
+      GICD.ICFGR + 4 * (irq >> 4), GICD.SGIR, GICD.ISPENDR + 4 * (irq >> 5), GICD.PIDR2]);
+    const size = legalGicdAccess(off, 1) && rng.below(2) === 0 ? 1 : 4;
+    return { v, t: "r", off: off & ~(size - 1), size };
+  }
+  if (r < 74) {
+    // anything: random offsets and widths (a bad width crashes the domain)
+    const size = pick(rng, [1, 2, 4] as const);
+    const off = rng.below(0x1000);
+    return rng.below(2) === 0 ? { v, t: "w", off, size, value: rng.next() >>> 0 } : { v, t: "r", off, size };
+  }
+  if (r < 84) {
+    const kind = rng.below(5) < 4 ? "ack-eoi" : pick(rng, GICV_KINDS);
+    return kind === "eoi-unacked" || kind === "dir" ? { v, t: "gicv", kind, irq: spiBit(config, rng).irq } : { v, t: "gicv", kind };
+  }
+  if (r < 94) return { v, t: "work", cycles: pick(rng, [200, 1000, 3000, 10000]) };
+  return { v, t: "wfi" };
+}
+
+function randomConfig(rng: Rng, params: Record<string, string> = {}): VgicConfig {
+  const variant = params.variant ?? pick(rng, VARIANT_NAMES);
+  const pcpus = 2 + rng.below(2);
+  const nv = pcpus;
+  const placement = Array.from({ length: nv }, (_, i) => i % pcpus);
+  const twoRanks = rng.below(3) === 0;
+  const nspis = 2 + rng.below(3);
+  const pool = twoRanks ? [32, 33, 34, 35, 40, 63, 64, 65, 70, 95] : [32, 33, 34, 35, 40, 41, 47, 63];
+  const irqs: number[] = [];
+  while (irqs.length < nspis) {
+    const c = pick(rng, pool);
+    if (!irqs.includes(c)) irqs.push(c);
+  }
+  irqs.sort((a, b) => a - b);
+  const spis = irqs.map((irq) => ({
+    irq, target: rng.below(nv), priority: pick(rng, [0xa0, 0xa0, 0x80, 0xc0]), enabled: rng.below(6) !== 0,
+  }));
+  const sched: VgicSchedConfig = rng.below(2) === 0
+    ? { kind: "random", seed: rng.next() }
+    : { kind: "pct", seed: rng.next(), depth: 2 + rng.below(3) };
+  return { variant, pcpus, placement, listRegisters: 2 + rng.below(3), spis, sched, maxSteps: DEFAULT_MAX_STEPS };
+}
+
+// ---- parsing finding files
+
+function obj(x: unknown, path: string): Record<string, unknown> {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) throw new FindingError(path, x, "an object");
+  return x as Record<string, unknown>;
+}
+function int(x: unknown, path: string, lo: number, hi: number): number {
+  if (typeof x !== "number" || !Number.isInteger(x) || x < lo || x > hi) throw new FindingError(path, x, `an integer from ${lo} to ${hi}`);
+  return x;
+}
+
+function parseConfig(x: unknown, path: string): VgicConfig {
+  const o = obj(x, path);
+  if (typeof o.variant !== "string" || !VARIANT_NAMES.includes(o.variant)) {
+    throw new FindingError(`${path}.variant`, o.variant, `one of ${VARIANT_NAMES.join(", ")}`);
+  }
+  const pcpus = int(o.pcpus, `${path}.pcpus`, 1, 8);
+  if (!Array.isArray(o.placement) || o.placement.length < 1 || o.placement.length > 8) {
+    throw new FindingError(`${path}.placement`, o.placement, "an array of 1 to 8 pCPU numbers");
+  }
+  const placement = o.placement.map((p, i) => int(p, `${path}.placement[${i}]`, 0, pcpus - 1));
+  const listRegisters = int(o.listRegisters, `${path}.listRegisters`, 1, 64);
+  if (!Array.isArray(o.spis) || o.spis.length < 1) throw new FindingError(`${path}.spis`, o.spis, "a non-empty array of SPIs");
+  const spis = o.spis.map((s, i) => {
+    const so = obj(s, `${path}.spis[${i}]`);
+    const enabled = so.enabled ?? true;
+    if (typeof enabled !== "boolean") throw new FindingError(`${path}.spis[${i}].enabled`, enabled, "a boolean");
+    return {
+      irq: int(so.irq, `${path}.spis[${i}].irq`, 32, 127),
+      target: int(so.target, `${path}.spis[${i}].target`, 0, placement.length - 1),
+      priority: int(so.priority, `${path}.spis[${i}].priority`, 0, 255),
+      enabled,
+    };
+  });
+  const so = obj(o.sched, `${path}.sched`);
+  if (so.kind !== "random" && so.kind !== "pct") throw new FindingError(`${path}.sched.kind`, so.kind, `"random" or "pct"`);
+  const sched: VgicSchedConfig = { kind: so.kind, seed: int(so.seed, `${path}.sched.seed`, 0, 0xffffffff) };
+  if (so.kind === "pct") sched.depth = int(so.depth ?? 2, `${path}.sched.depth`, 1, 64);
+  const maxSteps = o.maxSteps === undefined ? DEFAULT_MAX_STEPS : int(o.maxSteps, `${path}.maxSteps`, 1, 1e9);
+  return { variant: o.variant, pcpus, placement, listRegisters, spis, sched, maxSteps };
+}
+
+function parseOp(x: unknown, path: string): VgicOp {
+  const o = obj(x, path);
+  if (o.t === "raise") {
+    if (o.v !== "dev") throw new FindingError(`${path}.v`, o.v, `"dev" for a device operation`);
+    return { v: "dev", t: "raise", irq: int(o.irq, `${path}.irq`, 32, 127), gap: int(o.gap ?? 0, `${path}.gap`, 0, 1e6) };
+  }
+  const v = int(o.v, `${path}.v`, 0, 7);
+  const size = (p: unknown): 1 | 2 | 4 => {
+    if (p !== 1 && p !== 2 && p !== 4) throw new FindingError(`${path}.size`, p, "1, 2 or 4");
+    return p;
+  };
+  switch (o.t) {
+    case "w": return { v, t: "w", off: int(o.off, `${path}.off`, 0, 0xfff), size: size(o.size), value: int(o.value, `${path}.value`, 0, 0xffffffff) };
+    case "r": return { v, t: "r", off: int(o.off, `${path}.off`, 0, 0xfff), size: size(o.size) };
+    case "gicv": {
+      if (typeof o.kind !== "string" || !(GICV_KINDS as readonly string[]).includes(o.kind)) {
+        throw new FindingError(`${path}.kind`, o.kind, GICV_KINDS.join(", "));
+      }
+      const op: VgicOp = { v, t: "gicv", kind: o.kind as GicvKind };
+      if (o.irq !== undefined) op.irq = int(o.irq, `${path}.irq`, 0, 1023);
+      return op;
+    }
+    case "work": return { v, t: "work", cycles: int(o.cycles, `${path}.cycles`, 0, 1e7) };
+    case "wfi": return { v, t: "wfi" };
+    default: throw new FindingError(`${path}.t`, o.t, `"w", "r", "gicv", "work", "wfi" or "raise"`);
+  }
+}
+
+function simplerOps(_config: VgicConfig, op: VgicOp): VgicOp[] {
+  const out: VgicOp[] = [];
+  if (op.t === "raise" && op.gap > 0) out.push({ ...op, gap: 0 });
+  if (op.t === "work" && op.cycles > 200) out.push({ ...op, cycles: 200 });
+  if (op.t === "w" && op.size === 4 && (op.off & 0xf80) !== 0x800 && op.value !== 0 && (op.value & (op.value - 1)) !== 0) {
+    // one bit of a multi-bit write
+    out.push({ ...op, value: (op.value & -op.value) >>> 0 });
+  }
+  return out;
+}
+
+/** The machine's narrative of a case, for a finding: the last `lines`. */
+export function explainVgicCase(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule, lines = 60): string[] {
+  const res = runVgicCase(config, ops, { trace: true, ...(schedule ? { schedule } : {}) });
+  const text = res.sys?.machine.trace?.narrative() ?? "";
+  const all = text.split("\n").filter((l) => l.trim() !== "");
+  return all.slice(Math.max(0, all.length - lines));
+}
+
+export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
+  name: "vgic",
+  faults: [],
+  params: ["variant"],
+  randomConfig,
+  open(config: VgicConfig, options: SessionOptions = {}) { return new VgicSession(config, options); },
+  caseLength(rng: Rng) { return 6 + rng.below(20); },
+  describeOp(_config: VgicConfig, op: VgicOp) { return describe(op); },
+  simplerOps,
+  parseConfig,
+  parseOp,
+  explain(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule) { return explainVgicCase(config, ops, schedule); },
+  validateParams(params: Record<string, string>) {
+    if (params.variant !== undefined && !VARIANT_NAMES.includes(params.variant)) {
+      throw new RangeError(`unknown variant '${params.variant}' (known: ${VARIANT_NAMES.join(", ")})`);
+    }
+  },
+};
