@@ -5,10 +5,9 @@ import { fuzzCommand } from "./fuzz/cli.ts";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { Gic, ConfigError, type GicConfig } from "./hw/gic.ts";
 import { parseScript, runScript, ScriptError } from "./hw/script.ts";
-import { formatRates, runHardwareBench } from "./bench/hw.ts";
-import { formatSimBench, runSimBench } from "./bench/sim.ts";
-import { formatStackRate, runStackBench } from "./bench/stack.ts";
-import { VARIANTS, variantNamed } from "./xen/variants.ts";
+import { BenchUsageError, benchCommand } from "./bench/command.ts";
+import { ProfileError } from "./sim/profile.ts";
+import { VARIANTS } from "./xen/variants.ts";
 import { runCommand } from "./workload/command.ts";
 import { exploreCommand } from "./explore/cli.ts";
 
@@ -16,8 +15,9 @@ const USAGE = `usage: vgic <command> [options]
 
 commands:
   mmio SCRIPT     run a register script against the GIC model and print every read
-  bench           benchmarks: --hw register round trips, --sim machine steps,
-                  --stack whole-stack injections per second (default: all)
+  bench           benchmarks: --hw register round trips, --sim machine steps, --stack
+                  whole-stack injections per second, --latency modelled injection
+                  latency per path and design (default: all four)
   run WORKLOAD    run a workload file under one or every vGIC design (--variant NAME|all,
                   --seed N, --json, --trace FILE, --report FILE; --schema prints the file format)
   fuzz            fuzz MMIO register accesses (--target hw, --seconds N, --seed N,
@@ -36,10 +36,14 @@ mmio options (defaults: the QEMU virt board's GICv2 with one CPU):
   --gicd/--gicc/--gich/--gicv ADDR           frame bases (0x08000000 ...)
 
 bench options:
-  --variant NAME      vGIC design for --stack (xen-4.9)
+  --variant NAME|all  vGIC design(s) for --latency (all) and --stack (xen-4.9 for all)
+  --reps N            repetitions per latency path (200; migration at most 50)
+  --seed N            seed of the latency paths' timing offsets (1)
+  --profile NAME|PATH cost profile for --latency: a name in profiles/ or a file (xgene-xen)
+  --compare FILE      print the change of every figure against an earlier --json result
   --iterations N      operations per timed run of --hw (1000000)
-  --runs N            timed runs; the median is reported (7)
-  --json              machine-readable output
+  --runs N            timed runs of --hw/--sim/--stack; the median is reported (7)
+  --json              one JSON document (host/bench/result.schema.json)
 `;
 
 class UsageError extends Error {}
@@ -97,41 +101,16 @@ function cmdMmio(args: string[]): number {
   return 0;
 }
 
+/** `vgic bench` (host/bench/command.ts). */
 function cmdBench(args: string[]): number {
-  const { values } = parseArgs({
-    args,
-    options: {
-      hw: { type: "boolean" }, sim: { type: "boolean" }, stack: { type: "boolean" }, variant: { type: "string" },
-      iterations: { type: "string" }, runs: { type: "string" }, json: { type: "boolean" },
-    },
-  });
-  const all = !values.hw && !values.sim && !values.stack;
-  const runs = num(values.runs, "runs");
-  const out: Record<string, unknown> = {};
-  const say = (s: string) => { if (!values.json) process.stdout.write(s + "\n"); };
-  if (all || values.hw) {
-    const opts: { iterations?: number; runs?: number } = {};
-    const it = num(values.iterations, "iterations");
-    if (it !== undefined) opts.iterations = it;
-    if (runs !== undefined) opts.runs = runs;
-    const rates = runHardwareBench(opts);
-    out.hardware = rates;
-    say("== hardware model (wasm): register round trips per wall-second\n" + formatRates(rates) + "\n");
+  try {
+    return benchCommand(args);
+  } catch (e) {
+    if (e instanceof BenchUsageError || e instanceof ProfileError || (e instanceof Error && /^profile .* not found/.test(e.message))) {
+      throw new UsageError(`bench: ${e.message}`);
+    }
+    throw e;
   }
-  if (all || values.sim) {
-    const b = runSimBench(runs !== undefined ? { runs } : {});
-    out.machine = b;
-    say("== machine: scheduler steps per wall-second\n" + formatSimBench(b) + "\n");
-  }
-  if (all || values.stack) {
-    const variant = values.variant ?? "xen-4.9";
-    variantNamed(variant);
-    const r = runStackBench({ variant, ...(runs !== undefined ? { runs } : {}) });
-    out.stack = r;
-    say("== whole stack: completed injections per wall-second\n" + formatStackRate(r) + "\n");
-  }
-  if (values.json) process.stdout.write(JSON.stringify(out, null, 2) + "\n");
-  return 0;
 }
 
 function cmdVariants(): number {

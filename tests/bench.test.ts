@@ -1,0 +1,181 @@
+// The benchmark's machinery, not its speed: stage breakdowns add up, the
+// paths that correspond to published figures reproduce the profile's inputs,
+// the --json document matches its schema, --compare reports a planted
+// change, and a design that drops an interrupt on a path says so.
+import { describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runLatencyBench, type LatencyResult, type PathResult } from "../host/bench/latency.ts";
+import { benchCommand } from "../host/bench/command.ts";
+import {
+  BenchResult, benchResultJsonSchemaText, compareResults, formatChanges, parseBenchResult,
+} from "../host/bench/result.ts";
+import { defaultProfile } from "../host/sim/profile.ts";
+import type { CostProfile } from "../host/sim/api.ts";
+import { minimalTrapCycles, trapResidualCycles } from "../host/xen/hypervisor.ts";
+
+const profile = defaultProfile();
+const all = runLatencyBench({ profile, reps: 20, seed: 3, keepSamples: true });
+const find = (r: LatencyResult, path: string, variant: string): PathResult => {
+  const p = r.paths.find((x) => x.path === path && x.variant === variant);
+  if (p === undefined) throw new Error(`no ${path} for ${variant}`);
+  return p;
+};
+
+/** A copy of the profile with one cost changed. */
+function withCost(name: "mmioTrap" | "gicvAccess" | "gichAccess", cycles: number): CostProfile {
+  return { ...profile, name: `${profile.name}-${name}-${cycles}`, costs: { ...profile.costs, [name]: { ...profile.costs[name], cycles } } };
+}
+
+describe("latency paths", () => {
+  it("every path runs for every variant", () => {
+    const ids = new Set(all.paths.map((p) => p.path));
+    for (const id of ["spi-running/handler", "spi-running/eoi", "spi-kick/handler", "spi-kick/eoi", "spi-wfi/handler",
+      "spi-wfi/eoi", "virq-completion", "virtual-ipi", "trap", "migration", "lr-overflow"]) {
+      expect(ids.has(id), id).toBe(true);
+      for (const v of all.variants) find(all, id, v);
+    }
+    expect(all.variants).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9"]);
+  });
+
+  it("each repetition's stages add up to its total, and the stage means to the mean total", () => {
+    let checked = 0;
+    for (const p of all.paths) {
+      for (const s of p.samples ?? []) {
+        expect(s.stages.reduce((a, [, c]) => a + c, 0)).toBe(s.total);
+        for (const [, c] of s.stages) expect(c).toBeGreaterThanOrEqual(0);
+        checked++;
+      }
+      if (p.total !== undefined) {
+        expect(p.stages.reduce((a, s) => a + s.mean, 0)).toBeCloseTo(p.total.mean, 6);
+        expect(p.total.min).toBeLessThanOrEqual(p.total.median);
+        expect(p.total.median).toBeLessThanOrEqual(p.total.p99);
+        expect(p.total.p99).toBeLessThanOrEqual(p.total.max);
+      }
+    }
+    expect(checked).toBeGreaterThan(500);
+  });
+
+  it("the stages name the path's steps: kick on another pCPU, lr_pending wait on overflow", () => {
+    const stages = (path: string) => find(all, path, "xen-4.9").stages.map((s) => s.stage);
+    expect(stages("spi-running/eoi")).toEqual(expect.arrayContaining(
+      ["physical delivery", "hypervisor entry", "LR clean-up", "injection", "LR write", "return to guest", "guest acknowledge", "handler", "EOI"]));
+    expect(stages("spi-kick/handler")).toContain("kick");
+    expect(stages("spi-running/handler")).not.toContain("kick");
+    expect(stages("lr-overflow")).toContain("waiting on lr_pending");
+    expect(stages("virtual-ipi")).toEqual(expect.arrayContaining(["trap emulation", "kick", "guest acknowledge"]));
+    // the timing varies across repetitions where the cause can land at any phase
+    const t = find(all, "spi-running/handler", "xen-4.9").total!;
+    expect(t.max).toBeGreaterThan(t.min);
+  });
+
+  it("an interrupt controller trap (GICD_TYPER read) costs the profile's mmioTrap exactly, for every design", () => {
+    for (const v of all.variants) {
+      const p = find(all, "trap", v);
+      expect(p.outcome).toBe("ok");
+      expect(p.total).toMatchObject({ median: 1356, min: 1356, max: 1356 });
+      expect(p.published?.cycles).toBe(1356);
+      expect(p.published?.name).toMatch(/Dall et al\., ISCA 2016, Table II/);
+    }
+    expect(minimalTrapCycles(profile) + trapResidualCycles(profile)).toBe(1356);
+  });
+
+  it("the trap calibration follows the profile: another mmioTrap, another round trip", () => {
+    const p2 = withCost("mmioTrap", 2000);
+    const r = runLatencyBench({ profile: p2, reps: 5, variants: ["xen-4.8"], paths: ["trap"] });
+    expect(find(r, "trap", "xen-4.8").total?.median).toBe(2000);
+    // a profile whose bookkeeping already exceeds mmioTrap gets no residual, and overshoots
+    const p3 = withCost("gichAccess", 800);
+    expect(trapResidualCycles(p3)).toBe(0);
+    const r3 = runLatencyBench({ profile: p3, reps: 3, variants: ["xen-4.8"], paths: ["trap"] });
+    expect(find(r3, "trap", "xen-4.8").total!.median).toBeGreaterThan(1356);
+  });
+
+  it("a virtual IRQ completion is one GICV EOIR write: the profile's virqCompletion (71), no trap", () => {
+    for (const v of all.variants) {
+      const p = find(all, "virq-completion", v);
+      expect(p.total).toMatchObject({ median: 71, max: 71 });
+      expect(p.published?.cycles).toBe(profile.costs.virqCompletion.cycles);
+      expect(p.stages.map((s) => s.stage)).toEqual(["GICV EOIR write"]);
+    }
+  });
+
+  it("the hypercall is reported as not modelled, with its published figure", () => {
+    expect(all.notModelled).toEqual([expect.objectContaining({ path: "hypercall", reason: expect.stringMatching(/not modelled/) })]);
+    expect(all.notModelled[0]!.published.cycles).toBe(376);
+  });
+
+  it("migration: v3 as posted and fixed drop the next interrupt (MIGRATING, old LR not yet folded); 4.8 and 4.9 deliver it", () => {
+    for (const v of ["v3-posted", "v3-fixed"]) {
+      const p = find(all, "migration", v);
+      expect(p.outcome).toBe("dropped");
+      expect(p.total).toBeUndefined();
+      expect(p.note).toMatch(/MIGRATING/);
+      expect(p.note).toMatch(/stays active/);
+    }
+    for (const v of ["xen-4.8", "xen-4.9"]) {
+      const p = find(all, "migration", v);
+      expect(p.outcome).toBe("ok");
+      expect(p.measured).toBe(p.reps);
+    }
+  });
+});
+
+function runCli(args: string[]): string {
+  let out = "";
+  expect(benchCommand(args, (s) => { out += s; })).toBe(0);
+  return out;
+}
+
+describe("vgic bench --json and --compare", () => {
+  const doc = JSON.parse(runCli(["--latency", "--reps", "4", "--variant", "xen-4.9", "--json"])) as unknown;
+
+  it("the --json document validates against its schema, which host/bench/result.schema.json publishes", () => {
+    const r = parseBenchResult(doc);
+    expect(r.profile).toMatchObject({ name: "xgene-xen", hz: 2.4e9 });
+    expect(r.profile.costs.mmioTrap).toBe(1356);
+    expect(r.host.node).toBe(process.version);
+    expect(r.latency!.paths.length).toBeGreaterThan(8);
+    expect(readFileSync(new URL("../host/bench/result.schema.json", import.meta.url), "utf8")).toBe(benchResultJsonSchemaText());
+    // and the validator does reject
+    const bad = structuredClone(doc) as { latency: { paths: Array<{ total?: { median?: unknown } }> } };
+    bad.latency.paths[0]!.total!.median = "fast";
+    expect(() => parseBenchResult(bad)).toThrow(/latency\.paths\.0\.total\.median/);
+    expect(BenchResult.safeParse({ ...(doc as object), format: "other" }).success).toBe(false);
+  });
+
+  it("--compare reports a planted change of a median, and nothing else", () => {
+    const old = structuredClone(doc) as BenchResult;
+    const trap = old.latency!.paths.find((p) => p.path === "trap")!;
+    trap.total!.median = 1000;
+    const changes = compareResults(old, parseBenchResult(doc));
+    const moved = changes.filter((c) => c.delta !== 0);
+    expect(moved).toEqual([expect.objectContaining({ section: "latency", key: "trap xen-4.9", old: 1000, now: 1356, delta: 356 })]);
+    expect(formatChanges(changes)).toMatch(/trap xen-4\.9 +1000 +1356 +\+35\.6%/);
+
+    const dir = mkdtempSync(join(tmpdir(), "vgic-bench-"));
+    const file = join(dir, "old.json");
+    writeFileSync(file, JSON.stringify(old));
+    const text = runCli(["--latency", "--reps", "4", "--variant", "xen-4.9", "--compare", file]);
+    expect(text).toMatch(/== change against/);
+    expect(text).toMatch(/trap xen-4\.9 +1000 +1356 +\+35\.6%/);
+  });
+
+  it("--compare reports a changed outcome", () => {
+    const old = structuredClone(doc) as BenchResult;
+    const p = old.latency!.paths.find((x) => x.path === "migration")!;
+    p.outcome = "dropped";
+    delete p.total;
+    const c = compareResults(old, parseBenchResult(doc)).find((x) => x.key === "migration xen-4.9");
+    expect(c).toMatchObject({ old: "dropped", now: "ok", unit: "outcome" });
+  });
+
+  it("the table prints the published figures beside the modelled ones and the outcome instead of a number", () => {
+    const text = runCli(["--latency", "--reps", "3"]);
+    expect(text).toMatch(/xen-4\.8 +1356 +1356 +1356 +1356 \(Dall et al\. 2016: Interrupt Controller Trap\)/);
+    expect(text).toMatch(/xen-4\.9 +71 +71 +71 +71 \(Dall et al\. 2016: Virtual IRQ Completion\)/);
+    expect(text).toMatch(/v3-posted +DROPPED: /);
+    expect(text).toMatch(/hypercall round trip: published 376 .* not modelled/);
+  });
+});
