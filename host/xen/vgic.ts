@@ -692,20 +692,18 @@ export class Vgic {
     ctx.local_irq_restore(flags);
   }
 
-  /** The machine's IRQ vector on every pCPU: the physical IRQ exception. */
+  /** The machine's IRQ vector on every pCPU: the physical IRQ exception
+   *  (the machine charges the exception entry and return around it). */
   *irq_exception(ctx: PCpu): Co {
     const pc = this.pcpu[ctx.id]!;
     const fromGuest = pc.inGuest;
     if (fromGuest) {
       pc.inGuest = false;
-      ctx.cost("el2Entry");
       yield* this.enter_hypervisor_head(ctx);
     }
-    ctx.cost("irqEntry");
     yield* this.gic_interrupt(ctx);
     if (fromGuest) {
       yield* this.leave_hypervisor_tail(ctx);
-      ctx.cost("el2Return");
       pc.inGuest = true;
     }
   }
