@@ -58,3 +58,17 @@ export const COST_NAMES = [
 type MissingCostName = Exclude<CostName, (typeof COST_NAMES)[number]>;
 /** Compile-time check that COST_NAMES lists every CostName. */
 export const COST_NAMES_COMPLETE: MissingCostName extends never ? true : never = true;
+
+const SHARED_POINTS = new Map<string, SchedPoint>();
+
+/** A shared, frozen SchedPoint per label: `yield point("label")` is the same
+ *  scheduling point as `yield* ctx.point("label")` without the generator
+ *  that call creates. */
+export function point(label: string): SchedPoint {
+  let p = SHARED_POINTS.get(label);
+  if (p === undefined) {
+    p = Object.freeze({ label });
+    SHARED_POINTS.set(label, p);
+  }
+  return p;
+}

@@ -46,7 +46,7 @@
 
 import type { Co, CostName, CostProfile, SchedPoint } from "./api.ts";
 import { Line, type Gic } from "../hw/gic.ts";
-import { G_LINES_SEQ } from "../hw/layout.ts";
+import { CPU_BASE, CPU_STRIDE, C_LINES_VIS, G_LINES_SEQ, G_NEXT_DUE, G_NOW } from "../hw/layout.ts";
 import { cycleTable } from "./profile.ts";
 import { Lockdep, type IrqContext, type LockdepReport, type RawAcquisition, type StackNode } from "./lockdep.ts";
 import type { Schedule, Scheduler, SchedState } from "./sched.ts";
@@ -59,6 +59,10 @@ const STATE_NAMES: readonly ThreadState[] = ["runnable", "waiting", "idle", "don
 
 const IRQ = Line.IRQ;
 const LINES_SEQ_WORD = G_LINES_SEQ >>> 2;
+const NOW_WORD = G_NOW >>> 3;
+const LINES_VIS_WORD = (CPU_BASE + C_LINES_VIS) >>> 2;
+const CPU_STRIDE_WORDS = CPU_STRIDE >>> 2;
+const NEXT_DUE_WORD = G_NEXT_DUE >>> 3;
 const WAKE_LINES = Line.IRQ | Line.FIQ;
 /** tid of the event queue in traces */
 export const EVENTS_TID = 999;
@@ -173,8 +177,44 @@ export class Thread {
     try {
       return yield* typeof body === "function" ? body(this) : body;
     } finally {
+      // An exception unwinding through here leaves the functions entered
+      // with enterFn above this one on the stack: they end first.
+      if (this.stack !== node) this.unwindTo(node);
       this.stack = node.parent;
       if (tr !== null) tr.add(this.clock, this.index, "fn-end", name);
+    }
+  }
+
+  /** Enter a named function without a generator layer of its own: the
+   *  caller runs the body and then calls leaveFn with the returned node.
+   *  Equivalent to fn() (stack, trace events), also when an exception
+   *  unwinds through it (fn and the machine end such frames). */
+  enterFn(name: string): StackNode {
+    const node: StackNode = { name, parent: this.stack };
+    this.stack = node;
+    const tr = this.machine.trace;
+    if (tr !== null) tr.add(this.clock, this.index, "fn-begin", name);
+    return node;
+  }
+
+  /** Leave the function entered by enterFn (which returned `node`). */
+  leaveFn(node: StackNode): void {
+    this.stack = node.parent;
+    const tr = this.machine.trace;
+    if (tr !== null) tr.add(this.clock, this.index, "fn-end", node.name);
+  }
+
+  /** @internal end (innermost first) the functions above `node` on the
+   *  stack, as exception unwinding through fn() would; no-op if `node` is
+   *  not on it. */
+  unwindTo(node: StackNode | null): void {
+    let onStack = false;
+    for (let p = this.stack; p !== null; p = p.parent) if (p === node) { onStack = true; break; }
+    if (!onStack) return;
+    const tr = this.machine.trace;
+    for (let p = this.stack; p !== node && p !== null; p = p.parent) {
+      if (tr !== null) tr.add(this.clock, this.index, "fn-end", p.name);
+      this.stack = p.parent;
     }
   }
 
@@ -220,11 +260,11 @@ export class PCpu extends Thread {
     const m = this.machine;
     const raw = m.gic.raw;
     const start = this.clock;
-    raw.setTime(start);
+    m.syncTime(start);
     const v = raw.mmioRead(this.id, addr >>> 0, size) >>> 0;
     m.chargeAccess(this, addr, category);
     if (m.trace !== null) m.trace.add(start, this.index, "mmio-read", m.frameName(addr), addr >>> 0, v);
-    if (raw.linesSeq() !== m.seenSeq) m.refreshLines(start);
+    if (m.linesSeq() !== m.seenSeq) m.refreshLines(start);
     return v;
   }
 
@@ -234,11 +274,11 @@ export class PCpu extends Thread {
     const m = this.machine;
     const raw = m.gic.raw;
     const start = this.clock;
-    raw.setTime(start);
+    m.syncTime(start);
     const status = raw.mmioWrite(this.id, addr >>> 0, value >>> 0, size);
     m.chargeAccess(this, addr, category);
     if (m.trace !== null) m.trace.add(start, this.index, "mmio-write", m.frameName(addr), addr >>> 0, value >>> 0);
-    if (raw.linesSeq() !== m.seenSeq) m.refreshLines(start);
+    if (m.linesSeq() !== m.seenSeq) m.refreshLines(start);
     return status;
   }
 }
@@ -343,6 +383,7 @@ export class Machine implements SchedState {
   /** @internal a thread changed state: rebuild the enabled list */
   enabledDirty = true;
   private mem32: Uint32Array;
+  private mem64: Float64Array;
   private readonly points = new Map<string, SchedPoint>();
   private readonly contention = new Map<string, Contention>();
   private readonly hasDelay: boolean;
@@ -372,6 +413,7 @@ export class Machine implements SchedState {
     this.map = { d: mp.gicd, c: mp.gicc, h: mp.gich, v: mp.gicv };
     this.seenSeq = -1;
     this.mem32 = new Uint32Array(opts.gic.raw.memory.buffer);
+    this.mem64 = new Float64Array(opts.gic.raw.memory.buffer);
     if (this.trace !== null) {
       this.cpus.forEach((c) => { this.trace!.threadNames[c.index] = c.name; });
       this.trace.threadNames[EVENTS_TID] = "events";
@@ -438,10 +480,10 @@ export class Machine implements SchedState {
 
   /** Drive a GIC input line at a cycle; used by events and Thread.setLine. */
   driveLine(at: number, tid: number, irq: number, level: boolean | number, cpu = 0): void {
-    this.gic.setTime(at);
+    this.syncTime(at);
     this.gic.setLine(irq, level, cpu);
     if (this.trace !== null) this.trace.add(at, tid, "set-line", `irq${irq}`, irq, level ? 1 : 0);
-    if (this.gic.raw.linesSeq() !== this.seenSeq) this.refreshLines(at);
+    if (this.linesSeq() !== this.seenSeq) this.refreshLines(at);
   }
 
   /** Drive a line from an event (at the event's time). */
@@ -539,12 +581,34 @@ export class Machine implements SchedState {
     }
   }
 
-  /** The model's line-change counter, read from its memory (G_LINES_SEQ)
-   *  rather than through an export call: one typed-array load per step. */
-  private linesSeq(): number {
+  /** @internal The model's line-change counter, read from its memory
+   *  (G_LINES_SEQ) rather than through an export call: one typed-array load. */
+  linesSeq(): number {
     let m = this.mem32;
     if (m.length === 0) m = this.mem32 = new Uint32Array(this.gic.raw.memory.buffer);
     return m[LINES_SEQ_WORD]!;
+  }
+
+  /** The visible output lines of a CPU interface (Gic.lines), read from
+   *  the model's memory rather than through an export call. */
+  visibleLines(cpu: number): number {
+    if (!(cpu >= 0 && cpu < this.cpus.length)) return this.gic.lines(cpu); // the model counts the bad CPU
+    let m = this.mem32;
+    if (m.length === 0) m = this.mem32 = new Uint32Array(this.gic.raw.memory.buffer);
+    return m[LINES_VIS_WORD + cpu * CPU_STRIDE_WORDS]!;
+  }
+
+  /** @internal The model's setTime(t), skipped when it would change
+   *  nothing: the model's clock already reads t and no delayed line change
+   *  is due by t (its advanceTo then only stores the same clock again). */
+  syncTime(t: number): void {
+    let f = this.mem64;
+    if (f.length === 0) f = this.mem64 = new Float64Array(this.gic.raw.memory.buffer);
+    if (f[NOW_WORD] === t) {
+      const nd = f[NEXT_DUE_WORD]!;
+      if (nd < 0 || nd > t) return;
+    }
+    this.gic.raw.setTime(t);
   }
 
   private step(t: Thread): void {
@@ -562,6 +626,7 @@ export class Machine implements SchedState {
       r = frames[frames.length - 1]!.next();
     } catch (e) {
       this.steps++;
+      this.unwindFrame(t);
       this.fail(t, e);
       this.current = null;
       return;
@@ -572,6 +637,20 @@ export class Machine implements SchedState {
     else t.lastPoint = r.value;
     if (this.linesSeq() !== this.seenSeq) this.refreshLines(this.gic.now());
     this.current = null;
+  }
+
+  /** An exception left the top frame of `t`: end the functions entered
+   *  with enterFn in that frame (fn() frames ended themselves), down to the
+   *  frame's base function, as unwinding through fn() would have. */
+  private unwindFrame(t: Thread): void {
+    const n = t.frames.length;
+    if (n === 0) return;
+    const below = t.frameStack[n - 1] ?? null;
+    let base: StackNode | null = null;
+    for (let p = t.stack; p !== null; p = p.parent) {
+      if (p.parent === below) { base = p; break; }
+    }
+    if (base !== null && base !== t.stack) t.unwindTo(base);
   }
 
   private takeIrq(t: PCpu): void {
@@ -682,7 +761,7 @@ export class Machine implements SchedState {
     }
     const e = this.heapPop();
     this.eventNow = e.time;
-    this.gic.setTime(e.time);
+    this.syncTime(e.time);
     if (this.trace !== null) this.trace.add(e.time, EVENTS_TID, "event", e.label);
     try {
       e.fn(this);
@@ -690,7 +769,7 @@ export class Machine implements SchedState {
       this.fail(null, err);
       if (this.failure !== null) this.failure.thread = `event ${e.label}`;
     }
-    if (this.gic.raw.linesSeq() !== this.seenSeq) this.refreshLines(e.time);
+    if (this.linesSeq() !== this.seenSeq) this.refreshLines(e.time);
   }
 
   private heapPush(e: TimedEvent): void {
@@ -729,10 +808,9 @@ export class Machine implements SchedState {
 
   /** @internal re-read the visible lines; `at` is when the change happened. */
   refreshLines(at: number): void {
-    const raw = this.gic.raw;
-    this.seenSeq = raw.linesSeq();
+    this.seenSeq = this.linesSeq();
     for (let c = 0; c < this.cpus.length; c++) {
-      const v = raw.lines(c);
+      const v = this.visibleLines(c);
       const old = this.lineCache[c]!;
       if (v === old) continue;
       this.lineCache[c] = v;
@@ -842,11 +920,10 @@ export class Machine implements SchedState {
     if (l.holder !== t) {
       throw new Error(`${t.name} releases ${l.name}, which is held by ${l.holder === null ? "nobody" : l.holder.name}`);
     }
-    const i = t.heldLocks.lastIndexOf(l);
-    t.heldLocks.splice(i, 1);
+    removeAt(t.heldLocks, t.heldLocks.lastIndexOf(l));
     if (l.held !== null) {
       const j = t.held.lastIndexOf(l.held);
-      if (j >= 0) t.held.splice(j, 1);
+      if (j >= 0) removeAt(t.held, j);
     }
     t.cost("lockRelease");
     const r = t.clock;
@@ -879,6 +956,16 @@ export class Machine implements SchedState {
     w.state = RUNNABLE;
     this.enabledDirty = true;
   }
+}
+
+/** xs.splice(i, 1) without the array of removed elements it allocates
+ *  (i === -1, as splice(-1, 1), removes the last element). */
+function removeAt<T>(xs: T[], i: number): void {
+  const n = xs.length;
+  if (n === 0) return;
+  if (i < 0) i = n - 1;
+  for (let k = i + 1; k < n; k++) xs[k - 1] = xs[k]!;
+  xs.pop();
 }
 
 function before(a: TimedEvent, b: TimedEvent): boolean {

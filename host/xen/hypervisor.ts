@@ -4,7 +4,7 @@
 // Every entry from the guest runs enter_hypervisor_head (gic_clear_lrs) and
 // every return runs leave_hypervisor_tail (gic_inject), as Xen's traps.c does.
 
-import type { Co, CostProfile } from "../sim/api.ts";
+import { point, type Co, type CostProfile } from "../sim/api.ts";
 import { Machine, type PCpu } from "../sim/machine.ts";
 import { Sched } from "../sim/sched.ts";
 import { Gic } from "../hw/gic.ts";
@@ -34,12 +34,15 @@ export class Hypervisor {
   readonly timeSlice: number;
   private readonly programs: (GuestProgram | undefined)[];
   private readonly gens: (Co | null)[];
+  /** per vCPU: its generator is the WFI loop (the program returned, or none) */
+  private readonly waiting: boolean[];
 
   constructor(readonly machine: Machine, readonly vgic: Vgic, opts: HypervisorOptions) {
     this.programs = opts.programs;
     this.timeSlice = opts.timeSlice ?? 1_000_000;
     this.guests = vgic.d.vcpu.map((v) => new GuestCpu(this, v));
     this.gens = this.guests.map(() => null);
+    this.waiting = this.guests.map((_, i) => this.programs[i] === undefined);
     this.instantBoot = opts.instantBoot ?? false;
     this.trapResidual = opts.trapResidual;
     if (this.instantBoot) {
@@ -75,8 +78,9 @@ export class Hypervisor {
     ctx.cost("el2Entry");
     yield* vgic.enter_hypervisor_head(ctx);
     ctx.charge(this.trapEmulationCycles());
-    const r = yield* ctx.fn(write ? "vgic_v2_distr_mmio_write" : "vgic_v2_distr_mmio_read",
-      vgic_v2_distr_mmio(vgic, ctx, g.v, off, size, write, value));
+    const fn = ctx.enterFn(write ? "vgic_v2_distr_mmio_write" : "vgic_v2_distr_mmio_read");
+    const r = yield* vgic_v2_distr_mmio(vgic, ctx, g.v, off, size, write, value);
+    ctx.leaveFn(fn);
     if (r.outcome === "abort") vgic.stats.mmioDataAborts++;
     else if (r.outcome === "crash") vgic.stats.domainCrashes++;
     yield* vgic.leave_hypervisor_tail(ctx);
@@ -94,12 +98,12 @@ export class Hypervisor {
     ctx.cost("el2Entry");
     yield* vgic.enter_hypervisor_head(ctx);
     g.v.blocked = true;
-    yield* ctx.point("vcpu_block");
+    yield point("vcpu_block");
     if (yield* vgic.gic_events_need_delivery(ctx, g.v)) g.v.blocked = false;
     if (g.v.blocked) {
       // leave the guest: the pCPU loop runs someone else or idles until woken
       g.exitRequested = true;
-      yield* ctx.point("blocked");
+      yield point("blocked");
       // resumed by the pCPU loop (possibly on another pCPU) once unblocked
     } else {
       yield* vgic.leave_hypervisor_tail(g.ctx);
@@ -151,12 +155,21 @@ export class Hypervisor {
     g.exitRequested = false;
     let gen = this.gens[v.vcpu_id];
     if (gen === null || gen === undefined) {
-      gen = runProgram(g, this.programs[v.vcpu_id]);
+      const program = this.programs[v.vcpu_id];
+      gen = program !== undefined ? program(g) : wfiForever(g);
       this.gens[v.vcpu_id] = gen;
     }
     const sliceEnd = ctx.clock + this.timeSlice;
     for (;;) {
-      const r = gen.next();
+      let r = gen.next();
+      if (r.done === true && !this.waiting[v.vcpu_id]) {
+        // the program returned: like an idle kernel, the vCPU waits for
+        // interrupts in WFI for ever, from the same resume on
+        this.waiting[v.vcpu_id] = true;
+        gen = wfiForever(g);
+        this.gens[v.vcpu_id] = gen;
+        r = gen.next();
+      }
       if (r.done || g.exitRequested) break;
       if (ctx.clock >= sliceEnd && pc.runq.length > 1 && this.runnable(ctx.id, v) !== v && this.runnable(ctx.id, v) !== null) {
         // time slice over: a trap to the hypervisor (its timer) and a switch
@@ -220,8 +233,9 @@ function drain(co: Co): void {
 }
 
 /** A vCPU runs its program, then (like an idle kernel) waits for
- *  interrupts in WFI for ever: a run ends when every pCPU idles. */
-function* runProgram(g: GuestCpu, program: GuestProgram | undefined): Co {
-  if (program !== undefined) yield* program(g);
+ *  interrupts in WFI for ever: a run ends when every pCPU idles. The
+ *  program's generator is resumed directly (no generator layer around it);
+ *  enter_guest switches to this one, in the same resume, when it returns. */
+function* wfiForever(g: GuestCpu): Co {
   for (;;) yield* g.wfi();
 }

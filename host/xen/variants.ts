@@ -7,7 +7,7 @@
 // xen-4.8 is the base class in vgic.ts. Each override below carries the
 // patch's own reasoning and cites it.
 
-import type { Co } from "../sim/api.ts";
+import { point, type Co } from "../sim/api.ts";
 import type { Machine, PCpu } from "../sim/machine.ts";
 import { spin_lock_irqsave, spin_unlock_irqrestore } from "../sim/lock.ts";
 import type { Vcpu } from "./domain.ts";
@@ -24,7 +24,7 @@ export class V3Posted extends Vgic {
   protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, _irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    yield* ctx.point("list_del_init inflight");
+    yield point("list_del_init inflight");
     p.clear_bit(GIC_IRQ_GUEST_MIGRATING);
   }
 
@@ -37,9 +37,9 @@ export class V3Posted extends Vgic {
     const p = this.d.irq_to_pending(old, irq);
     if (p.desc === null) return true;
     yield* this.irq_set_affinity(ctx, p.desc, 1 << nw.processor);
-    yield* ctx.point("test_bit MIGRATING");
+    yield point("test_bit MIGRATING");
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) return true;
-    yield* ctx.point("list_empty inflight");
+    yield point("list_empty inflight");
     if (p.inflight === null) return true;
     this.stats.migrations++;
     const flags = yield* spin_lock_irqsave(ctx, old.lock);
@@ -66,7 +66,7 @@ export class V3Posted extends Vgic {
   /** vgic.c hunk in vgic_vcpu_inject_irq: "Drop the interrupt, because it is
    *  still inflight on another vcpu". */
   protected override *vgic_vcpu_inject_irq_drop(ctx: PCpu, _v: Vcpu, n: PendingIrq): Co<boolean> {
-    yield* ctx.point("test_bit MIGRATING");
+    yield point("test_bit MIGRATING");
     return n.test_bit(GIC_IRQ_GUEST_MIGRATING);
   }
 }
@@ -100,7 +100,7 @@ export class Xen49 extends Vgic {
    *  the vgic -> rank order in gic_update_one_lr. */
   override *vgic_get_target_vcpu(ctx: PCpu, v: Vcpu, virq: number): Co<Vcpu> {
     const rank = this.d.rank_irq(v, virq);
-    yield* ctx.point("read_atomic rank->vcpu");
+    yield point("read_atomic rank->vcpu");
     return this.d.vcpu[rank.vcpu[virq & 31]!]!;
   }
 
@@ -109,7 +109,7 @@ export class Xen49 extends Vgic {
    *  longer deadlocks on itself. */
   override *vgic_get_virq_priority(ctx: PCpu, v: Vcpu, virq: number): Co<number> {
     const rank = this.d.rank_irq(v, virq);
-    yield* ctx.point("ACCESS_ONCE priority");
+    yield point("ACCESS_ONCE priority");
     return rank.priority[virq & 31]!;
   }
 
@@ -118,7 +118,7 @@ export class Xen49 extends Vgic {
   override *vgic_migrate_irq(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number): Co<boolean> {
     const p = this.d.irq_to_pending(old, irq);
     if (p.desc !== null) {
-      yield* ctx.point("test_bit MIGRATING");
+      yield point("test_bit MIGRATING");
       if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) return false; // "migration failed"
     }
     return yield* super.vgic_migrate_irq(ctx, old, nw, irq);
@@ -129,7 +129,7 @@ export class Xen49 extends Vgic {
   protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    yield* ctx.point("smp_wmb"); // the removal is visible before the affinity moves
+    yield point("smp_wmb"); // the removal is visible before the affinity moves
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
       yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);

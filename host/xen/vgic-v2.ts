@@ -5,7 +5,7 @@
 // unhandled register makes the handler fail and Xen injects a data abort
 // into the guest, reserved ranges read as zero and ignore writes.
 
-import type { Co } from "../sim/api.ts";
+import { point, type Co } from "../sim/api.ts";
 import type { PCpu } from "../sim/machine.ts";
 import { spin_lock_irqsave, spin_unlock_irqrestore } from "../sim/lock.ts";
 import { GICD } from "../hw/regs.ts";
@@ -86,9 +86,9 @@ function update(reg: number, value: number, off: number, size: Width): number {
 
 // ---- handlers
 
-function* readCtlr(a: Access): Co<MmioResult> { yield* a.ctx.point("vgic_lock"); return ok(a.vgic.d.ctlr); }
+function* readCtlr(a: Access): Co<MmioResult> { yield point("vgic_lock"); return ok(a.vgic.d.ctlr); }
 function* writeCtlr(a: Access, v: number): Co<MmioOutcome> {
-  yield* a.ctx.point("vgic_lock");
+  yield point("vgic_lock");
   a.vgic.d.ctlr = v & 1; // stored; delivery is not gated by it in 4.8
   return "ok";
 }
@@ -103,7 +103,7 @@ function* readIidr(_a: Access): Co<MmioResult> { return ok(0x43b); } // Xen's GI
 function* readEnable(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 1);
   if (rank === null) return ok(0);
-  return yield* withRank(a, rank, function* () { yield* a.ctx.point("read ienable"); return ok(rank.ienable); });
+  return yield* withRank(a, rank, function* () { yield point("read ienable"); return ok(rank.ienable); });
 }
 function* writeSetEnable(a: Access, v: number): Co<MmioOutcome> {
   const rank = rankOf(a, 1);
@@ -130,7 +130,7 @@ function* readPriority(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 8);
   if (rank === null) return ok(0);
   return yield* withRank(a, rank, function* () {
-    yield* a.ctx.point("read priority");
+    yield point("read priority");
     const base = a.off & 0x1c;
     const word = rank.priority[base]! | (rank.priority[base + 1]! << 8) | (rank.priority[base + 2]! << 16) | (rank.priority[base + 3]! << 24);
     return ok(extract(word, a.off, a.size));
@@ -140,7 +140,7 @@ function* writePriority(a: Access, v: number): Co<MmioOutcome> {
   const rank = rankOf(a, 8);
   if (rank === null) return "ok";
   return yield* withRank(a, rank, function* () {
-    yield* a.ctx.point("write priority");
+    yield point("write priority");
     for (let i = 0; i < a.size; i++) rank.priority[(a.off & 0x1f) + i] = (v >>> (8 * i)) & 0xff;
     return "ok" as const;
   });
@@ -157,7 +157,7 @@ function* readTargets(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 8);
   if (rank === null) return ok(0);
   return yield* withRank(a, rank, function* () {
-    yield* a.ctx.point("read rank->vcpu");
+    yield point("read rank->vcpu");
     return ok(extract(fetchItargetsr(rank, a.off), a.off, a.size));
   });
 }
@@ -176,7 +176,7 @@ function* readConfig(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 2);
   if (rank === null) return ok(0);
   return yield* withRank(a, rank, function* () {
-    yield* a.ctx.point("read icfg");
+    yield point("read icfg");
     return ok(rank.icfg[(a.off >> 2) & 1]!);
   });
 }
@@ -185,7 +185,7 @@ function* writeConfig(a: Access, v: number): Co<MmioOutcome> {
   const rank = rankOf(a, 2);
   if (rank === null) return "ok";
   return yield* withRank(a, rank, function* () {
-    yield* a.ctx.point("write icfg");
+    yield point("write icfg");
     rank.icfg[(a.off >> 2) & 1] = v >>> 0;
     return "ok" as const;
   });

@@ -3,13 +3,13 @@
 // name, arguments and lock order so that a Xen developer can put the seed's
 // patch next to this file and see the same lines move. `ctx` is the pCPU
 // running the code; `yield*` marks a call into simulated code that may be
-// preempted; `ctx.point(...)` marks an unlocked access to shared state that
+// preempted; `yield point(...)` marks an unlocked access to shared state that
 // the review thread argues about (status bits, list membership, rank->vcpu).
 //
 // Design variants (host/xen/variants.ts) subclass this class and override
 // only the functions their patch touched.
 
-import type { Co } from "../sim/api.ts";
+import { point, type Co } from "../sim/api.ts";
 import type { Machine, PCpu } from "../sim/machine.ts";
 import {
   SpinLock, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
@@ -105,6 +105,9 @@ export class Vgic {
   constructor(readonly machine: Machine, opts: VgicOptions = {}) {
     const gic = machine.gic;
     const cpus = gic.config.cpus;
+    this.gicdBase = gic.config.map.gicd;
+    this.giccBase = gic.config.map.gicc;
+    this.gichBase = gic.config.map.gich;
     const placement = opts.placement ?? Array.from({ length: cpus }, (_, i) => i);
     for (const p of placement) {
       if (!Number.isInteger(p) || p < 0 || p >= cpus) throw new RangeError(`vCPU placement names pCPU ${p}; this machine has ${cpus}`);
@@ -124,14 +127,19 @@ export class Vgic {
 
   // ---- helpers over the physical GIC (gic-v2.c): every access is charged
 
-  protected gicd(ctx: PCpu, off: number): number { return ctx.gicRead(this.machine.gic.config.map.gicd + off); }
+  // the frame bases of the (frozen) configuration's memory map
+  private readonly gicdBase: number;
+  private readonly giccBase: number;
+  private readonly gichBase: number;
+
+  protected gicd(ctx: PCpu, off: number): number { return ctx.gicRead(this.gicdBase + off); }
   protected gicdWrite(ctx: PCpu, off: number, v: number, size: 1 | 4 = 4): void {
-    ctx.gicWrite(this.machine.gic.config.map.gicd + off, v, size);
+    ctx.gicWrite(this.gicdBase + off, v, size);
   }
-  protected gicc(ctx: PCpu, off: number): number { return ctx.gicRead(this.machine.gic.config.map.gicc + off); }
-  protected giccWrite(ctx: PCpu, off: number, v: number): void { ctx.gicWrite(this.machine.gic.config.map.gicc + off, v); }
-  protected gich(ctx: PCpu, off: number): number { return ctx.gicRead(this.machine.gic.config.map.gich + off); }
-  protected gichWrite(ctx: PCpu, off: number, v: number): void { ctx.gicWrite(this.machine.gic.config.map.gich + off, v); }
+  protected gicc(ctx: PCpu, off: number): number { return ctx.gicRead(this.giccBase + off); }
+  protected giccWrite(ctx: PCpu, off: number, v: number): void { ctx.gicWrite(this.giccBase + off, v); }
+  protected gich(ctx: PCpu, off: number): number { return ctx.gicRead(this.gichBase + off); }
+  protected gichWrite(ctx: PCpu, off: number, v: number): void { ctx.gicWrite(this.gichBase + off, v); }
 
   /** route_irq_to_guest: the physical SPI gets the guest irq type (EOI-only
    *  end, deactivation through the guest's HW list register). */
@@ -190,7 +198,7 @@ export class Vgic {
     // state is restored (gic_restore_state writes GICH_HCR.En).
     this.gichWrite(ctx, GICH.HCR, 0);
     this.pcpu[cpu]!.lr_mask.fill(0);
-    yield* ctx.point("gic_init done");
+    yield point("gic_init done");
   }
 
   // ---- vgic.c
@@ -219,11 +227,13 @@ export class Vgic {
     return false;
   }
 
-  *vgic_vcpu_inject_irq(ctx: PCpu, v: Vcpu, virq: number): Co {
-    yield* ctx.fn("vgic_vcpu_inject_irq", this.inject(ctx, v, virq));
-  }
+  // Named functions (on the stack for lockdep and traces) are entered with
+  // ctx.enterFn and left with ctx.leaveFn rather than wrapped in ctx.fn: the
+  // same stack and trace, without two generator layers that every step
+  // below them would resume.
 
-  private *inject(ctx: PCpu, v: Vcpu, virq: number): Co {
+  *vgic_vcpu_inject_irq(ctx: PCpu, v: Vcpu, virq: number): Co {
+    const fn = ctx.enterFn("vgic_vcpu_inject_irq");
     const n = this.d.irq_to_pending(v, virq);
     const priority = yield* this.vgic_get_virq_priority(ctx, v, virq);
     const flags = yield* spin_lock_irqsave(ctx, v.lock);
@@ -233,6 +243,7 @@ export class Vgic {
       this.stats.dropped++;
       this.observer.dropped?.(virq, v, "MIGRATING", ctx.clock);
       yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+      ctx.leaveFn(fn);
       return;
     }
 
@@ -251,11 +262,12 @@ export class Vgic {
     yield* spin_unlock_irqrestore(ctx, v.lock, flags);
 
     // the ARM "kick": unblock, and an event-check SGI if it runs elsewhere
-    yield* ctx.point("v->is_running");
+    yield point("v->is_running");
     // a blocked vCPU is not running: its pCPU runs the idle vCPU
     const running = v.is_running && !v.blocked;
     yield* this.vcpu_unblock(ctx, v);
     if (running && v !== this.pcpu[ctx.id]!.current) yield* this.smp_send_event_check_mask(ctx, 1 << v.processor);
+    ctx.leaveFn(fn);
   }
 
   /** vgic_vcpu_inject_spi: the target is whatever rank->vcpu says now. */
@@ -271,7 +283,7 @@ export class Vgic {
     // nothing to do for virtual interrupts
     if (p.desc === null) return true;
     // migration already in progress, no need to do anything
-    yield* ctx.point("test_bit MIGRATING");
+    yield point("test_bit MIGRATING");
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) return true;
     this.stats.migrations++;
 
@@ -311,12 +323,12 @@ export class Vgic {
       let new_target = ffs(new_mask);
       if (new_target === 0 || new_target > this.d.max_vcpus) continue; // "No valid vCPU found"
       new_target--;
-      yield* ctx.point("read rank->vcpu");
+      yield point("read rank->vcpu");
       const old_target = rank.vcpu[k]!;
       if (new_target === old_target) continue;
       const accepted = yield* this.vgic_migrate_irq(ctx, this.d.vcpu[old_target]!, this.d.vcpu[new_target]!, virq);
       if (accepted) {
-        yield* ctx.point("write rank->vcpu");
+        yield point("write rank->vcpu");
         rank.vcpu[k] = new_target;
       }
     }
@@ -329,7 +341,7 @@ export class Vgic {
       const irq = i + 32 * n;
       const v_target = this.d.vcpu[rank.vcpu[i]!]!; // __vgic_get_target_vcpu: the rank is held
       const p = this.d.irq_to_pending(v_target, irq);
-      yield* ctx.point("set_bit ENABLED");
+      yield point("set_bit ENABLED");
       p.set_bit(GIC_IRQ_GUEST_ENABLED);
       const flags = yield* spin_lock_irqsave(ctx, v_target.lock);
       if (p.inflight !== null && !p.test_bit(GIC_IRQ_GUEST_VISIBLE)) {
@@ -352,7 +364,7 @@ export class Vgic {
       const irq = i + 32 * n;
       const v_target = this.d.vcpu[rank.vcpu[i]!]!;
       const p = this.d.irq_to_pending(v_target, irq);
-      yield* ctx.point("clear_bit ENABLED");
+      yield point("clear_bit ENABLED");
       p.clear_bit(GIC_IRQ_GUEST_ENABLED);
       yield* this.gic_remove_from_queues(ctx, v_target, irq);
       if (p.desc !== null) {
@@ -392,7 +404,7 @@ export class Vgic {
     this.stats.kicks++;
     ctx.cost("sgiSend");
     this.gicdWrite(ctx, GICD.SGIR, sgir(0, mask, GIC_SGI_EVENT_CHECK));
-    yield* ctx.point("send SGI");
+    yield point("send SGI");
   }
 
   // ---- gic.c
@@ -443,12 +455,12 @@ export class Vgic {
       if (i < this.nr_lrs) {
         pc.lr_mask[i] = 1;
         this.gic_set_lr(ctx, i, p, LrState.Pending);
-        yield* ctx.point("gic_set_lr");
+        yield point("gic_set_lr");
         return;
       }
     }
     this.gic_add_to_lr_pending(ctx, v, p);
-    yield* ctx.point("lr_pending add");
+    yield point("lr_pending add");
   }
 
   /** What gic_update_one_lr does with an interrupt whose LR the guest has
@@ -458,7 +470,7 @@ export class Vgic {
   protected *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    yield* ctx.point("list_del_init inflight");
+    yield point("list_del_init inflight");
     if (p.test_and_clear_bit(GIC_IRQ_GUEST_MIGRATING)) {
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
       yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);
@@ -468,10 +480,7 @@ export class Vgic {
   /** gic_update_one_lr: fold the hardware LR i of this pCPU into pending_irq
    *  (called with v's vgic lock held and IRQs off). */
   *gic_update_one_lr(ctx: PCpu, v: Vcpu, i: number): Co {
-    yield* ctx.fn("gic_update_one_lr", this.update_one_lr(ctx, v, i));
-  }
-
-  private *update_one_lr(ctx: PCpu, v: Vcpu, i: number): Co {
+    const fn = ctx.enterFn("gic_update_one_lr");
     const pc = this.pcpu[ctx.id]!;
     const lrv = this.gich(ctx, GICH.LR + 4 * i);
     const lr = decodeLr(lrv);
@@ -496,7 +505,7 @@ export class Vgic {
       p.clear_bit(GIC_IRQ_GUEST_ACTIVE);
       p.lr = GIC_INVALID_LR;
       ctx.cost("listOp");
-      yield* ctx.point("test QUEUED/MIGRATING");
+      yield point("test QUEUED/MIGRATING");
       if (p.test_bit(GIC_IRQ_GUEST_ENABLED) && p.test_bit(GIC_IRQ_GUEST_QUEUED) &&
           !p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
         yield* this.gic_raise_guest_irq(ctx, v, irq, p.priority);
@@ -504,14 +513,12 @@ export class Vgic {
         yield* this.gic_update_one_lr_retire(ctx, v, p, irq);
       }
     }
+    ctx.leaveFn(fn);
   }
 
   /** gic_clear_lrs: on every entry from the guest, fold all used LRs. */
   *gic_clear_lrs(ctx: PCpu, v: Vcpu): Co {
-    yield* ctx.fn("gic_clear_lrs", this.clear_lrs(ctx, v));
-  }
-
-  private *clear_lrs(ctx: PCpu, v: Vcpu): Co {
+    const fn = ctx.enterFn("gic_clear_lrs");
     const pc = this.pcpu[ctx.id]!;
     this.gichWrite(ctx, GICH.HCR, this.gich(ctx, GICH.HCR) & ~2); // clear UIE
     const flags = yield* spin_lock_irqsave(ctx, v.lock);
@@ -519,6 +526,7 @@ export class Vgic {
       if (pc.lr_mask[i]) yield* this.gic_update_one_lr(ctx, v, i);
     }
     yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+    ctx.leaveFn(fn);
   }
 
   /** gic_restore_pending_irqs: move lr_pending into free LRs, evicting
@@ -531,7 +539,9 @@ export class Vgic {
     // victims are searched from the tail of inflight, never again below
     // the last one taken (Xen keeps a cursor, inflight_r)
     let floor = v.inflight_irqs.length;
-    for (const p of [...v.lr_pending.items]) {
+    // (over a copy: the loop unlinks entries and may queue victims; nothing
+    // to copy in the common case of an empty list)
+    for (const p of v.lr_pending.items.length === 0 ? NONE : [...v.lr_pending.items]) {
       if (p.lr_queue === null) continue;
       lr = firstZero(pc.lr_mask, lr);
       if (lr >= this.nr_lrs) {
@@ -564,15 +574,13 @@ export class Vgic {
   /** gic_inject (leave_hypervisor_tail): refill LRs; if some still wait and
    *  every LR is used, ask for the underflow maintenance interrupt (UIE). */
   *gic_inject(ctx: PCpu, v: Vcpu): Co {
-    yield* ctx.fn("gic_inject", this.inject_pending(ctx, v));
-  }
-
-  private *inject_pending(ctx: PCpu, v: Vcpu): Co {
+    const fn = ctx.enterFn("gic_inject");
     yield* this.gic_restore_pending_irqs(ctx, v);
     const pc = this.pcpu[ctx.id]!;
     if (!v.lr_pending.empty() && firstZero(pc.lr_mask) === this.nr_lrs) {
       this.gichWrite(ctx, GICH.HCR, this.gich(ctx, GICH.HCR) | 2);
     }
+    ctx.leaveFn(fn);
   }
 
   /** gic_events_need_delivery: is something in flight that the guest would
@@ -596,14 +604,12 @@ export class Vgic {
   /** irq_set_affinity -> gicv2_irq_set_affinity: GICD_ITARGETSR under the
    *  driver lock (plain spin_lock, not the desc lock). */
   *irq_set_affinity(ctx: PCpu, desc: IrqDesc, mask: number): Co {
-    yield* ctx.fn("irq_set_affinity", this.set_affinity(ctx, desc, mask));
-  }
-
-  private *set_affinity(ctx: PCpu, desc: IrqDesc, mask: number): Co {
+    const fn = ctx.enterFn("irq_set_affinity");
     yield* spin_lock(ctx, this.gicv2_lock);
     this.gicdWrite(ctx, GICD.ITARGETSR + desc.irq, mask & 0xff, 1);
     desc.affinity = mask;
     yield* spin_unlock(ctx, this.gicv2_lock);
+    ctx.leaveFn(fn);
   }
 
   *gicv2_irq_enable(ctx: PCpu, desc: IrqDesc): Co {
@@ -622,10 +628,7 @@ export class Vgic {
 
   /** do_IRQ for IDs 16-1019, entered with local IRQs enabled. */
   *do_IRQ(ctx: PCpu, irq: number): Co {
-    yield* ctx.fn("do_IRQ", this.doIrq(ctx, irq));
-  }
-
-  private *doIrq(ctx: PCpu, irq: number): Co {
+    const fn = ctx.enterFn("do_IRQ");
     const desc = this.descs.get(irq);
     if (desc === undefined) {
       // a host interrupt: the maintenance PPI, the virtual timer, or one
@@ -640,6 +643,7 @@ export class Vgic {
       }
       this.giccWrite(ctx, GICC.EOIR, irq);
       this.giccWrite(ctx, GICC.DIR, irq);
+      ctx.leaveFn(fn);
       return;
     }
     yield* spin_lock(ctx, desc.lock);
@@ -650,6 +654,7 @@ export class Vgic {
     this.observer.physicalAck?.(irq, ctx.id, ctx.clock);
     yield* this.vgic_vcpu_inject_spi(ctx, irq);
     yield* spin_unlock(ctx, desc.lock);
+    ctx.leaveFn(fn);
   }
 
   /** do_sgi: EOIR, handle (an event check needs nothing: the exit path does
@@ -674,14 +679,16 @@ export class Vgic {
       } else {
         break;
       }
-      yield* ctx.point("gic_interrupt loop");
+      yield point("gic_interrupt loop");
     }
   }
 
-  /** enter_hypervisor_head: every entry from guest mode folds the LRs. */
-  *enter_hypervisor_head(ctx: PCpu): Co {
+  /** enter_hypervisor_head: every entry from guest mode folds the LRs.
+   *  Simulated code to run with `yield*` at once: it returns gic_clear_lrs's
+   *  generator itself rather than wrapping it in one more layer. */
+  enter_hypervisor_head(ctx: PCpu): Co {
     const pc = this.pcpu[ctx.id]!;
-    if (pc.current !== null) yield* this.gic_clear_lrs(ctx, pc.current);
+    return pc.current !== null ? this.gic_clear_lrs(ctx, pc.current) : nothing();
   }
 
   /** leave_hypervisor_tail: with IRQs off, refill the LRs before eret. */
@@ -718,7 +725,7 @@ export class Vgic {
     this.gichWrite(ctx, GICH.HCR, 0);
     v.is_running = false;
     pc.current = null;
-    yield* ctx.point("gic_save_state");
+    yield point("gic_save_state");
   }
 
   *gic_restore_state(ctx: PCpu, v: Vcpu): Co {
@@ -756,6 +763,16 @@ export class Vgic {
     return (this.machine.gic.lines(ctx.id) & (Line.VIRQ | Line.VFIQ)) !== 0;
   }
 }
+
+const NONE: readonly PendingIrq[] = Object.freeze([]);
+
+/** Simulated code that does nothing: one finished generator, shared (a
+ *  finished generator only ever answers done, so `yield*` on it returns at
+ *  once, any number of times). */
+// eslint-disable-next-line require-yield
+const NOTHING: Co = (function* (): Co {})();
+NOTHING.next();
+const nothing = (): Co => NOTHING;
 
 /** find_next_zero_bit over an lr_mask; its length when all are used. */
 function firstZero(mask: Uint8Array, from = 0): number {
