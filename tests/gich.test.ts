@@ -4,24 +4,12 @@
 // Every expected value comes from the architecture, not from the model.
 
 import { describe, expect, it } from "vitest";
-import { Gic, Line, type GicConfig } from "../host/hw/gic.ts";
+import { Gic, Line } from "../host/hw/gic.ts";
 import {
-  GICC, GICD, GICH, GICV, HCR, LrState, MISR, VMCR, decodeLr, encodeLr, type ListRegister,
+  GICC, GICD, GICH, GICV, HCR, LrState, MISR, VMCR, decodeLr,
 } from "../host/hw/regs.ts";
 
-const LR = (n: number) => GICH.LR + 4 * n;
-
-/** A list register value: a pending Group 0 software interrupt unless overridden. */
-function lr(p: Partial<ListRegister>): number {
-  return encodeLr({
-    virtualId: 0, physicalId: 0, eoi: false, priority: 0x80, state: LrState.Pending,
-    group1: false, hw: false, ...p,
-  });
-}
-
-function make(c: Partial<GicConfig> = {}): Gic {
-  return Gic.create(c);
-}
+import { LR, lr, make } from "./lr-helpers.ts";
 
 /** Hypervisor enables the virtual interface, guest enables both groups with
  *  AckCtl and opens its priority mask. */

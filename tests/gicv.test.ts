@@ -9,23 +9,12 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { Gic, Line, VIRT_MAP, type GicConfig } from "../host/hw/gic.ts";
+import { Gic, Line, VIRT_MAP } from "../host/hw/gic.ts";
 import {
-  GICC, GICD, GICH, GICV, HCR, LrState, VMCR, decodeLr, encodeLr, type ListRegister,
+  GICC, GICD, GICH, GICV, HCR, LrState, VMCR, decodeLr,
 } from "../host/hw/regs.ts";
 
-const LR = (n: number) => GICH.LR + 4 * n;
-
-function lr(p: Partial<ListRegister>): number {
-  return encodeLr({
-    virtualId: 0, physicalId: 0, eoi: false, priority: 0x80, state: LrState.Pending,
-    group1: false, hw: false, ...p,
-  });
-}
-
-function make(c: Partial<GicConfig> = {}): Gic {
-  return Gic.create(c);
-}
+import { LR, lr, make } from "./lr-helpers.ts";
 
 /** HCR.En, guest group enables (default Group 0 and 1 with AckCtl), mask open. */
 function enableVirt(gic: Gic, ctlr = VMCR.Grp0En | VMCR.Grp1En | VMCR.AckCtl, cpu = 0): void {
