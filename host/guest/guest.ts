@@ -83,12 +83,20 @@ export class GuestCpu {
   /** Compute for `cycles`, taking virtual interrupts as they come. */
   *work(cycles: number): Co {
     let left = cycles;
+    const m = this.hyp.machine;
     while (left > 0) {
       yield* this.poll();
-      const slice = Math.min(left, GUEST_SLICE_CYCLES);
-      this.ctx.charge(slice, "guest");
+      const ctx = this.ctx;
+      // Under the time scheduler a slice may run on to the machine's
+      // lookahead: nothing can raise this vCPU's interrupt before then.
+      // Otherwise slices stay short so the explorers keep their points.
+      const quiet = m.lookahead(ctx) - ctx.clock;
+      const slice = Math.min(left, quiet > GUEST_SLICE_CYCLES ? quiet : GUEST_SLICE_CYCLES);
+      ctx.charge(slice, "guest");
       left -= slice;
+      ctx.quietUntil = left > 0 ? ctx.clock + left : 0;
       yield point("guest");
+      this.ctx.quietUntil = 0;
     }
     yield* this.poll();
   }

@@ -77,6 +77,9 @@ export type Body<T = unknown, C = Thread> = Co<T> | ((ctx: C) => Co<T>);
 /** One thread of the machine; also the context its code receives. */
 export class Thread {
   clock = 0;
+  /** The thread promises to touch no shared state before this cycle unless
+   *  an interrupt reaches it (a guest computing); 0 when it promises nothing. */
+  quietUntil = 0;
   /** physical IRQs masked (PSTATE.I); always false on non-CPU threads unless set */
   irqMasked = false;
   /** nesting of IRQ handlers on this thread (> 0: hard-IRQ context) */
@@ -654,6 +657,7 @@ export class Machine implements SchedState {
   }
 
   private takeIrq(t: PCpu): void {
+    t.quietUntil = 0; // an interrupted computation's promise no longer holds
     const h = this.irqHandler!(t);
     if (this.trace !== null) this.trace.add(t.clock, t.index, "irq-enter", "IRQ");
     t.frames.push(h);
@@ -737,6 +741,26 @@ export class Machine implements SchedState {
     if (reason === "error" && this.failure !== null) res.error = this.failure;
     if (this.trace !== null) res.traceHash = this.trace.hash();
     return res;
+  }
+
+  /** Under a time-ordered scheduler, the earliest cycle at which anything but
+   *  `t` can act: a timed event, or the next step of another runnable thread,
+   *  or, for one computing with a quietUntil promise and no interrupt line up,
+   *  the end of its computation (nothing can interrupt it earlier, since
+   *  nobody acts earlier). `t` may compute until then in one step without
+   *  anyone observing a difference (conservative lookahead). Adversarial
+   *  schedulers get none (t's own clock): their interleavings are the point. */
+  lookahead(t: Thread): number {
+    if (!this.byClock) return t.clock;
+    let h = this.heap.length > 0 || this.hasDelay ? this.nextEventTime() : Infinity;
+    const lines = this.lineCache;
+    for (const u of this.threads) {
+      if (u === t || u.state !== RUNNABLE) continue;
+      let next = u.clock;
+      if (u.quietUntil > next && (u.cpu < 0 || lines[u.cpu] === 0)) next = u.quietUntil;
+      if (next < h) h = next;
+    }
+    return h;
   }
 
   // ---- events
