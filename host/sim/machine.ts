@@ -725,12 +725,17 @@ export class Machine implements SchedState {
   private finish(reason: RunReason): RunResult {
     const contention: Record<string, Contention> = {};
     for (const k of [...this.contention.keys()].sort()) contention[k] = { ...this.contention.get(k)! };
+    // The schedule, the lock-order graph and the trace hash grow with the
+    // run: they are computed when first read, so a run continued window by
+    // window (run({until}) again and again) does not copy them every time.
+    const picks = this.picks, npicks = this.npicks, lockdep = this.lockdep;
+    let schedule: Schedule | undefined, lockOrder: Record<string, string[]> | undefined;
     const res: RunResult = {
       reason,
       steps: this.steps,
-      schedule: { v: 1, picks: Array.from(this.picks.subarray(0, this.npicks)) },
-      lockdep: this.lockdep === null ? [] : this.lockdep.reports.slice(),
-      lockOrder: this.lockdep === null ? {} : this.lockdep.graph(),
+      get schedule(): Schedule { return schedule ??= { v: 1, picks: Array.from(picks.subarray(0, npicks)) }; },
+      lockdep: lockdep === null ? [] : lockdep.reports.slice(),
+      get lockOrder(): Record<string, string[]> { return lockOrder ??= lockdep === null ? {} : lockdep.graph(); },
       contention,
       clocks: this.cpus.map((c) => c.clock),
       threads: this.threads.map((t) => ({
@@ -739,7 +744,16 @@ export class Machine implements SchedState {
     };
     if (reason === "deadlock" && this.deadlockEdges !== null) res.deadlock = { cycle: this.deadlockEdges };
     if (reason === "error" && this.failure !== null) res.error = this.failure;
-    if (this.trace !== null) res.traceHash = this.trace.hash();
+    const trace = this.trace;
+    if (trace !== null) {
+      const events = trace.events.length;
+      let hash: string | undefined;
+      // the hash of the trace as it stood when this result was made
+      Object.defineProperty(res, "traceHash", {
+        enumerable: true,
+        get: () => (hash ??= trace.hash(events)),
+      });
+    }
     return res;
   }
 

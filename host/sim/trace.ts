@@ -61,11 +61,13 @@ export class Trace {
     this.events.push({ ts, tid, kind, name, a, b, text });
   }
 
-  /** sha256 (hex) over every event's time, thread, kind, name and numbers. */
-  hash(): string {
+  /** sha256 (hex) over every event's time, thread, kind, name and numbers
+   *  (the first `count` events, default all). */
+  hash(count = this.events.length): string {
     const h = createHash("sha256");
     let buf = "";
-    for (const e of this.events) {
+    for (let i = 0; i < count; i++) {
+      const e = this.events[i]!;
       buf += `${e.ts}\t${e.tid}\t${e.kind}\t${e.name}\t${e.a}\t${e.b}\n`;
       if (buf.length > 65536) {
         h.update(buf);
