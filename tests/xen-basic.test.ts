@@ -38,3 +38,28 @@ describe("Xen vGIC on the machine: injection of a routed SPI", () => {
     });
   }
 });
+
+describe("traces show the guest's vCPUs", () => {
+  it("the Chrome export has one track per vCPU with balanced guest-mode slices and the delivered vIRQ", () => {
+    const sys = buildSystem({
+      routed: [{ irq: SPI, edge: true }], trace: true, instantBoot: true,
+      programs: [
+        function* (g) { yield* gic_cpu_init(g); yield* gic_set_affinity(g, SPI, 1); yield* gic_unmask_irq(g, SPI); yield* g.work(20_000); },
+        function* (g) { yield* gic_cpu_init(g); yield* g.work(60_000); },
+      ],
+    });
+    sys.machine.at(40_000, "device", (m) => { m.setLine(SPI, 1); m.setLine(SPI, 0); });
+    sys.machine.run({ until: 200_000 });
+    const events = JSON.parse(sys.machine.trace!.toChromeJson()).traceEvents as Array<{ ph: string; pid: number; tid: number; name: string; args?: { name?: string } }>;
+    const guest = events.filter((e) => e.pid === 1);
+    const names = guest.filter((e) => e.ph === "M" && e.name === "thread_name").map((e) => e.args!.name);
+    expect(names).toEqual(["vCPU0 (d1v0)", "vCPU1 (d1v1)"]);
+    for (const tid of [0, 1]) {
+      const b = guest.filter((e) => e.tid === tid && e.ph === "B").length;
+      const e = guest.filter((x) => x.tid === tid && x.ph === "E").length;
+      expect(b).toBeGreaterThan(0);
+      expect(b - e).toBeLessThanOrEqual(1); // a vCPU still in guest mode at the end has an open slice
+    }
+    expect(guest.filter((e) => e.ph === "i" && e.name === `vIRQ ${SPI}`).map((e) => e.tid)).toEqual([1]);
+  });
+});

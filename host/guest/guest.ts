@@ -122,6 +122,8 @@ export class GuestCpu {
         break;
       }
       this.stats.irqsHandled++;
+      const tr = this.hyp.machine.trace;
+      if (tr !== null) tr.add(this.ctx.clock, this.ctx.index, "virq", this.v.name, this.v.vcpu_id, irq);
       this.hyp.vgic.observer.delivered?.(irq, this.v, this.ctx.clock);
       if (this.action !== null) yield* this.action(this, iar);
       this.writeCpu(GICV.EOIR, iar);

@@ -23,6 +23,8 @@ export type TraceKind =
   | "event" // a machine.at event fired
   | "idle" | "wake" // WFI entered, left (a: idle since)
   | "spin" // contended wait ended (a: wait start)
+  | "vcpu-in" | "vcpu-out" // a pCPU enters / leaves guest mode for a vCPU (a: vCPU id, b: pCPU)
+  | "virq" // a guest handler takes a virtual interrupt (a: vCPU id, b: interrupt ID)
   | "deadlock" | "error" | "note";
 
 export interface TraceEvent {
@@ -49,6 +51,9 @@ export interface ChromeEvent {
   cat?: string;
   args?: Record<string, unknown>;
 }
+
+/** The Chrome trace's process for the guest's vCPU tracks. */
+const GUEST_PID = 1;
 
 export class Trace {
   readonly events: TraceEvent[] = [];
@@ -82,12 +87,26 @@ export class Trace {
     return (cycles * 1e6) / this.hz;
   }
 
-  /** Chrome trace-event JSON object: pid 0 is the machine, tid the thread. */
+  /** Chrome trace-event JSON object: pid 0 is the machine with a track per
+   *  thread (pCPUs, devices, events); pid 1 is the guest with a track per
+   *  vCPU: when it ran in guest mode (and on which pCPU) and the virtual
+   *  interrupts its handler took. */
   toChrome(): { traceEvents: ChromeEvent[]; displayTimeUnit: string; otherData: Record<string, unknown> } {
     const pid = 0;
     const out: ChromeEvent[] = [
       { name: "process_name", ph: "M", ts: 0, pid, tid: 0, args: { name: "machine" } },
     ];
+    const vcpus = new Map<number, string>();
+    for (const e of this.events) {
+      if (e.kind === "vcpu-in" || e.kind === "vcpu-out") vcpus.set(e.a, e.name);
+    }
+    if (vcpus.size > 0) {
+      out.push({ name: "process_name", ph: "M", ts: 0, pid: GUEST_PID, tid: 0, args: { name: "guest" } });
+      for (const [id, name] of [...vcpus].sort((x, y) => x[0] - y[0])) {
+        out.push({ name: "thread_name", ph: "M", ts: 0, pid: GUEST_PID, tid: id, args: { name: `vCPU${id} (${name})` } });
+        out.push({ name: "thread_sort_index", ph: "M", ts: 0, pid: GUEST_PID, tid: id, args: { sort_index: id } });
+      }
+    }
     this.threadNames.forEach((n, tid) => {
       out.push({ name: "thread_name", ph: "M", ts: 0, pid, tid, args: { name: n } });
       out.push({ name: "thread_sort_index", ph: "M", ts: 0, pid, tid, args: { sort_index: tid } });
@@ -113,6 +132,15 @@ export class Trace {
           break;
         case "wake":
           out.push({ ...base, name: "idle", ph: "X", ts: this.us(e.a), dur: this.us(e.ts - e.a), cat: "idle" });
+          break;
+        case "vcpu-in":
+          out.push({ pid: GUEST_PID, tid: e.a, name: `guest on pCPU${e.b}`, ph: "B", ts, cat: "guest" });
+          break;
+        case "vcpu-out":
+          out.push({ pid: GUEST_PID, tid: e.a, name: `guest on pCPU${e.b}`, ph: "E", ts, cat: "guest" });
+          break;
+        case "virq":
+          out.push({ pid: GUEST_PID, tid: e.a, name: `vIRQ ${e.b}`, ph: "i", ts, s: "t", cat: "virq", args: { cycle: e.ts } });
           break;
         default:
           out.push({
@@ -158,6 +186,9 @@ function describe(e: TraceEvent): string {
     case "idle": return "waits for an interrupt (WFI)";
     case "wake": return `wakes after ${e.ts - e.a} idle cycles`;
     case "spin": return `got ${e.name} after spinning ${e.ts - e.a} cycles`;
+    case "vcpu-in": return `runs ${e.name} (guest mode)`;
+    case "vcpu-out": return `leaves ${e.name} (to the hypervisor)`;
+    case "virq": return `${e.name}: guest handler takes virtual IRQ ${e.b}`;
     default: return `${e.kind} ${e.name}`;
   }
 }

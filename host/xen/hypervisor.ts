@@ -72,9 +72,8 @@ export class Hypervisor {
   *trap_mmio(g: GuestCpu, off: number, size: 1 | 2 | 4, write: boolean, value: number): Co<number> {
     const ctx = g.ctx;
     const vgic = this.vgic;
-    const pc = vgic.pcpu[ctx.id]!;
     vgic.stats.traps++;
-    pc.inGuest = false;
+    vgic.guestMode(ctx, false);
     ctx.cost("el2Entry");
     yield* vgic.enter_hypervisor_head(ctx);
     ctx.charge(this.trapEmulationCycles());
@@ -85,7 +84,7 @@ export class Hypervisor {
     else if (r.outcome === "crash") vgic.stats.domainCrashes++;
     yield* vgic.leave_hypervisor_tail(ctx);
     ctx.cost("el2Return");
-    pc.inGuest = true;
+    vgic.guestMode(ctx, true);
     return r.value;
   }
 
@@ -93,8 +92,7 @@ export class Hypervisor {
   *trap_wfi(g: GuestCpu): Co {
     const ctx = g.ctx;
     const vgic = this.vgic;
-    const pc = vgic.pcpu[ctx.id]!;
-    pc.inGuest = false;
+    vgic.guestMode(ctx, false);
     ctx.cost("el2Entry");
     yield* vgic.enter_hypervisor_head(ctx);
     g.v.blocked = true;
@@ -108,7 +106,7 @@ export class Hypervisor {
     } else {
       yield* vgic.leave_hypervisor_tail(g.ctx);
       g.ctx.cost("el2Return");
-      vgic.pcpu[g.ctx.id]!.inGuest = true;
+      vgic.guestMode(g.ctx, true);
     }
   }
 
@@ -149,7 +147,7 @@ export class Hypervisor {
     const g = this.guests[v.vcpu_id]!;
     yield* vgic.leave_hypervisor_tail(ctx);
     ctx.cost("el2Return");
-    pc.inGuest = true;
+    vgic.guestMode(ctx, true);
     ctx.local_irq_restore(false);
     g.ctx = ctx;
     g.exitRequested = false;
@@ -173,14 +171,14 @@ export class Hypervisor {
       if (r.done || g.exitRequested) break;
       if (ctx.clock >= sliceEnd && pc.runq.length > 1 && this.runnable(ctx.id, v) !== v && this.runnable(ctx.id, v) !== null) {
         // time slice over: a trap to the hypervisor (its timer) and a switch
-        pc.inGuest = false;
+        vgic.guestMode(ctx, false);
         ctx.cost("el2Entry");
         yield* vgic.enter_hypervisor_head(ctx);
         break;
       }
       yield r.value;
     }
-    pc.inGuest = false;
+    vgic.guestMode(ctx, false);
   }
 }
 

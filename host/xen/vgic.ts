@@ -699,19 +699,31 @@ export class Vgic {
     ctx.local_irq_restore(flags);
   }
 
+  /** The pCPU enters or leaves guest mode (an exception to EL2, an eret).
+   *  With tracing, the vCPU's own track shows when it ran, and where. */
+  guestMode(ctx: PCpu, on: boolean): void {
+    const pc = this.pcpu[ctx.id]!;
+    if (pc.inGuest === on) return;
+    pc.inGuest = on;
+    const tr = this.machine.trace;
+    if (tr !== null && pc.current !== null) {
+      tr.add(ctx.clock, ctx.index, on ? "vcpu-in" : "vcpu-out", pc.current.name, pc.current.vcpu_id, ctx.id);
+    }
+  }
+
   /** The machine's IRQ vector on every pCPU: the physical IRQ exception
    *  (the machine charges the exception entry and return around it). */
   *irq_exception(ctx: PCpu): Co {
     const pc = this.pcpu[ctx.id]!;
     const fromGuest = pc.inGuest;
     if (fromGuest) {
-      pc.inGuest = false;
+      this.guestMode(ctx, false);
       yield* this.enter_hypervisor_head(ctx);
     }
     yield* this.gic_interrupt(ctx);
     if (fromGuest) {
       yield* this.leave_hypervisor_tail(ctx);
-      pc.inGuest = true;
+      this.guestMode(ctx, true);
     }
   }
 
