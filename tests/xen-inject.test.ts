@@ -11,6 +11,7 @@ import type { Co } from "../host/sim/api.ts";
 import { VARIANTS } from "../host/xen/variants.ts";
 import { checkVgic } from "../host/check/vgic.ts";
 import { VTIMER_PPI } from "../host/xen/vgic.ts";
+import { GICD, sgir } from "../host/hw/regs.ts";
 
 function* boot(g: GuestCpu): Co {
   if (g.v.vcpu_id === 0) yield* gic_dist_init(g);
@@ -118,6 +119,30 @@ for (const { name: variant } of VARIANTS) {
       expect(got.sort()).toEqual(["40@v0", "41@v1"]);
       expect(sys.gic.isActive(0, 40) || sys.gic.isActive(0, 41)).toBe(false);
       expect(checkVgic(sys.vgic, sys.gic)).toEqual([]);
+    });
+
+    it("virtual SGIs with every TargetListFilter: list, all but self, self; the reserved filter is a data abort", () => {
+      const sys = buildSystem({
+        variant, pcpus: 3,
+        programs: [
+          guest(function* (g) {
+            yield* g.work(100_000);
+            yield* g.writeDist(GICD.SGIR, sgir(1, 0, 6)); // all but self: vCPU1, vCPU2
+            yield* g.writeDist(GICD.SGIR, sgir(2, 0, 7)); // self
+            yield* g.writeDist(GICD.SGIR, sgir(0, 0b100, 8)); // the list: vCPU2
+            yield* g.writeDist(GICD.SGIR, sgir(3, 0xff, 9)); // reserved
+          }),
+          guest(), guest(),
+        ],
+      });
+      const got = record(sys);
+      sys.machine.run({ until: 700_000 });
+      expect(got.filter((x) => x.startsWith("6@")).sort()).toEqual(["6@v1", "6@v2"]);
+      expect(got.filter((x) => x.startsWith("7@"))).toEqual(["7@v0"]);
+      expect(got.filter((x) => x.startsWith("8@"))).toEqual(["8@v2"]);
+      expect(got.filter((x) => x.startsWith("9@"))).toEqual([]);
+      // Xen 4.8 vgic_v2_to_sgi: an unknown filter fails the access (data abort)
+      expect(sys.vgic.stats.mmioDataAborts).toBe(1);
     });
 
     it("more pending interrupts than list registers wait on lr_pending and drain in priority order", () => {
