@@ -29,7 +29,12 @@ describe("seed-migrate: the designs differ as the thread says", () => {
     const r = run("xen-4.8");
     expect(rankVgic(r).length).toBeGreaterThan(0);
     expect(["completed", "deadlock"]).toContain(r.outcome);
-    if (r.outcome === "deadlock") expect(r.deadlock!.map((e) => e.lockClass).sort()).toEqual(["rank", "vgic"]);
+    // 4.8 can deadlock two ways: the ABBA of the thread (rank and vgic), or
+    // the self-deadlock on the rank lock when an ITARGETSR write re-injects an
+    // lr_pending interrupt (fixed by 43208a9cb4)
+    if (r.outcome === "deadlock") {
+      expect([["rank", "vgic"], ["rank"]]).toContainEqual([...new Set(r.deadlock!.map((e) => e.lockClass))].sort());
+    }
     expect(r.interrupts.dropped).toBe(0);
   });
 

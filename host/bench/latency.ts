@@ -292,6 +292,10 @@ class Bench {
     } else if (inGicInject) {
       c.at(ix.first(src, ib, isFn("fn-end", "vgic_vcpu_inject_irq"))?.ts, "waiting on lr_pending", "injection end");
     }
+    // a vCPU woken from WFI: its pCPU switches from the idle vCPU back to
+    // it, and gic_restore_state's gic_restore_pending_irqs writes the LR
+    const cs = ix.last(tgt, w.ts, isFn("fn-begin", "context_switch"));
+    if (cs !== undefined && cs.ts >= ib && !inGicInject) c.at(cs.ts, "context switch", "context_switch (idle -> vCPU)");
     if (inGicInject) c.at(gi.ts, "gic_inject", "gic_inject");
     c.at(w.ts, "LR write", "list register write");
     c.at(w.ts + this.gichAccess, "return to guest", "list register written");

@@ -130,7 +130,14 @@ export class Hypervisor {
       ctx.local_irq_restore(false);
       const v = this.runnable(ctx.id, last);
       if (v === null) {
-        yield* ctx.idle(); // IRQs are taken here (a kick, a device)
+        // nothing runnable: switch to the idle vCPU (saving the blocked
+        // vCPU's state) and wait; IRQs are taken here (a kick, a device)
+        if (vgic.pcpu[ctx.id]!.current !== null) {
+          ctx.local_irq_save();
+          yield* vgic.context_switch(ctx, null);
+          ctx.local_irq_restore(false);
+        }
+        yield* ctx.idle();
         continue;
       }
       ctx.local_irq_save();

@@ -758,16 +758,23 @@ export class Vgic {
     yield* this.gic_restore_pending_irqs(ctx, v);
   }
 
-  /** Switch this pCPU from its current vCPU (if any) to `next`. */
-  *context_switch(ctx: PCpu, next: Vcpu): Co {
+  /** Switch this pCPU from its current vCPU (if any) to `next`, or to the
+   *  idle vCPU when `next` is null (schedule() when nothing is runnable: the
+   *  blocked vCPU's list registers are saved; the idle vCPU has none). */
+  *context_switch(ctx: PCpu, next: Vcpu | null): Co {
     const pc = this.pcpu[ctx.id]!;
     if (pc.current === next) return;
+    const fn = ctx.enterFn("context_switch");
     this.stats.contextSwitches++;
-    ctx.cost("contextSwitch");
+    // Xen's context_switch saves prev's state unless prev is the idle vCPU
+    // and restores next's unless next is: to or from idle is half a switch.
+    if (pc.current !== null && next !== null) ctx.cost("contextSwitch");
+    else ctx.charge(Math.round(this.machine.cycles.contextSwitch / 2));
     const flags = ctx.local_irq_save();
     if (pc.current !== null) yield* this.gic_save_state(ctx, pc.current);
-    yield* this.gic_restore_state(ctx, next);
+    if (next !== null) yield* this.gic_restore_state(ctx, next);
     ctx.local_irq_restore(flags);
+    ctx.leaveFn(fn);
   }
 
   /** Whether the vIRQ line of this pCPU is asserted (the guest would take it). */
