@@ -15,7 +15,6 @@ import {
   SpinLock, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
 } from "../sim/lock.ts";
 import { GICC, GICD, GICH, LrState, encodeLr, decodeLr, sgir } from "../hw/regs.ts";
-import { Line } from "../hw/gic.ts";
 import { Domain, LOCK_CLASS_DESC, LOCK_CLASS_GIC, type Vcpu } from "./domain.ts";
 import {
   GIC_INVALID_LR, GIC_IRQ_GUEST_ACTIVE, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING,
@@ -775,11 +774,6 @@ export class Vgic {
     if (next !== null) yield* this.gic_restore_state(ctx, next);
     ctx.local_irq_restore(flags);
     ctx.leaveFn(fn);
-  }
-
-  /** Whether the vIRQ line of this pCPU is asserted (the guest would take it). */
-  virqAsserted(ctx: PCpu): boolean {
-    return (this.machine.gic.lines(ctx.id) & (Line.VIRQ | Line.VFIQ)) !== 0;
   }
 }
 
