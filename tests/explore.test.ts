@@ -16,11 +16,13 @@ const ex = (name: string, variant: string, o: Partial<ExploreOptions> = {}) =>
   explore({ scenario: scenarioNamed(name), variant, bound: 2, budget: 3000, ...o });
 
 describe("the matrix reproduces the seed thread", () => {
-  it("xen-4.8 deadlocks in rank-abba and reports the inversion, in well under a second", () => {
+  it("xen-4.8 deadlocks in rank-abba and reports the inversion, within a few dozen schedules", () => {
     const r = ex("rank-abba", "xen-4.8");
     expect(kinds(r.counterexample)).toEqual(["deadlock", "lock-inversion"]);
     expect(r.counterexample!.preemptions).toBe(1);
-    expect(r.msToFirst!).toBeLessThan(1000);
+    // wall time is for the benchmark (explore --matrix prints it); the
+    // search itself is deterministic: count schedules
+    expect(r.schedules).toBeLessThan(50);
   });
 
   it("v3-posted loses the interrupt on lr_pending", () => {
@@ -33,7 +35,7 @@ describe("the matrix reproduces the seed thread", () => {
     const r = ex("second-irq-lazy-clear", "v3-fixed");
     expect(kinds(r.counterexample)).toContain("dropped");
     expect(r.counterexample!.findings.some((f) => /dropped\(MIGRATING\)/.test(f.message))).toBe(true);
-    expect(r.msToFirst!).toBeLessThan(1000);
+    expect(r.schedules).toBeLessThan(200);
   });
 
   it("xen-4.9 passes rank-abba exhaustively within 2 preemptions", () => {

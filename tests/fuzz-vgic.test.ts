@@ -143,7 +143,7 @@ describe("vgic target from the command line", () => {
     const cli = (...args: string[]) => spawnSync(process.execPath, [bundle, "fuzz", ...args], { encoding: "utf8" });
     expect(cli("--target", "vgic", "--variant", "xen-5").status).toBe(2);
     const out = mkdtempSync(join(tmpdir(), "vgic-fuzz-vgic-"));
-    const r = cli("--target", "vgic", "--variant", "xen-4.8", "--seconds", "2", "--out", out);
+    const r = cli("--target", "vgic", "--variant", "xen-4.8", "--cases", "300", "--seconds", "600", "--out", out);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/exec\/s, \d+ ops\/s, [1-9]\d* findings/);
     const files = readdirSync(out).filter((n) => n.startsWith("vgic-lock-inversion-rank-vgic-"));

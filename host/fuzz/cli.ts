@@ -10,13 +10,15 @@ import {
 import { FindingError } from "./target.ts";
 import { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
 
-export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] [--seconds N] [--seed N] [--workers N]
+export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] [--seconds N] [--cases N] [--seed N] [--workers N]
                  [--shard I/N] [--out DIR] [--corpus DIR] [--replay FILE]
   --target T     what to fuzz: hw (the hardware model's registers) or vgic
                  (guests under a vGIC design, devices, random/pct schedules)
   --variant V    vgic only: the design (xen-4.8, v3-posted, v3-fixed, xen-4.9;
                  default a random one per case)
   --seconds N    run time (10)
+  --cases N      stop after N cases (each worker's, with --workers), whichever
+                 limit comes first: a budget that does not depend on speed
   --seed N       run seed (0); case i of a run is a function of (seed, i)
   --workers N    worker threads (1)
   --shard I/N    take case indices i with i % N == I (merge runs across machines)
@@ -53,7 +55,8 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
     const { values, positionals } = parseArgs({
       args,
       options: {
-        target: { type: "string" }, variant: { type: "string" }, seconds: { type: "string" }, seed: { type: "string" },
+        target: { type: "string" }, variant: { type: "string" }, seconds: { type: "string" }, cases: { type: "string" },
+        seed: { type: "string" },
         workers: { type: "string" }, shard: { type: "string" }, out: { type: "string" },
         corpus: { type: "string" }, replay: { type: "string" }, help: { type: "boolean", short: "h" },
       },
@@ -92,6 +95,7 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
       target,
       seed: int(values.seed, "seed", 0, 0xffffffff, 0),
       seconds: int(values.seconds, "seconds", 0, 1e7, 10),
+      ...(values.cases !== undefined ? { cases: int(values.cases, "cases", 1, 1e12, 1) } : {}),
       shard,
       out: values.out ?? "findings",
       ...(values.corpus !== undefined ? { corpus: values.corpus } : {}),
