@@ -246,6 +246,32 @@ export const SCENARIOS: readonly Scenario[] = [
       return run;
     },
   },
+  {
+    name: "stale-target-inject",
+    summary: "vCPU0 moves an idle SPI from vCPU2 to vCPU1 while it fires: do_IRQ reads the target before the ITARGETSR store lands and queues it on vCPU2's lr_pending; a second move then unlinks it from vCPU2's list under vCPU1's lock",
+    build(variant, scheduler, opts = {}) {
+      const sys = buildSystem({
+        variant, scheduler, instantBoot: true, trace: opts.trace ?? false, pcpus: 3,
+        routed: [{ irq: N, edge: true }],
+        programs: [
+          function* (g) {
+            yield* g.writeDist(GICD.ITARGETSR + N, 1 << 1, 1);
+            yield* g.work(3000);
+            yield* g.writeDist(GICD.ITARGETSR + N, 1 << 0, 1);
+            yield* waitDelivered(g, N, seen);
+          },
+          undefined,
+          undefined,
+        ],
+      });
+      const seen = () => run.delivered;
+      guestCpuInterfaces(sys);
+      guestIrq(sys, { irq: N, target: 2 });
+      device(sys, 1200, N);
+      const run = frame(sys, (_r, delivered) => expectDelivered(N, delivered));
+      return run;
+    },
+  },
 ];
 
 export function scenarioNamed(name: string): Scenario {
