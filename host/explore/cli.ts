@@ -152,9 +152,9 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
       return 0;
     }
 
-    if (positionals.length !== 1) throw new ExploreUsageError("explore: expected one SCENARIO (or all, or --matrix)");
+    if (positionals.length !== 1) throw new ExploreUsageError("expected one SCENARIO (or all, or --matrix)");
     const scenario = scenarios.find((s) => s.name === positionals[0]);
-    if (scenario === undefined) throw new ExploreUsageError(`explore: unknown scenario '${positionals[0]}': expected one of ${scenarios.map((s) => s.name).join(", ")}, or all`);
+    if (scenario === undefined) throw new ExploreUsageError(`unknown scenario '${positionals[0]}': expected one of ${scenarios.map((s) => s.name).join(", ")}, or all`);
     const dir = values.out ?? "counterexamples";
     let found = false;
     const json: unknown[] = [];
