@@ -395,8 +395,6 @@ function spiPath(kind: "local" | "kick" | "wfi"): PathDef["run"] {
     if (kind === "kick") {
       // the physical affinity still names pCPU0 (where the vCPU ran when it
       // was last set), so pCPU0 takes it and kicks pCPU1
-      const desc = b.sys.vgic.descs.get(SPI)!;
-      desc.affinity = 1;
       b.sys.gic.writeDist(0, GICD.ITARGETSR + SPI, 1, 1);
     }
     const raises: number[] = [];

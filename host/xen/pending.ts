@@ -21,13 +21,8 @@ export const NR_INTERRUPT_PER_RANK = 32;
  *  the vGIC uses). */
 export interface IrqDesc {
   irq: number;
-  /** `_IRQ_INPROGRESS`: acknowledged by the hypervisor, not yet deactivated */
-  inprogress: boolean;
-  /** `_IRQ_GUEST`: routed to a domain */
-  guest: boolean;
-  /** pCPU mask the physical ITARGETSR currently names */
-  affinity: number;
-  /** edge-triggered in the physical distributor */
+  /** edge-triggered in the physical distributor (its affinity and its
+   *  acknowledged-not-deactivated state are the distributor's own) */
   edge: boolean;
   lock: SpinLock;
 }

@@ -37,8 +37,7 @@ export function guestIrq(sys: System, s: GuestIrqSetup): void {
     if (p.desc !== null) gic.writeDist(0, GICD.ISENABLER + 4 * (s.irq >> 5), 1 << (s.irq & 31));
   }
   if (p.desc !== null) {
-    p.desc.affinity = 1 << v.processor;
-    gic.writeDist(0, GICD.ITARGETSR + s.irq, p.desc.affinity, 1);
+    gic.writeDist(0, GICD.ITARGETSR + s.irq, 1 << v.processor, 1);
   }
 }
 
@@ -53,12 +52,10 @@ export function guestCpuInterfaces(sys: System): void {
 }
 
 /** A physical SPI Xen has acknowledged and priority-dropped (do_IRQ): active
- *  in the distributor, _IRQ_INPROGRESS. */
+ *  in the distributor. */
 function physicalInProgress(sys: System, irq: number): void {
-  const desc = sys.vgic.descs.get(irq);
-  if (desc === undefined) return;
+  if (!sys.vgic.descs.has(irq)) return;
   sys.gic.writeDist(0, GICD.ISACTIVER + 4 * (irq >> 5), 1 << (irq & 31));
-  desc.inprogress = true;
 }
 
 /** The interrupt sits in list register `lr` of its target vCPU's pCPU, as

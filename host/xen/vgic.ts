@@ -145,7 +145,7 @@ export class Vgic {
   route_irq_to_guest(irq: number): IrqDesc {
     if (irq < 32 || irq >= this.d.nr_irqs) throw new RangeError(`only SPIs 32-${this.d.nr_irqs - 1} can be routed, not ${irq}`);
     const desc: IrqDesc = {
-      irq, inprogress: false, guest: true, affinity: 0, edge: false,
+      irq, edge: false,
       lock: new SpinLock(this.machine, LOCK_CLASS_DESC, `irq_desc[${irq}].lock`),
     };
     this.descs.set(irq, desc);
@@ -177,8 +177,7 @@ export class Vgic {
           const off = GICD.ICFGR + 4 * (desc.irq >> 4);
           this.gicdWrite(ctx, off, this.gicd(ctx, off) | (2 << (2 * (desc.irq & 15))));
         }
-        desc.affinity = 1 << this.d.vcpu[0]!.processor;
-        this.gicdWrite(ctx, GICD.ITARGETSR + desc.irq, desc.affinity, 1);
+        this.gicdWrite(ctx, GICD.ITARGETSR + desc.irq, 1 << this.d.vcpu[0]!.processor, 1);
       }
     }
     // gicv2_cpu_init: SGIs at GIC_PRI_IPI, PPIs at GIC_PRI_IRQ, SGIs and the
@@ -499,7 +498,6 @@ export class Vgic {
     } else {
       this.gichWrite(ctx, GICH.LR + 4 * i, 0);
       pc.lr_mask[i] = 0;
-      if (p.desc !== null) p.desc.inprogress = false;
       p.clear_bit(GIC_IRQ_GUEST_VISIBLE);
       p.clear_bit(GIC_IRQ_GUEST_ACTIVE);
       p.lr = GIC_INVALID_LR;
@@ -606,7 +604,6 @@ export class Vgic {
     const fn = ctx.enterFn("irq_set_affinity");
     yield* spin_lock(ctx, this.gicv2_lock);
     this.gicdWrite(ctx, GICD.ITARGETSR + desc.irq, mask & 0xff, 1);
-    desc.affinity = mask;
     yield* spin_unlock(ctx, this.gicv2_lock);
     ctx.leaveFn(fn);
   }
@@ -649,7 +646,6 @@ export class Vgic {
     // guest irq type end: priority drop only; the guest deactivates it
     // through the HW list register
     this.giccWrite(ctx, GICC.EOIR, irq);
-    desc.inprogress = true;
     this.observer.physicalAck?.(irq, ctx.id, ctx.clock);
     yield* this.vgic_vcpu_inject_spi(ctx, irq);
     yield* spin_unlock(ctx, desc.lock);
