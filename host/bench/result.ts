@@ -56,7 +56,8 @@ export const BenchResult = z.strictObject({
   machine: z.looseObject({ rates: z.array(SimRate), overheadNsPerPoint: num }).optional().describe("scheduler steps per wall-second"),
   stack: z.looseObject({
     variant: z.string(), pcpus: z.number().int(), median: num, min: num, max: num, runs: z.number().int(),
-    injections: z.number().int(), cyclesPerSecond: num,
+    injections: z.number().int(), perVcpu: z.array(z.number().int().min(1)).describe("completed injections a run, per vCPU; every vCPU has a device, so none is zero"),
+    cyclesPerSecond: num,
   }).optional().describe("whole-stack completed injections per wall-second"),
 });
 export type BenchResult = z.infer<typeof BenchResult>;

@@ -16,6 +16,8 @@ export type FindingKind =
   | "stuck-active" // a physical interrupt the hypervisor acknowledged that nobody will deactivate
   | "lr-mismatch" // list registers and pending_irq disagree
   | "dropped" // an injection the design dropped on purpose
+  | "no-delivery" // a workload source raised and none of its instances reached a handler
+  | "accounting" // a workload's instance accounting does not balance
   | "error"; // an exception escaped the simulated code
 
 export interface Finding {

@@ -1,18 +1,16 @@
 // Devices around the guest: SPI sources (periodic, Poisson or burst arrival;
-// edge or level) as machine threads that schedule their own next event, and
-// each pCPU's virtual timer (PPI 27) as a one-shot deadline the guest
-// programs, as Linux programs CNTV_CVAL for its next timer expiry. Both are
+// edge or level) as machine threads that schedule their own next event,
 // deterministic from the seed: every random number comes from a seeded Rng.
+// (Each vCPU's virtual timer, PPI 27, is Xen's to virtualise: host/xen/vtimer.ts.)
 //
 // Every raise is reported to a RaiseSink (the workload's accounting) under a
 // key naming the interrupt instance a guest handler will see: an SPI by its
-// ID, an SGI by (target vCPU, SGI), the timer PPI by (pCPU, 27): Xen's
-// vtimer_interrupt injects it into the vCPU running on the pCPU that took it.
+// ID, an SGI or a PPI by (vCPU, ID): the virtual timer PPI is the vCPU's own,
+// wherever it runs.
 
 import type { Co } from "../sim/api.ts";
 import type { Machine, PCpu, Thread } from "../sim/machine.ts";
 import type { Rng } from "../sim/rng.ts";
-import { VTIMER_PPI } from "../xen/vgic.ts";
 
 /** When events happen (the workload schema's `arrival`). */
 export type ArrivalSpec =
@@ -48,14 +46,15 @@ export function arrivalGaps(a: ArrivalSpec, rng: Rng): () => number {
 }
 
 export interface RaiseSink {
-  /** an interrupt instance was raised at `cycle` */
-  raise(key: number, cycle: number): void;
+  /** an interrupt instance was raised at `cycle`; `merged`: into the
+   *  instance already pending at the device or the distributor */
+  raise(key: number, cycle: number, merged?: boolean): void;
 }
 
 /** Accounting keys: SPIs by ID (32-1019); private interrupts after them. */
 export const KEYS = 1024 + 8 * 32;
 export function spiKey(irq: number): number { return irq; }
-/** An SGI to a vCPU, or a PPI on a pCPU: `index` is that vCPU or pCPU. */
+/** An SGI or a PPI of vCPU `index`. */
 export function privateKey(irq: number, index: number): number { return 1024 + index * 32 + irq; }
 
 /** A device raising one SPI. Edge: a pulse per event (events while the
@@ -93,7 +92,12 @@ export class SpiSource {
   private raise(t: Thread): void {
     if (this.quiet) return;
     this.raised++;
-    this.sink.raise(spiKey(this.irq), t.clock);
+    // an event merges into the instance already pending: a level line
+    // already high, or an edge the distributor has latched and the
+    // hypervisor not yet acknowledged (IHI 0048B, the interrupt handling
+    // state machine: an edge asserted while pending leaves it pending)
+    const merged = this.level ? this.high : t.machine.gic.isPending(0, this.irq);
+    this.sink.raise(spiKey(this.irq), t.clock, merged);
     if (!this.level) {
       t.setLine(this.irq, 1);
       t.setLine(this.irq, 0);
@@ -112,36 +116,4 @@ export class SpiSource {
 
   /** The level line is still asserted. */
   get lineHigh(): boolean { return this.high; }
-}
-
-/** One pCPU's EL1 virtual timer: a compare value the guest programs; when
- *  the count reaches it the timer asserts PPI 27 (level) on that pCPU until
- *  Xen's vtimer_interrupt masks it. Re-programming replaces the deadline
- *  (stale machine events are ignored by generation). */
-export class VirtualTimer {
-  raised = 0;
-  private deadline = Infinity;
-  private gen = 0;
-
-  constructor(private readonly machine: Machine, readonly pcpu: number, private readonly sink: RaiseSink) {}
-
-  /** Program the next expiry (CNTV_CVAL); a no-op if already set there. */
-  arm(at: number): void {
-    if (at === this.deadline) return;
-    this.deadline = at;
-    const g = ++this.gen;
-    this.machine.at(Math.max(0, at), "vtimer", (m) => {
-      if (g !== this.gen || this.quiet) return;
-      this.deadline = Infinity;
-      this.raised++;
-      this.sink.raise(privateKey(VTIMER_PPI, this.pcpu), at);
-      m.setLine(VTIMER_PPI, 1, this.pcpu);
-    });
-  }
-
-  get armedAt(): number { return this.deadline; }
-
-  /** Stop firing (the run is draining). */
-  quiesce(): void { this.quiet = true; }
-  private quiet = false;
 }

@@ -17,7 +17,8 @@ import {
   gic_cpu_init, gic_dist_init, gic_raise_softirq, gic_set_affinity, gic_set_priority, gic_set_type, gic_unmask_irq,
 } from "./driver.ts";
 import type { GuestCpu, GuestProgram } from "./guest.ts";
-import { arrivalGaps, privateKey, type ArrivalSpec, type RaiseSink, type SpiSource, type VirtualTimer } from "./devices.ts";
+import { arrivalGaps, privateKey, type ArrivalSpec, type RaiseSink, type SpiSource } from "./devices.ts";
+import type { VirtTimer } from "../xen/vtimer.ts";
 
 export interface GuestSpi {
   irq: number;
@@ -61,8 +62,8 @@ export interface GuestPlan {
   /** fraction of each window a vCPU computes */
   load: number[];
   eoiSplit: boolean;
-  /** each vCPU's virtual timer (asserting PPI 27 on its vCPU's pCPU) */
-  timers: VirtualTimer[];
+  /** each vCPU's virtual timer (PPI 27, virtualised by Xen) */
+  timers: VirtTimer[];
   sink: RaiseSink;
   /** called once every vCPU has booted, with the cycle */
   onReady(cycle: number): void;
@@ -184,7 +185,7 @@ export class WorkloadGuest {
       for (const t of this.tasks[v]!) t.due = now + t.gap();
       // a computing vCPU that idled while waiting for the others starts now
       const next = Math.min(this.nextDue(v), this.plan.load[v]! > 0 ? now + 1 : Infinity);
-      if (next !== Infinity) this.plan.timers[v]!.arm(next);
+      if (next !== Infinity) this.plan.timers[v]!.program(next, now);
     }
     this.plan.onReady(now);
   }
@@ -220,13 +221,13 @@ export class WorkloadGuest {
         if (now < busyEnd) {
           // computing: due work is polled between slices; only the tick needs the timer
           const tickDue = this.tickDue(v);
-          if (tickDue !== Infinity && tickDue > now) timer().arm(tickDue);
+          if (tickDue !== Infinity && tickDue > now) timer().program(tickDue, now);
           yield* g.work(Math.max(1, Math.min(busyEnd, next) - now));
           continue;
         }
         if (load < 1) next = Math.min(next, start + LOAD_WINDOW);
       }
-      if (next !== Infinity && next > now) timer().arm(next);
+      if (next !== Infinity && next > now) timer().program(next, now);
       yield* g.wfi();
     }
   }

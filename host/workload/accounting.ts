@@ -1,15 +1,29 @@
-// End-to-end accounting of every interrupt instance a device raised: it is
-// delivered to a guest handler, dropped by the design (observer.dropped),
-// still pending at the end (physically pending, QUEUED, or pending in a list
-// register), lost (a checkVgic finding: QUEUED on no list, or its physical
-// interrupt stuck active), or else it merged into one still pending
-// (coalesced: legitimate, as an edge raised again before it was taken):
+// End-to-end accounting of every interrupt instance a device raised. Each
+// raise ends as exactly one of:
 //
-//   coalesced = raised - delivered - dropped - lost - pending  (must be >= 0)
+// - delivered: a guest handler was entered for it;
+// - coalesced: merged into an earlier instance that was still pending (an
+//   edge latched again in the distributor, a level line already high, or an
+//   injection into a pending_irq that was already QUEUED or pending in its
+//   list register), and that instance was delivered or is still pending at
+//   the end;
+// - dropped: the design threw it away on purpose (v3's MIGRATING check,
+//   Xen's "unable to inject hw irq: already active in LR"), with the reason;
+//   raises merged into a dropped instance are dropped with it;
+// - lost: it never reached a handler and is pending nowhere at the end, with
+//   the reason (a vGIC finding: QUEUED on no list, the physical interrupt
+//   stuck active; or vanished: acknowledged and never injected, never
+//   delivered); raises merged into a lost instance are lost with it;
+// - pending at the end (physically latched, in transit in the hypervisor,
+//   QUEUED, or pending in a list register).
 //
-// The hot path (raise, delivery, EOI) touches typed arrays only. Latency is
-// from the raise to the guest handler's entry and to its EOI, matched per
-// instance key: the oldest undelivered raise and the one after it.
+//   raised = delivered + coalesced + dropped + lost + pending, per source
+//
+// Instances are kept per accounting key (the interrupt a handler sees) in
+// raise order: a delivery or a drop takes the oldest open instance, a merge
+// joins the newest. The hot path (raise, delivery, EOI) touches typed arrays
+// and small per-key queues only. Latency is from an instance's raise to the
+// guest handler's entry and to its EOI.
 
 import type { Gic } from "../hw/gic.ts";
 import { LrState, decodeLr } from "../hw/regs.ts";
@@ -29,6 +43,13 @@ export interface Counts {
   pending: number;
 }
 
+/** Counts with the reasons behind the drops and the losses. */
+export interface SourceCounts extends Counts {
+  /** reason -> instances (merged raises included) */
+  droppedReasons: Record<string, number>;
+  lostReasons: Record<string, number>;
+}
+
 export interface SourceInfo {
   name: string;
   type: "spi" | "ipi" | "timer";
@@ -38,16 +59,58 @@ export interface SourceInfo {
   levelHigh?: () => boolean;
 }
 
-const OUTCOME_DELIVERED = 1;
-const OUTCOME_DROPPED = 2;
+/** The open (unresolved) instances of one key, oldest first. */
+class OpenQueue {
+  times: number[] = [];
+  merges: number[] = [];
+  head = 0;
+
+  get length(): number { return this.times.length - this.head; }
+
+  push(time: number): void {
+    if (this.head > 64 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.merges = this.merges.slice(this.head);
+      this.head = 0;
+    }
+    this.times.push(time);
+    this.merges.push(0);
+  }
+
+  /** Resolve the oldest: its raise time and the raises merged into it. */
+  shift(): { time: number; merges: number } {
+    const r = { time: this.times[this.head]!, merges: this.merges[this.head]! };
+    this.head++;
+    return r;
+  }
+
+  /** The newest open instance stops being one: it merged into the one
+   *  before it (or into nothing open: false). */
+  mergeNewest(): boolean {
+    if (this.length < 2) return false;
+    const m = this.merges.pop()!;
+    this.times.pop();
+    this.merges[this.merges.length - 1]! += m + 1;
+    return true;
+  }
+
+  addMerge(): boolean {
+    if (this.length === 0) return false;
+    this.merges[this.merges.length - 1]!++;
+    return true;
+  }
+}
 
 export class Accounting implements RaiseSink {
   readonly raised = new Float64Array(KEYS);
   readonly delivered = new Float64Array(KEYS);
-  readonly dropped = new Float64Array(KEYS);
-  private readonly first = new Float64Array(KEYS).fill(NaN);
-  private readonly second = new Float64Array(KEYS).fill(NaN);
-  private readonly last = new Uint8Array(KEYS);
+  /** merges into instances that were delivered (final) */
+  private readonly coalescedDone = new Float64Array(KEYS);
+  private readonly open: (OpenQueue | undefined)[] = new Array(KEYS);
+  /** per key: reason -> dropped instances, merges included */
+  private readonly droppedBy = new Map<number, Map<string, number>>();
+  /** accounting errors (a delivery with no raise, a merge into nothing) */
+  readonly errors: string[] = [];
   /** per vCPU: raise time of the instance its handler runs, for EOI latency */
   private readonly handling: Float64Array;
   /** per key: index of its source */
@@ -71,36 +134,61 @@ export class Accounting implements RaiseSink {
 
   /** The key of an interrupt a guest handler sees on vCPU v. */
   static keyOf(irq: number, v: Vcpu): number {
-    if (irq >= 32) return spiKey(irq);
-    return irq < 16 ? privateKey(irq, v.vcpu_id) : privateKey(irq, v.processor);
+    return irq >= 32 ? spiKey(irq) : privateKey(irq, v.vcpu_id);
   }
 
-  raise(key: number, cycle: number): void {
+  private queue(key: number): OpenQueue {
+    let q = this.open[key];
+    if (q === undefined) this.open[key] = q = new OpenQueue();
+    return q;
+  }
+
+  /** An instance was raised at `cycle`; `merged`: the device's line or the
+   *  distributor's latch already held a pending one, which absorbs it. */
+  raise(key: number, cycle: number, merged = false): void {
     this.raised[key]!++;
-    if (Number.isNaN(this.first[key]!)) this.first[key] = cycle;
-    else if (Number.isNaN(this.second[key]!)) this.second[key] = cycle;
+    const q = this.queue(key);
+    if (merged && q.addMerge()) return;
+    q.push(cycle);
   }
 
-  /** The oldest undelivered raise leaves the queue; its time, or NaN. */
-  private take(key: number): number {
-    const t = this.first[key]!;
-    this.first[key] = this.second[key]!;
-    this.second[key] = NaN;
-    return t;
+  /** The vGIC is about to inject `p` into v: an instance already QUEUED
+   *  (not yet in a list register, or waiting to be folded into one)
+   *  absorbs the new one, the newest open instance. */
+  onInjecting(irq: number, v: Vcpu, p: PendingIrq): void {
+    if (p.test_bit(GIC_IRQ_GUEST_QUEUED)) this.mergeNewest(irq, v, "an injection merged into a QUEUED instance");
+  }
+
+  /** gic_update_one_lr folded a QUEUED instance into the one still pending
+   *  in its list register. */
+  onMerged(irq: number, v: Vcpu): void {
+    this.mergeNewest(irq, v, "a QUEUED instance merged into its pending list register");
+  }
+
+  private mergeNewest(irq: number, v: Vcpu, what: string): void {
+    const key = Accounting.keyOf(irq, v);
+    if (!this.queue(key).mergeNewest() && this.sourceOf[key]! >= 0) {
+      this.errors.push(`IRQ ${irq} on ${v.name}: ${what} the accounting does not know`);
+    }
   }
 
   onDelivered(irq: number, v: Vcpu, cycle: number): void {
     const key = Accounting.keyOf(irq, v);
     this.delivered[key]!++;
-    this.last[key] = OUTCOME_DELIVERED;
     this.deliveredByVcpu[v.vcpu_id]!++;
-    const t = this.take(key);
+    const q = this.queue(key);
     const src = this.sourceOf[key]!;
-    this.handling[v.vcpu_id] = t;
     this.handlingSource[v.vcpu_id] = src;
-    if (Number.isNaN(t)) return;
-    this.handler.record(cycle - t);
-    if (src >= 0) this.handlerBySource[src]!.record(cycle - t);
+    if (q.length === 0) {
+      this.handling[v.vcpu_id] = NaN;
+      if (src >= 0) this.errors.push(`IRQ ${irq} on ${v.name}: delivered with no raise open`);
+      return;
+    }
+    const { time, merges } = q.shift();
+    this.coalescedDone[key]! += merges;
+    this.handling[v.vcpu_id] = time;
+    this.handler.record(cycle - time);
+    if (src >= 0) this.handlerBySource[src]!.record(cycle - time);
   }
 
   onCompleted(_irq: number, v: Vcpu, cycle: number): void {
@@ -112,16 +200,25 @@ export class Accounting implements RaiseSink {
     if (src >= 0) this.eoiBySource[src]!.record(cycle - t);
   }
 
-  onDropped(irq: number, v: Vcpu): void {
+  /** The design dropped an injection of `irq` into v on purpose. */
+  onDropped(irq: number, v: Vcpu, reason: string): void {
     const key = Accounting.keyOf(irq, v);
-    this.dropped[key]!++;
-    this.last[key] = OUTCOME_DROPPED;
-    this.take(key);
+    const q = this.queue(key);
+    if (q.length === 0) {
+      this.errors.push(`IRQ ${irq} on ${v.name}: dropped (${reason}) with no raise open`);
+      return;
+    }
+    const { merges } = q.shift();
+    let m = this.droppedBy.get(key);
+    if (m === undefined) this.droppedBy.set(key, m = new Map());
+    m.set(reason, (m.get(reason) ?? 0) + 1 + merges);
   }
 
-  /** Tally every source at the end of a run, from the vGIC's and the GIC's
-   *  state and the invariant findings. */
-  tally(vgic: Vgic, gic: Gic, findings: readonly Finding[]): { total: Counts; bySource: Counts[]; negative: string[] } {
+  /** Resolve every open instance at the end of a run, from the vGIC's and
+   *  the GIC's state and the invariant findings. `stopped` names why the
+   *  run ended early (deadlock, error), or is null after a completed run. */
+  tally(vgic: Vgic, gic: Gic, findings: readonly Finding[], stopped: string | null = null):
+    { total: Counts; bySource: SourceCounts[]; errors: string[]; findings: Finding[] } {
     const lostKeys = new Map<number, "lost" | "stuck-active">();
     for (const f of findings) {
       if (f.kind !== "lost" && f.kind !== "stuck-active") continue;
@@ -138,33 +235,64 @@ export class Accounting implements RaiseSink {
       }
       for (const k of keys) if (lostKeys.get(k) !== "lost") lostKeys.set(k, f.kind);
     }
-    const bySource = this.sources.map(() => zero());
+    const bySource: SourceCounts[] = this.sources.map(() => ({ ...zero(), droppedReasons: {}, lostReasons: {} }));
     const total = zero();
-    const negative: string[] = [];
+    const errors = [...this.errors];
+    const out: Finding[] = [];
     this.sources.forEach((s, i) => {
       const c = bySource[i]!;
+      const lose = (reason: string, n: number) => {
+        if (n === 0) return;
+        c.lost += n;
+        c.lostReasons[reason] = (c.lostReasons[reason] ?? 0) + n;
+      };
       for (const key of s.keys) {
-        const kind = lostKeys.get(key);
-        // a stuck physical interrupt whose last instance the design dropped
-        // is that drop, already counted
-        const lost = kind === "lost" || (kind === "stuck-active" && this.last[key] !== OUTCOME_DROPPED) ? 1 : 0;
-        let pending: number;
-        if (s.levelHigh !== undefined) {
-          pending = lost ? 0 : s.levelHigh() ? 1 : 0;
-        } else {
-          pending = physicalPending(vgic, gic, key) + (kind === "lost" ? 0 : virtualPending(vgic, gic, key));
-        }
         c.raised += this.raised[key]!;
         c.delivered += this.delivered[key]!;
-        c.dropped += this.dropped[key]!;
-        c.lost += lost;
-        c.pending += pending;
+        c.coalesced += this.coalescedDone[key]!;
+        for (const [reason, n] of this.droppedBy.get(key) ?? []) {
+          c.dropped += n;
+          c.droppedReasons[reason] = (c.droppedReasons[reason] ?? 0) + n;
+        }
+        const q = this.open[key];
+        if (q === undefined || q.length === 0) continue;
+        const kind = lostKeys.get(key);
+        // how many of the open instances are still pending somewhere
+        let pending: number;
+        // behind a lost or stuck interrupt nothing is pending any more
+        if (kind !== undefined) pending = 0;
+        else if (s.levelHigh !== undefined) pending = s.levelHigh() ? 1 : 0;
+        else pending = physicalPending(vgic, gic, key) + virtualPending(vgic, gic, key);
+        pending = Math.min(pending, q.length);
+        // the newest `pending` instances are the pending ones, with their merges
+        const resolved: Array<{ merges: number }> = [];
+        while (q.length > 0) resolved.push(q.shift());
+        const lostOnes = resolved.slice(0, resolved.length - pending);
+        for (const r of resolved.slice(resolved.length - pending)) {
+          c.pending++;
+          c.coalesced += r.merges;
+        }
+        const reason = kind === "lost" ? "QUEUED on no list (vGIC finding)"
+          : kind === "stuck-active" ? "physical interrupt stuck active, or latched behind it (vGIC finding)"
+            : stopped !== null ? `the run stopped (${stopped}) before it was delivered`
+              : "vanished: never delivered and pending nowhere at the end";
+        for (const r of lostOnes) lose(reason, 1 + r.merges);
       }
-      c.coalesced = c.raised - c.delivered - c.dropped - c.lost - c.pending;
-      if (c.coalesced < 0) negative.push(`${s.name}: raised ${c.raised} < delivered ${c.delivered} + dropped ${c.dropped} + lost ${c.lost} + pending ${c.pending}`);
       for (const k of Object.keys(total) as (keyof Counts)[]) total[k] += c[k];
+      if (c.raised !== c.delivered + c.coalesced + c.dropped + c.lost + c.pending) {
+        errors.push(`${s.name}: raised ${c.raised} != delivered ${c.delivered} + coalesced ${c.coalesced} + dropped ${c.dropped} + lost ${c.lost} + pending ${c.pending}`);
+      }
+      // a loss the vGIC checks did not already report is a finding of its own
+      const vanished = c.lostReasons["vanished: never delivered and pending nowhere at the end"];
+      if (vanished !== undefined) {
+        out.push({ kind: "lost", message: `${s.name}: ${vanished} raised instance(s) vanished: never delivered, dropped by no design decision, and pending nowhere at the end` });
+      }
+      if (stopped === null && c.raised > 0 && c.delivered === 0) {
+        out.push({ kind: "no-delivery", message: `${s.name}: raised ${c.raised} and delivered none in a completed run` });
+      }
     });
-    return { total, bySource, negative };
+    for (const e of errors) out.push({ kind: "accounting", message: e });
+    return { total, bySource, errors, findings: out };
   }
 
   summaries(): { handler: Summary; eoi: Summary } {
@@ -176,12 +304,18 @@ function zero(): Counts {
   return { raised: 0, delivered: 0, coalesced: 0, dropped: 0, lost: 0, pending: 0 };
 }
 
-/** Latched in the distributor, not yet acknowledged by the hypervisor. */
+/** Latched in the distributor, not yet acknowledged by the hypervisor, or
+ *  (the virtual timer) expired and not yet injected. */
 function physicalPending(vgic: Vgic, gic: Gic, key: number): number {
   if (key < 1024) return gic.isPending(0, key) && vgic.descs.has(key) ? 1 : 0;
   const index = Math.floor((key - 1024) / 32), irq = (key - 1024) % 32;
   if (irq < 16) return 0; // virtual SGIs have no physical state
-  return index < gic.config.cpus && gic.isPending(index, irq) ? 1 : 0;
+  const v = vgic.d.vcpu[index];
+  if (v === undefined) return 0;
+  // a software timer expired and waiting for the timer softirq
+  if (irq === v.virt_timer.irq && vgic.pcpu.some((pc) => pc.timers_expired.includes(v.virt_timer))) return 1;
+  // a PPI is physical only while its vCPU is loaded
+  return vgic.pcpu[v.processor]!.current === v && gic.isPending(v.processor, irq) ? 1 : 0;
 }
 
 /** Acknowledged by the hypervisor and not yet by the guest: QUEUED, or
@@ -189,20 +323,19 @@ function physicalPending(vgic: Vgic, gic: Gic, key: number): number {
 function virtualPending(vgic: Vgic, gic: Gic, key: number): number {
   if (key < 1024) return pendingIrqPending(vgic, gic, vgic.d.spis[key - 32]!);
   const index = Math.floor((key - 1024) / 32), irq = (key - 1024) % 32;
-  let n = 0;
-  for (const v of vgic.d.vcpu) {
-    if (irq < 16 ? v.vcpu_id !== index : v.processor !== index) continue;
-    n += pendingIrqPending(vgic, gic, v.private_irqs[irq]!, v);
-  }
-  return n;
+  const v = vgic.d.vcpu[index];
+  return v === undefined ? 0 : pendingIrqPending(vgic, gic, v.private_irqs[irq]!, v);
 }
 
+/** Instances pending in the vGIC: a QUEUED one (waiting for a list
+ *  register, or to be folded into one) and one pending in its list
+ *  register (in hardware, or saved with a descheduled vCPU). */
 function pendingIrqPending(vgic: Vgic, gic: Gic, p: PendingIrq, owner?: Vcpu): number {
-  if (p.test_bit(GIC_IRQ_GUEST_QUEUED)) return 1;
-  if (!p.test_bit(GIC_IRQ_GUEST_VISIBLE) || p.lr < 0 || p.inflight === null) return 0;
+  const queued = p.test_bit(GIC_IRQ_GUEST_QUEUED) ? 1 : 0;
+  if (!p.test_bit(GIC_IRQ_GUEST_VISIBLE) || p.lr < 0 || p.inflight === null) return queued;
   const v = owner ?? vgic.d.vcpu[p.inflight.vcpu_id]!;
   const running = vgic.pcpu[v.processor]!.current === v;
   const value = running ? gic.listRegister(v.processor, p.lr) : v.saved?.lrs[p.lr] ?? 0;
   const lr = decodeLr(value);
-  return lr.virtualId === p.irq && (lr.state & LrState.Pending) !== 0 ? 1 : 0;
+  return queued + (lr.virtualId === p.irq && (lr.state & LrState.Pending) !== 0 ? 1 : 0);
 }

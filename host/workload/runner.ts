@@ -13,9 +13,10 @@ import { Rng } from "../sim/rng.ts";
 import { defaultProfile, loadProfile, profilePath } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import { checkRun, checkVgic, type Finding } from "../check/vgic.ts";
-import { SpiSource, VirtualTimer, privateKey, spiKey } from "../guest/devices.ts";
+import { SpiSource, privateKey, spiKey } from "../guest/devices.ts";
+import type { VirtTimer } from "../xen/vtimer.ts";
 import { WorkloadGuest, type GuestIpi, type GuestSpi } from "../guest/workload-guest.ts";
-import { Accounting, type Counts, type SourceInfo } from "./accounting.ts";
+import { Accounting, type Counts, type SourceCounts, type SourceInfo } from "./accounting.ts";
 import type { Summary } from "./histogram.ts";
 import type { Workload } from "./schema.ts";
 
@@ -35,7 +36,7 @@ export interface LatencyResult extends Summary {
   histogram: Array<[number, number]>;
 }
 
-export interface SourceResult extends Counts {
+export interface SourceResult extends SourceCounts {
   name: string;
   type: "spi" | "ipi" | "timer";
   latency: { handler: Summary; eoi: Summary };
@@ -142,11 +143,11 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
       tickDev = d;
     }
   });
-  const timerPcpus = [...new Set(placement)].sort((a, b) => a - b);
   // PPI 27 carries the tick and every other timer the guest programs (its
-  // agents' deadlines, the end of an idle period), as Linux's hrtimers do
+  // agents' deadlines, the end of an idle period), as Linux's hrtimers do;
+  // each vCPU has its own
   const tickName = (tickDev as { name?: string } | null)?.name;
-  infos.push({ name: tickName ?? "vtimer", type: "timer", keys: timerPcpus.map((p) => privateKey(VTIMER_PPI, p)) });
+  infos.push({ name: tickName ?? "vtimer", type: "timer", keys: Array.from({ length: nv }, (_, v) => privateKey(VTIMER_PPI, v)) });
   const acct = new Accounting(infos, nv);
 
   const spis: GuestSpi[] = spiDevs.map(({ d, idx }, k) => {
@@ -162,7 +163,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   const tick = Array.from({ length: nv }, (_, v) => (td !== null && (td.vcpus === undefined || td.vcpus.includes(v)) ? td.period : 0));
 
   let readyAt = -1;
-  const timers: VirtualTimer[] = [];
+  const timers: VirtTimer[] = [];
   const a = w.affinity;
   const guest = new WorkloadGuest({
     vcpus: nv, placement, spis, ipis, tick, tickHandlerCycles: td?.handlerCycles ?? 0, load,
@@ -182,12 +183,18 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     profile: profileFor(w.machine.profile), trace: opts.trace ?? false,
   });
   const { machine, vgic, gic } = sys;
-  for (let v = 0; v < nv; v++) timers.push(new VirtualTimer(machine, placement[v]!, acct));
+  for (const v of vgic.d.vcpu) {
+    const key = privateKey(VTIMER_PPI, v.vcpu_id);
+    v.virt_timer.onRaise = (cycle) => acct.raise(key, cycle);
+    timers.push(v.virt_timer);
+  }
   for (const s of spis) s.source.spawn(machine);
   vgic.observer = {
     delivered: (irq, v, c) => acct.onDelivered(irq, v, c),
     completed: (irq, v, c) => acct.onCompleted(irq, v, c),
-    dropped: (irq, v) => acct.onDropped(irq, v),
+    dropped: (irq, v, reason) => acct.onDropped(irq, v, reason),
+    injecting: (irq, v, p) => acct.onInjecting(irq, v, p),
+    merged: (irq, v) => acct.onMerged(irq, v),
   };
 
   const t0 = performance.now();
@@ -240,8 +247,9 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   else if (r.reason === "done") outcome = "done";
   const stoppedAt = drained ? end + DRAIN : Math.max(...r.clocks);
 
-  const findings = [...checkRun(r), ...checkVgic(vgic, gic)];
-  const tally = acct.tally(vgic, gic, findings);
+  const vgicFindings = [...checkRun(r), ...checkVgic(vgic, gic)];
+  const tally = acct.tally(vgic, gic, vgicFindings, drained ? null : r.reason);
+  const findings = [...vgicFindings, ...tally.findings];
   const spurious = sys.hyp.guests.reduce((n, g) => n + g.stats.spurious, 0);
 
   // time per pCPU, with the tail up to the stop: idle, or spinning
@@ -270,7 +278,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
         name: s.name, type: s.type, ...tally.bySource[i]!,
         latency: { handler: acct.handlerBySource[i]!.summary(), eoi: acct.eoiBySource[i]!.summary() },
       })),
-      accountingErrors: tally.negative,
+      accountingErrors: tally.errors,
     },
     latency: { handler: hist(acct.handler), eoi: hist(acct.eoi) },
     pcpus: pcpuTimes,

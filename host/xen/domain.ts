@@ -5,6 +5,7 @@
 
 import type { Machine } from "../sim/machine.ts";
 import { SpinLock } from "../sim/lock.ts";
+import type { VirtTimer } from "./vtimer.ts";
 import { IrqList, NR_INTERRUPT_PER_RANK, PendingIrq, VgicIrqRank, type IrqDesc } from "./pending.ts";
 
 export const LOCK_CLASS_RANK = "rank";
@@ -35,6 +36,8 @@ export class Vcpu {
   readonly inflight_irqs: IrqList;
   readonly lr_pending: IrqList;
   saved: SavedGich | null = null;
+  /** v->arch.virt_timer (set up by the vGIC: vcpu_vtimer_init) */
+  virt_timer!: VirtTimer;
 
   constructor(machine: Machine, readonly domain: Domain, readonly vcpu_id: number, processor: number) {
     this.processor = processor;

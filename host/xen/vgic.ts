@@ -16,6 +16,7 @@ import {
 } from "../sim/lock.ts";
 import { GICC, GICD, GICH, LrState, encodeLr, decodeLr, sgir } from "../hw/regs.ts";
 import { Domain, LOCK_CLASS_DESC, LOCK_CLASS_GIC, type Vcpu } from "./domain.ts";
+import { TIMER_HYP_PPI, VTIMER_PPI, VirtTimer } from "./vtimer.ts";
 import {
   GIC_INVALID_LR, GIC_IRQ_GUEST_ACTIVE, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING,
   GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type IrqDesc, type PendingIrq, type VgicIrqRank,
@@ -28,10 +29,7 @@ export const GIC_PRI_IRQ = 0xa0;
 export const GIC_PRI_IPI = 0x90;
 /** The virtual interface maintenance interrupt (IHI 0048B 5.3). */
 export const MAINTENANCE_PPI = 25;
-/** The EL1 virtual timer PPI (ARM ARM generic timer; Linux's "arch_timer"
- *  virtual interrupt on the virt board). Xen's vtimer_interrupt injects it
- *  into the vCPU running on the pCPU that took it. */
-export const VTIMER_PPI = 27;
+export { VTIMER_PPI, TIMER_HYP_PPI } from "./vtimer.ts";
 
 export interface VgicOptions {
   /** vCPU -> pCPU placement; default one to one */
@@ -70,6 +68,12 @@ export interface VgicObserver {
   physicalAck?(irq: number, pcpu: number, cycle: number): void;
   /** the design dropped an injection on purpose */
   dropped?(irq: number, v: Vcpu, reason: string, cycle: number): void;
+  /** an injection of `p` into v is about to mark it QUEUED (under v's
+   *  vgic lock, after any drop): the accounting sees whether it merges */
+  injecting?(irq: number, v: Vcpu, p: PendingIrq): void;
+  /** gic_update_one_lr found `irq` QUEUED while its LR is still pending:
+   *  the queued instance merged into the pending one */
+  merged?(irq: number, v: Vcpu): void;
   /** the guest's handler entered for `irq` (called by the guest model) */
   delivered?(irq: number, v: Vcpu, cycle: number): void;
   /** the guest EOI'd `irq` */
@@ -86,6 +90,9 @@ export interface PcpuState {
   runq: Vcpu[];
   /** the pCPU runs guest code (an exception from here is an entry from the guest) */
   inGuest: boolean;
+  /** software timers of vCPUs that expired here and wait for the timer
+   *  softirq (Xen's per-pCPU timer heap, reduced to what vtimer uses) */
+  timers_expired: VirtTimer[];
 }
 
 export class Vgic {
@@ -117,7 +124,16 @@ export class Vgic {
     this.gicv2_lock = new SpinLock(machine, LOCK_CLASS_GIC, "gicv2.lock");
     this.pcpu = Array.from({ length: cpus }, (_, i) => ({
       lr_mask: new Uint8Array(this.nr_lrs), current: null, runq: this.d.vcpu.filter((v) => v.processor === i), inGuest: false,
+      timers_expired: [],
     }));
+    // vcpu_vtimer_init: each vCPU's virtual timer; a software expiry is
+    // queued on the vCPU's pCPU and raises the hypervisor timer there
+    for (const v of this.d.vcpu) {
+      v.virt_timer = new VirtTimer(machine, v, VTIMER_PPI, (t) => {
+        this.pcpu[t.v.processor]!.timers_expired.push(t);
+        machine.setLine(TIMER_HYP_PPI, 1, t.v.processor);
+      });
+    }
     for (const r of opts.routed ?? []) {
       const { irq, edge } = typeof r === "number" ? { irq: r, edge: false } : r;
       this.route_irq_to_guest(irq).edge = edge ?? false;
@@ -190,8 +206,9 @@ export class Vgic {
     this.giccWrite(ctx, GICC.PMR, 0xff);
     this.giccWrite(ctx, GICC.BPR, 0);
     this.giccWrite(ctx, GICC.CTLR, 1 | (1 << 9));
-    // the virtual timer PPI is Xen's own (vtimer_interrupt), level-sensitive
-    this.gicdWrite(ctx, GICD.ISENABLER, 1 << VTIMER_PPI);
+    // init_timer_interrupt: the virtual timer PPI (vtimer_interrupt) and
+    // the hypervisor timer PPI (timer_interrupt) are Xen's own, level-sensitive
+    this.gicdWrite(ctx, GICD.ISENABLER, (1 << VTIMER_PPI) | (1 << TIMER_HYP_PPI));
     // gicv2_hyp_init: the virtual interface starts disabled until a vCPU's
     // state is restored (gic_restore_state writes GICH_HCR.En).
     this.gichWrite(ctx, GICH.HCR, 0);
@@ -245,6 +262,7 @@ export class Vgic {
       return;
     }
 
+    this.observer.injecting?.(virq, v, n);
     n.set_bit(GIC_IRQ_GUEST_QUEUED);
     ctx.cost("listOp");
 
@@ -488,13 +506,18 @@ export class Vgic {
       p.set_bit(GIC_IRQ_GUEST_ACTIVE);
       if (p.test_bit(GIC_IRQ_GUEST_ENABLED) && p.test_and_clear_bit(GIC_IRQ_GUEST_QUEUED)) {
         if (p.desc === null) {
+          // active and pending already: the queued instance merges into it
+          if (lr.state & LrState.Pending) this.observer.merged?.(irq, v);
           this.gichWrite(ctx, GICH.LR + 4 * i, (lrv | (1 << 28)) >>> 0);
+        } else {
+          // "unable to inject hw irq: already active in LR": the new
+          // instance is dropped (Xen prints a warning)
+          this.observer.dropped?.(irq, v, "hw irq already active in LR", ctx.clock);
         }
-        // else: "unable to inject hw irq: already active in LR" - the
-        // new instance is dropped (Xen prints a warning)
       }
     } else if (lr.state & LrState.Pending) {
-      p.test_and_clear_bit(GIC_IRQ_GUEST_QUEUED);
+      // a QUEUED instance merges into the one still pending in the LR
+      if (p.test_and_clear_bit(GIC_IRQ_GUEST_QUEUED)) this.observer.merged?.(irq, v);
     } else {
       this.gichWrite(ctx, GICH.LR + 4 * i, 0);
       pc.lr_mask[i] = 0;
@@ -632,14 +655,24 @@ export class Vgic {
       if (irq === MAINTENANCE_PPI) this.stats.maintenanceIrqs++;
       const current = this.pcpu[ctx.id]!.current;
       if (irq === VTIMER_PPI) {
-        // vtimer_interrupt: mask the timer's output (CNTV_CTL.IMASK), so
-        // the level-sensitive line drops, and inject the guest's virtual PPI
-        ctx.setLine(VTIMER_PPI, 0, ctx.id);
-        if (current !== null) yield* this.vgic_vcpu_inject_irq(ctx, current, VTIMER_PPI);
+        // vtimer_interrupt: ignored on the idle vCPU (virt_timer_save
+        // disabled the hardware timer; its software timer injects instead);
+        // else mask the timer's output (CNTV_CTL.IMASK), so the level line
+        // drops, and inject the guest's virtual PPI into current
+        if (current !== null) {
+          current.virt_timer.vtimer_interrupt(ctx);
+          yield* this.vgic_vcpu_inject_irq(ctx, current, VTIMER_PPI);
+        } else {
+          ctx.setLine(VTIMER_PPI, 0, ctx.id);
+        }
+      } else if (irq === TIMER_HYP_PPI) {
+        // timer_interrupt: disable CNTHP (the line drops), raise the timer softirq
+        ctx.setLine(TIMER_HYP_PPI, 0, ctx.id);
       }
       this.giccWrite(ctx, GICC.EOIR, irq);
       this.giccWrite(ctx, GICC.DIR, irq);
       ctx.leaveFn(fn);
+      if (irq === TIMER_HYP_PPI) yield* this.timer_softirq(ctx);
       return;
     }
     yield* spin_lock(ctx, desc.lock);
@@ -651,6 +684,26 @@ export class Vgic {
     yield* spin_unlock(ctx, desc.lock);
     ctx.leaveFn(fn);
   }
+
+  /** The timer softirq: run this pCPU's expired software timers. Only the
+   *  vCPUs' virtual timers are modelled (virt_timer_expired: mask the
+   *  guest's timer and inject its PPI, which unblocks the vCPU). */
+  *timer_softirq(ctx: PCpu): Co {
+    const q = this.pcpu[ctx.id]!.timers_expired;
+    while (q.length > 0) {
+      const t = q.shift()!;
+      t.virt_timer_expired();
+      yield* this.vgic_vcpu_inject_irq(ctx, t.v, t.irq);
+    }
+  }
+
+  /** stop_timer of a vCPU's software timer: off its pCPU's expired list. */
+  private readonly withdrawTimer = (t: VirtTimer): void => {
+    for (const pc of this.pcpu) {
+      const i = pc.timers_expired.indexOf(t);
+      if (i >= 0) pc.timers_expired.splice(i, 1);
+    }
+  };
 
   /** do_sgi: EOIR, handle (an event check needs nothing: the exit path does
    *  the work), DIR. */
@@ -766,8 +819,16 @@ export class Vgic {
     if (pc.current !== null && next !== null) ctx.cost("contextSwitch");
     else ctx.charge(Math.round(this.machine.cycles.contextSwitch / 2));
     const flags = ctx.local_irq_save();
-    if (pc.current !== null) yield* this.gic_save_state(ctx, pc.current);
-    if (next !== null) yield* this.gic_restore_state(ctx, next);
+    // ctxt_switch_from: virt_timer_save before gic_save_state; ctxt_switch_to:
+    // gic_restore_state before virt_timer_restore (xen/arch/arm/domain.c)
+    if (pc.current !== null) {
+      pc.current.virt_timer.virt_timer_save(ctx);
+      yield* this.gic_save_state(ctx, pc.current);
+    }
+    if (next !== null) {
+      yield* this.gic_restore_state(ctx, next);
+      next.virt_timer.virt_timer_restore(ctx, this.withdrawTimer);
+    }
     ctx.local_irq_restore(flags);
     ctx.leaveFn(fn);
   }
