@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runLatencyBench, type LatencyResult, type PathResult } from "../host/bench/latency.ts";
 import { benchCommand } from "../host/bench/command.ts";
+import { runStackBench, stackRun } from "../host/bench/stack.ts";
 import {
   BenchResult, benchResultJsonSchemaText, compareResults, formatChanges, parseBenchResult,
 } from "../host/bench/result.ts";
@@ -177,5 +178,25 @@ describe("vgic bench --json and --compare", () => {
     expect(text).toMatch(/xen-4\.9 +71 +71 +71 +71 \(Dall et al\. 2016: Virtual IRQ Completion\)/);
     expect(text).toMatch(/v3-posted +DROPPED: /);
     expect(text).toMatch(/hypercall round trip: published 376 .* not modelled/);
+  });
+});
+
+describe("the stack bench drives every vCPU", () => {
+  it("each vCPU's device fires every period and each vCPU completes its share, on every design", () => {
+    for (const variant of ["xen-4.8", "xen-4.9"]) {
+      const cycles = 400_000, period = 4000, pcpus = 4;
+      const r = stackRun(variant, pcpus, cycles, period);
+      // one edge SPI per vCPU, first at boot + irq, then every period
+      expect(r.perVcpu).toHaveLength(pcpus);
+      for (const n of r.perVcpu) {
+        expect(n).toBeGreaterThanOrEqual(cycles / period - 2);
+        expect(n).toBeLessThanOrEqual(cycles / period);
+      }
+      expect(r.completed).toBe(r.perVcpu.reduce((a, b) => a + b, 0));
+    }
+  });
+
+  it("the bench fails loudly when a vCPU completed nothing (here: the run ends before any device fires)", () => {
+    expect(() => runStackBench({ pcpus: 2, cycles: 30, runs: 1 })).toThrow(/vCPU 0, 1 completed no injection/);
   });
 });

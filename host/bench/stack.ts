@@ -64,17 +64,18 @@ export function stackRun(variant: string, pcpus: number, cycles: number, period 
   return { completed, perVcpu, ns, cycles: boot + cycles, sys };
 }
 
-export function runStackBench(opts: { variant?: string; pcpus?: number; cycles?: number; runs?: number } = {}): StackRate {
+export function runStackBench(opts: { variant?: string; pcpus?: number; cycles?: number; runs?: number; period?: number } = {}): StackRate {
   const variant = opts.variant ?? "xen-4.9";
   const pcpus = opts.pcpus ?? 4;
   const cycles = opts.cycles ?? 40_000_000;
   const runs = opts.runs ?? 5;
-  stackRun(variant, pcpus, cycles / 10); // warm-up
+  const period = opts.period ?? 4000;
+  stackRun(variant, pcpus, cycles / 10, period); // warm-up
   const rates: number[] = [];
   let injections = 0, cps = 0;
   let perVcpu: number[] = [];
   for (let r = 0; r < runs; r++) {
-    const run = stackRun(variant, pcpus, cycles);
+    const run = stackRun(variant, pcpus, cycles, period);
     // every vCPU has a device: one that handled nothing means the bench
     // measured less than it says
     const idle = run.perVcpu.flatMap((n, v) => (n === 0 ? [v] : []));

@@ -18,7 +18,18 @@ export type FindingKind =
   | "dropped" // an injection the design dropped on purpose
   | "no-delivery" // a workload source raised and none of its instances reached a handler
   | "accounting" // a workload's instance accounting does not balance
+  | "stalled" // a workload run had nothing left to run before its end: every vCPU waits for what will not come
   | "error"; // an exception escaped the simulated code
+
+/** Parse a `--fail-on` list: finding kinds, comma-separated, or `all`
+ *  (every kind of `all`). Throws a RangeError naming the unknown kind. */
+export function parseFailOn(v: string, all: readonly FindingKind[]): readonly FindingKind[] {
+  if (v === "all") return all;
+  const ks = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const k of ks) if (!all.includes(k as FindingKind)) throw new RangeError(`--fail-on: unknown kind '${k}': expected ${all.join(", ")} or all`);
+  if (ks.length === 0) throw new RangeError("--fail-on: expected at least one kind");
+  return ks as FindingKind[];
+}
 
 export interface Finding {
   kind: FindingKind;

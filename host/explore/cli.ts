@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import type { FindingKind } from "../check/vgic.ts";
+import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 import { SCENARIOS, type Scenario } from "../xen/scenarios.ts";
 import { VARIANTS, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
@@ -65,11 +65,11 @@ export async function loadScenarios(file: string): Promise<Scenario[]> {
 
 function failOnOf(v: string | undefined): readonly FindingKind[] {
   if (v === undefined) return DEFAULT_FAIL_ON;
-  if (v === "all") return ALL_KINDS;
-  const ks = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
-  for (const k of ks) if (!ALL_KINDS.includes(k as FindingKind)) throw new ExploreUsageError(`--fail-on: unknown kind '${k}': expected ${ALL_KINDS.join(", ")} or all`);
-  if (ks.length === 0) throw new ExploreUsageError("--fail-on: expected at least one kind");
-  return ks as FindingKind[];
+  try {
+    return parseFailOn(v, ALL_KINDS);
+  } catch (e) {
+    throw new ExploreUsageError((e as Error).message);
+  }
 }
 
 /** Run the command; returns a promise of the exit status. */

@@ -288,7 +288,7 @@ export class Accounting implements RaiseSink {
         out.push({ kind: "lost", message: `${s.name}: ${vanished} raised instance(s) vanished: never delivered, dropped by no design decision, and pending nowhere at the end` });
       }
       if (stopped === null && c.raised > 0 && c.delivered === 0) {
-        out.push({ kind: "no-delivery", message: `${s.name}: raised ${c.raised} and delivered none in a completed run` });
+        out.push({ kind: "no-delivery", message: `${s.name}: raised ${c.raised} and delivered none` });
       }
     });
     for (const e of errors) out.push({ kind: "accounting", message: e });

@@ -2,8 +2,9 @@
 // [--report FILE] [--schema]`: runs a workload file under one or every vGIC
 // design. Each variant's result is written as soon as it is known (text on
 // stdout, the report and trace files rewritten), so a later failure never
-// loses an earlier result. Exit status: 0, 1 when a variant could not run,
-// 2 for a bad command line or workload file.
+// loses an earlier result. Exit status: 0; 1 when a variant could not run,
+// its accounting did not balance, or it has a finding of a kind named by
+// --fail-on; 2 for a bad command line or workload file.
 
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -11,6 +12,12 @@ import { parseWorkload, WorkloadError, workloadJsonSchemaText, type Workload } f
 import { runWorkload, variantsFor, type Perf, type WorkloadResult } from "./runner.ts";
 import { formatComparison, formatResult } from "./format.ts";
 import { renderReport } from "./report.ts";
+import { parseFailOn, type FindingKind } from "../check/vgic.ts";
+
+/** The finding kinds `vgic run --fail-on` knows (a workload's findings). */
+export const RUN_FINDING_KINDS: readonly FindingKind[] = [
+  "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "lr-mismatch", "dropped", "no-delivery", "stalled", "accounting", "error",
+];
 
 export interface CommandIo {
   out(s: string): void;
@@ -25,7 +32,7 @@ const processIo: CommandIo = {
   tty: process.stderr.isTTY === true,
 };
 
-const USAGE = "usage: vgic run WORKLOAD [--variant NAME|all] [--seed N] [--json] [--trace FILE] [--report FILE]\n       vgic run --schema   (print the workload JSON Schema)\n";
+const USAGE = "usage: vgic run WORKLOAD [--variant NAME|all] [--seed N] [--duration N] [--fail-on KINDS] [--json] [--trace FILE] [--report FILE]\n       vgic run --schema   (print the workload JSON Schema)\n";
 
 /** FILE, or FILE with the variant before its extension when several run. */
 function perVariant(file: string, variant: string, many: boolean): string {
@@ -55,6 +62,7 @@ export function runCommand(args: string[], io: CommandIo = processIo): number {
       options: {
         variant: { type: "string" }, seed: { type: "string" }, json: { type: "boolean" },
         trace: { type: "string" }, report: { type: "string" }, schema: { type: "boolean" }, duration: { type: "string" },
+        "fail-on": { type: "string" },
       },
     }));
   } catch (e) {
@@ -78,7 +86,9 @@ export function runCommand(args: string[], io: CommandIo = processIo): number {
   let w: Workload;
   let variants: string[];
   let seed: number | undefined, duration: number | undefined;
+  let failOn: readonly FindingKind[] = [];
   try {
+    if (values["fail-on"] !== undefined) failOn = parseFailOn(values["fail-on"], RUN_FINDING_KINDS);
     let text: string;
     try {
       text = readFileSync(file, "utf8");
@@ -116,6 +126,11 @@ export function runCommand(args: string[], io: CommandIo = processIo): number {
       }
       if (values.report !== undefined) writeFileSync(values.report, renderReport(results, perfs));
       if (result.interrupts.accountingErrors.length > 0) status = 1;
+      const failed = result.findings.filter((f) => failOn.includes(f.kind));
+      if (failed.length > 0) {
+        status = 1;
+        io.err(`vgic run: ${variant}: fails on ${[...new Set(failed.map((f) => f.kind))].join(", ")}\n`);
+      }
     } catch (e) {
       progress.done();
       io.err(`vgic run: ${variant}: ${(e as Error).message}\n`);

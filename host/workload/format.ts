@@ -38,12 +38,16 @@ export function formatResult(r: WorkloadResult, perf?: Perf): string {
     s.count === 0 ? "-" : `${n(s.p50)}/${n(s.p90)}/${n(s.p99)}/${n(s.max)}`;
   const rows: string[][] = [["source", "raised", "delivered", "coalesced", "dropped", "lost", "pending", "to handler p50/p90/p99/max", "to EOI p50/p90/p99/max"]];
   for (const s of I.sources) {
-    if (s.raised === 0 && s.delivered === 0) continue;
     rows.push([`${s.name} (${s.type})`, n(s.raised), n(s.delivered), n(s.coalesced), n(s.dropped), n(s.lost), n(s.pending), lat(s.latency.handler), lat(s.latency.eoi)]);
   }
   rows.push(["total", n(I.raised), n(I.delivered), n(I.coalesced), n(I.dropped), n(I.lost), n(I.pending), lat(r.latency.handler), lat(r.latency.eoi)]);
   out.push(table(rows, [false, true, true, true, true, true, true, true, true]));
   out.push(`latencies in cycles (${(r.cycles.hz / 1e9).toFixed(2)} GHz); spurious acknowledges: ${I.spurious}`);
+  for (const s of I.sources) {
+    const why = (what: string, m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${v} ${what}: ${k}`);
+    const reasons = [...why("dropped", s.droppedReasons), ...why("lost", s.lostReasons)];
+    if (reasons.length > 0) out.push(`${s.name}: ${reasons.join("; ")}`);
+  }
   if (I.accountingErrors.length > 0) out.push(`ACCOUNTING ERROR: ${I.accountingErrors.join("; ")}`);
 
   const cats = r.timeline.categories.filter((c) => r.pcpus.some((p) => (p.time[c] ?? 0) > 0));
@@ -55,7 +59,8 @@ export function formatResult(r: WorkloadResult, perf?: Perf): string {
   out.push(table(trows, trows[0]!.map((_, i) => i > 0)));
   const s = r.vgic;
   out.push(`vGIC: ${s.injections} injections, ${s.traps} traps, ${s.maintenanceIrqs} maintenance IRQs, ${s.lrPendingAdds} lr_pending adds, ` +
-    `${s.migrations} migrations, ${s.dropped} dropped, ${s.kicks} kicks, ${s.contextSwitches} context switches; ` +
+    `${s.migrations} migrations, ${s.dropped} dropped, ${s.kicks} kicks, ${s.contextSwitches} context switches, ` +
+    `${s.vtimerIrqs + s.vtimerSoftInjections} timer injections (${s.vtimerSoftInjections} by Xen's software timer); ` +
     `guest: ${r.guest.affinityWrites} ITARGETSR rewrites, ${r.guest.ipisSent} IPIs sent`);
   const hot = Object.entries(r.contention).filter(([, c]) => c.contended > 0);
   if (hot.length > 0) out.push(`lock contention: ${hot.map(([k, c]) => `${k} ${c.contended}/${c.acquisitions} waited, ${c.spinCycles} spin cycles`).join("; ")}`);

@@ -120,6 +120,15 @@ function legend(r: WorkloadResult): string {
   return r.timeline.categories.map((c, k) => `<span class="key"><i style="background:${color(c, k)}"></i>${esc(c)}</span>`).join(" ");
 }
 
+/** The reasons behind a source's drops and losses, for its table row. */
+function reasons(s: WorkloadResult["interrupts"]["sources"][number]): string {
+  const list = [
+    ...Object.entries(s.droppedReasons).map(([k, v]) => `${v} dropped: ${k}`),
+    ...Object.entries(s.lostReasons).map(([k, v]) => `${v} lost: ${k}`),
+  ];
+  return list.length === 0 ? "" : `<span class="bad">${esc(list.join("; "))}</span>`;
+}
+
 export function renderReport(results: readonly WorkloadResult[], perf: readonly Perf[] = []): string {
   const first = results[0];
   const title = `vgic run: ${first?.workload ?? "workload"}`;
@@ -133,13 +142,13 @@ export function renderReport(results: readonly WorkloadResult[], perf: readonly 
     const p = perf[i];
     const findings = r.findings.length === 0 ? "<p>No findings.</p>"
       : `<ul>${r.findings.map((f) => `<li><b>${esc(f.kind)}</b>: <pre>${esc(f.message)}</pre></li>`).join("")}</ul>`;
-    const src = r.interrupts.sources.map((s) => `<tr><td>${esc(s.name)}</td><td>${s.type}</td><td>${s.raised}</td><td>${s.delivered}</td><td>${s.coalesced}</td><td>${s.dropped}</td><td>${s.lost}</td><td>${s.pending}</td><td>${s.latency.handler.p50}</td><td>${s.latency.handler.p99}</td><td>${s.latency.eoi.p50}</td><td>${s.latency.eoi.p99}</td></tr>`).join("");
+    const src = r.interrupts.sources.map((s) => `<tr><td>${esc(s.name)}</td><td>${s.type}</td><td>${s.raised}</td><td>${s.delivered}</td><td>${s.coalesced}</td><td>${s.dropped}</td><td>${s.lost}</td><td>${s.pending}</td><td>${s.latency.handler.p50}</td><td>${s.latency.handler.p99}</td><td>${s.latency.eoi.p50}</td><td>${s.latency.eoi.p99}</td><td>${reasons(s)}</td></tr>`).join("");
     return `<section id="${esc(r.variant)}"><h2>${esc(r.variant)}: ${esc(r.outcome)}</h2>
 <p>cycles ${r.cycles.boot} (booted) to ${r.cycles.stoppedAt}; ${r.vgic.injections} injections, ${r.vgic.traps} traps, ${r.vgic.maintenanceIrqs} maintenance IRQs, ${r.vgic.lrPendingAdds} lr_pending adds, ${r.vgic.migrations} migrations, ${r.vgic.dropped} dropped${p ? `; wall ${p.wallMs} ms` : ""}</p>
 <h3>Latency, raise to handler entry (cycles)</h3>${histogramSvg(r)}
 <h3>Timeline</h3><p>${legend(r)}</p>${timelineSvg(r)}
 <h3>Where cycles went</h3>${cyclesSvg(r)}
-<h3>Interrupts by source</h3><table><tr><th>source</th><th>type</th><th>raised</th><th>delivered</th><th>coalesced</th><th>dropped</th><th>lost</th><th>pending</th><th>handler p50</th><th>handler p99</th><th>EOI p50</th><th>EOI p99</th></tr>${src}</table>
+<h3>Interrupts by source</h3><table><tr><th>source</th><th>type</th><th>raised</th><th>delivered</th><th>coalesced</th><th>dropped</th><th>lost</th><th>pending</th><th>handler p50</th><th>handler p99</th><th>EOI p50</th><th>EOI p99</th><th>why dropped or lost</th></tr>${src}</table>
 <h3>Findings</h3>${findings}</section>`;
   }).join("\n");
   return `<!DOCTYPE html>

@@ -248,7 +248,13 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   const stoppedAt = drained ? end + DRAIN : Math.max(...r.clocks);
 
   const vgicFindings = [...checkRun(r), ...checkVgic(vgic, gic)];
-  const tally = acct.tally(vgic, gic, vgicFindings, drained ? null : r.reason);
+  if (outcome === "done") {
+    vgicFindings.push({ kind: "stalled", message: `nothing left to run at cycle ${stoppedAt}, before the workload's end at ${end}: every vCPU waits for an interrupt that will not come` });
+  }
+  // a deadlock or an exception ends a run early; "nothing left to run" is
+  // not an excuse for what never arrived
+  const early = outcome === "deadlock" || outcome === "error" || outcome === "boot-failed" ? outcome : null;
+  const tally = acct.tally(vgic, gic, vgicFindings, early);
   const findings = [...vgicFindings, ...tally.findings];
   const spurious = sys.hyp.guests.reduce((n, g) => n + g.stats.spurious, 0);
 

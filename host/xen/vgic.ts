@@ -60,6 +60,12 @@ export interface VgicStats {
   dropped: number;
   kicks: number;
   contextSwitches: number;
+  /** virtual timer PPIs taken from the hardware and injected into current
+   *  (Xen's perf counter virt_timer_irqs) */
+  vtimerIrqs: number;
+  /** virtual timers injected by their software timer, the vCPU switched
+   *  out (vtimer_virt_inject) */
+  vtimerSoftInjections: number;
 }
 
 /** Observer hooks for accounting; all optional, none on the hot path when unset. */
@@ -104,7 +110,7 @@ export class Vgic {
   readonly nr_lrs: number;
   readonly stats: VgicStats = {
     traps: 0, mmioDataAborts: 0, domainCrashes: 0, maintenanceIrqs: 0, lrPendingAdds: 0,
-    migrations: 0, injections: 0, dropped: 0, kicks: 0, contextSwitches: 0,
+    migrations: 0, injections: 0, dropped: 0, kicks: 0, contextSwitches: 0, vtimerIrqs: 0, vtimerSoftInjections: 0,
   };
   observer: VgicObserver = {};
 
@@ -660,6 +666,7 @@ export class Vgic {
         // else mask the timer's output (CNTV_CTL.IMASK), so the level line
         // drops, and inject the guest's virtual PPI into current
         if (current !== null) {
+          this.stats.vtimerIrqs++;
           current.virt_timer.vtimer_interrupt(ctx);
           yield* this.vgic_vcpu_inject_irq(ctx, current, VTIMER_PPI);
         } else {
@@ -693,6 +700,7 @@ export class Vgic {
     while (q.length > 0) {
       const t = q.shift()!;
       t.virt_timer_expired();
+      this.stats.vtimerSoftInjections++;
       yield* this.vgic_vcpu_inject_irq(ctx, t.v, t.irq);
     }
   }
