@@ -31,7 +31,7 @@ describe("seed-migrate: the designs differ as the thread says", () => {
     expect(["completed", "deadlock"]).toContain(r.outcome);
     // 4.8 can deadlock two ways: the ABBA of the thread (rank and vgic), or
     // the self-deadlock on the rank lock when an ITARGETSR write re-injects an
-    // lr_pending interrupt (fixed by 43208a9cb4)
+    // lr_pending interrupt (fixed by 408f16ddb3)
     if (r.outcome === "deadlock") {
       expect([["rank", "vgic"], ["rank"]]).toContainEqual([...new Set(r.deadlock!.map((e) => e.lockClass))].sort());
     }

@@ -72,7 +72,7 @@ describe("v3-posted: the interrupt on lr_pending is lost", () => {
 });
 
 describe("v3-fixed: the re-injection restored", () => {
-  it("the lr_pending interrupt is no longer lost; the re-injection self-deadlocks on the rank lock as in 4.8 (fixed by 43208a9cb4)", () => {
+  it("the lr_pending interrupt is no longer lost; the re-injection self-deadlocks on the rank lock as in 4.8 (fixed by 408f16ddb3)", () => {
     const { r, findings } = runOnce("lr-pending-migrate", "v3-fixed");
     expect(findings.some((f) => f.kind === "lost" || f.kind === "stuck-active")).toBe(false);
     expect(r.reason).toBe("deadlock");
@@ -157,10 +157,12 @@ describe("the open question (XEN-VGIC.md): a second interrupt injected into the 
 
 describe("a stale target: what 4.9's lock-free rank->vcpu read opened (found by the fuzzer, kept as a scenario)", () => {
   it("xen-4.9: do_IRQ reads the old target while an ITARGETSR store is in flight, so the SPI lands on the old vCPU's lr_pending; the next move unlinks it from a list it does not lock", () => {
-    const res = searchFor("stale-target-inject", "xen-4.9", "error");
+    const res = searchFor("stale-target-inject", "xen-4.9", "list-race");
     expect(res.firstFailure).toBeDefined();
     const a = runOnce("stale-target-inject", "xen-4.9", Sched.replay(res.firstFailure!.schedule), true);
-    expect(a.findings.map((f) => f.message)).toEqual(["pCPU0: IRQ 40 is on vCPU2's lr_queue list, not vCPU1's"]);
+    expect(a.findings.map((f) => `${f.kind}: ${f.message}`)).toEqual([
+      "list-race: pCPU0: IRQ 40 is on vCPU2's lr_queue list, not vCPU1's: list_del_init under vCPU1's vgic lock unlinks it from a list that vCPU2's lock protects",
+    ]);
     const story = a.run.sys.machine.trace!.narrative();
     // the affinity moved to pCPU1, which took the SPI and injected it into vCPU2
     const moved = story.indexOf("pCPU0: writes 0x8000828 = 0x2");
@@ -172,8 +174,8 @@ describe("a stale target: what 4.9's lock-free rank->vcpu read opened (found by 
   it("xen-4.8 reads the target under the rank lock, so its injection waits for the store: no stale-target error in any pct schedule", () => {
     let errors48 = 0, errors49 = 0;
     for (let seed = 1; seed <= 60; seed++) {
-      if (runOnce("stale-target-inject", "xen-4.8", Sched.pct(3, seed)).findings.some((f) => f.kind === "error")) errors48++;
-      if (runOnce("stale-target-inject", "xen-4.9", Sched.pct(3, seed)).findings.some((f) => f.kind === "error")) errors49++;
+      if (runOnce("stale-target-inject", "xen-4.8", Sched.pct(3, seed)).findings.some((f) => f.kind === "list-race")) errors48++;
+      if (runOnce("stale-target-inject", "xen-4.9", Sched.pct(3, seed)).findings.some((f) => f.kind === "list-race")) errors49++;
     }
     expect(errors48).toBe(0);
     expect(errors49).toBeGreaterThan(0);

@@ -19,6 +19,7 @@ export type FindingKind =
   | "no-delivery" // a workload source raised and none of its instances reached a handler
   | "accounting" // a workload's instance accounting does not balance
   | "stalled" // a workload run had nothing left to run before its end: every vCPU waits for what will not come
+  | "list-race" // a list operation on a vCPU's list without that vCPU's lock
   | "error"; // an exception escaped the simulated code
 
 /** Parse a `--fail-on` list: finding kinds, comma-separated, or `all`
@@ -110,7 +111,9 @@ export function checkRun(r: RunResult): Finding[] {
       message: "deadlock: " + r.deadlock.cycle.map((e) => `${e.thread} spins on ${e.lock} held by ${e.holder ?? "nobody"}`).join("; "),
     });
   }
-  if (r.reason === "error" && r.error) findings.push({ kind: "error", message: `${r.error.thread}: ${r.error.message}` });
+  if (r.reason === "error" && r.error) {
+    findings.push({ kind: r.error.kind === "list-race" ? "list-race" : "error", message: `${r.error.thread}: ${r.error.message}` });
+  }
   for (const rep of r.lockdep) {
     findings.push({ kind: rep.kind === "inversion" ? "lock-inversion" : "lockdep", message: rep.message });
   }

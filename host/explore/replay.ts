@@ -95,11 +95,15 @@ export function replayCounterexample(file: ReplayFile, scenario: Scenario): Repl
   const traceHash = r.traceHash!;
   const kindsMatch = kindSet(findings) === kindSet(file.findings);
   const hashMatch = traceHash === file.traceHash;
+  // an exception is the finding itself when the saved run ended in one
+  // (an exception or a list race), else the replay broke
+  const expected = file.findings.some((f) => f.kind === "error" || f.kind === "list-race");
+  const broke = r.reason === "error" && !expected;
   const out: ReplayOutcome = {
-    reproduced: kindsMatch && hashMatch && r.reason !== "error", kindsMatch, hashMatch, traceHash, findings,
+    reproduced: kindsMatch && hashMatch && !broke, kindsMatch, hashMatch, traceHash, findings,
     narrative: explain(run, findings), chromeJson: run.sys.machine.trace!.toChromeJson(),
   };
-  if (r.reason === "error") out.reason = `the run failed: ${r.error?.message ?? "unknown error"}`;
+  if (broke) out.reason = `the run failed: ${r.error?.message ?? "unknown error"}`;
   else if (!kindsMatch) out.reason = `finding kinds differ: saved [${kindSet(file.findings)}], now [${kindSet(findings)}]`;
   else if (!hashMatch) out.reason = `trace hash differs: saved ${file.traceHash}, now ${traceHash}`;
   return out;

@@ -106,7 +106,7 @@ function describe(op: VgicOp): string {
 // ---- the session
 
 /** Order in which simultaneous findings are reported (the first wins). */
-const PRIORITY = ["crash", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "domain-crash", "lost", "duplicate", "stuck-active", "no-quiescence"];
+const PRIORITY = ["crash", "list-race", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "domain-crash", "lost", "duplicate", "stuck-active", "no-quiescence"];
 const MESSAGE_LIMIT = 600;
 
 export interface VgicViolation extends Violation {

@@ -338,7 +338,9 @@ export interface RunResult {
   schedule: Schedule;
   /** wait-for cycle (or chain, when the last holder finished or idles) */
   deadlock?: { cycle: WaitEdge[] };
-  error?: { thread: string; message: string; stack?: string };
+  /** an exception in simulated code; `kind` names a modelled hazard
+   *  (an Error subclass whose name is a finding kind, e.g. list-race) */
+  error?: { thread: string; message: string; kind?: string; stack?: string };
   lockdep: LockdepReport[];
   /** lock order graph of classes */
   lockOrder: Record<string, string[]>;
@@ -691,7 +693,9 @@ export class Machine implements SchedState {
   private fail(t: Thread | null, e: unknown): void {
     const err = e instanceof Error ? e : new Error(String(e));
     const where = t === null ? (this.current === null ? "scheduler" : this.current.name) : t.name;
-    this.failure = { thread: where, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+    // an error class with a name of its own (a list race) keeps it as its kind
+    const kind = err.name !== "Error" && /^[a-z][a-z-]*$/.test(err.name) ? { kind: err.name } : {};
+    this.failure = { thread: where, message: err.message, ...kind, ...(err.stack ? { stack: err.stack } : {}) };
     if (t !== null) {
       t.state = DONE;
       this.enabledDirty = true;

@@ -29,7 +29,7 @@ import type { Gic } from "../hw/gic.ts";
 import { LrState, decodeLr } from "../hw/regs.ts";
 import type { Finding } from "../check/vgic.ts";
 import type { Vcpu } from "../xen/domain.ts";
-import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
+import { GIC_INVALID_LR, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
 import type { Vgic } from "../xen/vgic.ts";
 import { KEYS, privateKey, spiKey, type RaiseSink } from "../guest/devices.ts";
 import { Histogram, type Summary } from "./histogram.ts";
@@ -332,7 +332,7 @@ function virtualPending(vgic: Vgic, gic: Gic, key: number): number {
  *  register (in hardware, or saved with a descheduled vCPU). */
 function pendingIrqPending(vgic: Vgic, gic: Gic, p: PendingIrq, owner?: Vcpu): number {
   const queued = p.test_bit(GIC_IRQ_GUEST_QUEUED) ? 1 : 0;
-  if (!p.test_bit(GIC_IRQ_GUEST_VISIBLE) || p.lr < 0 || p.inflight === null) return queued;
+  if (!p.test_bit(GIC_IRQ_GUEST_VISIBLE) || p.lr === GIC_INVALID_LR || p.inflight === null) return queued;
   const v = owner ?? vgic.d.vcpu[p.inflight.vcpu_id]!;
   const running = vgic.pcpu[v.processor]!.current === v;
   const value = running ? gic.listRegister(v.processor, p.lr) : v.saved?.lrs[p.lr] ?? 0;

@@ -177,9 +177,14 @@ export class Hypervisor {
       }
       if (r.done || g.exitRequested) break;
       if (ctx.clock >= sliceEnd && pc.runq.length > 1 && this.runnable(ctx.id, v) !== v && this.runnable(ctx.id, v) !== null) {
-        // time slice over: a trap to the hypervisor (its timer) and a switch
+        // time slice over: Xen's scheduler timer is an IRQ exception, so
+        // enter_hypervisor_head (gic_clear_lrs) runs with IRQs masked, as
+        // on every IRQ entry; only the synchronous traps (guest_sync)
+        // unmask before it. pcpu_main's next context switch keeps them
+        // masked until the new vCPU's return path.
         vgic.guestMode(ctx, false);
         ctx.cost("el2Entry");
+        ctx.local_irq_save();
         yield* vgic.enter_hypervisor_head(ctx);
         break;
       }

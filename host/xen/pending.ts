@@ -14,7 +14,7 @@ export const GIC_IRQ_GUEST_MIGRATING = 4; // its target changed while it was in 
 
 export const STATUS_NAMES = ["QUEUED", "ACTIVE", "VISIBLE", "ENABLED", "MIGRATING"] as const;
 
-export const GIC_INVALID_LR = -1;
+export const GIC_INVALID_LR = 0xff; // (uint8_t)~0, xen/include/asm-arm/gic.h
 export const NR_INTERRUPT_PER_RANK = 32;
 
 /** A physical interrupt routed to a guest (Xen's `struct irq_desc`, the part
@@ -63,6 +63,16 @@ export class PendingIrq {
   }
 }
 
+/** A list operation on a vCPU's list without that vCPU's lock: the
+ *  interrupt is on `on`'s list while the code, holding `by`'s vgic lock,
+ *  unlinks it from `by`'s. The machine reports it as a `list-race`. */
+export class ListRaceError extends Error {
+  override readonly name = "list-race";
+  constructor(readonly p: PendingIrq, readonly which: "inflight" | "lr_queue", readonly on: ListOwner, readonly by: ListOwner) {
+    super(`IRQ ${p.irq} is on vCPU${on.vcpu_id}'s ${which} list, not vCPU${by.vcpu_id}'s: list_del_init under vCPU${by.vcpu_id}'s vgic lock unlinks it from a list that vCPU${on.vcpu_id}'s lock protects`);
+  }
+}
+
 /** A vCPU's priority-ordered list (`inflight_irqs`, `lr_pending`). Insertion
  *  goes before the first entry of numerically higher priority, so equal
  *  priorities keep their arrival order, as Xen's list walks do. */
@@ -83,12 +93,13 @@ export class IrqList {
     p[this.which] = this.owner;
   }
 
-  /** list_del_init: harmless if `p` is on no list; an error if it is on another's. */
+  /** list_del_init: harmless if `p` is on no list. Unlinking it from
+   *  another vCPU's list, whose lock the caller does not hold (the code
+   *  takes the lock of the vCPU it believes owns it), is an unsynchronised
+   *  list operation: on Xen it corrupts that list. */
   del(p: PendingIrq): void {
     if (p[this.which] === null) return;
-    if (p[this.which] !== this.owner) {
-      throw new Error(`IRQ ${p.irq} is on vCPU${p[this.which]!.vcpu_id}'s ${this.which} list, not vCPU${this.owner.vcpu_id}'s`);
-    }
+    if (p[this.which] !== this.owner) throw new ListRaceError(p, this.which, p[this.which]!, this.owner);
     const i = this.items.indexOf(p);
     this.items.splice(i, 1);
     p[this.which] = null;

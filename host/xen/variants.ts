@@ -11,7 +11,7 @@ import { point, type Co } from "../sim/api.ts";
 import type { Machine, PCpu } from "../sim/machine.ts";
 import { spin_lock_irqsave, spin_unlock_irqrestore } from "../sim/lock.ts";
 import type { Vcpu } from "./domain.ts";
-import { GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, type PendingIrq } from "./pending.ts";
+import { GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, type PendingIrq } from "./pending.ts";
 import { Vgic, type VgicOptions } from "./vgic.ts";
 
 /** "[v3] xen/arm: fix rank/vgic lock inversion bug" as posted
@@ -32,7 +32,34 @@ export class V3Posted extends Vgic {
    *  of vgic_migrate_irq, in all cases", then return early for MIGRATING or
    *  not in flight. In the lr_pending branch the patch as posted removed the
    *  call vgic_vcpu_inject_irq(new, irq) - by mistake, as the author said in
-   *  review - so that interrupt ends on no list. */
+   *  review - so that interrupt ends on no list.
+   *
+   *  The seed's hunk, for comparison line by line (the final re-check is
+   *  unchanged context of the diff: 4.8 keeps it under the lock, and since
+   *  v3 moves the first list_empty test outside the lock it is what keeps
+   *  MIGRATING off an interrupt that left its LR in between):
+   *
+   *      if ( p->desc == NULL )
+   *          return;
+   *  +   irq_set_affinity(p->desc, cpumask_of(new->processor));
+   *      if ( test_bit(GIC_IRQ_GUEST_MIGRATING, &p->status) )
+   *          return;
+   *  +   if ( list_empty(&p->inflight) )
+   *  +       return;
+   *      perfc_incr(vgic_irq_migrates);
+   *      spin_lock_irqsave(&old->arch.vgic.lock, flags);
+   *  -   if ( list_empty(&p->inflight) ) { irq_set_affinity(...); unlock; return; }
+   *      if ( !list_empty(&p->lr_queue) ) {
+   *          clear_bit(QUEUED); list_del_init(lr_queue); list_del_init(inflight);
+   *          irq_set_affinity(p->desc, cpumask_of(new->processor));
+   *          spin_unlock_irqrestore(&old->arch.vgic.lock, flags);
+   *  -       vgic_vcpu_inject_irq(new, irq);
+   *          return;
+   *      }
+   *      if ( !list_empty(&p->inflight) )
+   *          set_bit(GIC_IRQ_GUEST_MIGRATING, &p->status);
+   *      spin_unlock_irqrestore(&old->arch.vgic.lock, flags);
+   */
   override *vgic_migrate_irq(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number): Co<boolean> {
     const p = this.d.irq_to_pending(old, irq);
     if (p.desc === null) return true;
@@ -47,7 +74,8 @@ export class V3Posted extends Vgic {
       yield* this.migrate_lr_pending(ctx, old, nw, irq, p, flags);
       return true;
     }
-    p.set_bit(GIC_IRQ_GUEST_MIGRATING);
+    // if the IRQ is in a GICH_LR register, set MIGRATING and wait for the EOI
+    if (p.inflight !== null) p.set_bit(GIC_IRQ_GUEST_MIGRATING);
     yield* spin_unlock_irqrestore(ctx, old.lock, flags);
     return true;
   }
@@ -78,6 +106,18 @@ export class V3Posted extends Vgic {
 export class V3Fixed extends V3Posted {
   override readonly variant: string = "v3-fixed";
 
+  /*  The lr_pending branch as the review asks for it (against v3):
+   *
+   *      if ( !list_empty(&p->lr_queue) ) {
+   *          clear_bit(GIC_IRQ_GUEST_QUEUED, &p->status);
+   *          list_del_init(&p->lr_queue);
+   *          list_del_init(&p->inflight);
+   *  -       irq_set_affinity(p->desc, cpumask_of(new->processor));
+   *          spin_unlock_irqrestore(&old->arch.vgic.lock, flags);
+   *  +       vgic_vcpu_inject_irq(new, irq);
+   *          return;
+   *      }
+   */
   protected override *migrate_lr_pending(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number, p: PendingIrq, flags: boolean): Co {
     p.clear_bit(GIC_IRQ_GUEST_QUEUED);
     old.lr_pending.del(p);
@@ -88,13 +128,34 @@ export class V3Fixed extends V3Posted {
   }
 }
 
-/** What Xen 4.9 committed instead (XEN-VGIC.md):
+/** What Xen 4.9.0 released instead (RELEASE-4.9.0's history):
  *  378384399e "arm: read/write rank->vcpu atomically",
  *  31bc6a93a0 "arm: remove irq from inflight, then change physical affinity",
  *  91ef736493 "vgic: refuse irq migration when one is already in progress",
- *  43208a9cb4 "ARM: vGIC: avoid rank lock when reading priority". */
+ *  408f16ddb3 "ARM: vGIC: avoid rank lock when reading priority" (the
+ *  commit as released; 43208a9cb4 is the same change on another branch),
+ *  471d9ca43c "arm: vgic: Don't update the LR when the IRQ is not enabled"
+ *  (XSA-223). */
 export class Xen49 extends Vgic {
   override readonly variant: string = "xen-4.9";
+
+  /** 471d9ca43c (XSA-223): "Don't try to update the LR if the interrupt is
+   *  disabled". The rest is 4.8's: for an interrupt in flight on another
+   *  vCPU (an SPI during a migration) n->lr is that vCPU's list register,
+   *  yet it is folded on this pCPU when v is current here.
+   *
+   *  +   if ( !test_bit(GIC_IRQ_GUEST_ENABLED, &n->status) )
+   *  +       return;
+   *      if ( list_empty(&n->lr_queue) ) {
+   *          if ( v == current )
+   *              gic_update_one_lr(v, n->lr);
+   *      }
+   */
+  override *gic_raise_inflight_irq(ctx: PCpu, v: Vcpu, virq: number): Co {
+    const n = this.d.irq_to_pending(v, virq);
+    if (!n.test_bit(GIC_IRQ_GUEST_ENABLED)) return;
+    yield* super.gic_raise_inflight_irq(ctx, v, virq);
+  }
 
   /** 378384399e: an atomic read of rank->vcpu, no rank lock - which breaks
    *  the vgic -> rank order in gic_update_one_lr. */
@@ -104,7 +165,7 @@ export class Xen49 extends Vgic {
     return this.d.vcpu[rank.vcpu[virq & 31]!]!;
   }
 
-  /** 43208a9cb4: the priority read takes no rank lock either, so the
+  /** 408f16ddb3: the priority read takes no rank lock either, so the
    *  lr_pending re-injection under the ITARGETSR write's rank lock no
    *  longer deadlocks on itself. */
   override *vgic_get_virq_priority(ctx: PCpu, v: Vcpu, virq: number): Co<number> {

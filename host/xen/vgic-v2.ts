@@ -39,8 +39,10 @@ interface Row {
   name: string;
   start: number;
   length: number;
-  /** widths a guest may use; anything else is bad_width */
+  /** widths a guest may read with; anything else is bad_width */
   widths: number;
+  /** widths a guest may write with, when they differ from the reads' */
+  writeWidths?: number;
   read: ReadFn;
   write: WriteFn;
 }
@@ -206,18 +208,23 @@ const ROWS: Row[] = [
   { name: "IGROUPR", start: GICD.IGROUPR, length: 0x80, widths: WORD, read: raz, write: wi },
   { name: "ISENABLER", start: GICD.ISENABLER, length: 0x80, widths: WORD, read: readEnable, write: writeSetEnable },
   { name: "ICENABLER", start: GICD.ICENABLER, length: 0x80, widths: WORD, read: readEnable, write: writeClearEnable },
-  // not supported by Xen 4.8: reads RAZ at any width, writes fail (data abort)
-  { name: "ISPENDR", start: GICD.ISPENDR, length: 0x80, widths: BYTE | 2 | WORD, read: raz, write: unhandledWrite },
-  { name: "ICPENDR", start: GICD.ICPENDR, length: 0x80, widths: BYTE | 2 | WORD, read: raz, write: unhandledWrite },
-  { name: "ISACTIVER", start: GICD.ISACTIVER, length: 0x80, widths: BYTE | 2 | WORD, read: raz, write: unhandledWrite },
-  { name: "ICACTIVER", start: GICD.ICACTIVER, length: 0x80, widths: BYTE | 2 | WORD, read: raz, write: wi },
+  // not supported by Xen 4.8: reads RAZ at any width (read_as_zero);
+  // a write that is not a word is bad_width, a word write is "unhandled
+  // word write" and fails (data abort) - but ICACTIVER's goes on to
+  // write_ignore_32: ignored when a word, bad_width otherwise
+  { name: "ISPENDR", start: GICD.ISPENDR, length: 0x80, widths: BYTE | 2 | WORD, writeWidths: WORD, read: raz, write: unhandledWrite },
+  { name: "ICPENDR", start: GICD.ICPENDR, length: 0x80, widths: BYTE | 2 | WORD, writeWidths: WORD, read: raz, write: unhandledWrite },
+  { name: "ISACTIVER", start: GICD.ISACTIVER, length: 0x80, widths: BYTE | 2 | WORD, writeWidths: WORD, read: raz, write: unhandledWrite },
+  { name: "ICACTIVER", start: GICD.ICACTIVER, length: 0x80, widths: BYTE | 2 | WORD, writeWidths: WORD, read: raz, write: wi },
   { name: "IPRIORITYR", start: GICD.IPRIORITYR, length: 0x400, widths: BYTE | WORD, read: readPriority, write: writePriority },
   { name: "ITARGETSR", start: GICD.ITARGETSR, length: 0x400, widths: BYTE | WORD, read: readTargets, write: writeTargets },
   { name: "ICFGR", start: GICD.ICFGR, length: 0x100, widths: WORD, read: readConfig, write: writeConfig },
   { name: "NSACR", start: GICD.NSACR, length: 0x100, widths: WORD, read: raz, write: wi },
   { name: "SGIR", start: GICD.SGIR, length: 4, widths: WORD, read: readSgir, write: writeSgir },
-  { name: "CPENDSGIR", start: GICD.CPENDSGIR, length: 0x10, widths: BYTE | 2 | WORD, read: raz, write: unhandledWrite },
-  { name: "SPENDSGIR", start: GICD.SPENDSGIR, length: 0x10, widths: BYTE | 2 | WORD, read: raz, write: unhandledWrite },
+  // reads RAZ at any width; byte and word writes are "unhandled" (data
+  // abort), a halfword write is bad_width
+  { name: "CPENDSGIR", start: GICD.CPENDSGIR, length: 0x10, widths: BYTE | 2 | WORD, writeWidths: BYTE | WORD, read: raz, write: unhandledWrite },
+  { name: "SPENDSGIR", start: GICD.SPENDSGIR, length: 0x10, widths: BYTE | 2 | WORD, writeWidths: BYTE | WORD, read: raz, write: unhandledWrite },
   { name: "ICPIDR2", start: 0xfe8, length: 4, widths: WORD, read: unhandledRead, write: wi },
   { name: "ID", start: 0xfec, length: 0x14, widths: BYTE | 2 | WORD, read: raz, write: unhandledWrite },
 ];
@@ -235,7 +242,8 @@ export function gicdRowName(off: number): string {
 export function* vgic_v2_distr_mmio(vgic: Vgic, ctx: PCpu, v: Vcpu, off: number, size: Width,
   write: boolean, value: number): Co<MmioResult> {
   const row = off >= 0 && off < 0x1000 ? ROW_BY_WORD[off >> 2] ?? RESERVED : RESERVED;
-  if ((row.widths & size) === 0 || (off & (size - 1)) !== 0) {
+  const widths = write ? row.writeWidths ?? row.widths : row.widths;
+  if ((widths & size) === 0 || (off & (size - 1)) !== 0) {
     // bad_width: Xen prints and crashes the domain (domain_crash_synchronous)
     return { outcome: "crash", value: 0 };
   }

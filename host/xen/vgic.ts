@@ -459,11 +459,14 @@ export class Vgic {
     yield* spin_unlock_irqrestore(ctx, v.lock, flags);
   }
 
-  /** gic_raise_inflight_irq (4.9 / XSA-223: nothing for a disabled IRQ). */
+  /** gic_raise_inflight_irq as released in 4.8.0: an interrupt in flight
+   *  and not on lr_pending is assumed to be in a list register of this
+   *  pCPU when v is current, and n->lr is folded whatever it holds. A
+   *  disabled interrupt is in flight without an LR (n->lr is
+   *  GIC_INVALID_LR, 0xff): XSA-223. */
   *gic_raise_inflight_irq(ctx: PCpu, v: Vcpu, virq: number): Co {
     const n = this.d.irq_to_pending(v, virq);
-    if (!n.test_bit(GIC_IRQ_GUEST_ENABLED)) return;
-    if (n.lr_queue === null && v === this.pcpu[ctx.id]!.current && n.lr !== GIC_INVALID_LR) {
+    if (n.lr_queue === null && v === this.pcpu[ctx.id]!.current) {
       yield* this.gic_update_one_lr(ctx, v, n.lr);
     }
   }
@@ -526,6 +529,13 @@ export class Vgic {
       if (p.test_and_clear_bit(GIC_IRQ_GUEST_QUEUED)) this.observer.merged?.(irq, v);
     } else {
       this.gichWrite(ctx, GICH.LR + 4 * i, 0);
+      if (i >= this.nr_lrs) {
+        // clear_bit(i, &this_cpu(lr_mask)) on a 64-bit mask: an index past
+        // the list registers (GIC_INVALID_LR from gic_raise_inflight_irq)
+        // writes outside the mask, into the hypervisor's per-CPU data
+        throw new Error(`XSA-223: gic_update_one_lr(d${v.domain.domain_id}v${v.vcpu_id}, lr=${i}) for IRQ ${irq}: ` +
+          `clear_bit(${i}, &this_cpu(lr_mask)) writes past the mask: host memory corruption`);
+      }
       pc.lr_mask[i] = 0;
       p.clear_bit(GIC_IRQ_GUEST_VISIBLE);
       p.clear_bit(GIC_IRQ_GUEST_ACTIVE);

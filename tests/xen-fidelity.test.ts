@@ -1,0 +1,145 @@
+// Each design is the release or the patch it names, line for line where a
+// line decides which races exist (host/xen/variants.ts shows each hunk):
+// - 4.8.0's gic_raise_inflight_irq folds n->lr even when the interrupt is
+//   in flight without a list register (disabled): GIC_INVALID_LR, 0xff, an
+//   out-of-bounds clear_bit on lr_mask (XSA-223); 4.9.0 carries 471d9ca43c;
+// - the seed's v3 keeps 4.8's re-check of inflight under the old vCPU's
+//   lock before setting MIGRATING.
+import { describe, expect, it } from "vitest";
+import { buildSystem } from "../host/xen/system.ts";
+import { gic_cpu_init, gic_dist_init, gic_mask_irq, gic_raise_softirq, gic_unmask_irq } from "../host/guest/driver.ts";
+import type { GuestCpu } from "../host/guest/guest.ts";
+import type { Co, SchedPoint } from "../host/sim/api.ts";
+import { checkRun, checkVgic } from "../host/check/vgic.ts";
+import { GIC_INVALID_LR, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_VISIBLE } from "../host/xen/pending.ts";
+import { vgic_v2_distr_mmio } from "../host/xen/vgic-v2.ts";
+import { GICD } from "../host/hw/regs.ts";
+
+/** vCPU0 disables SGI 5, raises it at itself twice, waits, then re-enables it. */
+function disableInFlight(delivered: string[]) {
+  return function* (g: GuestCpu): Co {
+    yield* gic_dist_init(g);
+    yield* gic_cpu_init(g);
+    yield* gic_mask_irq(g, 5);
+    yield* gic_raise_softirq(g, 0b1, 5); // in flight, disabled: on inflight_irqs, in no LR
+    yield* gic_raise_softirq(g, 0b1, 5); // again, into the interrupt in flight
+    yield* g.work(50_000);
+    delivered.push(`before re-enable: ${g.stats.irqsHandled}`);
+    yield* gic_unmask_irq(g, 5);
+    yield* g.work(50_000);
+  };
+}
+
+describe("a guest disabling an interrupt in flight (XSA-223)", () => {
+  for (const variant of ["xen-4.8", "v3-posted", "v3-fixed"]) {
+    it(`${variant} (4.8.0's gic_raise_inflight_irq) folds LR 0xff: out-of-bounds clear_bit on lr_mask, a host crash`, () => {
+      const log: string[] = [];
+      const sys = buildSystem({ variant, pcpus: 1, programs: [disableInFlight(log)] });
+      const r = sys.machine.run({ until: 1_000_000 });
+      expect(r.reason).toBe("error");
+      expect(r.error!.message).toMatch(/^XSA-223: gic_update_one_lr\(d1v0, lr=255\) for IRQ 0: clear_bit\(255, &this_cpu\(lr_mask\)\)/);
+      expect(checkRun(r).map((f) => f.kind)).toEqual(["error"]);
+      expect(GIC_INVALID_LR).toBe(0xff);
+    });
+  }
+
+  it("xen-4.9 (471d9ca43c) leaves it QUEUED on inflight_irqs, and delivers it once when re-enabled", () => {
+    const log: string[] = [];
+    const sys = buildSystem({ variant: "xen-4.9", pcpus: 1, programs: [disableInFlight(log)] });
+    const got: string[] = [];
+    sys.vgic.observer.delivered = (irq, v) => got.push(`${irq}@v${v.vcpu_id}`);
+    const r = sys.machine.run({ until: 1_000_000 });
+    expect(["until", "done"]).toContain(r.reason);
+    expect(log).toEqual(["before re-enable: 0"]);
+    expect(got).toEqual(["5@v0"]);
+    expect(checkVgic(sys.vgic, sys.gic)).toEqual([]);
+  });
+});
+
+describe("v3's vgic_migrate_irq re-checks inflight under the old vCPU's lock", () => {
+  for (const variant of ["v3-posted", "v3-fixed"]) {
+    it(`${variant}: an SPI that leaves its LR between the unlocked test and the lock is not marked MIGRATING`, () => {
+      const sys = buildSystem({ variant, instantBoot: true, routed: [40], programs: [undefined, undefined] });
+      const [v0, v1] = sys.vgic.d.vcpu as [typeof sys.vgic.d.vcpu[0], typeof sys.vgic.d.vcpu[0]];
+      const p = sys.vgic.d.spis[40 - 32]!;
+      // SPI 40 in flight on vCPU0, in its LR 0 (as after an injection)
+      v0.inflight_irqs.insertByPriority(p);
+      p.set_bit(GIC_IRQ_GUEST_VISIBLE);
+      p.lr = 0;
+      const ctx = sys.machine.cpus[1]!;
+      const co = sys.vgic.vgic_migrate_irq(ctx, v0, v1, 40);
+      // run up to the unlocked list_empty test, and past it to the lock
+      let r = co.next();
+      while (!r.done && (r.value as SchedPoint | undefined)?.label !== "list_empty inflight") r = co.next();
+      r = co.next();
+      expect((r.value as SchedPoint).label).toBe(`lock ${v0.lock.name}`);
+      // meanwhile vCPU0's pCPU folds the LR: the guest EOI'd it, it leaves inflight
+      v0.inflight_irqs.del(p);
+      p.clear_bit(GIC_IRQ_GUEST_VISIBLE);
+      p.lr = GIC_INVALID_LR;
+      while (!r.done) r = co.next();
+      expect(p.test_bit(GIC_IRQ_GUEST_MIGRATING)).toBe(false);
+      // so the next injection into the new vCPU is not dropped
+      const dropped: string[] = [];
+      sys.vgic.observer.dropped = (irq, _v, reason) => dropped.push(`${irq}: ${reason}`);
+      const inj = sys.vgic.vgic_vcpu_inject_irq(ctx, v1, 40);
+      for (let x = inj.next(); !x.done; x = inj.next());
+      expect(dropped).toEqual([]);
+      expect(p.inflight).toBe(v1);
+    });
+  }
+});
+
+describe("a time-slice exit folds the list registers with IRQs masked (Xen's scheduler timer is an IRQ)", () => {
+  it("after boot, two computing vCPUs sharing a pCPU enter the hypervisor only through slices, always masked", () => {
+    const BOOTED = 200_000;
+    const compute = function* (g: GuestCpu): Co {
+      if (g.v.vcpu_id === 0) yield* gic_dist_init(g);
+      yield* gic_cpu_init(g);
+      for (;;) yield* g.work(10_000);
+    };
+    const sys = buildSystem({ variant: "xen-4.9", pcpus: 1, placement: [0, 0], timeSlice: 50_000, programs: [compute, compute] });
+    const masked: boolean[] = [];
+    const head = sys.vgic.enter_hypervisor_head.bind(sys.vgic);
+    sys.vgic.enter_hypervisor_head = (ctx) => {
+      if (ctx.clock > BOOTED) masked.push(ctx.irqMasked);
+      return head(ctx);
+    };
+    sys.machine.run({ until: 1_000_000 });
+    expect(masked.length).toBeGreaterThan(10);
+    expect(masked.every((m) => m)).toBe(true);
+    expect(sys.vgic.stats.contextSwitches).toBeGreaterThan(10);
+  });
+});
+
+describe("sub-word accesses to the registers Xen 4.8 does not emulate, answered as vgic-v2.c does", () => {
+  // vgic_v2_distr_mmio_write (RELEASE-4.8.0): ISPENDR, ICPENDR, ISACTIVER:
+  // `if ( dabt.size != DABT_WORD ) goto bad_width;` then "unhandled word
+  // write", return 0 (a data abort); ICACTIVER: "unhandled" then
+  // write_ignore_32 (word: ignored, else bad_width); CPENDSGIR, SPENDSGIR:
+  // byte or word "unhandled" (abort), halfword bad_width. Reads of all of
+  // them: read_as_zero at any width.
+  const WRITES: Array<[string, number, [string, string, string]]> = [
+    ["ISPENDR", GICD.ISPENDR + 4, ["crash", "crash", "abort"]],
+    ["ICPENDR", GICD.ICPENDR + 4, ["crash", "crash", "abort"]],
+    ["ISACTIVER", GICD.ISACTIVER + 4, ["crash", "crash", "abort"]],
+    ["ICACTIVER", GICD.ICACTIVER + 4, ["crash", "crash", "ok"]],
+    ["CPENDSGIR", GICD.CPENDSGIR + 4, ["abort", "crash", "abort"]],
+    ["SPENDSGIR", GICD.SPENDSGIR + 4, ["abort", "crash", "abort"]],
+  ];
+  const sys = buildSystem({ variant: "xen-4.8", instantBoot: true, programs: [undefined, undefined] });
+  const ctx = sys.machine.cpus[0]!;
+  const v = sys.vgic.d.vcpu[0]!;
+  const access = (off: number, size: 1 | 2 | 4, write: boolean) => {
+    const co = vgic_v2_distr_mmio(sys.vgic, ctx, v, off, size, write, 0xffffffff);
+    let r = co.next();
+    while (!r.done) r = co.next();
+    return r.value;
+  };
+  for (const [name, off, outcomes] of WRITES) {
+    it(`${name}: byte, halfword and word writes are ${outcomes.join(", ")}; reads are zero at every width`, () => {
+      expect(([1, 2, 4] as const).map((size) => access(off, size, true).outcome)).toEqual(outcomes);
+      for (const size of [1, 2, 4] as const) expect(access(off, size, false)).toEqual({ outcome: "ok", value: 0 });
+    });
+  }
+});
