@@ -60,6 +60,7 @@ const GIC_OPTIONS = {
   "prio-bits": { type: "string" },
   lrs: { type: "string" },
   "sgi-always-enabled": { type: "boolean" },
+  "sgi-enable-writable": { type: "boolean" },
   "ppi-cfg-readonly": { type: "boolean" },
   gicd: { type: "string" },
   gicc: { type: "string" },
@@ -74,7 +75,9 @@ function gicConfig(v: Record<string, string | boolean | undefined>): Partial<Gic
   set("irqs", num(v.irqs as string | undefined, "irqs"));
   set("priorityBits", num(v["prio-bits"] as string | undefined, "prio-bits"));
   set("listRegisters", num(v.lrs as string | undefined, "lrs"));
+  if (v["sgi-always-enabled"] && v["sgi-enable-writable"]) throw new UsageError("mmio: --sgi-always-enabled and --sgi-enable-writable contradict each other");
   if (v["sgi-always-enabled"]) c.sgiAlwaysEnabled = true;
+  if (v["sgi-enable-writable"]) c.sgiAlwaysEnabled = false;
   if (v["ppi-cfg-readonly"]) c.ppiConfigReadOnly = true;
   const map: Partial<GicConfig["map"]> = {};
   for (const f of ["gicd", "gicc", "gich", "gicv"] as const) {

@@ -177,3 +177,24 @@ describe("vgic explore (the bundle)", () => {
     expect(key(a.stdout).length).toBe(SCENARIOS.length);
   });
 });
+
+describe("a result without a counterexample says how far it goes", () => {
+  it("dfs that runs every schedule within the bound says exhausted; the same search cut short says budget spent; pct says sampled", async () => {
+    const { verdictText } = await import("../host/explore/matrix.ts");
+    const full = ex("rank-abba", "xen-4.9", { bound: 1 });
+    expect(full.counterexample).toBeUndefined();
+    expect(full.exhausted).toBe(true);
+    expect(full.verdict).toBe("exhausted");
+    expect(verdictText(full)).toBe("ok (exhausted)");
+    const cut = ex("rank-abba", "xen-4.9", { bound: 1, budget: Math.max(1, full.schedules - 1) });
+    expect(cut.exhausted).toBe(false);
+    expect(cut.verdict).toBe("budget-spent");
+    expect(verdictText(cut)).toBe("none found (budget spent)");
+    const pct = ex("rank-abba", "xen-4.9", { strategy: "pct", budget: 20 });
+    expect(pct.verdict).toBe("sampled");
+    expect(verdictText(pct)).toBe("none found (sampled)");
+    const hit = ex("rank-abba", "xen-4.8");
+    expect(hit.verdict).toBe("counterexample");
+    expect(verdictText(hit)).toBe("deadlock,lock-inversion");
+  });
+});

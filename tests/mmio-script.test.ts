@@ -173,6 +173,15 @@ describe("the vgic mmio command", () => {
     expect(r.stdout).toBe("0x08000004 = 0x00000041\n0x08000428 = 0x000000f8\n");
   });
 
+  it("SGI enables read as one and ignore writes by default, as on QEMU's virt GICv2; --sgi-enable-writable makes them writable", () => {
+    const f = scriptFile("sgien.gic", "w32 0x08000180 0xffffffff\nr32 0x08000100\nw32 0x08000100 0x5\nr32 0x08000100\n");
+    // IHI 0048B 4.3.5: RAO/WI SGI enables are IMPLEMENTATION DEFINED; QEMU
+    // (hw/intc/arm_gic.c) forces them set and ignores clears
+    expect(vgic(["mmio", f]).stdout).toBe("0x08000100 = 0x0000ffff\n0x08000100 = 0x0000ffff\n");
+    expect(vgic(["mmio", "--sgi-enable-writable", f]).stdout).toBe("0x08000100 = 0x00000000\n0x08000100 = 0x00000005\n");
+    expect(vgic(["mmio", "--sgi-enable-writable", "--sgi-always-enabled", f]).status).not.toBe(0);
+  });
+
   it("a missing file and a bad option exit non-zero", () => {
     expect(vgic(["mmio", join(tmp, "nope.gic")]).status).not.toBe(0);
     expect(vgic(["mmio", "--cpus", "9", "examples/sgi-roundtrip.gic"]).status).not.toBe(0);

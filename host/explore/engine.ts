@@ -69,6 +69,8 @@ export interface Counterexample {
   found: { picks: number; preemptions: number; steps: number };
 }
 
+export type Verdict = "counterexample" | "exhausted" | "budget-spent" | "sampled";
+
 export interface ExploreResult {
   scenario: string;
   variant: string;
@@ -77,6 +79,11 @@ export interface ExploreResult {
   schedules: number;
   /** dfs only: every schedule within the bound was run */
   exhausted: boolean;
+  /** what the search established: a counterexample; no failure in the
+   *  whole space within the bound (dfs, exhausted); no failure before the
+   *  budget ran out (dfs, not exhausted: the rest is unknown); no failure
+   *  in the sampled schedules (pct, random) */
+  verdict: Verdict;
   /** dfs: the bound reached (the counterexample's preemptions when one was found) */
   bound?: number;
   elapsedMs: number;
@@ -352,6 +359,7 @@ export function explore(opts: ExploreOptions): ExploreResult {
   const searchMs = performance.now() - t0;
   const res: ExploreResult = {
     scenario: o.scenario.name, variant: o.variant, strategy, schedules: s.schedules, exhausted: s.exhausted,
+    verdict: s.hit !== undefined ? "counterexample" : strategy !== "dfs" ? "sampled" : s.exhausted ? "exhausted" : "budget-spent",
     elapsedMs: 0, schedulesPerSecond: searchMs > 0 ? (s.schedules * 1000) / searchMs : 0,
   };
   if (s.bound !== undefined) res.bound = s.bound;

@@ -79,14 +79,22 @@ export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cell
   return out;
 }
 
-const kindsOf = (r: CellResult) => r.counterexample === undefined ? "ok" : [...new Set(r.counterexample.findings.map((f) => f.kind))].join(",");
+/** A cell's result: the kinds found, or how far "nothing found" goes. */
+export function verdictText(r: CellResult): string {
+  if (r.counterexample !== undefined) return [...new Set(r.counterexample.findings.map((f) => f.kind))].join(",");
+  switch (r.verdict) {
+    case "exhausted": return "ok (exhausted)";
+    case "budget-spent": return "none found (budget spent)";
+    default: return "none found (sampled)";
+  }
+}
 
 /** The table: which variant fails which scenario, how fast, how thoroughly. */
 export function formatMatrix(rs: readonly CellResult[]): string {
   const rows = [["scenario", "variant", "result", "schedules", "exhausted", "ms to first", "preempt", "sched/s", "total ms"]];
   for (const r of rs) {
     rows.push([
-      r.scenario, r.variant, kindsOf(r), String(r.schedules),
+      r.scenario, r.variant, verdictText(r), String(r.schedules),
       r.strategy === "dfs" ? (r.exhausted ? `yes (bound ${r.bound})` : "no") : "-",
       r.msToFirst === undefined ? "-" : r.msToFirst.toFixed(0),
       r.counterexample === undefined ? "-" : String(r.counterexample.preemptions),

@@ -63,13 +63,15 @@ export interface GicConfig {
 }
 
 /** Defaults: QEMU's virt board with one CPU (GICV2.md: TYPER 0x8, 8 priority
- *  bits, 4 list registers). */
+ *  bits, 4 list registers). SGIs are always enabled, as in QEMU's GICv2
+ *  (hw/intc/arm_gic.c: the SGI bits of GICD_ISENABLER0 read as one and
+ *  ignore writes) and in Arm's GIC-400 (whose IIDR is the default's). */
 export const DEFAULT_CONFIG: Readonly<GicConfig> = Object.freeze({
   cpus: 1,
   irqs: 288,
   priorityBits: 8,
   listRegisters: 4,
-  sgiAlwaysEnabled: false,
+  sgiAlwaysEnabled: true,
   ppiConfigReadOnly: false,
   propagationDelay: 0,
   map: VIRT_MAP,
