@@ -136,3 +136,22 @@ describe("a planted regression cannot pass quietly", () => {
     expect(c.o.err).toMatch(/--fail-on: unknown kind 'nonsense'/);
   });
 });
+
+describe("vCPU migrations in a workload", () => {
+  it("vcpu-shuffle: every requested move happens, and every source still delivers on every design", () => {
+    const w = workload("vcpu-shuffle");
+    for (const { name: variant } of VARIANTS) {
+      const { result: r } = runWorkload(w, { variant });
+      expect(r.outcome, variant).toBe("completed");
+      expect(r.vgic.vcpuMigrations, variant).toBe(w.migrations!.length);
+      // the last move of each vCPU decides where it ends
+      const last = new Map<number, number>();
+      for (const m of w.migrations!) last.set(m.vcpu, m.pcpu);
+      for (const [v, p] of last) expect(r.vcpus[v]!.pcpu, `${variant} vCPU${v}`).toBe(p);
+      expectBalanced(r);
+      for (const s of r.interrupts.sources) expect(s.lost + s.dropped, `${variant} ${s.name}`).toBe(0);
+      // a vCPU moved while in WFI still gets its ticks by Xen's software timer
+      expect(r.vgic.vtimerSoftInjections, variant).toBeGreaterThan(0);
+    }
+  });
+});

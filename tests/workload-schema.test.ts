@@ -25,8 +25,17 @@ describe("workload schema", () => {
     expect(readFileSync(new URL("schema.json", WORKLOAD_DIR), "utf8")).toBe(workloadJsonSchemaText());
   });
 
-  it("bundles the five workloads, all valid", () => {
-    expect(bundled().map((b) => b.w.name).sort()).toEqual(["idle-timer", "ipi-heavy", "lr-overflow", "net-storm", "seed-migrate"]);
+  it("bundles the six workloads, all valid", () => {
+    expect(bundled().map((b) => b.w.name).sort()).toEqual(["idle-timer", "ipi-heavy", "lr-overflow", "net-storm", "seed-migrate", "vcpu-shuffle"]);
+  });
+
+  it("a migration to a pCPU or of a vCPU that does not exist names the field", () => {
+    const w = JSON.parse(readFileSync(new URL("vcpu-shuffle.json", WORKLOAD_DIR), "utf8")) as { migrations: Array<{ pcpu: number; vcpu: number }> };
+    w.migrations[1]!.pcpu = 3;
+    expect(() => parseWorkload(JSON.stringify(w), "w.json")).toThrow("w.json: migrations[1].pcpu: got 3, expected a pCPU below 3");
+    w.migrations[1]!.pcpu = 0;
+    w.migrations[2]!.vcpu = 2;
+    expect(() => parseWorkload(JSON.stringify(w), "w.json")).toThrow("w.json: migrations[2].vcpu: got 2, expected a vCPU below 2");
   });
 
   const cases: Array<[string, (w: any) => void, string, RegExp]> = [

@@ -174,6 +174,9 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     onReady: (cycle) => {
       readyAt = cycle;
       for (const s of spis) sys.machine.wake(s.source.thread!);
+      for (const m of w.migrations ?? []) {
+        sys.machine.at(cycle + m.at, "vcpu migrate", () => sys.hyp.requestMigration(sys.vgic.d.vcpu[m.vcpu]!, m.pcpu));
+      }
     },
   });
 

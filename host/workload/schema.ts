@@ -98,6 +98,11 @@ export const Workload = z.strictObject({
   }),
   devices: z.array(Device).describe("interrupt sources"),
   affinity: Affinity.optional(),
+  migrations: z.array(z.strictObject({
+    at: cyclesOrZero("when, after the guest has booted"),
+    vcpu: vcpuId.describe("the vCPU to move"),
+    pcpu: z.number().int().min(0).max(7).describe("the pCPU it moves to"),
+  })).max(1000).optional().describe("placement changes: the hypervisor's scheduler moves a vCPU to another pCPU (Xen's vcpu_migrate, with arch_move_irqs)"),
   duration: cycles("simulated time after the guest has booted"),
   seed: z.number().int().min(0).max(0xffffffff).optional().describe("seed of the devices' random numbers (default 1)"),
 }).superRefine((w, ctx) => {
@@ -139,6 +144,10 @@ export const Workload = z.strictObject({
     w.affinity.irqs.forEach((q, k) => { if (!spiIrqs.has(q)) bad(["affinity", "irqs", k], q, "an irq of an spi device"); });
     if (nv < 2) bad(["guest", "vcpus"], nv, "at least 2 vCPUs when an affinity agent moves interrupts");
   }
+  w.migrations?.forEach((m, k) => {
+    vc(["migrations", k, "vcpu"], m.vcpu);
+    if (m.pcpu >= w.machine.pcpus) bad(["migrations", k, "pcpu"], m.pcpu, `a pCPU below ${w.machine.pcpus}`);
+  });
 });
 export type Workload = z.infer<typeof Workload>;
 

@@ -29,6 +29,8 @@ export class Vcpu {
   is_running = false;
   /** blocked in WFI (_VPF_blocked) */
   blocked = false;
+  /** _VPF_migrating: the scheduler is to move it to this pCPU, or null */
+  migrate_to: number | null = null;
   /** per-vCPU interrupts 0-31 */
   readonly private_irqs: PendingIrq[] = [];
   readonly private_rank: VgicIrqRank;

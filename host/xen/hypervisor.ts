@@ -43,6 +43,7 @@ export class Hypervisor {
     this.guests = vgic.d.vcpu.map((v) => new GuestCpu(this, v));
     this.gens = this.guests.map(() => null);
     this.waiting = this.guests.map((_, i) => this.programs[i] === undefined);
+    this.migrationsPending = machine.cpus.map(() => 0);
     this.instantBoot = opts.instantBoot ?? false;
     this.trapResidual = opts.trapResidual;
     if (this.instantBoot) {
@@ -110,6 +111,52 @@ export class Hypervisor {
     }
   }
 
+  /** per pCPU: vCPUs placed there that the scheduler is to move away */
+  private readonly migrationsPending: number[];
+
+  /** vcpu_set_affinity: ask the scheduler to move v to `pcpu`. Xen sets
+   *  _VPF_migrating and raises the schedule softirq on v's pCPU, which
+   *  switches v out and runs vcpu_migrate from context_saved; here v's pCPU
+   *  is woken (or its guest interrupted) and does the same at its next
+   *  scheduling decision. Callable from machine events, scenarios and tests. */
+  requestMigration(v: Vcpu, pcpu: number): void {
+    const n = this.machine.cpus.length;
+    if (!Number.isInteger(pcpu) || pcpu < 0 || pcpu >= n) throw new RangeError(`requestMigration: pCPU ${pcpu}: expected 0-${n - 1}`);
+    if (v.migrate_to === null) this.migrationsPending[v.processor]!++;
+    v.migrate_to = pcpu;
+    this.machine.wake(this.machine.cpus[v.processor]!);
+  }
+
+  /** context_saved -> vcpu_migrate for each vCPU of this pCPU asked to
+   *  move: switched out if it is current, moved to its new pCPU's run
+   *  queue, its interrupts' physical affinity moved (arch_move_irqs), and
+   *  the new pCPU kicked if the vCPU can run (vcpu_wake). */
+  private *vcpu_migrate(ctx: PCpu): Co {
+    const vgic = this.vgic;
+    const pc = vgic.pcpu[ctx.id]!;
+    for (let k = 0; k < pc.runq.length && this.migrationsPending[ctx.id]! > 0;) {
+      const v = pc.runq[k]!;
+      const to = v.migrate_to;
+      if (to === null) { k++; continue; }
+      v.migrate_to = null;
+      this.migrationsPending[ctx.id]!--;
+      if (to === ctx.id) { k++; continue; }
+      if (pc.current === v) {
+        ctx.local_irq_save();
+        yield* vgic.context_switch(ctx, null);
+        ctx.local_irq_restore(false);
+      }
+      pc.runq.splice(k, 1);
+      v.processor = to;
+      vgic.pcpu[to]!.runq.push(v);
+      vgic.stats.vcpuMigrations++;
+      const tr = this.machine.trace;
+      if (tr !== null) tr.add(ctx.clock, ctx.index, "note", "vcpu_migrate", v.vcpu_id, to, `moves ${v.name} to pCPU${to}`);
+      yield* vgic.arch_move_irqs(ctx, v);
+      if (!v.blocked) yield* vgic.smp_send_event_check_mask(ctx, 1 << to);
+    }
+  }
+
   private runnable(cpu: number, after: Vcpu | null): Vcpu | null {
     const q = this.vgic.pcpu[cpu]!.runq;
     const start = after === null ? 0 : q.indexOf(after) + 1;
@@ -128,6 +175,7 @@ export class Hypervisor {
     let last: Vcpu | null = null;
     for (;;) {
       ctx.local_irq_restore(false);
+      if (this.migrationsPending[ctx.id]! > 0) yield* this.vcpu_migrate(ctx);
       const v = this.runnable(ctx.id, last);
       if (v === null) {
         // nothing runnable: switch to the idle vCPU (saving the blocked
@@ -176,8 +224,11 @@ export class Hypervisor {
         r = gen.next();
       }
       if (r.done || g.exitRequested) break;
-      if (ctx.clock >= sliceEnd && pc.runq.length > 1 && this.runnable(ctx.id, v) !== v && this.runnable(ctx.id, v) !== null) {
-        // time slice over: Xen's scheduler timer is an IRQ exception, so
+      // (only between guest steps: a trap in progress finishes first)
+      if (pc.inGuest && ((ctx.clock >= sliceEnd && pc.runq.length > 1 && this.runnable(ctx.id, v) !== v && this.runnable(ctx.id, v) !== null) ||
+        this.migrationsPending[ctx.id]! > 0)) {
+        // time slice over, or a vCPU of this pCPU is to migrate (the
+        // schedule softirq's IPI): Xen's scheduler timer is an IRQ exception, so
         // enter_hypervisor_head (gic_clear_lrs) runs with IRQs masked, as
         // on every IRQ entry; only the synchronous traps (guest_sync)
         // unmask before it. pcpu_main's next context switch keeps them

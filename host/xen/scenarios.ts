@@ -79,6 +79,15 @@ export function device(sys: System, at: number, irq: number): void {
   }, { clock: at });
 }
 
+/** The hypervisor's scheduler asks to move vCPU `vcpu` to `pcpu` at cycle
+ *  `at` (a thread of its own, so the explorers choose when it lands). */
+export function schedulerMoves(sys: System, at: number, vcpu: number, pcpu: number): void {
+  sys.machine.spawnThread(`scheduler d1v${vcpu}`, function* (t: Thread) {
+    yield* t.point(`vcpu_set_affinity d1v${vcpu}`);
+    sys.hyp.requestMigration(sys.vgic.d.vcpu[vcpu]!, pcpu);
+  }, { clock: at });
+}
+
 /** The guest waits (WFI) until `irq` reached a handler on some vCPU, at
  *  most `rounds` wake-ups: an interrupt still on its way is then not
  *  reported lost just because the guest program ended first. */
@@ -244,6 +253,39 @@ export const SCENARIOS: readonly Scenario[] = [
       const seen = () => run.delivered;
       guestIrq(sys, { irq: N, target: 1 });
       device(sys, 1500, N);
+      const run = frame(sys, (_r, delivered) => expectDelivered(N, delivered));
+      return run;
+    },
+  },
+  {
+    name: "vcpu-migrate-inflight",
+    summary: "the scheduler moves vCPU1 to pCPU2 (vcpu_migrate, arch_move_irqs) while its SPI is active in its LR and vCPU0 retargets that SPI to itself; vCPU1 EOIs it on whichever pCPU it runs, the SPI fires again and must be delivered",
+    build(variant, scheduler, opts = {}) {
+      const sys = scenarioSystem(variant, scheduler, opts, {
+        pcpus: 3,
+        routed: [{ irq: N, edge: true }],
+        programs: [
+          function* (g) {
+            yield* g.writeDist(GICD.ITARGETSR + N, 1 << 0, 1);
+            yield* g.work(20000);
+            yield* trap(g);
+            yield* waitDelivered(g, N, seen);
+          },
+          function* (g) {
+            yield* g.work(3000);
+            g.writeCpu(GICV.EOIR, N);
+            yield* g.work(3000);
+            yield* trap(g);
+            yield* waitDelivered(g, N, seen);
+          },
+          undefined,
+        ],
+      });
+      const seen = () => run.delivered;
+      guestIrq(sys, { irq: N, target: 1 });
+      inListRegister(sys, 1, N, 0, true);
+      schedulerMoves(sys, 1000, 1, 2);
+      device(sys, 9000, N);
       const run = frame(sys, (_r, delivered) => expectDelivered(N, delivered));
       return run;
     },

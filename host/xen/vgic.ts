@@ -60,6 +60,8 @@ export interface VgicStats {
   dropped: number;
   kicks: number;
   contextSwitches: number;
+  /** vCPUs moved to another pCPU (vcpu_migrate) */
+  vcpuMigrations: number;
   /** virtual timer PPIs taken from the hardware and injected into current
    *  (Xen's perf counter virt_timer_irqs) */
   vtimerIrqs: number;
@@ -110,7 +112,7 @@ export class Vgic {
   readonly nr_lrs: number;
   readonly stats: VgicStats = {
     traps: 0, mmioDataAborts: 0, domainCrashes: 0, maintenanceIrqs: 0, lrPendingAdds: 0,
-    migrations: 0, injections: 0, dropped: 0, kicks: 0, contextSwitches: 0, vtimerIrqs: 0, vtimerSoftInjections: 0,
+    migrations: 0, injections: 0, dropped: 0, kicks: 0, contextSwitches: 0, vcpuMigrations: 0, vtimerIrqs: 0, vtimerSoftInjections: 0,
   };
   observer: VgicObserver = {};
 
@@ -412,6 +414,28 @@ export class Vgic {
     }
     for (const t of targets) yield* this.vgic_vcpu_inject_irq(ctx, t, virq);
     return true;
+  }
+
+  /** arch_move_irqs (vgic.c, the same in 4.8.0 and 4.9.0), called by
+   *  vcpu_migrate once v runs on another pCPU: the physical affinity of
+   *  every routed SPI that targets v and is not MIGRATING follows it. The
+   *  target is read as vgic_get_target_vcpu reads it (4.8: under the rank
+   *  lock; 4.9: lock-free), so a concurrent ITARGETSR store can interleave. */
+  *arch_move_irqs(ctx: PCpu, v: Vcpu): Co {
+    const fn = ctx.enterFn("arch_move_irqs");
+    for (let i = 32; i < this.d.nr_irqs; i++) {
+      // irq_set_affinity does nothing for a purely virtual interrupt; Xen
+      // still reads its target (4.8: takes and drops its rank lock, with
+      // no other lock held). Skipped here: it changes no state and can
+      // close no lock cycle, only delay, and it keeps the explorers'
+      // scheduling points to the interrupts that move.
+      if (this.d.spis[i - 32]!.desc === null) continue;
+      const v_target = yield* this.vgic_get_target_vcpu(ctx, v, i);
+      const p = this.d.irq_to_pending(v_target, i);
+      yield point("test_bit MIGRATING");
+      if (v_target === v && !p.test_bit(GIC_IRQ_GUEST_MIGRATING)) yield* this.irq_set_affinity(ctx, p.desc!, 1 << v.processor);
+    }
+    ctx.leaveFn(fn);
   }
 
   /** vcpu_unblock: a blocked vCPU becomes runnable; its pCPU, idle in WFI,
