@@ -278,3 +278,70 @@ describe("run limits and errors", () => {
     expect(r.error!.message).toMatch(/no input line/);
   });
 });
+
+describe("an IRQ taken while spinning (Xen's spin_lock leaves IRQs enabled)", () => {
+  /** pCPU0 holds L for `hold` cycles; pCPU1 spins on it (irqsave or not);
+   *  an SPI for pCPU1 arrives while it spins. */
+  function spinRace(irqsave: boolean, handlerTakesL: boolean) {
+    const gic = gicOn(2);
+    const m = new Machine({ gic, profile, scheduler: Sched.time() });
+    const L = new SpinLock(m, "L", "L");
+    const log: string[] = [];
+    gic.writeDist(0, GICD.ITARGETSR + 40, 2, 1); // SPI 40 to CPU 1, edge-triggered
+    gic.writeDist(0, GICD.ICFGR + 8, 2 << 16);
+    m.setIrqHandler(function* (c) {
+      const iar = c.gicRead(gic.config.map.gicc + GICC.IAR);
+      log.push(`irq ${iar & 0x3ff} on pCPU${c.id} at ${c.clock}`);
+      if (handlerTakesL) { yield* spin_lock(c, L); yield* spin_unlock(c, L); }
+      c.gicWrite(gic.config.map.gicc + GICC.EOIR, iar);
+      yield P;
+    });
+    m.spawn(0, "holder", function* (c) {
+      yield* spin_lock(c, L);
+      log.push(`pCPU0 holds L at ${c.clock}`);
+      c.charge(10_000);
+      yield P;
+      yield* spin_unlock(c, L);
+    });
+    m.spawn(1, "spinner", function* (c) {
+      c.charge(100);
+      yield P;
+      if (irqsave) {
+        const f = yield* spin_lock_irqsave(c, L);
+        log.push(`pCPU1 gets L at ${c.clock}`);
+        yield* spin_unlock_irqrestore(c, L, f);
+      } else {
+        yield* spin_lock(c, L);
+        log.push(`pCPU1 gets L at ${c.clock}`);
+        yield* spin_unlock(c, L);
+      }
+    });
+    m.at(3000, "device", (mm) => { mm.setLine(40, 1); mm.setLine(40, 0); });
+    const r = m.run();
+    return { r, log };
+  }
+
+  it("with IRQs enabled the spinner takes its IRQ at once, then resumes spinning and gets the lock when it is released", () => {
+    const { r, log } = spinRace(false, false);
+    expect(r.reason).toBe("done");
+    expect(log[0]).toMatch(/^pCPU0 holds L/);
+    expect(log[1]).toMatch(/^irq 40 on pCPU1 at (\d+)$/);
+    const irqAt = Number(/at (\d+)$/.exec(log[1]!)![1]);
+    expect(irqAt).toBeGreaterThanOrEqual(3000);
+    expect(irqAt).toBeLessThan(5000); // long before the holder releases (~10,000)
+    expect(log[2]).toMatch(/^pCPU1 gets L at/);
+    expect(Number(/at (\d+)$/.exec(log[2]!)![1])).toBeGreaterThan(10_000);
+  });
+
+  it("with IRQs masked (irqsave) the IRQ waits until the lock is taken and released", () => {
+    const { r, log } = spinRace(true, false);
+    expect(r.reason).toBe("done");
+    expect(log.map((l) => l.replace(/ at \d+$/, ""))).toEqual(["pCPU0 holds L", "pCPU1 gets L", "irq 40 on pCPU1"]);
+  });
+
+  it("a handler that takes the lock its pCPU was spinning on deadlocks: the interrupted spin's ticket comes first", () => {
+    const { r } = spinRace(false, true);
+    expect(r.reason).toBe("deadlock");
+    expect(r.deadlock!.cycle.map((e) => `${e.thread} spins on ${e.lock} held by ${e.holder}`)).toEqual(["pCPU1 spins on L held by pCPU1"]);
+  });
+});

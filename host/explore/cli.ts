@@ -11,7 +11,7 @@ import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 import { SCENARIOS, type Scenario } from "../xen/scenarios.ts";
 import { VARIANTS, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
-import { exploreWorkerData, formatMatrix, runExploreWorker, runMatrix, slim, type Cell, type MatrixOptions } from "./matrix.ts";
+import { exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type MatrixOptions } from "./matrix.ts";
 import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
 
 /** Schedules per cell of --matrix unless --budget says otherwise. */
@@ -35,6 +35,7 @@ export const EXPLORE_USAGE = `usage: vgic explore SCENARIO|all [options]
   --scenarios FILE     load more scenarios from an ES module exporting \`scenarios\`
   --matrix             every scenario against every variant, as a table (also SCENARIO=all)
   --json               machine-readable output
+  --markdown           the matrix as a markdown table (the README's)
   --replay FILE        re-run a counterexample file; exit 0 if it reproduces, 1 if not
   scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
 `;
@@ -91,7 +92,7 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
         variant: { type: "string" }, strategy: { type: "string" }, budget: { type: "string" }, seed: { type: "string" },
         workers: { type: "string" }, bound: { type: "string" }, depth: { type: "string" }, out: { type: "string" },
         trace: { type: "string" }, scenarios: { type: "string" }, matrix: { type: "boolean" }, json: { type: "boolean" },
-        replay: { type: "string" }, "fail-on": { type: "string" }, help: { type: "boolean", short: "h" },
+        replay: { type: "string" }, "fail-on": { type: "string" }, markdown: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
     });
@@ -149,6 +150,7 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
       const rs = await runMatrix(entry, scenarios, cells, mo, workers, values.scenarios ?? null);
       const wall = performance.now() - t0;
       if (values.json) out(JSON.stringify({ wallMs: wall, workers, cells: rs }, null, 2));
+      else if (values.markdown) out(matrixMarkdown(rs));
       else {
         out(formatMatrix(rs));
         const total = rs.reduce((a, r) => a + r.schedules, 0);

@@ -104,3 +104,17 @@ export function formatMatrix(rs: readonly CellResult[]): string {
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ").trimEnd()).join("\n");
 }
+
+/** The matrix as the README's markdown table: one row per scenario, one
+ *  column per variant, each cell the verdict (and the schedules it took). */
+export function matrixMarkdown(rs: readonly CellResult[]): string {
+  const scenarios = [...new Set(rs.map((r) => r.scenario))];
+  const variants = [...new Set(rs.map((r) => r.variant))];
+  const cell = (sc: string, v: string) => {
+    const r = rs.find((x) => x.scenario === sc && x.variant === v);
+    return r === undefined ? "-" : `${verdictText(r)}, ${r.schedules}`;
+  };
+  const lines = [`| scenario | ${variants.join(" | ")} |`, `|---|${variants.map(() => "---|").join("")}`];
+  for (const sc of scenarios) lines.push(`| \`${sc}\` | ${variants.map((v) => cell(sc, v)).join(" | ")} |`);
+  return lines.join("\n");
+}

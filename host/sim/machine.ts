@@ -55,6 +55,8 @@ import type { SpinLock } from "./lock.ts";
 
 export type ThreadState = "runnable" | "waiting" | "idle" | "done" | "unspawned";
 const RUNNABLE = 0, WAITING = 1, IDLE = 2, DONE = 3, UNSPAWNED = 4;
+/** frameSaved of an IRQ frame entered in the middle of a spin (IRQs were enabled) */
+const FRAME_SPIN = 2;
 const STATE_NAMES: readonly ThreadState[] = ["runnable", "waiting", "idle", "done", "unspawned"];
 
 const IRQ = Line.IRQ;
@@ -105,6 +107,12 @@ export class Thread {
   /** @internal a wake() arrived while not idle */
   wakePending = false;
   /** @internal */ idleSince = 0;
+  /** @internal per interrupted spin (an IRQ taken while spinning with IRQs
+   *  enabled): the lock it still waits for (null once granted meanwhile),
+   *  its lockdep record and when it started to spin */
+  readonly spinStack: Array<{ lock: SpinLock | null; acq: RawAcquisition | null; since: number }> = [];
+  /** @internal made runnable to take its IRQ in the middle of a spin */
+  spinIrq = false;
   /** @internal the point it last yielded */
   lastPoint: SchedPoint | undefined = undefined;
   /** cycles charged to "hyp" (kept apart: the common case) */
@@ -619,7 +627,25 @@ export class Machine implements SchedState {
   private step(t: Thread): void {
     this.current = t;
     const cpu = t.cpu;
-    if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && (this.lineCache[cpu]! & IRQ) !== 0 &&
+    if (t.spinIrq) {
+      // a pCPU spinning with IRQs enabled takes its IRQ (Xen's spin_lock
+      // leaves IRQs as they are); the spin resumes when the handler returns
+      t.spinIrq = false;
+      if (t.waitingOn === null || t.irqMasked || (this.lineCache[cpu]! & IRQ) === 0) {
+        // the lock was granted, or the IRQ went away, before it ran
+        if (t.waitingOn !== null) t.state = WAITING;
+        this.enabledDirty = true;
+        this.current = null;
+        return;
+      }
+      const at = this.visibleAt[cpu]!;
+      if (at > t.clock) {
+        const l = t.waitingOn;
+        l.stats.spinCycles += at - t.clock;
+        t.charge(at - t.clock, l.spinCategory);
+      }
+      this.spinTakesIrq(t as PCpu);
+    } else if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && (this.lineCache[cpu]! & IRQ) !== 0 &&
       t.clock >= this.visibleAt[cpu]!) {
       this.takeIrq(t as PCpu);
     }
@@ -658,6 +684,25 @@ export class Machine implements SchedState {
     if (base !== null && base !== t.stack) t.unwindTo(base);
   }
 
+  /** Suspend t's spin (its ticket stays queued) and enter the IRQ handler. */
+  private spinTakesIrq(t: PCpu): void {
+    const l = t.waitingOn!;
+    t.spinStack.push({ lock: l, acq: t.pendingAcq, since: t.waitSince });
+    t.waitingOn = null;
+    t.pendingAcq = null;
+    if (this.trace !== null) this.trace.add(t.clock, t.index, "note", "spin-irq", 0, 0, `${fnName(t)} takes an IRQ while spinning on ${l.name}`);
+    this.takeIrq(t);
+    t.frameSaved[t.frameSaved.length - 1] = FRAME_SPIN;
+  }
+
+  /** A pCPU spinning with IRQs enabled becomes runnable to take its IRQ. */
+  private interruptSpin(t: Thread): void {
+    if (t.state !== WAITING || t.irqMasked || t.cpu < 0 || this.irqHandler === null || t.waitingOn === null) return;
+    t.state = RUNNABLE;
+    t.spinIrq = true;
+    this.enabledDirty = true;
+  }
+
   private takeIrq(t: PCpu): void {
     t.quietUntil = 0; // an interrupted computation's promise no longer holds
     const h = this.irqHandler!(t);
@@ -678,10 +723,23 @@ export class Machine implements SchedState {
     t.stack = t.frameStack.pop() ?? null;
     if (saved < 0 && this.trace !== null && base !== null) this.trace.add(t.clock, t.index, "fn-end", base.name);
     if (saved >= 0) {
-      t.irqMasked = saved === 1;
+      t.irqMasked = saved === 1; // FRAME_SPIN: a spin with IRQs enabled
       t.irqDepth--;
       t.cost("el2Return");
       if (this.trace !== null) this.trace.add(t.clock, t.index, "irq-exit", "IRQ");
+      if (saved === FRAME_SPIN) {
+        // back to the interrupted spin, unless the lock was handed over meanwhile
+        const w = t.spinStack.pop()!;
+        if (w.lock !== null) {
+          t.waitingOn = w.lock;
+          t.pendingAcq = w.acq;
+          t.waitSince = t.clock;
+          t.state = WAITING;
+          this.enabledDirty = true;
+          // and another IRQ may already be waiting
+          if ((this.lineCache[t.cpu]! & IRQ) !== 0) this.interruptSpin(t);
+        }
+      }
     }
     if (t.frames.length === 0) {
       t.state = DONE;
@@ -860,6 +918,7 @@ export class Machine implements SchedState {
       if (this.trace !== null) this.trace.add(at, c, "line", "lines", v);
       const t = this.cpus[c]!;
       if (t.state === IDLE && (v & WAKE_LINES) !== 0) this.wakeThread(t, at);
+      else if (t.state === WAITING && (v & IRQ) !== 0) this.interruptSpin(t);
     }
   }
 
@@ -944,6 +1003,7 @@ export class Machine implements SchedState {
     t.pendingAcq = acq;
     l.stats.contended++;
     if (tr !== null) tr.add(t.clock, t.index, "lock-wait", l.name, 0, 0, `${fnName(t)} spins on ${l.name} held by ${holder.name}`);
+    if (t.cpu >= 0 && (this.lineCache[t.cpu]! & IRQ) !== 0) this.interruptSpin(t);
     // A wait closing a cycle can never end: stop the run now.
     let h: Thread | null = holder;
     for (let i = 0; i <= this.threads.length && h !== null; i++) {
@@ -978,6 +1038,21 @@ export class Machine implements SchedState {
       return;
     }
     const w = l.waiters.shift()!;
+    // w's spin on l was interrupted by an IRQ it is still handling (that
+    // ticket is older than any its handler took since): it comes up and w
+    // owns l from now on (ticket locks), whatever its handler is doing
+    const e = w.spinStack.length === 0 ? undefined : w.spinStack.find((x) => x.lock === l);
+    if (e !== undefined) {
+      e.lock = null;
+      w.cost("lockAcquire");
+      l.stats.acquisitions++;
+      l.holder = w;
+      l.held = e.acq;
+      if (e.acq !== null) w.held.push(e.acq);
+      w.heldLocks.push(l);
+      if (tr !== null) tr.add(w.clock, w.index, "spin", l.name, e.since, 0, `${fnName(w)} gets ${l.name} (its spin was interrupted by an IRQ)`);
+      return;
+    }
     const since = w.clock;
     const spin = r > since ? r - since : 0;
     if (spin > 0) {
