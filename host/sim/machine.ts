@@ -1044,13 +1044,8 @@ export class Machine implements SchedState {
     const e = w.spinStack.length === 0 ? undefined : w.spinStack.find((x) => x.lock === l);
     if (e !== undefined) {
       e.lock = null;
-      w.cost("lockAcquire");
-      l.stats.acquisitions++;
-      l.holder = w;
-      l.held = e.acq;
-      if (e.acq !== null) w.held.push(e.acq);
-      w.heldLocks.push(l);
       if (tr !== null) tr.add(w.clock, w.index, "spin", l.name, e.since, 0, `${fnName(w)} gets ${l.name} (its spin was interrupted by an IRQ)`);
+      this.handOver(w, l, e.acq);
       return;
     }
     const since = w.clock;
@@ -1062,16 +1057,21 @@ export class Machine implements SchedState {
     if (tr !== null) {
       tr.add(w.clock, w.index, "spin", l.name, since, 0, `${fnName(w)} gets ${l.name} after spinning ${spin} cycles`);
     }
-    w.cost("lockAcquire");
-    l.stats.acquisitions++;
-    l.holder = w;
-    l.held = w.pendingAcq;
-    if (w.pendingAcq !== null) w.held.push(w.pendingAcq);
-    w.heldLocks.push(l);
+    this.handOver(w, l, w.pendingAcq);
     w.pendingAcq = null;
     w.waitingOn = null;
     w.state = RUNNABLE;
     this.enabledDirty = true;
+  }
+
+  /** `w` now holds `l` (its lockdep record `acq`). */
+  private handOver(w: Thread, l: SpinLock, acq: RawAcquisition | null): void {
+    w.cost("lockAcquire");
+    l.stats.acquisitions++;
+    l.holder = w;
+    l.held = acq;
+    if (acq !== null) w.held.push(acq);
+    w.heldLocks.push(l);
   }
 }
 
