@@ -15,7 +15,7 @@
 
 import type { Co } from "../sim/api.ts";
 import type { RunResult, Thread } from "../sim/machine.ts";
-import { Sched, type Schedule, type Scheduler } from "../sim/sched.ts";
+import { ReplayError, Sched, type Schedule, type Scheduler } from "../sim/sched.ts";
 import type { Rng } from "../sim/rng.ts";
 import { GICD, GICV, LrState, decodeLr } from "../hw/regs.ts";
 import type { GuestCpu } from "../guest/guest.ts";
@@ -60,6 +60,9 @@ export interface VgicConfig {
 
 const VARIANT_NAMES = VARIANTS.map((v) => v.name);
 const DEFAULT_MAX_STEPS = 50_000;
+/** The most steps a finding file may ask for: about a second of machine time,
+ *  so that a livelocking case ends with no-quiescence instead of running on. */
+export const MAX_STEPS_LIMIT = 1_000_000;
 /** PCT's estimate of a case's length in steps */
 const PCT_STEPS = 3000;
 
@@ -126,6 +129,22 @@ interface RunOptions {
   coverage?: Coverage;
 }
 
+/** Sched.replay, telling `onError` when the schedule does not fit the run. */
+function replayChecked(schedule: Schedule, onError: (e: ReplayError) => void): Scheduler {
+  const inner = Sched.replay(schedule);
+  return {
+    name: inner.name,
+    pick(enabled, state) {
+      try {
+        return inner.pick(enabled, state);
+      } catch (e) {
+        if (e instanceof ReplayError) onError(e);
+        throw e;
+      }
+    },
+  };
+}
+
 function schedulerOf(c: VgicSchedConfig): Scheduler {
   return c.kind === "pct" ? Sched.pct(c.depth ?? 2, c.seed, { steps: PCT_STEPS }) : Sched.random(c.seed);
 }
@@ -146,6 +165,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   let illegalIssued = 0;
   const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
   let sys: System | null = null;
+  let replayFailure: ReplayError | null = null;
   const program = (list: VgicOp[]) => function* (g: GuestCpu): Co {
     for (const op of list) {
       switch (op.t) {
@@ -196,7 +216,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     listRegisters: config.listRegisters,
     routed: config.spis.map((s) => ({ irq: s.irq, edge: true })),
     programs: perVcpu.map(program),
-    scheduler: o.schedule ? Sched.replay(o.schedule) : schedulerOf(config.sched),
+    scheduler: o.schedule ? replayChecked(o.schedule, (e) => { replayFailure = e; }) : schedulerOf(config.sched),
     instantBoot: true,
     trace: o.trace ?? false,
   });
@@ -223,6 +243,15 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     r = s.machine.run({ maxSteps: config.maxSteps });
   } catch (e) {
     return { violations: [{ invariant: "crash", message: `host exception: ${e instanceof Error ? e.message : String(e)}` }], run: null, sys: s };
+  }
+  // A recorded schedule that does not fit the case (cut short, a thread that
+  // is not runnable, decisions left over) is a bad file, not a finding.
+  if (o.schedule) {
+    const failure = replayFailure as ReplayError | null;
+    if (failure !== null) throw new FindingError("schedule", `${o.schedule.picks.length} decisions`, `the decisions of this case's run (${failure.message})`);
+    if (r.reason === "done" && r.schedule.picks.length !== o.schedule.picks.length) {
+      throw new FindingError("schedule", `${o.schedule.picks.length} decisions`, `the decisions of this case's run (it made ${r.schedule.picks.length})`);
+    }
   }
   const out: VgicViolation[] = [];
   const add = (f: VgicFinding | VgicViolation) => {
@@ -370,6 +399,7 @@ class VgicSession implements FuzzSession<VgicOp> {
         ...(this.options.coverage ? { coverage: this.options.coverage } : {}),
       });
     } catch (e) {
+      if (e instanceof FindingError) throw e; // a bad finding file, not a finding
       return { invariant: "crash", message: `host exception: ${e instanceof Error ? e.message : String(e)}` };
     }
     const v = pickViolation(res.violations);
@@ -521,7 +551,7 @@ function parseConfig(x: unknown, path: string): VgicConfig {
   if (so.kind !== "random" && so.kind !== "pct") throw new FindingError(`${path}.sched.kind`, so.kind, `"random" or "pct"`);
   const sched: VgicSchedConfig = { kind: so.kind, seed: int(so.seed, `${path}.sched.seed`, 0, 0xffffffff) };
   if (so.kind === "pct") sched.depth = int(so.depth ?? 2, `${path}.sched.depth`, 1, 64);
-  const maxSteps = o.maxSteps === undefined ? DEFAULT_MAX_STEPS : int(o.maxSteps, `${path}.maxSteps`, 1, 1e9);
+  const maxSteps = o.maxSteps === undefined ? DEFAULT_MAX_STEPS : int(o.maxSteps, `${path}.maxSteps`, 1, MAX_STEPS_LIMIT);
   return { variant: o.variant, pcpus, placement, listRegisters, spis, sched, maxSteps };
 }
 
@@ -583,6 +613,13 @@ export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
   simplerOps,
   parseConfig,
   parseOp,
+  checkOp(config: VgicConfig, op: VgicOp, path: string) {
+    const nv = config.placement.length;
+    if (op.v !== "dev" && op.v >= nv) throw new FindingError(`${path}.v`, op.v, `a vCPU of the configuration, 0 to ${nv - 1}`);
+    if (op.t === "raise" && !config.spis.some((s) => s.irq === op.irq)) {
+      throw new FindingError(`${path}.irq`, op.irq, `an SPI of config.spis (${config.spis.map((s) => s.irq).join(", ")})`);
+    }
+  },
   explain(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule) { return explainVgicCase(config, ops, schedule); },
   validateParams(params: Record<string, string>) {
     if (params.variant !== undefined && !VARIANT_NAMES.includes(params.variant)) {
