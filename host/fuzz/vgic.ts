@@ -15,7 +15,8 @@
 
 import type { Co } from "../sim/api.ts";
 import type { RunResult, Thread } from "../sim/machine.ts";
-import { ReplayError, Sched, type Schedule, type Scheduler } from "../sim/sched.ts";
+import { Sched, type Schedule, type Scheduler } from "../sim/sched.ts";
+import { checkedReplay } from "../io/schedule.ts";
 import type { Rng } from "../sim/rng.ts";
 import { GICD, GICV, LrState, decodeLr } from "../hw/regs.ts";
 import type { GuestCpu } from "../guest/guest.ts";
@@ -129,22 +130,6 @@ interface RunOptions {
   coverage?: Coverage;
 }
 
-/** Sched.replay, telling `onError` when the schedule does not fit the run. */
-function replayChecked(schedule: Schedule, onError: (e: ReplayError) => void): Scheduler {
-  const inner = Sched.replay(schedule);
-  return {
-    name: inner.name,
-    pick(enabled, state) {
-      try {
-        return inner.pick(enabled, state);
-      } catch (e) {
-        if (e instanceof ReplayError) onError(e);
-        throw e;
-      }
-    },
-  };
-}
-
 function schedulerOf(c: VgicSchedConfig): Scheduler {
   return c.kind === "pct" ? Sched.pct(c.depth ?? 2, c.seed, { steps: PCT_STEPS }) : Sched.random(c.seed);
 }
@@ -165,7 +150,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   let illegalIssued = 0;
   const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
   let sys: System | null = null;
-  let replayFailure: ReplayError | null = null;
+  const replay = o.schedule ? checkedReplay(o.schedule) : null;
   const program = (list: VgicOp[]) => function* (g: GuestCpu): Co {
     for (const op of list) {
       switch (op.t) {
@@ -216,7 +201,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     listRegisters: config.listRegisters,
     routed: config.spis.map((s) => ({ irq: s.irq, edge: true })),
     programs: perVcpu.map(program),
-    scheduler: o.schedule ? replayChecked(o.schedule, (e) => { replayFailure = e; }) : schedulerOf(config.sched),
+    scheduler: replay?.scheduler ?? schedulerOf(config.sched),
     instantBoot: true,
     trace: o.trace ?? false,
   });
@@ -246,13 +231,8 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   }
   // A recorded schedule that does not fit the case (cut short, a thread that
   // is not runnable, decisions left over) is a bad file, not a finding.
-  if (o.schedule) {
-    const failure = replayFailure as ReplayError | null;
-    if (failure !== null) throw new FindingError("schedule", `${o.schedule.picks.length} decisions`, `the decisions of this case's run (${failure.message})`);
-    if (r.reason === "done" && r.schedule.picks.length !== o.schedule.picks.length) {
-      throw new FindingError("schedule", `${o.schedule.picks.length} decisions`, `the decisions of this case's run (it made ${r.schedule.picks.length})`);
-    }
-  }
+  const misfit = replay?.misfit(r.schedule.picks.length, r.reason === "done") ?? null;
+  if (misfit !== null) throw new FindingError("schedule", `${o.schedule!.picks.length} decisions`, `the decisions of this case's run (${misfit})`);
   const out: VgicViolation[] = [];
   const add = (f: VgicFinding | VgicViolation) => {
     const inv = "kind" in f ? (f.kind === "error" ? "crash" : f.kind) : f.invariant;
