@@ -5,7 +5,7 @@
 // at a time: Node's recursive mkdir never returns on some special file
 // systems (mkdirSync("/proc/x", {recursive: true}) spins).
 
-import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from "node:fs";
+import { accessSync, constants, closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from "node:fs";
 import { basename, dirname, join, parse, resolve } from "node:path";
 import { InputError, printable } from "./input.ts";
 
@@ -25,8 +25,10 @@ function special(abs: string): boolean {
 }
 
 /** Create `dir` and its missing parents, or throw an InputError naming `what`
- *  (an option such as "--out") and the component that is in the way. */
-export function ensureDir(dir: string, what: string): void {
+ *  (an option such as "--out") and the component that is in the way. With
+ *  `create: false`, only check that it could be created (nothing is made
+ *  before there is something to write). */
+export function ensureDir(dir: string, what: string, create = true): void {
   const abs = resolve(dir);
   if (special(abs)) throw new InputError(`${what}: ${printable(dir)} is on a pseudo file system (/proc, /sys), expected a directory for files`);
   const root = parse(abs).root;
@@ -37,6 +39,14 @@ export function ensureDir(dir: string, what: string): void {
     const st = statOrNull(cur);
     if (st?.isDirectory()) continue;
     if (st) throw new InputError(`${what}: ${printable(cur)} is a file, not a directory`);
+    if (!create) {
+      try {
+        accessSync(dirname(cur), constants.W_OK);
+      } catch (e) {
+        throw new InputError(`${what}: cannot create directory ${printable(cur)} (${reason(e)})`);
+      }
+      return;
+    }
     try {
       mkdirSync(cur);
     } catch (e) {
