@@ -16,6 +16,9 @@ import type { Schedule } from "../sim/sched.ts";
 export const FINDING_FORMAT = "vgic-fuzz-finding";
 export const FINDING_VERSION = 1;
 export const TRACE_LENGTH = 8;
+/** Most operations a finding file may hold: generated cases have a few
+ *  thousand at most, before shrinking. */
+export const MAX_FINDING_OPS = 100_000;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyTarget = FuzzTarget<any, any>;
@@ -207,7 +210,9 @@ export function parseFinding(x: unknown): Finding {
   if (!Array.isArray(faults) || faults.some((f) => typeof f !== "string" || !target.faults.includes(f))) {
     throw new FindingError("faults", o.faults, `an array of fault names (${target.faults.join(", ")})`);
   }
-  if (!Array.isArray(o.ops) || o.ops.length === 0) throw new FindingError("ops", o.ops, "a non-empty array of operations");
+  if (!Array.isArray(o.ops) || o.ops.length === 0 || o.ops.length > MAX_FINDING_OPS) {
+    throw new FindingError("ops", Array.isArray(o.ops) ? `${o.ops.length} operations` : o.ops, `a non-empty array of at most ${MAX_FINDING_OPS} operations`);
+  }
   const ops = parseOps(target, config, o.ops);
   let schedule: Schedule | undefined;
   if (o.schedule !== undefined) {
