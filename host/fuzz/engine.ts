@@ -211,7 +211,7 @@ export function parseFinding(x: unknown): Finding {
     throw new FindingError("faults", o.faults, `an array of fault names (${target.faults.join(", ")})`);
   }
   if (!Array.isArray(o.ops) || o.ops.length === 0 || o.ops.length > MAX_FINDING_OPS) {
-    throw new FindingError("ops", Array.isArray(o.ops) ? `${o.ops.length} operations` : o.ops, `a non-empty array of at most ${MAX_FINDING_OPS} operations`);
+    throw new FindingError("ops", Array.isArray(o.ops) && o.ops.length > 0 ? `${o.ops.length} operations` : o.ops, `a non-empty array of at most ${MAX_FINDING_OPS} operations`);
   }
   const ops = parseOps(target, config, o.ops);
   let schedule: Schedule | undefined;
