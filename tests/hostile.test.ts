@@ -4,7 +4,9 @@
 // out of memory. The files are the hostile-input corpus in tests/hostile/
 // (tampered copies of a real finding and counterexample next to the valid
 // originals, which show the tampering is what is refused); inputs too large
-// to keep (deep nesting, huge scripts) are made here.
+// to keep (deep nesting, huge scripts) are made here. counterexample.json is
+// `vgic explore rank-abba --variant xen-4.8`'s file: a change of that run's
+// trace changes its traceHash (and the tampered copies' only by inheritance).
 
 import { describe, expect, it } from "vitest";
 import { execFile, spawn } from "node:child_process";
