@@ -78,6 +78,7 @@ const CASES: Case[] = [
   { what: "finding, thread 7", args: ["fuzz", "--replay", `${H}/finding-schedule-no-thread.json`], status: 2, says: /schedule diverged at decision 0: thread 7 is not enabled/ },
   { what: "finding, decisions left over", args: ["fuzz", "--replay", `${H}/finding-schedule-extra.json`], status: 2, says: /the run made 64 decisions, the schedule has 67/ },
   { what: "finding, maxSteps 1e9", args: ["fuzz", "--replay", `${H}/finding-max-steps.json`], status: 2, says: /config\.maxSteps: got 1000000000, expected an integer from 1 to 1000000/ },
+  { what: "finding at the steps bound", args: ["fuzz", "--replay", `${H}/finding-livelock.json`], status: 1, says: /^different violation: no-quiescence at operation 1 .*within 1000000 steps/ },
   { what: "finding, vCPU 5 of 2", args: ["fuzz", "--replay", `${H}/finding-no-vcpu.json`], status: 2, says: /ops\[0\]\.v: got 5, expected a vCPU of the configuration, 0 to 1/ },
   { what: "finding, unrouted SPI", args: ["fuzz", "--replay", `${H}/finding-unrouted-spi.json`], status: 2, says: /ops\[1\]\.irq: got 40, expected an SPI of config\.spis \(32, 33\)/ },
   { what: "hw finding (valid)", args: ["fuzz", "--replay", `${H}/finding-hw.json`], status: 0, says: /^not reproduced: no violation/ },

@@ -61,8 +61,8 @@ export interface VgicConfig {
 
 const VARIANT_NAMES = VARIANTS.map((v) => v.name);
 const DEFAULT_MAX_STEPS = 50_000;
-/** The most steps a finding file may ask for: about a second of machine time,
- *  so that a livelocking case ends with no-quiescence instead of running on. */
+/** The most steps a finding file may ask for (20 times the default), so
+ *  that a livelocking case ends with no-quiescence instead of running on. */
 export const MAX_STEPS_LIMIT = 1_000_000;
 /** PCT's estimate of a case's length in steps */
 const PCT_STEPS = 3000;
