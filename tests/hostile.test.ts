@@ -49,6 +49,8 @@ const blank = join(tmp, "blank.gic");
 writeFileSync(blank, Buffer.concat([Buffer.from("r32 0x08000004\n"), Buffer.alloc(16 << 20, 0x0a), Buffer.from("r32 0x08000004\n")]));
 const longLine = join(tmp, "long.gic");
 writeFileSync(longLine, `r32 ${"9".repeat(10 << 20)}\n`);
+const huge = join(tmp, "huge.json");
+writeFileSync(huge, Buffer.alloc(17 << 20, 0x20));
 const aFile = join(tmp, "a-file");
 writeFileSync(aFile, "not a directory\n");
 const W = `${H}/workload-small.json`;
@@ -67,6 +69,8 @@ const CASES: Case[] = [
   { what: "deep workload", args: ["run", deepWorkload], status: 2, says: /deep-workload\.json: \(json\): expected valid JSON, nested deeper than 64 levels \(at line 1, column 92\)/ },
   { what: "deep finding", args: ["fuzz", "--replay", deepFinding], status: 2, says: /^vgic fuzz: file: got ".*deep-finding\.json", expected JSON \(nested deeper than 64 levels/ },
   { what: "deep counterexample", args: ["explore", "--replay", deepCounterexample], status: 2, says: /deep-counterexample\.json: not JSON \(nested deeper than 64 levels/ },
+  { what: "a 17 MB workload", args: ["run", huge], status: 2, says: /cannot read .*huge\.json: 17825792 bytes, larger than the 16 MiB an input file may have/ },
+  { what: "a 17 MB finding", args: ["fuzz", "--replay", huge], status: 2, says: /file: got ".*huge\.json", expected a readable file \(17825792 bytes, larger than the 16 MiB/ },
   // schedules: repetition bounded, tampering is a bad file
   { what: "schedule 0*1000000000", args: ["explore", "--replay", `${H}/counterexample-repeat.json`], status: 2, says: /field 'schedule': expected a schedule string .*more than 200000 decisions\), got "0\*1000000000"/ },
   { what: "counterexample (valid)", args: ["explore", "--replay", `${H}/counterexample.json`], status: 0, says: /reproduced: same finding kinds/ },

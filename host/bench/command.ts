@@ -6,9 +6,9 @@
 // (host/bench/result.schema.json); --compare FILE prints the change of every
 // figure against an earlier --json document.
 
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { parseCliArgs } from "../io/args.ts";
-import { parseJson, printable } from "../io/input.ts";
+import { parseJson, printable, readTextFile } from "../io/input.ts";
 import { formatRates, runHardwareBench } from "./hw.ts";
 import { formatSimBench, runSimBench } from "./sim.ts";
 import { formatStackRate, runStackBench } from "./stack.ts";
@@ -66,7 +66,7 @@ export function benchCommand(args: string[], write: (s: string) => void = (s) =>
   if (values.compare !== undefined) {
     let text: string;
     try {
-      text = readFileSync(values.compare, "utf8");
+      text = readTextFile(values.compare);
     } catch (e) {
       throw new BenchUsageError(`--compare: cannot read ${printable(values.compare)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }

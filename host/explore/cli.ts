@@ -3,12 +3,11 @@
 // replay did not reproduce, 0 otherwise (matrix mode always 0), 2 for usage
 // errors and malformed files.
 
-import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseCliArgs } from "../io/args.ts";
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
-import { InputError, printable } from "../io/input.ts";
+import { InputError, printable, readTextFile } from "../io/input.ts";
 import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 import { SCENARIOS, type Scenario } from "../xen/scenarios.ts";
 import { VARIANTS, variantNamed } from "../xen/variants.ts";
@@ -105,7 +104,7 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
       if (positionals.length > 0) throw new ExploreUsageError("explore --replay: no SCENARIO expected");
       let text: string;
       try {
-        text = readFileSync(values.replay, "utf8");
+        text = readTextFile(values.replay);
       } catch (e) {
         throw new ExploreUsageError(`--replay: cannot read ${printable(values.replay)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }

@@ -3,10 +3,10 @@
 // shrinking of a failing case, finding files that replay exactly, and a
 // corpus of cases that reached new coverage.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDir, writeFileAtomic } from "../io/files.ts";
-import { parseJson, printable } from "../io/input.ts";
+import { parseJson, printable, readTextFile } from "../io/input.ts";
 import { Rng } from "../sim/rng.ts";
 import { Coverage, FindingError, type FuzzTarget, type Violation } from "./target.ts";
 import { hwTarget } from "./hw.ts";
@@ -253,7 +253,7 @@ function parseOps(target: AnyTarget, config: unknown, xs: readonly unknown[]): u
 function readJsonFile(file: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readTextFile(file);
   } catch (e) {
     throw new FindingError("file", printable(file), `a readable file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

@@ -3,6 +3,8 @@
 // Each command wraps these errors in its own error type, naming the file and
 // the field; the exit status for bad input is 2 everywhere (README).
 
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
+
 /** Deepest nesting of arrays and objects any input file may have. Every
  *  file format here is a few levels deep; the bound keeps the recursive
  *  validators and JSON.stringify far from the stack limit. */
@@ -83,4 +85,24 @@ export function printable(s: string, max = 60): string {
     } else out += ch;
   }
   return out;
+}
+
+/** Largest input file (workload, finding, counterexample, profile, bench
+ *  result) read whole: each is a few kilobytes. */
+export const MAX_INPUT_BYTES = 16 << 20;
+
+/** Read a whole text input file, refusing one larger than MAX_INPUT_BYTES
+ *  before reading it. Errors carry the system's code (ENOENT, EISDIR) or say
+ *  the size; callers name the file. */
+export function readTextFile(path: string): string {
+  const fd = openSync(path, "r");
+  try {
+    const st = fstatSync(fd);
+    if (st.isFile() && st.size > MAX_INPUT_BYTES) {
+      throw new Error(`${st.size} bytes, larger than the ${MAX_INPUT_BYTES >> 20} MiB an input file may have`);
+    }
+    return readFileSync(fd, "utf8");
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -4,10 +4,10 @@
 // a latency the machine reports can be traced back to a published figure or
 // to a guess that is visibly a guess. Validation names the offending field.
 
-import { readFileSync, existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { COST_NAMES, type CostName, type CostProfile } from "./api.ts";
-import { parseJson, printable } from "../io/input.ts";
+import { parseJson, printable, readTextFile } from "../io/input.ts";
 
 export class ProfileError extends Error {
   constructor(readonly field: string, message: string, readonly origin = "profile") {
@@ -62,7 +62,7 @@ export function parseProfile(text: string, origin = "profile"): CostProfile {
 export function loadProfile(path: string): CostProfile {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readTextFile(path);
   } catch (e) {
     throw new ProfileError("(file)", `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, printable(path));
   }

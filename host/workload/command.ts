@@ -9,10 +9,9 @@
 // its accounting did not balance, or it has a finding of a kind named by
 // --fail-on; 2 for a bad command line or workload file.
 
-import { readFileSync } from "node:fs";
 import { parseCliArgs } from "../io/args.ts";
 import { checkOutputFile, writeFileAtomic } from "../io/files.ts";
-import { InputError, printable } from "../io/input.ts";
+import { InputError, printable, readTextFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import { eventBudget, MAX_DURATION, parseWorkload, workloadJsonSchemaText, type Workload } from "./schema.ts";
@@ -112,7 +111,7 @@ export function runCommand(args: string[], io: CommandIo = processIo): number {
     if (values["fail-on"] !== undefined) failOn = parseFailOn(values["fail-on"], RUN_FINDING_KINDS);
     let text: string;
     try {
-      text = readFileSync(file, "utf8");
+      text = readTextFile(file);
     } catch (e) {
       io.err(`vgic run: cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
       return 2;
