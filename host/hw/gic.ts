@@ -80,6 +80,9 @@ export const DEFAULT_CONFIG: Readonly<GicConfig> = Object.freeze({
   debug: false,
 });
 
+/** Every configuration field: the defaults name them all. */
+const CONFIG_FIELDS = Object.keys(DEFAULT_CONFIG) as readonly (keyof GicConfig)[];
+
 export enum Access {
   Ok = L.ACCESS_OK,
   Unmapped = L.ACCESS_UNMAPPED,
@@ -126,8 +129,6 @@ function shown(v: unknown): string {
 /** The maintenance interrupt the virtual interface drives (GICV2.md: PPI 25). */
 export const MAINTENANCE_PPI = 25;
 
-const CONFIG_FIELDS: readonly (keyof GicConfig)[] = ["cpus", "irqs", "priorityBits", "listRegisters", "sgiAlwaysEnabled",
-  "ppiConfigReadOnly", "propagationDelay", "map", "gicdIidr", "gicIidr", "debug"];
 
 /** Check a configuration, naming the field and what was expected. */
 export function validateConfig(c: GicConfig): void {
