@@ -1,10 +1,11 @@
 // The `vgic` command: a thin layer over the library in host/.
 
-import { readFileSync } from "node:fs";
 import { fuzzCommand } from "./fuzz/cli.ts";
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { ParseArgsConfig } from "node:util";
 import { Gic, ConfigError, type GicConfig } from "./hw/gic.ts";
-import { parseScript, runScript, ScriptError } from "./hw/script.ts";
+import { runScriptFile, ScriptError } from "./hw/script.ts";
+import { parseCliArgs } from "./io/args.ts";
+import { InputError, printable } from "./io/input.ts";
 import { BenchUsageError, benchCommand } from "./bench/command.ts";
 import { ProfileError } from "./sim/profile.ts";
 import { VARIANTS } from "./xen/variants.ts";
@@ -50,7 +51,7 @@ class UsageError extends Error {}
 
 function num(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v)) throw new UsageError(`--${name}: expected a number, got '${v}'`);
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v)) throw new UsageError(`--${name}: expected a number, got '${printable(v)}'`);
   return Number(v);
 }
 
@@ -89,18 +90,18 @@ function gicConfig(v: Record<string, string | boolean | undefined>): Partial<Gic
 }
 
 function cmdMmio(args: string[]): number {
-  const { values, positionals } = parseArgs({ args, options: GIC_OPTIONS, allowPositionals: true });
+  const { values, positionals } = parseCliArgs({ args, options: GIC_OPTIONS, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError("mmio: expected one SCRIPT file");
   const file = positionals[0]!;
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new UsageError(`mmio: cannot read ${file}: ${(e as Error).message}`);
-  }
-  const ops = parseScript(text, file);
   const gic = Gic.create(gicConfig(values));
-  runScript(gic, ops, (s) => process.stdout.write(s + "\n"), file);
+  // reads are printed in batches; whatever ran before an error is printed
+  let buf: string[] = [];
+  const flush = () => { if (buf.length > 0) process.stdout.write(buf.join("")); buf = []; };
+  try {
+    runScriptFile(gic, file, (s) => { if (buf.push(s + "\n") >= 1024) flush(); }, printable(file));
+  } finally {
+    flush();
+  }
   return 0;
 }
 
@@ -165,7 +166,7 @@ export function main(argv: string[]): number {
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ScriptError || e instanceof ConfigError ||
+    if (e instanceof UsageError || e instanceof ScriptError || e instanceof ConfigError || e instanceof InputError ||
         (e instanceof RangeError && /^unknown variant/.test(e.message))) {
       process.stderr.write(`vgic: ${e.message}\n`);
       if (e instanceof UsageError) process.stderr.write("run `vgic help` for usage\n");

@@ -640,15 +640,17 @@ describe("bad accesses never trap and are counted", () => {
   });
 
   // index.ts ABI: a CPU number that does not exist never traps; it is counted
-  it("bad CPU numbers never trap", () => {
+  it("bad CPU numbers never trap the model; the typed API refuses them", () => {
     const g = make({ cpus: 3 });
     const before = g.badCpuCalls();
-    expect(g.readDist(3, GICD.TYPER)).toBe(0);
+    expect(g.raw.mmioRead(3, g.config.map.gicd + GICD.TYPER, 4)).toBe(0);
     expect(g.raw.mmioWrite(7, g.config.map.gicd + GICD.CTLR, 3, 4)).toBe(0xff);
     expect(g.readDist(0, GICD.CTLR)).toBe(0);
     expect(g.raw.mmioRead(0xffffffff, g.config.map.gicd, 4)).toBe(0);
-    expect(g.lines(9)).toBe(0);
+    expect(g.raw.lines(9)).toBe(0);
     expect(g.raw.setLine(20, 1, 5)).toBe(1);
+    expect(() => g.readDist(3, GICD.TYPER)).toThrow(/^cpu: got 3, expected a CPU number from 0 to 2$/);
+    expect(() => g.lines(9)).toThrow(RangeError);
     expect(() => g.setLine(20, true, 5)).toThrow(RangeError);
     expect(g.badCpuCalls()).toBeGreaterThanOrEqual(before + 5);
     expect(g.readDist(2, GICD.TYPER)).toBe(0x48);

@@ -6,8 +6,9 @@
 // (host/bench/result.schema.json); --compare FILE prints the change of every
 // figure against an earlier --json document.
 
-import { readFileSync, existsSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { existsSync } from "node:fs";
+import { parseCliArgs } from "../io/args.ts";
+import { parseJson, printable, readTextFile } from "../io/input.ts";
 import { formatRates, runHardwareBench } from "./hw.ts";
 import { formatSimBench, runSimBench } from "./sim.ts";
 import { formatStackRate, runStackBench } from "./stack.ts";
@@ -19,9 +20,16 @@ import { VARIANTS, variantNamed } from "../xen/variants.ts";
 
 export class BenchUsageError extends Error {}
 
-function num(v: string | undefined, name: string): number | undefined {
+/** Bounds of the numeric options: a run of zero timings has no median,
+ *  and the upper bounds keep a benchmark within minutes. */
+const LIMITS = { runs: [1, 1000], iterations: [1, 1e9], reps: [1, 100_000], seed: [0, 0xffffffff] } as const;
+
+function num(v: string | undefined, name: keyof typeof LIMITS): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v)) throw new BenchUsageError(`--${name}: expected a number, got '${v}'`);
+  const [lo, hi] = LIMITS[name];
+  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v) || Number(v) < lo || Number(v) > hi) {
+    throw new BenchUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${printable(v)}'`);
+  }
   return Number(v);
 }
 
@@ -40,7 +48,7 @@ export interface BenchRun {
 
 /** Run the sections the arguments ask for; `write` gets the text as it comes. */
 export function benchCommand(args: string[], write: (s: string) => void = (s) => process.stdout.write(s)): number {
-  const { values } = parseArgs({
+  const { values } = parseCliArgs({
     args,
     options: {
       hw: { type: "boolean" }, sim: { type: "boolean" }, stack: { type: "boolean" }, latency: { type: "boolean" },
@@ -51,7 +59,6 @@ export function benchCommand(args: string[], write: (s: string) => void = (s) =>
   const all = !values.hw && !values.sim && !values.stack && !values.latency;
   const runs = num(values.runs, "runs");
   const reps = num(values.reps, "reps");
-  if (reps !== undefined && reps < 1) throw new BenchUsageError("--reps: expected at least 1");
   const seed = num(values.seed, "seed") ?? 1;
   const variantArg = values.variant ?? "all";
   const variants = variantArg === "all" ? VARIANTS.map((v) => v.name) : [variantNamed(variantArg).name];
@@ -59,12 +66,12 @@ export function benchCommand(args: string[], write: (s: string) => void = (s) =>
   if (values.compare !== undefined) {
     let text: string;
     try {
-      text = readFileSync(values.compare, "utf8");
+      text = readTextFile(values.compare);
     } catch (e) {
-      throw new BenchUsageError(`--compare: cannot read ${values.compare}: ${(e as Error).message}`);
+      throw new BenchUsageError(`--compare: cannot read ${printable(values.compare)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     try {
-      previous = parseBenchResult(JSON.parse(text), values.compare);
+      previous = parseBenchResult(parseJson(text), printable(values.compare));
     } catch (e) {
       throw new BenchUsageError(`--compare: ${(e as Error).message}`);
     }

@@ -3,10 +3,11 @@
 // replay did not reproduce, 0 otherwise (matrix mode always 0), 2 for usage
 // errors and malformed files.
 
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
+import { parseCliArgs } from "../io/args.ts";
+import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
+import { InputError, printable, readTextFile } from "../io/input.ts";
 import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 import { SCENARIOS, type Scenario } from "../xen/scenarios.ts";
 import { VARIANTS, variantNamed } from "../xen/variants.ts";
@@ -44,7 +45,7 @@ class ExploreUsageError extends Error {}
 
 function int(v: string | undefined, name: string, lo: number, hi: number): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new ExploreUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${v}'`);
+  if (!/^[0-9]+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new ExploreUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${printable(v)}'`);
   return Number(v);
 }
 
@@ -86,7 +87,7 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
   }
   const out = (s: string) => process.stdout.write(s + "\n");
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCliArgs({
       args,
       options: {
         variant: { type: "string" }, strategy: { type: "string" }, budget: { type: "string" }, seed: { type: "string" },
@@ -104,17 +105,24 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
       if (positionals.length > 0) throw new ExploreUsageError("explore --replay: no SCENARIO expected");
       let text: string;
       try {
-        text = readFileSync(values.replay, "utf8");
+        text = readTextFile(values.replay);
       } catch (e) {
-        throw new ExploreUsageError(`--replay: cannot read ${values.replay}: ${(e as Error).message}`);
+        throw new ExploreUsageError(`--replay: cannot read ${printable(values.replay)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       }
-      const file = parseReplayFile(text, values.replay);
+      const file = parseReplayFile(text, printable(values.replay));
       const scenario = scenarios.find((s) => s.name === file.scenario);
       if (scenario === undefined) {
-        throw new ReplayFileError(`${values.replay}: field 'scenario': expected one of ${scenarios.map((s) => s.name).join(", ")} (or load it with --scenarios FILE), got ${JSON.stringify(file.scenario)}`);
+        throw new ReplayFileError(`${values.replay}: field 'scenario': expected one of ${scenarios.map((s) => s.name).join(", ")} (or load it with --scenarios FILE), got ${JSON.stringify(printable(file.scenario))}`);
       }
-      const o = replayCounterexample(file, scenario);
-      if (values.trace !== undefined) writeFileSync(values.trace, o.chromeJson);
+      if (values.trace !== undefined) checkOutputFile(values.trace, "--trace");
+      let o: ReturnType<typeof replayCounterexample>;
+      try {
+        o = replayCounterexample(file, scenario);
+      } catch (e) {
+        if (e instanceof ReplayFileError) throw new ReplayFileError(`${printable(values.replay)}: ${e.message}`);
+        throw e;
+      }
+      if (values.trace !== undefined) writeFileAtomic(values.trace, o.chromeJson);
       if (values.json) {
         out(JSON.stringify({ reproduced: o.reproduced, kindsMatch: o.kindsMatch, hashMatch: o.hashMatch, traceHash: o.traceHash, findings: o.findings, reason: o.reason }, null, 2));
       } else {
@@ -163,6 +171,10 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
     const scenario = scenarios.find((s) => s.name === positionals[0]);
     if (scenario === undefined) throw new ExploreUsageError(`unknown scenario '${positionals[0]}': expected one of ${scenarios.map((s) => s.name).join(", ")}, or all`);
     const dir = values.out ?? "counterexamples";
+    // output places are checked before the search, not after it
+    ensureDir(dir, "--out", false);
+    const traceFileOf = (variant: string) => variants.length === 1 ? values.trace! : values.trace!.replace(/(\.json)?$/, `.${variant}$1`);
+    if (values.trace !== undefined) for (const v of variants) checkOutputFile(traceFileOf(v), "--trace");
     let found = false;
     const json: unknown[] = [];
     for (const variant of variants) {
@@ -173,12 +185,12 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
       let traceFile: string | null = null;
       if (c !== undefined) {
         found = true;
-        mkdirSync(dir, { recursive: true });
+        ensureDir(dir, "--out");
         file = join(dir, `${scenario.name}.${variant}.json`);
-        writeFileSync(file, JSON.stringify(toReplayFile(c), null, 2) + "\n");
+        writeFileAtomic(file, JSON.stringify(toReplayFile(c), null, 2) + "\n");
         if (values.trace !== undefined) {
-          traceFile = variants.length === 1 ? values.trace : values.trace.replace(/(\.json)?$/, `.${variant}$1`);
-          writeFileSync(traceFile, c.chromeJson);
+          traceFile = traceFileOf(variant);
+          writeFileAtomic(traceFile, c.chromeJson);
         }
       }
       if (values.json) { json.push({ ...slim(r), file, traceFile }); continue; }
@@ -198,7 +210,7 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
     if (values.json) out(JSON.stringify(json, null, 2));
     return found ? 1 : 0;
   } catch (e) {
-    if (e instanceof ExploreUsageError || e instanceof ReplayFileError ||
+    if (e instanceof ExploreUsageError || e instanceof ReplayFileError || e instanceof InputError ||
         (e instanceof RangeError && /^unknown variant/.test(e.message)) ||
         (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))) {
       process.stderr.write(`vgic explore: ${e.message}\n`);

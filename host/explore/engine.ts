@@ -93,7 +93,7 @@ export interface ExploreResult {
   counterexample?: Counterexample;
 }
 
-const MAX_STEPS = 200_000;
+export const MAX_STEPS = 200_000;
 
 /** Build, run, judge one schedule. */
 export function runOnce(scenario: Scenario, variant: string, sched: Scheduler, trace = false, maxSteps = MAX_STEPS): { run: ScenarioRun; r: RunResult; findings: Finding[] } {

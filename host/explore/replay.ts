@@ -2,10 +2,12 @@
 // reproduces. JSON, format "vgic-lab-counterexample", version 1.
 
 import type { Finding, FindingKind } from "../check/vgic.ts";
-import { Sched, scheduleFromString } from "../sim/sched.ts";
+import { scheduleFromString } from "../sim/sched.ts";
+import { parseJson, printable } from "../io/input.ts";
+import { checkedReplay } from "../io/schedule.ts";
 import type { Scenario } from "../xen/scenarios.ts";
 import { variantNamed } from "../xen/variants.ts";
-import { ALL_KINDS, explain, runOnce, type Counterexample } from "./engine.ts";
+import { ALL_KINDS, MAX_STEPS, explain, runOnce, type Counterexample } from "./engine.ts";
 
 export const FORMAT = "vgic-lab-counterexample";
 
@@ -37,12 +39,12 @@ export function toReplayFile(c: Counterexample): ReplayFile {
 export function parseReplayFile(text: string, where = "replay file"): ReplayFile {
   let j: unknown;
   try {
-    j = JSON.parse(text);
+    j = parseJson(text);
   } catch (e) {
     throw new ReplayFileError(`${where}: not JSON (${(e as Error).message})`);
   }
   const bad = (field: string, expected: string, got: unknown) =>
-    new ReplayFileError(`${where}: field '${field}': expected ${expected}, got ${got === undefined ? "nothing" : JSON.stringify(got)}`);
+    new ReplayFileError(`${where}: field '${field}': expected ${expected}, got ${got === undefined ? "nothing" : printable(JSON.stringify(got) ?? String(got), 80)}`);
   if (typeof j !== "object" || j === null || Array.isArray(j)) throw new ReplayFileError(`${where}: expected a JSON object`);
   const o = j as Record<string, unknown>;
   if (o.format !== FORMAT) throw bad("format", `"${FORMAT}"`, o.format);
@@ -53,7 +55,8 @@ export function parseReplayFile(text: string, where = "replay file"): ReplayFile
   if (!/^[0-9a-f]{64}$/.test(o.traceHash as string)) throw bad("traceHash", "64 hex digits (sha256)", o.traceHash);
   if (typeof o.schedule !== "string") throw bad("schedule", 'a schedule string such as "0,1*3,0"', o.schedule);
   try {
-    scheduleFromString(o.schedule);
+    // a run makes at most one decision per step
+    scheduleFromString(o.schedule, MAX_STEPS);
   } catch (e) {
     throw bad("schedule", `a schedule string such as "0,1*3,0" (${(e as Error).message})`, o.schedule);
   }
@@ -91,7 +94,10 @@ const kindSet = (f: readonly Finding[]) => [...new Set(f.map((x) => x.kind))].so
 
 /** Re-run the saved schedule exactly and compare finding kinds and trace hash. */
 export function replayCounterexample(file: ReplayFile, scenario: Scenario): ReplayOutcome {
-  const { run, r, findings } = runOnce(scenario, file.variant, Sched.replay(file.schedule), true);
+  const replay = checkedReplay(scheduleFromString(file.schedule, MAX_STEPS));
+  const { run, r, findings } = runOnce(scenario, file.variant, replay.scheduler, true);
+  const misfit = replay.misfit(r.schedule.picks.length, r.reason === "done" || r.reason === "deadlock");
+  if (misfit !== null) throw new ReplayFileError(`field 'schedule': expected the decisions of a run of ${file.scenario} under ${file.variant}, got one that does not fit (${misfit})`);
   const traceHash = r.traceHash!;
   const kindsMatch = kindSet(findings) === kindSet(file.findings);
   const hashMatch = traceHash === file.traceHash;

@@ -3,9 +3,11 @@
 // errors. Planted faults are not reachable from here except by replaying a
 // finding file that names them.
 
-import { parseArgs } from "node:util";
+import { parseCliArgs } from "../io/args.ts";
+import { ensureDir } from "../io/files.ts";
+import { InputError, printable } from "../io/input.ts";
 import {
-  fuzz, formatProgress, getTarget, rates, readFinding, replay, type Finding, type FuzzOptions, type FuzzStats,
+  fuzz, formatProgress, getTarget, loadCorpus, rates, readFinding, replay, type Finding, type FuzzOptions, type FuzzStats,
 } from "./engine.ts";
 import { FindingError } from "./target.ts";
 import { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
@@ -32,7 +34,7 @@ class FuzzUsageError extends Error {}
 function int(v: string | undefined, name: string, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
   if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v) || Number(v) < lo || Number(v) > hi) {
-    throw new FuzzUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${v}'`);
+    throw new FuzzUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${printable(v)}'`);
   }
   return Number(v);
 }
@@ -52,7 +54,7 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
   }
   const err = (s: string) => process.stderr.write(s);
   try {
-    const { values, positionals } = parseArgs({
+    const { values, positionals } = parseCliArgs({
       args,
       options: {
         target: { type: "string" }, variant: { type: "string" }, seconds: { type: "string" }, cases: { type: "string" },
@@ -63,9 +65,10 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
       allowPositionals: true,
     });
     if (values.help) { process.stdout.write(FUZZ_USAGE); return 0; }
-    if (positionals.length > 0) throw new FuzzUsageError(`fuzz: unexpected argument '${positionals[0]}'`);
+    if (positionals.length > 0) throw new FuzzUsageError(`fuzz: unexpected argument '${printable(positionals[0]!)}'`);
     if (values.replay !== undefined) {
       const f = readFinding(values.replay);
+      // a schedule that does not fit the case is a bad file (FindingError, exit 2)
       const r = replay(f);
       if (r.reproduced) {
         process.stdout.write(`reproduced: ${r.violation!.invariant} at operation ${r.index}: ${r.violation!.message}\n`);
@@ -110,6 +113,13 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
       }
       options.params = { variant: values.variant };
     }
+    // directories and the corpus are checked before any case runs (and
+    // before workers start)
+    ensureDir(options.out!, "--out");
+    if (options.corpus !== undefined) {
+      ensureDir(options.corpus, "--corpus");
+      loadCorpus(getTarget(target), options.corpus);
+    }
     const tty = process.stderr.isTTY === true;
     options.onProgress = (s) => { if (tty) err(`\r${formatProgress(s)}\x1b[K`); };
     options.onFinding = (f, file) => { if (tty) err("\r\x1b[K"); err(summary(f, file)); };
@@ -125,7 +135,7 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
     if (workers === 1) return finish(fuzz(options));
     return fuzzParallel(entry, workers, options).then(finish);
   } catch (e) {
-    if (e instanceof FuzzUsageError || e instanceof FindingError ||
+    if (e instanceof FuzzUsageError || e instanceof FindingError || e instanceof InputError ||
         (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))) {
       err(`vgic fuzz: ${e.message}\n`);
       return 2;

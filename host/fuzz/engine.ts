@@ -3,8 +3,10 @@
 // shrinking of a failing case, finding files that replay exactly, and a
 // corpus of cases that reached new coverage.
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { ensureDir, writeFileAtomic } from "../io/files.ts";
+import { parseJson, printable, readTextFile } from "../io/input.ts";
 import { Rng } from "../sim/rng.ts";
 import { Coverage, FindingError, type FuzzTarget, type Violation } from "./target.ts";
 import { hwTarget } from "./hw.ts";
@@ -14,6 +16,9 @@ import type { Schedule } from "../sim/sched.ts";
 export const FINDING_FORMAT = "vgic-fuzz-finding";
 export const FINDING_VERSION = 1;
 export const TRACE_LENGTH = 8;
+/** Most operations a finding file may hold: generated cases have a few
+ *  thousand at most, before shrinking. */
+export const MAX_FINDING_OPS = 100_000;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyTarget = FuzzTarget<any, any>;
@@ -205,8 +210,10 @@ export function parseFinding(x: unknown): Finding {
   if (!Array.isArray(faults) || faults.some((f) => typeof f !== "string" || !target.faults.includes(f))) {
     throw new FindingError("faults", o.faults, `an array of fault names (${target.faults.join(", ")})`);
   }
-  if (!Array.isArray(o.ops) || o.ops.length === 0) throw new FindingError("ops", o.ops, "a non-empty array of operations");
-  const ops = o.ops.map((op, i) => target.parseOp(op, `ops[${i}]`));
+  if (!Array.isArray(o.ops) || o.ops.length === 0 || o.ops.length > MAX_FINDING_OPS) {
+    throw new FindingError("ops", Array.isArray(o.ops) && o.ops.length > 0 ? `${o.ops.length} operations` : o.ops, `a non-empty array of at most ${MAX_FINDING_OPS} operations`);
+  }
+  const ops = parseOps(target, config, o.ops);
   let schedule: Schedule | undefined;
   if (o.schedule !== undefined) {
     const so = o.schedule as Record<string, unknown> | null;
@@ -233,20 +240,32 @@ export function parseFinding(x: unknown): Finding {
   };
 }
 
-export function readFinding(file: string): Finding {
+/** Parse a case's operations and check each against the configuration. */
+function parseOps(target: AnyTarget, config: unknown, xs: readonly unknown[]): unknown[] {
+  return xs.map((x, i) => {
+    const op = target.parseOp(x, `ops[${i}]`);
+    target.checkOp?.(config, op, `ops[${i}]`);
+    return op;
+  });
+}
+
+/** Read a JSON file (a finding or a corpus entry); FindingError otherwise. */
+function readJsonFile(file: string): unknown {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readTextFile(file);
   } catch (e) {
-    throw new FindingError("file", file, `a readable file (${(e as Error).message})`);
+    throw new FindingError("file", printable(file), `a readable file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  let x: unknown;
   try {
-    x = JSON.parse(text);
+    return parseJson(text);
   } catch (e) {
-    throw new FindingError("file", file, `JSON (${(e as Error).message})`);
+    throw new FindingError("file", printable(file), `JSON (${(e as Error).message})`);
   }
-  return parseFinding(x);
+}
+
+export function readFinding(file: string): Finding {
+  return parseFinding(readJsonFile(file));
 }
 
 export interface ReplayResult {
@@ -284,14 +303,17 @@ export function loadCorpus(target: AnyTarget, dir: string): CorpusEntry[] {
   }
   const out: CorpusEntry[] = [];
   for (const n of names) {
-    const x = JSON.parse(readFileSync(join(dir, n), "utf8")) as Record<string, unknown>;
-    if (x.target !== target.name) continue;
     try {
-      const config = target.parseConfig(x.config, "config");
-      if (!Array.isArray(x.ops)) throw new FindingError("ops", x.ops, "an array");
-      out.push({ config, ops: x.ops.map((op, i) => target.parseOp(op, `ops[${i}]`)) });
+      const x = readJsonFile(join(dir, n));
+      if (typeof x !== "object" || x === null || Array.isArray(x)) throw new FindingError("(root)", x, "a JSON object {target, config, ops}");
+      const o = x as Record<string, unknown>;
+      if (o.target !== target.name) continue;
+      const config = target.parseConfig(o.config, "config");
+      if (!Array.isArray(o.ops)) throw new FindingError("ops", o.ops, "an array");
+      out.push({ config, ops: parseOps(target, config, o.ops) });
     } catch (e) {
-      throw new FindingError(`${join(dir, n)}: ${(e as FindingError).field}`, (e as FindingError).got, (e as FindingError).expected);
+      if (!(e instanceof FindingError)) throw e;
+      throw new FindingError(`--corpus ${printable(join(dir, n))}: ${e.field}`, e.got, e.expected);
     }
   }
   return out;
@@ -360,8 +382,8 @@ export function fuzz(o: FuzzOptions): FuzzReport {
   const best = new Map<string, { finding: Finding; file: string | null; tries: number }>();
   const improve = o.improve ?? 8;
   let lastProgress = t0;
-  if (o.out) mkdirSync(o.out, { recursive: true });
-  if (o.corpus) mkdirSync(o.corpus, { recursive: true });
+  if (o.out) ensureDir(o.out, "--out");
+  if (o.corpus) ensureDir(o.corpus, "--corpus");
   for (let k = 0; stats.cases < maxCases; k++) {
     if ((k & 3) === 0 && Date.now() >= deadline) break;
     const index = k * shard.count + shard.index;
@@ -370,7 +392,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
     stats.ops += g.result.checkedOps;
     if (g.fresh > 0 && o.corpus && !g.result.violation) {
       const name = `${target.name}-${o.seed}-${index}.json`;
-      writeFileSync(join(o.corpus, name), JSON.stringify({ target: target.name, config: g.config, ops: g.ops }) + "\n");
+      writeFileAtomic(join(o.corpus, name), JSON.stringify({ target: target.name, config: g.config, ops: g.ops }) + "\n");
       corpus.push({ config: g.config, ops: g.ops });
       stats.corpusAdded++;
     }
@@ -383,7 +405,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
         let file: string | null = null;
         if (o.out) {
           file = join(o.out, `${target.name}-${v.invariant}-${o.seed}-${index}.json`);
-          writeFileSync(file, JSON.stringify(f, null, 2) + "\n");
+          writeFileAtomic(file, JSON.stringify(f, null, 2) + "\n");
           stats.files.push(file);
         }
         best.set(v.invariant, { finding: f, file, tries: 0 });
@@ -401,7 +423,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
             const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, o.faults ?? [], g.ops.length);
             stats.findingsList[stats.findingsList.indexOf(prev.finding)] = f;
             prev.finding = f;
-            if (prev.file) writeFileSync(prev.file, JSON.stringify(f, null, 2) + "\n");
+            if (prev.file) writeFileAtomic(prev.file, JSON.stringify(f, null, 2) + "\n");
           }
         }
       }

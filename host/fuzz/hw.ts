@@ -365,6 +365,15 @@ export const hwTarget: FuzzTarget<HwConfig, HwOp> = {
     if (t === "r") return { t, cpu, addr, size };
     return { t, cpu, addr, value: int(o, "value", path, 0, 0xffffffff), size };
   },
+  checkOp(config, op, path) {
+    if (op.cpu >= config.cpus) throw new FindingError(`${path}.cpu`, op.cpu, `a CPU of the configuration, 0 to ${config.cpus - 1}`);
+    if (op.t === "line") {
+      // PPI 25 is the virtual interface's maintenance interrupt (the
+      // ID the ARM reference platforms assign, as GICV2.md): the model drives it
+      if (op.irq === 25) throw new FindingError(`${path}.irq`, op.irq, "an input line: PPI 16-31 other than the maintenance PPI 25, or an SPI");
+      if (op.irq >= config.irqs) throw new FindingError(`${path}.irq`, op.irq, `an interrupt below config.irqs (${config.irqs})`);
+    }
+  },
 };
 
 export type { HwOp };

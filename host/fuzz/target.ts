@@ -7,6 +7,7 @@
 import type { Rng } from "../sim/rng.ts";
 import type { Violation } from "../check/invariants.ts";
 import type { Schedule } from "../sim/sched.ts";
+import { printable } from "../io/input.ts";
 
 export type { Violation };
 
@@ -47,9 +48,20 @@ export interface FuzzSession<Op> {
 /** Thrown for a malformed finding or corpus file: names the field. */
 export class FindingError extends Error {
   constructor(readonly field: string, readonly got: unknown, readonly expected: string) {
-    super(`${field}: got ${JSON.stringify(got) ?? String(got)}, expected ${expected}`);
+    super(`${field}: got ${shown(got)}, expected ${expected}`);
     this.name = "FindingError";
   }
+}
+
+/** A value from a file, short and printable whatever it holds. */
+function shown(v: unknown): string {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch {
+    s = undefined; // cyclic or too deep: name the type only
+  }
+  return printable(s ?? (typeof v === "object" ? "an object" : String(v)), 80);
 }
 
 export interface FuzzTarget<Config = unknown, Op = unknown> {
@@ -71,6 +83,9 @@ export interface FuzzTarget<Config = unknown, Op = unknown> {
   /** validate decoded JSON, throwing FindingError naming `path` */
   parseConfig(x: unknown, path: string): Config;
   parseOp(x: unknown, path: string): Op;
+  /** check a parsed operation against its configuration (a CPU, vCPU or
+   *  interrupt that exists), throwing FindingError naming `path` */
+  checkOp?(config: Config, op: Op, path: string): void;
   /** a bounded narrative of a failing case, for its finding file */
   explain?(config: Config, ops: readonly Op[], schedule?: Schedule): string[];
 }

@@ -16,6 +16,7 @@
 import type { Co } from "../sim/api.ts";
 import type { RunResult, Thread } from "../sim/machine.ts";
 import { Sched, type Schedule, type Scheduler } from "../sim/sched.ts";
+import { checkedReplay } from "../io/schedule.ts";
 import type { Rng } from "../sim/rng.ts";
 import { GICD, GICV, LrState, decodeLr } from "../hw/regs.ts";
 import type { GuestCpu } from "../guest/guest.ts";
@@ -60,6 +61,9 @@ export interface VgicConfig {
 
 const VARIANT_NAMES = VARIANTS.map((v) => v.name);
 const DEFAULT_MAX_STEPS = 50_000;
+/** The most steps a finding file may ask for (20 times the default), so
+ *  that a livelocking case ends with no-quiescence instead of running on. */
+export const MAX_STEPS_LIMIT = 1_000_000;
 /** PCT's estimate of a case's length in steps */
 const PCT_STEPS = 3000;
 
@@ -146,6 +150,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   let illegalIssued = 0;
   const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
   let sys: System | null = null;
+  const replay = o.schedule ? checkedReplay(o.schedule) : null;
   const program = (list: VgicOp[]) => function* (g: GuestCpu): Co {
     for (const op of list) {
       switch (op.t) {
@@ -196,7 +201,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     listRegisters: config.listRegisters,
     routed: config.spis.map((s) => ({ irq: s.irq, edge: true })),
     programs: perVcpu.map(program),
-    scheduler: o.schedule ? Sched.replay(o.schedule) : schedulerOf(config.sched),
+    scheduler: replay?.scheduler ?? schedulerOf(config.sched),
     instantBoot: true,
     trace: o.trace ?? false,
   });
@@ -224,6 +229,10 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   } catch (e) {
     return { violations: [{ invariant: "crash", message: `host exception: ${e instanceof Error ? e.message : String(e)}` }], run: null, sys: s };
   }
+  // A recorded schedule that does not fit the case (cut short, a thread that
+  // is not runnable, decisions left over) is a bad file, not a finding.
+  const misfit = replay?.misfit(r.schedule.picks.length, r.reason === "done") ?? null;
+  if (misfit !== null) throw new FindingError("schedule", `${o.schedule!.picks.length} decisions`, `the decisions of this case's run (${misfit})`);
   const out: VgicViolation[] = [];
   const add = (f: VgicFinding | VgicViolation) => {
     const inv = "kind" in f ? (f.kind === "error" ? "crash" : f.kind) : f.invariant;
@@ -370,6 +379,7 @@ class VgicSession implements FuzzSession<VgicOp> {
         ...(this.options.coverage ? { coverage: this.options.coverage } : {}),
       });
     } catch (e) {
+      if (e instanceof FindingError) throw e; // a bad finding file, not a finding
       return { invariant: "crash", message: `host exception: ${e instanceof Error ? e.message : String(e)}` };
     }
     const v = pickViolation(res.violations);
@@ -521,7 +531,7 @@ function parseConfig(x: unknown, path: string): VgicConfig {
   if (so.kind !== "random" && so.kind !== "pct") throw new FindingError(`${path}.sched.kind`, so.kind, `"random" or "pct"`);
   const sched: VgicSchedConfig = { kind: so.kind, seed: int(so.seed, `${path}.sched.seed`, 0, 0xffffffff) };
   if (so.kind === "pct") sched.depth = int(so.depth ?? 2, `${path}.sched.depth`, 1, 64);
-  const maxSteps = o.maxSteps === undefined ? DEFAULT_MAX_STEPS : int(o.maxSteps, `${path}.maxSteps`, 1, 1e9);
+  const maxSteps = o.maxSteps === undefined ? DEFAULT_MAX_STEPS : int(o.maxSteps, `${path}.maxSteps`, 1, MAX_STEPS_LIMIT);
   return { variant: o.variant, pcpus, placement, listRegisters, spis, sched, maxSteps };
 }
 
@@ -583,6 +593,13 @@ export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
   simplerOps,
   parseConfig,
   parseOp,
+  checkOp(config: VgicConfig, op: VgicOp, path: string) {
+    const nv = config.placement.length;
+    if (op.v !== "dev" && op.v >= nv) throw new FindingError(`${path}.v`, op.v, `a vCPU of the configuration, 0 to ${nv - 1}`);
+    if (op.t === "raise" && !config.spis.some((s) => s.irq === op.irq)) {
+      throw new FindingError(`${path}.irq`, op.irq, `an SPI of config.spis (${config.spis.map((s) => s.irq).join(", ")})`);
+    }
+  },
   explain(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule) { return explainVgicCase(config, ops, schedule); },
   validateParams(params: Record<string, string>) {
     if (params.variant !== undefined && !VARIANT_NAMES.includes(params.variant)) {

@@ -80,6 +80,9 @@ export const DEFAULT_CONFIG: Readonly<GicConfig> = Object.freeze({
   debug: false,
 });
 
+/** Every configuration field: the defaults name them all. */
+const CONFIG_FIELDS = Object.keys(DEFAULT_CONFIG) as readonly (keyof GicConfig)[];
+
 export enum Access {
   Ok = L.ACCESS_OK,
   Unmapped = L.ACCESS_UNMAPPED,
@@ -107,13 +110,34 @@ export interface BadAccessCounts {
 
 export class ConfigError extends Error {
   constructor(readonly field: string, readonly value: unknown, readonly expected: string) {
-    super(`${field}: got ${JSON.stringify(value)}, expected ${expected}`);
+    super(`${field}: got ${shown(value)}, expected ${expected}`);
     this.name = "ConfigError";
   }
 }
 
+/** A value as an error shows it: NaN and Infinity by name (JSON says null). */
+function shown(v: unknown): string {
+  if (typeof v === "number" || v === undefined) return String(v);
+  try {
+    const s = JSON.stringify(v);
+    return s === undefined ? String(v) : s.length > 80 ? s.slice(0, 77) + "..." : s;
+  } catch {
+    return String(v);
+  }
+}
+
+/** The maintenance interrupt the virtual interface drives (GICV2.md: PPI 25). */
+export const MAINTENANCE_PPI = 25;
+
+
 /** Check a configuration, naming the field and what was expected. */
 export function validateConfig(c: GicConfig): void {
+  for (const k of ["sgiAlwaysEnabled", "ppiConfigReadOnly", "debug"] as const) {
+    if (typeof c[k] !== "boolean") throw new ConfigError(k, c[k], "true or false");
+  }
+  for (const k of ["gicdIidr", "gicIidr"] as const) {
+    if (!Number.isInteger(c[k]) || c[k] < 0 || c[k] > 0xffffffff) throw new ConfigError(k, c[k], "an integer from 0 to 0xffffffff");
+  }
   const int = (field: string, v: number, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v > hi) {
       throw new ConfigError(field, v, `an integer from ${lo} to ${hi}`);
@@ -171,6 +195,15 @@ export class Gic {
   }
 
   static create(overrides: Partial<GicConfig> = {}): Gic {
+    if (typeof overrides !== "object" || overrides === null || Array.isArray(overrides)) {
+      throw new ConfigError("config", overrides, `an object of configuration fields (${CONFIG_FIELDS.join(", ")})`);
+    }
+    for (const k of Object.keys(overrides)) {
+      if (!(CONFIG_FIELDS as readonly string[]).includes(k)) throw new ConfigError(k, (overrides as Record<string, unknown>)[k], `no such field: one of ${CONFIG_FIELDS.join(", ")}`);
+    }
+    if (overrides.map !== undefined && (typeof overrides.map !== "object" || overrides.map === null)) {
+      throw new ConfigError("map", overrides.map, "an object {gicd, gicc, gich, gicv}");
+    }
     const config: GicConfig = { ...DEFAULT_CONFIG, ...overrides, map: { ...DEFAULT_CONFIG.map, ...overrides.map } };
     validateConfig(config);
     let abortMessage = "";
@@ -212,12 +245,30 @@ export class Gic {
 
   reset(): void { this.raw.reset(); }
 
+  // ---- argument checks of the typed API (the raw exports take whatever
+  // they are given: the model counts a bad CPU, and NaN becomes 0)
+  private cpuArg(cpu: number, name = "cpu"): void {
+    if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < this.config.cpus)) {
+      throw new RangeError(`${name}: got ${shown(cpu)}, expected a CPU number from 0 to ${this.config.cpus - 1}`);
+    }
+  }
+  private accessArgs(cpu: number, addr: number, size: number): void {
+    this.cpuArg(cpu);
+    if (!(Number.isInteger(addr) && addr >= 0 && addr <= 0xffffffff)) throw new RangeError(`addr: got ${shown(addr)}, expected an address from 0 to 0xffffffff`);
+    if (size !== 1 && size !== 2 && size !== 4) throw new RangeError(`size: got ${shown(size)}, expected 1, 2 or 4 bytes`);
+  }
+
   // ---- register access
   read(cpu: number, addr: number, size: 1 | 2 | 4 = 4): number {
-    return this.raw.mmioRead(cpu, addr >>> 0, size) >>> 0;
+    this.accessArgs(cpu, addr, size);
+    return this.raw.mmioRead(cpu, addr, size) >>> 0;
   }
   write(cpu: number, addr: number, value: number, size: 1 | 2 | 4 = 4): Access {
-    return this.raw.mmioWrite(cpu, addr >>> 0, value >>> 0, size);
+    this.accessArgs(cpu, addr, size);
+    if (!(Number.isInteger(value) && value >= -0x80000000 && value <= 0xffffffff)) {
+      throw new RangeError(`value: got ${shown(value)}, expected a 32-bit integer`);
+    }
+    return this.raw.mmioWrite(cpu, addr, value >>> 0, size);
   }
   lastStatus(): Access { return this.raw.lastStatus(); }
 
@@ -232,21 +283,33 @@ export class Gic {
 
   // ---- lines and time
   setLine(irq: number, level: boolean | number, cpu = 0): void {
+    if (irq === MAINTENANCE_PPI) {
+      throw new RangeError(`irq: got 25, expected an input line: PPI 25 is the maintenance interrupt, which the virtual interface drives`);
+    }
+    if (!Number.isInteger(irq)) throw new RangeError(`irq: got ${shown(irq)}, expected an interrupt number`);
+    if (level !== true && level !== false && level !== 0 && level !== 1) throw new RangeError(`level: got ${shown(level)}, expected 0, 1, true or false`);
+    this.cpuArg(cpu);
     if (this.raw.setLine(irq, level ? 1 : 0, cpu) !== 0) {
       throw new RangeError(`interrupt ${irq} has no input line on CPU ${cpu} (PPIs 16-31, SPIs 32-${this.config.irqs - 1})`);
     }
   }
-  lines(cpu: number): number { return this.raw.lines(cpu); }
+  lines(cpu: number): number { this.cpuArg(cpu); return this.raw.lines(cpu); }
   /** Lines as computed now, before any propagation delay. */
-  pendingLines(cpu: number): number { return this.word(L.CPU_BASE + cpu * L.CPU_STRIDE + L.C_LINES); }
+  pendingLines(cpu: number): number { this.cpuArg(cpu); return this.word(L.CPU_BASE + cpu * L.CPU_STRIDE + L.C_LINES); }
   linesSeq(): number { return this.raw.linesSeq(); }
-  setTime(now: number): void { this.raw.setTime(now); }
+  /** Advance the model's clock (cycles). NaN or Infinity would stop every
+   *  delayed line change for good, so they are refused. */
+  setTime(now: number): void {
+    if (!(Number.isFinite(now) && now >= 0)) throw new RangeError(`now: got ${shown(now)}, expected a finite number of cycles >= 0`);
+    this.raw.setTime(now);
+  }
   now(): number { this.mem(); return this.f64[L.G_NOW >>> 3]!; }
   /** When the next delayed line change becomes visible, or -1. */
   nextDue(): number { this.mem(); return this.f64[L.G_NEXT_DUE >>> 3]!; }
 
   // ---- counters
   badAccesses(cpu: number): BadAccessCounts {
+    this.cpuArg(cpu);
     const b = L.CPU_BASE + cpu * L.CPU_STRIDE + L.C_BAD;
     return {
       unmapped: this.word(b),

@@ -8,7 +8,9 @@
 //   # comment             also after a command; blank lines are ignored
 // Numbers are decimal or 0x-hex.
 
-import type { Gic } from "./gic.ts";
+import { MAINTENANCE_PPI, type Gic } from "./gic.ts";
+import { printable } from "../io/input.ts";
+import { forEachLine } from "../io/lines.ts";
 
 export type ScriptOp =
   | { op: "cpu"; cpu: number; line: number }
@@ -28,50 +30,54 @@ function parseNumber(tok: string | undefined, what: string, file: string, line: 
   const ok = /^(0x[0-9a-f]+|[0-9]+)$/i.test(tok);
   const v = ok ? Number(tok) : NaN;
   if (!ok || !Number.isSafeInteger(v) || v > max) {
-    throw new ScriptError(file, line, `${what} must be a number from 0 to ${max} (decimal or 0x-hex), got '${tok}'`);
+    throw new ScriptError(file, line, `${what} must be a number from 0 to ${max} (decimal or 0x-hex), got '${printable(tok, 40)}'`);
   }
   return v;
 }
 
 const SIZES: Record<string, 1 | 2 | 4> = { "8": 1, "16": 2, "32": 4 };
 
+/** Parse line `n` of a script: its operation, or null for a blank line or
+ *  a comment. */
+export function parseScriptLine(text: string, n: number, file = "<script>"): ScriptOp | null {
+  const body = text.replace(/#.*/, "").trim();
+  if (body === "") return null;
+  const t = body.split(/\s+/);
+  const cmd = t[0]!.toLowerCase();
+  const m = /^([rw])(8|16|32)$/.exec(cmd);
+  const expectArgs = (count: number, usage: string) => {
+    if (t.length - 1 !== count) throw new ScriptError(file, n, `'${cmd}' takes ${usage}, got ${t.length - 1} argument(s)`);
+  };
+  if (cmd === "cpu") {
+    expectArgs(1, "one argument: cpu N");
+    return { op: "cpu", cpu: parseNumber(t[1], "CPU number", file, n, 7), line: n };
+  } else if (m && m[1] === "r") {
+    expectArgs(1, "one argument: ADDR");
+    return { op: "read", addr: parseNumber(t[1], "address", file, n), size: SIZES[m[2]!]!, line: n };
+  } else if (m && m[1] === "w") {
+    expectArgs(2, "two arguments: ADDR VALUE");
+    const size = SIZES[m[2]!]!;
+    const max = size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
+    return {
+      op: "write", addr: parseNumber(t[1], "address", file, n),
+      value: parseNumber(t[2], `${size * 8}-bit value`, file, n, max), size, line: n,
+    };
+  } else if (cmd === "line") {
+    if (t.length < 3 || t.length > 4) throw new ScriptError(file, n, "'line' takes IRQ 0|1 [CPU]");
+    const irq = parseNumber(t[1], "interrupt ID", file, n, 1019);
+    const level = parseNumber(t[2], "level (0 or 1)", file, n, 1) as 0 | 1;
+    const cpu = t[3] === undefined ? undefined : parseNumber(t[3], "CPU number", file, n, 7);
+    return { op: "line", irq, level, cpu, line: n };
+  }
+  throw new ScriptError(file, n, `unknown command '${printable(t[0]!, 40)}': expected cpu, r8, r16, r32, w8, w16, w32 or line`);
+}
+
 export function parseScript(text: string, file = "<script>"): ScriptOp[] {
   const ops: ScriptOp[] = [];
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 1;
-    const body = lines[i]!.replace(/#.*/, "").trim();
-    if (body === "") continue;
-    const t = body.split(/\s+/);
-    const cmd = t[0]!.toLowerCase();
-    const m = /^([rw])(8|16|32)$/.exec(cmd);
-    const expectArgs = (count: number, usage: string) => {
-      if (t.length - 1 !== count) throw new ScriptError(file, n, `'${cmd}' takes ${usage}, got ${t.length - 1} argument(s)`);
-    };
-    if (cmd === "cpu") {
-      expectArgs(1, "one argument: cpu N");
-      ops.push({ op: "cpu", cpu: parseNumber(t[1], "CPU number", file, n, 7), line: n });
-    } else if (m && m[1] === "r") {
-      expectArgs(1, "one argument: ADDR");
-      ops.push({ op: "read", addr: parseNumber(t[1], "address", file, n), size: SIZES[m[2]!]!, line: n });
-    } else if (m && m[1] === "w") {
-      expectArgs(2, "two arguments: ADDR VALUE");
-      const size = SIZES[m[2]!]!;
-      const max = size === 4 ? 0xffffffff : size === 2 ? 0xffff : 0xff;
-      ops.push({
-        op: "write", addr: parseNumber(t[1], "address", file, n),
-        value: parseNumber(t[2], `${size * 8}-bit value`, file, n, max), size, line: n,
-      });
-    } else if (cmd === "line") {
-      if (t.length < 3 || t.length > 4) throw new ScriptError(file, n, "'line' takes IRQ 0|1 [CPU]");
-      const irq = parseNumber(t[1], "interrupt ID", file, n, 1019);
-      const level = parseNumber(t[2], "level (0 or 1)", file, n, 1) as 0 | 1;
-      const cpu = t[3] === undefined ? undefined : parseNumber(t[3], "CPU number", file, n, 7);
-      ops.push({ op: "line", irq, level, cpu, line: n });
-    } else {
-      throw new ScriptError(file, n, `unknown command '${t[0]}': expected cpu, r8, r16, r32, w8, w16, w32 or line`);
-    }
-  }
+  text.split(/\r?\n/).forEach((line, i) => {
+    const op = parseScriptLine(line, i + 1, file);
+    if (op !== null) ops.push(op);
+  });
   return ops;
 }
 
@@ -80,8 +86,25 @@ export const hex8 = (v: number) => "0x" + (v >>> 0).toString(16).padStart(8, "0"
 /** Run a parsed script; `out` receives one line per read. Errors that depend
  *  on the configuration (a CPU or line that does not exist) name the line. */
 export function runScript(gic: Gic, ops: ScriptOp[], out: (s: string) => void, file = "<script>"): void {
+  const run = scriptRunner(gic, out, file);
+  for (const o of ops) run(o);
+}
+
+/** Run a script file as a stream: a first pass checks every line (a
+ *  malformed line anywhere means nothing runs), a second runs them; memory
+ *  stays at one line whatever the file's size. */
+export function runScriptFile(gic: Gic, path: string, out: (s: string) => void, file = path): void {
+  forEachLine(path, (line, n) => { parseScriptLine(line, n, file); });
+  const run = scriptRunner(gic, out, file);
+  forEachLine(path, (line, n) => {
+    const op = parseScriptLine(line, n, file);
+    if (op !== null) run(op);
+  });
+}
+
+function scriptRunner(gic: Gic, out: (s: string) => void, file: string): (o: ScriptOp) => void {
   let cpu = 0;
-  for (const o of ops) {
+  return (o) => {
     switch (o.op) {
       case "cpu":
         if (o.cpu >= gic.config.cpus) {
@@ -101,9 +124,12 @@ export function runScript(gic: Gic, ops: ScriptOp[], out: (s: string) => void, f
           throw new ScriptError(file, o.line,
             `no input line for interrupt ${o.irq} on CPU ${c} (PPIs 16-31, SPIs 32-${gic.config.irqs - 1})`);
         }
+        if (o.irq === MAINTENANCE_PPI) {
+          throw new ScriptError(file, o.line, `interrupt 25 is the maintenance PPI, which the model's virtual interface drives: no input line`);
+        }
         gic.setLine(o.irq, o.level, c);
         break;
       }
     }
-  }
+  };
 }

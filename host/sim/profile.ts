@@ -4,9 +4,10 @@
 // a latency the machine reports can be traced back to a published figure or
 // to a guess that is visibly a guess. Validation names the offending field.
 
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { COST_NAMES, type CostName, type CostProfile } from "./api.ts";
+import { parseJson, printable, readTextFile } from "../io/input.ts";
 
 export class ProfileError extends Error {
   constructor(readonly field: string, message: string, readonly origin = "profile") {
@@ -49,8 +50,9 @@ export function validateProfile(value: unknown, origin = "profile"): CostProfile
 export function parseProfile(text: string, origin = "profile"): CostProfile {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseJson(text);
   } catch (e) {
+    // the message gives the position, never the text: a profile may be any file
     throw new ProfileError("(json)", (e as Error).message, origin);
   }
   return validateProfile(v, origin);
@@ -58,14 +60,40 @@ export function parseProfile(text: string, origin = "profile"): CostProfile {
 
 /** Load and validate a profile file. */
 export function loadProfile(path: string): CostProfile {
-  return parseProfile(readFileSync(path, "utf8"), path);
+  let text: string;
+  try {
+    text = readTextFile(path);
+  } catch (e) {
+    throw new ProfileError("(file)", `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, printable(path));
+  }
+  return parseProfile(text, printable(path));
+}
+
+/** What a bundled profile's name may look like: never a path. */
+export const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+function profilesDirs(): URL[] {
+  return [new URL("../../profiles/", import.meta.url), new URL("../profiles/", import.meta.url)];
+}
+
+/** Names of the profiles bundled in profiles/. */
+export function bundledProfiles(): string[] {
+  for (const u of profilesDirs()) {
+    try {
+      return readdirSync(fileURLToPath(u)).filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5))
+        .filter((n) => PROFILE_NAME.test(n)).sort();
+    } catch { /* not this layout */ }
+  }
+  return [];
 }
 
 /** The profiles/ directory, from source (host/sim) or from a bundle in build/. */
 export function profilePath(name: string): string {
-  const candidates = [new URL(`../../profiles/${name}.json`, import.meta.url), new URL(`../profiles/${name}.json`, import.meta.url)];
+  const known = () => `one of the bundled profiles: ${bundledProfiles().join(", ")}`;
+  if (!PROFILE_NAME.test(name)) throw new ProfileError("name", `got ${JSON.stringify(printable(name))}, expected ${known()}`);
+  const candidates = profilesDirs().map((d) => new URL(`${name}.json`, d));
   const url = candidates.find((u) => existsSync(fileURLToPath(u)));
-  if (!url) throw new Error(`profile ${name} not found in profiles/`);
+  if (!url) throw new ProfileError("name", `got ${JSON.stringify(name)}, expected ${known()}`);
   return fileURLToPath(url);
 }
 

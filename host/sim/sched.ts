@@ -60,13 +60,16 @@ export function scheduleToString(s: Schedule): string {
   return parts.join(",");
 }
 
-export function scheduleFromString(text: string): Schedule {
+/** Parse the text form; a repetition never expands past `maxPicks`
+ *  decisions (a file may say "0*1000000000"). */
+export function scheduleFromString(text: string, maxPicks = 10_000_000): Schedule {
   const picks: number[] = [];
   if (text.trim() !== "") {
     for (const part of text.split(",")) {
       const m = /^\s*(\d+)(?:\*(\d+))?\s*$/.exec(part);
-      if (!m) throw new SyntaxError(`schedule: bad element ${JSON.stringify(part)}, expected THREAD or THREAD*COUNT`);
+      if (!m) throw new SyntaxError(`schedule: bad element ${JSON.stringify(part.length > 40 ? part.slice(0, 40) + "..." : part)}, expected THREAD or THREAD*COUNT`);
       const n = m[2] === undefined ? 1 : Number(m[2]);
+      if (picks.length + n > maxPicks) throw new RangeError(`schedule: more than ${maxPicks} decisions`);
       for (let k = 0; k < n; k++) picks.push(Number(m[1]));
     }
   }

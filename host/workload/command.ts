@@ -1,14 +1,20 @@
 // `vgic run WORKLOAD [--variant NAME|all] [--seed N] [--json] [--trace FILE]
 // [--report FILE] [--schema]`: runs a workload file under one or every vGIC
-// design. Each variant's result is written as soon as it is known (text on
-// stdout, the report and trace files rewritten), so a later failure never
-// loses an earlier result. Exit status: 0; 1 when a variant could not run,
+// design. Each variant's result is written as soon as it is known (the report
+// and trace files rewritten through a temporary file and a rename, then text
+// or one JSON document on stdout), so a later failure or an interruption
+// never loses an earlier result. Every input (the file, the options, the
+// profile, the output paths) is checked before the first variant runs.
+// Exit status: 0; 1 when a variant could not run,
 // its accounting did not balance, or it has a finding of a kind named by
 // --fail-on; 2 for a bad command line or workload file.
 
-import { readFileSync, writeFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { parseWorkload, WorkloadError, workloadJsonSchemaText, type Workload } from "./schema.ts";
+import { parseCliArgs } from "../io/args.ts";
+import { checkOutputFile, writeFileAtomic } from "../io/files.ts";
+import { InputError, printable, readTextFile } from "../io/input.ts";
+import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
+import type { CostProfile } from "../sim/api.ts";
+import { eventBudget, MAX_DURATION, parseWorkload, workloadJsonSchemaText, type Workload } from "./schema.ts";
 import { runWorkload, variantsFor, type Perf, type WorkloadResult } from "./runner.ts";
 import { formatComparison, formatResult } from "./format.ts";
 import { renderReport } from "./report.ts";
@@ -32,7 +38,7 @@ const processIo: CommandIo = {
   tty: process.stderr.isTTY === true,
 };
 
-const USAGE = "usage: vgic run WORKLOAD [--variant NAME|all] [--seed N] [--duration N] [--fail-on KINDS] [--json] [--trace FILE] [--report FILE]\n       vgic run --schema   (print the workload JSON Schema)\n";
+const USAGE = "usage: vgic run WORKLOAD [--variant NAME|all] [--seed N] [--duration N] [--fail-on KINDS] [--profile FILE] [--json] [--trace FILE] [--report FILE]\n       vgic run --schema   (print the workload JSON Schema)\n";
 
 /** FILE, or FILE with the variant before its extension when several run. */
 function perVariant(file: string, variant: string, many: boolean): string {
@@ -54,15 +60,26 @@ class Progress {
   done(): void { if (this.shown) this.io.err("\r\x1b[K"); }
 }
 
+/** The run's cost profile: --profile FILE (validated as data), else the
+ *  workload's bundled machine.profile; an error names the option or field. */
+function resolveProfile(w: Workload, file: string | undefined, origin: string): CostProfile {
+  try {
+    return loadProfile(file !== undefined ? file : profilePath(w.machine.profile ?? "xgene-xen"));
+  } catch (e) {
+    if (!(e instanceof ProfileError)) throw e;
+    throw new InputError(file !== undefined ? `--profile: ${e.message}` : `${origin}: machine.profile: ${e.message.replace(/^profile: name: /, "")}`);
+  }
+}
+
 export function runCommand(args: string[], io: CommandIo = processIo): number {
   let values, positionals;
   try {
-    ({ values, positionals } = parseArgs({
+    ({ values, positionals } = parseCliArgs({
       args, allowPositionals: true,
       options: {
         variant: { type: "string" }, seed: { type: "string" }, json: { type: "boolean" },
         trace: { type: "string" }, report: { type: "string" }, schema: { type: "boolean" }, duration: { type: "string" },
-        "fail-on": { type: "string" },
+        "fail-on": { type: "string" }, profile: { type: "string" },
       },
     }));
   } catch (e) {
@@ -78,29 +95,38 @@ export function runCommand(args: string[], io: CommandIo = processIo): number {
     return 2;
   }
   const file = positionals[0]!;
-  const intOpt = (name: string, v: string | undefined): number | undefined => {
+  const intOpt = (name: string, v: string | undefined, lo: number, hi: number): number | undefined => {
     if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new WorkloadError("vgic run", `--${name}`, v, "a non-negative integer");
+    if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) {
+      throw new InputError(`--${name}: got ${JSON.stringify(printable(v))}, expected an integer from ${lo} to ${hi}`);
+    }
     return Number(v);
   };
   let w: Workload;
   let variants: string[];
   let seed: number | undefined, duration: number | undefined;
   let failOn: readonly FindingKind[] = [];
+  let profile: CostProfile;
   try {
     if (values["fail-on"] !== undefined) failOn = parseFailOn(values["fail-on"], RUN_FINDING_KINDS);
     let text: string;
     try {
-      text = readFileSync(file, "utf8");
+      text = readTextFile(file);
     } catch (e) {
-      io.err(`vgic run: cannot read ${file}: ${(e as Error).message}\n`);
+      io.err(`vgic run: cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
       return 2;
     }
-    w = parseWorkload(text, file);
-    seed = intOpt("seed", values.seed);
-    duration = intOpt("duration", values.duration);
-    if (duration === 0) throw new WorkloadError("vgic run", "--duration", values.duration, "a positive number of cycles");
+    w = parseWorkload(text, printable(file));
+    seed = intOpt("seed", values.seed, 0, 0xffffffff);
+    duration = intOpt("duration", values.duration, 1, MAX_DURATION);
+    if (duration !== undefined) {
+      const over = eventBudget(w, duration);
+      if (over !== null) throw new InputError(`--duration: got ${duration}, expected ${over.expected}`);
+    }
     variants = variantsFor(w, values.variant);
+    profile = resolveProfile(w, values.profile, printable(file));
+    if (values.report !== undefined) checkOutputFile(values.report, "--report");
+    if (values.trace !== undefined) for (const v of variants) checkOutputFile(perVariant(values.trace, v, variants.length > 1), "--trace");
   } catch (e) {
     io.err(`vgic run: ${(e as Error).message}\n`);
     return 2;
@@ -114,17 +140,20 @@ export function runCommand(args: string[], io: CommandIo = processIo): number {
     const progress = new Progress(io, `${w.name} ${variant}`);
     try {
       const { result, perf, sys } = runWorkload(w, {
-        variant, seed, trace: values.trace !== undefined, onProgress: (f) => progress.update(f),
+        variant, seed, profile, trace: values.trace !== undefined, onProgress: (f) => progress.update(f),
         ...(duration !== undefined ? { duration } : {}),
       });
       progress.done();
       results.push(result);
       perfs.push(perf);
-      if (!values.json) io.out(formatResult(result, perf) + "\n\n");
       if (values.trace !== undefined && sys.machine.trace !== null) {
-        writeFileSync(perVariant(values.trace, variant, many), sys.machine.trace.toChromeJson());
+        writeFileAtomic(perVariant(values.trace, variant, many), sys.machine.trace.toChromeJson());
       }
-      if (values.report !== undefined) writeFileSync(values.report, renderReport(results, perfs));
+      if (values.report !== undefined) writeFileAtomic(values.report, renderReport(results, perfs));
+      // then stdout, so that a printed variant's files are complete; --json:
+      // one document per finished variant, so an interruption loses none
+      if (values.json) io.out(JSON.stringify({ workload: w.name, results: [result], perf: [perf] }) + "\n");
+      else io.out(formatResult(result, perf) + "\n\n");
       if (result.interrupts.accountingErrors.length > 0) status = 1;
       const failed = result.findings.filter((f) => failOn.includes(f.kind));
       if (failed.length > 0) {
@@ -137,7 +166,6 @@ export function runCommand(args: string[], io: CommandIo = processIo): number {
       status = 1;
     }
   }
-  if (values.json) io.out(JSON.stringify({ workload: w.name, results, perf: perfs }, null, 2) + "\n");
-  else if (results.length > 1) io.out(formatComparison(results) + "\n");
+  if (!values.json && results.length > 1) io.out(formatComparison(results) + "\n");
   return status;
 }

@@ -90,6 +90,8 @@ export interface RunOptions {
   duration?: number;
   /** fraction done, 0..1, called once per window */
   onProgress?: (fraction: number) => void;
+  /** cost profile, replacing machine.profile (`vgic run --profile FILE`) */
+  profile?: CostProfile;
 }
 
 export interface RunOutput {
@@ -106,9 +108,11 @@ export function variantsFor(w: Workload, override?: string): string[] {
   return [v];
 }
 
+/** machine.profile names a bundled profile, never a path (the schema's
+ *  pattern); a profile file comes through RunOptions.profile. */
 function profileFor(name: string | undefined): CostProfile {
   if (name === undefined) return defaultProfile();
-  return loadProfile(/[/\\]|\.json$/.test(name) ? name : profilePath(name));
+  return loadProfile(profilePath(name));
 }
 
 const BASE_CATEGORIES = ["guest", "hyp", "idle"];
@@ -183,7 +187,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   const sys = buildSystem({
     variant: opts.variant, pcpus, irqs: w.machine.irqs ?? 128, listRegisters: w.machine.listRegisters ?? 4,
     placement, routed: spis.map((s) => ({ irq: s.irq, edge: s.edge })), programs: guest.programs,
-    profile: profileFor(w.machine.profile), trace: opts.trace ?? false,
+    profile: opts.profile ?? profileFor(w.machine.profile), trace: opts.trace ?? false,
   });
   const { machine, vgic, gic } = sys;
   for (const v of vgic.d.vcpu) {

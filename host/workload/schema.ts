@@ -7,9 +7,20 @@
 
 import { z } from "zod";
 import { VARIANTS } from "../xen/variants.ts";
+import { parseJson } from "../io/input.ts";
 
-const cycles = (what: string) => z.number().int().positive().describe(`${what}, in cycles`);
-const cyclesOrZero = (what: string) => z.number().int().nonnegative().describe(`${what}, in cycles`);
+/** Longest simulated time a workload may ask for (about 7 minutes at the
+ *  default profile's 2.4 GHz). */
+export const MAX_DURATION = 1e12;
+/** Most interrupt events (raises, ticks, IPIs, balancing moves) a workload
+ *  may expect over its duration: about a minute of host time per variant. */
+export const MAX_EVENTS = 1_000_000;
+/** Most devices: each is a thread of the machine, which has at most 255. */
+export const MAX_DEVICES = 64;
+
+const cycles = (what: string) => z.number().positive().max(MAX_DURATION).int().describe(`${what}, in cycles (at most 1e12)`);
+const cyclesOrZero = (what: string) => z.number().nonnegative().max(MAX_DURATION).int().describe(`${what}, in cycles (at most 1e12)`);
+const label = z.string().min(1).max(64);
 
 const Periodic = z.strictObject({
   kind: z.literal("periodic"),
@@ -39,15 +50,15 @@ const vcpuId = z.number().int().min(0).max(7);
 
 const Timer = z.strictObject({
   type: z.literal("timer"),
-  name: z.string().min(1).optional(),
+  name: label.optional(),
   period: cycles("tick period of each vCPU's virtual timer (PPI 27)"),
-  vcpus: z.array(vcpuId).min(1).optional().describe("vCPUs that run a periodic tick (default: all)"),
+  vcpus: z.array(vcpuId).min(1).max(8).optional().describe("vCPUs that run a periodic tick (default: all)"),
   handlerCycles,
 }).describe("the virtual timer PPI 27 as a periodic tick per vCPU");
 
 const Spi = z.strictObject({
   type: z.literal("spi"),
-  name: z.string().min(1).optional(),
+  name: label.optional(),
   irq: z.number().int().min(32).max(1019).describe("physical SPI, routed to the guest with the same ID"),
   trigger: z.enum(["edge", "level"]).describe("level: the device holds its line until the guest's handler acknowledges it"),
   priority: z.number().int().min(0).max(255).optional().describe("GICD_IPRIORITYR byte the guest programs (default 0xa0)"),
@@ -59,10 +70,10 @@ const Spi = z.strictObject({
 
 const Ipi = z.strictObject({
   type: z.literal("ipi"),
-  name: z.string().min(1).optional(),
+  name: label.optional(),
   sgi: z.number().int().min(0).max(15).describe("SGI number"),
   from: vcpuId.describe("sending vCPU (it writes GICD_SGIR, a trapped access)"),
-  to: z.union([z.array(vcpuId).min(1), z.literal("others")]).describe("target vCPUs, or every vCPU but the sender"),
+  to: z.union([z.array(vcpuId).min(1).max(8), z.literal("others")]).describe("target vCPUs, or every vCPU but the sender"),
   arrival: Arrival,
   handlerCycles,
 }).describe("inter-processor interrupts one vCPU sends to others");
@@ -72,38 +83,40 @@ export type Device = z.infer<typeof Device>;
 
 const Affinity = z.strictObject({
   vcpu: vcpuId.describe("vCPU the agent runs on (its ITARGETSR writes trap there)"),
-  irqs: z.array(z.number().int().min(32).max(1019)).min(1).describe("SPIs it moves; each must be an spi device"),
+  irqs: z.array(z.number().int().min(32).max(1019)).min(1).max(988).describe("SPIs it moves; each must be an spi device"),
   arrival: Arrival.describe("when it runs a balancing pass"),
   policy: z.enum(["rotate", "random"]).optional().describe("rotate: next vCPU in order; random: a random other vCPU (default rotate)"),
-  perPass: z.number().int().min(1).optional().describe("interrupts moved per pass, taken in turn from irqs (default 1)"),
+  perPass: z.number().int().min(1).max(988).optional().describe("interrupts moved per pass, taken in turn from irqs (default 1)"),
 }).describe("an irqbalance-like agent rewriting ITARGETSR");
 
 export const Workload = z.strictObject({
-  $schema: z.string().optional(),
-  name: z.string().min(1).describe("short name, used in reports"),
-  description: z.string().optional(),
+  $schema: z.string().max(1024).optional(),
+  name: label.describe("short name, used in reports"),
+  description: z.string().max(4096).optional(),
   machine: z.strictObject({
     pcpus: z.number().int().min(1).max(8).describe("physical CPUs"),
     irqs: z.number().int().min(64).max(1020).optional().describe("interrupts of the physical GIC, a multiple of 32 or 1020 (default 128)"),
     listRegisters: z.number().int().min(1).max(64).optional().describe("list registers per CPU (default 4)"),
-    profile: z.string().min(1).optional().describe("cost profile name in profiles/ (default xgene-xen)"),
+    profile: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: "the name of a profile bundled in profiles/ (lower-case letters, digits, - and _), not a path: a profile file is given with `vgic run --profile FILE`" }).optional()
+      .describe("name of a cost profile bundled in profiles/ (default xgene-xen); a profile file is given with `vgic run --profile FILE`"),
   }),
-  variant: z.string().optional().describe(`vGIC design: ${VARIANTS.map((v) => v.name).join(", ")} or all (default all)`),
+  variant: z.string().max(64).optional().describe(`vGIC design: ${VARIANTS.map((v) => v.name).join(", ")} or all (default all)`),
   guest: z.strictObject({
     vcpus: z.number().int().min(1).max(8).describe("vCPUs of the guest"),
-    placement: z.array(z.number().int().min(0).max(7)).optional().describe("pCPU of each vCPU (default vCPU i on pCPU i mod pcpus)"),
-    load: z.union([z.number().min(0).max(1), z.array(z.number().min(0).max(1))]).optional()
+    placement: z.array(z.number().int().min(0).max(7)).max(8).optional().describe("pCPU of each vCPU (default vCPU i on pCPU i mod pcpus)"),
+    load: z.union([z.number().min(0).max(1), z.array(z.number().min(0).max(1)).max(8)]).optional()
       .describe("fraction of time each vCPU computes instead of idling in WFI (default 0)"),
     eoiMode: z.enum(["eoi", "split"]).optional().describe("split: EOImode=1, EOIR drops priority and DIR deactivates (default eoi)"),
   }),
-  devices: z.array(Device).describe("interrupt sources"),
+  devices: z.array(Device).max(MAX_DEVICES).describe(`interrupt sources (at most ${MAX_DEVICES})`),
   affinity: Affinity.optional(),
   migrations: z.array(z.strictObject({
     at: cyclesOrZero("when, after the guest has booted"),
     vcpu: vcpuId.describe("the vCPU to move"),
     pcpu: z.number().int().min(0).max(7).describe("the pCPU it moves to"),
   })).max(1000).optional().describe("placement changes: the hypervisor's scheduler moves a vCPU to another pCPU (Xen's vcpu_migrate, with arch_move_irqs)"),
-  duration: cycles("simulated time after the guest has booted"),
+  duration: cycles("simulated time after the guest has booted")
+    .describe(`simulated time after the guest has booted, in cycles (at most 1e12); the devices and the affinity agent may expect at most ${MAX_EVENTS} events in it`),
   seed: z.number().int().min(0).max(0xffffffff).optional().describe("seed of the devices' random numbers (default 1)"),
 }).superRefine((w, ctx) => {
   const bad = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
@@ -148,7 +161,45 @@ export const Workload = z.strictObject({
     vc(["migrations", k, "vcpu"], m.vcpu);
     if (m.pcpu >= w.machine.pcpus) bad(["migrations", k, "pcpu"], m.pcpu, `a pCPU below ${w.machine.pcpus}`);
   });
+  const budget = eventBudget(w, w.duration);
+  if (budget !== null) bad(budget.path, budget.value, budget.expected);
 });
+
+/** Expected events of one arrival process over `duration` cycles. */
+function arrivalEvents(a: Arrival, duration: number): number {
+  switch (a.kind) {
+    case "periodic": return duration / a.period;
+    case "poisson": return duration / a.mean;
+    case "burst": return Math.ceil(duration / a.period) * a.count;
+  }
+}
+
+/**
+ * The first device (or the agent) with which the workload's expected event
+ * count over `duration` exceeds MAX_EVENTS, or null when it fits: a run
+ * whose length the command cannot bound is refused before it starts.
+ */
+export function eventBudget(w: Pick<Workload, "devices" | "affinity" | "guest">, duration: number):
+  { path: (string | number)[]; value: unknown; expected: string } | null {
+  let total = 0;
+  const over = (path: (string | number)[], value: unknown) => ({
+    path, value,
+    expected: `at most ${MAX_EVENTS} events in ${duration} cycles in total (this source brings the expected count to ${Math.round(total)}): a longer period or a shorter duration`,
+  });
+  for (let i = 0; i < w.devices.length; i++) {
+    const d = w.devices[i]!;
+    const vcpus = w.guest.vcpus;
+    if (d.type === "timer") total += (duration / d.period) * (d.vcpus?.length ?? vcpus);
+    else if (d.type === "spi") total += arrivalEvents(d.arrival, duration);
+    else total += arrivalEvents(d.arrival, duration) * (d.to === "others" ? vcpus - 1 : d.to.length);
+    if (total > MAX_EVENTS) return over(["devices", i, d.type === "timer" ? "period" : "arrival"], d.type === "timer" ? d.period : d.arrival);
+  }
+  if (w.affinity !== undefined) {
+    total += arrivalEvents(w.affinity.arrival, duration) * (w.affinity.perPass ?? 1);
+    if (total > MAX_EVENTS) return over(["affinity", "arrival"], w.affinity.arrival);
+  }
+  return null;
+}
 export type Workload = z.infer<typeof Workload>;
 
 export class WorkloadError extends Error {
@@ -219,9 +270,12 @@ export function validateWorkload(value: unknown, origin = "workload"): Workload 
 export function parseWorkload(text: string, origin = "workload"): Workload {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = parseJson(text);
   } catch (e) {
-    throw new WorkloadError(origin, "(json)", text.length > 40 ? text.slice(0, 40) : text, `valid JSON (${(e as Error).message})`);
+    // the text itself is never echoed: it may be any file the user named
+    const err = new WorkloadError(origin, "(json)", undefined, "valid JSON");
+    err.message = `${origin}: (json): expected valid JSON, ${(e as Error).message}`;
+    throw err;
   }
   return validateWorkload(v, origin);
 }

@@ -1,0 +1,164 @@
+// Hostile inputs from the command line: every bad file and argument gets a
+// message naming the file, the field or the option and what was expected,
+// with exit status 2 (README: exit codes), and nothing crashes, hangs or runs
+// out of memory. The files are the hostile-input corpus in tests/hostile/
+// (tampered copies of a real finding and counterexample next to the valid
+// originals, which show the tampering is what is refused); inputs too large
+// to keep (deep nesting, huge scripts) are made here. counterexample.json is
+// `vgic explore rank-abba --variant xen-4.8`'s file: a change of that run's
+// trace changes its traceHash (and the tampered copies' only by inheritance).
+
+import { describe, expect, it } from "vitest";
+import { execFile, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCommand } from "../host/workload/command.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const cli = join(root, "build", "vgic.mjs");
+const H = "tests/hostile";
+const tmp = mkdtempSync(join(tmpdir(), "vgic-hostile-"));
+
+interface Out { status: number | null; stdout: string; stderr: string }
+
+/** `vgic ARGS`: `run` in this process (its command takes an io), the other
+ *  commands in a child process. */
+function vgic(args: string[], nodeArgs: string[] = []): Promise<Out> {
+  if (args[0] === "run" && nodeArgs.length === 0) {
+    const o = { stdout: "", stderr: "" };
+    const status = runCommand(args.slice(1), { out: (x) => { o.stdout += x; }, err: (x) => { o.stderr += x; }, tty: false });
+    return Promise.resolve({ status, ...o });
+  }
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
+  return new Promise((done) => {
+    execFile(process.execPath, [...nodeArgs, cli, ...args], { cwd: root, encoding: "utf8", timeout: 60_000, maxBuffer: 1 << 26 },
+      (err, stdout, stderr) => done({ status: err ? (typeof err.code === "number" ? err.code : null) : 0, stdout, stderr }));
+  });
+}
+
+// inputs made here
+const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
+const deepWorkload = join(tmp, "deep-workload.json");
+writeFileSync(deepWorkload, `{"name": "deep", "machine": ${deep(100_000)}}`);
+const deepFinding = join(tmp, "deep-finding.json");
+writeFileSync(deepFinding, `{"format": "vgic-fuzz-finding", "version": 1, "target": "vgic", "config": ${deep(100_000)}}`);
+const deepCounterexample = join(tmp, "deep-counterexample.json");
+writeFileSync(deepCounterexample, `{"format": "vgic-lab-counterexample", "findings": ${deep(100_000)}}`);
+const blank = join(tmp, "blank.gic");
+writeFileSync(blank, Buffer.concat([Buffer.from("r32 0x08000004\n"), Buffer.alloc(16 << 20, 0x0a), Buffer.from("r32 0x08000004\n")]));
+const longLine = join(tmp, "long.gic");
+writeFileSync(longLine, `r32 ${"9".repeat(10 << 20)}\n`);
+const huge = join(tmp, "huge.json");
+writeFileSync(huge, Buffer.alloc(17 << 20, 0x20));
+const aFile = join(tmp, "a-file");
+writeFileSync(aFile, "not a directory\n");
+const W = `${H}/workload-small.json`;
+
+interface Case {
+  what: string;
+  args: string[];
+  status: number;
+  /** stderr matches (or stdout, for a status other than 2) */
+  says: RegExp;
+  node?: string[];
+}
+
+const CASES: Case[] = [
+  // deeply nested JSON: refused by depth before any recursive code sees it
+  { what: "deep workload", args: ["run", deepWorkload], status: 2, says: /deep-workload\.json: \(json\): expected valid JSON, nested deeper than 64 levels \(at line 1, column 92\)/ },
+  { what: "deep finding", args: ["fuzz", "--replay", deepFinding], status: 2, says: /^vgic fuzz: file: got ".*deep-finding\.json", expected JSON \(nested deeper than 64 levels/ },
+  { what: "deep counterexample", args: ["explore", "--replay", deepCounterexample], status: 2, says: /deep-counterexample\.json: not JSON \(nested deeper than 64 levels/ },
+  { what: "a 17 MB workload", args: ["run", huge], status: 2, says: /cannot read .*huge\.json: 17825792 bytes, larger than the 16 MiB an input file may have/ },
+  { what: "a 17 MB finding", args: ["fuzz", "--replay", huge], status: 2, says: /file: got ".*huge\.json", expected a readable file \(17825792 bytes, larger than the 16 MiB/ },
+  // schedules: repetition bounded, tampering is a bad file
+  { what: "schedule 0*1000000000", args: ["explore", "--replay", `${H}/counterexample-repeat.json`], status: 2, says: /field 'schedule': expected a schedule string .*more than 200000 decisions\), got "0\*1000000000"/ },
+  { what: "counterexample (valid)", args: ["explore", "--replay", `${H}/counterexample.json`], status: 0, says: /reproduced: same finding kinds/ },
+  { what: "counterexample naming thread 7", args: ["explore", "--replay", `${H}/counterexample-no-thread.json`], status: 2, says: /counterexample-no-thread\.json: field 'schedule': .* does not fit \(schedule diverged at decision 0: thread 7 is not enabled/ },
+  { what: "counterexample cut short", args: ["explore", "--replay", `${H}/counterexample-truncated.json`], status: 2, says: /does not fit \(schedule ended after 1 decisions/ },
+  { what: "finding (valid)", args: ["fuzz", "--replay", `${H}/finding-vgic.json`], status: 1, says: /^reproduced: lock-inversion-rank-vgic at operation 2/ },
+  { what: "finding, schedule cut short", args: ["fuzz", "--replay", `${H}/finding-schedule-truncated.json`], status: 2, says: /^vgic fuzz: schedule: got "3 decisions", expected the decisions of this case's run \(schedule ended after 3 decisions/ },
+  { what: "finding, empty schedule", args: ["fuzz", "--replay", `${H}/finding-schedule-empty.json`], status: 2, says: /schedule ended after 0 decisions/ },
+  { what: "finding, thread 7", args: ["fuzz", "--replay", `${H}/finding-schedule-no-thread.json`], status: 2, says: /schedule diverged at decision 0: thread 7 is not enabled/ },
+  { what: "finding, decisions left over", args: ["fuzz", "--replay", `${H}/finding-schedule-extra.json`], status: 2, says: /the run made 64 decisions, the schedule has 67/ },
+  { what: "finding, maxSteps 1e9", args: ["fuzz", "--replay", `${H}/finding-max-steps.json`], status: 2, says: /config\.maxSteps: got 1000000000, expected an integer from 1 to 1000000/ },
+  { what: "finding at the steps bound", args: ["fuzz", "--replay", `${H}/finding-livelock.json`], status: 1, says: /^different violation: no-quiescence at operation 1 .*within 1000000 steps/ },
+  { what: "finding, vCPU 5 of 2", args: ["fuzz", "--replay", `${H}/finding-no-vcpu.json`], status: 2, says: /ops\[0\]\.v: got 5, expected a vCPU of the configuration, 0 to 1/ },
+  { what: "finding, unrouted SPI", args: ["fuzz", "--replay", `${H}/finding-unrouted-spi.json`], status: 2, says: /ops\[1\]\.irq: got 40, expected an SPI of config\.spis \(32, 33\)/ },
+  { what: "hw finding (valid)", args: ["fuzz", "--replay", `${H}/finding-hw.json`], status: 0, says: /^not reproduced: no violation/ },
+  { what: "hw finding, CPU 9", args: ["fuzz", "--replay", `${H}/finding-hw-cpu-9.json`], status: 2, says: /ops\[2\]\.cpu: got 9, expected an integer from 0 to 7/ },
+  { what: "hw finding, CPU 3 of 2", args: ["fuzz", "--replay", `${H}/finding-hw-no-cpu.json`], status: 2, says: /ops\[2\]\.cpu: got 3, expected a CPU of the configuration, 0 to 1/ },
+  { what: "hw finding, PPI 25", args: ["fuzz", "--replay", `${H}/finding-hw-ppi-25.json`], status: 2, says: /ops\[1\]\.irq: got 25, expected an input line: PPI 16-31 other than the maintenance PPI 25, or an SPI/ },
+  // profiles: bundled names, or a file given as such and validated as data
+  { what: "profile path", args: ["run", `${H}/workload-profile-path.json`], status: 2, says: /workload-profile-path\.json: machine\.profile: got "\.\.\/\.\.\/\.\.\/\.\.\/etc\/passwd", expected the name of a profile bundled in profiles\// },
+  { what: "profile unknown", args: ["run", `${H}/workload-profile-unknown.json`], status: 2, says: /machine\.profile: got "nope", expected one of the bundled profiles: xgene-xen/ },
+  { what: "--profile not a profile", args: ["run", W, "--profile", `${H}/script-binary.gic`], status: 2, says: /--profile: tests\/hostile\/script-binary\.gic: \(json\): not valid JSON$/m },
+  // bounds the schema states
+  { what: "300 devices", args: ["run", `${H}/workload-300-devices.json`], status: 2, says: /devices: got \[.*, expected at most 64 entries/ },
+  { what: "duration 2^52", args: ["run", `${H}/workload-burst-forever.json`], status: 2, says: /duration: got 4503599627370496, expected a number <= 1000000000000/ },
+  { what: "burst storm", args: ["run", `${H}/workload-burst-storm.json`], status: 2, says: /devices\[0\]\.arrival: got \{"kind":"burst","period":1,"count":100000\}, expected at most 1000000 events in 48000000 cycles in total/ },
+  { what: "--duration 1e21", args: ["run", W, "--duration", "1e21"], status: 2, says: /--duration: got "1e21", expected an integer from 1 to 1000000000000/ },
+  { what: "--duration 10^20", args: ["run", W, "--duration", "100000000000000000000"], status: 2, says: /--duration: got "100000000000000000000", expected an integer from 1 to 1000000000000/ },
+  { what: "--duration over the event budget", args: ["run", "workloads/net-storm.json", "--duration", "100000000000"], status: 2, says: /--duration: got 100000000000, expected at most 1000000 events in 100000000000 cycles/ },
+  // register scripts
+  { what: "16 MB of blank lines in a 24 MB heap", args: ["mmio", blank], node: ["--max-old-space-size=24"], status: 0, says: /^0x08000004 = 0x00000008\n0x08000004 = 0x00000008\n$/ },
+  { what: "a 10 MB line", args: ["mmio", longLine], status: 2, says: /^vgic: .*long\.gic:1: line longer than 4096 bytes \(is it a text file\?\)\n$/ },
+  { what: "escape sequences", args: ["mmio", `${H}/script-binary.gic`], status: 2, says: /script-binary\.gic:2: unknown command '\\x1b\[31mEVIL\\x1b\]0;title\\x07'/ },
+  { what: "line 25", args: ["mmio", `${H}/script-ppi-25.gic`], status: 2, says: /script-ppi-25\.gic:2: interrupt 25 is the maintenance PPI/ },
+  // arguments
+  { what: "run --seed -1", args: ["run", W, "--seed", "-1"], status: 2, says: /--seed: got "-1", expected an integer from 0 to 4294967295/ },
+  { what: "fuzz --seed -1", args: ["fuzz", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 4294967295, got '-1'/ },
+  { what: "explore --seed -1", args: ["explore", "rank-abba", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 2147483648, got '-1'/ },
+  { what: "bench --runs 0", args: ["bench", "--hw", "--runs", "0"], status: 2, says: /--runs: expected an integer from 1 to 1000, got '0'/ },
+  { what: "fuzz --out under a file", args: ["fuzz", "--out", join(aFile, "x"), "--cases", "1"], status: 2, says: /--out: .*a-file is a file, not a directory/ },
+  { what: "explore --out under a file", args: ["explore", "rank-abba", "--variant", "xen-4.8", "--out", join(aFile, "x")], status: 2, says: /--out: .*a-file is a file, not a directory/ },
+  { what: "fuzz --out /proc/x", args: ["fuzz", "--out", "/proc/x", "--cases", "1"], status: 2, says: /--out: \/proc\/x is on a pseudo file system/ },
+  { what: "explore --out /proc/x", args: ["explore", "rank-abba", "--variant", "xen-4.8", "--out", "/proc/x"], status: 2, says: /--out: \/proc\/x is on a pseudo file system/ },
+  { what: "--report into a missing directory", args: ["run", W, "--report", join(tmp, "missing", "r.html")], status: 2, says: /--report: directory .*missing does not exist/ },
+  { what: "--trace into a file", args: ["run", W, "--trace", join(aFile, "t.json")], status: 2, says: /--trace: .*a-file is not a directory/ },
+  { what: "corrupted corpus", args: ["fuzz", "--corpus", `${H}/corpus-corrupt`, "--out", join(tmp, "findings"), "--cases", "1"], status: 2, says: /--corpus tests\/hostile\/corpus-corrupt\/hw-0-1\.json: file: .*expected JSON \(not valid JSON/ },
+];
+
+describe.concurrent("hostile inputs from the command line", () => {
+  for (const c of CASES) {
+    it(`${c.what}: exit ${c.status}`, async () => {
+      const r = await vgic(c.args, c.node);
+      expect(r.status, r.stderr).toBe(c.status);
+      expect(c.status === 2 ? r.stderr : r.stdout).toMatch(c.says);
+      if (c.status === 2) {
+        // one or two lines, no stack trace, nothing echoed raw
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+        expect(r.stderr.length).toBeLessThan(1000);
+        expect(r.stderr).not.toContain("\x1b");
+        // nothing ran: no variant's result was printed
+        expect(r.stdout).toBe("");
+      }
+    });
+  }
+});
+
+describe("results survive an interruption", () => {
+  it("run --json writes each variant as it finishes: SIGINT after the first loses none that finished", async () => {
+    const w = join(tmp, "long.json");
+    const base = JSON.parse(readFileSync(join(root, "workloads/net-storm.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(w, JSON.stringify({ ...base, duration: 24_000_000 }));
+    const report = join(tmp, "r.html");
+    const child = spawn(process.execPath, [cli, "run", w, "--json", "--report", report], { cwd: root });
+    let out = "";
+    const lines = await new Promise<string[]>((done) => {
+      child.stdout.on("data", (b: Buffer) => {
+        out += b.toString();
+        if (out.includes("\n") && child.exitCode === null) child.kill("SIGINT");
+      });
+      child.on("close", () => done(out.split("\n").filter((l) => l !== "")));
+    });
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(lines.length).toBeLessThan(4); // it was interrupted
+    const first = JSON.parse(lines[0]!) as { workload: string; results: Array<{ variant: string }>; perf: unknown[] };
+    expect(first.workload).toBe("net-storm");
+    expect(first.results.map((r) => r.variant)).toEqual(["xen-4.8"]);
+    expect(first.perf).toHaveLength(1);
+    // the report was replaced whole after the first variant, never half-written
+    expect(readFileSync(report, "utf8")).toMatch(/<\/html>\s*$/);
+  });
+});
