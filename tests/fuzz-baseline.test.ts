@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exceptionSite } from "../host/check/vgic.ts";
 import {
-  compareSignatures, formatComparison, fuzz, loadBaseline, readFinding, replay, vgicTarget, type FuzzReport,
+  compareSignatures, formatComparison, fuzz, loadBaseline, parseFinding, readFinding, replay, vgicTarget, type FuzzReport,
 } from "../host/fuzz/index.ts";
 import { compareCells, loadMatrixBaseline } from "../host/explore/baseline.ts";
 
@@ -88,6 +88,9 @@ describe("a planted change against the unchanged design", () => {
     expect(f.faults).toEqual(["enable-no-physical"]);
     expect(replay(f).reproduced).toBe(true);
     expect(replay({ ...f, faults: [] }).reproduced).toBe(false);
+    // a file from before signatures is signed by its invariant
+    const { signature: _s, repeats: _r, ...old } = f;
+    expect(parseFinding(old).signature).toBe("lost");
     // the guest enabled an SPI, the device raised it: it waits in the distributor
     const described = f.ops.map((op) => vgicTarget.describeOp(f.config as never, op as never)).join("\n");
     expect(described).toMatch(/^v\d write GICD ISENABLER\+0x10[48]\/4 = 0x[0-9a-f]+$/m);
