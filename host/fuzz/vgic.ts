@@ -348,7 +348,7 @@ function pickViolation(vs: VgicViolation[]): VgicViolation | null {
   const first = sorted[0]!;
   const rest = sorted.length - 1;
   let message = first.message.length > MESSAGE_LIMIT ? first.message.slice(0, MESSAGE_LIMIT) + "..." : first.message;
-  if (rest > 0) message += ` (and ${rest} more: ${[...new Set(sorted.slice(1).map((v) => v.invariant))].join(", ")})`;
+  if (rest > 0) message += ` (and ${rest} more: ${[...new Set(sorted.slice(1).map(signatureOf))].join(", ")})`;
   // the case's other signatures travel with it: a new bug in a case that
   // also shows an old one is still a new signature
   const seen = new Set([signatureOf(first)]);
