@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exceptionSite } from "../host/check/vgic.ts";
 import {
-  compareSignatures, formatComparison, fuzz, loadBaseline, parseFinding, readFinding, replay, vgicTarget, type FuzzReport,
+  budgetWarning, compareSignatures, formatComparison, fuzz, loadBaseline, parseFinding, readFinding, replay, vgicTarget, type FuzzReport,
 } from "../host/fuzz/index.ts";
 import { compareCells, loadMatrixBaseline } from "../host/explore/baseline.ts";
 
@@ -159,6 +159,12 @@ describe("from the command line", () => {
     writeFileSync(report, r.stdout);
     const fromReport = loadBaseline(report, "vgic");
     expect(fromReport.signatures).toEqual(Object.fromEntries(rep.signatures.map(({ signature, ...rest }) => [signature, rest])));
+    // a report knows its seed and budget: another budget is pointed out
+    expect(fromReport.run).toEqual({ seed: 0, cases: 40, params: { variant: "xen-4.8" } });
+    const o = { target: "vgic", seed: 0 };
+    const stats = (cases: number) => ({ cases, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {} });
+    expect(budgetWarning(fromReport, o, stats(40))).toBeNull();
+    expect(budgetWarning(fromReport, o, stats(35))).toMatch(/^note: the baseline ran 40 cases from seed 0, this run 35 from seed 0: /);
   });
 
   it("fuzz refuses bad baselines and combinations before running", () => {

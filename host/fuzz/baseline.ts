@@ -18,6 +18,8 @@ export interface Baseline {
   /** where it came from: a path, or "variant NAME" */
   source: string;
   signatures: Record<string, Partial<SignatureStats> & { invariant: string }>;
+  /** the reference run's seed, budget and parameters, when its report says */
+  run?: { seed: number; cases: number; params: Record<string, string> };
 }
 
 export interface Comparison {
@@ -103,6 +105,9 @@ function addFile(b: Baseline, file: string, target: string, strict: boolean): vo
       const count = typeof so.count === "number" ? so.count : undefined;
       b.signatures[so.signature] = { invariant: so.invariant, ...(count !== undefined ? { count } : {}), file: typeof so.file === "string" ? so.file : null };
     });
+    if (typeof o.seed === "number" && typeof o.cases === "number") {
+      b.run = { seed: o.seed, cases: o.cases, params: (typeof o.params === "object" && o.params !== null ? o.params : {}) as Record<string, string> };
+    }
     return;
   }
   if (strict) throw new FindingError(where("format"), o.format, `"${FINDING_FORMAT}" (a finding file) or "${REPORT_FORMAT}" (a report of vgic fuzz --json)`);
@@ -138,6 +143,15 @@ export function fuzzReport(o: FuzzOptions, stats: FuzzStats, baseline?: { b: Bas
     };
   }
   return report;
+}
+
+/** A warning when the reference ran other cases than this run (another
+ *  seed or budget): its new and gone signatures may be the budget's. */
+export function budgetWarning(b: Baseline, o: FuzzOptions, stats: FuzzStats): string | null {
+  if (!b.run) return null;
+  if (b.run.seed === o.seed && b.run.cases === stats.cases) return null;
+  return `note: the baseline ran ${b.run.cases} cases from seed ${b.run.seed}, this run ${stats.cases} from seed ${o.seed}: ` +
+    "what is new or gone may come from the cases run, not the design (give both the same --seed and --cases)";
 }
 
 /** The comparison as console lines: new and gone signatures, then a count. */

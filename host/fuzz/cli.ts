@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import {
   fuzz, formatProgress, getTarget, rates, readFinding, replay, type Finding, type FuzzOptions, type FuzzStats,
 } from "./engine.ts";
-import { changed, compareSignatures, formatComparison, fuzzReport, loadBaseline, type Baseline } from "./baseline.ts";
+import { budgetWarning, changed, compareSignatures, formatComparison, fuzzReport, loadBaseline, type Baseline } from "./baseline.ts";
 import { FindingError } from "./target.ts";
 import { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
 
@@ -153,6 +153,8 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
     const finish = (s: FuzzStats): number => {
       if (tty) err("\r\x1b[K");
       const c = baseline ? compareSignatures(Object.keys(s.signatures), Object.keys(baseline.signatures)) : null;
+      const warning = baseline ? budgetWarning(baseline, options, s) : null;
+      if (warning) err(warning + "\n");
       if (values.json) {
         process.stdout.write(JSON.stringify(fuzzReport(options, s, baseline && c ? { b: baseline, c } : undefined), null, 2) + "\n");
       } else {

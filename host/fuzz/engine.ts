@@ -43,8 +43,8 @@ export interface Finding {
   /** what tells this bug from others of its invariant (./signature.ts);
    *  one finding file per signature */
   signature: string;
-  /** cases of the run that showed this signature (this one included), as
-   *  far as the run had got when the file was last written */
+  /** cases of the run (of this worker's share, with workers) that showed
+   *  this signature, this one included */
   repeats?: number;
   /** the last operations before the violation, described */
   trace: string[];

@@ -45,6 +45,9 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
   const shard = options.shard ?? { index: 0, count: 1 };
   const { onProgress, onFinding, ...plain } = options;
   const latest: FuzzStats[] = [];
+  // each worker writes its own file of a signature it finds; the run names
+  // the one reported first, as the console shows it
+  const firstFile = new Map<string, string | null>();
   const total = (): FuzzStats => {
     const t: FuzzStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {} };
     for (const s of latest) {
@@ -58,6 +61,7 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
         else t.signatures[sig] = { ...st };
       }
     }
+    for (const [sig, st] of Object.entries(t.signatures)) if (firstFile.has(sig)) st.file = firstFile.get(sig)!;
     const sigs = Object.values(t.signatures);
     t.findings = sigs.length;
     t.duplicates = sigs.reduce((a, x) => a + x.count - 1, 0);
@@ -70,7 +74,10 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
     };
     const worker = new Worker(entry, { workerData: data, argv: ["fuzz"], execArgv: process.execArgv });
     worker.on("message", (m: Message) => {
-      if (m.kind === "finding") onFinding?.(m.finding, m.file, m.improved);
+      if (m.kind === "finding") {
+        if (!firstFile.has(m.finding.signature)) firstFile.set(m.finding.signature, m.file);
+        onFinding?.(m.finding, m.file, m.improved);
+      }
       else {
         latest[w] = m.stats;
         if (m.kind === "progress") onProgress?.(total());

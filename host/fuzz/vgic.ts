@@ -327,7 +327,7 @@ function cover(cov: Coverage, config: VgicConfig, s: System, r: RunResult, out: 
   for (const [from, tos] of Object.entries(r.lockOrder)) {
     for (const to of tos) cov.hit(base + 300 + (hash(`${from}>${to}`) % 200));
   }
-  for (const v of out) cov.hit(base + 600 + (hash(v.invariant) % 64));
+  for (const v of out) cov.hit(base + 600 + (hash(signatureOf(v)) % 64));
 }
 
 function hash(s: string): number {
