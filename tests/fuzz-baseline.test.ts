@@ -47,18 +47,21 @@ describe("signatures", () => {
       "    at vgic_migrate_irq.next (<anonymous>)",
       "    at Xen49.vgic_store_itargetsr (/x/host/xen/vgic.ts:327:36)",
     ].join("\n");
-    expect(exceptionSite("IRQ 40 is on vCPU2's lr_queue list, not vCPU1's", stack)).toEqual({ path: "list-race-lr_queue-del", where: "vgic_migrate_irq" });
-    expect(exceptionSite("IRQ 33 is already on a inflight list").path).toBe("list-race-inflight-add");
+    expect(exceptionSite("IRQ 40 is on vCPU2's lr_queue list, not vCPU1's", stack)).toEqual({ path: "lr_queue-del", where: "vgic_migrate_irq" });
+    expect(exceptionSite("IRQ 33 is already on a inflight list").path).toBe("inflight-add-twice");
     // lock helpers are free functions, not a Xen function of the design
     const lock = "Error: x\n    at spin_lock_irqsave (/x/host/sim/lock.ts:1:1)\n    at Vgic.gic_clear_lrs (/x/host/xen/vgic.ts:2:2)";
     expect(exceptionSite("unlock of irq_desc[40].lock by pCPU1, held by pCPU0", lock))
       .toEqual({ path: "unlock of irq_desc[N].lock by pCPUN, held by pCPUN", where: "gic_clear_lrs" });
+    // at most 80 characters of it
+    expect(exceptionSite("XSA-223: gic_update_one_lr(d1v0, lr=2) for IRQ 40: clear_bit(2, &this_cpu(lr_mask)) writes past the mask").path)
+      .toBe("XSA-223: gic_update_one_lr(dNvN, lr=N) for IRQ N: clear_bit(N, &this_cpu(lr_mask");
   });
 
   it("are the same for the same planted bug under two seeds", () => {
     const a = sigs(run(7, ["inflight-resort"]));
     const b = sigs(run(20, ["inflight-resort"]));
-    const sig = "crash:list-race-inflight-del@gic_raise_inflight_irq";
+    const sig = "list-race:inflight-del@gic_raise_inflight_irq";
     expect(a).toContain(sig);
     expect(b).toContain(sig);
     for (const s of [...a, ...b]) expect(s).not.toMatch(/\d/);
@@ -69,7 +72,7 @@ describe("a planted change against the unchanged design", () => {
   it("reports a second kind of loss as new, and nothing else", () => {
     const base = run(17);
     // xen-4.9 already loses interrupts (QUEUED on no list, acknowledged and never handled) and races on lists
-    expect(kinds(sigs(base))).toEqual(["crash", "lost", "stuck-active"]);
+    expect(kinds(sigs(base))).toEqual(["list-race", "lost", "stuck-active"]);
     expect(sigs(base)).toContain("lost:queued-on-no-list");
     const out = mkdtempSync(join(tmpdir(), "vgic-baseline-"));
     const planted = fresh(17, ["enable-no-physical"], out);
@@ -102,15 +105,15 @@ describe("a planted change against the unchanged design", () => {
 
   it("reports a list race in another function as new where the design already has a list race", () => {
     const base = run(7);
-    expect(sigs(base)).toEqual(["crash:list-race-lr_queue-del@vgic_migrate_irq"]);
+    expect(sigs(base)).toEqual(["list-race:lr_queue-del@vgic_migrate_irq"]);
     const planted = run(7, ["inflight-resort"]);
     const c = compareSignatures(sigs(planted), sigs(base));
     expect(c).toEqual({
-      new: ["crash:list-race-inflight-del@gic_raise_inflight_irq"], gone: [], unchanged: ["crash:list-race-lr_queue-del@vgic_migrate_irq"],
+      new: ["list-race:inflight-del@gic_raise_inflight_irq"], gone: [], unchanged: ["list-race:lr_queue-del@vgic_migrate_irq"],
     });
     expect(formatComparison(c, "variant xen-4.9", planted.signatures, base.signatures)).toEqual([
       "against variant xen-4.9: 1 new, 0 gone, 1 unchanged",
-      `  new:  crash:list-race-inflight-del@gic_raise_inflight_irq (${planted.signatures["crash:list-race-inflight-del@gic_raise_inflight_irq"]!.count} case${planted.signatures["crash:list-race-inflight-del@gic_raise_inflight_irq"]!.count === 1 ? "" : "s"})`,
+      `  new:  list-race:inflight-del@gic_raise_inflight_irq (${planted.signatures["list-race:inflight-del@gic_raise_inflight_irq"]!.count} case${planted.signatures["list-race:inflight-del@gic_raise_inflight_irq"]!.count === 1 ? "" : "s"})`,
     ]);
   });
 

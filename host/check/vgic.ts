@@ -37,8 +37,8 @@ export interface Finding {
   message: string;
   /** the interrupt's path to the failure, for kinds that have several:
    *  lost "queued-on-no-list"; lr-mismatch "lr-free-but-used" or
-   *  "lr-not-in-pending-irq"; error "list-race-<list>-<op>" or the
-   *  exception's message with its numbers elided; deadlock and lock
+   *  "lr-not-in-pending-irq"; list-race "<list>-del"; error "<list>-add-twice"
+   *  or the exception's message with its numbers elided; deadlock and lock
    *  findings their lock classes */
   path?: string;
   /** where it happened: the innermost Xen function of an exception */
@@ -50,15 +50,17 @@ export interface Finding {
 /** Where an exception escaped the simulated code: the innermost Xen
  *  function on its JavaScript stack (the model keeps Xen's function names,
  *  methods of the vGIC classes), and what it was, stable across runs: a
- *  list race ("IRQ n is on vCPUa's lr_queue list, not vCPUb's", thrown by
- *  list_del_init on another vCPU's list) is named by its list and
- *  operation; any other message has its numbers elided. */
+ *  list operation ("IRQ n is on vCPUa's lr_queue list, not vCPUb's", the
+ *  list race of list_del_init on another vCPU's list; "already on a
+ *  inflight list", a second list_add) is named by its list and operation;
+ *  any other message has its numbers elided. */
 export function exceptionSite(message: string, stack?: string): { path: string; where?: string } {
   let path: string;
   let m: RegExpExecArray | null;
-  if ((m = /^IRQ \d+ is on vCPU\d+'s (\w+) list, not vCPU\d+'s/.exec(message)) !== null) path = `list-race-${m[1]}-del`;
-  else if ((m = /^IRQ \d+ is already on an? (\w+) list/.exec(message)) !== null) path = `list-race-${m[1]}-add`;
-  else path = message.replace(/0x[0-9a-f]+|\d+/gi, "N").replace(/\s+/g, " ").trim().slice(0, 80);
+  if ((m = /^IRQ \d+ is on vCPU\d+'s (\w+) list, not vCPU\d+'s/.exec(message)) !== null) path = `${m[1]}-del`;
+  else if ((m = /^IRQ \d+ is already on an? (\w+) list/.exec(message)) !== null) path = `${m[1]}-add-twice`;
+  // (advisory and error names such as XSA-223 are constants, not numbers)
+  else path = message.replace(/0x[0-9a-f]+|(?<![A-Z]-|\d)\d+/gi, "N").replace(/\s+/g, " ").trim().slice(0, 80);
   for (const line of (stack ?? "").split("\n")) {
     // "    at Xen49.gic_update_one_lr_retire (file:line:col)": a method whose
     // name is a Xen function (snake_case); lock helpers are free functions

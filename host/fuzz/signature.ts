@@ -9,7 +9,7 @@
 //
 //   lost:queued-on-no-list
 //   stuck-active:dropped-by-design
-//   crash:list-race-lr_queue-del@vgic_migrate_irq
+//   list-race:lr_queue-del@vgic_migrate_irq
 //   lock-inversion-rank-vgic
 
 import type { Finding as CheckFinding } from "../check/vgic.ts";
