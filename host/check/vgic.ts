@@ -35,6 +35,39 @@ export function parseFailOn(v: string, all: readonly FindingKind[]): readonly Fi
 export interface Finding {
   kind: FindingKind;
   message: string;
+  /** the interrupt's path to the failure, for kinds that have several:
+   *  lost "queued-on-no-list"; lr-mismatch "lr-free-but-used" or
+   *  "lr-not-in-pending-irq"; list-race "<list>-del"; error "<list>-add-twice"
+   *  or the exception's message with its numbers elided; deadlock and lock
+   *  findings their lock classes */
+  path?: string;
+  /** where it happened: the innermost Xen function of an exception */
+  where?: string;
+  /** the interrupt concerned */
+  irq?: number;
+}
+
+/** Where an exception escaped the simulated code: the innermost Xen
+ *  function on its JavaScript stack (the model keeps Xen's function names,
+ *  methods of the vGIC classes), and what it was, stable across runs: a
+ *  list operation ("IRQ n is on vCPUa's lr_queue list, not vCPUb's", the
+ *  list race of list_del_init on another vCPU's list; "already on a
+ *  inflight list", a second list_add) is named by its list and operation;
+ *  any other message has its numbers elided. */
+export function exceptionSite(message: string, stack?: string): { path: string; where?: string } {
+  let path: string;
+  let m: RegExpExecArray | null;
+  if ((m = /^IRQ \d+ is on vCPU\d+'s (\w+) list, not vCPU\d+'s/.exec(message)) !== null) path = `${m[1]}-del`;
+  else if ((m = /^IRQ \d+ is already on an? (\w+) list/.exec(message)) !== null) path = `${m[1]}-add-twice`;
+  // (advisory and error names such as XSA-223 are constants, not numbers)
+  else path = message.replace(/0x[0-9a-f]+|(?<![A-Z]-|\d)\d+/gi, "N").replace(/\s+/g, " ").trim().slice(0, 80);
+  for (const line of (stack ?? "").split("\n")) {
+    // "    at Xen49.gic_update_one_lr_retire (file:line:col)": a method whose
+    // name is a Xen function (snake_case); lock helpers are free functions
+    const f = /^\s*at (?:async )?[\w$]+\.([a-z][a-z0-9]*(?:_[a-z0-9]+)+) /.exec(line);
+    if (f !== null) return { path, where: f[1]! };
+  }
+  return { path };
 }
 
 /** Every list register in use on a pCPU or saved with a descheduled vCPU,
@@ -65,12 +98,12 @@ export function checkVgic(vgic: Vgic, gic: Gic): Finding[] {
     for (let i = 0; i < vgic.nr_lrs; i++) {
       const lr = decodeLr(gic.listRegister(cpu, i));
       if (pc.lr_mask[i] === 0) {
-        if (lr.state !== LrState.Invalid) findings.push({ kind: "lr-mismatch", message: `pCPU${cpu} LR${i} holds IRQ ${lr.virtualId} but lr_mask says it is free` });
+        if (lr.state !== LrState.Invalid) findings.push({ kind: "lr-mismatch", path: "lr-free-but-used", irq: lr.virtualId, message: `pCPU${cpu} LR${i} holds IRQ ${lr.virtualId} but lr_mask says it is free` });
         continue;
       }
       const p = d.irq_to_pending(v, lr.virtualId);
       if (lr.state !== LrState.Invalid && (p.lr !== i || !p.test_bit(GIC_IRQ_GUEST_VISIBLE))) {
-        findings.push({ kind: "lr-mismatch", message: `pCPU${cpu} LR${i} holds IRQ ${lr.virtualId} (${p.statusString()}, lr=${p.lr}) that pending_irq does not place there` });
+        findings.push({ kind: "lr-mismatch", path: "lr-not-in-pending-irq", irq: lr.virtualId, message: `pCPU${cpu} LR${i} holds IRQ ${lr.virtualId} (${p.statusString()}, lr=${p.lr}) that pending_irq does not place there` });
       }
     }
   });
@@ -81,7 +114,7 @@ export function checkVgic(vgic: Vgic, gic: Gic): Finding[] {
     if (!p.test_bit(GIC_IRQ_GUEST_QUEUED)) continue;
     const inLr = lrs.some((l) => (l.value & 0x3ff) === p.irq && decodeLr(l.value).state !== LrState.Invalid);
     if (p.inflight === null && p.lr_queue === null && !inLr) {
-      findings.push({ kind: "lost", message: `IRQ ${p.irq} is QUEUED (${p.statusString()}) but on no inflight or lr_pending list and in no list register: it will never be delivered` });
+      findings.push({ kind: "lost", path: "queued-on-no-list", irq: p.irq, message: `IRQ ${p.irq} is QUEUED (${p.statusString()}) but on no inflight or lr_pending list and in no list register: it will never be delivered` });
     }
   }
 
@@ -96,7 +129,7 @@ export function checkVgic(vgic: Vgic, gic: Gic): Finding[] {
     const p = d.spis[desc.irq - 32]!;
     const waiting = p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null);
     if (!hwLr && !waiting) {
-      findings.push({ kind: "stuck-active", message: `physical IRQ ${desc.irq} is active in the distributor with no HW list register and no pending injection: nobody will deactivate it, and it will never fire again` });
+      findings.push({ kind: "stuck-active", irq: desc.irq, message: `physical IRQ ${desc.irq} is active in the distributor with no HW list register and no pending injection: nobody will deactivate it, and it will never fire again` });
     }
   }
   return findings;
@@ -105,17 +138,26 @@ export function checkVgic(vgic: Vgic, gic: Gic): Finding[] {
 /** Findings from the machine's run result: deadlock, lockdep, errors. */
 export function checkRun(r: RunResult): Finding[] {
   const findings: Finding[] = [];
+  // lock findings are told apart by their lock classes
+  const classes = (xs: readonly string[]) => [...new Set(xs)].sort().join("-");
   if (r.reason === "deadlock" && r.deadlock) {
     findings.push({
       kind: "deadlock",
+      path: classes(r.deadlock.cycle.map((e) => e.lockClass)),
       message: "deadlock: " + r.deadlock.cycle.map((e) => `${e.thread} spins on ${e.lock} held by ${e.holder ?? "nobody"}`).join("; "),
     });
   }
   if (r.reason === "error" && r.error) {
-    findings.push({ kind: r.error.kind === "list-race" ? "list-race" : "error", message: `${r.error.thread}: ${r.error.message}` });
+    findings.push({
+      kind: r.error.kind === "list-race" ? "list-race" : "error", message: `${r.error.thread}: ${r.error.message}`,
+      ...exceptionSite(r.error.message, r.error.stack),
+    });
   }
   for (const rep of r.lockdep) {
-    findings.push({ kind: rep.kind === "inversion" ? "lock-inversion" : "lockdep", message: rep.message });
+    findings.push({
+      kind: rep.kind === "inversion" ? "lock-inversion" : "lockdep", message: rep.message,
+      path: rep.kind === "inversion" ? classes(rep.classes) : `${rep.kind}:${classes(rep.classes)}`,
+    });
   }
   return findings;
 }

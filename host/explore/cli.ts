@@ -1,7 +1,8 @@
 // `vgic explore`: the command-line front end of the race explorer. Exit
-// status: 1 when a counterexample was found (single-scenario mode) or a
-// replay did not reproduce, 0 otherwise (matrix mode always 0), 2 for usage
-// errors and malformed files.
+// status: 1 when a counterexample was found (single-scenario mode), a
+// replay did not reproduce, or a matrix compared with a baseline has new or
+// gone signatures; 0 otherwise (a matrix without a baseline always 0), 2 for
+// usage errors and malformed files.
 
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -14,6 +15,7 @@ import { VARIANTS, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
 import { exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type MatrixOptions } from "./matrix.ts";
 import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
+import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, loadMatrixBaseline, type CellSignature } from "./baseline.ts";
 
 /** Schedules per cell of --matrix unless --budget says otherwise. */
 export const MATRIX_BUDGET = 6000;
@@ -35,6 +37,12 @@ export const EXPLORE_USAGE = `usage: vgic explore SCENARIO|all [options]
   --trace FILE         write the counterexample's Chrome trace (Perfetto) to FILE
   --scenarios FILE     load more scenarios from an ES module exporting \`scenarios\`
   --matrix             every scenario against every variant, as a table (also SCENARIO=all)
+  --baseline FILE|DIR  matrix: compare finding signatures per cell with an earlier
+                       --matrix --json output or a directory of counterexample
+                       files; report, and fail on, only new and gone ones
+  --baseline-variant NAME
+                       matrix: the reference is the same cells under variant NAME
+                       (with one --variant), same strategy, seed and budget
   --json               machine-readable output
   --markdown           the matrix as a markdown table (the README's)
   --replay FILE        re-run a counterexample file; exit 0 if it reproduces, 1 if not
@@ -94,6 +102,7 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
         workers: { type: "string" }, bound: { type: "string" }, depth: { type: "string" }, out: { type: "string" },
         trace: { type: "string" }, scenarios: { type: "string" }, matrix: { type: "boolean" }, json: { type: "boolean" },
         replay: { type: "string" }, "fail-on": { type: "string" }, markdown: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        baseline: { type: "string" }, "baseline-variant": { type: "string" },
       },
       allowPositionals: true,
     });
@@ -148,23 +157,44 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
     const variantArg = values.variant ?? "all";
     const variants = variantArg === "all" ? VARIANTS.map((v) => v.name) : [variantNamed(variantArg).name];
 
-    if (values.matrix || positionals[0] === "all") {
+    const isMatrix = values.matrix === true || positionals[0] === "all";
+    const baseVariant = values["baseline-variant"];
+    if (!isMatrix && (values.baseline !== undefined || baseVariant !== undefined)) {
+      throw new ExploreUsageError(`--${values.baseline !== undefined ? "baseline" : "baseline-variant"}: only with --matrix`);
+    }
+    if (isMatrix) {
       if (positionals.length > (values.matrix ? 0 : 1)) throw new ExploreUsageError(`explore --matrix: unexpected argument '${positionals[values.matrix ? 0 : 1]}'`);
       // per cell: enough for every result the README's table reports (the
       // deepest, stale-target-inject on xen-4.8, needs about 4,100)
       if (mo.budget === undefined) mo.budget = MATRIX_BUDGET;
-      const cells: Cell[] = scenarios.flatMap((s) => variants.map((v) => ({ scenario: s.name, variant: v })));
+      if (values.baseline !== undefined && baseVariant !== undefined) throw new ExploreUsageError("--baseline-variant: give either --baseline or --baseline-variant, not both");
+      if (baseVariant !== undefined && variants.length !== 1) throw new ExploreUsageError("--baseline-variant: needs one --variant, the variant compared with it");
+      // a baseline file is read first: a bad one costs no exploring
+      let baseline: { source: string; cells: CellSignature[] } | null = values.baseline !== undefined
+        ? { source: values.baseline, cells: loadMatrixBaseline(values.baseline) } : null;
+      const cellsOf = (vs: readonly string[]): Cell[] => scenarios.flatMap((s) => vs.map((v) => ({ scenario: s.name, variant: v })));
       const t0 = performance.now();
-      const rs = await runMatrix(entry, scenarios, cells, mo, workers, values.scenarios ?? null);
+      if (baseVariant !== undefined) {
+        const ref = await runMatrix(entry, scenarios, cellsOf([variantNamed(baseVariant).name]), mo, workers, values.scenarios ?? null);
+        // the reference cells stand for the compared variant's
+        baseline = { source: `variant ${baseVariant}`, cells: cellSignatures(ref).map((c) => ({ ...c, variant: variants[0]! })) };
+      }
+      const rs = await runMatrix(entry, scenarios, cellsOf(variants), mo, workers, values.scenarios ?? null);
       const wall = performance.now() - t0;
-      if (values.json) out(JSON.stringify({ wallMs: wall, workers, cells: rs }, null, 2));
-      else if (values.markdown) out(matrixMarkdown(rs));
-      else {
+      const cmp = baseline ? compareCells(cellSignatures(rs), baseline.cells) : null;
+      if (values.json) {
+        const cells = rs.map((r) => ({ ...r, signatures: findingSignatures(r.counterexample?.findings ?? []) }));
+        out(JSON.stringify({ wallMs: wall, workers, cells, ...(baseline && cmp ? { baseline: { source: baseline.source, ...cmp } } : {}) }, null, 2));
+      } else if (values.markdown) {
+        out(matrixMarkdown(rs));
+        if (baseline && cmp) for (const l of formatMatrixComparison(cmp, baseline.source)) out(l);
+      } else {
         out(formatMatrix(rs));
         const total = rs.reduce((a, r) => a + r.schedules, 0);
         out(`\n${rs.length} cells, ${total} schedules in ${wall.toFixed(0)} ms wall (${workers} worker${workers > 1 ? "s" : ""}), ${(total * 1000 / wall).toFixed(0)} schedules/s`);
+        if (baseline && cmp) for (const l of formatMatrixComparison(cmp, baseline.source)) out(l);
       }
-      return 0;
+      return cmp && (cmp.new.length > 0 || cmp.gone.length > 0) ? 1 : 0;
     }
 
     if (positionals.length !== 1) throw new ExploreUsageError("expected one SCENARIO (or all, or --matrix)");

@@ -30,7 +30,11 @@ export class ReplayFileError extends Error {
 export function toReplayFile(c: Counterexample): ReplayFile {
   return {
     format: FORMAT, version: 1, scenario: c.scenario, variant: c.variant, schedule: c.schedule,
-    preemptions: c.preemptions, steps: c.steps, findings: c.findings.map((f) => ({ kind: f.kind, message: f.message })),
+    preemptions: c.preemptions, steps: c.steps,
+    // path and where make the finding's signature (vgic explore --baseline DIR)
+    findings: c.findings.map((f) => ({
+      kind: f.kind, message: f.message, ...(f.path !== undefined ? { path: f.path } : {}), ...(f.where !== undefined ? { where: f.where } : {}),
+    })),
     traceHash: c.traceHash,
   };
 }
@@ -69,6 +73,9 @@ export function parseReplayFile(text: string, where = "replay file"): ReplayFile
     if (typeof x !== "object" || x === null) throw bad(`findings[${i}]`, "an object {kind, message}", f);
     if (!ALL_KINDS.includes(x.kind as FindingKind)) throw bad(`findings[${i}].kind`, `one of ${ALL_KINDS.join(", ")}`, x.kind);
     if (typeof x.message !== "string") throw bad(`findings[${i}].message`, "a string", x.message);
+    for (const k of ["path", "where"] as const) {
+      if (x[k] !== undefined && typeof x[k] !== "string") throw bad(`findings[${i}].${k}`, "a string, if present", x[k]);
+    }
   });
   try {
     variantNamed(o.variant as string);

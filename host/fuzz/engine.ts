@@ -12,6 +12,7 @@ import { Coverage, FindingError, type FuzzTarget, type Violation } from "./targe
 import { hwTarget } from "./hw.ts";
 import { vgicTarget } from "./vgic.ts";
 import type { Schedule } from "../sim/sched.ts";
+import { signatureOf, signatureSlug, signaturesOf, withSignature } from "./signature.ts";
 
 export const FINDING_FORMAT = "vgic-fuzz-finding";
 export const FINDING_VERSION = 1;
@@ -44,6 +45,12 @@ export interface Finding {
   faults: string[];
   ops: unknown[];
   violation: { invariant: string; message: string; op: number };
+  /** what tells this bug from others of its invariant (./signature.ts);
+   *  one finding file per signature */
+  signature: string;
+  /** cases of the run (of this worker's share, with workers) that showed
+   *  this signature, this one included */
+  repeats?: number;
   /** the last operations before the violation, described */
   trace: string[];
   /** operations before shrinking */
@@ -119,20 +126,23 @@ export function generateCase(target: AnyTarget, seed: number, index: number, opt
 // ---- shrinking
 
 /**
- * Delta debugging: the smallest operation list found that still violates the
- * same invariant. Cut after the violating operation, remove chunks of halving
- * size, then single operations, then simplify values; repeat while progress.
+ * Delta debugging: the smallest operation list found that still shows the
+ * same signature (among the violations of its case). Cut after the violating
+ * operation, remove chunks of halving size, then single operations, then
+ * simplify values; repeat while progress. The result's violation is the one
+ * with that signature.
  */
-export function shrink(target: AnyTarget, config: unknown, ops: readonly unknown[], invariant: string,
+export function shrink(target: AnyTarget, config: unknown, ops: readonly unknown[], signature: string,
   faults: readonly string[] = [], budget = 4000): { ops: unknown[]; result: CaseResult; runs: number } {
   let runs = 0;
   const fails = (cand: readonly unknown[]): CaseResult | null => {
     runs++;
     const r = runOps(target, config, cand, faults);
-    return r.violation?.invariant === invariant ? r : null;
+    const v = withSignature(r.violation, signature);
+    return v ? { ...r, violation: v } : null;
   };
   let best = fails(ops);
-  if (!best) throw new Error(`shrink: the case does not violate '${invariant}' when replayed`);
+  if (!best) throw new Error(`shrink: the case does not show '${signature}' when replayed`);
   let cur = ops.slice(0, best.index + 1);
   let progress = true;
   while (progress && runs < budget) {
@@ -175,13 +185,14 @@ export function makeFinding(target: AnyTarget, seed: number, index: number, conf
   const trace = ops.slice(from, result.index + 1).map((op, k) => `#${from + k} ${target.describeOp(config, op)}`);
   const f: Finding = {
     format: FINDING_FORMAT, version: FINDING_VERSION, target: target.name, seed, case: index, config,
-    faults: [...faults], ops, violation: { invariant: v.invariant, message: v.message, op: result.index }, trace, originalOps,
+    faults: [...faults], ops, violation: { invariant: v.invariant, message: v.message, op: result.index },
+    signature: signatureOf(v), trace, originalOps,
   };
   const schedule = (v as { schedule?: Schedule }).schedule;
   if (schedule) f.schedule = schedule;
   if (target.explain) {
     try {
-      f.narrative = target.explain(config, ops, schedule);
+      f.narrative = target.explain(config, ops, schedule, faults);
     } catch (e) {
       f.narrative = [`(no narrative: ${(e as Error).message})`];
     }
@@ -231,9 +242,16 @@ export function parseFinding(x: unknown): Finding {
   if (typeof vo.op !== "number" || !Number.isInteger(vo.op) || vo.op < 0 || vo.op > ops.length) {
     throw new FindingError("violation.op", vo.op, `an operation index from 0 to ${ops.length}`);
   }
+  // files written before signatures existed are signed by their invariant
+  const signature = o.signature ?? vo.invariant;
+  if (typeof signature !== "string" || signature === "") throw new FindingError("signature", o.signature, "a non-empty string");
+  if (o.repeats !== undefined && (typeof o.repeats !== "number" || !Number.isInteger(o.repeats) || o.repeats < 1)) {
+    throw new FindingError("repeats", o.repeats, "a positive integer");
+  }
   return {
     format: FINDING_FORMAT, version: FINDING_VERSION, target: o.target, seed: o.seed as number, case: o.case as number,
-    config, faults: faults as string[], ops, violation: { invariant: vo.invariant, message: vo.message, op: vo.op },
+    config, faults: faults as string[], ops, violation: { invariant: vo.invariant, message: vo.message, op: vo.op }, signature,
+    ...(o.repeats !== undefined ? { repeats: o.repeats as number } : {}),
     trace: Array.isArray(o.trace) ? o.trace.map(String) : [], originalOps: typeof o.originalOps === "number" ? o.originalOps : ops.length,
     ...(schedule ? { schedule } : {}),
     ...(Array.isArray(o.narrative) ? { narrative: o.narrative.map(String) } : {}),
@@ -269,10 +287,11 @@ export function readFinding(file: string): Finding {
 }
 
 export interface ReplayResult {
-  /** the violation now, or null */
+  /** the violation now (the one with the recorded signature if the case
+   *  shows it), or null */
   violation: Violation | null;
   index: number;
-  /** same invariant at the same operation index as recorded */
+  /** same signature at the same operation index as recorded */
   reproduced: boolean;
 }
 
@@ -280,10 +299,11 @@ export interface ReplayResult {
 export function replay(finding: unknown): ReplayResult {
   const f = parseFinding(finding);
   const r = runOps(getTarget(f.target), f.config, f.ops, f.faults, f.schedule);
+  const same = withSignature(r.violation, f.signature);
   return {
-    violation: r.violation,
+    violation: same ?? r.violation,
     index: r.index,
-    reproduced: r.violation !== null && r.violation.invariant === f.violation.invariant && r.index === f.violation.op,
+    reproduced: same !== null && same.invariant === f.violation.invariant && r.index === f.violation.op,
   };
 }
 
@@ -340,22 +360,36 @@ export interface FuzzOptions {
   shrinkBudget?: number;
   /** stop once the first finding is made and its improvement budget spent */
   stopOnFinding?: boolean;
-  /** further failing cases per invariant to shrink, keeping the smallest (8) */
+  /** further failing cases per signature to shrink, keeping the smallest (8) */
   improve?: number;
+  /** only count signatures: no shrinking, no finding files (a baseline run) */
+  signaturesOnly?: boolean;
   onProgress?: (s: FuzzStats) => void;
-  /** called for each new finding (after shrinking) */
-  onFinding?: (f: Finding, file: string | null) => void;
+  /** called for each new signature's finding (after shrinking), and again
+   *  with `improved` when a smaller case replaced it in its file */
+  onFinding?: (f: Finding, file: string | null, improved: boolean) => void;
+}
+
+export interface SignatureStats {
+  invariant: string;
+  /** cases that showed it */
+  count: number;
+  /** its finding file, if written */
+  file: string | null;
 }
 
 export interface FuzzStats {
   cases: number;
   ops: number;
+  /** distinct signatures found */
   findings: number;
-  /** violations of an invariant already reported in this run */
+  /** cases showing a signature already found in this run */
   duplicates: number;
   corpusAdded: number;
   coverage: number;
   elapsedMs: number;
+  /** per signature, in the order found */
+  signatures: Record<string, SignatureStats>;
 }
 
 export interface FuzzReport extends FuzzStats {
@@ -378,8 +412,12 @@ export function fuzz(o: FuzzOptions): FuzzReport {
   const t0 = Date.now();
   const deadline = o.seconds !== undefined ? t0 + o.seconds * 1000 : Infinity;
   const maxCases = o.cases ?? Infinity;
-  const stats: FuzzReport = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, findingsList: [], files: [] };
-  const best = new Map<string, { finding: Finding; file: string | null; tries: number }>();
+  const stats: FuzzReport = {
+    cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {}, findingsList: [], files: [],
+  };
+  const best = new Map<string, { finding: Finding | null; file: string | null; tries: number }>();
+  const faults = o.faults ?? [];
+  const write = (file: string, f: Finding) => writeFileAtomic(file, JSON.stringify(f, null, 2) + "\n");
   const improve = o.improve ?? 8;
   let lastProgress = t0;
   if (o.out) ensureDir(o.out, "--out");
@@ -397,43 +435,63 @@ export function fuzz(o: FuzzOptions): FuzzReport {
       stats.corpusAdded++;
     }
     const v = g.result.violation;
-    if (v) {
-      const prev = best.get(v.invariant);
+    for (const sig of signaturesOf(v)) {
+      const sv = withSignature(v, sig)!;
+      const prev = best.get(sig);
       if (!prev) {
-        const s = shrink(target, g.config, g.ops, v.invariant, o.faults ?? [], o.shrinkBudget);
-        const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, o.faults ?? [], g.ops.length);
+        stats.signatures[sig] = { invariant: sv.invariant, count: 1, file: null };
+        stats.findings++;
+        if (o.signaturesOnly) {
+          best.set(sig, { finding: null, file: null, tries: improve });
+          continue;
+        }
+        const s = shrink(target, g.config, g.ops, sig, faults, o.shrinkBudget);
+        const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, faults, g.ops.length);
+        f.repeats = 1;
         let file: string | null = null;
         if (o.out) {
-          file = join(o.out, `${target.name}-${v.invariant}-${o.seed}-${index}.json`);
-          writeFileAtomic(file, JSON.stringify(f, null, 2) + "\n");
+          file = join(o.out, `${target.name}-${signatureSlug(sig)}-${o.seed}-${index}.json`);
+          write(file, f);
           stats.files.push(file);
+          stats.signatures[sig]!.file = file;
         }
-        best.set(v.invariant, { finding: f, file, tries: 0 });
-        stats.findings++;
+        best.set(sig, { finding: f, file, tries: 0 });
         stats.findingsList.push(f);
-        o.onFinding?.(f, file);
+        o.onFinding?.(f, file, false);
       } else {
+        stats.signatures[sig]!.count++;
         stats.duplicates++;
         // Shrinking removes operations but cannot find another route to the
         // same state: shrink a few more cases and keep the smallest finding.
-        if (prev.tries < improve && g.result.index + 1 > prev.finding.ops.length) {
+        const pf = prev.finding;
+        if (pf && prev.tries < improve && g.result.index + 1 > pf.ops.length) {
           prev.tries++;
-          const s = shrink(target, g.config, g.ops, v.invariant, o.faults ?? [], o.shrinkBudget);
-          if (s.ops.length < prev.finding.ops.length) {
-            const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, o.faults ?? [], g.ops.length);
-            stats.findingsList[stats.findingsList.indexOf(prev.finding)] = f;
+          const s = shrink(target, g.config, g.ops, sig, faults, o.shrinkBudget);
+          if (s.ops.length < pf.ops.length) {
+            const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, faults, g.ops.length);
+            f.repeats = stats.signatures[sig]!.count;
+            stats.findingsList[stats.findingsList.indexOf(pf)] = f;
             prev.finding = f;
-            if (prev.file) writeFileAtomic(prev.file, JSON.stringify(f, null, 2) + "\n");
+            if (prev.file) write(prev.file, f);
+            o.onFinding?.(f, prev.file, true);
           }
         }
       }
-      if (o.stopOnFinding && [...best.values()].every((b) => b.tries >= improve)) break;
     }
+    if (v && o.stopOnFinding && [...best.values()].every((b) => b.tries >= improve)) break;
     if (o.onProgress && Date.now() - lastProgress >= 500) {
       lastProgress = Date.now();
       stats.coverage = coverage.total;
       stats.elapsedMs = lastProgress - t0;
       o.onProgress(stats);
+    }
+  }
+  // the files record how often their signature was seen in the whole run
+  for (const [sig, b] of best) {
+    const n = stats.signatures[sig]!.count;
+    if (b.finding && b.finding.repeats !== n) {
+      b.finding.repeats = n;
+      if (b.file) write(b.file, b.finding);
     }
   }
   stats.coverage = coverage.total;

@@ -19,7 +19,7 @@ interface WorkerData {
 
 type Message =
   | { kind: "progress"; stats: FuzzStats }
-  | { kind: "finding"; finding: Finding; file: string | null }
+  | { kind: "finding"; finding: Finding; file: string | null; improved: boolean }
   | { kind: "done"; stats: FuzzStats };
 
 /** The options when this thread is a fuzzing worker, else null. */
@@ -35,7 +35,7 @@ export function runFuzzWorker(options: WorkerOptions): void {
   const stats = fuzz({
     ...options,
     onProgress: (s) => post({ kind: "progress", stats: { ...s } }),
-    onFinding: (finding, file) => post({ kind: "finding", finding, file }),
+    onFinding: (finding, file, improved) => post({ kind: "finding", finding, file, improved }),
   });
   post({ kind: "done", stats: { ...stats, findingsList: undefined, files: undefined } as unknown as FuzzStats });
 }
@@ -45,13 +45,26 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
   const shard = options.shard ?? { index: 0, count: 1 };
   const { onProgress, onFinding, ...plain } = options;
   const latest: FuzzStats[] = [];
+  // each worker writes its own file of a signature it finds; the run names
+  // the one reported first, as the console shows it
+  const firstFile = new Map<string, string | null>();
   const total = (): FuzzStats => {
-    const t: FuzzStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0 };
+    const t: FuzzStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {} };
     for (const s of latest) {
       if (!s) continue;
-      t.cases += s.cases; t.ops += s.ops; t.findings += s.findings; t.duplicates += s.duplicates;
+      t.cases += s.cases; t.ops += s.ops;
       t.corpusAdded += s.corpusAdded; t.coverage = Math.max(t.coverage, s.coverage); t.elapsedMs = Math.max(t.elapsedMs, s.elapsedMs);
+      // a signature two workers found is one finding, seen in all their cases
+      for (const [sig, st] of Object.entries(s.signatures)) {
+        const have = t.signatures[sig];
+        if (have) have.count += st.count;
+        else t.signatures[sig] = { ...st };
+      }
     }
+    for (const [sig, st] of Object.entries(t.signatures)) if (firstFile.has(sig)) st.file = firstFile.get(sig)!;
+    const sigs = Object.values(t.signatures);
+    t.findings = sigs.length;
+    t.duplicates = sigs.reduce((a, x) => a + x.count - 1, 0);
     return t;
   };
   const runs = Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
@@ -61,7 +74,10 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
     };
     const worker = new Worker(entry, { workerData: data, argv: ["fuzz"], execArgv: process.execArgv });
     worker.on("message", (m: Message) => {
-      if (m.kind === "finding") onFinding?.(m.finding, m.file);
+      if (m.kind === "finding") {
+        if (!firstFile.has(m.finding.signature)) firstFile.set(m.finding.signature, m.file);
+        onFinding?.(m.finding, m.file, m.improved);
+      }
       else {
         latest[w] = m.stats;
         if (m.kind === "progress") onProgress?.(total());

@@ -5,11 +5,18 @@
 // target over the hypervisor's emulated distributor fits the same shape.
 
 import type { Rng } from "../sim/rng.ts";
-import type { Violation } from "../check/invariants.ts";
+import type { Violation as CheckViolation } from "../check/invariants.ts";
 import type { Schedule } from "../sim/sched.ts";
 import { printable } from "../io/input.ts";
 
-export type { Violation };
+/** A violated invariant, as a target reports it. */
+export interface Violation extends CheckViolation {
+  /** what tells this bug from others of its invariant (./signature.ts);
+   *  the invariant when absent */
+  signature?: string;
+  /** further violations of the same case with other signatures */
+  others?: Violation[];
+}
 
 /** Coverage features seen so far: one byte per feature id. */
 export class Coverage {
@@ -87,5 +94,5 @@ export interface FuzzTarget<Config = unknown, Op = unknown> {
    *  interrupt that exists), throwing FindingError naming `path` */
   checkOp?(config: Config, op: Op, path: string): void;
   /** a bounded narrative of a failing case, for its finding file */
-  explain?(config: Config, ops: readonly Op[], schedule?: Schedule): string[];
+  explain?(config: Config, ops: readonly Op[], schedule?: Schedule, faults?: readonly string[]): string[];
 }

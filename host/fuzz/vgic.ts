@@ -25,7 +25,9 @@ import { guestCpuInterfaces, guestIrq } from "../xen/setup.ts";
 import { gicdRowName } from "../xen/vgic-v2.ts";
 import { VARIANTS } from "../xen/variants.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
-import { checkRun, checkVgic, type Finding as VgicFinding } from "../check/vgic.ts";
+import { checkRun, checkVgic, exceptionSite, type Finding as VgicFinding } from "../check/vgic.ts";
+import { makeSignature, signatureOf } from "./signature.ts";
+import { VGIC_FAULTS, plantVgicFaults } from "./vgic-faults.ts";
 import { Coverage, FindingError, type FuzzSession, type FuzzTarget, type SessionOptions, type Violation } from "./target.ts";
 
 // ---- configuration
@@ -126,6 +128,8 @@ interface Outcome {
 
 interface RunOptions {
   schedule?: Schedule;
+  /** planted changes to the design (tests only, ./vgic-faults.ts) */
+  faults?: readonly string[];
   trace?: boolean;
   coverage?: Coverage;
 }
@@ -206,6 +210,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     trace: o.trace ?? false,
   });
   const s = sys;
+  if (o.faults && o.faults.length > 0) plantVgicFaults(s.vgic, o.faults);
   guestCpuInterfaces(s);
   for (const spi of config.spis) guestIrq(s, { irq: spi.irq, target: spi.target, priority: spi.priority, enabled: spi.enabled });
   s.vgic.observer = {
@@ -227,7 +232,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   try {
     r = s.machine.run({ maxSteps: config.maxSteps });
   } catch (e) {
-    return { violations: [{ invariant: "crash", message: `host exception: ${e instanceof Error ? e.message : String(e)}` }], run: null, sys: s };
+    return { violations: [hostException("host exception", e)], run: null, sys: s };
   }
   // A recorded schedule that does not fit the case (cut short, a thread that
   // is not runnable, decisions left over) is a bad file, not a finding.
@@ -235,30 +240,27 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   if (misfit !== null) throw new FindingError("schedule", `${o.schedule!.picks.length} decisions`, `the decisions of this case's run (${misfit})`);
   const out: VgicViolation[] = [];
   const add = (f: VgicFinding | VgicViolation) => {
-    const inv = "kind" in f ? (f.kind === "error" ? "crash" : f.kind) : f.invariant;
-    if (inv === "dropped") return; // an explicit drop by design is allowed by itself
-    out.push({ invariant: inv, message: f.message });
+    if (!("kind" in f)) { out.push(f); return; }
+    if (f.kind === "dropped") return; // an explicit drop by design is allowed by itself
+    const inv = f.kind === "error" ? "crash" : f.kind;
+    // an interrupt the design dropped on purpose and that nobody deactivates
+    // is lost by the drop, not by a race
+    const path = f.kind === "stuck-active" && f.irq !== undefined && (droppedBy.get(f.irq) ?? 0) > 0 ? "dropped-by-design" : f.path;
+    out.push({ invariant: inv, message: f.message, signature: makeSignature(inv, path, f.where) });
   };
-  // lock findings are named by their lock classes, so that two different
-  // inversions of one design are two findings
-  const classes = (xs: readonly string[]) => [...new Set(xs)].sort().join("-");
-  let rep = 0;
+  // lock findings are named by their lock classes (the checks' path), so
+  // that two different inversions of one design are two findings
   for (const f of checkRun(r)) {
-    if (f.kind === "deadlock" && r.deadlock) {
-      add({ invariant: `deadlock-${classes(r.deadlock.cycle.map((e) => e.lockClass))}`, message: f.message });
-    } else if (f.kind === "lock-inversion" || f.kind === "lockdep") {
-      const lr = r.lockdep[rep++]!;
-      add({ invariant: f.kind === "lockdep" ? `lockdep-${lr.kind}` : `lock-inversion-${classes(lr.classes)}`, message: f.message });
-    } else {
-      add(f);
-    }
+    if (f.kind === "deadlock" || f.kind === "lock-inversion") add({ invariant: `${f.kind}-${f.path}`, message: f.message });
+    else if (f.kind === "lockdep") add({ invariant: `lockdep-${f.path!.split(":")[0]}`, message: f.message });
+    else add(f);
   }
   if (r.reason === "done") {
     try {
       for (const f of checkVgic(s.vgic, s.gic)) add(f);
       judgeAccounting(s, routed, acks, delivered, droppedBy, add);
     } catch (e) {
-      add({ invariant: "crash", message: `final check: ${e instanceof Error ? e.message : String(e)}` });
+      add(hostException("final check", e));
     }
     if (s.vgic.stats.domainCrashes > illegalIssued) {
       add({ invariant: "domain-crash", message: `the domain was crashed ${s.vgic.stats.domainCrashes} times for ${illegalIssued} accesses of a width the architecture does not allow: a legal access crashed it` });
@@ -298,16 +300,23 @@ function judgeAccounting(s: System, routed: readonly number[], acks: Map<number,
       lrs.some((l) => l.irq === irq && (l.state & LrState.Pending) !== 0);
     const unaccounted = a - dl - dr - (waiting ? 1 : 0);
     if (unaccounted > 0) {
-      add({ invariant: "lost", message: `IRQ ${irq}: the hypervisor acknowledged it ${a} times, the guest handled it ${dl} times, ${dr} dropped by design, ${waiting ? "one still waiting" : "none waiting"}: ${unaccounted} silently lost` });
+      add({ invariant: "lost", signature: "lost:acked-not-handled", message: `IRQ ${irq}: the hypervisor acknowledged it ${a} times, the guest handled it ${dl} times, ${dr} dropped by design, ${waiting ? "one still waiting" : "none waiting"}: ${unaccounted} silently lost` });
     } else if (dl > a) {
       add({ invariant: "duplicate", message: `IRQ ${irq}: the guest handled it ${dl} times but the hypervisor acknowledged it only ${a} times` });
     }
     const rank = vgic.d.rank_irq(vgic.d.vcpu[0]!, irq);
     const guestEnabled = ((rank.ienable >>> (irq & 31)) & 1) === 1;
     if (guestEnabled && gic.isPending(0, irq) && !gic.isActive(0, irq)) {
-      add({ invariant: "lost", message: `IRQ ${irq}: raised and enabled by the guest, but left pending in the distributor with every pCPU idle (physically ${gic.isEnabled(0, irq) ? "enabled" : "disabled"})` });
+      add({ invariant: "lost", signature: "lost:pending-not-taken", message: `IRQ ${irq}: raised and enabled by the guest, but left pending in the distributor with every pCPU idle (physically ${gic.isEnabled(0, irq) ? "enabled" : "disabled"})` });
     }
   }
+}
+
+/** A host exception as a `crash` violation, signed by where it was thrown. */
+function hostException(what: string, e: unknown): VgicViolation {
+  const message = e instanceof Error ? e.message : String(e);
+  const site = exceptionSite(message, e instanceof Error ? e.stack : undefined);
+  return { invariant: "crash", message: `${what}: ${message}`, signature: makeSignature("crash", site.path, site.where) };
 }
 
 function cover(cov: Coverage, config: VgicConfig, s: System, r: RunResult, out: VgicViolation[]): void {
@@ -327,7 +336,7 @@ function cover(cov: Coverage, config: VgicConfig, s: System, r: RunResult, out: 
   for (const [from, tos] of Object.entries(r.lockOrder)) {
     for (const to of tos) cov.hit(base + 300 + (hash(`${from}>${to}`) % 200));
   }
-  for (const v of out) cov.hit(base + 600 + (hash(v.invariant) % 64));
+  for (const v of out) cov.hit(base + 600 + (hash(signatureOf(v)) % 64));
 }
 
 function hash(s: string): number {
@@ -348,8 +357,18 @@ function pickViolation(vs: VgicViolation[]): VgicViolation | null {
   const first = sorted[0]!;
   const rest = sorted.length - 1;
   let message = first.message.length > MESSAGE_LIMIT ? first.message.slice(0, MESSAGE_LIMIT) + "..." : first.message;
-  if (rest > 0) message += ` (and ${rest} more: ${[...new Set(sorted.slice(1).map((v) => v.invariant))].join(", ")})`;
-  return { invariant: first.invariant, message };
+  if (rest > 0) message += ` (and ${rest} more: ${[...new Set(sorted.slice(1).map(signatureOf))].join(", ")})`;
+  // the case's other signatures travel with it: a new bug in a case that
+  // also shows an old one is still a new signature
+  const seen = new Set([signatureOf(first)]);
+  const others: VgicViolation[] = [];
+  for (const v of sorted.slice(1)) {
+    const sig = signatureOf(v);
+    if (seen.has(sig)) continue;
+    seen.add(sig);
+    others.push({ invariant: v.invariant, message: v.message, signature: sig });
+  }
+  return { invariant: first.invariant, message, signature: signatureOf(first), ...(others.length > 0 ? { others } : {}) };
 }
 
 function pick<T>(rng: Rng, xs: readonly T[]): T { return xs[rng.below(xs.length)]!; }
@@ -377,10 +396,11 @@ class VgicSession implements FuzzSession<VgicOp> {
       res = runVgicCase(this.config, this.ops, {
         ...(this.options.schedule ? { schedule: this.options.schedule } : {}),
         ...(this.options.coverage ? { coverage: this.options.coverage } : {}),
+        ...(this.options.faults ? { faults: this.options.faults } : {}),
       });
     } catch (e) {
       if (e instanceof FindingError) throw e; // a bad finding file, not a finding
-      return { invariant: "crash", message: `host exception: ${e instanceof Error ? e.message : String(e)}` };
+      return hostException("host exception", e);
     }
     const v = pickViolation(res.violations);
     if (v === null) return null;
@@ -575,8 +595,9 @@ function simplerOps(_config: VgicConfig, op: VgicOp): VgicOp[] {
 }
 
 /** The machine's narrative of a case, for a finding: the last `lines`. */
-export function explainVgicCase(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule, lines = 60): string[] {
-  const res = runVgicCase(config, ops, { trace: true, ...(schedule ? { schedule } : {}) });
+export function explainVgicCase(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule, lines = 60,
+  faults: readonly string[] = []): string[] {
+  const res = runVgicCase(config, ops, { trace: true, faults, ...(schedule ? { schedule } : {}) });
   const text = res.sys?.machine.trace?.narrative() ?? "";
   const all = text.split("\n").filter((l) => l.trim() !== "");
   return all.slice(Math.max(0, all.length - lines));
@@ -584,7 +605,7 @@ export function explainVgicCase(config: VgicConfig, ops: readonly VgicOp[], sche
 
 export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
   name: "vgic",
-  faults: [],
+  faults: Object.keys(VGIC_FAULTS),
   params: ["variant"],
   randomConfig,
   open(config: VgicConfig, options: SessionOptions = {}) { return new VgicSession(config, options); },
@@ -600,7 +621,9 @@ export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
       throw new FindingError(`${path}.irq`, op.irq, `an SPI of config.spis (${config.spis.map((s) => s.irq).join(", ")})`);
     }
   },
-  explain(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule) { return explainVgicCase(config, ops, schedule); },
+  explain(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule, faults?: readonly string[]) {
+    return explainVgicCase(config, ops, schedule, 60, faults);
+  },
   validateParams(params: Record<string, string>) {
     if (params.variant !== undefined && !VARIANT_NAMES.includes(params.variant)) {
       throw new RangeError(`unknown variant '${params.variant}' (known: ${VARIANT_NAMES.join(", ")})`);

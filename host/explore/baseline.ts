@@ -1,0 +1,104 @@
+// `vgic explore --matrix --baseline FILE|DIR`: the matrix's finding
+// signatures (host/fuzz/signature.ts) per cell, compared with a reference:
+// an earlier `--matrix --json` output, a directory of counterexample files,
+// or the same cells under another variant (`--baseline-variant`).
+
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Finding } from "../check/vgic.ts";
+import { checkSignature } from "../fuzz/signature.ts";
+import { compareSignatures, type Comparison } from "../fuzz/baseline.ts";
+import { FORMAT as COUNTEREXAMPLE_FORMAT, ReplayFileError, parseReplayFile } from "./replay.ts";
+import type { CellResult } from "./matrix.ts";
+
+export interface CellSignature {
+  scenario: string;
+  variant: string;
+  signature: string;
+}
+
+export interface MatrixComparison {
+  new: CellSignature[];
+  gone: CellSignature[];
+  unchanged: CellSignature[];
+}
+
+/** The distinct signatures of a cell's counterexample (none when it has none). */
+export function findingSignatures(findings: readonly Finding[]): string[] {
+  return [...new Set(findings.map(checkSignature))].sort();
+}
+
+export function cellSignatures(rs: readonly CellResult[]): CellSignature[] {
+  return rs.flatMap((r) => findingSignatures(r.counterexample?.findings ?? []).map((signature) => ({ scenario: r.scenario, variant: r.variant, signature })));
+}
+
+const key = (c: CellSignature) => `${c.scenario}\u0000${c.variant}\u0000${c.signature}`;
+
+/** Compare by (scenario, variant, signature). */
+export function compareCells(run: readonly CellSignature[], base: readonly CellSignature[]): MatrixComparison {
+  const byKey = new Map([...base, ...run].map((c) => [key(c), c]));
+  const c: Comparison = compareSignatures(run.map(key), base.map(key));
+  const back = (ks: string[]) => ks.map((k) => byKey.get(k)!);
+  return { new: back(c.new), gone: back(c.gone), unchanged: back(c.unchanged) };
+}
+
+/** The signatures of a reference matrix: a `vgic explore --matrix --json`
+ *  output, one counterexample file, or a directory of them. Errors name
+ *  the file and the field. */
+export function loadMatrixBaseline(path: string): CellSignature[] {
+  let dir: boolean;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch (e) {
+    throw new ReplayFileError(`--baseline ${path}: expected an existing file or directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if (!dir) return fromFile(path, true);
+  return readdirSync(path).filter((n) => n.endsWith(".json")).sort().flatMap((n) => fromFile(join(path, n), false));
+}
+
+function fromFile(file: string, strict: boolean): CellSignature[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ReplayFileError(`${file}: cannot read (${(e as Error).message})`);
+  }
+  let j: unknown;
+  try {
+    j = JSON.parse(text);
+  } catch (e) {
+    throw new ReplayFileError(`${file}: not JSON (${(e as Error).message})`);
+  }
+  const o = (typeof j === "object" && j !== null && !Array.isArray(j) ? j : {}) as Record<string, unknown>;
+  if (o.format === COUNTEREXAMPLE_FORMAT) {
+    const f = parseReplayFile(text, file);
+    return findingSignatures(f.findings).map((signature) => ({ scenario: f.scenario, variant: f.variant, signature }));
+  }
+  if (Array.isArray(o.cells)) {
+    return o.cells.flatMap((c: unknown, i: number) => {
+      const x = c as Record<string, unknown> | null;
+      const bad = (field: string, expected: string, got: unknown) =>
+        new ReplayFileError(`${file}: field 'cells[${i}].${field}': expected ${expected}, got ${got === undefined ? "nothing" : JSON.stringify(got)}`);
+      if (typeof x !== "object" || x === null) throw bad("", "a cell object", c);
+      if (typeof x.scenario !== "string") throw bad("scenario", "a scenario name", x.scenario);
+      if (typeof x.variant !== "string") throw bad("variant", "a variant name", x.variant);
+      const ce = x.counterexample as Record<string, unknown> | undefined;
+      if (ce === undefined) return [];
+      if (typeof ce !== "object" || ce === null || !Array.isArray(ce.findings)) throw bad("counterexample.findings", "an array of findings", ce?.findings);
+      ce.findings.forEach((f: unknown, k: number) => {
+        if (typeof (f as Record<string, unknown> | null)?.kind !== "string") throw bad(`counterexample.findings[${k}].kind`, "a finding kind", (f as Record<string, unknown> | null)?.kind);
+      });
+      return findingSignatures(ce.findings as Finding[]).map((signature) => ({ scenario: x.scenario as string, variant: x.variant as string, signature }));
+    });
+  }
+  if (strict) throw new ReplayFileError(`${file}: expected a counterexample file (format "${COUNTEREXAMPLE_FORMAT}") or the output of vgic explore --matrix --json (an object with 'cells')`);
+  return [];
+}
+
+/** Console lines: the count, then each new and gone signature by cell. */
+export function formatMatrixComparison(c: MatrixComparison, source: string): string[] {
+  const out = [`against ${source}: ${c.new.length} new, ${c.gone.length} gone, ${c.unchanged.length} unchanged`];
+  for (const x of c.new) out.push(`  new:  ${x.scenario} under ${x.variant}: ${x.signature}`);
+  for (const x of c.gone) out.push(`  gone: ${x.scenario} under ${x.variant}: ${x.signature}`);
+  return out;
+}

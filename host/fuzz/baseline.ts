@@ -1,0 +1,165 @@
+// Comparing a run's finding signatures with a reference run's: what the
+// change under test broke (new signatures) and what it fixed or no longer
+// reaches (gone ones). The reference is an earlier campaign's output (its
+// directory of finding files, one finding file, or the report `vgic fuzz
+// --json` printed), or a run of another variant with the same seed and
+// budget in cases (`--baseline-variant`).
+
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { FINDING_FORMAT, parseFinding, type FuzzOptions, type FuzzStats, type SignatureStats } from "./engine.ts";
+import { FindingError } from "./target.ts";
+
+export const REPORT_FORMAT = "vgic-fuzz-report";
+export const REPORT_VERSION = 1;
+
+/** Signatures of a reference run. */
+export interface Baseline {
+  /** where it came from: a path, or "variant NAME" */
+  source: string;
+  signatures: Record<string, Partial<SignatureStats> & { invariant: string }>;
+  /** the reference run's seed, budget and parameters, when its report says */
+  run?: { seed: number; cases: number; params: Record<string, string> };
+}
+
+export interface Comparison {
+  /** in this run, not in the baseline */
+  new: string[];
+  /** in the baseline, not in this run */
+  gone: string[];
+  unchanged: string[];
+}
+
+/** Sorted set differences of two signature lists. */
+export function compareSignatures(run: Iterable<string>, baseline: Iterable<string>): Comparison {
+  const a = new Set(run);
+  const b = new Set(baseline);
+  const sorted = (xs: Iterable<string>) => [...xs].sort();
+  return {
+    new: sorted([...a].filter((s) => !b.has(s))),
+    gone: sorted([...b].filter((s) => !a.has(s))),
+    unchanged: sorted([...a].filter((s) => b.has(s))),
+  };
+}
+
+/** A comparison fails a run when anything is new or gone. */
+export function changed(c: Comparison): boolean {
+  return c.new.length > 0 || c.gone.length > 0;
+}
+
+/** The baseline of a fuzzing target from a path: a directory of finding
+ *  files (other JSON files, such as a corpus, are skipped), one finding
+ *  file, or a report. Throws FindingError naming the file and field. */
+export function loadBaseline(path: string, target: string): Baseline {
+  let dir: boolean;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch (e) {
+    throw new FindingError("--baseline", path, `an existing file or directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const out: Baseline = { source: path, signatures: {} };
+  if (!dir) {
+    addFile(out, path, target, true);
+    return out;
+  }
+  for (const n of readdirSync(path).filter((x) => x.endsWith(".json")).sort()) addFile(out, join(path, n), target, false);
+  return out;
+}
+
+function addFile(b: Baseline, file: string, target: string, strict: boolean): void {
+  const where = (field: string) => `${file}: ${field}`;
+  let x: unknown;
+  try {
+    x = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new FindingError(file, "(unreadable)", `a JSON finding file or report (${(e as Error).message})`);
+  }
+  const o = (typeof x === "object" && x !== null && !Array.isArray(x) ? x : {}) as Record<string, unknown>;
+  if (o.format === FINDING_FORMAT) {
+    let f;
+    try {
+      f = parseFinding(x);
+    } catch (e) {
+      if (e instanceof FindingError) throw new FindingError(where(e.field), e.got, e.expected);
+      throw e;
+    }
+    if (f.target !== target) {
+      if (strict) throw new FindingError(where("target"), f.target, `"${target}", the target of this run`);
+      return;
+    }
+    const have = b.signatures[f.signature];
+    if (have) have.count = (have.count ?? 0) + (f.repeats ?? 1);
+    else b.signatures[f.signature] = { invariant: f.violation.invariant, count: f.repeats ?? 1, file };
+    return;
+  }
+  if (o.format === REPORT_FORMAT) {
+    if (o.version !== REPORT_VERSION) throw new FindingError(where("version"), o.version, `${REPORT_VERSION}`);
+    if (o.target !== target) throw new FindingError(where("target"), o.target, `"${target}", the target of this run`);
+    if (!Array.isArray(o.signatures)) throw new FindingError(where("signatures"), o.signatures, "an array of {signature, invariant, count}");
+    o.signatures.forEach((s: unknown, i: number) => {
+      const so = s as Record<string, unknown> | null;
+      if (typeof so !== "object" || so === null || typeof so.signature !== "string" || so.signature === "") {
+        throw new FindingError(where(`signatures[${i}].signature`), so?.signature, "a non-empty string");
+      }
+      if (typeof so.invariant !== "string") throw new FindingError(where(`signatures[${i}].invariant`), so.invariant, "a string");
+      const count = typeof so.count === "number" ? so.count : undefined;
+      b.signatures[so.signature] = { invariant: so.invariant, ...(count !== undefined ? { count } : {}), file: typeof so.file === "string" ? so.file : null };
+    });
+    if (typeof o.seed === "number" && typeof o.cases === "number") {
+      b.run = { seed: o.seed, cases: o.cases, params: (typeof o.params === "object" && o.params !== null ? o.params : {}) as Record<string, string> };
+    }
+    return;
+  }
+  if (strict) throw new FindingError(where("format"), o.format, `"${FINDING_FORMAT}" (a finding file) or "${REPORT_FORMAT}" (a report of vgic fuzz --json)`);
+}
+
+export interface SignatureEntry extends SignatureStats {
+  signature: string;
+}
+
+function entries(sigs: Record<string, Partial<SignatureStats> & { invariant: string }>, which: readonly string[]): SignatureEntry[] {
+  return which.map((signature) => {
+    const s = sigs[signature]!;
+    return { signature, invariant: s.invariant, count: s.count ?? 0, file: s.file ?? null };
+  });
+}
+
+/** The machine-readable report of a run (`vgic fuzz --json`); itself a
+ *  valid baseline for a later run. */
+export function fuzzReport(o: FuzzOptions, stats: FuzzStats, baseline?: { b: Baseline; c: Comparison }): Record<string, unknown> {
+  const all = Object.keys(stats.signatures).sort();
+  const report: Record<string, unknown> = {
+    format: REPORT_FORMAT, version: REPORT_VERSION, target: o.target, seed: o.seed, params: o.params ?? {},
+    cases: stats.cases, ops: stats.ops, elapsedMs: stats.elapsedMs, findings: stats.findings, duplicates: stats.duplicates,
+    coverage: stats.coverage, signatures: entries(stats.signatures, all),
+  };
+  if (baseline) {
+    const { b, c } = baseline;
+    report.baseline = {
+      source: b.source,
+      new: entries(stats.signatures, c.new),
+      gone: entries(b.signatures, c.gone),
+      unchanged: entries(stats.signatures, c.unchanged),
+    };
+  }
+  return report;
+}
+
+/** A warning when the reference ran other cases than this run (another
+ *  seed or budget): its new and gone signatures may be the budget's. */
+export function budgetWarning(b: Baseline, o: FuzzOptions, stats: FuzzStats): string | null {
+  if (!b.run) return null;
+  if (b.run.seed === o.seed && b.run.cases === stats.cases) return null;
+  return `note: the baseline ran ${b.run.cases} cases from seed ${b.run.seed}, this run ${stats.cases} from seed ${o.seed}: ` +
+    "what is new or gone may come from the cases run, not the design (give both the same --seed and --cases)";
+}
+
+/** The comparison as console lines: new and gone signatures, then a count. */
+export function formatComparison(c: Comparison, source: string, run: Record<string, Partial<SignatureStats>>,
+  base: Record<string, Partial<SignatureStats>>): string[] {
+  const n = (s: Partial<SignatureStats> | undefined) => (s?.count !== undefined ? ` (${s.count} case${s.count === 1 ? "" : "s"})` : "");
+  const out = [`against ${source}: ${c.new.length} new, ${c.gone.length} gone, ${c.unchanged.length} unchanged`];
+  for (const s of c.new) out.push(`  new:  ${s}${n(run[s])}${run[s]?.file ? ` ${run[s]!.file}` : ""}`);
+  for (const s of c.gone) out.push(`  gone: ${s}${n(base[s])}`);
+  return out;
+}
