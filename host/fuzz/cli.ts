@@ -13,7 +13,7 @@ import { FindingError } from "./target.ts";
 import { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
 
 export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] [--seconds N] [--cases N] [--seed N] [--workers N]
-                 [--shard I/N] [--out DIR] [--corpus DIR] [--replay FILE]
+                 [--shard I/N] [--out DIR] [--corpus DIR] [--replay FILE] [--json]
   --target T     what to fuzz: hw (the hardware model's registers) or vgic
                  (guests under a vGIC design, devices, random/pct schedules)
   --variant V    vgic only: the design (xen-4.8, v3-posted, v3-fixed, xen-4.9;
@@ -27,9 +27,35 @@ export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] 
   --out DIR      where findings are written (findings/)
   --corpus DIR   keep cases that reached new coverage there, and start from them
   --replay FILE  replay a finding file and report whether it reproduces
+  --json         print the run's report as JSON on stdout: findings, coverage
+                 per feature (name and hits), per family, and its growth curve
+                 (checked operations, features; one worker only)
 `;
 
 class FuzzUsageError extends Error {}
+
+/** The --json report of a run. */
+function jsonReport(o: FuzzOptions, s: FuzzStats & { curve?: Array<[number, number]>; features?: Array<[number, number]> },
+  found: Array<{ finding: Finding; file: string | null }>): unknown {
+  const t = getTarget(o.target);
+  const name = (id: number) => t.featureName?.(id) ?? `feature ${id}`;
+  const features = (s.features ?? []).map(([id, hits]) => ({ id, name: name(id), hits }));
+  const families: Record<string, number> = {};
+  for (const f of features) {
+    const fam = f.name.split(" ")[0]!;
+    families[fam] = (families[fam] ?? 0) + 1;
+  }
+  const r = rates(s);
+  return {
+    target: o.target, seed: o.seed, cases: s.cases, ops: s.ops, elapsedMs: s.elapsedMs,
+    execsPerSec: Math.round(r.execsPerSec), opsPerSec: Math.round(r.opsPerSec),
+    findings: found.map(({ finding: f, file }) => ({
+      invariant: f.violation.invariant, message: f.violation.message, ops: f.ops.length, originalOps: f.originalOps, file,
+    })),
+    duplicates: s.duplicates,
+    coverage: { total: s.coverage, families, features, ...(s.curve ? { curve: s.curve } : {}) },
+  };
+}
 
 function int(v: string | undefined, name: string, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -60,7 +86,7 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
         target: { type: "string" }, variant: { type: "string" }, seconds: { type: "string" }, cases: { type: "string" },
         seed: { type: "string" },
         workers: { type: "string" }, shard: { type: "string" }, out: { type: "string" },
-        corpus: { type: "string" }, replay: { type: "string" }, help: { type: "boolean", short: "h" },
+        corpus: { type: "string" }, replay: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
       allowPositionals: true,
     });
@@ -121,10 +147,15 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
       loadCorpus(getTarget(target), options.corpus);
     }
     const tty = process.stderr.isTTY === true;
+    const found: Array<{ finding: Finding; file: string | null }> = [];
     options.onProgress = (s) => { if (tty) err(`\r${formatProgress(s)}\x1b[K`); };
-    options.onFinding = (f, file) => { if (tty) err("\r\x1b[K"); err(summary(f, file)); };
-    const finish = (s: FuzzStats): number => {
+    options.onFinding = (f, file) => { found.push({ finding: f, file }); if (tty) err("\r\x1b[K"); err(summary(f, file)); };
+    const finish = (s: FuzzStats & { curve?: Array<[number, number]>; features?: Array<[number, number]> }): number => {
       if (tty) err("\r\x1b[K");
+      if (values.json) {
+        process.stdout.write(JSON.stringify(jsonReport(options, s, found), null, 1) + "\n");
+        return s.findings > 0 ? 1 : 0;
+      }
       const r = rates(s);
       process.stdout.write(`${s.cases} executions, ${s.ops} checked operations in ${(s.elapsedMs / 1000).toFixed(1)} s: ` +
         `${Math.round(r.execsPerSec)} exec/s, ${Math.round(r.opsPerSec)} ops/s, ${s.findings} findings` +

@@ -2,7 +2,7 @@
 
 export * from "./engine.ts";
 export * from "./target.ts";
-export { hwTarget, type HwConfig, type HwOp } from "./hw.ts";
-export { vgicTarget, runVgicCase, explainVgicCase, legalGicdAccess, type VgicConfig, type VgicOp } from "./vgic.ts";
-export { HW_FAULTS, plantFaults, type HwFault } from "./faults.ts";
+export { hwTarget, hwFeatureName, type HwConfig, type HwOp } from "./hw.ts";
+export { vgicTarget, vgicFeatureName, runVgicCase, explainVgicCase, legalGicdAccess, type VgicConfig, type VgicOp } from "./vgic.ts";
+export { HW_FAULTS, VGIC_FAULTS, plantFaults, plantVgicFaults, type HwFault, type VgicFault } from "./faults.ts";
 export { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
