@@ -404,7 +404,8 @@ const ACK_CLASSES = ["1023", "1022", "SGI", "PPI", "SPI"];
 
 /** The name of a hw coverage feature, family first. */
 export function hwFeatureName(id: number): string {
-  const rowName = (key: number) => (key >= 8 ? ROWS[key - 8]?.name ?? `row ${key - 8}` : `${["GICD", "GICC", "GICH", "GICV"][key - 1] ?? "?"} unmapped`);
+  const rowName = (key: number) => (key >= 8 ? ROWS[key - 8]?.name ?? `row ${key - 8}`
+    : key === 0 ? "outside-frames" : `${["GICD", "GICC", "GICH", "GICV"][key - 1]}-unmapped`);
   if (id < F.width) {
     const dir = id & 1 ? "write" : "read";
     const key = (id >> 1) >> 3;
