@@ -91,10 +91,15 @@ describe("the real model", () => {
     expect(r.coverage).toBeGreaterThan(300);
   });
 
-  it("is deterministic: a case depends only on (seed, index), also under sharding", () => {
+  it("is deterministic: the same seed and budget give the same run, also under sharding", () => {
     const a = fuzz({ target: "hw", seed: 3, cases: 40 });
+    const again = fuzz({ target: "hw", seed: 3, cases: 40 });
+    expect(again.ops).toBe(a.ops);
+    expect(again.features).toEqual(a.features);
     const b = fuzz({ target: "hw", seed: 3, cases: 20, shard: { index: 0, count: 2 } });
     const c = fuzz({ target: "hw", seed: 3, cases: 20, shard: { index: 1, count: 2 } });
+    expect(fuzz({ target: "hw", seed: 3, cases: 20, shard: { index: 1, count: 2 } }).features).toEqual(c.features);
+    // a case's length is drawn from (seed, index) before steering: shards split the operations
     expect(b.ops + c.ops).toBe(a.ops);
   });
 });

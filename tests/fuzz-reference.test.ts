@@ -101,6 +101,23 @@ describe("the storage reference on hand-written operations", () => {
   });
 });
 
+describe("the storage reference on reported results", () => {
+  it("reports a virtual acknowledge of an ID no list register holds pending", () => {
+    const gic = Gic.create({ ...config });
+    const ref = new RegisterReference(gic.config, rawPort(gic));
+    const lr = encodeLr({ virtualId: 40, physicalId: 0, eoi: false, priority: 0x80, state: 1, group1: false, hw: false });
+    gic.write(0, H + GICH.LR + 8, lr);
+    expect(ref.after(w(0, H + GICH.LR + 8, lr), 2, GICH.LR + 8, 0)).toBeNull();
+    expect(ref.listRegister(0, 2)).toBe(lr);
+    expect(ref.after(r(0, V + GICV.IAR), 3, GICV.IAR, 41)).toEqual({
+      invariant: "ref-virtual", message: "CPU 0: GICV_IAR returned 0x29, which no list register of the reference holds pending",
+    });
+    // a spurious ID changes nothing
+    expect(ref.after(r(0, V + GICV.IAR), 3, GICV.IAR, 1023)).toBeNull();
+    expect(ref.listRegister(0, 2)).toBe(lr);
+  });
+});
+
 describe("the vgic target's context-switch invariants", () => {
   // two vCPUs share pCPU 0 with a short time slice: vCPU 2 sets its own
   // priority mask, so the two vCPUs' GICH_VMCR differ

@@ -21,7 +21,8 @@ export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] 
   --seconds N    run time (10)
   --cases N      stop after N cases (each worker's, with --workers), whichever
                  limit comes first: a budget that does not depend on speed
-  --seed N       run seed (0); case i of a run is a function of (seed, i)
+  --seed N       run seed (0); a run is a function of its seed, budget and
+                 shard (hw cases steer toward what earlier cases left uncovered)
   --workers N    worker threads (1)
   --shard I/N    take case indices i with i % N == I (merge runs across machines)
   --out DIR      where findings are written (findings/)

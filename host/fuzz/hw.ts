@@ -67,6 +67,17 @@ class HwSession implements FuzzSession<HwOp> {
     this.cov?.hit(f);
   }
 
+  /** Whether the run (or, without a run's coverage, this case) has seen `f`. */
+  private covered(f: number): boolean {
+    return (this.cov ? this.cov.bits[f]! : this.seen[f]!) !== 0;
+  }
+
+  /** The first of `from`..`to` whose feature `base + value - from` is not covered, else a random one. */
+  private aim(rng: Rng, base: number, from: number, to: number): number {
+    for (let k = from; k <= to; k++) if (!this.covered(base + k - from)) return k;
+    return from + rng.below(to - from + 1);
+  }
+
   get checkedOps(): number { return this.n; }
 
   step(op: HwOp): Violation | null {
@@ -258,7 +269,7 @@ class HwSession implements FuzzSession<HwOp> {
       const dir = op.t === "w" ? 1 : 0;
       const access = ((e.row + 8) * 8 + e.status) << 1 | dir;
       const width = F.width + (e.row * 3 + (op.size === 1 ? 0 : op.size === 2 ? 1 : 2)) * 2 + dir;
-      if (this.seen[access] === 0 || (e.status === 0 && this.seen[width] === 0)) return op;
+      if (!this.covered(access) || (e.status === 0 && !this.covered(width))) return op;
     }
     return op!;
   }
@@ -278,7 +289,7 @@ class HwSession implements FuzzSession<HwOp> {
       // a list register: prefer a state change this case has not made yet
       const cur = this.checker.ref.listRegister(cpu, inRow >> 2);
       let value = this.lr(rng);
-      for (let k = 0; k < 4 && this.seen[F.lrTransition + ((cur >>> 28) & 3) * 4 + ((value >>> 28) & 3)] !== 0; k++) {
+      for (let k = 0; k < 4 && this.covered(F.lrTransition + ((cur >>> 28) & 3) * 4 + ((value >>> 28) & 3)); k++) {
         value = this.lr(rng);
       }
       return { t: "w", cpu, addr: aligned, value, size };
@@ -307,7 +318,7 @@ class HwSession implements FuzzSession<HwOp> {
       if (rng.below(2) === 0) {
         // a priority, steered toward a running priority level this case has not reached
         let prio = rng.below(256);
-        for (let k = 0; k < 4 && this.seen[F.physicalLevel + (prio >> 3)] !== 0; k++) prio = rng.below(256);
+        for (let k = 0; k < 4 && this.covered(F.physicalLevel + (prio >> 3)); k++) prio = rng.below(256);
         plan.push(() => ({ t: "w", cpu, addr: gicd + 0x400 + irq, value: prio, size: 1 }));
       }
       if (irq >= 32 && c.cpus > 1) plan.push(w(gicd + 0x800 + (irq & ~3), (1 << cpu) * 0x01010101));
@@ -334,16 +345,54 @@ class HwSession implements FuzzSession<HwOp> {
       return;
     }
     if (rng.below(3) === 0 && c.listRegisters >= 2) { this.nestedFlow(rng, cpu); return; }
+    if (rng.below(3) === 0) { this.targetedFlow(rng, cpu); return; }
     const n = rng.below(c.listRegisters);
     const vem = rng.below(3) === 0 ? 0x200 : 0;
     plan.push(w(gich, 1 | (rng.below(256) & 0xfe)), w(gicv, 3 | (rng.below(2) ? 4 : 0) | vem), w(gicv + 4, 0xf8));
     // steer toward a virtual priority level this case has not acknowledged
     let lr = this.lr(rng);
-    for (let k = 0; k < 4 && this.seen[REF_FEATURE.virtualLevel + ((lr >>> 23) & 0x1f)] !== 0; k++) lr = this.lr(rng);
+    for (let k = 0; k < 4 && this.covered(REF_FEATURE.virtualLevel + ((lr >>> 23) & 0x1f)); k++) lr = this.lr(rng);
     plan.push(w(gich + 0x100 + n * 4, lr & ~0x20000000 | 0x10000000));
     plan.push(r(gicv + (alias ? 0x20 : 0x0c)), wl(gicv + (alias ? 0x24 : 0x10)));
     if (vem) plan.push(wl(gicv + 0x1000));
     plan.push(r(gich + pick(rng, [0x10, 0x20, 0x30])));
+  }
+
+  /** Plan a flow aimed at a feature the run has not reached: SGIs pending
+   *  from several sources at once, EOIs that find no list register counted
+   *  in GICH_HCR.EOICount, or a pending-and-active list register
+   *  deactivated back to pending. */
+  private targetedFlow(rng: Rng, cpu: number): void {
+    const c = this.config;
+    const { gicd, gich, gicv } = c.map;
+    const plan = this.plan;
+    const w = (from: number, addr: number, value: number): Plan => () => ({ t: "w", cpu: from, addr, value: value >>> 0, size: 4 });
+    const kind = rng.below(3);
+    if (kind === 0) {
+      // k source CPUs send one SGI to one target, whose byte was cleared first
+      const k = this.aim(rng, REF_FEATURE.sgiSources, 1, c.cpus);
+      const sgi = rng.below(16);
+      plan.push(() => ({ t: "w", cpu, addr: gicd + 0xf10 + sgi, value: 0xff, size: 1 }));
+      const first = rng.below(c.cpus - k + 1);
+      for (let j = 0; j < k; j++) plan.push(w(first + j, gicd + 0xf00, sgir(0, 1 << cpu, sgi)));
+      plan.push(() => ({ t: "r", cpu, addr: gicd + 0xf20 + (sgi & ~3), size: 4 }));
+    } else if (kind === 1) {
+      // k EOIs of an ID no list register holds, each dropping a priority
+      const k = this.aim(rng, REF_FEATURE.eoiCount + 1, 1, 31);
+      const vid = 1000 + rng.below(19);
+      for (let n = 0; n < c.listRegisters; n++) plan.push(w(cpu, gich + 0x100 + n * 4, 0));
+      plan.push(w(cpu, gich, 1), w(cpu, gicv, 1), w(cpu, gicv + 0xd0, k === 32 ? 0xffffffff : (1 << k) - 1 >>> 0));
+      for (let j = 0; j < k; j++) plan.push(w(cpu, gicv + 0x10, vid));
+      plan.push(() => ({ t: "r", cpu, addr: gich, size: 4 }), () => ({ t: "r", cpu, addr: gich + 0x10, size: 4 }));
+    } else {
+      // 5.4: deactivating a pending-and-active entry leaves it pending
+      const n = rng.below(c.listRegisters);
+      const vid = 16 + rng.below(64);
+      const vem = rng.below(2) === 0 ? 0x200 : 0;
+      plan.push(w(cpu, gich, 1), w(cpu, gicv, 1 | vem));
+      plan.push(w(cpu, gich + 0x100 + n * 4, encodeLr({ virtualId: vid, physicalId: 0, eoi: rng.below(2) === 0, priority: 0x80, state: 3, group1: false, hw: false })));
+      plan.push(w(cpu, gicv + (vem ? 0x1000 : 0x10), vid), () => ({ t: "r", cpu, addr: gich + 0x100 + n * 4, size: 4 }));
+    }
   }
 
   /** Plan nested virtual interrupts: list registers written one at a time,
@@ -357,15 +406,19 @@ class HwSession implements FuzzSession<HwOp> {
     const { gich, gicv } = c.map;
     const plan = this.plan;
     const w = (addr: number, value: number): Plan => () => ({ t: "w", cpu, addr, value: value >>> 0, size: 4 });
-    const k = 2 + rng.below(Math.min(3, c.listRegisters - 1));
+    // as deep as the first nesting level not yet covered (at most 31 levels
+    // below 0xf8 with the virtual interface's 5 priority bits)
+    const k = rng.below(2) === 0 ? 2 + rng.below(Math.min(3, c.listRegisters - 1))
+      : this.aim(rng, REF_FEATURE.virtualNesting + 1, 2, Math.min(c.listRegisters, 31));
     const first = rng.below(c.listRegisters - k + 1);
     const vem = rng.below(3) === 0 ? 0x200 : 0;
     const sgi = rng.below(2) === 0 ? rng.below(16) : -1;
     const acked: number[] = [];
-    plan.push(w(gich, 1), w(gicv, 1 | vem), w(gicv + 4, 0xf8), w(gicv + 0xd0, 0));
-    let prio = 0xf0;
+    plan.push(w(gich, 1), w(gicv, 1 | vem), w(gicv + 4, 0xf8), w(gicv + 8, 0), w(gicv + 0xd0, 0));
+    let prio = 0xf8;
     for (let j = 0; j < k; j++) {
-      prio = Math.max(0, prio - 8 * (1 + rng.below(6)));
+      // each entry more urgent than the last, with room left for the others
+      prio -= 8 * (1 + rng.below(Math.max(1, Math.floor((prio >> 3) / (k - j)))));
       const value = encodeLr({
         virtualId: sgi >= 0 ? sgi : 16 + rng.below(64), physicalId: sgi >= 0 ? (j + rng.below(2)) & 7 : 0,
         eoi: rng.below(2) === 0, priority: prio, state: 1, group1: false, hw: false,
