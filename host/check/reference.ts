@@ -66,6 +66,8 @@ export const REF_FEATURE = {
 } as const;
 export const LR_CAUSES = ["write", "ack", "eoi", "dir"] as const;
 
+const FULL = 0xffffffff;
+
 function hex(v: number): string { return `0x${(v >>> 0).toString(16)}`; }
 function popcount(x: number): number {
   let n = 0;
@@ -81,9 +83,6 @@ function reportedId(lr: number): number {
 }
 
 interface Vif { hcr: number; vmcr: number; apr: number; lrs: Uint32Array }
-
-/** A word to read back and compare: frame 0 GICD, 2 GICH, 3 GICV. */
-interface Check { cpu: number; frame: number; off: number }
 
 export class RegisterReference {
   private readonly c: GicConfig;
@@ -103,7 +102,9 @@ export class RegisterReference {
   /** SGI pending sources: [target CPU * 16 + SGI] = a bit per source */
   private readonly sgi: Uint8Array;
   private readonly vif: Vif[];
-  private readonly checks: Check[] = [];
+  /** words to read back after the operation: (cpu, frame, offset) triples */
+  private checks = new Int32Array(3 * 80);
+  private nchecks = 0;
   /** coverage sink, optional */
   hit: ((feature: number) => void) | null = null;
 
@@ -187,25 +188,29 @@ export class RegisterReference {
    *  reads it, with the mask of the bits the reference tracks; null when
    *  the word is not tracked. */
   expected(cpu: number, frame: number, off: number): { value: number; mask: number } | null {
+    return this.want(cpu, frame, off) ? { value: this.wantValue, mask: this.wantMask } : null;
+  }
+
+  /** `expected` without allocating: the answer in wantValue and wantMask. */
+  private want(cpu: number, frame: number, off: number): boolean {
     const c = this.c;
-    const full = (value: number) => ({ value: value >>> 0, mask: 0xffffffff });
     if (frame === 0) {
-      if (off === GICD.CTLR) return full(this.ctlr);
+      if (off === GICD.CTLR) return this.put(this.ctlr, FULL);
       if (off >= GICD.IGROUPR && off < GICD.ISENABLER) {
         const w = (off - GICD.IGROUPR) >> 2;
-        return full(w < this.nwords ? this.group[this.bm(cpu, w)]! : 0);
+        return this.put(w < this.nwords ? this.group[this.bm(cpu, w)]! : 0, FULL);
       }
       if (off >= GICD.ISENABLER && off < GICD.ISPENDR) {
         const w = ((off - GICD.ISENABLER) & 0x7f) >> 2;
-        if (w >= this.nwords) return full(0);
+        if (w >= this.nwords) return this.put(0, FULL);
         // 4.3.5: SGIs may be permanently enabled (IMPLEMENTATION DEFINED)
-        return full(this.enable[this.bm(cpu, w)]! | (w === 0 && c.sgiAlwaysEnabled ? 0xffff : 0));
+        return this.put(this.enable[this.bm(cpu, w)]! | (w === 0 && c.sgiAlwaysEnabled ? 0xffff : 0), FULL);
       }
       if (off === GICD.ISPENDR || off === GICD.ICPENDR) {
         // SGI pending bits: pending from any source (4.3.7); PPIs not tracked
         let v = 0;
         for (let s = 0; s < 16; s++) if (this.sgi[cpu * 16 + s] !== 0) v |= 1 << s;
-        return { value: v, mask: 0xffff };
+        return this.put(v, 0xffff);
       }
       if (off >= GICD.IPRIORITYR && off < GICD.ITARGETSR) {
         let v = 0;
@@ -213,57 +218,65 @@ export class RegisterReference {
           const irq = off - GICD.IPRIORITYR + i;
           if (irq < c.irqs) v |= this.prio[this.pidx(cpu, irq)]! << (8 * i);
         }
-        return full(v);
+        return this.put(v, FULL);
       }
       if (off >= GICD.ITARGETSR && off < GICD.ICFGR) {
         // 4.3.12: RAZ/WI on a uniprocessor GIC; IDs 0-31 read as the reader's own bit
-        if (c.cpus === 1) return full(0);
+        if (c.cpus === 1) return this.put(0, FULL);
         let v = 0;
         for (let i = 0; i < 4; i++) {
           const irq = off - GICD.ITARGETSR + i;
           if (irq < c.irqs) v |= (irq < 32 ? 1 << cpu : this.targets[irq]!) << (8 * i);
         }
-        return full(v);
+        return this.put(v, FULL);
       }
       if (off >= GICD.ICFGR && off < GICD.NSACR) {
         const irq0 = ((off - GICD.ICFGR) >> 2) * 16;
-        if (irq0 >= c.irqs) return full(0);
+        if (irq0 >= c.irqs) return this.put(0, FULL);
         const word = (this.edge[this.bm(cpu, irq0 >> 5)]! & this.impl(irq0 >> 5)) >>> (irq0 & 31);
         let v = 0;
         for (let i = 0; i < 16; i++) v |= ((word >>> i) & 1) << (2 * i + 1);
         // Int_config[0] of each field is reserved in GICv2: not judged
-        return { value: v >>> 0, mask: 0xaaaaaaaa };
+        return this.put(v, 0xaaaaaaaa);
       }
       if (off >= GICD.CPENDSGIR && off < GICD.SPENDSGIR + 0x10) {
         const s0 = off & 0xc;
         let v = 0;
         for (let i = 0; i < 4; i++) v |= this.sgi[cpu * 16 + s0 + i]! << (8 * i);
-        return full(v);
+        return this.put(v, FULL);
       }
-      return null;
+      return false;
     }
     const f = this.vif[cpu]!;
     if (frame === 2) {
-      if (off === GICH.HCR) return full(f.hcr);
-      if (off === GICH.VMCR) return full(f.vmcr);
-      if (off === GICH.APR) return full(f.apr);
+      if (off === GICH.HCR) return this.put(f.hcr, FULL);
+      if (off === GICH.VMCR) return this.put(f.vmcr, FULL);
+      if (off === GICH.APR) return this.put(f.apr, FULL);
       if (off >= GICH.LR && off < GICH.LR + 0x100) {
         const n = (off - GICH.LR) >> 2;
-        return full(n < c.listRegisters ? f.lrs[n]! : 0);
+        return this.put(n < c.listRegisters ? f.lrs[n]! : 0, FULL);
       }
-      return null;
+      return false;
     }
     if (frame === 3) {
       // 5.3.3: GICV_CTLR, PMR, BPR and ABPR are views of GICH_VMCR; GICV_APR0 is GICH_APR
       switch (off) {
-        case GICV.CTLR: return full(f.vmcr & VMCR_CTLR_BITS);
-        case GICV.PMR: return full((f.vmcr >>> 27) << 3);
-        case GICV.BPR: return full((f.vmcr >>> 21) & 7);
-        case GICV.ABPR: return full((f.vmcr >>> 18) & 7);
-        case GICV.APR: return full(f.apr);
+        case GICV.CTLR: return this.put(f.vmcr & VMCR_CTLR_BITS, FULL);
+        case GICV.PMR: return this.put((f.vmcr >>> 27) << 3, FULL);
+        case GICV.BPR: return this.put((f.vmcr >>> 21) & 7, FULL);
+        case GICV.ABPR: return this.put((f.vmcr >>> 18) & 7, FULL);
+        case GICV.APR: return this.put(f.apr, FULL);
       }
     }
-    return null;
+    return false;
+  }
+
+  private wantValue = 0;
+  private wantMask = 0;
+  private put(value: number, mask: number): true {
+    this.wantValue = value >>> 0;
+    this.wantMask = mask >>> 0;
+    return true;
   }
 
   // ---- operations
@@ -276,27 +289,27 @@ export class RegisterReference {
   after(op: HwOp, frame: number, off: number, result: number): Violation | null {
     if (op.t === "line") return null;
     const cpu = op.cpu;
-    const checks = this.checks;
-    checks.length = 0;
+    this.nchecks = 0;
     if (op.t === "r") {
       const v = this.onRead(cpu, frame, off, result >>> 0);
       if (v) return v;
-      const e = this.expected(cpu, frame, off & ~3);
-      if (e) {
+      if (this.want(cpu, frame, off & ~3)) {
         const lane = (off & 3) * 8;
-        const mask = op.size === 4 ? e.mask : ((e.mask >>> lane) & (op.size === 1 ? 0xff : 0xffff));
-        const want = op.size === 4 ? e.value : (e.value >>> lane);
+        const mask = op.size === 4 ? this.wantMask : ((this.wantMask >>> lane) & (op.size === 1 ? 0xff : 0xffff));
+        const want = op.size === 4 ? this.wantValue : (this.wantValue >>> lane);
         if (((result ^ want) & mask) !== 0) return this.mismatch(op, cpu, frame, off, result, (want & mask) >>> 0, mask);
       }
     } else {
       const v = this.onWrite(cpu, frame, off, op.value >>> 0, op.size);
       if (v) return v;
     }
-    for (const k of checks) {
-      const e = this.expected(k.cpu, k.frame, k.off)!;
-      const got = this.port.read(k.cpu, this.base[k.frame]! + k.off, 4) >>> 0;
-      if (((got ^ e.value) & e.mask) !== 0) {
-        return this.mismatch(op, k.cpu, k.frame, k.off, got, (e.value & e.mask) >>> 0, e.mask, true);
+    const k = this.checks;
+    for (let i = 0; i < this.nchecks * 3; i += 3) {
+      const kc = k[i]!, kf = k[i + 1]!, ko = k[i + 2]!;
+      this.want(kc, kf, ko);
+      const got = this.port.read(kc, this.base[kf]! + ko, 4) >>> 0;
+      if (((got ^ this.wantValue) & this.wantMask) !== 0) {
+        return this.mismatch(op, kc, kf, ko, got, (this.wantValue & this.wantMask) >>> 0, this.wantMask, true);
       }
     }
     return null;
@@ -306,26 +319,39 @@ export class RegisterReference {
   audit(): Violation | null {
     const c = this.c;
     for (let cpu = 0; cpu < c.cpus; cpu++) {
-      const words: Array<[number, number]> = [[0, GICD.CTLR], [0, GICD.ISPENDR]];
-      for (let w = 0; w < this.nwords; w++) words.push([0, GICD.IGROUPR + 4 * w], [0, GICD.ISENABLER + 4 * w]);
-      for (let w = 0; w < 2 * this.nwords; w++) words.push([0, GICD.ICFGR + 4 * w]);
-      for (let i = 0; i < Math.min(c.irqs, 1020); i += 4) words.push([0, GICD.IPRIORITYR + i], [0, GICD.ITARGETSR + i]);
-      for (let s = 0; s < 16; s += 4) words.push([0, GICD.SPENDSGIR + s]);
-      words.push([2, GICH.HCR], [2, GICH.VMCR], [2, GICH.APR]);
-      for (let n = 0; n < c.listRegisters; n++) words.push([2, GICH.LR + 4 * n]);
-      for (const [frame, off] of words) {
-        const e = this.expected(cpu, frame, off)!;
-        const got = this.port.read(cpu, this.base[frame]! + off, 4) >>> 0;
-        if (((got ^ e.value) & e.mask) !== 0) {
-          return {
-            invariant: "ref-storage",
-            message: `CPU ${cpu}: ${regName(frame, off)} reads ${hex(got)}, the reference holds ${hex(e.value & e.mask)}` +
-              `${e.mask !== 0xffffffff ? ` (bits ${hex(e.mask)})` : ""} (end-of-case audit)`,
-          };
-        }
+      const v = this.auditWord(cpu, 0, GICD.CTLR) ?? this.auditWord(cpu, 0, GICD.ISPENDR) ??
+        this.auditWord(cpu, 2, GICH.HCR) ?? this.auditWord(cpu, 2, GICH.VMCR) ?? this.auditWord(cpu, 2, GICH.APR);
+      if (v) return v;
+      for (let w = 0; w < this.nwords; w++) {
+        const x = this.auditWord(cpu, 0, GICD.IGROUPR + 4 * w) ?? this.auditWord(cpu, 0, GICD.ISENABLER + 4 * w) ??
+          this.auditWord(cpu, 0, GICD.ICFGR + 8 * w) ?? this.auditWord(cpu, 0, GICD.ICFGR + 8 * w + 4);
+        if (x) return x;
+      }
+      for (let i = 0; i < Math.min(c.irqs, 1020); i += 4) {
+        const x = this.auditWord(cpu, 0, GICD.IPRIORITYR + i) ?? this.auditWord(cpu, 0, GICD.ITARGETSR + i);
+        if (x) return x;
+      }
+      for (let s = 0; s < 16; s += 4) {
+        const x = this.auditWord(cpu, 0, GICD.SPENDSGIR + s);
+        if (x) return x;
+      }
+      for (let n = 0; n < c.listRegisters; n++) {
+        const x = this.auditWord(cpu, 2, GICH.LR + 4 * n);
+        if (x) return x;
       }
     }
     return null;
+  }
+
+  private auditWord(cpu: number, frame: number, off: number): Violation | null {
+    this.want(cpu, frame, off);
+    const got = this.port.read(cpu, this.base[frame]! + off, 4) >>> 0;
+    if (((got ^ this.wantValue) & this.wantMask) === 0) return null;
+    return {
+      invariant: "ref-storage",
+      message: `CPU ${cpu}: ${regName(frame, off)} reads ${hex(got)}, the reference holds ${hex(this.wantValue & this.wantMask)}` +
+        `${this.wantMask !== 0xffffffff ? ` (bits ${hex(this.wantMask)})` : ""} (end-of-case audit)`,
+    };
   }
 
   private mismatch(op: HwOp, cpu: number, frame: number, off: number, got: number, want: number, mask: number,
@@ -339,7 +365,17 @@ export class RegisterReference {
     };
   }
 
-  private check(cpu: number, frame: number, off: number): void { this.checks.push({ cpu, frame, off: off & ~3 }); }
+  private check(cpu: number, frame: number, off: number): void {
+    const i = this.nchecks++ * 3;
+    if (i + 3 > this.checks.length) {
+      const more = new Int32Array(this.checks.length * 2);
+      more.set(this.checks);
+      this.checks = more;
+    }
+    this.checks[i] = cpu;
+    this.checks[i + 1] = frame;
+    this.checks[i + 2] = off & ~3;
+  }
 
   /** Reads with side effects: the acknowledges. */
   private onRead(cpu: number, frame: number, off: number, id: number): Violation | null {
@@ -467,10 +503,14 @@ export class RegisterReference {
     if (this.hit) this.hit(REF_FEATURE.lrTransition + cause * 16 + ((from >>> 28) & 3) * 4 + ((to >>> 28) & 3));
   }
 
-  private checkVirtualInterface(cpu: number): void {
+  /** Read back GICH_HCR, GICH_APR and every list register with virtual ID
+   *  `vid`: the entries a virtual acknowledge, EOI or DIR may touch. (An
+   *  unrelated entry changed by mistake shows at the end-of-case audit.) */
+  private checkVirtualInterface(cpu: number, vid: number): void {
     this.check(cpu, 2, GICH.HCR);
     this.check(cpu, 2, GICH.APR);
-    for (let n = 0; n < this.c.listRegisters; n++) this.check(cpu, 2, GICH.LR + 4 * n);
+    const lrs = this.vif[cpu]!.lrs;
+    for (let n = 0; n < lrs.length; n++) if ((lrs[n]! & 0x3ff) === vid) this.check(cpu, 2, GICH.LR + 4 * n);
   }
 
   /** The list registers among `cands` whose read-back differs from the
@@ -520,7 +560,7 @@ export class RegisterReference {
     f.apr = (f.apr | (1 << level)) >>> 0;
     this.hit?.(REF_FEATURE.virtualLevel + level);
     this.hit?.(REF_FEATURE.virtualNesting + popcount(f.apr) - 1);
-    this.checkVirtualInterface(cpu);
+    this.checkVirtualInterface(cpu, lr & 0x3ff);
     return null;
   }
 
@@ -564,7 +604,7 @@ export class RegisterReference {
         this.hit?.(REF_FEATURE.eoiCount + count);
       }
     }
-    this.checkVirtualInterface(cpu);
+    this.checkVirtualInterface(cpu, vid);
     return null;
   }
 }
