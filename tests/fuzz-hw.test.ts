@@ -14,6 +14,7 @@ import { expectAccess, ST_OK, ST_RO_WRITE, ST_UNALIGNED, ST_UNMAPPED, ST_WIDTH }
 import {
   fuzz, getTarget, hwTarget, parseFinding, replay, runOps, shrink, HW_FAULTS, type Finding,
 } from "../host/fuzz/index.ts";
+import { expectExactReplay } from "./fuzz-helpers.ts";
 
 const PLANTED: Record<string, string> = {
   "iar-disabled": "iar-disabled",
@@ -22,6 +23,9 @@ const PLANTED: Record<string, string> = {
   "skip-bad-count": "bad-access",
   "stale-elrsr": "lr-derived",
   "trap-dir": "crash",
+  "prio-byte-lane": "ref-storage",
+  "sgi-lost-source": "ref-storage",
+  "veoi-wrong-source": "ref-storage",
 };
 
 const found = new Map<string, Finding>();
@@ -47,12 +51,7 @@ describe("planted faults", () => {
 describe("findings", () => {
   it("replay to the same violation after a JSON round trip", () => {
     expect(found.size).toBeGreaterThan(0);
-    for (const f of found.values()) {
-      const back = JSON.parse(JSON.stringify(f)) as unknown;
-      const r = replay(back);
-      expect(r.reproduced).toBe(true);
-      expect(r.violation!.message).toBe(f.violation.message);
-    }
+    for (const f of found.values()) expectExactReplay(f);
   });
 
   it("do not reproduce without their fault: the real model is clean there", () => {
@@ -92,10 +91,15 @@ describe("the real model", () => {
     expect(r.coverage).toBeGreaterThan(300);
   });
 
-  it("is deterministic: a case depends only on (seed, index), also under sharding", () => {
+  it("is deterministic: the same seed and budget give the same run, also under sharding", () => {
     const a = fuzz({ target: "hw", seed: 3, cases: 40 });
+    const again = fuzz({ target: "hw", seed: 3, cases: 40 });
+    expect(again.ops).toBe(a.ops);
+    expect(again.features).toEqual(a.features);
     const b = fuzz({ target: "hw", seed: 3, cases: 20, shard: { index: 0, count: 2 } });
     const c = fuzz({ target: "hw", seed: 3, cases: 20, shard: { index: 1, count: 2 } });
+    expect(fuzz({ target: "hw", seed: 3, cases: 20, shard: { index: 1, count: 2 } }).features).toEqual(c.features);
+    // a case's length is drawn from (seed, index) before steering: shards split the operations
     expect(b.ops + c.ops).toBe(a.ops);
   });
 });

@@ -35,7 +35,7 @@ describe("vgic target: the seed's bugs from fixed seeds", () => {
   });
 
   it("finds v3-posted's lost interrupt (stuck active in the distributor)", () => {
-    const fs = run("v3-posted", 1, 250);
+    const fs = run("v3-posted", 3, 250);
     const f = fs.find((x) => x.violation.invariant === "lost" || x.violation.invariant === "stuck-active");
     expect(f, fs.map((x) => x.violation.invariant).join(",")).toBeDefined();
     expect(f!.ops.length).toBeLessThanOrEqual(8);

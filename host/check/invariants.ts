@@ -11,6 +11,7 @@ import {
   ROWS, ST_OK, ST_RO_WRITE, STATUS_NAMES, constantValue, expectAccess, newExpectation,
   type Expectation,
 } from "./access.ts";
+import { REF_INVARIANTS, RegisterReference } from "./reference.ts";
 
 /** The invariants, by name. */
 export const HW_INVARIANTS = {
@@ -40,6 +41,7 @@ export const HW_INVARIANTS = {
   "viar-not-activated": "the list register GICV_IAR returns is active and not pending afterwards",
   "lr-derived": "GICH_EISR, GICH_ELRSR and GICH_MISR agree with the list registers (IHI 0048B 5.3.6-5.3.9)",
   "maintenance-line": "PPI 25 (maintenance) is pending exactly when GICH_HCR.En and GICH_MISR != 0",
+  ...REF_INVARIANTS,
 } as const;
 export type HwInvariantName = keyof typeof HW_INVARIANTS;
 
@@ -314,6 +316,10 @@ export class HwChecker {
   private readonly derived: VirtualDerived = { eisr0: 0, eisr1: 0, elrsr0: 0, elrsr1: 0, misr: 0 };
   private readonly constants = new Map<number, number>();
   private snapped = false;
+  /** the reference for register storage (./reference.ts) */
+  readonly ref: RegisterReference;
+  /** the access status of the operation last checked */
+  lastStatus = ST_OK;
 
   constructor(gic: Gic, port: HwPort = rawPort(gic)) {
     this.gic = gic;
@@ -337,6 +343,7 @@ export class HwChecker {
     }
     add(L.CAND_SUM, c.cpus * 4);
     add(L.G_DIST_CTLR, 4);
+    this.ref = new RegisterReference(this.config, port);
   }
 
   private words(): Uint32Array {
@@ -360,8 +367,16 @@ export class HwChecker {
   }
 
   /** Check the operation just applied; `result` is the value read or the
-   *  status a write returned. */
+   *  status a write returned. A legal access is then held against the
+   *  reference for register storage. */
   after(op: HwOp, result: number): Violation | null {
+    this.lastStatus = op.t === "line" ? ST_OK : op.t === "w" ? result : this.port.lastStatus();
+    const v = this.afterAccess(op, result);
+    if (v || op.t === "line" || this.exp.status !== ST_OK) return v;
+    return this.ref.after(op, this.exp.frame, this.exp.offset, result);
+  }
+
+  private afterAccess(op: HwOp, result: number): Violation | null {
     const m = this.words();
     const c = this.counters;
     c.ops++;

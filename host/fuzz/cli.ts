@@ -23,7 +23,8 @@ export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] 
   --seconds N    run time (10)
   --cases N      stop after N cases (each worker's, with --workers), whichever
                  limit comes first: a budget that does not depend on speed
-  --seed N       run seed (0); case i of a run is a function of (seed, i)
+  --seed N       run seed (0); a run is a function of its seed, budget and
+                 shard (hw cases steer toward what earlier cases left uncovered)
   --workers N    worker threads (1)
   --shard I/N    take case indices i with i % N == I (merge runs across machines)
   --out DIR      where findings are written (findings/)
@@ -35,11 +36,37 @@ export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] 
   --baseline-variant NAME
                  the reference is this variant fuzzed first with the same
                  seed and --cases (vgic target; needs --variant and --cases)
-  --json         print the run's report as JSON: every signature with its
-                 count and file, and new, gone and unchanged with a baseline
+  --json         print the run's report as JSON on stdout: every signature
+                 with its count and file (new, gone and unchanged with a
+                 baseline), the findings, coverage per feature (name and
+                 hits), per family, and its growth curve (one worker only)
 `;
 
 class FuzzUsageError extends Error {}
+
+/** The --json report of a run. */
+/** The parts of the --json report beyond the signatures: rates, every
+ *  finding reported (with its signature and file), and coverage per
+ *  feature, per family and its growth curve. */
+function coverageReport(o: FuzzOptions, s: FuzzStats & { curve?: Array<[number, number]>; features?: Array<[number, number]> },
+  found: Array<{ finding: Finding; file: string | null }>): Record<string, unknown> {
+  const t = getTarget(o.target);
+  const name = (id: number) => t.featureName?.(id) ?? `feature ${id}`;
+  const features = (s.features ?? []).map(([id, hits]) => ({ id, name: name(id), hits }));
+  const families: Record<string, number> = {};
+  for (const f of features) {
+    const fam = f.name.split(" ")[0]!;
+    families[fam] = (families[fam] ?? 0) + 1;
+  }
+  const r = rates(s);
+  return {
+    execsPerSec: Math.round(r.execsPerSec), opsPerSec: Math.round(r.opsPerSec),
+    findings: found.map(({ finding: f, file }) => ({
+      signature: f.signature, invariant: f.violation.invariant, message: f.violation.message, ops: f.ops.length, originalOps: f.originalOps, file,
+    })),
+    coverage: { total: s.coverage, families, features, ...(s.curve ? { curve: s.curve } : {}) },
+  };
+}
 
 function int(v: string | undefined, name: string, lo: number, hi: number, dflt: number): number {
   if (v === undefined) return dflt;
@@ -150,8 +177,14 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
     let baseline: Baseline | null = values.baseline !== undefined ? loadBaseline(values.baseline, target) : null;
     const tty = process.stderr.isTTY === true;
     const shown = new Map<string, string | null>();
+    const found: Array<{ finding: Finding; file: string | null }> = [];
     options.onProgress = (s) => { if (tty) err(`\r${formatProgress(s)}\x1b[K`); };
     options.onFinding = (f, file, improved) => {
+      if (!improved) found.push({ finding: f, file });
+      else {
+        const k = found.findIndex((x) => x.finding.signature === f.signature && x.file === file);
+        if (k >= 0) found[k] = { finding: f, file };
+      }
       // with a baseline, only what is new; with workers, one worker's file per signature
       if (baseline?.signatures[f.signature]) return;
       if (improved ? shown.get(f.signature) !== file : shown.has(f.signature)) return;
@@ -159,13 +192,14 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
       if (tty) err("\r\x1b[K");
       err(summary(f, file, improved, target));
     };
-    const finish = (s: FuzzStats): number => {
+    const finish = (s: FuzzStats & { curve?: Array<[number, number]>; features?: Array<[number, number]> }): number => {
       if (tty) err("\r\x1b[K");
       const c = baseline ? compareSignatures(Object.keys(s.signatures), Object.keys(baseline.signatures)) : null;
       const warning = baseline ? budgetWarning(baseline, options, s) : null;
       if (warning) err(warning + "\n");
       if (values.json) {
-        process.stdout.write(JSON.stringify(fuzzReport(options, s, baseline && c ? { b: baseline, c } : undefined), null, 2) + "\n");
+        const report = { ...fuzzReport(options, s, baseline && c ? { b: baseline, c } : undefined), ...coverageReport(options, s, found) };
+        process.stdout.write(JSON.stringify(report, null, 1) + "\n");
       } else {
         const r = rates(s);
         process.stdout.write(`${s.cases} executions, ${s.ops} checked operations in ${(s.elapsedMs / 1000).toFixed(1)} s: ` +

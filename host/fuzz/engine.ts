@@ -395,6 +395,10 @@ export interface FuzzStats {
 export interface FuzzReport extends FuzzStats {
   findingsList: Finding[];
   files: string[];
+  /** coverage growth: [checked operations, features] points, about four per doubling */
+  curve: Array<[number, number]>;
+  /** [feature id, hits] of every feature seen */
+  features: Array<[number, number]>;
 }
 
 export function fuzz(o: FuzzOptions): FuzzReport {
@@ -414,7 +418,9 @@ export function fuzz(o: FuzzOptions): FuzzReport {
   const maxCases = o.cases ?? Infinity;
   const stats: FuzzReport = {
     cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {}, findingsList: [], files: [],
+    curve: [], features: [],
   };
+  let nextMark = 1;
   const best = new Map<string, { finding: Finding | null; file: string | null; tries: number }>();
   const faults = o.faults ?? [];
   const write = (file: string, f: Finding) => writeFileAtomic(file, JSON.stringify(f, null, 2) + "\n");
@@ -428,6 +434,10 @@ export function fuzz(o: FuzzOptions): FuzzReport {
     const g = generateCase(target, o.seed, index, { faults: o.faults ?? [], coverage, corpus, params });
     stats.cases++;
     stats.ops += g.result.checkedOps;
+    if (stats.ops >= nextMark) {
+      stats.curve.push([stats.ops, coverage.total]);
+      while (nextMark <= stats.ops) nextMark = Math.ceil(nextMark * 1.19);
+    }
     if (g.fresh > 0 && o.corpus && !g.result.violation) {
       const name = `${target.name}-${o.seed}-${index}.json`;
       writeFileAtomic(join(o.corpus, name), JSON.stringify({ target: target.name, config: g.config, ops: g.ops }) + "\n");
@@ -496,6 +506,8 @@ export function fuzz(o: FuzzOptions): FuzzReport {
   }
   stats.coverage = coverage.total;
   stats.elapsedMs = Date.now() - t0;
+  if (stats.curve.at(-1)?.[0] !== stats.ops) stats.curve.push([stats.ops, coverage.total]);
+  stats.features = coverage.list();
   return stats;
 }
 

@@ -20,6 +20,12 @@ export const HW_FAULTS = {
   "stale-elrsr": "GICH_ELRSR0 returns the value of the previous read",
   /** a write to GICC_DIR throws, as a wasm trap would */
   "trap-dir": "a write to GICC_DIR throws a RuntimeError",
+  /** a byte write to GICD_IPRIORITYR also lands in the neighbouring byte lane */
+  "prio-byte-lane": "a byte write to GICD_IPRIORITYR also writes the neighbouring byte",
+  /** GICD_SGIR replaces the sources an SGI is pending from instead of adding one */
+  "sgi-lost-source": "GICD_SGIR loses the other source CPUs of an SGI already pending",
+  /** GICV_EOIR of an SGI retires the first active list register with that ID, whatever its source */
+  "veoi-wrong-source": "GICV_EOIR of an SGI ignores the source CPU and retires the first active entry with the ID",
 } as const;
 export type HwFault = keyof typeof HW_FAULTS;
 
@@ -67,9 +73,28 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
       return v;
     },
     write(cpu, addr, value, size) {
+      const doff = (addr - map.gicd) >>> 0;
+      if (has("prio-byte-lane") && size === 1 && doff >= 0x400 && doff < 0x800) port.write(cpu, addr ^ 1, value, 1);
+      if (has("sgi-lost-source") && doff === 0xf00 && size === 4) {
+        const st = port.write(cpu, addr, value, size);
+        const filter = (value >>> 24) & 3;
+        const list = filter === 0 ? (value >>> 16) & 0xff : filter === 1 ? ~(1 << cpu) : filter === 2 ? 1 << cpu : 0;
+        for (let t = 0; t < gic.config.cpus; t++) if ((list >>> t) & 1) setByte(L.SGI_SRC + t * 16 + (value & 0xf), 1 << cpu);
+        return st;
+      }
+      if (has("veoi-wrong-source") && addr === map.gicv + 0x10 && (value & 0x3ff) < 16) {
+        const m = words();
+        const lr0 = (L.VIF_BASE + cpu * L.VIF_STRIDE + L.V_LR) >> 2;
+        for (let n = 0; n < gic.config.listRegisters; n++) {
+          const lr = m[lr0 + n]!;
+          if ((lr & 0xa0000000) === 0x20000000 && (lr & 0x3ff) === (value & 0x3ff)) {
+            value = ((value & ~0x1c00) | (lr & 0x1c00)) >>> 0;
+            break;
+          }
+        }
+      }
       if (has("ignore-w1c")) {
-        const off = (addr - map.gicd) >>> 0;
-        if ((off >= 0x180 && off < 0x200) || (off >= 0x280 && off < 0x300) || (off >= 0x380 && off < 0x400)) {
+        if ((doff >= 0x180 && doff < 0x200) || (doff >= 0x280 && doff < 0x300) || (doff >= 0x380 && doff < 0x400)) {
           if ((addr & 3) === 0 && size === 4) return 0;
         }
       }
@@ -83,6 +108,11 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
       return port.lastStatus();
     },
   };
+  function setByte(a: number, v: number): void {
+    const m = words();
+    const sh = (a & 3) * 8;
+    m[a >> 2] = ((m[a >> 2]! & ~(0xff << sh)) | (v << sh)) >>> 0;
+  }
   function uncount(cpu: number): void {
     const m = words();
     const a = (L.CPU_BASE + cpu * L.CPU_STRIDE + L.C_BAD + (L.ACCESS_UNALIGNED - 1) * 4) >> 2;

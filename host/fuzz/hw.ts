@@ -6,7 +6,9 @@
 import { Gic, validateConfig, ConfigError, DEFAULT_CONFIG, type GicConfig } from "../hw/gic.ts";
 import { encodeLr, sgir } from "../hw/regs.ts";
 import type { Rng } from "../sim/rng.ts";
-import { ROWS, FRAMES, type RegRow } from "../check/access.ts";
+import { ROWS, FRAMES, STATUS_NAMES, expectAccess, newExpectation, type RegRow } from "../check/access.ts";
+import { LR_CAUSES, REF_FEATURE } from "../check/reference.ts";
+import * as L from "../hw/layout.ts";
 import { HwChecker, describeOp, rawPort, type HwOp, type HwPort, type Violation } from "../check/invariants.ts";
 import { HW_FAULTS, plantFaults } from "./faults.ts";
 import { Coverage, FindingError, type FuzzSession, type FuzzTarget, type SessionOptions } from "./target.ts";
@@ -47,6 +49,9 @@ class HwSession implements FuzzSession<HwOp> {
   private readonly plan: Plan[] = [];
   private lastRead = 0;
   private n = 0;
+  /** the features this case has seen: the generator steers toward the others */
+  private readonly seen = new Uint8Array(1 << 13);
+  private readonly predicted = newExpectation();
 
   constructor(hc: HwConfig, options: SessionOptions) {
     this.gic = Gic.create(hc);
@@ -54,6 +59,23 @@ class HwSession implements FuzzSession<HwOp> {
     this.port = plantFaults(this.gic, rawPort(this.gic), options.faults ?? []);
     this.checker = new HwChecker(this.gic, this.port);
     this.cov = options.coverage;
+    this.checker.ref.hit = (f) => this.hit(f);
+  }
+
+  private hit(f: number): void {
+    this.seen[f] = 1;
+    this.cov?.hit(f);
+  }
+
+  /** Whether the run (or, without a run's coverage, this case) has seen `f`. */
+  private covered(f: number): boolean {
+    return (this.cov ? this.cov.bits[f]! : this.seen[f]!) !== 0;
+  }
+
+  /** The first of `from`..`to` whose feature `base + value - from` is not covered, else a random one. */
+  private aim(rng: Rng, base: number, from: number, to: number): number {
+    for (let k = from; k <= to; k++) if (!this.covered(base + k - from)) return k;
+    return from + rng.below(to - from + 1);
   }
 
   get checkedOps(): number { return this.n; }
@@ -69,7 +91,7 @@ class HwSession implements FuzzSession<HwOp> {
       this.n++;
       const v = chk.after(op, result);
       if (v) return v;
-      if (this.cov) this.cover(op, result);
+      this.cover(op, result);
       if ((this.n & (FULL_CHECK_EVERY - 1)) === 0) return chk.checkAll();
       return null;
     } catch (e) {
@@ -79,33 +101,41 @@ class HwSession implements FuzzSession<HwOp> {
 
   finish(): Violation | null {
     try {
-      return this.checker.checkAll();
+      return this.checker.checkAll() ?? this.checker.ref.audit();
     } catch (e) {
       return { invariant: "crash", message: `final check: ${e instanceof Error ? e.message : String(e)}` };
     }
   }
 
-  /** Coverage features: (frame, row, status, direction), acknowledge outcomes,
-   *  list-register encodings written, MISR bits raised. */
+  /** Coverage features (names in `featureName`): (frame, row, status,
+   *  direction); (row, width, direction) of legal accesses; acknowledge
+   *  outcomes and the physical running priority they leave; list-register
+   *  encodings written; MISR bits raised; and, from the storage reference,
+   *  list-register state transitions, virtual active-priority levels and
+   *  nesting, SGI source counts and EOICount values. */
   private cover(op: HwOp, result: number): void {
-    const cov = this.cov!;
-    if (op.t === "line") { cov.hit(4000 + (op.level ? 1 : 0) + (op.irq < 32 ? 2 : 0)); return; }
+    if (op.t === "line") { this.hit(F.line + (op.level ? 1 : 0) + (op.irq < 32 ? 2 : 0)); return; }
     const e = this.checker.exp;
-    const status = op.t === "w" ? result : this.port.lastStatus();
+    const status = this.checker.lastStatus;
     const rowKey = e.row >= 0 ? e.row + 8 : e.frame + 1;
-    cov.hit(((rowKey * 8 + status) << 1) | (op.t === "w" ? 1 : 0));
+    this.hit(((rowKey * 8 + status) << 1) | (op.t === "w" ? 1 : 0));
     if (e.row < 0 || status !== 0) return;
+    this.hit(F.width + (e.row * 3 + (op.size === 1 ? 0 : op.size === 2 ? 1 : 2)) * 2 + (op.t === "w" ? 1 : 0));
     const row = ROWS[e.row]!;
     if (op.t === "r" && (row.role === "iar" || row.role === "aiar")) {
       const irq = result & 0x3ff;
       const cls = irq === 1023 ? 0 : irq === 1022 ? 1 : irq < 16 ? 2 : irq < 32 ? 3 : 4;
-      cov.hit(3000 + e.frame * 32 + (row.role === "aiar" ? 16 : 0) + cls);
+      this.hit(F.ack + e.frame * 32 + (row.role === "aiar" ? 16 : 0) + cls);
+      if (e.frame === 1 && irq < 1020) {
+        const rpr = this.gic.memoryWords()[(L.CPU_BASE + op.cpu * L.CPU_STRIDE + L.C_RPR) >> 2]!;
+        if (rpr < 0x100) this.hit(F.physicalLevel + (rpr >> 3));
+      }
     } else if (op.t === "w" && row.role === "lr") {
-      cov.hit(3200 + ((op.value >>> 28) & 0xf) * 2 + ((op.value >>> 19) & 1));
+      this.hit(F.lrWrite + ((op.value >>> 28) & 0xf) * 2 + ((op.value >>> 19) & 1));
     }
     if (e.frame >= 2) {
       const misr = this.gic.misr(op.cpu);
-      for (let b = 0; b < 8; b++) if ((misr >>> b) & 1) cov.hit(3300 + b);
+      for (let b = 0; b < 8; b++) if ((misr >>> b) & 1) this.hit(F.misr + b);
     }
   }
 
@@ -227,8 +257,24 @@ class HwSession implements FuzzSession<HwOp> {
     }) | (rng.below(16) === 0 ? (rng.below(8) << 20) : 0);
   }
 
-  /** A legal-looking access to a real register. */
+  /** A legal-looking access to a real register. Steered: of a few
+   *  candidates, the first whose (row, status, width, direction) this case
+   *  has not seen yet. */
   private register(rng: Rng): HwOp {
+    let op: HwOp | null = null;
+    for (let k = 0; k < 3; k++) {
+      op = this.registerCandidate(rng);
+      if (op.t === "line") return op;
+      const e = expectAccess(this.config, op.addr, op.size, op.t === "w", op.t === "w" ? op.value : 0, this.predicted);
+      const dir = op.t === "w" ? 1 : 0;
+      const access = ((e.row + 8) * 8 + e.status) << 1 | dir;
+      const width = F.width + (e.row * 3 + (op.size === 1 ? 0 : op.size === 2 ? 1 : 2)) * 2 + dir;
+      if (!this.covered(access) || (e.status === 0 && !this.covered(width))) return op;
+    }
+    return op!;
+  }
+
+  private registerCandidate(rng: Rng): HwOp {
     const row = pick(rng, FRAME_ROWS[rng.below(4)]!);
     const inRow = this.offsetIn(rng, row);
     const addr = this.base(row.frame) + row.start + inRow;
@@ -239,6 +285,15 @@ class HwSession implements FuzzSession<HwOp> {
     const write = row.kind === "wo" ? rng.below(16) !== 0 : row.kind === "ro" ? rng.below(16) === 0 : rng.below(2) === 0;
     const aligned = (addr & ~(size - 1)) >>> 0;
     if (!write) return { t: "r", cpu, addr: aligned, size };
+    if (row.role === "lr" && size === 4 && (inRow >> 2) < this.config.listRegisters) {
+      // a list register: prefer a state change this case has not made yet
+      const cur = this.checker.ref.listRegister(cpu, inRow >> 2);
+      let value = this.lr(rng);
+      for (let k = 0; k < 4 && this.covered(F.lrTransition + ((cur >>> 28) & 3) * 4 + ((value >>> 28) & 3)); k++) {
+        value = this.lr(rng);
+      }
+      return { t: "w", cpu, addr: aligned, value, size };
+    }
     return { t: "w", cpu, addr: aligned, value: this.value(rng, row, inRow), size };
   }
 
@@ -260,6 +315,12 @@ class HwSession implements FuzzSession<HwOp> {
     if (kind === 0 || kind === 2) {
       plan.push(w(gicd, 3), w(gicc, (alias ? 2 : 1) | 4 | eoiMode | (rng.below(2) ? 2 : 0)), w(gicc + 4, 0xff));
       plan.push(w(gicd + 0x100 + word, 1 << (irq & 31)));
+      if (rng.below(2) === 0) {
+        // a priority, steered toward a running priority level this case has not reached
+        let prio = rng.below(256);
+        for (let k = 0; k < 4 && this.covered(F.physicalLevel + (prio >> 3)); k++) prio = rng.below(256);
+        plan.push(() => ({ t: "w", cpu, addr: gicd + 0x400 + irq, value: prio, size: 1 }));
+      }
       if (irq >= 32 && c.cpus > 1) plan.push(w(gicd + 0x800 + (irq & ~3), (1 << cpu) * 0x01010101));
       if (irq >= 32 && rng.below(2)) plan.push(w(gicd + 0x080 + word, rng.below(2) ? 1 << (irq & 31) : 0));
       if (irq < 16) plan.push(w(gicd + 0xf00, sgir(2, 0, irq)));
@@ -283,14 +344,149 @@ class HwSession implements FuzzSession<HwOp> {
       if (eoiMode) plan.push(wl(gicc + 0x1000));
       return;
     }
+    if (rng.below(3) === 0 && c.listRegisters >= 2) { this.nestedFlow(rng, cpu); return; }
+    if (rng.below(3) === 0) { this.targetedFlow(rng, cpu); return; }
     const n = rng.below(c.listRegisters);
     const vem = rng.below(3) === 0 ? 0x200 : 0;
     plan.push(w(gich, 1 | (rng.below(256) & 0xfe)), w(gicv, 3 | (rng.below(2) ? 4 : 0) | vem), w(gicv + 4, 0xf8));
-    plan.push(w(gich + 0x100 + n * 4, this.lr(rng) & ~0x20000000 | 0x10000000));
+    // steer toward a virtual priority level this case has not acknowledged
+    let lr = this.lr(rng);
+    for (let k = 0; k < 4 && this.covered(REF_FEATURE.virtualLevel + ((lr >>> 23) & 0x1f)); k++) lr = this.lr(rng);
+    plan.push(w(gich + 0x100 + n * 4, lr & ~0x20000000 | 0x10000000));
     plan.push(r(gicv + (alias ? 0x20 : 0x0c)), wl(gicv + (alias ? 0x24 : 0x10)));
     if (vem) plan.push(wl(gicv + 0x1000));
     plan.push(r(gich + pick(rng, [0x10, 0x20, 0x30])));
   }
+
+  /** Plan a flow aimed at a feature the run has not reached: SGIs pending
+   *  from several sources at once, EOIs that find no list register counted
+   *  in GICH_HCR.EOICount, or a pending-and-active list register
+   *  deactivated back to pending. */
+  private targetedFlow(rng: Rng, cpu: number): void {
+    const c = this.config;
+    const { gicd, gich, gicv } = c.map;
+    const plan = this.plan;
+    const w = (from: number, addr: number, value: number): Plan => () => ({ t: "w", cpu: from, addr, value: value >>> 0, size: 4 });
+    const kind = rng.below(3);
+    if (kind === 0) {
+      // k source CPUs send one SGI to one target, whose byte was cleared first
+      const k = this.aim(rng, REF_FEATURE.sgiSources, 1, c.cpus);
+      const sgi = rng.below(16);
+      plan.push(() => ({ t: "w", cpu, addr: gicd + 0xf10 + sgi, value: 0xff, size: 1 }));
+      const first = rng.below(c.cpus - k + 1);
+      for (let j = 0; j < k; j++) plan.push(w(first + j, gicd + 0xf00, sgir(0, 1 << cpu, sgi)));
+      plan.push(() => ({ t: "r", cpu, addr: gicd + 0xf20 + (sgi & ~3), size: 4 }));
+    } else if (kind === 1) {
+      // k EOIs of an ID no list register holds, each dropping a priority
+      const k = this.aim(rng, REF_FEATURE.eoiCount + 1, 1, 31);
+      const vid = 1000 + rng.below(19);
+      for (let n = 0; n < c.listRegisters; n++) plan.push(w(cpu, gich + 0x100 + n * 4, 0));
+      plan.push(w(cpu, gich, 1), w(cpu, gicv, 1), w(cpu, gicv + 0xd0, k === 32 ? 0xffffffff : (1 << k) - 1 >>> 0));
+      for (let j = 0; j < k; j++) plan.push(w(cpu, gicv + 0x10, vid));
+      plan.push(() => ({ t: "r", cpu, addr: gich, size: 4 }), () => ({ t: "r", cpu, addr: gich + 0x10, size: 4 }));
+    } else {
+      // 5.4: deactivating a pending-and-active entry leaves it pending
+      const n = rng.below(c.listRegisters);
+      const vid = 16 + rng.below(64);
+      const vem = rng.below(2) === 0 ? 0x200 : 0;
+      plan.push(w(cpu, gich, 1), w(cpu, gicv, 1 | vem));
+      plan.push(w(cpu, gich + 0x100 + n * 4, encodeLr({ virtualId: vid, physicalId: 0, eoi: rng.below(2) === 0, priority: 0x80, state: 3, group1: false, hw: false })));
+      plan.push(w(cpu, gicv + (vem ? 0x1000 : 0x10), vid), () => ({ t: "r", cpu, addr: gich + 0x100 + n * 4, size: 4 }));
+    }
+  }
+
+  /** Plan nested virtual interrupts: list registers written one at a time,
+   *  each more urgent than the last and acknowledged before the next, so
+   *  that GICH_APR holds several levels; then EOIs (and DIRs with VEM) in
+   *  reverse order. Half of the time every entry is the same software SGI
+   *  from different source CPUs, so an EOI must retire the entry of the
+   *  source it names (5.3.11). */
+  private nestedFlow(rng: Rng, cpu: number): void {
+    const c = this.config;
+    const { gich, gicv } = c.map;
+    const plan = this.plan;
+    const w = (addr: number, value: number): Plan => () => ({ t: "w", cpu, addr, value: value >>> 0, size: 4 });
+    // as deep as the first nesting level not yet covered (at most 31 levels
+    // below 0xf8 with the virtual interface's 5 priority bits)
+    const k = rng.below(2) === 0 ? 2 + rng.below(Math.min(3, c.listRegisters - 1))
+      : this.aim(rng, REF_FEATURE.virtualNesting + 1, 2, Math.min(c.listRegisters, 31));
+    const first = rng.below(c.listRegisters - k + 1);
+    const vem = rng.below(3) === 0 ? 0x200 : 0;
+    const sgi = rng.below(2) === 0 ? rng.below(16) : -1;
+    const acked: number[] = [];
+    plan.push(w(gich, 1), w(gicv, 1 | vem), w(gicv + 4, 0xf8), w(gicv + 8, 0), w(gicv + 0xd0, 0));
+    let prio = 0xf8;
+    for (let j = 0; j < k; j++) {
+      // each entry more urgent than the last, with room left for the others
+      prio -= 8 * (1 + rng.below(Math.max(1, Math.floor((prio >> 3) / (k - j)))));
+      const value = encodeLr({
+        virtualId: sgi >= 0 ? sgi : 16 + rng.below(64), physicalId: sgi >= 0 ? (j + rng.below(2)) & 7 : 0,
+        eoi: rng.below(2) === 0, priority: prio, state: 1, group1: false, hw: false,
+      });
+      const lrAddr = gich + 0x100 + (first + j) * 4;
+      plan.push(j === 0 ? w(lrAddr, value) : (last) => { acked.push(last); return { t: "w", cpu, addr: lrAddr, value, size: 4 }; });
+      plan.push(() => ({ t: "r", cpu, addr: gicv + 0x0c, size: 4 }));
+    }
+    for (let j = k - 1; j >= 0; j--) {
+      plan.push((last) => {
+        if (acked.length < k) acked.push(last);
+        return { t: "w", cpu, addr: gicv + 0x10, value: acked[j]! >>> 0, size: 4 };
+      });
+      if (vem) plan.push(() => ({ t: "w", cpu, addr: gicv + 0x1000, value: acked[j]! >>> 0, size: 4 }));
+    }
+    plan.push(() => ({ t: "r", cpu, addr: gich + pick(rng, [0x10, 0x20, 0x30]), size: 4 }));
+  }
+}
+
+// ---- feature names
+
+/** Feature id bases of the hw target (see HwSession.cover). */
+const F = {
+  width: 1200,
+  ack: 3000,
+  lrWrite: 3200,
+  misr: 3300,
+  lrTransition: REF_FEATURE.lrTransition,
+  physicalLevel: 3610,
+  line: 4000,
+} as const;
+
+const MISR_NAMES = ["EOI", "U", "LRENP", "NP", "VGrp0E", "VGrp0D", "VGrp1E", "VGrp1D"];
+const LR_STATES = ["invalid", "pending", "active", "pending+active"];
+const ACK_CLASSES = ["1023", "1022", "SGI", "PPI", "SPI"];
+
+/** The name of a hw coverage feature, family first. */
+export function hwFeatureName(id: number): string {
+  const rowName = (key: number) => (key >= 8 ? ROWS[key - 8]?.name ?? `row ${key - 8}`
+    : key === 0 ? "outside-frames" : `${["GICD", "GICC", "GICH", "GICV"][key - 1]}-unmapped`);
+  if (id < F.width) {
+    const dir = id & 1 ? "write" : "read";
+    const key = (id >> 1) >> 3;
+    return `access ${rowName(key)} ${dir} ${STATUS_NAMES[(id >> 1) & 7] ?? "?"}`;
+  }
+  if (id < F.ack) {
+    const k = (id - F.width) >> 1;
+    return `width ${ROWS[Math.floor(k / 3)]?.name ?? "?"} ${["byte", "halfword", "word"][k % 3]} ${id & 1 ? "write" : "read"}`;
+  }
+  if (id < F.lrWrite) {
+    const k = id - F.ack;
+    return `ack ${["GICD", "GICC", "GICH", "GICV"][k >> 5]}_${k & 16 ? "AIAR" : "IAR"} ${ACK_CLASSES[k & 15] ?? "?"}`;
+  }
+  if (id < F.misr) {
+    const k = id - F.lrWrite;
+    return `lr-write state ${LR_STATES[(k >> 1) & 3]}${k & 16 ? " grp1" : ""}${k & 32 ? " hw" : ""}${k & 1 ? " eoi" : ""}`;
+  }
+  if (id < F.lrTransition) return `misr ${MISR_NAMES[id - F.misr] ?? "?"}`;
+  if (id < REF_FEATURE.virtualLevel) {
+    const k = id - F.lrTransition;
+    return `lr-transition ${LR_STATES[(k >> 2) & 3]}->${LR_STATES[k & 3]} by ${LR_CAUSES[k >> 4] ?? "?"}`;
+  }
+  if (id < REF_FEATURE.virtualNesting) return `virtual-level ${id - REF_FEATURE.virtualLevel}`;
+  if (id < REF_FEATURE.sgiSources) return `virtual-nesting ${id - REF_FEATURE.virtualNesting + 1}`;
+  if (id < REF_FEATURE.eoiCount) return `sgi-sources ${id - REF_FEATURE.sgiSources + 1}`;
+  if (id < F.physicalLevel) return `eoicount ${id - REF_FEATURE.eoiCount}`;
+  if (id < F.line) return `physical-level ${id - F.physicalLevel}`;
+  return `line ${id & 2 ? "PPI" : "SPI"} ${id & 1 ? "high" : "low"}`;
 }
 
 // ---- finding-file validation
@@ -319,6 +515,7 @@ export const hwTarget: FuzzTarget<HwConfig, HwOp> = {
   open: (config, options = {}) => new HwSession(config, options),
   caseLength: (rng) => 64 + rng.below(rng.below(4) === 0 ? 2000 : 400),
   describeOp: (config, op) => describeOp({ ...DEFAULT_CONFIG, ...config }, op),
+  featureName: hwFeatureName,
   simplerOps(config, op) {
     const out: HwOp[] = [];
     if (op.cpu !== 0) out.push({ ...op, cpu: 0 });

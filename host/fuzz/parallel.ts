@@ -37,21 +37,26 @@ export function runFuzzWorker(options: WorkerOptions): void {
     onProgress: (s) => post({ kind: "progress", stats: { ...s } }),
     onFinding: (finding, file, improved) => post({ kind: "finding", finding, file, improved }),
   });
-  post({ kind: "done", stats: { ...stats, findingsList: undefined, files: undefined } as unknown as FuzzStats });
+  post({ kind: "done", stats: { ...stats, findingsList: undefined, files: undefined, curve: undefined } as unknown as FuzzStats });
 }
 
+/** Merged statistics of several workers; `features` (summed hits) once every worker is done. */
+export type MergedStats = FuzzStats & { features?: Array<[number, number]> };
+
 /** Run `workers` workers from `entry` and merge their statistics. */
-export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions): Promise<FuzzStats> {
+export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions): Promise<MergedStats> {
   const shard = options.shard ?? { index: 0, count: 1 };
   const { onProgress, onFinding, ...plain } = options;
-  const latest: FuzzStats[] = [];
+  const latest: MergedStats[] = [];
   // each worker writes its own file of a signature it finds; the run names
   // the one reported first, as the console shows it
   const firstFile = new Map<string, string | null>();
-  const total = (): FuzzStats => {
-    const t: FuzzStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {} };
+  const total = (): MergedStats => {
+    const t: MergedStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {} };
+    const features = new Map<number, number>();
+    let all = latest.length === workers;
     for (const s of latest) {
-      if (!s) continue;
+      if (!s) { all = false; continue; }
       t.cases += s.cases; t.ops += s.ops;
       t.corpusAdded += s.corpusAdded; t.coverage = Math.max(t.coverage, s.coverage); t.elapsedMs = Math.max(t.elapsedMs, s.elapsedMs);
       // a signature two workers found is one finding, seen in all their cases
@@ -60,6 +65,13 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
         if (have) have.count += st.count;
         else t.signatures[sig] = { ...st };
       }
+      if (!s.features?.length) all = false;
+      for (const [f, n] of s.features ?? []) features.set(f, (features.get(f) ?? 0) + n);
+    }
+    if (all) {
+      // the union of the workers' features
+      t.features = [...features].sort((a, b) => a[0] - b[0]);
+      t.coverage = t.features.length;
     }
     for (const [sig, st] of Object.entries(t.signatures)) if (firstFile.has(sig)) st.file = firstFile.get(sig)!;
     const sigs = Object.values(t.signatures);
@@ -79,7 +91,7 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
         onFinding?.(m.finding, m.file, m.improved);
       }
       else {
-        latest[w] = m.stats;
+        latest[w] = m.stats as MergedStats;
         if (m.kind === "progress") onProgress?.(total());
       }
     });

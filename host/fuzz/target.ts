@@ -18,18 +18,27 @@ export interface Violation extends CheckViolation {
   others?: Violation[];
 }
 
-/** Coverage features seen so far: one byte per feature id. */
+/** Coverage features seen so far: one byte per feature id, and how often
+ *  each was hit. */
 export class Coverage {
   readonly bits: Uint8Array;
+  readonly hits: Uint32Array;
   /** features seen for the first time since the last `take()` */
   fresh = 0;
   total = 0;
-  constructor(size = 1 << 16) { this.bits = new Uint8Array(size); }
+  constructor(size = 1 << 16) { this.bits = new Uint8Array(size); this.hits = new Uint32Array(size); }
   hit(f: number): void {
     const b = this.bits;
+    this.hits[f]!++;
     if (b[f] === 0) { b[f] = 1; this.fresh++; this.total++; }
   }
   take(): number { const n = this.fresh; this.fresh = 0; return n; }
+  /** [feature id, hits] of every feature seen, by id */
+  list(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (let f = 0; f < this.bits.length; f++) if (this.bits[f] !== 0) out.push([f, this.hits[f]!]);
+    return out;
+  }
 }
 
 export interface SessionOptions {
@@ -95,4 +104,6 @@ export interface FuzzTarget<Config = unknown, Op = unknown> {
   checkOp?(config: Config, op: Op, path: string): void;
   /** a bounded narrative of a failing case, for its finding file */
   explain?(config: Config, ops: readonly Op[], schedule?: Schedule, faults?: readonly string[]): string[];
+  /** the name of a coverage feature: its family first, e.g. `lr pending->active ack` */
+  featureName?(id: number): string;
 }

@@ -8,8 +8,15 @@ import type { Co } from "../sim/api.ts";
 import type { PCpu } from "../sim/machine.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import type { Vgic } from "../xen/vgic.ts";
+import type { Gic } from "../hw/gic.ts";
 
 export const VGIC_FAULTS = {
+  // one step of the context switch or the maintenance bookkeeping broken,
+  // by wrapping the instance's own GICH writes
+  "restore-skips-apr": "gic_restore_state does not write the saved GICH_APR back",
+  "restore-skips-vmcr": "gic_restore_state does not write the saved GICH_VMCR back",
+  "restore-skips-lr0": "gic_restore_state does not write list register 0 back",
+  "uie-kept": "gic_clear_lrs does not clear GICH_HCR.UIE",
   /** vgic_enable_irqs forgets the physical side: an SPI the guest enables
    *  (its first enable, or after a disable) stays disabled in the
    *  distributor, and a raised edge waits there for ever */
@@ -25,9 +32,16 @@ export function isVgicFault(name: string): name is VgicFault {
   return Object.prototype.hasOwnProperty.call(VGIC_FAULTS, name);
 }
 
-/** Plant the named changes into `vgic`. */
-export function plantVgicFaults(vgic: Vgic, faults: readonly string[]): void {
+interface GichWriter {
+  gichWrite(ctx: { id: number }, off: number, v: number): void;
+  gic_restore_state(ctx: { id: number }, v: unknown): Generator<unknown, void, unknown>;
+}
+
+/** Plant the named changes into `vgic` (whose physical GIC is `gic`). */
+export function plantVgicFaults(vgic: Vgic, gic: Gic, faults: readonly string[]): void {
   for (const f of faults) if (!isVgicFault(f)) throw new RangeError(`unknown fault '${f}' (known: ${Object.keys(VGIC_FAULTS).join(", ")})`);
+  if (faults.length === 0) return;
+  plantSwitchFaults(vgic, gic, faults);
   // an own property of the instance shadows the design's method
   const o = vgic as unknown as Record<string, unknown>;
   if (faults.includes("enable-no-physical")) {
@@ -43,4 +57,34 @@ export function plantVgicFaults(vgic: Vgic, faults: readonly string[]): void {
       yield* raise(ctx, v, virq);
     };
   }
+}
+
+/** The context-switch and maintenance faults: the instance's GICH writes
+ *  during gic_restore_state, and GICH_HCR writes, are filtered. */
+function plantSwitchFaults(vgic: Vgic, gic: Gic, faults: readonly string[]): void {
+  const has = (f: VgicFault) => faults.includes(f);
+  const w = vgic as unknown as GichWriter;
+  const write = w.gichWrite.bind(vgic);
+  const restore = w.gic_restore_state.bind(vgic);
+  const restoring = new Set<number>();
+  // GICH offsets (IHI 0048B Table 5-1)
+  const HCR = 0x000, VMCR = 0x008, APR = 0x0f0, LR0 = 0x100;
+  w.gic_restore_state = function* (ctx, v) {
+    restoring.add(ctx.id);
+    try {
+      yield* restore(ctx, v);
+    } finally {
+      restoring.delete(ctx.id);
+    }
+  };
+  w.gichWrite = (ctx, off, value) => {
+    if (restoring.has(ctx.id)) {
+      if (has("restore-skips-apr") && off === APR) return;
+      if (has("restore-skips-vmcr") && off === VMCR) return;
+      if (has("restore-skips-lr0") && off === LR0) return;
+      if (off === HCR) restoring.delete(ctx.id); // the restore's last write
+    }
+    if (has("uie-kept") && off === HCR && value !== 0 && (gic.hcr(ctx.id) & 2) !== 0) value |= 2;
+    write(ctx, off, value);
+  };
 }

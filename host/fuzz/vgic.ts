@@ -26,6 +26,7 @@ import { gicdRowName } from "../xen/vgic-v2.ts";
 import { VARIANTS } from "../xen/variants.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
 import { checkRun, checkVgic, exceptionSite, type Finding as VgicFinding } from "../check/vgic.ts";
+import { SWITCH_FEATURE, SwitchChecker } from "../check/vgic-switch.ts";
 import { makeSignature, signatureOf } from "./signature.ts";
 import { VGIC_FAULTS, plantVgicFaults } from "./vgic-faults.ts";
 import { Coverage, FindingError, type FuzzSession, type FuzzTarget, type SessionOptions, type Violation } from "./target.ts";
@@ -59,6 +60,9 @@ export interface VgicConfig {
   sched: VgicSchedConfig;
   /** machine steps before the case is declared not quiescent */
   maxSteps: number;
+  /** cycles a vCPU runs before another runnable one on its pCPU gets a turn
+   *  (the hypervisor's default when absent) */
+  timeSlice?: number;
 }
 
 const VARIANT_NAMES = VARIANTS.map((v) => v.name);
@@ -71,18 +75,21 @@ const PCT_STEPS = 3000;
 
 // ---- operations
 
-/** A GICV flow: acknowledge and EOI (correct), or a wrong access. */
-export type GicvKind = "ack-eoi" | "ack-only" | "eoi-spurious" | "dir" | "eoi-unacked";
+/** A GICV flow: acknowledge and EOI (correct), a wrong access, or a new
+ *  priority mask (`value`), which makes vCPUs' GICH_VMCR differ. */
+export type GicvKind = "ack-eoi" | "ack-only" | "eoi-spurious" | "dir" | "eoi-unacked" | "pmr";
 
 export type VgicOp =
   | { v: number; t: "w"; off: number; size: 1 | 2 | 4; value: number }
   | { v: number; t: "r"; off: number; size: 1 | 2 | 4 }
-  | { v: number; t: "gicv"; kind: GicvKind; irq?: number }
+  | { v: number; t: "gicv"; kind: GicvKind; irq?: number; value?: number }
   | { v: number; t: "work"; cycles: number }
   | { v: number; t: "wfi" }
   | { v: "dev"; t: "raise"; irq: number; gap: number };
 
-const GICV_KINDS: readonly GicvKind[] = ["ack-eoi", "ack-only", "eoi-spurious", "dir", "eoi-unacked"];
+const GICV_KINDS: readonly GicvKind[] = ["ack-eoi", "ack-only", "eoi-spurious", "dir", "eoi-unacked", "pmr"];
+/** GICV_PMR values that mask none of the generated priorities (at most 0xc0) */
+const PMR_VALUES = [0xf8, 0xf0, 0xe8, 0xd8];
 
 /** Widths the GICv2 architecture allows for a distributor offset (IHI 0048B
  *  4.1.4 and the register descriptions): byte-accessible registers are
@@ -102,7 +109,7 @@ function describe(op: VgicOp): string {
   switch (op.t) {
     case "w": return `v${op.v} write GICD ${gicdRowName(op.off)}+0x${(op.off & 0xfff).toString(16)}/${op.size} = 0x${(op.value >>> 0).toString(16)}`;
     case "r": return `v${op.v} read GICD ${gicdRowName(op.off)}+0x${(op.off & 0xfff).toString(16)}/${op.size}`;
-    case "gicv": return `v${op.v} GICV ${op.kind}${op.irq !== undefined ? ` ${op.irq}` : ""}`;
+    case "gicv": return `v${op.v} GICV ${op.kind}${op.irq !== undefined ? ` ${op.irq}` : ""}${op.value !== undefined ? ` 0x${op.value.toString(16)}` : ""}`;
     case "work": return `v${op.v} work ${op.cycles}`;
     case "wfi": return `v${op.v} wfi`;
     case "raise": return `device raises SPI ${op.irq} (after ${op.gap} points)`;
@@ -112,7 +119,7 @@ function describe(op: VgicOp): string {
 // ---- the session
 
 /** Order in which simultaneous findings are reported (the first wins). */
-const PRIORITY = ["crash", "list-race", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "domain-crash", "lost", "duplicate", "stuck-active", "no-quiescence"];
+const PRIORITY = ["crash", "switch-restore", "maintenance-enables", "list-race", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "domain-crash", "lost", "duplicate", "stuck-active", "no-quiescence"];
 const MESSAGE_LIMIT = 600;
 
 export interface VgicViolation extends Violation {
@@ -126,7 +133,7 @@ interface Outcome {
   sys: System | null;
 }
 
-interface RunOptions {
+export interface RunOptions {
   schedule?: Schedule;
   /** planted changes to the design (tests only, ./vgic-faults.ts) */
   faults?: readonly string[];
@@ -180,6 +187,8 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
                 sys!.vgic.observer.completed?.(irq, g.v, g.ctx.clock);
               }
             }
+          } else if (op.kind === "pmr") {
+            g.writeCpu(GICV.PMR, op.value ?? 0xf8);
           } else if (op.kind === "eoi-spurious") {
             g.writeCpu(GICV.EOIR, 1023);
           } else if (op.kind === "dir") {
@@ -208,15 +217,20 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     scheduler: replay?.scheduler ?? schedulerOf(config.sched),
     instantBoot: true,
     trace: o.trace ?? false,
+    ...(config.timeSlice !== undefined ? { timeSlice: config.timeSlice } : {}),
   });
   const s = sys;
-  if (o.faults && o.faults.length > 0) plantVgicFaults(s.vgic, o.faults);
   guestCpuInterfaces(s);
   for (const spi of config.spis) guestIrq(s, { irq: spi.irq, target: spi.target, priority: spi.priority, enabled: spi.enabled });
+  plantVgicFaults(s.vgic, s.gic, o.faults ?? []);
+  const switches = new SwitchChecker(s.vgic, s.gic);
+  const cov = o.coverage;
+  if (cov) switches.hit = (f) => cov.hit(f);
   s.vgic.observer = {
     physicalAck: (irq) => bump(acks, irq),
     delivered: (irq) => bump(delivered, irq),
     dropped: (irq) => bump(droppedBy, irq),
+    ...switches.hooks(),
   };
   if (dev.length > 0) {
     s.machine.spawnThread("device", function* (t: Thread) {
@@ -250,6 +264,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   };
   // lock findings are named by their lock classes (the checks' path), so
   // that two different inversions of one design are two findings
+  for (const v of switches.violations) add(v);
   for (const f of checkRun(r)) {
     if (f.kind === "deadlock" || f.kind === "lock-inversion") add({ invariant: `${f.kind}-${f.path}`, message: f.message });
     else if (f.kind === "lockdep") add({ invariant: `lockdep-${f.path!.split(":")[0]}`, message: f.message });
@@ -339,6 +354,30 @@ function cover(cov: Coverage, config: VgicConfig, s: System, r: RunResult, out: 
   for (const v of out) cov.hit(base + 600 + (hash(signatureOf(v)) % 64));
 }
 
+const COUNTER_NAMES = ["migrations", "lr-pending-adds", "dropped", "mmio-aborts", "domain-crashes", "maintenance-irqs", "kicks", "context-switches", "injections"];
+const RUN_REASONS = ["done", "deadlock", "until", "maxSteps", "error"];
+
+/** The name of a vgic coverage feature, family first. */
+export function vgicFeatureName(id: number): string {
+  if (id >= SWITCH_FEATURE.switchOut && id < SWITCH_FEATURE.kind) {
+    const k = id - SWITCH_FEATURE.switchOut;
+    return `switch-out lrs ${k >> 2}${k & 2 ? " apr" : ""}${k & 1 ? " uie" : ""}`;
+  }
+  if (id >= SWITCH_FEATURE.kind && id < SWITCH_FEATURE.entry) return `switch-in ${id === SWITCH_FEATURE.kind ? "same pCPU" : "other pCPU"}`;
+  if (id >= SWITCH_FEATURE.entry && id < SWITCH_FEATURE.entry + 4) {
+    const k = id - SWITCH_FEATURE.entry;
+    return `guest-entry ${k & 2 ? "uie" : "no-uie"} ${k & 1 ? "lr-pending" : "no-lr-pending"}`;
+  }
+  if (id < 5000) return `feature ${id}`;
+  const variant = VARIANT_NAMES[Math.floor((id - 5000) / 1000)] ?? "?";
+  const k = (id - 5000) % 1000;
+  if (k < 100) return `counter ${variant} ${COUNTER_NAMES[k >> 3] ?? "?"} ${["0", "1", "2-3", "4-15", "16+"][k & 7] ?? "?"}`;
+  if (k < 120) return `run ${variant} ${RUN_REASONS[k - 100] ?? "?"}`;
+  if (k < 300) return `contention ${variant} ${(k - 120) >> 1}${k & 1 ? " contended" : ""}`;
+  if (k < 600) return `lock-order ${variant} ${k - 300}`;
+  return `violation ${variant} ${k - 600}`;
+}
+
 function hash(s: string): number {
   let h = 2166136261;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
@@ -396,7 +435,7 @@ class VgicSession implements FuzzSession<VgicOp> {
       res = runVgicCase(this.config, this.ops, {
         ...(this.options.schedule ? { schedule: this.options.schedule } : {}),
         ...(this.options.coverage ? { coverage: this.options.coverage } : {}),
-        ...(this.options.faults ? { faults: this.options.faults } : {}),
+        faults: this.options.faults ?? [],
       });
     } catch (e) {
       if (e instanceof FindingError) throw e; // a bad finding file, not a finding
@@ -484,8 +523,10 @@ export function generateOp(config: VgicConfig, rng: Rng): VgicOp {
   }
   if (r < 84) {
     const kind = rng.below(5) < 4 ? "ack-eoi" : pick(rng, GICV_KINDS);
+    if (kind === "pmr") return { v, t: "gicv", kind, value: pick(rng, PMR_VALUES) };
     return kind === "eoi-unacked" || kind === "dir" ? { v, t: "gicv", kind, irq: spiBit(config, rng).irq } : { v, t: "gicv", kind };
   }
+  if (r < 86) return { v, t: "gicv", kind: "pmr", value: pick(rng, PMR_VALUES) };
   if (r < 94) return { v, t: "work", cycles: pick(rng, [200, 1000, 3000, 10000]) };
   return { v, t: "wfi" };
 }
@@ -510,7 +551,15 @@ function randomConfig(rng: Rng, params: Record<string, string> = {}): VgicConfig
   const sched: VgicSchedConfig = rng.below(2) === 0
     ? { kind: "random", seed: rng.next() }
     : { kind: "pct", seed: rng.next(), depth: 2 + rng.below(3) };
-  return { variant, pcpus, placement, listRegisters: 2 + rng.below(3), spis, sched, maxSteps: DEFAULT_MAX_STEPS };
+  const config: VgicConfig = { variant, pcpus, placement, listRegisters: 2 + rng.below(3), spis, sched, maxSteps: DEFAULT_MAX_STEPS };
+  // one case in three has more vCPUs than pCPUs: they share pCPUs and are
+  // switched in and out by short time slices and by blocking
+  if (rng.below(3) === 0) {
+    const extra = 1 + rng.below(2);
+    for (let i = 0; i < extra; i++) config.placement.push(rng.below(pcpus));
+    config.timeSlice = pick(rng, [2000, 5000, 20_000]);
+  }
+  return config;
 }
 
 // ---- parsing finding files
@@ -552,7 +601,9 @@ function parseConfig(x: unknown, path: string): VgicConfig {
   const sched: VgicSchedConfig = { kind: so.kind, seed: int(so.seed, `${path}.sched.seed`, 0, 0xffffffff) };
   if (so.kind === "pct") sched.depth = int(so.depth ?? 2, `${path}.sched.depth`, 1, 64);
   const maxSteps = o.maxSteps === undefined ? DEFAULT_MAX_STEPS : int(o.maxSteps, `${path}.maxSteps`, 1, MAX_STEPS_LIMIT);
-  return { variant: o.variant, pcpus, placement, listRegisters, spis, sched, maxSteps };
+  const config: VgicConfig = { variant: o.variant, pcpus, placement, listRegisters, spis, sched, maxSteps };
+  if (o.timeSlice !== undefined) config.timeSlice = int(o.timeSlice, `${path}.timeSlice`, 100, 1e9);
+  return config;
 }
 
 function parseOp(x: unknown, path: string): VgicOp {
@@ -575,6 +626,7 @@ function parseOp(x: unknown, path: string): VgicOp {
       }
       const op: VgicOp = { v, t: "gicv", kind: o.kind as GicvKind };
       if (o.irq !== undefined) op.irq = int(o.irq, `${path}.irq`, 0, 1023);
+      if (o.value !== undefined) op.value = int(o.value, `${path}.value`, 0, 0xffffffff);
       return op;
     }
     case "work": return { v, t: "work", cycles: int(o.cycles, `${path}.cycles`, 0, 1e7) };
@@ -611,6 +663,7 @@ export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
   open(config: VgicConfig, options: SessionOptions = {}) { return new VgicSession(config, options); },
   caseLength(rng: Rng) { return 6 + rng.below(20); },
   describeOp(_config: VgicConfig, op: VgicOp) { return describe(op); },
+  featureName: vgicFeatureName,
   simplerOps,
   parseConfig,
   parseOp,

@@ -41,13 +41,23 @@ export function guestIrq(sys: System, s: GuestIrqSetup): void {
   }
 }
 
-/** Every vCPU's virtual CPU interface on, priority mask open (gic_cpu_init). */
+/** Every vCPU's virtual CPU interface on, priority mask open (gic_cpu_init).
+ *  A vCPU not loaded on its pCPU gets the same as its saved state, with
+ *  empty list registers and no active priority. */
 export function guestCpuInterfaces(sys: System): void {
-  for (const pc of sys.vgic.pcpu) {
-    if (pc.current === null) continue;
-    const cpu = sys.vgic.pcpu.indexOf(pc);
-    sys.gic.writeVcpu(cpu, GICV.CTLR, 1);
-    sys.gic.writeVcpu(cpu, GICV.PMR, 0xf8);
+  const { vgic, gic } = sys;
+  vgic.pcpu.forEach((pc, cpu) => {
+    if (pc.current === null) return;
+    gic.writeVcpu(cpu, GICV.CTLR, 1);
+    gic.writeVcpu(cpu, GICV.PMR, 0xf8);
+  });
+  for (const v of vgic.d.vcpu) {
+    const pc = vgic.pcpu[v.processor]!;
+    if (pc.current === v || pc.current === null || v.saved !== null) continue;
+    v.saved = {
+      lrs: new Array<number>(vgic.nr_lrs).fill(0), lr_mask: new Uint8Array(pc.lr_mask.length),
+      vmcr: gic.readHyp(v.processor, GICH.VMCR), apr: 0, hcr: 0,
+    };
   }
 }
 

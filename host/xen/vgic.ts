@@ -86,6 +86,15 @@ export interface VgicObserver {
   delivered?(irq: number, v: Vcpu, cycle: number): void;
   /** the guest EOI'd `irq` */
   completed?(irq: number, v: Vcpu, cycle: number): void;
+  /** gic_save_state is about to save `v`'s virtual interface on `pcpu` */
+  switchingOut?(v: Vcpu, pcpu: number): void;
+  /** gic_restore_state has written `v`'s saved state to `pcpu`'s virtual
+   *  interface (before gic_restore_pending_irqs fills free list registers) */
+  switchedIn?(v: Vcpu, pcpu: number): void;
+  /** gic_clear_lrs finished: the entry work of an exception from the guest */
+  clearedLrs?(v: Vcpu, pcpu: number): void;
+  /** `pcpu` is about to return to guest mode */
+  enteringGuest?(pcpu: number): void;
 }
 
 /** Per-pCPU hypervisor state: this_cpu(lr_mask), current. */
@@ -586,6 +595,7 @@ export class Vgic {
       if (pc.lr_mask[i]) yield* this.gic_update_one_lr(ctx, v, i);
     }
     yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+    this.observer.clearedLrs?.(v, ctx.id);
     ctx.leaveFn(fn);
   }
 
@@ -794,6 +804,7 @@ export class Vgic {
   guestMode(ctx: PCpu, on: boolean): void {
     const pc = this.pcpu[ctx.id]!;
     if (pc.inGuest === on) return;
+    if (on) this.observer.enteringGuest?.(ctx.id);
     pc.inGuest = on;
     const tr = this.machine.trace;
     if (tr !== null && pc.current !== null) {
@@ -821,6 +832,7 @@ export class Vgic {
 
   *gic_save_state(ctx: PCpu, v: Vcpu): Co {
     const pc = this.pcpu[ctx.id]!;
+    this.observer.switchingOut?.(v, ctx.id);
     const lrs: number[] = [];
     for (let i = 0; i < this.nr_lrs; i++) lrs.push(this.gich(ctx, GICH.LR + 4 * i));
     v.saved = { lrs, lr_mask: pc.lr_mask.slice(), vmcr: this.gich(ctx, GICH.VMCR), apr: this.gich(ctx, GICH.APR), hcr: 0 };
@@ -841,6 +853,7 @@ export class Vgic {
       this.gichWrite(ctx, GICH.VMCR, s.vmcr);
     }
     this.gichWrite(ctx, GICH.HCR, 1);
+    this.observer.switchedIn?.(v, ctx.id);
     v.saved = null;
     v.processor = ctx.id;
     v.is_running = true;

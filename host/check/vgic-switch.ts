@@ -1,0 +1,127 @@
+// Invariants of the hypervisor's context switch and of its maintenance
+// interrupt enables, checked while a vGIC run goes on (through the vGIC's
+// observer points), not at quiescence.
+//
+// - switch-restore: a vCPU's virtual interface after gic_restore_state
+//   equals what it was when gic_save_state began: every list register,
+//   GICH_APR and GICH_VMCR. What Xen documents it changes: GICH_HCR is not
+//   saved; the restore writes En alone (xen/arch/arm/gic-v2.c,
+//   gicv2_save_state writes 0 and gicv2_restore_state writes GICH_HCR_EN,
+//   RELEASE-4.8.0), so a pending UIE request and the EOICount are dropped;
+//   gic_inject asks for UIE again on the way back to the guest.
+// - maintenance-enables: Xen's GICv2 driver enables one maintenance
+//   condition, underflow, and only when gic_inject found list registers all
+//   in use with interrupts left on lr_pending (xen/arch/arm/gic.c gic_inject,
+//   lr_all_full); gic_clear_lrs clears it on the next entry from the guest.
+//   NPIE and LRENPIE are never set. So on every return to the guest: En is
+//   set, NPIE and LRENPIE are clear, and UIE implies every list register is
+//   in use; after every gic_clear_lrs, UIE is clear.
+
+import type { Gic } from "../hw/gic.ts";
+import { HCR } from "../hw/regs.ts";
+import * as L from "../hw/layout.ts";
+import type { Vcpu } from "../xen/domain.ts";
+import type { Vgic, VgicObserver } from "../xen/vgic.ts";
+import type { Violation } from "./invariants.ts";
+
+export const SWITCH_INVARIANTS = {
+  "switch-restore": "a vCPU's list registers, GICH_APR and GICH_VMCR after it is switched back in equal what they were when it was switched out; GICH_HCR is En alone",
+  "maintenance-enables": "on return to the guest GICH_HCR.En is set, NPIE and LRENPIE are clear, UIE only with every list register in use; UIE is clear after gic_clear_lrs",
+} as const;
+
+interface Snapshot { lrs: number[]; apr: number; vmcr: number; hcr: number; pcpu: number }
+
+function hex(v: number): string { return `0x${(v >>> 0).toString(16)}`; }
+
+/** Coverage feature ids of the checker (host/fuzz/vgic.ts names them). */
+export const SWITCH_FEATURE = {
+  /** + (LRs in use at switch-out, capped at 4) * 4 + (GICH_APR != 0) * 2 + (UIE set) */
+  switchOut: 4100,
+  /** + 0 back in on the same pCPU, 1 on another */
+  kind: 4120,
+  /** + UIE at return to the guest (0/1) * 2 + lr_pending non-empty */
+  entry: 4130,
+} as const;
+
+export class SwitchChecker {
+  readonly violations: Violation[] = [];
+  /** counts of the checks made, for tests */
+  readonly counts = { switchedOut: 0, restored: 0, entries: 0, cleared: 0 };
+  private readonly saved = new Map<Vcpu, Snapshot>();
+  hit: ((feature: number) => void) | null = null;
+
+  constructor(private readonly vgic: Vgic, private readonly gic: Gic) {}
+
+  /** The observer points, to merge into the vGIC's observer. */
+  hooks(): VgicObserver {
+    return {
+      switchingOut: (v, pcpu) => this.switchingOut(v, pcpu),
+      switchedIn: (v, pcpu) => this.switchedIn(v, pcpu),
+      clearedLrs: (v, pcpu) => this.clearedLrs(v, pcpu),
+      enteringGuest: (pcpu) => this.enteringGuest(pcpu),
+    };
+  }
+
+  private state(pcpu: number): Snapshot {
+    const m = this.gic.memoryWords();
+    const b = (L.VIF_BASE + pcpu * L.VIF_STRIDE) >> 2;
+    const lrs: number[] = [];
+    for (let i = 0; i < this.vgic.nr_lrs; i++) lrs.push(m[b + ((L.V_LR >> 2) + i)]!);
+    return { lrs, apr: m[b + (L.V_APR >> 2)]!, vmcr: m[b + (L.V_VMCR >> 2)]!, hcr: m[b + (L.V_HCR >> 2)]!, pcpu };
+  }
+
+  private add(invariant: keyof typeof SWITCH_INVARIANTS, message: string): void {
+    if (this.violations.length < 16) this.violations.push({ invariant, message });
+  }
+
+  private switchingOut(v: Vcpu, pcpu: number): void {
+    this.counts.switchedOut++;
+    const s = this.state(pcpu);
+    this.saved.set(v, s);
+    if (this.hit) {
+      const used = Math.min(4, s.lrs.filter((lr) => ((lr >>> 28) & 3) !== 0).length);
+      this.hit(SWITCH_FEATURE.switchOut + used * 4 + (s.apr !== 0 ? 2 : 0) + ((s.hcr & HCR.UIE) !== 0 ? 1 : 0));
+    }
+  }
+
+  private switchedIn(v: Vcpu, pcpu: number): void {
+    const was = this.saved.get(v);
+    if (!was) return; // first time in: nothing was saved
+    this.saved.delete(v);
+    this.counts.restored++;
+    this.hit?.(SWITCH_FEATURE.kind + (was.pcpu !== pcpu ? 1 : 0));
+    const now = this.state(pcpu);
+    const diffs: string[] = [];
+    was.lrs.forEach((lr, i) => { if (now.lrs[i] !== lr) diffs.push(`LR${i} ${hex(now.lrs[i]!)}, was ${hex(lr)}`); });
+    if (now.apr !== was.apr) diffs.push(`GICH_APR ${hex(now.apr)}, was ${hex(was.apr)}`);
+    if (now.vmcr !== was.vmcr) diffs.push(`GICH_VMCR ${hex(now.vmcr)}, was ${hex(was.vmcr)}`);
+    if (now.hcr !== HCR.En) diffs.push(`GICH_HCR ${hex(now.hcr)}, expected En alone (0x1)`);
+    if (diffs.length > 0) {
+      this.add("switch-restore", `${v.name} switched back in on pCPU ${pcpu} (out from pCPU ${was.pcpu}): ${diffs.join("; ")}`);
+    }
+  }
+
+  private enteringGuest(pcpu: number): void {
+    const pc = this.vgic.pcpu[pcpu]!;
+    const v = pc.current;
+    if (v === null) return;
+    this.counts.entries++;
+    const hcr = this.state(pcpu).hcr;
+    const full = pc.lr_mask.subarray(0, this.vgic.nr_lrs).every((b) => b !== 0);
+    this.hit?.(SWITCH_FEATURE.entry + ((hcr & HCR.UIE) !== 0 ? 2 : 0) + (v.lr_pending.empty() ? 0 : 1));
+    const bad: string[] = [];
+    if ((hcr & HCR.En) === 0) bad.push("En is clear");
+    if ((hcr & HCR.NPIE) !== 0) bad.push("NPIE is set");
+    if ((hcr & HCR.LRENPIE) !== 0) bad.push("LRENPIE is set");
+    if ((hcr & HCR.UIE) !== 0 && !full) bad.push("UIE is set with a list register free");
+    if (bad.length > 0) this.add("maintenance-enables", `${v.name} returns to the guest on pCPU ${pcpu} with GICH_HCR ${hex(hcr)}: ${bad.join(", ")}`);
+  }
+
+  private clearedLrs(v: Vcpu, pcpu: number): void {
+    this.counts.cleared++;
+    const hcr = this.state(pcpu).hcr;
+    if ((hcr & HCR.UIE) !== 0) {
+      this.add("maintenance-enables", `${v.name} on pCPU ${pcpu}: GICH_HCR ${hex(hcr)} keeps UIE after gic_clear_lrs`);
+    }
+  }
+}
