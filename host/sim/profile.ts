@@ -4,9 +4,10 @@
 // a latency the machine reports can be traced back to a published figure or
 // to a guess that is visibly a guess. Validation names the offending field.
 
-import { readFileSync, existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { COST_NAMES, type CostName, type CostProfile } from "./api.ts";
+import { profilePath, readProfileFile } from "./profile-source.ts";
+
+export { profilePath };
 
 export class ProfileError extends Error {
   constructor(readonly field: string, message: string, readonly origin = "profile") {
@@ -58,15 +59,7 @@ export function parseProfile(text: string, origin = "profile"): CostProfile {
 
 /** Load and validate a profile file. */
 export function loadProfile(path: string): CostProfile {
-  return parseProfile(readFileSync(path, "utf8"), path);
-}
-
-/** The profiles/ directory, from source (host/sim) or from a bundle in build/. */
-export function profilePath(name: string): string {
-  const candidates = [new URL(`../../profiles/${name}.json`, import.meta.url), new URL(`../profiles/${name}.json`, import.meta.url)];
-  const url = candidates.find((u) => existsSync(fileURLToPath(u)));
-  if (!url) throw new Error(`profile ${name} not found in profiles/`);
-  return fileURLToPath(url);
+  return parseProfile(readProfileFile(path), path);
 }
 
 let xgene: CostProfile | undefined;

@@ -1,0 +1,179 @@
+// A counterexample step by step: the story of a schedule (engine.ts `story`)
+// with, after each of its lines, the state a reader of the seed thread
+// follows: what each pCPU runs (its call stack, the vCPU loaded, whether it
+// is in guest mode, the locks it holds and the one it spins on), each vCPU
+// (where it runs, blocked in WFI, its inflight_irqs and lr_pending), every
+// lock that is held or waited for, the list registers of each pCPU, and for
+// each routed interrupt its pending_irq (status bits, LR, lists, rank
+// target) beside the physical distributor's state. The web page draws it as
+// a timeline; it is plain data (JSON-serialisable) so a worker can post it.
+
+import { decodeLr, LrState } from "../hw/regs.ts";
+import { Sched } from "../sim/sched.ts";
+import { stackNames } from "../sim/lockdep.ts";
+import type { Finding } from "../check/vgic.ts";
+import type { System } from "../xen/system.ts";
+import type { Scenario } from "../xen/scenarios.ts";
+import { runOnce, story } from "./engine.ts";
+
+export interface PcpuSnap {
+  name: string;
+  /** runnable, waiting (on a lock), idle (WFI), done */
+  state: string;
+  /** the simulated call stack, outermost first */
+  stack: string[];
+  /** the vCPU whose context is loaded */
+  vcpu: string | null;
+  inGuest: boolean;
+  irqMasked: boolean;
+  held: string[];
+  spinsOn: string | null;
+  /** list registers, "-" when invalid, else e.g. "v33 pending hw" */
+  lrs: string[];
+}
+
+export interface VcpuSnap {
+  name: string;
+  pcpu: number;
+  running: boolean;
+  blocked: boolean;
+  inflight: number[];
+  lrPending: number[];
+}
+
+export interface LockSnap {
+  name: string;
+  holder: string | null;
+  waiters: string[];
+}
+
+export interface IrqSnap {
+  irq: number;
+  /** pending_irq.status bits, e.g. "VISIBLE|ENABLED|MIGRATING", or "-" */
+  status: string;
+  lr: number;
+  /** vCPU whose inflight_irqs / lr_pending holds it */
+  inflight: string | null;
+  lrQueue: string | null;
+  /** rank->vcpu: the vCPU the guest targeted */
+  target: string;
+  /** physical distributor: pending, active, ITARGETSR byte */
+  physPending: boolean;
+  physActive: boolean;
+  physTargets: number;
+}
+
+export interface Snapshot {
+  pcpus: PcpuSnap[];
+  vcpus: VcpuSnap[];
+  locks: LockSnap[];
+  irqs: IrqSnap[];
+}
+
+export interface TimelineStep {
+  /** the story line, numbered from 1 as `vgic explore` prints it */
+  text: string;
+  /** the thread that acted, or null for a finding */
+  thread: string | null;
+  /** cycle of the event, or null for a finding */
+  ts: number | null;
+  /** the state just after the line's event (for findings: at the end) */
+  state: Snapshot;
+}
+
+export interface Timeline {
+  scenario: string;
+  variant: string;
+  schedule: string;
+  reason: string;
+  findings: Finding[];
+  traceHash: string;
+  steps: TimelineStep[];
+}
+
+const LR_STATES = ["invalid", "pending", "active", "pending+active"];
+
+function lrText(v: number): string {
+  const lr = decodeLr(v);
+  if (lr.state === LrState.Invalid) return "-";
+  return `v${lr.virtualId} ${LR_STATES[lr.state]}${lr.hw ? ` hw p${lr.physicalId}` : ""}`;
+}
+
+/** The state of a system now. */
+export function snapshot(sys: System): Snapshot {
+  const { machine, vgic, gic } = sys;
+  const locks = new Map<string, LockSnap>();
+  const lock = (name: string) => {
+    let l = locks.get(name);
+    if (l === undefined) locks.set(name, l = { name, holder: null, waiters: [] });
+    return l;
+  };
+  for (const t of machine.threads) {
+    for (const l of t.heldLocks) lock(l.name).holder = t.name;
+    if (t.waitingOn !== null) lock(t.waitingOn.name).waiters.push(t.name);
+  }
+  const pcpus = machine.cpus.map((c, i): PcpuSnap => ({
+    name: c.name, state: c.threadState, stack: stackNames(c.stack), vcpu: vgic.pcpu[i]?.current?.name ?? null,
+    inGuest: vgic.pcpu[i]?.inGuest ?? false, irqMasked: c.irqMasked, held: c.heldLocks.map((l) => l.name),
+    spinsOn: c.waitingOn?.name ?? null,
+    lrs: Array.from({ length: vgic.nr_lrs }, (_, n) => lrText(gic.listRegister(i, n))),
+  }));
+  const vcpus = vgic.d.vcpu.map((v): VcpuSnap => ({
+    name: v.name, pcpu: v.processor, running: v.is_running, blocked: v.blocked,
+    inflight: v.inflight_irqs.items.map((p) => p.irq), lrPending: v.lr_pending.items.map((p) => p.irq),
+  }));
+  const vname = (o: { vcpu_id: number } | null) => (o === null ? null : vgic.d.vcpu[o.vcpu_id]?.name ?? `v${o.vcpu_id}`);
+  const irqs = [...vgic.descs.keys()].sort((a, b) => a - b).map((irq): IrqSnap => {
+    const v0 = vgic.d.vcpu[0]!;
+    const p = vgic.d.irq_to_pending(v0, irq);
+    const rank = vgic.d.rank_irq(v0, irq);
+    return {
+      irq, status: p.statusString(), lr: p.lr, inflight: vname(p.inflight), lrQueue: vname(p.lr_queue),
+      target: vgic.d.vcpu[rank.vcpu[irq & 31]!]?.name ?? "?",
+      physPending: gic.isPending(0, irq), physActive: gic.isActive(0, irq), physTargets: gic.targets(irq),
+    };
+  });
+  return { pcpus, vcpus, locks: [...locks.values()].sort((a, b) => a.name.localeCompare(b.name)), irqs };
+}
+
+/** Replay `schedule` of a scenario with tracing and record the state after
+ *  every line of its story. */
+export function timeline(scenario: Scenario, variant: string, schedule: string): Timeline {
+  // the state after event i is taken when the next event is recorded (or at
+  // the end), so everything the step did is in it
+  const after = new Map<number, Snapshot>();
+  const waiting: number[] = [];
+  let sysRef: System | null = null;
+  const settle = () => {
+    if (waiting.length === 0 || sysRef === null) return;
+    const s = snapshot(sysRef);
+    for (const i of waiting) after.set(i, s);
+    waiting.length = 0;
+  };
+  const { run, r, findings } = runOnce(scenario, variant, Sched.replay(schedule), true, undefined, (run) => {
+    sysRef = run.sys;
+    const tr = run.sys.machine.trace!;
+    const add = tr.add.bind(tr);
+    tr.add = (...args: Parameters<typeof add>) => {
+      settle();
+      add(...args);
+      waiting.push(tr.events.length - 1);
+    };
+  });
+  settle();
+  const end = snapshot(run.sys);
+  const tr = run.sys.machine.trace!;
+  const lines = story(run, findings);
+  return {
+    scenario: scenario.name, variant, schedule, reason: r.reason, findings, traceHash: r.traceHash!,
+    steps: lines.map((l, i) => {
+      const e = l.event === null ? null : tr.events[l.event]!;
+      return {
+        text: `${String(i + 1).padStart(3)}. ${l.text}`,
+        thread: e === null ? null : tr.threadNames[e.tid] ?? `thread${e.tid}`,
+        ts: e === null ? null : e.ts,
+        state: l.event === null ? end : after.get(l.event) ?? end,
+      };
+    }),
+  };
+}
