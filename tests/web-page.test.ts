@@ -16,6 +16,9 @@ import { toReplayFile } from "../host/explore/replay.ts";
 import { Gic } from "../host/hw/gic.ts";
 import { parseScript, runScript } from "../host/hw/script.ts";
 import { scenarioNamed } from "../host/xen/scenarios.ts";
+import { parseWorkload } from "../host/workload/schema.ts";
+import { runWorkload } from "../host/workload/runner.ts";
+import { formatResult } from "../host/workload/format.ts";
 import { serve, webRoot } from "../host/web/serve.ts";
 import { ensureChromium, launch } from "./browser.ts";
 
@@ -144,6 +147,26 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.click("#mmio-form button[type=submit]");
     await page.waitForFunction(() => /script:2:/.test(document.getElementById("mmio-out")!.textContent ?? ""));
     expect(await page.textContent("#mmio-out")).toMatch(/script:2: /);
+    await page.close();
+  }, 60_000);
+
+  it("runs a workload and shows the HTML report's plots and vgic run's numbers", async () => {
+    const text = readFileSync(join(root, "workloads", "idle-timer.json"), "utf8");
+    const want = formatResult(runWorkload(parseWorkload(text), { variant: "xen-4.8" }).result).split("\n");
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=workload]");
+    await page.selectOption("#workload-name", "idle-timer");
+    await page.selectOption("#workload-variant", "xen-4.8");
+    await page.click("#workload-form button[type=submit]");
+    await page.waitForSelector("#workload-report:not([hidden])", { timeout: 30_000 });
+    // the same numbers as under Node; only the wall-clock line differs
+    const got = (await page.textContent("#workload-out"))!.split("\n").filter((l) => !l.startsWith("wall "));
+    expect(got).toEqual(want);
+    expect(want.join("\n")).toMatch(/tick \(timer\)\s+40\s+40/);
+    const report = page.frameLocator("#workload-report");
+    expect(await report.locator("svg.plot.hist").count()).toBe(1);
+    expect(await report.locator("svg.plot").count()).toBeGreaterThan(1);
     await page.close();
   }, 60_000);
 });

@@ -19,6 +19,7 @@
 // - random: uniform choices, seeds seed, seed+1, ...
 
 import type { RunResult } from "../sim/machine.ts";
+import type { TraceKind } from "../sim/trace.ts";
 import { Sched, ReplayError, scheduleToString, type Scheduler, type SchedState } from "../sim/sched.ts";
 import type { Finding, FindingKind } from "../check/vgic.ts";
 import type { Scenario, ScenarioRun } from "../xen/scenarios.ts";
@@ -310,6 +311,11 @@ function regName(frame: string): string | null {
   return null;
 }
 
+/** The trace event kinds a story line can come from. */
+export const STORY_KINDS: ReadonlySet<TraceKind> = new Set<TraceKind>([
+  "lock", "unlock", "lock-wait", "spin", "trylock-fail", "fn-begin", "irq-enter", "set-line", "mmio-write", "deadlock", "error",
+]);
+
 /** One line of the story: what happened and the trace event it comes from
  *  (null for the findings that close it). */
 export interface StoryLine {
@@ -330,6 +336,7 @@ export function story(run: ScenarioRun, findings: readonly Finding[]): StoryLine
   const first = tr.events.findIndex((e) => e.kind === "step");
   for (let i = first < 0 ? tr.events.length : first; i < tr.events.length; i++) {
     const e = tr.events[i]!;
+    if (!STORY_KINDS.has(e.kind)) continue;
     const who = tr.threadNames[e.tid] ?? `thread${e.tid}`;
     let what: string | null = null;
     switch (e.kind) {

@@ -14,7 +14,7 @@ import { stackNames } from "../sim/lockdep.ts";
 import type { Finding } from "../check/vgic.ts";
 import type { System } from "../xen/system.ts";
 import type { Scenario } from "../xen/scenarios.ts";
-import { runOnce, story } from "./engine.ts";
+import { STORY_KINDS, runOnce, story } from "./engine.ts";
 
 export interface PcpuSnap {
   name: string;
@@ -139,28 +139,32 @@ export function snapshot(sys: System): Snapshot {
 /** Replay `schedule` of a scenario with tracing and record the state after
  *  every line of its story. */
 export function timeline(scenario: Scenario, variant: string, schedule: string): Timeline {
-  // the state after event i is taken when the next event is recorded (or at
-  // the end), so everything the step did is in it
-  const after = new Map<number, Snapshot>();
-  const waiting: number[] = [];
-  let sysRef: System | null = null;
-  const settle = () => {
-    if (waiting.length === 0 || sysRef === null) return;
-    const s = snapshot(sysRef);
-    for (const i of waiting) after.set(i, s);
-    waiting.length = 0;
-  };
+  // The state after line k is the state just before line k+1's event. A
+  // lock is recorded after it is taken, so that is the state when the event
+  // before line k+1's was recorded (usually the step that resumed its
+  // thread), unless line k's own event is that one. Snapshots are taken at
+  // every event once the run starts and kept for story events only.
+  const at = new Map<number, Snapshot>();
+  const prev = new Map<number, Snapshot>();
+  let last: Snapshot | null = null;
   const { run, r, findings } = runOnce(scenario, variant, Sched.replay(schedule), true, undefined, (run) => {
-    sysRef = run.sys;
     const tr = run.sys.machine.trace!;
     const add = tr.add.bind(tr);
+    let started = false;
     tr.add = (...args: Parameters<typeof add>) => {
-      settle();
+      const kind = args[2];
+      started ||= kind === "step";
+      if (started) {
+        const now = snapshot(run.sys);
+        if (STORY_KINDS.has(kind)) {
+          at.set(tr.events.length, now);
+          if (last !== null) prev.set(tr.events.length, last);
+        }
+        last = now;
+      }
       add(...args);
-      waiting.push(tr.events.length - 1);
     };
   });
-  settle();
   const end = snapshot(run.sys);
   const tr = run.sys.machine.trace!;
   const lines = story(run, findings);
@@ -168,11 +172,13 @@ export function timeline(scenario: Scenario, variant: string, schedule: string):
     scenario: scenario.name, variant, schedule, reason: r.reason, findings, traceHash: r.traceHash!,
     steps: lines.map((l, i) => {
       const e = l.event === null ? null : tr.events[l.event]!;
+      const next = lines[i + 1]?.event ?? null;
+      const state = l.event === null || next === null ? end : (next - 1 > l.event ? prev.get(next) : at.get(next)) ?? end;
       return {
         text: `${String(i + 1).padStart(3)}. ${l.text}`,
         thread: e === null ? null : tr.threadNames[e.tid] ?? `thread${e.tid}`,
         ts: e === null ? null : e.ts,
-        state: l.event === null ? end : after.get(l.event) ?? end,
+        state,
       };
     }),
   };

@@ -353,14 +353,16 @@ wsel.onchange = setWorkload;
 setWorkload();
 $("workload-form").onsubmit = async (e) => {
   e.preventDefault();
-  $("workload-out").textContent = "";
+  $("workload-details").hidden = true;
   $("workload-report").hidden = true;
   const r = await ask({ kind: "workload", name: `${wsel.value}.json`, text: $<HTMLTextAreaElement>("workload-text").value, variant: $<HTMLSelectElement>("workload-variant").value },
     (p) => status("workload-status", `running ${esc(p.text)} ${bar(p.fraction ?? 0)}`));
   if (r.kind === "workload") {
     status("workload-status", r.failed ? `<span class="bad">finished with errors</span>` : "done");
     $("workload-out").textContent = r.text;
+    $("workload-details").hidden = false;
     const frame = $<HTMLIFrameElement>("workload-report");
+    frame.onload = () => { frame.style.height = `${(frame.contentDocument?.documentElement.scrollHeight ?? 880) + 20}px`; };
     frame.srcdoc = r.reportHtml;
     frame.hidden = false;
   } else if (r.kind === "error") status("workload-status", `<span class="bad">${esc(r.message)}</span>`);
