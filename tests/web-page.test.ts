@@ -169,4 +169,27 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     expect(await report.locator("svg.plot").count()).toBeGreaterThan(1);
     await page.close();
   }, 60_000);
+
+  it("works offline once loaded, also after Stop restarts the worker", async () => {
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await ctx.setOffline(true);
+    try {
+      expect(await page.evaluate(() => fetch("page.css?x").then(() => "online", () => "offline"))).toBe("offline");
+      await page.selectOption("#scenario", "lr-pending-migrate");
+      await page.click("#run"); // every design: long enough to stop
+      await page.waitForFunction(() => document.body.dataset.state === "exploring");
+      await page.click("#run");
+      await page.waitForFunction(() => document.body.dataset.state === "done");
+      await page.click("nav button[data-tab=mmio]");
+      await page.fill("#mmio-text", "r32 0x08000004\n");
+      await page.click("#mmio-form button[type=submit]");
+      await page.waitForFunction(() => (document.getElementById("mmio-out")!.textContent ?? "") !== "");
+      // GICD_TYPER of the default configuration: ITLinesNumber 8 (288 IDs), one CPU (IHI 0048B 4.3.2)
+      expect(await page.textContent("#mmio-out")).toBe("0x08000004 = 0x00000008");
+    } finally {
+      await ctx.setOffline(false);
+    }
+    await page.close();
+  }, 60_000);
 });

@@ -13,31 +13,45 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&
 
 // ---- the worker: one request at a time; Stop replaces the worker
 
-let worker: Worker;
+let worker!: Worker;
 let nextId = 1;
 const waiting = new Map<number, { resolve: (r: Reply) => void; progress: (r: Extract<Reply, { kind: "progress" }>) => void }>();
 let hello!: Promise<Extract<Reply, { kind: "hello" }>>;
 
+// The worker's code is fetched once and kept as a blob, so a worker started
+// again (Stop) needs no network: the page works offline once loaded.
+let workerUrl: Promise<string> | null = null;
+
 function startWorker(): void {
-  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-  hello = new Promise((resolve) => {
-    worker.onmessage = (e: MessageEvent<Reply>) => {
-      const m = e.data;
-      if (m.kind === "hello") { resolve(m); return; }
-      const w = waiting.get(m.id);
-      if (w === undefined) return;
-      if (m.kind === "progress") { w.progress(m); return; }
-      waiting.delete(m.id);
-      w.resolve(m);
-    };
+  workerUrl ??= fetch(new URL("./worker.js", import.meta.url)).then(async (r) => {
+    if (!r.ok) throw new Error(`worker.js: HTTP ${r.status}`);
+    return URL.createObjectURL(new Blob([await r.text()], { type: "text/javascript" }));
   });
+  const url = workerUrl;
+  hello = url.then((u) => new Promise((resolve) => {
+    worker = new Worker(u, { type: "module" });
+    wire(resolve);
+  }));
+}
+
+function wire(resolve: (h: Extract<Reply, { kind: "hello" }>) => void): void {
+  worker.onmessage = (e: MessageEvent<Reply>) => {
+    const m = e.data;
+    if (m.kind === "hello") { resolve(m); return; }
+    const w = waiting.get(m.id);
+    if (w === undefined) return;
+    if (m.kind === "progress") { w.progress(m); return; }
+    waiting.delete(m.id);
+    w.resolve(m);
+  };
   worker.onerror = (e) => {
     for (const [id, w] of waiting) w.resolve({ id, kind: "error", message: `worker: ${e.message}` });
     waiting.clear();
   };
 }
 
-function ask(q: Ask, progress: (r: Extract<Reply, { kind: "progress" }>) => void = () => {}): Promise<Reply> {
+async function ask(q: Ask, progress: (r: Extract<Reply, { kind: "progress" }>) => void = () => {}): Promise<Reply> {
+  await hello;
   const id = nextId++;
   return new Promise((resolve) => {
     waiting.set(id, { resolve, progress });
@@ -426,7 +440,7 @@ function fromHash(scenarios: Named[], variants: Named[]): void {
 
 $("explore-form").onsubmit = (e) => { e.preventDefault(); void runExplore(); };
 startWorker();
-void hello.then((h) => {
+hello.then((h) => {
   fill(h.scenarios, h.variants);
   // performance.now() counts from the navigation: the page's load time
   const ready = performance.now();
@@ -435,4 +449,4 @@ void hello.then((h) => {
   fromHash(h.scenarios, h.variants);
   // a link followed in the same tab (the share link, a pasted address)
   window.addEventListener("hashchange", () => fromHash(h.scenarios, h.variants));
-});
+}, (e: unknown) => status("explore-status", `<span class="bad">cannot start the worker: ${esc(String(e))}</span>`));
