@@ -13,6 +13,7 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { explore } from "../host/explore/engine.ts";
 import { toReplayFile } from "../host/explore/replay.ts";
+import { fuzz } from "../host/fuzz/engine.ts";
 import { Gic } from "../host/hw/gic.ts";
 import { parseScript, runScript } from "../host/hw/script.ts";
 import { scenarioNamed } from "../host/xen/scenarios.ts";
@@ -128,6 +129,28 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.setInputFiles("#replay-file", malformed);
     await page.waitForFunction(() => /field/.test(document.getElementById("replay-status")!.textContent ?? ""));
     expect(await page.textContent("#replay-status")).toMatch(/field 'schedule': expected a schedule string/);
+    await page.close();
+  }, 60_000);
+
+  it("replays a fuzz finding file to the same violation, and says so when it does not", async () => {
+    // a planted fault (host/fuzz/faults.ts): clear-enable writes are ignored
+    const f = fuzz({ target: "hw", seed: 7, cases: 10_000, faults: ["ignore-w1c"], stopOnFinding: true }).findingsList[0]!;
+    const dir = mkdtempSync(join(tmpdir(), "vgic-web-"));
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=replay]");
+    const status = async (file: string, body: unknown) => {
+      writeFileSync(join(dir, file), JSON.stringify(body));
+      await page.setInputFiles("#replay-file", join(dir, file));
+      await page.waitForFunction((n) => (document.getElementById("story-title")!.textContent ?? "").startsWith(n), file);
+      return page.textContent("#replay-status");
+    };
+    expect(await status("finding.json", f)).toBe("reproduced: same violation at the same operation");
+    const lines = await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent));
+    expect(lines.at(-1)).toBe(`${String(lines.length).padStart(3)}. violation ${f.violation.invariant} at operation ${f.violation.op}: ${f.violation.message}`);
+    expect(await page.textContent("#narrative li.cur")).toBe(lines.at(-1));
+    // without the fault the real model does not fail there
+    expect(await status("clean.json", { ...f, faults: [] })).toBe("NOT reproduced: no violation now");
     await page.close();
   }, 60_000);
 

@@ -80,11 +80,14 @@ for (const b of document.querySelectorAll<HTMLButtonElement>("nav button")) {
 
 // ---- the counterexample view
 
-let current: Timeline | null = null;
+/** What the story view shows: a timeline, or a story without states (a fuzz finding). */
+interface View { steps: Array<{ text: string; state: Snapshot | null }> }
+let current: View | null = null;
 let step = 0;
-let shareHash = "";
 
 const CELL = 30, ROW = 17, LABEL = 118, HEAD = 18;
+/** a story line that reports the failure */
+const FAILURE = /DEADLOCK|^\s*\d+\. (finding|violation) /;
 
 interface Row { label: string; cell: (s: Snapshot, st: TimelineStep) => { fill: string; text?: string; title: string; mark?: boolean } }
 
@@ -156,7 +159,7 @@ function drawTimeline(tl: Timeline): void {
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">`];
   tl.steps.forEach((s, j) => {
     const x = LABEL + j * CELL;
-    const bad = /DEADLOCK|^\s*\d+\. finding/.test(s.text);
+    const bad = FAILURE.test(s.text);
     parts.push(`<text x="${x + CELL / 2}" y="12" text-anchor="middle" fill="${bad ? "#cc0000" : "#5c6370"}">${j + 1}</text>`);
   });
   rows.forEach((r, i) => {
@@ -200,22 +203,35 @@ function go(j: number): void {
   (lis[step] as HTMLElement | undefined)?.scrollIntoView({ block: "nearest" });
   $("cursor")?.setAttribute("x", String(LABEL + step * CELL));
   $("step-no").textContent = `${step + 1} / ${current.steps.length}`;
-  drawState(current.steps[step]!.state);
+  const st = current.steps[step]!.state;
+  if (st !== null) drawState(st);
+}
+
+function showView(v: View, title: string): void {
+  current = v;
+  $("story-title").textContent = title;
+  $("narrative").innerHTML = v.steps.map((s, i) =>
+    `<li data-i="${i}" class="${/DEADLOCK/.test(s.text) ? "deadlock" : FAILURE.test(s.text) ? "finding" : ""}">${esc(s.text)}</li>`).join("");
+  for (const li of $("narrative").querySelectorAll<HTMLLIElement>("li")) li.onclick = () => go(Number(li.dataset.i));
+  $("story").hidden = false;
+  // open at the first deadlock or finding
+  const k = v.steps.findIndex((s) => FAILURE.test(s.text));
+  go(k < 0 ? 0 : k);
 }
 
 function showStory(tl: Timeline, title: string): void {
-  current = tl;
-  $("story-title").textContent = title;
-  $("narrative").innerHTML = tl.steps.map((s, i) =>
-    `<li data-i="${i}" class="${/DEADLOCK/.test(s.text) ? "deadlock" : /^\s*\d+\. finding/.test(s.text) ? "finding" : ""}">${esc(s.text)}</li>`).join("");
-  for (const li of $("narrative").querySelectorAll<HTMLLIElement>("li")) li.onclick = () => go(Number(li.dataset.i));
   drawTimeline(tl);
-  shareHash = `#scenario=${encodeURIComponent(tl.scenario)}&variant=${encodeURIComponent(tl.variant)}&schedule=${encodeURIComponent(tl.schedule)}&run=1`;
-  $<HTMLAnchorElement>("share").href = shareHash;
-  $("story").hidden = false;
-  // open at the first deadlock or finding
-  const k = tl.steps.findIndex((s) => /DEADLOCK|^\s*\d+\. finding/.test(s.text));
-  go(k < 0 ? 0 : k);
+  $("share").hidden = false;
+  $<HTMLAnchorElement>("share").href = `#scenario=${encodeURIComponent(tl.scenario)}&variant=${encodeURIComponent(tl.variant)}&schedule=${encodeURIComponent(tl.schedule)}&run=1`;
+  showView(tl, title);
+}
+
+/** A fuzz finding's story: its lines, no recorded states. */
+function showLines(lines: string[], title: string): void {
+  $("timeline").innerHTML = `<div class="legend">A fuzz finding is replayed exactly, but its states are not recorded: the story is the target's narrative of the run and the violation.</div>`;
+  $("state").innerHTML = "";
+  $("share").hidden = true;
+  showView({ steps: lines.map((text) => ({ text, state: null })) }, title);
 }
 
 $("first").onclick = () => go(0);
@@ -336,6 +352,10 @@ async function replayFile(file: File): Promise<void> {
     status("replay-status", r.reproduced ? `<span class="ok">reproduced</span>: same finding kinds, trace hash ${esc(r.timeline.traceHash)}`
       : `<span class="bad">NOT reproduced</span>: ${esc(r.reason ?? "")}`);
     showStory(r.timeline, `${file.name}: ${r.timeline.scenario} under ${r.timeline.variant}, schedule ${r.timeline.schedule}`);
+  } else if (r.kind === "finding") {
+    status("replay-status", r.reproduced ? `<span class="ok">reproduced</span>: same violation at the same operation`
+      : `<span class="bad">NOT reproduced</span>: ${esc(r.reason ?? "")}`);
+    showLines(r.lines, r.title);
   } else if (r.kind === "error") status("replay-status", `<span class="bad">${esc(r.message)}</span>`);
 }
 

@@ -9,7 +9,7 @@ export type Request =
   | { id: number; kind: "explore"; scenario: string; variant: string; strategy: Strategy; budget?: number; bound?: number; seed?: number; depth?: number }
   /** replay a schedule of a scenario without searching (a shared URL) */
   | { id: number; kind: "schedule"; scenario: string; variant: string; schedule: string }
-  /** a counterexample file (`vgic explore` output) */
+  /** a counterexample file (`vgic explore` output) or a fuzz finding file */
   | { id: number; kind: "replay"; name: string; text: string }
   | { id: number; kind: "workload"; name: string; text: string; variant: string; seed?: number }
   | { id: number; kind: "mmio"; script: string; cpus: number; lrs: number };
@@ -25,6 +25,8 @@ export type Reply =
   | { id: number; kind: "progress"; text: string; fraction?: number }
   | { id: number; kind: "explored"; summary: ExploreSummary; timeline: Timeline | null }
   | { id: number; kind: "replayed"; reproduced: boolean; reason: string | null; timeline: Timeline }
+  /** a fuzz finding file (`vgic fuzz --out`): its story has no recorded states */
+  | { id: number; kind: "finding"; reproduced: boolean; reason: string | null; title: string; lines: string[] }
   | { id: number; kind: "workload"; text: string; reportHtml: string; failed: boolean }
   | { id: number; kind: "mmio"; lines: string[] }
   | { id: number; kind: "error"; message: string };

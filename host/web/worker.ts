@@ -5,6 +5,7 @@
 import { explore } from "../explore/engine.ts";
 import { timeline } from "../explore/timeline.ts";
 import { parseReplayFile, replayCounterexample } from "../explore/replay.ts";
+import { getTarget, parseFinding, replay } from "../fuzz/finding.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
 import { VARIANTS, variantNamed } from "../xen/variants.ts";
 import { parseWorkload } from "../workload/schema.ts";
@@ -22,6 +23,34 @@ function scenarioNamed(name: string) {
   const s = SCENARIOS.find((x) => x.name === name);
   if (s === undefined) throw new Error(`scenario: expected one of ${SCENARIOS.map((x) => x.name).join(", ")}, got ${JSON.stringify(name)}`);
   return s;
+}
+
+/** A fuzz finding: re-run exactly (`vgic fuzz --replay`), then its story:
+ *  the target's narrative of the run (vgic) or the last operations (hw),
+ *  and the violation. */
+function replayFinding(id: number, name: string, text: string): void {
+  let x: unknown;
+  try {
+    x = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${name}: not JSON (${(e as Error).message})`);
+  }
+  let f;
+  try {
+    f = parseFinding(x);
+  } catch (e) {
+    throw new Error(`${name}: ${(e as Error).message}`);
+  }
+  const r = replay(f);
+  const target = getTarget(f.target);
+  const story = target.explain ? target.explain(f.config, f.ops, f.schedule) : f.trace;
+  const v = f.violation;
+  const lines = [...story, `violation ${v.invariant} at operation ${v.op}: ${v.message}`];
+  post({
+    id, kind: "finding", reproduced: r.reproduced, lines: lines.map((l, i) => `${String(i + 1).padStart(3)}. ${l}`),
+    title: `${name}: ${f.target} target, ${f.ops.length} operations`,
+    reason: r.reproduced ? null : r.violation === null ? "no violation now" : `now ${r.violation.invariant} at operation ${r.index}: ${r.violation.message}`,
+  });
 }
 
 function handle(q: Request): void {
@@ -55,6 +84,7 @@ function handle(q: Request): void {
       return;
     }
     case "replay": {
+      if (/"format"\s*:\s*"vgic-fuzz-finding"/.test(q.text)) { replayFinding(q.id, q.name, q.text); return; }
       const file = parseReplayFile(q.text, q.name);
       const scenario = scenarioNamed(file.scenario);
       const o = replayCounterexample(file, scenario);
