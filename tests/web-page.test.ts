@@ -90,7 +90,8 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.keyboard.press("ArrowLeft");
     await page.screenshot({ path: join(root, "build", "screenshots", "web.png") });
     // the share link replays this exact schedule
-    expect(await page.getAttribute("#share", "href")).toBe(`#scenario=rank-abba&variant=xen-4.8&schedule=${encodeURIComponent(node.schedule)}&run=1`);
+    expect(await page.getAttribute("#share", "href"))
+      .toBe(`#scenario=rank-abba&variant=xen-4.8&strategy=dfs&bound=2&budget=3000&seed=1&schedule=${encodeURIComponent(node.schedule)}&run=1`);
     await page.close();
     expect(errors).toEqual([]);
   }, 60_000);

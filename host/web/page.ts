@@ -168,16 +168,17 @@ function drawTimeline(tl: Timeline): void {
     tl.steps.forEach((s, j) => {
       const c = r.cell(s.state, s);
       const x = LABEL + j * CELL;
-      parts.push(`<g data-step="${j}"><title>${esc(`${s.text.trim()}\n${c.title}`)}</title><rect x="${x}" y="${y}" width="${CELL - 1}" height="${ROW - 2}" fill="${c.fill}" stroke="${c.mark ? "#1d1f21" : "#e4e6ea"}" stroke-width="${c.mark ? 2 : 1}"/>`
+      parts.push(`<g data-step="${j}"><title>${esc(`${s.text.trim()}\n${c.title}`)}</title><rect x="${x}" y="${y}" width="${CELL - 1}" height="${ROW - 2}" fill="${c.fill}" stroke="#e4e6ea"/>`
+        + (c.mark ? `<rect x="${x + 1}" y="${y + ROW - 5}" width="${CELL - 3}" height="3" fill="#1d1f21"/>` : "")
         + (c.text ? `<text x="${x + CELL / 2}" y="${y + 11}" text-anchor="middle" font-size="10">${esc(c.text)}</text>` : "") + "</g>");
     });
   });
   parts.push(`<rect id="cursor" x="${LABEL}" y="1" width="${CELL - 1}" height="${H - 2}" fill="none" stroke="#3465a4" stroke-width="2"/>`);
   parts.push("</svg>");
-  $("timeline").innerHTML = `<div class="legend">pCPU<i style="background:#729fcf"></i>hypervisor<i style="background:#8ae234"></i>guest<i style="background:#ef2929"></i>spinning<i style="background:#d3d7cf"></i>idle
-    · vCPU<i style="background:#8ae234"></i>in guest<i style="background:#d7f5b5"></i>loaded, in hypervisor<i style="background:#d3d7cf"></i>WFI
-    · lock<i style="background:#fcaf3e"></i>held<i style="background:#ef2929"></i>contended · LR<i style="background:#fce94f"></i>pending<i style="background:#fcaf3e"></i>active
-    · IRQ bits Q A V E M<i style="background:#ad7fa8"></i>MIGRATING<i style="background:#ef2929"></i>QUEUED on no list · outlined: the pCPU that acted</div>` + parts.join("");
+  $("timeline").innerHTML = `<div class="legend">pCPU<span><i style="background:#729fcf"></i>hypervisor</span><span><i style="background:#8ae234"></i>guest</span><span><i style="background:#ef2929"></i>spinning</span><span><i style="background:#d3d7cf"></i>idle</span>
+    · vCPU<span><i style="background:#8ae234"></i>in guest</span><span><i style="background:#d7f5b5"></i>loaded, in hypervisor</span><span><i style="background:#d3d7cf"></i>WFI</span>
+    · lock<span><i style="background:#fcaf3e"></i>held</span><span><i style="background:#ef2929"></i>contended</span> · LR<span><i style="background:#fce94f"></i>pending</span><span><i style="background:#fcaf3e"></i>active</span>
+    · IRQ bits Q A V E M<span><i style="background:#ad7fa8"></i>MIGRATING</span><span><i style="background:#ef2929"></i>QUEUED on no list</span> · underlined: the pCPU that acted</div>` + parts.join("");
   for (const g of $("timeline").querySelectorAll<SVGGElement>("g[data-step]")) g.onclick = () => go(Number(g.dataset.step));
 }
 
@@ -219,10 +220,11 @@ function showView(v: View, title: string): void {
   go(k < 0 ? 0 : k);
 }
 
-function showStory(tl: Timeline, title: string): void {
+/** `search`: how the schedule was found (strategy, seed ...), kept in the link */
+function showStory(tl: Timeline, title: string, search = ""): void {
   drawTimeline(tl);
   $("share").hidden = false;
-  $<HTMLAnchorElement>("share").href = `#scenario=${encodeURIComponent(tl.scenario)}&variant=${encodeURIComponent(tl.variant)}&schedule=${encodeURIComponent(tl.schedule)}&run=1`;
+  $<HTMLAnchorElement>("share").href = `#scenario=${encodeURIComponent(tl.scenario)}&variant=${encodeURIComponent(tl.variant)}${search}&schedule=${encodeURIComponent(tl.schedule)}&run=1`;
   showView(tl, title);
 }
 
@@ -282,7 +284,9 @@ function drawResults(scenario: string, rs: Explored[], selected: string | null):
 function showExplored(e: Explored): void {
   const tl = e.timeline!;
   const s = e.summary!;
-  showStory(tl, `${tl.scenario} under ${tl.variant}: counterexample after ${s.schedules} schedules, schedule ${tl.schedule}`);
+  const f = formValues();
+  showStory(tl, `${tl.scenario} under ${tl.variant}: counterexample after ${s.schedules} schedules, schedule ${tl.schedule}`,
+    `&strategy=${s.strategy}&bound=${f.bound}&budget=${f.budget}&seed=${f.seed}`);
 }
 
 interface ExploreForm { scenario: string; variants: string[]; strategy: string; bound: number; budget: number; seed: number }
