@@ -83,3 +83,28 @@ describe("timeline of rank-abba under xen-4.8", () => {
     expect(structuredClone(tl)).toEqual(tl);
   });
 });
+
+describe("timeline of second-irq-lazy-clear under xen-4.8: the thread's open question", () => {
+  // A second injection while the SPI is MIGRATING in the old vCPU's LR only
+  // sets QUEUED (vgic_vcpu_inject_irq: it is still on inflight_irqs), and the
+  // old pCPU's gic_update_one_lr, folding the LR, unlinks it without
+  // re-raising it (Xen 4.8 xen/arch/arm/gic.c): QUEUED on no list.
+  const s = scenarioNamed("second-irq-lazy-clear");
+  const c = explore({ scenario: s, variant: "xen-4.8" }).counterexample!;
+  const t = timeline(s, "xen-4.8", c.schedule);
+  const lost = (st: Timeline["steps"][number]) =>
+    st.state.irqs.some((q) => q.status.includes("QUEUED") && q.inflight === null && q.lrQueue === null && q.lr < 0);
+
+  it("the injection into the new vCPU leaves the SPI on the old vCPU's inflight list", () => {
+    const inj = t.steps.find((st) => /pCPU0: vgic_vcpu_inject_irq takes d1v1\.vgic/.test(st.text))!;
+    expect(inj.state.irqs[0]).toMatchObject({ irq: 40, status: "QUEUED|VISIBLE|ENABLED|MIGRATING", lr: 0, inflight: "d1v0", target: "d1v1" });
+  });
+
+  it("it is QUEUED on no list from the old pCPU's LR write on, to the end", () => {
+    const k = t.steps.findIndex(lost);
+    expect(t.steps[k]!.text).toMatch(/pCPU0: writes GICH_LR0 = 0x0$/);
+    expect(t.steps[k]!.state.pcpus[0]!.stack.at(-1)).toBe("gic_update_one_lr");
+    expect(t.steps.slice(k).every(lost)).toBe(true);
+    expect(t.findings.map((f) => f.kind)).toContain("lost");
+  });
+});
