@@ -10,7 +10,7 @@ import { ProfileError } from "./sim/profile.ts";
 import { VARIANTS } from "./xen/variants.ts";
 import { runCommand } from "./workload/command.ts";
 import { exploreCommand } from "./explore/cli.ts";
-import { SERVE_USAGE, ServeUsageError, serveCommand } from "./web/serve.ts";
+import { SERVE_USAGE, serveCommand } from "./web/serve.ts";
 
 const USAGE = `usage: vgic <command> [options]
 
@@ -151,7 +151,7 @@ function cmdExplore(args: string[]): number {
 function cmdServe(args: string[]): number {
   if (args.includes("--help") || args.includes("-h")) { process.stdout.write(SERVE_USAGE); return 0; }
   serveCommand(args, (s) => process.stdout.write(s)).catch((e: unknown) => {
-    process.stderr.write(`vgic ${e instanceof ServeUsageError ? e.message : String(e)}\n`);
+    process.stderr.write(`vgic serve: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 2;
   });
   return 0;

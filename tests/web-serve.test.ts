@@ -61,12 +61,12 @@ describe("vgic serve", () => {
     const vgic = (args: string[]) => spawnSync(process.execPath, ["build/vgic.mjs", "serve", ...args], { cwd: root, encoding: "utf8", timeout: 10_000 });
     const bad = vgic(["--port", "http"]);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain("--port: expected an integer from 0 to 65535, got 'http'");
+    expect(bad.stderr).toContain("vgic serve: --port: expected an integer from 0 to 65535, got 'http'");
     const busy = vgic(["--port", String(port)]);
     expect(busy.status).toBe(2);
-    expect(busy.stderr).toContain(`--port: ${port} is in use on 127.0.0.1`);
+    expect(busy.stderr).toContain(`vgic serve: --port: ${port} is in use on 127.0.0.1`);
     const extra = vgic(["now"]);
     expect(extra.status).toBe(2);
-    expect(extra.stderr).toContain("serve: unexpected argument 'now'");
+    expect(extra.stderr).toContain("vgic serve: unexpected argument 'now'");
   });
 });

@@ -55,7 +55,7 @@ export function serve(root: string, port: number): Promise<Server> {
 /** Parse the arguments and start serving; resolves to the server. */
 export async function serveCommand(args: string[], out: (s: string) => void): Promise<Server> {
   const { values, positionals } = parseArgs({ args, options: { port: { type: "string" }, help: { type: "boolean", short: "h" } }, allowPositionals: true });
-  if (positionals.length > 0) throw new ServeUsageError(`serve: unexpected argument '${positionals[0]}'`);
+  if (positionals.length > 0) throw new ServeUsageError(`unexpected argument '${positionals[0]}'`);
   const p = values.port ?? "8080";
   if (!/^[0-9]+$/.test(p) || Number(p) > 65535) throw new ServeUsageError(`--port: expected an integer from 0 to 65535, got '${p}'`);
   const root = webRoot();
@@ -64,7 +64,7 @@ export async function serveCommand(args: string[], out: (s: string) => void): Pr
     server = await serve(root, Number(p));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ServeUsageError(code === "EADDRINUSE" ? `--port: ${p} is in use on 127.0.0.1 (try another, or 0 for a free one)` : `serve: ${(e as Error).message}`);
+    throw new ServeUsageError(code === "EADDRINUSE" ? `--port: ${p} is in use on 127.0.0.1 (try another, or 0 for a free one)` : (e as Error).message);
   }
   const addr = server.address();
   const port = typeof addr === "object" && addr !== null ? addr.port : Number(p);
