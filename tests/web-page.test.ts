@@ -118,6 +118,12 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.waitForFunction(() => /reproduced/.test(document.getElementById("replay-status")!.textContent ?? ""));
     expect(await page.textContent("#replay-status")).toBe(`reproduced: same finding kinds, trace hash ${c.traceHash}`);
     expect(await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).toEqual(c.narrative);
+    // its link opens the Explore tab and replays the same schedule there
+    await page.click("#share");
+    await page.waitForFunction(() => !document.getElementById("tab-explore")!.hidden && document.body.dataset.state === "done");
+    expect(await page.textContent("#story-title")).toBe(`rank-abba under xen-4.8: schedule ${c.schedule}`);
+    expect(await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).toEqual(c.narrative);
+    await page.click("nav button[data-tab=replay]");
 
     // a tampered file is not reproduced, and a malformed one names its field
     const tampered = join(dir, "tampered.json");

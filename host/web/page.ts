@@ -71,9 +71,11 @@ function stopWorker(): void {
 function showTab(name: string): void {
   for (const b of document.querySelectorAll<HTMLButtonElement>("nav button")) b.classList.toggle("on", b.dataset.tab === name);
   for (const s of document.querySelectorAll<HTMLElement>("section.tab")) s.hidden = s.id !== `tab-${name}`;
-  $("story").hidden = !(name === "explore" || name === "replay") || current === null || currentTab !== name;
+  $("story").hidden = current === null || storyTab !== name;
 }
 let currentTab = "explore";
+/** the tab whose result the story view shows */
+let storyTab = "explore";
 for (const b of document.querySelectorAll<HTMLButtonElement>("nav button")) {
   b.onclick = () => { currentTab = b.dataset.tab!; showTab(currentTab); };
 }
@@ -208,24 +210,25 @@ function go(j: number): void {
   if (st !== null) drawState(st);
 }
 
-function showView(v: View, title: string): void {
+function showView(v: View, title: string, tab: string): void {
   current = v;
+  storyTab = tab;
   $("story-title").textContent = title;
   $("narrative").innerHTML = v.steps.map((s, i) =>
     `<li data-i="${i}" class="${/DEADLOCK/.test(s.text) ? "deadlock" : FAILURE.test(s.text) ? "finding" : ""}">${esc(s.text)}</li>`).join("");
   for (const li of $("narrative").querySelectorAll<HTMLLIElement>("li")) li.onclick = () => go(Number(li.dataset.i));
-  $("story").hidden = false;
+  $("story").hidden = currentTab !== tab;
   // open at the first deadlock or finding
   const k = v.steps.findIndex((s) => FAILURE.test(s.text));
   go(k < 0 ? 0 : k);
 }
 
 /** `search`: how the schedule was found (strategy, seed ...), kept in the link */
-function showStory(tl: Timeline, title: string, search = ""): void {
+function showStory(tl: Timeline, title: string, tab: string, search = ""): void {
   drawTimeline(tl);
   $("share").hidden = false;
   $<HTMLAnchorElement>("share").href = `#scenario=${encodeURIComponent(tl.scenario)}&variant=${encodeURIComponent(tl.variant)}${search}&schedule=${encodeURIComponent(tl.schedule)}&run=1`;
-  showView(tl, title);
+  showView(tl, title, tab);
 }
 
 /** A fuzz finding's story: its lines, no recorded states. */
@@ -233,7 +236,7 @@ function showLines(lines: string[], title: string): void {
   $("timeline").innerHTML = `<div class="legend">A fuzz finding is replayed exactly, but its states are not recorded: the story is the target's narrative of the run and the violation.</div>`;
   $("state").innerHTML = "";
   $("share").hidden = true;
-  showView({ steps: lines.map((text) => ({ text, state: null })) }, title);
+  showView({ steps: lines.map((text) => ({ text, state: null })) }, title, "replay");
 }
 
 $("first").onclick = () => go(0);
@@ -285,7 +288,7 @@ function showExplored(e: Explored): void {
   const tl = e.timeline!;
   const s = e.summary!;
   const f = formValues();
-  showStory(tl, `${tl.scenario} under ${tl.variant}: counterexample after ${s.schedules} schedules, schedule ${tl.schedule}`,
+  showStory(tl, `${tl.scenario} under ${tl.variant}: counterexample after ${s.schedules} schedules, schedule ${tl.schedule}`, "explore",
     `&strategy=${s.strategy}&bound=${f.bound}&budget=${f.budget}&seed=${f.seed}`);
 }
 
@@ -338,7 +341,7 @@ async function runSchedule(scenario: string, variant: string, schedule: string):
   const started = performance.now();
   const r = await ask({ kind: "schedule", scenario, variant, schedule });
   if (r.kind === "replayed") {
-    showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`);
+    showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`, "explore");
     status("explore-status", `replayed in ${(performance.now() - started).toFixed(0)} ms: ${esc(r.timeline.findings.map((x) => x.kind).join(", ") || "no findings")}`);
   } else if (r.kind === "error") status("explore-status", `<span class="bad">${esc(r.message)}</span>`);
   document.body.dataset.exploreMs = (performance.now() - started).toFixed(0);
@@ -355,7 +358,7 @@ async function replayFile(file: File): Promise<void> {
   if (r.kind === "replayed") {
     status("replay-status", r.reproduced ? `<span class="ok">reproduced</span>: same finding kinds, trace hash ${esc(r.timeline.traceHash)}`
       : `<span class="bad">NOT reproduced</span>: ${esc(r.reason ?? "")}`);
-    showStory(r.timeline, `${file.name}: ${r.timeline.scenario} under ${r.timeline.variant}, schedule ${r.timeline.schedule}`);
+    showStory(r.timeline, `${file.name}: ${r.timeline.scenario} under ${r.timeline.variant}, schedule ${r.timeline.schedule}`, "replay");
   } else if (r.kind === "finding") {
     status("replay-status", r.reproduced ? `<span class="ok">reproduced</span>: same violation at the same operation`
       : `<span class="bad">NOT reproduced</span>: ${esc(r.reason ?? "")}`);
@@ -454,6 +457,8 @@ function fromHash(scenarios: Named[], variants: Named[]): void {
     if (v !== null) ($(k) as HTMLInputElement).value = v;
   }
   if (p.get("run") !== "1") return;
+  currentTab = "explore";
+  showTab("explore");
   const schedule = p.get("schedule");
   if (schedule !== null) {
     const f = formValues();
