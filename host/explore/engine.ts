@@ -327,7 +327,7 @@ export interface StoryLine {
  *  releases and spins, function entries, physical IRQs, device lines
  *  raised, writes to ITARGETSR/SGIR/LR/EOIR, the deadlock, then the
  *  findings. */
-export function story(run: ScenarioRun, findings: readonly Finding[]): StoryLine[] {
+export function story(run: Pick<ScenarioRun, "sys">, findings: readonly Finding[]): StoryLine[] {
   const tr = run.sys.machine.trace;
   if (tr === null) throw new Error("explain: the run was not traced");
   const out: StoryLine[] = [];

@@ -136,9 +136,20 @@ export function snapshot(sys: System): Snapshot {
   return { pcpus, vcpus, locks: [...locks.values()].sort((a, b) => a.name.localeCompare(b.name)), irqs };
 }
 
-/** Replay `schedule` of a scenario with tracing and record the state after
- *  every line of its story. */
-export function timeline(scenario: Scenario, variant: string, schedule: string): Timeline {
+/** What a traced run gives the timeline. */
+export interface TracedRun {
+  sys: System;
+  reason: string;
+  findings: Finding[];
+  traceHash: string;
+}
+
+/** Record the story of a traced run and the state after each of its lines.
+ *  `run` builds the system with tracing on, calls `instrument` on it before
+ *  it runs, and runs it. `closing` lines follow the story (a fuzz finding's
+ *  violation) and show the final state. */
+export function recordTimeline(meta: { scenario: string; variant: string; schedule: string },
+  run: (instrument: (sys: System) => void) => TracedRun, closing: readonly string[] = []): Timeline {
   // The state after line k is the state just before line k+1's event. A
   // lock is recorded after it is taken, so that is the state when the event
   // before line k+1's was recorded (usually the step that resumed its
@@ -147,15 +158,16 @@ export function timeline(scenario: Scenario, variant: string, schedule: string):
   const at = new Map<number, Snapshot>();
   const prev = new Map<number, Snapshot>();
   let last: Snapshot | null = null;
-  const { run, r, findings } = runOnce(scenario, variant, Sched.replay(schedule), true, undefined, (run) => {
-    const tr = run.sys.machine.trace!;
+  const r = run((sys) => {
+    const tr = sys.machine.trace;
+    if (tr === null) throw new Error("timeline: the run is not traced");
     const add = tr.add.bind(tr);
     let started = false;
     tr.add = (...args: Parameters<typeof add>) => {
       const kind = args[2];
       started ||= kind === "step";
       if (started) {
-        const now = snapshot(run.sys);
+        const now = snapshot(sys);
         if (STORY_KINDS.has(kind)) {
           at.set(tr.events.length, now);
           if (last !== null) prev.set(tr.events.length, last);
@@ -165,11 +177,11 @@ export function timeline(scenario: Scenario, variant: string, schedule: string):
       add(...args);
     };
   });
-  const end = snapshot(run.sys);
-  const tr = run.sys.machine.trace!;
-  const lines = story(run, findings);
+  const end = snapshot(r.sys);
+  const tr = r.sys.machine.trace!;
+  const lines = [...story(r, r.findings), ...closing.map((text) => ({ text, event: null }))];
   return {
-    scenario: scenario.name, variant, schedule, reason: r.reason, findings, traceHash: r.traceHash!,
+    ...meta, reason: r.reason, findings: r.findings, traceHash: r.traceHash,
     steps: lines.map((l, i) => {
       const e = l.event === null ? null : tr.events[l.event]!;
       const next = lines[i + 1]?.event ?? null;
@@ -182,4 +194,13 @@ export function timeline(scenario: Scenario, variant: string, schedule: string):
       };
     }),
   };
+}
+
+/** Replay `schedule` of a scenario with tracing and record the state after
+ *  every line of its story. */
+export function timeline(scenario: Scenario, variant: string, schedule: string): Timeline {
+  return recordTimeline({ scenario: scenario.name, variant, schedule }, (instrument) => {
+    const { run, r, findings } = runOnce(scenario, variant, Sched.replay(schedule), true, undefined, (run) => instrument(run.sys));
+    return { sys: run.sys, reason: r.reason, findings, traceHash: r.traceHash! };
+  });
 }

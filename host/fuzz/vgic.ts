@@ -124,6 +124,8 @@ interface RunOptions {
   schedule?: Schedule;
   trace?: boolean;
   coverage?: Coverage;
+  /** sees the system once it is set up, before it runs */
+  built?: (sys: System) => void;
 }
 
 function schedulerOf(c: VgicSchedConfig): Scheduler {
@@ -218,6 +220,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
       }
     });
   }
+  o.built?.(s);
   let r: RunResult;
   try {
     r = s.machine.run({ maxSteps: config.maxSteps });

@@ -157,30 +157,34 @@ function rowsOf(tl: Timeline): Row[] {
 
 function drawTimeline(tl: Timeline): void {
   const rows = rowsOf(tl);
-  const W = LABEL + tl.steps.length * CELL + 4, H = HEAD + rows.length * ROW + 4;
+  // row labels stay put while the steps scroll beside them
+  const W = tl.steps.length * CELL + 4, H = HEAD + rows.length * ROW + 4;
+  const labels: string[] = [`<svg class="labels" xmlns="http://www.w3.org/2000/svg" width="${LABEL}" height="${H}">`];
   const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}">`];
   tl.steps.forEach((s, j) => {
-    const x = LABEL + j * CELL;
+    const x = j * CELL;
     const bad = FAILURE.test(s.text);
     parts.push(`<text x="${x + CELL / 2}" y="12" text-anchor="middle" fill="${bad ? "#cc0000" : "#5c6370"}">${j + 1}</text>`);
   });
   rows.forEach((r, i) => {
     const y = HEAD + i * ROW;
-    parts.push(`<text x="4" y="${y + 12}">${esc(r.label)}</text>`);
+    labels.push(`<text x="4" y="${y + 12}">${esc(r.label)}</text>`);
     tl.steps.forEach((s, j) => {
       const c = r.cell(s.state, s);
-      const x = LABEL + j * CELL;
+      const x = j * CELL;
       parts.push(`<g data-step="${j}"><title>${esc(`${s.text.trim()}\n${c.title}`)}</title><rect x="${x}" y="${y}" width="${CELL - 1}" height="${ROW - 2}" fill="${c.fill}" stroke="#e4e6ea"/>`
         + (c.mark ? `<rect x="${x + 1}" y="${y + ROW - 5}" width="${CELL - 3}" height="3" fill="#1d1f21"/>` : "")
         + (c.text ? `<text x="${x + CELL / 2}" y="${y + 11}" text-anchor="middle" font-size="10">${esc(c.text)}</text>` : "") + "</g>");
     });
   });
-  parts.push(`<rect id="cursor" x="${LABEL}" y="1" width="${CELL - 1}" height="${H - 2}" fill="none" stroke="#3465a4" stroke-width="2"/>`);
+  parts.push(`<rect id="cursor" x="0" y="1" width="${CELL - 1}" height="${H - 2}" fill="none" stroke="#3465a4" stroke-width="2"/>`);
   parts.push("</svg>");
+  labels.push("</svg>");
   $("timeline").innerHTML = `<div class="legend">pCPU<span><i style="background:#729fcf"></i>hypervisor</span><span><i style="background:#8ae234"></i>guest</span><span><i style="background:#ef2929"></i>spinning</span><span><i style="background:#d3d7cf"></i>idle</span>
     · vCPU<span><i style="background:#8ae234"></i>in guest</span><span><i style="background:#d7f5b5"></i>loaded, in hypervisor</span><span><i style="background:#d3d7cf"></i>WFI</span>
     · lock<span><i style="background:#fcaf3e"></i>held</span><span><i style="background:#ef2929"></i>contended</span> · LR<span><i style="background:#fce94f"></i>pending</span><span><i style="background:#fcaf3e"></i>active</span>
-    · IRQ bits Q A V E M<span><i style="background:#ad7fa8"></i>MIGRATING</span><span><i style="background:#ef2929"></i>QUEUED on no list</span> · underlined: the pCPU that acted</div>` + parts.join("");
+    · IRQ bits Q A V E M<span><i style="background:#ad7fa8"></i>MIGRATING</span><span><i style="background:#ef2929"></i>QUEUED on no list</span> · underlined: the pCPU that acted</div>`
+    + `<div class="tl">${labels.join("")}<div class="grid" id="tl-grid">${parts.join("")}</div></div>`;
   for (const g of $("timeline").querySelectorAll<SVGGElement>("g[data-step]")) g.onclick = () => go(Number(g.dataset.step));
 }
 
@@ -204,7 +208,10 @@ function go(j: number): void {
   const lis = $("narrative").children;
   for (let i = 0; i < lis.length; i++) lis[i]!.classList.toggle("cur", i === step);
   (lis[step] as HTMLElement | undefined)?.scrollIntoView({ block: "nearest" });
-  $("cursor")?.setAttribute("x", String(LABEL + step * CELL));
+  $("cursor")?.setAttribute("x", String(step * CELL));
+  // keep the step's column in view
+  const box = $("tl-grid"), cx = step * CELL;
+  if (box !== null && (cx < box.scrollLeft || cx + CELL > box.scrollLeft + box.clientWidth)) box.scrollLeft = Math.max(0, cx - box.clientWidth / 2);
   $("step-no").textContent = `${step + 1} / ${current.steps.length}`;
   const st = current.steps[step]!.state;
   if (st !== null) drawState(st);
@@ -231,9 +238,9 @@ function showStory(tl: Timeline, title: string, tab: string, search = ""): void 
   showView(tl, title, tab);
 }
 
-/** A fuzz finding's story: its lines, no recorded states. */
+/** A story without states (an hw fuzz finding): its lines only. */
 function showLines(lines: string[], title: string): void {
-  $("timeline").innerHTML = `<div class="legend">A fuzz finding is replayed exactly, but its states are not recorded: the story is the target's narrative of the run and the violation.</div>`;
+  $("timeline").innerHTML = `<div class="legend">A finding of the hw target is a list of register accesses, not a run of the machine: its story is the last operations and the violation.</div>`;
   $("state").innerHTML = "";
   $("share").hidden = true;
   showView({ steps: lines.map((text) => ({ text, state: null })) }, title, "replay");
@@ -362,7 +369,12 @@ async function replayFile(file: File): Promise<void> {
   } else if (r.kind === "finding") {
     status("replay-status", r.reproduced ? `<span class="ok">reproduced</span>: same violation at the same operation`
       : `<span class="bad">NOT reproduced</span>: ${esc(r.reason ?? "")}`);
-    showLines(r.lines, r.title);
+    if (r.timeline === null) showLines(r.lines, r.title);
+    else {
+      drawTimeline(r.timeline);
+      $("share").hidden = true; // a fuzz case is no scenario a link can name
+      showView(r.timeline, `${r.title}, schedule ${r.timeline.schedule}`, "replay");
+    }
   } else if (r.kind === "error") status("replay-status", `<span class="bad">${esc(r.message)}</span>`);
 }
 

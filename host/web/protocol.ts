@@ -25,8 +25,9 @@ export type Reply =
   | { id: number; kind: "progress"; text: string; fraction?: number }
   | { id: number; kind: "explored"; summary: ExploreSummary; timeline: Timeline | null }
   | { id: number; kind: "replayed"; reproduced: boolean; reason: string | null; timeline: Timeline }
-  /** a fuzz finding file (`vgic fuzz --out`): its story has no recorded states */
-  | { id: number; kind: "finding"; reproduced: boolean; reason: string | null; title: string; lines: string[] }
+  /** a fuzz finding file (`vgic fuzz --out`): a timeline for the vgic
+   *  target; the hw target's story (its last operations) has no states */
+  | { id: number; kind: "finding"; reproduced: boolean; reason: string | null; title: string; lines: string[]; timeline: Timeline | null }
   | { id: number; kind: "workload"; text: string; reportHtml: string; failed: boolean }
   | { id: number; kind: "mmio"; lines: string[] }
   | { id: number; kind: "error"; message: string };

@@ -3,9 +3,11 @@
 // host/workload, host/hw), answering host/web/protocol.ts messages.
 
 import { explore } from "../explore/engine.ts";
-import { timeline } from "../explore/timeline.ts";
+import { recordTimeline, timeline, type Timeline } from "../explore/timeline.ts";
 import { parseReplayFile, replayCounterexample } from "../explore/replay.ts";
-import { getTarget, parseFinding, replay } from "../fuzz/finding.ts";
+import { parseFinding, replay } from "../fuzz/finding.ts";
+import { runVgicCase, type VgicConfig, type VgicOp } from "../fuzz/vgic.ts";
+import { scheduleToString } from "../sim/sched.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
 import { VARIANTS, variantNamed } from "../xen/variants.ts";
 import { parseWorkload } from "../workload/schema.ts";
@@ -26,8 +28,9 @@ function scenarioNamed(name: string) {
 }
 
 /** A fuzz finding: re-run exactly (`vgic fuzz --replay`), then its story:
- *  the target's narrative of the run (vgic) or the last operations (hw),
- *  and the violation. */
+ *  for the vgic target the machine's run with its states, as for a
+ *  counterexample; for the hw target its last operations; then the
+ *  violation. */
 function replayFinding(id: number, name: string, text: string): void {
   let x: unknown;
   try {
@@ -42,12 +45,23 @@ function replayFinding(id: number, name: string, text: string): void {
     throw new Error(`${name}: ${(e as Error).message}`);
   }
   const r = replay(f);
-  const target = getTarget(f.target);
-  const story = target.explain ? target.explain(f.config, f.ops, f.schedule) : f.trace;
   const v = f.violation;
-  const lines = [...story, `violation ${v.invariant} at operation ${v.op}: ${v.message}`];
+  const closing = `violation ${v.invariant} at operation ${v.op}: ${v.message}`;
+  let tl: Timeline | null = null;
+  let lines: string[] = [];
+  if (f.target === "vgic") {
+    // the machine's run of the case, step by step, as for a counterexample
+    const config = f.config as VgicConfig;
+    const schedule = f.schedule;
+    tl = recordTimeline({ scenario: `fuzz case (${name})`, variant: config.variant, schedule: schedule ? scheduleToString(schedule) : "" }, (instrument) => {
+      const out = runVgicCase(config, f.ops as VgicOp[], { trace: true, built: instrument, ...(schedule ? { schedule } : {}) });
+      return { sys: out.sys!, reason: out.run?.reason ?? "error", findings: [], traceHash: out.run?.traceHash ?? "" };
+    }, [closing]);
+  } else {
+    lines = [...f.trace, closing].map((l, i) => `${String(i + 1).padStart(3)}. ${l}`);
+  }
   post({
-    id, kind: "finding", reproduced: r.reproduced, lines: lines.map((l, i) => `${String(i + 1).padStart(3)}. ${l}`),
+    id, kind: "finding", reproduced: r.reproduced, lines, timeline: tl,
     title: `${name}: ${f.target} target, ${f.ops.length} operations`,
     reason: r.reproduced ? null : r.violation === null ? "no violation now" : `now ${r.violation.invariant} at operation ${r.index}: ${r.violation.message}`,
   });
