@@ -42,7 +42,7 @@ describe("timeline of rank-abba under xen-4.8", () => {
     expect(n.physActive).toBe(true); // acknowledged by Xen (EOImode=1), deactivated by the guest's EOI
     expect(s.pcpus[1]!.lrs[0]).toBe("v40 active hw p40");
     expect(s.pcpus[0]!.lrs.every((l) => l === "-")).toBe(true);
-    expect(s.irqs[1]).toMatchObject({ irq: 41, status: "ENABLED", lr: -1, inflight: null, target: "d1v1" });
+    expect(s.irqs[1]).toMatchObject({ irq: 41, status: "ENABLED", lr: null, inflight: null, target: "d1v1" });
   });
 
   it("the guest's EOI of the HW LR deactivates the physical interrupt (IHI 0048B 5.4.1)", () => {
@@ -56,7 +56,7 @@ describe("timeline of rank-abba under xen-4.8", () => {
     const s = at(/pCPU1: writes GICH_LR0 = 0x0/).state;
     expect(s.pcpus[1]!.held).toEqual(["d1v1.vgic"]);
     expect(s.pcpus[1]!.stack.slice(-2)).toEqual(["gic_clear_lrs", "gic_update_one_lr"]);
-    expect(s.irqs[0]).toMatchObject({ status: "ENABLED", lr: -1, inflight: null });
+    expect(s.irqs[0]).toMatchObject({ status: "ENABLED", lr: null, inflight: null });
   });
 
   it("ends in the ABBA: pCPU0 holds the rank lock and spins on vgic, pCPU1 the reverse", () => {
@@ -93,7 +93,7 @@ describe("timeline of second-irq-lazy-clear under xen-4.8: the thread's open que
   const c = explore({ scenario: s, variant: "xen-4.8" }).counterexample!;
   const t = timeline(s, "xen-4.8", c.schedule);
   const lost = (st: Timeline["steps"][number]) =>
-    st.state.irqs.some((q) => q.status.includes("QUEUED") && q.inflight === null && q.lrQueue === null && q.lr < 0);
+    st.state.irqs.some((q) => q.status.includes("QUEUED") && q.inflight === null && q.lrQueue === null && q.lr === null);
 
   it("the injection into the new vCPU leaves the SPI on the old vCPU's inflight list", () => {
     const inj = t.steps.find((st) => /pCPU0: vgic_vcpu_inject_irq takes d1v1\.vgic/.test(st.text))!;

@@ -12,6 +12,7 @@ import { decodeLr, LrState } from "../hw/regs.ts";
 import { Sched } from "../sim/sched.ts";
 import { stackNames } from "../sim/lockdep.ts";
 import type { Finding } from "../check/vgic.ts";
+import { GIC_INVALID_LR } from "../xen/pending.ts";
 import type { System } from "../xen/system.ts";
 import type { Scenario } from "../xen/scenarios.ts";
 import { STORY_KINDS, runOnce, story } from "./engine.ts";
@@ -51,7 +52,8 @@ export interface IrqSnap {
   irq: number;
   /** pending_irq.status bits, e.g. "VISIBLE|ENABLED|MIGRATING", or "-" */
   status: string;
-  lr: number;
+  /** the list register it is in (pending_irq.lr), or null */
+  lr: number | null;
   /** vCPU whose inflight_irqs / lr_pending holds it */
   inflight: string | null;
   lrQueue: string | null;
@@ -128,7 +130,7 @@ export function snapshot(sys: System): Snapshot {
     const p = vgic.d.irq_to_pending(v0, irq);
     const rank = vgic.d.rank_irq(v0, irq);
     return {
-      irq, status: p.statusString(), lr: p.lr, inflight: vname(p.inflight), lrQueue: vname(p.lr_queue),
+      irq, status: p.statusString(), lr: p.lr === GIC_INVALID_LR ? null : p.lr, inflight: vname(p.inflight), lrQueue: vname(p.lr_queue),
       target: vgic.d.vcpu[rank.vcpu[irq & 31]!]?.name ?? "?",
       physPending: gic.isPending(0, irq), physActive: gic.isActive(0, irq), physTargets: gic.targets(irq),
     };

@@ -145,10 +145,10 @@ function rowsOf(tl: Timeline): Row[] {
     cell: (s) => {
       const c = s.irqs[i]!;
       const bits = c.status === "-" ? "" : c.status.split("|").map((b) => b[0]).join("");
-      const lost = c.status.includes("QUEUED") && c.inflight === null && c.lrQueue === null && c.lr < 0;
+      const lost = c.status.includes("QUEUED") && c.inflight === null && c.lrQueue === null && c.lr === null;
       return {
         fill: c.status.includes("MIGRATING") ? "#ad7fa8" : lost ? "#ef2929" : c.status.includes("VISIBLE") ? "#fce94f" : "#ffffff", text: bits,
-        title: `IRQ ${c.irq}: ${c.status}${c.lr >= 0 ? `, LR${c.lr}` : ""}; inflight on ${c.inflight ?? "none"}, lr_pending on ${c.lrQueue ?? "none"}; target ${c.target}; physical ${c.physPending ? "pending " : ""}${c.physActive ? "active " : ""}ITARGETSR 0x${c.physTargets.toString(16)}`,
+        title: `IRQ ${c.irq}: ${c.status}${c.lr !== null ? `, LR${c.lr}` : ""}; inflight on ${c.inflight ?? "none"}, lr_pending on ${c.lrQueue ?? "none"}; target ${c.target}; physical ${c.physPending ? "pending " : ""}${c.physActive ? "active " : ""}ITARGETSR 0x${c.physTargets.toString(16)}`,
       };
     },
   }));
@@ -197,7 +197,7 @@ function drawState(s: Snapshot): void {
       .map((l) => `${l.name}: ${l.holder ?? "free"}${l.waiters.length ? `, spun on by ${l.waiters.join(", ")}` : ""}`)),
     box("vCPUs", s.vcpus.map((v) => `${v.name} on pCPU${v.pcpu}: ${v.running ? "loaded" : v.blocked ? "blocked (WFI)" : "not running"}; inflight [${v.inflight.join(", ")}] lr_pending [${v.lrPending.join(", ")}]`)),
     box("List registers", s.pcpus.map((p) => `${p.name}: ${p.lrs.map((l, n) => `LR${n} ${l}`).join(" | ")}`)),
-    box("Interrupts (pending_irq | physical GIC)", s.irqs.map((q) => `IRQ ${q.irq}: ${q.status}${q.lr >= 0 ? ` LR${q.lr}` : ""}, inflight ${q.inflight ?? "-"}, lr_pending ${q.lrQueue ?? "-"}, target ${q.target}`
+    box("Interrupts (pending_irq | physical GIC)", s.irqs.map((q) => `IRQ ${q.irq}: ${q.status}${q.lr !== null ? ` LR${q.lr}` : ""}, inflight ${q.inflight ?? "-"}, lr_pending ${q.lrQueue ?? "-"}, target ${q.target}`
       + ` | ${[q.physPending ? "pending" : "", q.physActive ? "active" : ""].filter(Boolean).join("+") || "inactive"}, ITARGETSR 0x${q.physTargets.toString(16)}`)),
   ].join("");
 }
