@@ -3,7 +3,8 @@
 import { fuzzCommand } from "./fuzz/cli.ts";
 import type { ParseArgsConfig } from "node:util";
 import { Gic, ConfigError, type GicConfig } from "./hw/gic.ts";
-import { runScriptFile, ScriptError } from "./hw/script.ts";
+import { ScriptError } from "./hw/script.ts";
+import { runScriptFile } from "./hw/script-file.ts";
 import { parseCliArgs } from "./io/args.ts";
 import { InputError, printable } from "./io/input.ts";
 import { BenchUsageError, benchCommand } from "./bench/command.ts";
@@ -11,6 +12,7 @@ import { ProfileError } from "./sim/profile.ts";
 import { VARIANTS } from "./xen/variants.ts";
 import { runCommand } from "./workload/command.ts";
 import { exploreCommand } from "./explore/cli.ts";
+import { SERVE_USAGE, serveCommand } from "./web/serve.ts";
 
 const USAGE = `usage: vgic <command> [options]
 
@@ -23,6 +25,7 @@ commands:
                   --seed N, --json, --trace FILE, --report FILE; --schema prints the file format)
   fuzz            fuzz MMIO register accesses (--target hw, --seconds N, --seed N,
                   --workers N, --shard I/N, --out DIR, --corpus DIR, --replay FILE)
+  serve           the web page on http://127.0.0.1:8080/ (--port N)
   variants        the vGIC designs, one line each (select with --variant NAME)
   explore SCENARIO  search a race scenario's schedules for a counterexample (--matrix: every
                   scenario x variant; --replay FILE; \`vgic explore --help\` for options)
@@ -146,6 +149,16 @@ function cmdExplore(args: string[]): number {
   return 0;
 }
 
+/** \`vgic serve\` (host/web/serve.ts): runs until stopped. */
+function cmdServe(args: string[]): number {
+  if (args.includes("--help") || args.includes("-h")) { process.stdout.write(SERVE_USAGE); return 0; }
+  serveCommand(args, (s) => process.stdout.write(s)).catch((e: unknown) => {
+    process.stderr.write(`vgic serve: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 2;
+  });
+  return 0;
+}
+
 export function main(argv: string[]): number {
   const [cmd, ...rest] = argv;
   try {
@@ -156,6 +169,7 @@ export function main(argv: string[]): number {
       case "run": return cmdRun(rest);
       case "explore": return cmdExplore(rest);
       case "variants": return cmdVariants();
+      case "serve": return cmdServe(rest);
       case undefined:
       case "help":
       case "--help":

@@ -27,7 +27,8 @@ export {
 } from "./guest/driver.ts";
 export { checkVgic, checkRun, describeLrs, type Finding, type FindingKind } from "./check/vgic.ts";
 export {
-  explore, minimise, explain, runOnce, DEFAULT_FAIL_ON, ALL_KINDS,
+  explore, minimise, explain, story, runOnce, DEFAULT_FAIL_ON, ALL_KINDS,
   type ExploreOptions, type ExploreResult, type Counterexample, type Strategy,
 } from "./explore/engine.ts";
 export { parseReplayFile, replayCounterexample, toReplayFile, type ReplayFile } from "./explore/replay.ts";
+export { timeline, snapshot, type Timeline, type TimelineStep, type Snapshot } from "./explore/timeline.ts";

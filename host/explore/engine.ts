@@ -19,6 +19,7 @@
 // - random: uniform choices, seeds seed, seed+1, ...
 
 import type { RunResult } from "../sim/machine.ts";
+import type { TraceKind } from "../sim/trace.ts";
 import { Sched, ReplayError, scheduleToString, type Scheduler, type SchedState } from "../sim/sched.ts";
 import type { Finding, FindingKind } from "../check/vgic.ts";
 import type { Scenario, ScenarioRun } from "../xen/scenarios.ts";
@@ -49,6 +50,8 @@ export interface ExploreOptions {
   maxSteps?: number;
   /** minimise the counterexample (default true) */
   minimise?: boolean;
+  /** called after every run of the search with the schedules run so far */
+  onProgress?: (schedules: number, elapsedMs: number) => void;
 }
 
 export interface Counterexample {
@@ -95,10 +98,12 @@ export interface ExploreResult {
 
 export const MAX_STEPS = 200_000;
 
-/** Build, run, judge one schedule. */
-export function runOnce(scenario: Scenario, variant: string, sched: Scheduler, trace = false, maxSteps = MAX_STEPS): { run: ScenarioRun; r: RunResult; findings: Finding[] } {
+/** Build, run, judge one schedule; `built` sees the system before it runs. */
+export function runOnce(scenario: Scenario, variant: string, sched: Scheduler, trace = false, maxSteps = MAX_STEPS,
+  built?: (run: ScenarioRun) => void): { run: ScenarioRun; r: RunResult; findings: Finding[] } {
   const run = scenario.build(variant, sched, { trace });
   if (run.sys.machine.scheduler !== sched) run.sys.machine.setScheduler(sched);
+  built?.(run);
   const r = run.sys.machine.run({ maxSteps });
   return { run, r, findings: run.check(r) };
 }
@@ -160,7 +165,9 @@ interface Search {
   msToFirst?: number;
 }
 
-function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "bound" | "failOn" | "maxSteps">>, t0: number): Search {
+type Progress = Pick<ExploreOptions, "onProgress">;
+
+function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "bound" | "failOn" | "maxSteps">> & Progress, t0: number): Search {
   const cache = new Map<string, Decision[]>();
   let schedules = 0;
   for (let bound = 0; bound <= o.bound; bound++) {
@@ -175,6 +182,7 @@ function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" 
         const sched = new PrefixScheduler(prefix);
         const { r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
         schedules++;
+        o.onProgress?.(schedules, performance.now() - t0);
         log = sched.log;
         if (failing(findings, o.failOn) !== null) {
           return { schedules, exhausted: false, bound, hit: { r, log, findings }, msToFirst: performance.now() - t0 };
@@ -211,13 +219,14 @@ function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" 
   return { schedules, exhausted: true, bound: o.bound };
 }
 
-function sampled(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "seed" | "depth" | "failOn" | "maxSteps">>, strategy: "pct" | "random", t0: number): Search {
+function sampled(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "seed" | "depth" | "failOn" | "maxSteps">> & Progress, strategy: "pct" | "random", t0: number): Search {
   let k = 1000;
   if (strategy === "pct") k = Math.max(1, runOnce(o.scenario, o.variant, Sched.time(), false, o.maxSteps).r.steps);
   for (let i = 0; i < o.budget; i++) {
     const seed = o.seed + i;
     const sched = strategy === "pct" ? Sched.pct(o.depth, seed, { steps: k }) : Sched.random(seed);
     const { r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
+    o.onProgress?.(i + 1, performance.now() - t0);
     if (failing(findings, o.failOn) !== null) {
       return { schedules: i + 1, exhausted: false, hit: { r, log: null, findings }, msToFirst: performance.now() - t0 };
     }
@@ -302,18 +311,32 @@ function regName(frame: string): string | null {
   return null;
 }
 
-/** A traced replay's events as numbered lines in the thread's terms: lock
- *  takes, releases and spins, function entries, physical IRQs, device
- *  lines raised, writes to ITARGETSR/SGIR/LR/EOIR, the deadlock, then the
+/** The trace event kinds a story line can come from. */
+export const STORY_KINDS: ReadonlySet<TraceKind> = new Set<TraceKind>([
+  "lock", "unlock", "lock-wait", "spin", "trylock-fail", "fn-begin", "irq-enter", "set-line", "mmio-write", "deadlock", "error",
+]);
+
+/** One line of the story: what happened and the trace event it comes from
+ *  (null for the findings that close it). */
+export interface StoryLine {
+  text: string;
+  event: number | null;
+}
+
+/** A traced replay's events as lines in the thread's terms: lock takes,
+ *  releases and spins, function entries, physical IRQs, device lines
+ *  raised, writes to ITARGETSR/SGIR/LR/EOIR, the deadlock, then the
  *  findings. */
-export function explain(run: ScenarioRun, findings: readonly Finding[]): string[] {
+export function story(run: Pick<ScenarioRun, "sys">, findings: readonly Finding[]): StoryLine[] {
   const tr = run.sys.machine.trace;
   if (tr === null) throw new Error("explain: the run was not traced");
-  const out: string[] = [];
+  const out: StoryLine[] = [];
   const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
   // the set-up (hypervisor boot, direct state) comes before the first step
   const first = tr.events.findIndex((e) => e.kind === "step");
-  for (const e of first < 0 ? [] : tr.events.slice(first)) {
+  for (let i = first < 0 ? tr.events.length : first; i < tr.events.length; i++) {
+    const e = tr.events[i]!;
+    if (!STORY_KINDS.has(e.kind)) continue;
     const who = tr.threadNames[e.tid] ?? `thread${e.tid}`;
     let what: string | null = null;
     switch (e.kind) {
@@ -329,10 +352,15 @@ export function explain(run: ScenarioRun, findings: readonly Finding[]): string[
       case "deadlock": what = `DEADLOCK: ${e.name.split(">").join(" waits for ")}`; break;
       case "error": what = `ERROR: ${e.name}`; break;
     }
-    if (what) out.push(`[${e.ts}] ${who}: ${what}`);
+    if (what) out.push({ text: `[${e.ts}] ${who}: ${what}`, event: i });
   }
-  for (const f of findings) out.push(`finding ${f.kind}: ${f.message}`);
-  return out.map((l, i) => `${String(i + 1).padStart(3)}. ${l}`);
+  for (const f of findings) out.push({ text: `finding ${f.kind}: ${f.message}`, event: null });
+  return out;
+}
+
+/** The story as numbered lines, as `vgic explore` prints it. */
+export function explain(run: ScenarioRun, findings: readonly Finding[]): string[] {
+  return story(run, findings).map((l, i) => `${String(i + 1).padStart(3)}. ${l.text}`);
 }
 
 /** Re-run a schedule with tracing: the counterexample as saved and shown. */
@@ -352,7 +380,7 @@ export function explore(opts: ExploreOptions): ExploreResult {
     scenario: opts.scenario, variant: opts.variant,
     budget: opts.budget ?? (strategy === "dfs" ? 20000 : 2000),
     seed: opts.seed ?? 1, bound: opts.bound ?? 2, depth: opts.depth ?? 3,
-    failOn: opts.failOn ?? DEFAULT_FAIL_ON, maxSteps: opts.maxSteps ?? MAX_STEPS,
+    failOn: opts.failOn ?? DEFAULT_FAIL_ON, maxSteps: opts.maxSteps ?? MAX_STEPS, onProgress: opts.onProgress,
   };
   const t0 = performance.now();
   const s = strategy === "dfs" ? dfs(o, t0) : sampled(o, strategy, t0);

@@ -3,7 +3,7 @@
 
 import type { Finding, FindingKind } from "../check/vgic.ts";
 import { scheduleFromString } from "../sim/sched.ts";
-import { parseJson, printable } from "../io/input.ts";
+import { parseJson, printable } from "../io/text.ts";
 import { checkedReplay } from "../io/schedule.ts";
 import type { Scenario } from "../xen/scenarios.ts";
 import { variantNamed } from "../xen/variants.ts";

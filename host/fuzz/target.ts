@@ -7,7 +7,7 @@
 import type { Rng } from "../sim/rng.ts";
 import type { Violation as CheckViolation } from "../check/invariants.ts";
 import type { Schedule } from "../sim/sched.ts";
-import { printable } from "../io/input.ts";
+import { printable } from "../io/text.ts";
 
 /** A violated invariant, as a target reports it. */
 export interface Violation extends CheckViolation {

@@ -139,6 +139,8 @@ export interface RunOptions {
   faults?: readonly string[];
   trace?: boolean;
   coverage?: Coverage;
+  /** sees the system once it is set up, before it runs */
+  built?: (sys: System) => void;
 }
 
 function schedulerOf(c: VgicSchedConfig): Scheduler {
@@ -242,6 +244,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
       }
     });
   }
+  o.built?.(s);
   let r: RunResult;
   try {
     r = s.machine.run({ maxSteps: config.maxSteps });

@@ -2,10 +2,9 @@
 // (`gic.raw`); everything else goes through the methods here. State can be
 // inspected through typed-array views at the offsets of ./layout.ts.
 
-import { readFileSync, existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { instantiateSync } from "@assemblyscript/loader";
 import * as L from "./layout.ts";
+import { wasmModule } from "./wasm.ts";
 
 /** The raw i32 ABI of assembly/index.ts. */
 export interface RawGic {
@@ -164,21 +163,6 @@ export function validateConfig(c: GicConfig): void {
       }
     }
   }
-}
-
-const modules = new Map<string, WebAssembly.Module>();
-
-/** Find the built wasm: next to a bundle in build/, or in build/ from source. */
-function wasmModule(debug: boolean): WebAssembly.Module {
-  const name = debug ? "gic.debug.wasm" : "gic.wasm";
-  let m = modules.get(name);
-  if (m) return m;
-  const candidates = [new URL(`./${name}`, import.meta.url), new URL(`../../build/${name}`, import.meta.url)];
-  const url = candidates.find((u) => existsSync(fileURLToPath(u)));
-  if (!url) throw new Error(`${name} not found: run \`npm run build\` first`);
-  m = new WebAssembly.Module(readFileSync(fileURLToPath(url)));
-  modules.set(name, m);
-  return m;
 }
 
 export class Gic {

@@ -9,8 +9,7 @@
 // Numbers are decimal or 0x-hex.
 
 import { MAINTENANCE_PPI, type Gic } from "./gic.ts";
-import { printable } from "../io/input.ts";
-import { forEachLine } from "../io/lines.ts";
+import { printable } from "../io/text.ts";
 
 export type ScriptOp =
   | { op: "cpu"; cpu: number; line: number }
@@ -90,19 +89,7 @@ export function runScript(gic: Gic, ops: ScriptOp[], out: (s: string) => void, f
   for (const o of ops) run(o);
 }
 
-/** Run a script file as a stream: a first pass checks every line (a
- *  malformed line anywhere means nothing runs), a second runs them; memory
- *  stays at one line whatever the file's size. */
-export function runScriptFile(gic: Gic, path: string, out: (s: string) => void, file = path): void {
-  forEachLine(path, (line, n) => { parseScriptLine(line, n, file); });
-  const run = scriptRunner(gic, out, file);
-  forEachLine(path, (line, n) => {
-    const op = parseScriptLine(line, n, file);
-    if (op !== null) run(op);
-  });
-}
-
-function scriptRunner(gic: Gic, out: (s: string) => void, file: string): (o: ScriptOp) => void {
+export function scriptRunner(gic: Gic, out: (s: string) => void, file: string): (o: ScriptOp) => void {
   let cpu = 0;
   return (o) => {
     switch (o.op) {

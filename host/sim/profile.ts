@@ -4,10 +4,9 @@
 // a latency the machine reports can be traced back to a published figure or
 // to a guess that is visibly a guess. Validation names the offending field.
 
-import { existsSync, readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { COST_NAMES, type CostName, type CostProfile } from "./api.ts";
-import { parseJson, printable, readTextFile } from "../io/input.ts";
+import { parseJson, printable } from "../io/text.ts";
+import { bundledProfileFile, bundledProfileNames, readProfileFile } from "./profile-source.ts";
 
 export class ProfileError extends Error {
   constructor(readonly field: string, message: string, readonly origin = "profile") {
@@ -62,7 +61,7 @@ export function parseProfile(text: string, origin = "profile"): CostProfile {
 export function loadProfile(path: string): CostProfile {
   let text: string;
   try {
-    text = readTextFile(path);
+    text = readProfileFile(path);
   } catch (e) {
     throw new ProfileError("(file)", `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, printable(path));
   }
@@ -72,29 +71,18 @@ export function loadProfile(path: string): CostProfile {
 /** What a bundled profile's name may look like: never a path. */
 export const PROFILE_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
-function profilesDirs(): URL[] {
-  return [new URL("../../profiles/", import.meta.url), new URL("../profiles/", import.meta.url)];
-}
-
 /** Names of the profiles bundled in profiles/. */
 export function bundledProfiles(): string[] {
-  for (const u of profilesDirs()) {
-    try {
-      return readdirSync(fileURLToPath(u)).filter((n) => n.endsWith(".json")).map((n) => n.slice(0, -5))
-        .filter((n) => PROFILE_NAME.test(n)).sort();
-    } catch { /* not this layout */ }
-  }
-  return [];
+  return bundledProfileNames().filter((n) => PROFILE_NAME.test(n)).sort();
 }
 
-/** The profiles/ directory, from source (host/sim) or from a bundle in build/. */
+/** The file of bundled profile `name`; anything else is a ProfileError. */
 export function profilePath(name: string): string {
   const known = () => `one of the bundled profiles: ${bundledProfiles().join(", ")}`;
   if (!PROFILE_NAME.test(name)) throw new ProfileError("name", `got ${JSON.stringify(printable(name))}, expected ${known()}`);
-  const candidates = profilesDirs().map((d) => new URL(`${name}.json`, d));
-  const url = candidates.find((u) => existsSync(fileURLToPath(u)));
-  if (!url) throw new ProfileError("name", `got ${JSON.stringify(name)}, expected ${known()}`);
-  return fileURLToPath(url);
+  const file = bundledProfileFile(name);
+  if (file === null) throw new ProfileError("name", `got ${JSON.stringify(name)}, expected ${known()}`);
+  return file;
 }
 
 let xgene: CostProfile | undefined;

@@ -10,7 +10,7 @@
 // periods, "i" instants for lines, locks and accesses, "M" thread_name
 // metadata), and a step-by-step narrative for people.
 
-import { createHash } from "node:crypto";
+import { sha256 } from "./digest.ts";
 
 export type TraceKind =
   | "step" // a thread resumes from a scheduling point (name: the point)
@@ -69,7 +69,7 @@ export class Trace {
   /** sha256 (hex) over every event's time, thread, kind, name and numbers
    *  (the first `count` events, default all). */
   hash(count = this.events.length): string {
-    const h = createHash("sha256");
+    const h = sha256();
     let buf = "";
     for (let i = 0; i < count; i++) {
       const e = this.events[i]!;
@@ -80,7 +80,7 @@ export class Trace {
       }
     }
     h.update(buf);
-    return h.digest("hex");
+    return h.hex();
   }
 
   private us(cycles: number): number {

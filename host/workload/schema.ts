@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { VARIANTS } from "../xen/variants.ts";
-import { parseJson } from "../io/input.ts";
+import { parseJson } from "../io/text.ts";
 
 /** Longest simulated time a workload may ask for (about 7 minutes at the
  *  default profile's 2.4 GHz). */

@@ -1,0 +1,251 @@
+// The web page in a real browser (headless Chromium): loading it, exploring
+// rank-abba on xen-4.8 from a shared URL until the seed's deadlock shows,
+// stepping through it, replaying a counterexample file written by the Node
+// side, and running a register script. The page must tell the same story
+// as the library under Node: same narrative lines, same trace hash.
+
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { explore } from "../host/explore/engine.ts";
+import { toReplayFile } from "../host/explore/replay.ts";
+import { fuzz } from "../host/fuzz/engine.ts";
+import { Gic } from "../host/hw/gic.ts";
+import { parseScript, runScript } from "../host/hw/script.ts";
+import { scenarioNamed } from "../host/xen/scenarios.ts";
+import { parseWorkload } from "../host/workload/schema.ts";
+import { runWorkload } from "../host/workload/runner.ts";
+import { formatResult } from "../host/workload/format.ts";
+import { serve, webRoot } from "../host/web/serve.ts";
+import { ensureChromium, launch } from "./browser.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const browser = ensureChromium();
+if ("skip" in browser) process.stderr.write(`tests/web-page.test.ts: ${browser.skip}\n`);
+
+describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
+  let server: Server;
+  let ctx: BrowserContext;
+  let base: string;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    server = await serve(webRoot(), 0);
+    const a = server.address();
+    base = `http://127.0.0.1:${typeof a === "object" && a !== null ? a.port : 0}/`;
+    ctx = await launch((browser as { path: string }).path);
+  }, 60_000);
+  afterAll(async () => {
+    await ctx?.close();
+    server?.close();
+  });
+
+  async function open(hash: string): Promise<Page> {
+    const page = await ctx.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(base + hash);
+    return page;
+  }
+
+  it("a shared link explores rank-abba on xen-4.8 and shows the deadlock, its story and timeline", async () => {
+    const page = await open("#scenario=rank-abba&variant=xen-4.8&run=1");
+    await page.waitForSelector("body[data-state=done]", { timeout: 30_000 });
+    const { readyMs, exploreMs } = await page.evaluate(() => ({ ...document.body.dataset }));
+    process.stderr.write(`web page: ready ${readyMs} ms after navigation, rank-abba on xen-4.8 explored in ${exploreMs} ms\n`);
+
+    // the same counterexample as the library finds under Node, line for line
+    const node = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
+    const lines = await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent));
+    expect(lines).toEqual(node.narrative);
+    expect(await page.textContent("#explore-results")).toMatch(/deadlock, lock-inversion/);
+    expect(lines.some((l) => /DEADLOCK: pCPU1 waits for pCPU0/.test(l!))).toBe(true);
+
+    // it opens at the deadlock: the ABBA of the thread, rank then vgic on
+    // pCPU0 (ITARGETSR write), vgic then rank on pCPU1 (gic_update_one_lr)
+    const cur = await page.textContent("#narrative li.cur");
+    expect(cur).toMatch(/DEADLOCK/);
+    const state = await page.textContent("#state");
+    expect(state).toMatch(/pCPU0: SPINS on d1v1\.vgic.*in pCPU0 > vgic_v2_distr_mmio_write.*holds d1\.rank1/);
+    expect(state).toMatch(/pCPU1: SPINS on d1\.rank1.*gic_clear_lrs > gic_update_one_lr.*holds d1v1\.vgic/);
+    expect(state).toMatch(/d1\.rank1: pCPU0, spun on by pCPU1/);
+
+    // step back to the start: IRQ 40 is MIGRATING in pCPU1's LR0, as the scenario set it up
+    await page.keyboard.press("Home");
+    expect(await page.textContent("#step-no")).toBe(`1 / ${lines.length}`);
+    const x0 = Number(await page.getAttribute("#cursor", "x"));
+    expect(await page.textContent("#state")).toMatch(/IRQ 40: VISIBLE\|ENABLED\|MIGRATING LR0/);
+    await page.click("#next");
+    expect(await page.textContent("#step-no")).toBe(`2 / ${lines.length}`);
+    // the timeline has a column per step and the cursor moves with it
+    expect(await page.locator("#timeline g[data-step]").count()).toBeGreaterThan(lines.length * 10);
+    expect(Number(await page.getAttribute("#cursor", "x"))).toBeGreaterThan(x0);
+
+    await page.keyboard.press("End");
+    mkdirSync(join(root, "build", "screenshots"), { recursive: true });
+    await page.keyboard.press("ArrowLeft");
+    await page.keyboard.press("ArrowLeft");
+    await page.screenshot({ path: join(root, "build", "screenshots", "web.png") });
+    // the share link replays this exact schedule
+    expect(await page.getAttribute("#share", "href"))
+      .toBe(`#scenario=rank-abba&variant=xen-4.8&strategy=dfs&bound=2&budget=3000&seed=1&schedule=${encodeURIComponent(node.schedule)}&run=1`);
+    await page.close();
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it("a schedule in the link is replayed without searching; a bad one is named", async () => {
+    const node = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
+    const page = await open(`#scenario=rank-abba&variant=xen-4.8&schedule=${encodeURIComponent(node.schedule)}&run=1`);
+    await page.waitForSelector("body[data-state=done]", { timeout: 30_000 });
+    expect(await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).toEqual(node.narrative);
+    await page.goto(`${base}#scenario=rank-abbba&variant=xen-4.8&run=1`);
+    expect(await page.textContent("#explore-status")).toMatch(/link: scenario: expected one of rank-abba, .*got "rank-abbba"/);
+    await page.close();
+  }, 60_000);
+
+  it("replays a counterexample file written under Node: same finding kinds and trace hash", async () => {
+    const c = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
+    const dir = mkdtempSync(join(tmpdir(), "vgic-web-"));
+    const file = join(dir, "rank-abba.xen-4.8.json");
+    writeFileSync(file, JSON.stringify(toReplayFile(c), null, 2));
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=replay]");
+    await page.setInputFiles("#replay-file", file);
+    await page.waitForFunction(() => /reproduced/.test(document.getElementById("replay-status")!.textContent ?? ""));
+    expect(await page.textContent("#replay-status")).toBe(`reproduced: same finding kinds, trace hash ${c.traceHash}`);
+    expect(await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).toEqual(c.narrative);
+    // its link opens the Explore tab and replays the same schedule there
+    await page.click("#share");
+    await page.waitForFunction(() => !document.getElementById("tab-explore")!.hidden && document.body.dataset.state === "done");
+    expect(await page.textContent("#story-title")).toBe(`rank-abba under xen-4.8: schedule ${c.schedule}`);
+    expect(await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).toEqual(c.narrative);
+    await page.click("nav button[data-tab=replay]");
+
+    // a tampered file is not reproduced, and a malformed one names its field
+    const tampered = join(dir, "tampered.json");
+    writeFileSync(tampered, JSON.stringify({ ...toReplayFile(c), traceHash: "0".repeat(64) }));
+    await page.setInputFiles("#replay-file", tampered);
+    await page.waitForFunction(() => /NOT reproduced/.test(document.getElementById("replay-status")!.textContent ?? ""));
+    expect(await page.textContent("#replay-status")).toMatch(/trace hash differs: saved 0{64}/);
+    const malformed = join(dir, "malformed.json");
+    writeFileSync(malformed, JSON.stringify({ ...toReplayFile(c), schedule: 7 }));
+    await page.setInputFiles("#replay-file", malformed);
+    await page.waitForFunction(() => /field/.test(document.getElementById("replay-status")!.textContent ?? ""));
+    expect(await page.textContent("#replay-status")).toMatch(/field 'schedule': expected a schedule string/);
+    await page.close();
+  }, 60_000);
+
+  it("replays a fuzz finding file to the same violation, and says so when it does not", async () => {
+    // a planted fault (host/fuzz/faults.ts): clear-enable writes are ignored
+    const f = fuzz({ target: "hw", seed: 7, cases: 10_000, faults: ["ignore-w1c"], stopOnFinding: true }).findingsList[0]!;
+    const dir = mkdtempSync(join(tmpdir(), "vgic-web-"));
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=replay]");
+    const status = async (file: string, body: unknown) => {
+      writeFileSync(join(dir, file), JSON.stringify(body));
+      await page.setInputFiles("#replay-file", join(dir, file));
+      await page.waitForFunction((n) => (document.getElementById("story-title")!.textContent ?? "").startsWith(n), file);
+      return page.textContent("#replay-status");
+    };
+    expect(await status("finding.json", f)).toBe("reproduced: same violation at the same operation");
+    const lines = await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent));
+    expect(lines.at(-1)).toBe(`${String(lines.length).padStart(3)}. violation ${f.violation.invariant} at operation ${f.violation.op}: ${f.violation.message}`);
+    expect(await page.textContent("#narrative li.cur")).toBe(lines.at(-1));
+    // without the fault the real model does not fail there
+    expect(await status("clean.json", { ...f, faults: [] })).toBe("NOT reproduced: no violation now");
+    await page.close();
+  }, 60_000);
+
+  it("steps through a vgic fuzz finding with its timeline", async () => {
+    // fixed seed: xen-4.8's rank/vgic inversion, shrunk to a few operations (as tests/fuzz-vgic.test.ts)
+    const f = fuzz({ target: "vgic", seed: 1, cases: 150, params: { variant: "xen-4.8" }, shrinkBudget: 300, improve: 1, stopOnFinding: true })
+      .findingsList.find((x) => x.violation.invariant === "lock-inversion-rank-vgic")!;
+    expect(f).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), "vgic-web-"));
+    writeFileSync(join(dir, "vgic-finding.json"), JSON.stringify(f));
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=replay]");
+    await page.setInputFiles("#replay-file", join(dir, "vgic-finding.json"));
+    await page.waitForFunction(() => (document.getElementById("story-title")!.textContent ?? "").startsWith("vgic-finding.json"));
+    expect(await page.textContent("#replay-status")).toBe("reproduced: same violation at the same operation");
+    const lines = (await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent)))!;
+    expect(lines.at(-1)).toMatch(/violation lock-inversion-rank-vgic at operation \d+: lock order inversion/);
+    // the run takes a rank lock and a vgic lock in both orders: both appear in the story
+    expect(lines.some((l) => /takes d1\.rank\d/.test(l!))).toBe(true);
+    expect(lines.some((l) => /takes d1v\d\.vgic/.test(l!))).toBe(true);
+    expect(await page.locator("#timeline g[data-step]").count()).toBeGreaterThan(lines.length * 5);
+    expect(await page.textContent("#state")).toMatch(/pCPUs.*pCPU0: /);
+    expect(await page.isHidden("#share")).toBe(true);
+    mkdirSync(join(root, "build", "screenshots"), { recursive: true });
+    await page.screenshot({ path: join(root, "build", "screenshots", "vgic-finding.png") });
+    await page.close();
+  }, 60_000);
+
+  it("runs a register script and prints the reads as vgic mmio does", async () => {
+    const text = readFileSync(join(root, "examples", "sgi-roundtrip.gic"), "utf8");
+    const want: string[] = [];
+    runScript(Gic.create(), parseScript(text), (s) => want.push(s));
+    expect(want.length).toBeGreaterThan(0);
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=mmio]");
+    await page.selectOption("#mmio-example", "sgi-roundtrip");
+    await page.click("#mmio-form button[type=submit]");
+    await page.waitForFunction(() => (document.getElementById("mmio-out")!.textContent ?? "") !== "");
+    expect((await page.textContent("#mmio-out"))!.split("\n")).toEqual(want);
+    await page.fill("#mmio-text", "r32 0x08000004\nw32 0x08000000\n");
+    await page.click("#mmio-form button[type=submit]");
+    await page.waitForFunction(() => /script:2:/.test(document.getElementById("mmio-out")!.textContent ?? ""));
+    expect(await page.textContent("#mmio-out")).toMatch(/script:2: /);
+    await page.close();
+  }, 60_000);
+
+  it("runs a workload and shows the HTML report's plots and vgic run's numbers", async () => {
+    const text = readFileSync(join(root, "workloads", "idle-timer.json"), "utf8");
+    const want = formatResult(runWorkload(parseWorkload(text), { variant: "xen-4.8" }).result).split("\n");
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=workload]");
+    await page.selectOption("#workload-name", "idle-timer");
+    await page.selectOption("#workload-variant", "xen-4.8");
+    await page.click("#workload-form button[type=submit]");
+    await page.waitForSelector("#workload-report:not([hidden])", { timeout: 30_000 });
+    // the same numbers as under Node; only the wall-clock line differs
+    const got = (await page.textContent("#workload-out"))!.split("\n").filter((l) => !l.startsWith("wall "));
+    expect(got).toEqual(want);
+    expect(want.join("\n")).toMatch(/tick \(timer\)\s+40\s+40/);
+    const report = page.frameLocator("#workload-report");
+    expect(await report.locator("svg.plot.hist").count()).toBe(1);
+    expect(await report.locator("svg.plot").count()).toBeGreaterThan(1);
+    await page.close();
+  }, 60_000);
+
+  it("works offline once loaded, also after Stop restarts the worker", async () => {
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await ctx.setOffline(true);
+    try {
+      expect(await page.evaluate(() => fetch("page.css?x").then(() => "online", () => "offline"))).toBe("offline");
+      await page.selectOption("#scenario", "lr-pending-migrate");
+      await page.click("#run"); // every design: long enough to stop
+      await page.waitForFunction(() => document.body.dataset.state === "exploring");
+      await page.click("#run");
+      await page.waitForFunction(() => document.body.dataset.state === "done");
+      await page.click("nav button[data-tab=mmio]");
+      await page.fill("#mmio-text", "r32 0x08000004\n");
+      await page.click("#mmio-form button[type=submit]");
+      await page.waitForFunction(() => (document.getElementById("mmio-out")!.textContent ?? "") !== "");
+      // GICD_TYPER of the default configuration: ITLinesNumber 8 (288 IDs), one CPU (IHI 0048B 4.3.2)
+      expect(await page.textContent("#mmio-out")).toBe("0x08000004 = 0x00000008");
+    } finally {
+      await ctx.setOffline(false);
+    }
+    await page.close();
+  }, 60_000);
+});
