@@ -13,12 +13,9 @@ import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 import { SCENARIOS, type Scenario } from "../xen/scenarios.ts";
 import { VARIANTS, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
-import { exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type MatrixOptions } from "./matrix.ts";
+import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type MatrixOptions } from "./matrix.ts";
 import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, loadMatrixBaseline, type CellSignature } from "./baseline.ts";
-
-/** Schedules per cell of --matrix unless --budget says otherwise. */
-export const MATRIX_BUDGET = 6000;
 
 export const EXPLORE_USAGE = `usage: vgic explore SCENARIO|all [options]
        vgic explore --matrix [options]

@@ -11,6 +11,11 @@ import { explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
 
 const TAG = "vgic-explore-worker";
 
+/** Schedules per cell of --matrix unless --budget says otherwise: enough for
+ *  every result the README's table reports (the deepest, stale-target-inject
+ *  on xen-4.8, needs about 4,100). */
+export const MATRIX_BUDGET = 6000;
+
 /** The search settings of every cell: ExploreOptions less what names the cell. */
 export type MatrixOptions = Pick<ExploreOptions, "strategy" | "budget" | "seed" | "bound" | "depth" | "failOn">;
 
