@@ -200,3 +200,18 @@ describe("a result without a counterexample says how far it goes", () => {
     expect(verdictText(hit)).toBe("deadlock,lock-inversion");
   });
 });
+
+describe("the DFS keeps each run's decisions packed in bytes", () => {
+  it("packLog and unpackLog round-trip every field, including the -1 previous thread of the first decision", async () => {
+    const { packLog, unpackLog } = await import("../host/explore/engine.ts");
+    const log = [
+      { enabled: [0, 1, 2], prev: -1, chosen: 0 },
+      { enabled: [1], prev: 0, chosen: 1 },
+      { enabled: [0, 254], prev: 1, chosen: 254 },
+    ];
+    const b = packLog(log);
+    expect(b.length).toBe(3 + 3 + 1 + 3 + 2 + 3);
+    expect(unpackLog(b)).toEqual(log);
+    expect(unpackLog(new Uint8Array(0))).toEqual([]);
+  });
+});

@@ -115,7 +115,7 @@ export function failing(findings: readonly Finding[], failOn: readonly FindingKi
 
 // ---- decision logging
 
-interface Decision {
+export interface Decision {
   enabled: number[];
   prev: number;
   chosen: number;
@@ -147,6 +147,37 @@ class PrefixScheduler implements Scheduler {
   }
 }
 
+/** A run's decisions packed in bytes, as the DFS keeps one per schedule it
+ *  ran (as objects they are most of a long search's heap): per decision the
+ *  number of enabled threads, their indices, the previous thread + 1 (it is
+ *  -1 before the first step) and the chosen one. A machine has at most 255
+ *  threads, so every field fits a byte. */
+export function packLog(log: readonly Decision[]): Uint8Array {
+  let n = 0;
+  for (const d of log) n += d.enabled.length + 3;
+  const b = new Uint8Array(n);
+  let k = 0;
+  for (const d of log) {
+    b[k++] = d.enabled.length;
+    for (const e of d.enabled) b[k++] = e;
+    b[k++] = d.prev + 1;
+    b[k++] = d.chosen;
+  }
+  return b;
+}
+
+export function unpackLog(b: Uint8Array): Decision[] {
+  const log: Decision[] = [];
+  for (let k = 0; k < b.length;) {
+    const n = b[k++]!;
+    const enabled = Array.from(b.subarray(k, k + n));
+    k += n;
+    const prev = b[k++]! - 1;
+    log.push({ enabled, prev, chosen: b[k++]! });
+  }
+  return log;
+}
+
 function preemptionsOf(log: readonly Decision[]): number {
   let n = 0;
   for (const d of log) if (d.chosen !== d.prev && d.enabled.includes(d.prev)) n++;
@@ -168,7 +199,7 @@ interface Search {
 type Progress = Pick<ExploreOptions, "onProgress">;
 
 function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "bound" | "failOn" | "maxSteps">> & Progress, t0: number): Search {
-  const cache = new Map<string, Decision[]>();
+  const cache = new Map<string, Uint8Array>();
   let schedules = 0;
   for (let bound = 0; bound <= o.bound; bound++) {
     // stack of (decision, preemptions before it, tried choices)
@@ -176,8 +207,10 @@ function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" 
     let prefix: number[] = [];
     for (;;) {
       const key = prefix.join(",");
-      let log = cache.get(key);
-      if (log === undefined) {
+      const packed = cache.get(key);
+      let log: Decision[];
+      if (packed !== undefined) log = unpackLog(packed);
+      else {
         if (schedules >= o.budget) return { schedules, exhausted: false, bound };
         const sched = new PrefixScheduler(prefix);
         const { r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
@@ -187,7 +220,7 @@ function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" 
         if (failing(findings, o.failOn) !== null) {
           return { schedules, exhausted: false, bound, hit: { r, log, findings }, msToFirst: performance.now() - t0 };
         }
-        cache.set(key, log);
+        cache.set(key, packLog(log));
       }
       let pre = stack.length > 0 ? stack[stack.length - 1]!.pre : 0;
       if (stack.length > 0) {
