@@ -37,7 +37,7 @@ describe("latency paths", () => {
       expect(ids.has(id), id).toBe(true);
       for (const v of all.variants) find(all, id, v);
     }
-    expect(all.variants).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9"]);
+    expect(all.variants).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "new-vgic"]);
   });
 
   it("each repetition's stages add up to its total, and the stage means to the mean total", () => {
@@ -71,11 +71,18 @@ describe("latency paths", () => {
     expect(t.max).toBeGreaterThan(t.min);
   });
 
-  it("an interrupt controller trap (GICD_TYPER read) costs the profile's mmioTrap exactly, for every design", () => {
+  it("an interrupt controller trap (GICD_TYPER read) costs the profile's mmioTrap exactly, for every design of the old vGIC", () => {
+    // The new vGIC's entry and exit do nothing for an empty ap_list
+    // (vgic_sync_from_lrs and vgic_sync_to_lrs return at list_empty), where
+    // the old one always clears GICH_HCR.UIE (a GICH read and write) and
+    // takes the vgic lock twice (gic_clear_lrs, gic_restore_pending_irqs).
+    const c = profile.costs;
+    const skipped = 2 * c.gichAccess.cycles + 2 * (c.lockAcquire.cycles + c.lockRelease.cycles);
     for (const v of all.variants) {
       const p = find(all, "trap", v);
       expect(p.outcome).toBe("ok");
-      expect(p.total).toMatchObject({ median: 1356, min: 1356, max: 1356 });
+      const cycles = v === "new-vgic" ? 1356 - skipped : 1356;
+      expect(p.total).toMatchObject({ median: cycles, min: cycles, max: cycles });
       expect(p.published?.cycles).toBe(1356);
       expect(p.published?.name).toMatch(/Dall et al\., ISCA 2016, Table II/);
     }

@@ -14,6 +14,7 @@ import { checkRun, checkVgic } from "../host/check/vgic.ts";
 import { GIC_INVALID_LR, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_VISIBLE } from "../host/xen/pending.ts";
 import { vgic_v2_distr_mmio } from "../host/xen/vgic-v2.ts";
 import { GICD } from "../host/hw/regs.ts";
+import type { Vgic } from "../host/xen/vgic.ts";
 
 /** vCPU0 disables SGI 5, raises it at itself twice, waits, then re-enables it. */
 function disableInFlight(delivered: string[]) {
@@ -61,13 +62,13 @@ describe("v3's vgic_migrate_irq re-checks inflight under the old vCPU's lock", (
     it(`${variant}: an SPI that leaves its LR between the unlocked test and the lock is not marked MIGRATING`, () => {
       const sys = buildSystem({ variant, instantBoot: true, routed: [40], programs: [undefined, undefined] });
       const [v0, v1] = sys.vgic.d.vcpu as [typeof sys.vgic.d.vcpu[0], typeof sys.vgic.d.vcpu[0]];
-      const p = sys.vgic.d.spis[40 - 32]!;
+      const p = (sys.vgic as Vgic).d.spis[40 - 32]!;
       // SPI 40 in flight on vCPU0, in its LR 0 (as after an injection)
       v0.inflight_irqs.insertByPriority(p);
       p.set_bit(GIC_IRQ_GUEST_VISIBLE);
       p.lr = 0;
       const ctx = sys.machine.cpus[1]!;
-      const co = sys.vgic.vgic_migrate_irq(ctx, v0, v1, 40);
+      const co = (sys.vgic as Vgic).vgic_migrate_irq(ctx, v0, v1, 40);
       // run up to the unlocked list_empty test, and past it to the lock
       let r = co.next();
       while (!r.done && (r.value as SchedPoint | undefined)?.label !== "list_empty inflight") r = co.next();
@@ -82,7 +83,7 @@ describe("v3's vgic_migrate_irq re-checks inflight under the old vCPU's lock", (
       // so the next injection into the new vCPU is not dropped
       const dropped: string[] = [];
       sys.vgic.observer.dropped = (irq, _v, reason) => dropped.push(`${irq}: ${reason}`);
-      const inj = sys.vgic.vgic_vcpu_inject_irq(ctx, v1, 40);
+      const inj = (sys.vgic as Vgic).vgic_vcpu_inject_irq(ctx, v1, 40);
       for (let x = inj.next(); !x.done; x = inj.next());
       expect(dropped).toEqual([]);
       expect(p.inflight).toBe(v1);
@@ -131,7 +132,7 @@ describe("sub-word accesses to the registers Xen 4.8 does not emulate, answered 
   const ctx = sys.machine.cpus[0]!;
   const v = sys.vgic.d.vcpu[0]!;
   const access = (off: number, size: 1 | 2 | 4, write: boolean) => {
-    const co = vgic_v2_distr_mmio(sys.vgic, ctx, v, off, size, write, 0xffffffff);
+    const co = vgic_v2_distr_mmio(sys.vgic as Vgic, ctx, v, off, size, write, 0xffffffff);
     let r = co.next();
     while (!r.done) r = co.next();
     return r.value;

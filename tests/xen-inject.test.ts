@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { buildSystem, type System } from "../host/xen/system.ts";
 import {
-  gic_cpu_init, gic_dist_init, gic_mask_irq, gic_raise_softirq, gic_set_affinity, gic_set_priority, gic_unmask_irq,
+  gic_cpu_init, gic_dist_init, gic_mask_irq, gic_raise_softirq, gic_set_affinity, gic_set_priority, gic_set_type, gic_unmask_irq,
 } from "../host/guest/driver.ts";
 import type { GuestCpu, GuestProgram } from "../host/guest/guest.ts";
 import type { Co } from "../host/sim/api.ts";
@@ -33,6 +33,16 @@ function record(sys: System): string[] {
   return out;
 }
 
+/** The guest configures an edge device's trigger as its device tree says
+ *  (ICFGR): the new vGIC emulates the guest's configuration, and a HW
+ *  interrupt left configured level is resampled from the physical pending
+ *  state at each fold (vgic_v2_fold_lr_state), which an edge that was
+ *  already acknowledged no longer shows. */
+function* unmaskEdge(g: GuestCpu, irq: number): Co {
+  yield* gic_set_type(g, irq, true);
+  yield* gic_unmask_irq(g, irq);
+}
+
 const BOOTED = 150_000; // both vCPUs have finished booting by then (trapped accesses at ~1.4k cycles each)
 
 for (const { name: variant } of VARIANTS) {
@@ -40,7 +50,7 @@ for (const { name: variant } of VARIANTS) {
     it("an SPI to a running vCPU on another pCPU is delivered there, and deactivated through the HW LR", () => {
       const sys = buildSystem({
         variant, routed: [{ irq: 40, edge: true }],
-        programs: [guest(function* (g) { yield* gic_set_affinity(g, 40, 1); yield* gic_unmask_irq(g, 40); }), guest()],
+        programs: [guest(function* (g) { yield* gic_set_affinity(g, 40, 1); yield* unmaskEdge(g, 40); }), guest()],
       });
       const got = record(sys);
       sys.machine.at(BOOTED, "device", (m) => { m.setLine(40, 1); m.setLine(40, 0); });
@@ -55,7 +65,7 @@ for (const { name: variant } of VARIANTS) {
       const sys = buildSystem({
         variant, routed: [{ irq: 44, edge: true }],
         programs: [
-          guest(function* (g) { yield* gic_set_affinity(g, 44, 1); yield* gic_unmask_irq(g, 44); }),
+          guest(function* (g) { yield* gic_set_affinity(g, 44, 1); yield* unmaskEdge(g, 44); }),
           function* (g) { yield* boot(g); for (;;) yield* g.wfi(); },
         ],
       });
@@ -106,7 +116,7 @@ for (const { name: variant } of VARIANTS) {
       const sys = buildSystem({
         variant, pcpus: 1, placement: [0, 0], routed: [{ irq: 40, edge: true }, { irq: 41, edge: true }], timeSlice: 20_000,
         programs: [
-          guest(function* (g) { yield* gic_set_affinity(g, 40, 0); yield* gic_unmask_irq(g, 40); yield* gic_set_affinity(g, 41, 1); yield* gic_unmask_irq(g, 41); }),
+          guest(function* (g) { yield* gic_set_affinity(g, 40, 0); yield* unmaskEdge(g, 40); yield* gic_set_affinity(g, 41, 1); yield* unmaskEdge(g, 41); }),
           guest(),
         ],
       });
@@ -121,7 +131,7 @@ for (const { name: variant } of VARIANTS) {
       expect(checkVgic(sys.vgic, sys.gic)).toEqual([]);
     });
 
-    it("virtual SGIs with every TargetListFilter: list, all but self, self; the reserved filter is a data abort", () => {
+    it("virtual SGIs with every TargetListFilter: list, all but self, self; the reserved filter is a data abort (old vGIC)", () => {
       const sys = buildSystem({
         variant, pcpus: 3,
         programs: [
@@ -130,7 +140,8 @@ for (const { name: variant } of VARIANTS) {
             yield* g.writeDist(GICD.SGIR, sgir(1, 0, 6)); // all but self: vCPU1, vCPU2
             yield* g.writeDist(GICD.SGIR, sgir(2, 0, 7)); // self
             yield* g.writeDist(GICD.SGIR, sgir(0, 0b100, 8)); // the list: vCPU2
-            yield* g.writeDist(GICD.SGIR, sgir(3, 0xff, 9)); // reserved
+            // reserved (the new vGIC's answer: tests/new-vgic.test.ts)
+            if (variant !== "new-vgic") yield* g.writeDist(GICD.SGIR, sgir(3, 0xff, 9));
           }),
           guest(), guest(),
         ],
@@ -142,7 +153,7 @@ for (const { name: variant } of VARIANTS) {
       expect(got.filter((x) => x.startsWith("8@"))).toEqual(["8@v2"]);
       expect(got.filter((x) => x.startsWith("9@"))).toEqual([]);
       // Xen 4.8 vgic_v2_to_sgi: an unknown filter fails the access (data abort)
-      expect(sys.vgic.stats.mmioDataAborts).toBe(1);
+      expect(sys.vgic.stats.mmioDataAborts).toBe(variant === "new-vgic" ? 0 : 1);
     });
 
     it("more pending interrupts than list registers wait on lr_pending and drain in priority order", () => {
@@ -152,7 +163,7 @@ for (const { name: variant } of VARIANTS) {
         variant, routed: irqs.map((irq) => ({ irq, edge: true })),
         programs: [
           guest(function* (g) {
-            for (let i = 0; i < irqs.length; i++) { yield* gic_set_priority(g, irqs[i]!, prio[i]!); yield* gic_unmask_irq(g, irqs[i]!); }
+            for (let i = 0; i < irqs.length; i++) { yield* gic_set_priority(g, irqs[i]!, prio[i]!); yield* unmaskEdge(g, irqs[i]!); }
             g.irqsEnabled = false; // a long critical section: everything piles up
             yield* g.work(60_000);
             g.irqsEnabled = true;
@@ -174,7 +185,7 @@ for (const { name: variant } of VARIANTS) {
         variant, routed: [{ irq: 60, edge: true }],
         programs: [
           guest(function* (g) {
-            yield* gic_unmask_irq(g, 60);
+            yield* unmaskEdge(g, 60);
             yield* g.work(120_000);
             yield* gic_mask_irq(g, 60);
             yield* g.work(80_000);

@@ -6,6 +6,7 @@ import { Sched, exploreDfs, type Scheduler } from "../host/sim/sched.ts";
 import type { RunResult } from "../host/sim/machine.ts";
 import { scenarioNamed, type ScenarioRun } from "../host/xen/scenarios.ts";
 import type { Finding, FindingKind } from "../host/check/vgic.ts";
+import type { Vgic } from "../host/xen/vgic.ts";
 
 function runOnce(name: string, variant: string, sched: Scheduler = Sched.time(), trace = false) {
   const run = scenarioNamed(name).build(variant, sched, { trace });
@@ -127,7 +128,7 @@ describe("xen-4.9: what was committed", () => {
 describe("the open question (XEN-VGIC.md): a second interrupt injected into the new vCPU while still MIGRATING in the old vCPU's LR", () => {
   it("xen-4.9: yes - it is left QUEUED on no list when the guest re-enables the SPI during the migration (vgic_enable_irqs moves the affinity early)", () => {
     const { run, findings } = runOnce("migrate-reenable-window", "xen-4.9");
-    const p = run.sys.vgic.d.spis[40 - 32]!;
+    const p = (run.sys.vgic as Vgic).d.spis[40 - 32]!;
     expect(p.statusString()).toBe("QUEUED|ENABLED");
     expect(p.inflight).toBeNull();
     expect(p.lr_queue).toBeNull();

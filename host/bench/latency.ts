@@ -32,6 +32,7 @@ import type { TraceEvent } from "../sim/trace.ts";
 import { Rng } from "../sim/rng.ts";
 import { GICC, GICD, GICH, GICV, decodeLr } from "../hw/regs.ts";
 import { VARIANTS } from "../xen/variants.ts";
+import type { DesignNames } from "../xen/design.ts";
 
 // ---- results
 
@@ -172,6 +173,7 @@ class TraceIndex {
 }
 
 const isFn = (kind: "fn-begin" | "fn-end", name: string) => (e: TraceEvent) => e.kind === kind && e.name === name;
+const isFnAny = (kind: "fn-begin" | "fn-end", names: readonly string[]) => (e: TraceEvent) => e.kind === kind && names.includes(e.name);
 const isKind = (kind: TraceEvent["kind"]) => (e: TraceEvent) => e.kind === kind;
 
 /** Milestones of one repetition: [time, stage that starts there]. */
@@ -215,8 +217,11 @@ class Bench {
   private index: TraceIndex | null = null;
   readonly map: { gicc: number; gich: number; gicv: number; gicd: number };
   readonly nrLrs: number;
+  /** the design's function names on the trace */
+  readonly names: DesignNames;
 
   constructor(readonly sys: System) {
+    this.names = sys.vgic.names;
     const o = sys.vgic.observer;
     o.delivered = (irq, v, cycle) => { this.delivered.push({ irq, vcpu: v.vcpu_id, cycle }); };
     o.completed = (irq, v, cycle) => { this.completed.push({ irq, vcpu: v.vcpu_id, cycle }); };
@@ -250,25 +255,28 @@ class Bench {
     const src = ack.tid;
     const enter = ix.last(src, ack.ts, isKind("irq-enter"));
     c.at(enter?.ts ?? ack.ts, "hypervisor entry", "irq-enter");
-    const cl = ix.first(src, enter?.ts ?? ack.ts, isFn("fn-begin", "gic_clear_lrs"));
+    const n = this.names;
+    const cl = ix.first(src, enter?.ts ?? ack.ts, isFn("fn-begin", n.foldLrs));
     if (cl !== undefined && cl.ts <= ack.ts && enter !== undefined) {
-      c.at(cl.ts, "LR clean-up", "gic_clear_lrs");
-      c.at(ix.first(src, cl.ts, isFn("fn-end", "gic_clear_lrs"))?.ts, "hypervisor entry", "gic_clear_lrs end");
+      c.at(cl.ts, "LR clean-up", n.foldLrs);
+      c.at(ix.first(src, cl.ts, isFn("fn-end", n.foldLrs))?.ts, "hypervisor entry", `${n.foldLrs} end`);
     }
-    const ib = ix.first(src, ack.ts, isFn("fn-begin", "vgic_vcpu_inject_irq"))?.ts;
-    c.at(ib, "injection", "vgic_vcpu_inject_irq");
+    const ib = ix.first(src, ack.ts, isFnAny("fn-begin", n.inject))?.ts;
+    c.at(ib, "injection", n.inject[0]!);
     return { src, ib: ib! };
   }
 
   /** From the beginning of vgic_vcpu_inject_irq on `src` to the guest's
    *  handler entry; returns the target pCPU and the handler-entry time. */
-  virtual(c: Chain, irq: number, src: number, ib: number, vcpu: number): { tgt: number; handler: number } {
+  virtual(c: Chain, irq: number, src: number, ib: number, vcpu: number): { tgt: number; handler: number; waited: boolean } {
     const ix = this.ix();
+    const n = this.names;
+    let waited = false;
     const w = ix.firstAny(this.cpus, ib, this.isLrWrite(irq));
     if (w === undefined) throw new MilestoneError(`no list register received ${irq}`);
     const tgt = w.tid;
-    const gi = ix.last(tgt, w.ts, isFn("fn-begin", "gic_inject"));
-    const giEnd = gi === undefined ? undefined : ix.first(tgt, gi.ts, isFn("fn-end", "gic_inject"));
+    const gi = ix.last(tgt, w.ts, isFn("fn-begin", n.flushLrs));
+    const giEnd = gi === undefined ? undefined : ix.first(tgt, gi.ts, isFn("fn-end", n.flushLrs));
     const inGicInject = gi !== undefined && gi.ts >= ib && (giEnd === undefined || giEnd.ts >= w.ts);
     if (tgt !== src) {
       // another pCPU wrote the LR: the injecting pCPU kicked it (an
@@ -283,20 +291,25 @@ class Bench {
         const enter = ix.first(tgt, sg.ts, (e) => e.kind === "irq-enter" || e.kind === "wake");
         from = c.at(enter?.ts, "kicked pCPU entry", "kicked pCPU's entry");
       }
-      const cl = ix.first(tgt, from, isFn("fn-begin", "gic_clear_lrs"));
+      const cl = ix.first(tgt, from, isFn("fn-begin", n.foldLrs));
       if (cl !== undefined && cl.ts <= w.ts) {
-        c.at(cl.ts, "LR clean-up", "gic_clear_lrs (target)");
-        const clEnd = ix.first(tgt, cl.ts, isFn("fn-end", "gic_clear_lrs"));
-        if (clEnd !== undefined && clEnd.ts <= w.ts) c.at(clEnd.ts, "kicked pCPU entry", "gic_clear_lrs end (target)");
+        c.at(cl.ts, "LR clean-up", `${n.foldLrs} (target)`);
+        const clEnd = ix.first(tgt, cl.ts, isFn("fn-end", n.foldLrs));
+        if (clEnd !== undefined && clEnd.ts <= w.ts) c.at(clEnd.ts, "kicked pCPU entry", `${n.foldLrs} end (target)`);
       }
     } else if (inGicInject) {
-      c.at(ix.first(src, ib, isFn("fn-end", "vgic_vcpu_inject_irq"))?.ts, "waiting on lr_pending", "injection end");
+      const ie = ix.first(src, ib, isFnAny("fn-end", n.inject))?.ts;
+      c.at(ie, n.queuedStage, "injection end");
+      // an earlier fill after the injection that did not take it: the
+      // interrupt waited for a free list register
+      const earlier = ie === undefined ? undefined : ix.first(tgt, ie, isFn("fn-begin", n.flushLrs));
+      waited = earlier !== undefined && earlier.ts < gi.ts;
     }
     // a vCPU woken from WFI: its pCPU switches from the idle vCPU back to
     // it, and gic_restore_state's gic_restore_pending_irqs writes the LR
     const cs = ix.last(tgt, w.ts, isFn("fn-begin", "context_switch"));
     if (cs !== undefined && cs.ts >= ib && !inGicInject) c.at(cs.ts, "context switch", "context_switch (idle -> vCPU)");
-    if (inGicInject) c.at(gi.ts, "gic_inject", "gic_inject");
+    if (inGicInject) c.at(gi.ts, "gic_inject", n.flushLrs);
     c.at(w.ts, "LR write", "list register write");
     c.at(w.ts + this.gichAccess, "return to guest", "list register written");
     const gack = ix.first(tgt, w.ts, this.isRead(this.map.gicv + GICV.IAR, irq));
@@ -304,7 +317,7 @@ class Bench {
     const d = this.delivered.find((m) => m.irq === irq && m.cycle >= gack!.ts);
     if (d === undefined) throw new MilestoneError("no handler entry");
     if (d.vcpu !== vcpu) throw new Misrouted(`delivered on vCPU${d.vcpu}, not vCPU${vcpu}`);
-    return { tgt, handler: c.at(d.cycle, "handler", "handler entry") };
+    return { tgt, handler: c.at(d.cycle, "handler", "handler entry"), waited };
   }
 
   /** From handler entry to the guest's EOI; returns [EOIR write, completion]. */
@@ -435,11 +448,14 @@ const vipiPath: PathDef["run"] = (variant, reps, rng, profile) => {
     const c = new Chain();
     const t0 = starts[k];
     c.at(t0, "hypervisor entry", "guest SGIR write");
-    const cl = ix.first(0, t0!, isFn("fn-begin", "gic_clear_lrs"));
-    c.at(cl?.ts, "LR clean-up", "gic_clear_lrs");
-    c.at(ix.first(0, cl!.ts, isFn("fn-end", "gic_clear_lrs"))?.ts, "trap emulation", "gic_clear_lrs end");
-    const ib = ix.first(0, t0!, isFn("fn-begin", "vgic_vcpu_inject_irq"))?.ts;
-    c.at(ib, "injection", "vgic_vcpu_inject_irq");
+    const n = b.names;
+    const cl = ix.first(0, t0!, isFn("fn-begin", n.foldLrs));
+    if (cl !== undefined && cl.ts < ix.first(0, t0!, isFnAny("fn-begin", n.inject))!.ts) {
+      c.at(cl.ts, "LR clean-up", n.foldLrs);
+      c.at(ix.first(0, cl.ts, isFn("fn-end", n.foldLrs))?.ts, "trap emulation", `${n.foldLrs} end`);
+    }
+    const ib = ix.first(0, t0!, isFnAny("fn-begin", n.inject))?.ts;
+    c.at(ib, "injection", n.inject[0]!);
     const { handler } = b.virtual(c, 1, 0, ib!, 1);
     return { handler: c.sample(handler) };
   });
@@ -465,15 +481,20 @@ const trapPath: PathDef["run"] = (variant, reps, rng, profile) => {
     if (t0 === undefined || t1 === undefined) throw new MilestoneError("the read did not return");
     const c = new Chain();
     c.at(t0, "hypervisor entry", "guest GICD read");
-    const cl = ix.first(0, t0, isFn("fn-begin", "gic_clear_lrs"));
-    c.at(cl?.ts, "LR clean-up", "gic_clear_lrs");
-    c.at(ix.first(0, cl!.ts, isFn("fn-end", "gic_clear_lrs"))?.ts, "trap emulation", "gic_clear_lrs end");
-    const em = ix.first(0, t0, isFn("fn-begin", "vgic_v2_distr_mmio_read"));
-    c.at(em?.ts, "emulation", "vgic_v2_distr_mmio_read");
-    c.at(ix.first(0, em!.ts, isFn("fn-end", "vgic_v2_distr_mmio_read"))?.ts, "hypervisor exit", "emulation end");
-    const gi = ix.first(0, em!.ts, isFn("fn-begin", "gic_inject"));
-    c.at(gi?.ts, "gic_inject", "gic_inject");
-    c.at(ix.first(0, gi!.ts, isFn("fn-end", "gic_inject"))?.ts, "return to guest", "gic_inject end");
+    const n = b.names;
+    const em = ix.first(0, t0, isFn("fn-begin", n.mmioRead));
+    const cl = ix.first(0, t0, isFn("fn-begin", n.foldLrs));
+    if (cl !== undefined && cl.ts < em!.ts) {
+      c.at(cl.ts, "LR clean-up", n.foldLrs);
+      c.at(ix.first(0, cl.ts, isFn("fn-end", n.foldLrs))?.ts, "trap emulation", `${n.foldLrs} end`);
+    }
+    c.at(em?.ts, "emulation", n.mmioRead);
+    c.at(ix.first(0, em!.ts, isFn("fn-end", n.mmioRead))?.ts, "hypervisor exit", "emulation end");
+    const gi = ix.first(0, em!.ts, isFn("fn-begin", n.flushLrs));
+    if (gi !== undefined && gi.ts < t1) {
+      c.at(gi.ts, "gic_inject", n.flushLrs);
+      c.at(ix.first(0, gi.ts, isFn("fn-end", n.flushLrs))?.ts, "return to guest", `${n.flushLrs} end`);
+    }
     return { roundtrip: c.sample(t1) };
   });
 };
@@ -535,8 +556,8 @@ const overflowPath: PathDef["run"] = (variant, reps, rng, profile) => {
     irqs.forEach((irq, i) => {
       const c = new Chain();
       const { src, ib } = b.physical(c, irq, raises[k]![i]!);
-      const { handler } = b.virtual(c, irq, src, ib, 0);
-      if (c.ms.some(([, s]) => s === "waiting on lr_pending")) got[`handler#${i}`] = c.sample(handler);
+      const { handler, waited } = b.virtual(c, irq, src, ib, 0);
+      if (waited || c.ms.some(([, s]) => s === "waiting on lr_pending")) got[`handler#${i}`] = c.sample(handler);
     });
     return got;
   });

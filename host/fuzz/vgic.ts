@@ -25,6 +25,7 @@ import { guestCpuInterfaces, guestIrq } from "../xen/setup.ts";
 import { gicdRowName } from "../xen/vgic-v2.ts";
 import { VARIANTS } from "../xen/variants.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
+import { Vgic } from "../xen/vgic.ts";
 import { checkRun, checkVgic, exceptionSite, type Finding as VgicFinding } from "../check/vgic.ts";
 import { SWITCH_FEATURE, SwitchChecker } from "../check/vgic-switch.ts";
 import { makeSignature, signatureOf } from "./signature.ts";
@@ -224,15 +225,22 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   const s = sys;
   guestCpuInterfaces(s);
   for (const spi of config.spis) guestIrq(s, { irq: spi.irq, target: spi.target, priority: spi.priority, enabled: spi.enabled });
-  plantVgicFaults(s.vgic, s.gic, o.faults ?? []);
-  const switches = new SwitchChecker(s.vgic, s.gic);
+  // The planted faults and the context-switch checker are the original
+  // vGIC's (its lr_mask, lr_pending and gic_inject's UIE rule); the new
+  // vGIC's state is checked by checkVgic.
+  const original = s.vgic instanceof Vgic ? s.vgic : null;
+  if (original === null && (o.faults ?? []).length > 0) {
+    throw new RangeError(`faults ${o.faults!.join(", ")}: they plant into the original vGIC's designs, not ${config.variant}`);
+  }
+  if (original !== null) plantVgicFaults(original, s.gic, o.faults ?? []);
+  const switches = original !== null ? new SwitchChecker(original, s.gic) : null;
   const cov = o.coverage;
-  if (cov) switches.hit = (f) => cov.hit(f);
+  if (cov && switches !== null) switches.hit = (f) => cov.hit(f);
   s.vgic.observer = {
     physicalAck: (irq) => bump(acks, irq),
     delivered: (irq) => bump(delivered, irq),
     dropped: (irq) => bump(droppedBy, irq),
-    ...switches.hooks(),
+    ...switches?.hooks(),
   };
   if (dev.length > 0) {
     s.machine.spawnThread("device", function* (t: Thread) {
@@ -267,7 +275,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   };
   // lock findings are named by their lock classes (the checks' path), so
   // that two different inversions of one design are two findings
-  for (const v of switches.violations) add(v);
+  for (const v of switches?.violations ?? []) add(v);
   for (const f of checkRun(r)) {
     if (f.kind === "deadlock" || f.kind === "lock-inversion") add({ invariant: `${f.kind}-${f.path}`, message: f.message });
     else if (f.kind === "lockdep") add({ invariant: `lockdep-${f.path!.split(":")[0]}`, message: f.message });
@@ -310,11 +318,11 @@ function judgeAccounting(s: System, routed: readonly number[], acks: Map<number,
     lrs.push({ irq: lr.virtualId, state: lr.state });
   }
   for (const irq of routed) {
-    const p = vgic.d.spis[irq - 32]!;
     const a = acks.get(irq) ?? 0;
     const dl = delivered.get(irq) ?? 0;
     const dr = dropped.get(irq) ?? 0;
-    const waiting = (p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null)) ||
+    const p = vgic instanceof Vgic ? vgic.d.spis[irq - 32]! : null;
+    const waiting = (p !== null ? p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null) : vgic.virtualPending(gic, irq) === 1) ||
       lrs.some((l) => l.irq === irq && (l.state & LrState.Pending) !== 0);
     const unaccounted = a - dl - dr - (waiting ? 1 : 0);
     if (unaccounted > 0) {
@@ -322,8 +330,7 @@ function judgeAccounting(s: System, routed: readonly number[], acks: Map<number,
     } else if (dl > a) {
       add({ invariant: "duplicate", message: `IRQ ${irq}: the guest handled it ${dl} times but the hypervisor acknowledged it only ${a} times` });
     }
-    const rank = vgic.d.rank_irq(vgic.d.vcpu[0]!, irq);
-    const guestEnabled = ((rank.ienable >>> (irq & 31)) & 1) === 1;
+    const guestEnabled = vgic.guestEnabled(irq);
     if (guestEnabled && gic.isPending(0, irq) && !gic.isActive(0, irq)) {
       add({ invariant: "lost", signature: "lost:pending-not-taken", message: `IRQ ${irq}: raised and enabled by the guest, but left pending in the distributor with every pCPU idle (physically ${gic.isEnabled(0, irq) ? "enabled" : "disabled"})` });
     }

@@ -26,11 +26,11 @@
 // guest handler's entry and to its EOI.
 
 import type { Gic } from "../hw/gic.ts";
-import { LrState, decodeLr } from "../hw/regs.ts";
 import type { Finding } from "../check/vgic.ts";
 import type { Vcpu } from "../xen/domain.ts";
-import { GIC_INVALID_LR, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
-import type { Vgic } from "../xen/vgic.ts";
+import { GIC_IRQ_GUEST_QUEUED, type PendingIrq } from "../xen/pending.ts";
+import { Vgic } from "../xen/vgic.ts";
+import type { VgicDesign } from "../xen/design.ts";
 import { KEYS, privateKey, spiKey, type RaiseSink } from "../guest/devices.ts";
 import { Histogram, type Summary } from "./histogram.ts";
 
@@ -217,7 +217,7 @@ export class Accounting implements RaiseSink {
   /** Resolve every open instance at the end of a run, from the vGIC's and
    *  the GIC's state and the invariant findings. `stopped` names why the
    *  run ended early (deadlock, error), or is null after a completed run. */
-  tally(vgic: Vgic, gic: Gic, findings: readonly Finding[], stopped: string | null = null):
+  tally(vgic: VgicDesign, gic: Gic, findings: readonly Finding[], stopped: string | null = null):
     { total: Counts; bySource: SourceCounts[]; errors: string[]; findings: Finding[] } {
     const lostKeys = new Map<number, "lost" | "stuck-active">();
     for (const f of findings) {
@@ -227,7 +227,11 @@ export class Accounting implements RaiseSink {
       const irq = Number(m[1]);
       const keys: number[] = [];
       if (irq >= 32) keys.push(spiKey(irq));
-      else {
+      else if (!(vgic instanceof Vgic)) {
+        // the new design's finding names the vCPU
+        const on = /vCPU(\d+)/.exec(f.message);
+        if (on !== null) keys.push(Accounting.keyOf(irq, vgic.d.vcpu[Number(on[1])]!));
+      } else {
         for (const v of vgic.d.vcpu) {
           const p = v.private_irqs[irq]!;
           if (p.test_bit(GIC_IRQ_GUEST_QUEUED) && p.inflight === null && p.lr_queue === null) keys.push(Accounting.keyOf(irq, v));
@@ -306,7 +310,7 @@ function zero(): Counts {
 
 /** Latched in the distributor, not yet acknowledged by the hypervisor, or
  *  (the virtual timer) expired and not yet injected. */
-function physicalPending(vgic: Vgic, gic: Gic, key: number): number {
+function physicalPending(vgic: VgicDesign, gic: Gic, key: number): number {
   if (key < 1024) return gic.isPending(0, key) && vgic.descs.has(key) ? 1 : 0;
   const index = Math.floor((key - 1024) / 32), irq = (key - 1024) % 32;
   if (irq < 16) return 0; // virtual SGIs have no physical state
@@ -320,22 +324,9 @@ function physicalPending(vgic: Vgic, gic: Gic, key: number): number {
 
 /** Acknowledged by the hypervisor and not yet by the guest: QUEUED, or
  *  pending in a list register (hardware, or saved with a descheduled vCPU). */
-function virtualPending(vgic: Vgic, gic: Gic, key: number): number {
-  if (key < 1024) return pendingIrqPending(vgic, gic, vgic.d.spis[key - 32]!);
+function virtualPending(vgic: VgicDesign, gic: Gic, key: number): number {
+  if (key < 1024) return vgic.virtualPending(gic, key);
   const index = Math.floor((key - 1024) / 32), irq = (key - 1024) % 32;
   const v = vgic.d.vcpu[index];
-  return v === undefined ? 0 : pendingIrqPending(vgic, gic, v.private_irqs[irq]!, v);
-}
-
-/** Instances pending in the vGIC: a QUEUED one (waiting for a list
- *  register, or to be folded into one) and one pending in its list
- *  register (in hardware, or saved with a descheduled vCPU). */
-function pendingIrqPending(vgic: Vgic, gic: Gic, p: PendingIrq, owner?: Vcpu): number {
-  const queued = p.test_bit(GIC_IRQ_GUEST_QUEUED) ? 1 : 0;
-  if (!p.test_bit(GIC_IRQ_GUEST_VISIBLE) || p.lr === GIC_INVALID_LR || p.inflight === null) return queued;
-  const v = owner ?? vgic.d.vcpu[p.inflight.vcpu_id]!;
-  const running = vgic.pcpu[v.processor]!.current === v;
-  const value = running ? gic.listRegister(v.processor, p.lr) : v.saved?.lrs[p.lr] ?? 0;
-  const lr = decodeLr(value);
-  return queued + (lr.virtualId === p.irq && (lr.state & LrState.Pending) !== 0 ? 1 : 0);
+  return v === undefined ? 0 : vgic.virtualPending(gic, irq, v);
 }

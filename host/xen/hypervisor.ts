@@ -10,8 +10,8 @@ import { Sched } from "../sim/sched.ts";
 import { Gic } from "../hw/gic.ts";
 import { GICD } from "../hw/regs.ts";
 import { GuestCpu, type GuestProgram } from "../guest/guest.ts";
-import { vgic_v2_distr_mmio } from "./vgic-v2.ts";
 import { Vgic } from "./vgic.ts";
+import type { VgicDesign } from "./design.ts";
 import type { Vcpu } from "./domain.ts";
 
 export interface HypervisorOptions {
@@ -37,7 +37,7 @@ export class Hypervisor {
   /** per vCPU: its generator is the WFI loop (the program returned, or none) */
   private readonly waiting: boolean[];
 
-  constructor(readonly machine: Machine, readonly vgic: Vgic, opts: HypervisorOptions) {
+  constructor(readonly machine: Machine, readonly vgic: VgicDesign, opts: HypervisorOptions) {
     this.programs = opts.programs;
     this.timeSlice = opts.timeSlice ?? 1_000_000;
     this.guests = vgic.d.vcpu.map((v) => new GuestCpu(this, v));
@@ -78,8 +78,8 @@ export class Hypervisor {
     ctx.cost("el2Entry");
     yield* vgic.enter_hypervisor_head(ctx);
     ctx.charge(this.trapEmulationCycles());
-    const fn = ctx.enterFn(write ? "vgic_v2_distr_mmio_write" : "vgic_v2_distr_mmio_read");
-    const r = yield* vgic_v2_distr_mmio(vgic, ctx, g.v, off, size, write, value);
+    const fn = ctx.enterFn(write ? vgic.names.mmioWrite : vgic.names.mmioRead);
+    const r = yield* vgic.distr_mmio(ctx, g.v, off, size, write, value);
     ctx.leaveFn(fn);
     if (r.outcome === "abort") vgic.stats.mmioDataAborts++;
     else if (r.outcome === "crash") vgic.stats.domainCrashes++;

@@ -10,7 +10,8 @@ import type { CostProfile } from "../sim/api.ts";
 import type { GuestProgram } from "../guest/guest.ts";
 import { Hypervisor } from "./hypervisor.ts";
 import { variantNamed } from "./variants.ts";
-import type { RoutedIrq, Vgic } from "./vgic.ts";
+import type { RoutedIrq } from "./vgic.ts";
+import type { VgicDesign } from "./design.ts";
 
 export interface SystemOptions {
   /** physical CPUs (default 2) */
@@ -37,7 +38,7 @@ export interface SystemOptions {
 export interface System {
   gic: Gic;
   machine: Machine;
-  vgic: Vgic;
+  vgic: VgicDesign;
   hyp: Hypervisor;
 }
 

@@ -13,6 +13,8 @@ import { spin_lock_irqsave, spin_unlock_irqrestore } from "../sim/lock.ts";
 import type { Vcpu } from "./domain.ts";
 import { GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, type PendingIrq } from "./pending.ts";
 import { Vgic, type VgicOptions } from "./vgic.ts";
+import type { VgicDesign } from "./design.ts";
+import { NewVgic } from "./new-vgic/vgic.ts";
 
 /** "[v3] xen/arm: fix rank/vgic lock inversion bug" as posted
  *  (seeds/000_553bf4098d4b9a97.txt, Jan 2017). */
@@ -203,7 +205,7 @@ export interface VariantInfo {
   name: string;
   parent: string | null;
   summary: string;
-  create(machine: Machine, opts?: VgicOptions): Vgic;
+  create(machine: Machine, opts?: VgicOptions): VgicDesign;
 }
 
 export const VARIANTS: readonly VariantInfo[] = [
@@ -226,6 +228,11 @@ export const VARIANTS: readonly VariantInfo[] = [
     name: "xen-4.9", parent: "xen-4.8",
     summary: "as committed: lock-free rank->vcpu and priority reads, list_del then barrier then affinity, migration refused while one is in progress",
     create: (m, o) => new Xen49(m, o),
+  },
+  {
+    name: "new-vgic", parent: null,
+    summary: "Xen 4.11's new vGIC (CONFIG_NEW_VGIC, from KVM): a vgic_irq per interrupt with its own lock, per-vCPU ap_lists, no MIGRATING: the oracle moves pending interrupts at the next prune",
+    create: (m, o) => new NewVgic(m, o),
   },
 ];
 

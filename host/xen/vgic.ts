@@ -21,6 +21,10 @@ import {
   GIC_INVALID_LR, GIC_IRQ_GUEST_ACTIVE, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING,
   GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type IrqDesc, type PendingIrq, type VgicIrqRank,
 } from "./pending.ts";
+import type { DesignNames, VgicDesign } from "./design.ts";
+import { vgic_v2_distr_mmio, type MmioResult } from "./vgic-v2.ts";
+import { pendingIrqPending } from "./vgic-state.ts";
+import type { Gic } from "../hw/gic.ts";
 
 /** Xen's IPI numbers (xen/include/asm-arm/gic.h). */
 export const GIC_SGI_EVENT_CHECK = 0;
@@ -112,8 +116,12 @@ export interface PcpuState {
   timers_expired: VirtTimer[];
 }
 
-export class Vgic {
+export class Vgic implements VgicDesign {
   readonly variant: string = "xen-4.8";
+  readonly names: DesignNames = {
+    foldLrs: "gic_clear_lrs", inject: ["vgic_vcpu_inject_irq"], flushLrs: "gic_inject",
+    mmioRead: "vgic_v2_distr_mmio_read", mmioWrite: "vgic_v2_distr_mmio_write", queuedStage: "waiting on lr_pending",
+  };
   readonly d: Domain;
   readonly pcpu: PcpuState[];
   readonly descs = new Map<number, IrqDesc>();
@@ -184,6 +192,20 @@ export class Vgic {
     this.descs.set(irq, desc);
     this.d.spis[irq - 32]!.desc = desc;
     return desc;
+  }
+
+  // ---- VgicDesign: the trapped GICD access and the state the checks read
+
+  distr_mmio(ctx: PCpu, v: Vcpu, off: number, size: 1 | 2 | 4, write: boolean, value: number): Co<MmioResult> {
+    return vgic_v2_distr_mmio(this, ctx, v, off, size, write, value);
+  }
+
+  virtualPending(gic: Gic, irq: number, v?: Vcpu): number {
+    return irq >= 32 ? pendingIrqPending(this, gic, this.d.spis[irq - 32]!) : pendingIrqPending(this, gic, v!.private_irqs[irq]!, v);
+  }
+
+  guestEnabled(irq: number): boolean {
+    return ((this.d.rank_irq(this.d.vcpu[0]!, irq).ienable >>> (irq & 31)) & 1) === 1;
   }
 
   // ---- boot: gicv2_dist_init, gicv2_cpu_init, gicv2_hyp_init
