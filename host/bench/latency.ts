@@ -307,9 +307,10 @@ class Bench {
     }
     // a vCPU woken from WFI: its pCPU switches from the idle vCPU back to
     // it, and gic_restore_state's gic_restore_pending_irqs writes the LR
+    // (with the new vGIC the LR is written by the fill after the switch)
     const cs = ix.last(tgt, w.ts, isFn("fn-begin", "context_switch"));
-    if (cs !== undefined && cs.ts >= ib && !inGicInject) c.at(cs.ts, "context switch", "context_switch (idle -> vCPU)");
-    if (inGicInject) c.at(gi.ts, "gic_inject", n.flushLrs);
+    if (cs !== undefined && cs.ts >= ib && (!inGicInject || cs.ts < gi.ts)) c.at(cs.ts, "context switch", "context_switch (idle -> vCPU)");
+    if (inGicInject) c.at(gi.ts, n.flushLrs, n.flushLrs);
     c.at(w.ts, "LR write", "list register write");
     c.at(w.ts + this.gichAccess, "return to guest", "list register written");
     const gack = ix.first(tgt, w.ts, this.isRead(this.map.gicv + GICV.IAR, irq));
@@ -453,6 +454,10 @@ const vipiPath: PathDef["run"] = (variant, reps, rng, profile) => {
     if (cl !== undefined && cl.ts < ix.first(0, t0!, isFnAny("fn-begin", n.inject))!.ts) {
       c.at(cl.ts, "LR clean-up", n.foldLrs);
       c.at(ix.first(0, cl.ts, isFn("fn-end", n.foldLrs))?.ts, "trap emulation", `${n.foldLrs} end`);
+    } else {
+      // nothing to fold (the new vGIC's empty ap_list): the emulation
+      // starts right after the exception entry
+      c.at(t0! + b.sys.machine.cycles.el2Entry, "trap emulation", "exception entry end");
     }
     const ib = ix.first(0, t0!, isFnAny("fn-begin", n.inject))?.ts;
     c.at(ib, "injection", n.inject[0]!);
@@ -487,6 +492,8 @@ const trapPath: PathDef["run"] = (variant, reps, rng, profile) => {
     if (cl !== undefined && cl.ts < em!.ts) {
       c.at(cl.ts, "LR clean-up", n.foldLrs);
       c.at(ix.first(0, cl.ts, isFn("fn-end", n.foldLrs))?.ts, "trap emulation", `${n.foldLrs} end`);
+    } else {
+      c.at(t0 + b.sys.machine.cycles.el2Entry, "trap emulation", "exception entry end");
     }
     c.at(em?.ts, "emulation", n.mmioRead);
     c.at(ix.first(0, em!.ts, isFn("fn-end", n.mmioRead))?.ts, "hypervisor exit", "emulation end");

@@ -18,7 +18,7 @@ export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] 
                  [--baseline FILE|DIR | --baseline-variant NAME] [--json]
   --target T     what to fuzz: hw (the hardware model's registers) or vgic
                  (guests under a vGIC design, devices, random/pct schedules)
-  --variant V    vgic only: the design (xen-4.8, v3-posted, v3-fixed, xen-4.9;
+  --variant V    vgic only: the design (xen-4.8, v3-posted, v3-fixed, xen-4.9, new-vgic;
                  default a random one per case)
   --seconds N    run time (10)
   --cases N      stop after N cases (each worker's, with --workers), whichever
