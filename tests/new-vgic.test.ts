@@ -16,6 +16,7 @@ import { explore } from "../host/explore/engine.ts";
 import { scenarioNamed } from "../host/xen/scenarios.ts";
 import { runWorkload } from "../host/workload/runner.ts";
 import { workload } from "./workload-helpers.ts";
+import { runVgicCase, type VgicConfig, type VgicOp } from "../host/fuzz/vgic.ts";
 
 type Op = ["r", number, 1 | 2 | 4] | ["w", number, number, 1 | 2 | 4];
 
@@ -308,5 +309,31 @@ describe("new-vgic: determinism", () => {
     const b = runWorkload(w, { variant: "new-vgic", duration: 4_000_000 }).result;
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
     expect(a.interrupts.delivered).toBeGreaterThan(50);
+  });
+});
+
+describe("new-vgic: what the fuzzer found (vgic fuzz --target vgic --variant new-vgic --cases 300 --seed 1)", () => {
+  const spi = (irq: number, target: number, priority: number) => ({ irq, target, priority, enabled: true });
+
+  it("ISPENDR on a HW interrupt queues it before setting the physical active state: handled and deactivated first, the physical SPI stays active for ever", () => {
+    const config: VgicConfig = {
+      variant: "new-vgic", pcpus: 3, placement: [0, 1, 2], listRegisters: 2, spis: [spi(35, 2, 128), spi(65, 1, 160)],
+      sched: { kind: "pct", seed: 1216574258, depth: 3 }, maxSteps: 50000,
+    };
+    const sys = runVgicCase(config, [{ v: 2, t: "w", off: GICD.ISPENDR + 8, size: 4, value: 2 }]).sys!;
+    const stuck = checkVgic(sys.vgic, sys.gic).filter((f) => f.kind === "stuck-active");
+    expect(stuck.map((f) => f.message)).toEqual([expect.stringMatching(/^physical IRQ 65 is active in the distributor with no HW list register/)]);
+    expect((sys.vgic as NewVgic).dist.spis[65 - 32]!.vcpu).toBeNull();
+  });
+
+  it("an interrupt the guest's priority mask hides keeps WFI from blocking (vgic_vcpu_pending_irq has no priority test); the old design blocks", () => {
+    const config: VgicConfig = {
+      variant: "new-vgic", pcpus: 3, placement: [0, 1, 2], listRegisters: 2, spis: [spi(34, 2, 160), spi(35, 2, 128), spi(40, 0, 128)],
+      sched: { kind: "random", seed: 374726244 }, maxSteps: 50000,
+    };
+    // IPRIORITYR for 32-35: IRQ 35 gets 0xf8, not above the PMR (0xf8)
+    const ops: VgicOp[] = [{ v: "dev", t: "raise", irq: 35, gap: 0 }, { v: 2, t: "w", off: GICD.IPRIORITYR + 32, size: 4, value: 0xf8e2c289 }];
+    expect(runVgicCase(config, ops).violations.map((v) => v.invariant)).toEqual(["no-quiescence"]);
+    expect(runVgicCase({ ...config, variant: "xen-4.9" }, ops).violations).toEqual([]);
   });
 });
