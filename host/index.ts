@@ -17,6 +17,8 @@ export {
   SCENARIOS, scenarioNamed, frame, expectDelivered, device, trap, waitDelivered, type Scenario, type ScenarioRun,
 } from "./xen/scenarios.ts";
 export { VARIANTS, variantNamed, type VariantInfo } from "./xen/variants.ts";
+export type { VgicDesign, DesignNames } from "./xen/design.ts";
+export { NewVgic } from "./xen/new-vgic/vgic.ts";
 export {
   GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_ACTIVE, GIC_IRQ_GUEST_VISIBLE, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING,
 } from "./xen/pending.ts";

@@ -337,3 +337,49 @@ describe("new-vgic: what the fuzzer found (vgic fuzz --target vgic --variant new
     expect(runVgicCase({ ...config, variant: "xen-4.9" }, ops).violations).toEqual([]);
   });
 });
+
+describe("new-vgic: the shared checks see a broken state", () => {
+  function booted() {
+    const sys = buildSystem({ variant: "new-vgic", pcpus: 2, instantBoot: true, routed: [{ irq: 40, edge: true }], programs: [undefined, undefined] });
+    guestCpuInterfaces(sys);
+    guestIrq(sys, { irq: 40, target: 0 });
+    return { sys, vgic: sys.vgic as NewVgic };
+  }
+  const messages = (sys: System) => checkVgic(sys.vgic, sys.gic).map((f) => `${f.kind}: ${f.message}`);
+
+  it("a booted system is clean; an interrupt on two ap_lists, or named by irq->vcpu but on none, is a mismatch", () => {
+    const { sys, vgic } = booted();
+    expect(messages(sys)).toEqual([]);
+    const irq = vgic.dist.spis[8]!;
+    vgic.vgic_cpu[0]!.ap_list_head.push(irq);
+    vgic.vgic_cpu[1]!.ap_list_head.push(irq);
+    irq.vcpu = vgic.d.vcpu[1]!;
+    expect(messages(sys)).toEqual([
+      "lr-mismatch: IRQ 40 is on vCPU0's ap_list but irq->vcpu names vCPU1",
+      "lr-mismatch: IRQ 40 is on the ap_lists of vCPU0 and vCPU1",
+    ]);
+    vgic.vgic_cpu[0]!.ap_list_head.length = 0;
+    vgic.vgic_cpu[1]!.ap_list_head.length = 0;
+    expect(messages(sys)).toEqual(["lr-mismatch: IRQ 40: irq->vcpu names vCPU1 but it is on no ap_list"]);
+  });
+
+  it("pending and enabled for a target but on no ap_list is lost; a physical SPI active with no way to be deactivated is stuck", () => {
+    const { sys, vgic } = booted();
+    vgic.dist.spis[8]!.pending_latch = true;
+    sys.gic.writeDist(0, GICD.ISACTIVER + 4, 1 << 8);
+    expect(messages(sys)).toEqual([
+      "lost: IRQ 40 is pending+enabled, on no ap_list, target vCPU0: vgic_target_oracle names vCPU0 but it is on no ap_list, so it will never be delivered",
+      "stuck-active: physical IRQ 40 is active in the distributor with no HW list register and IRQ 40 pending+enabled, on no ap_list, target vCPU0: nobody will deactivate it, and it will never fire again",
+    ]);
+  });
+
+  it("an LR beyond used_lrs, or one saved with a vCPU that is not running, was never folded", () => {
+    const { sys, vgic } = booted();
+    const irq = vgic.dist.spis[8]!;
+    irq.vcpu = vgic.d.vcpu[0]!;
+    vgic.vgic_cpu[0]!.ap_list_head.push(irq);
+    irq.active = true; // the oracle keeps it with vCPU0
+    sys.gic.writeHyp(0, 0x100 + 4, (40 | (40 << 10) | (2 << 28) | (1 << 31)) >>> 0); // LR1, HW, active
+    expect(messages(sys)).toEqual(["lr-mismatch: LR1 of vCPU0 holds IRQ 40 beyond used_lrs (0): vgic_sync_from_lrs will never fold it"]);
+  });
+});

@@ -54,6 +54,19 @@ export function checkNewVgic(vgic: NewVgic, gic: Gic): Finding[] {
     }
   }
 
+  // A live LR runs ahead of its vgic_irq (the guest acknowledges and EOIs
+  // without a trap), so the two agree at the fold: an LR beyond the
+  // vCPU's used_lrs would never be folded, and a vCPU that is not running
+  // was folded at its exit, so its saved LRs are empty.
+  for (const l of lrs) {
+    const running = vgic.pcpu[l.vcpu.processor]!.current === l.vcpu;
+    if (!running) {
+      findings.push({ kind: "lr-mismatch", message: `vCPU${l.vcpu.vcpu_id} is not running but its saved LR${l.lr} holds IRQ ${l.value & 0x3ff}: its exit did not fold it into vgic_irq` });
+    } else if (l.lr >= vgic.vgic_cpu[l.vcpu.vcpu_id]!.used_lrs) {
+      findings.push({ kind: "lr-mismatch", message: `LR${l.lr} of vCPU${l.vcpu.vcpu_id} holds IRQ ${l.value & 0x3ff} beyond used_lrs (${vgic.vgic_cpu[l.vcpu.vcpu_id]!.used_lrs}): vgic_sync_from_lrs will never fold it` });
+    }
+  }
+
   // liveness: what the oracle would deliver is on a list whose vCPU will run
   for (const [irq, owner] of all) {
     const target = vgic.vgic_target_oracle(irq);
