@@ -28,7 +28,7 @@
 import type { Gic } from "../hw/gic.ts";
 import type { Finding } from "../check/vgic.ts";
 import type { Vcpu } from "../xen/domain.ts";
-import { GIC_IRQ_GUEST_QUEUED, type PendingIrq } from "../xen/pending.ts";
+import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
 import { Vgic } from "../xen/vgic.ts";
 import type { VgicDesign } from "../xen/design.ts";
 import { KEYS, privateKey, spiKey, type RaiseSink } from "../guest/devices.ts";
@@ -152,15 +152,17 @@ export class Accounting implements RaiseSink {
     q.push(cycle);
   }
 
-  /** The vGIC is about to inject `p` into v: an instance already QUEUED
-   *  (not yet in a list register, or waiting to be folded into one)
-   *  absorbs the new one, the newest open instance. */
-  onInjecting(irq: number, v: Vcpu, p: PendingIrq): void {
-    if (p.test_bit(GIC_IRQ_GUEST_QUEUED)) this.mergeNewest(irq, v, "an injection merged into a QUEUED instance");
+  /** The vGIC is about to inject into v: an instance already waiting
+   *  (QUEUED, not yet in a list register or waiting to be folded into one;
+   *  the new vGIC's pending latch) absorbs the new one, the newest open
+   *  instance. */
+  onInjecting(irq: number, v: Vcpu, merges: boolean): void {
+    if (merges) this.mergeNewest(irq, v, "an injection merged into a waiting instance");
   }
 
   /** gic_update_one_lr folded a QUEUED instance into the one still pending
-   *  in its list register. */
+   *  in its list register (the new vGIC: vgic_v2_fold_lr_state found the
+   *  latch set again while its list register was still pending). */
   onMerged(irq: number, v: Vcpu): void {
     this.mergeNewest(irq, v, "a QUEUED instance merged into its pending list register");
   }

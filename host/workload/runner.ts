@@ -200,7 +200,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     delivered: (irq, v, c) => acct.onDelivered(irq, v, c),
     completed: (irq, v, c) => acct.onCompleted(irq, v, c),
     dropped: (irq, v, reason) => acct.onDropped(irq, v, reason),
-    injecting: (irq, v, p) => acct.onInjecting(irq, v, p),
+    injecting: (irq, v, merges) => acct.onInjecting(irq, v, merges),
     merged: (irq, v) => acct.onMerged(irq, v),
   };
 

@@ -80,9 +80,10 @@ export interface VgicObserver {
   physicalAck?(irq: number, pcpu: number, cycle: number): void;
   /** the design dropped an injection on purpose */
   dropped?(irq: number, v: Vcpu, reason: string, cycle: number): void;
-  /** an injection of `p` into v is about to mark it QUEUED (under v's
-   *  vgic lock, after any drop): the accounting sees whether it merges */
-  injecting?(irq: number, v: Vcpu, p: PendingIrq): void;
+  /** an injection into v is about to mark the interrupt pending (the old
+   *  design: QUEUED, under v's vgic lock, after any drop); `merges`: an
+   *  instance already waits there and absorbs this one */
+  injecting?(irq: number, v: Vcpu, merges: boolean): void;
   /** gic_update_one_lr found `irq` QUEUED while its LR is still pending:
    *  the queued instance merged into the pending one */
   merged?(irq: number, v: Vcpu): void;
@@ -301,7 +302,7 @@ export class Vgic implements VgicDesign {
       return;
     }
 
-    this.observer.injecting?.(virq, v, n);
+    this.observer.injecting?.(virq, v, n.test_bit(GIC_IRQ_GUEST_QUEUED));
     n.set_bit(GIC_IRQ_GUEST_QUEUED);
     ctx.cost("listOp");
 

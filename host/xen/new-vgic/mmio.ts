@@ -251,6 +251,8 @@ function* vgic_mmio_write_sgir(a: Access, val: number): Co {
     const irq = a.vgic.vgic_get_irq(vcpu, intid);
     const flags = yield* spin_lock_irqsave(a.ctx, irq.irq_lock);
     a.vgic.stats.injections++;
+    // the same sender's SGI still pending merges
+    a.vgic.observer.injecting?.(intid, vcpu, (irq.source & (1 << a.vcpu.vcpu_id)) !== 0);
     irq.pending_latch = true;
     irq.source |= 1 << a.vcpu.vcpu_id;
     yield* a.vgic.vgic_queue_irq_unlock(a.ctx, irq, flags);

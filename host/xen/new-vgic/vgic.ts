@@ -238,6 +238,7 @@ export class NewVgic implements VgicDesign {
       return;
     }
     this.stats.injections++;
+    this.observer.injecting?.(intid, vcpu ?? irq.target_vcpu ?? this.d.vcpu[0]!, irq_is_pending(irq));
     if (irq.config === VGIC_CONFIG_LEVEL) irq.line_level = level;
     else irq.pending_latch = true;
     yield* this.vgic_queue_irq_unlock(ctx, irq, flags);
@@ -471,8 +472,12 @@ export class NewVgic implements VgicDesign {
       const pending = (l.state & LrState.Pending) !== 0;
       irq.active = active;
       if (irq.config === VGIC_CONFIG_EDGE && pending) {
+        // an instance latched meanwhile merges into the one still pending
+        // in the LR (for an SGI: from the same source)
+        const src = 1 << (l.physicalId & 7);
+        if (intid < VGIC_NR_SGIS ? (irq.source & src) !== 0 : irq.pending_latch) this.observer.merged?.(intid, vcpu);
         irq.pending_latch = true;
-        if (intid < VGIC_NR_SGIS) irq.source |= 1 << (l.physicalId & 7);
+        if (intid < VGIC_NR_SGIS) irq.source |= src;
       }
       if (irq.config === VGIC_CONFIG_LEVEL && !pending) irq.pending_latch = false;
       if (vgic_irq_is_mapped_level(irq) && pending) {
@@ -594,6 +599,7 @@ export class NewVgic implements VgicDesign {
     const irq = this.vgic_get_irq(v, virq);
     const flags = yield* spin_lock_irqsave(ctx, irq.irq_lock);
     this.stats.injections++;
+    this.observer.injecting?.(virq, v, irq.pending_latch);
     irq.pending_latch = true;
     yield* this.vgic_queue_irq_unlock(ctx, irq, flags);
   }
