@@ -14,6 +14,8 @@ import { stackNames } from "../sim/lockdep.ts";
 import type { Finding } from "../check/vgic.ts";
 import { GIC_INVALID_LR } from "../xen/pending.ts";
 import type { System } from "../xen/system.ts";
+import { Vgic } from "../xen/vgic.ts";
+import type { NewVgic } from "../xen/new-vgic/vgic.ts";
 import type { Scenario } from "../xen/scenarios.ts";
 import { STORY_KINDS, runOnce, story } from "./engine.ts";
 
@@ -120,6 +122,9 @@ export function snapshot(sys: System): Snapshot {
     spinsOn: c.waitingOn?.name ?? null,
     lrs: Array.from({ length: vgic.nr_lrs }, (_, n) => lrText(gic.listRegister(i, n))),
   }));
+  // the new vGIC shows its ap_lists as the in-flight lists and its
+  // vgic_irq state in the status column
+  if (!(vgic instanceof Vgic)) return { pcpus, ...newVgicSnap(vgic as unknown as NewVgic, gic), locks: [...locks.values()].sort((a, b) => a.name.localeCompare(b.name)) };
   const vcpus = vgic.d.vcpu.map((v): VcpuSnap => ({
     name: v.name, pcpu: v.processor, running: v.is_running, blocked: v.blocked,
     inflight: v.inflight_irqs.items.map((p) => p.irq), lrPending: v.lr_pending.items.map((p) => p.irq),
@@ -136,6 +141,24 @@ export function snapshot(sys: System): Snapshot {
     };
   });
   return { pcpus, vcpus, locks: [...locks.values()].sort((a, b) => a.name.localeCompare(b.name)), irqs };
+}
+
+/** The new vGIC's vCPUs and routed interrupts: ap_list members as in
+ *  flight, vgic_irq's state as the status, irq->vcpu as the list. */
+function newVgicSnap(vgic: NewVgic, gic: System["gic"]): { vcpus: VcpuSnap[]; irqs: IrqSnap[] } {
+  const vcpus = vgic.d.vcpu.map((v): VcpuSnap => ({
+    name: v.name, pcpu: v.processor, running: v.is_running, blocked: v.blocked,
+    inflight: vgic.vgic_cpu[v.vcpu_id]!.ap_list_head.map((i) => i.intid), lrPending: [],
+  }));
+  const irqs = [...vgic.descs.keys()].sort((a, b) => a - b).map((intid): IrqSnap => {
+    const irq = vgic.vgic_get_irq(null, intid);
+    return {
+      irq: intid, status: irq.describe(), lr: null, inflight: irq.vcpu?.name ?? null, lrQueue: null,
+      target: irq.target_vcpu?.name ?? "-",
+      physPending: gic.isPending(0, intid), physActive: gic.isActive(0, intid), physTargets: gic.targets(intid),
+    };
+  });
+  return { vcpus, irqs };
 }
 
 /** What a traced run gives the timeline. */
