@@ -47,7 +47,7 @@ bench options:
   --compare FILE      print the change of every figure against an earlier --json result
   --iterations N      operations per timed run of --hw (1000000)
   --runs N            timed runs of --hw/--sim/--stack; the median is reported (7)
-  --json              one JSON document (host/bench/result.schema.json)
+  --json              one JSON document (schemas/bench.schema.json)
 `;
 
 class UsageError extends Error {}

@@ -3,7 +3,7 @@
 // (wall-clock throughput of the model, the machine and the whole stack) and
 // --latency (modelled cycles along each injection path, host/bench/latency.ts).
 // No section flag runs them all. --json prints one document
-// (host/bench/result.schema.json); --compare FILE prints the change of every
+// (schemas/bench.schema.json); --compare FILE prints the change of every
 // figure against an earlier --json document.
 
 import { existsSync } from "node:fs";
@@ -16,7 +16,9 @@ import { formatLatency, runLatencyBench } from "./latency.ts";
 import { compareResults, formatChanges, hostInfo, parseBenchResult, profileInfo, type BenchResult } from "./result.ts";
 import { loadProfile, profilePath } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
-import { VARIANTS, variantNamed } from "../xen/variants.ts";
+import { allVariants, variantNamed } from "../xen/variants.ts";
+
+import { VERSION } from "../version.ts";
 
 export class BenchUsageError extends Error {}
 
@@ -61,7 +63,7 @@ export function benchCommand(args: string[], write: (s: string) => void = (s) =>
   const reps = num(values.reps, "reps");
   const seed = num(values.seed, "seed") ?? 1;
   const variantArg = values.variant ?? "all";
-  const variants = variantArg === "all" ? VARIANTS.map((v) => v.name) : [variantNamed(variantArg).name];
+  const variants = variantArg === "all" ? allVariants().map((v) => v.name) : [variantNamed(variantArg).name];
   let previous: BenchResult | undefined;
   if (values.compare !== undefined) {
     let text: string;
@@ -78,7 +80,7 @@ export function benchCommand(args: string[], write: (s: string) => void = (s) =>
   }
   const { profile, origin } = resolveProfile(values.profile);
   const result: BenchResult = {
-    format: "vgic-bench/1", createdAt: new Date().toISOString(), host: hostInfo(), profile: profileInfo(profile, origin),
+    format: "vgic-bench/1", vgicLab: VERSION, createdAt: new Date().toISOString(), host: hostInfo(), profile: profileInfo(profile, origin),
   };
   const say = (s: string) => { if (!values.json) write(s + "\n"); };
   const h = result.host;

@@ -4,14 +4,14 @@
 // gone signatures; 0 otherwise (a matrix without a baseline always 0), 2 for
 // usage errors and malformed files.
 
-import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { join } from "node:path";
 import { parseCliArgs } from "../io/args.ts";
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
 import { InputError, printable, readTextFile } from "../io/input.ts";
 import { parseFailOn, type FindingKind } from "../check/vgic.ts";
-import { SCENARIOS, type Scenario } from "../xen/scenarios.ts";
-import { VARIANTS, variantNamed } from "../xen/variants.ts";
+import { ExtensionFileError, loadScenarios } from "../extend.ts";
+import { SCENARIOS } from "../xen/scenarios.ts";
+import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
 import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type MatrixOptions } from "./matrix.ts";
 import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
@@ -52,25 +52,6 @@ function int(v: string | undefined, name: string, lo: number, hi: number): numbe
   if (v === undefined) return undefined;
   if (!/^[0-9]+$/.test(v) || Number(v) < lo || Number(v) > hi) throw new ExploreUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${printable(v)}'`);
   return Number(v);
-}
-
-/** Import a user scenario file: an ES module exporting `scenarios: Scenario[]`. */
-export async function loadScenarios(file: string): Promise<Scenario[]> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = await import(pathToFileURL(resolve(file)).href) as Record<string, unknown>;
-  } catch (e) {
-    throw new ExploreUsageError(`--scenarios ${file}: cannot load: ${(e as Error).message}`);
-  }
-  const list = mod.scenarios;
-  if (!Array.isArray(list)) throw new ExploreUsageError(`--scenarios ${file}: expected an export 'scenarios' (an array of scenarios)`);
-  list.forEach((s: unknown, i: number) => {
-    const x = s as Partial<Scenario> | null;
-    if (typeof x !== "object" || x === null || typeof x.name !== "string" || typeof x.build !== "function") {
-      throw new ExploreUsageError(`--scenarios ${file}: scenarios[${i}]: expected {name: string, summary: string, build(variant, scheduler, opts)}`);
-    }
-  });
-  return list as Scenario[];
 }
 
 function failOnOf(v: string | undefined): readonly FindingKind[] {
@@ -152,7 +133,7 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
     if (depth !== undefined) mo.depth = depth;
     const workers = int(values.workers, "workers", 1, 64) ?? 1;
     const variantArg = values.variant ?? "all";
-    const variants = variantArg === "all" ? VARIANTS.map((v) => v.name) : [variantNamed(variantArg).name];
+    const variants = variantArg === "all" ? allVariants().map((v) => v.name) : [variantNamed(variantArg).name];
 
     const isMatrix = values.matrix === true || positionals[0] === "all";
     const baseVariant = values["baseline-variant"];
@@ -237,7 +218,7 @@ export async function exploreCommand(args: string[], entry: URL): Promise<number
     if (values.json) out(JSON.stringify(json, null, 2));
     return found ? 1 : 0;
   } catch (e) {
-    if (e instanceof ExploreUsageError || e instanceof ReplayFileError || e instanceof InputError ||
+    if (e instanceof ExploreUsageError || e instanceof ReplayFileError || e instanceof InputError || e instanceof ExtensionFileError ||
         (e instanceof RangeError && /^unknown variant/.test(e.message)) ||
         (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))) {
       process.stderr.write(`vgic explore: ${e.message}\n`);

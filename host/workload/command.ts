@@ -17,6 +17,7 @@ import type { CostProfile } from "../sim/api.ts";
 import { eventBudget, MAX_DURATION, parseWorkload, workloadJsonSchemaText, type Workload } from "./schema.ts";
 import { runWorkload, variantsFor, type Perf, type WorkloadResult } from "./runner.ts";
 import { formatComparison, formatResult } from "./format.ts";
+import { VERSION } from "../version.ts";
 import { renderReport } from "./report.ts";
 import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 
@@ -24,6 +25,9 @@ import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 export const RUN_FINDING_KINDS: readonly FindingKind[] = [
   "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "lr-mismatch", "dropped", "no-delivery", "stalled", "accounting", "list-race", "error",
 ];
+
+/** `vgic run --json`: schemas/run.schema.json */
+export const RUN_FORMAT = "vgic-run/1";
 
 export interface CommandIo {
   out(s: string): void;
@@ -152,7 +156,7 @@ export function runCommand(args: string[], io: CommandIo = processIo): number {
       if (values.report !== undefined) writeFileAtomic(values.report, renderReport(results, perfs));
       // then stdout, so that a printed variant's files are complete; --json:
       // one document per finished variant, so an interruption loses none
-      if (values.json) io.out(JSON.stringify({ workload: w.name, results: [result], perf: [perf] }) + "\n");
+      if (values.json) io.out(JSON.stringify({ format: RUN_FORMAT, vgicLab: VERSION, workload: w.name, results: [result], perf: [perf] }) + "\n");
       else io.out(formatResult(result, perf) + "\n\n");
       if (result.interrupts.accountingErrors.length > 0) status = 1;
       const failed = result.findings.filter((f) => failOn.includes(f.kind));

@@ -4,6 +4,7 @@
 // each vCPU's deliveries per window, and where the cycles went; on top the
 // comparison table and the findings.
 
+import { VERSION } from "../version.ts";
 import type { Perf, WorkloadResult } from "./runner.ts";
 import { inversions, stuck } from "./format.ts";
 
@@ -161,7 +162,7 @@ pre{white-space:pre-wrap;font-size:12px;margin:0}.key i{display:inline-block;wid
 svg.plot{display:block;border:1px solid #eee;margin:0.5em 0}
 </style></head><body>
 <h1>${esc(title)}</h1>
-<p>seed ${first?.seed ?? ""}; every interrupt a device raised is delivered, coalesced into one still pending, dropped by the design, lost, or still pending at the end. "stuck IRQs": physical interrupts left active that will never fire again.</p>
+<p>vgic-lab ${esc(VERSION)}; seed ${first?.seed ?? ""}; every interrupt a device raised is delivered, coalesced into one still pending, dropped by the design, lost, or still pending at the end. "stuck IRQs": physical interrupts left active that will never fire again.</p>
 <table><tr><th>variant</th><th>outcome</th><th>inversions</th><th>raised</th><th>delivered</th><th>coalesced</th><th>dropped</th><th>lost</th><th>stuck IRQs</th><th>pending</th><th>p50</th><th>p99</th><th>max</th></tr>
 ${rows}
 </table>
