@@ -5,6 +5,10 @@
 
 import { z } from "zod";
 import { BenchResult } from "./bench/result.ts";
+import { MmioOutput, VariantsOutput } from "./commands.ts";
+import { RunOutput } from "./workload/output.ts";
+import { ExploreMatrixOutput, ExploreOutput, ExploreReplayOutput } from "./explore/cli.ts";
+import { FuzzOutput, FuzzReplayOutput } from "./fuzz/cli.ts";
 
 export interface OutputSchema {
   /** file name in schemas/ */
@@ -14,7 +18,15 @@ export interface OutputSchema {
 }
 
 export const OUTPUT_SCHEMAS: readonly OutputSchema[] = [
+  { file: "mmio.schema.json", title: "vgic mmio --json", schema: MmioOutput },
+  { file: "run.schema.json", title: "vgic run --json", schema: RunOutput },
+  { file: "explore.schema.json", title: "vgic explore SCENARIO --json", schema: ExploreOutput },
+  { file: "explore-matrix.schema.json", title: "vgic explore --matrix --json", schema: ExploreMatrixOutput },
+  { file: "explore-replay.schema.json", title: "vgic explore --replay FILE --json", schema: ExploreReplayOutput },
+  { file: "fuzz.schema.json", title: "vgic fuzz --json", schema: FuzzOutput },
+  { file: "fuzz-replay.schema.json", title: "vgic fuzz --replay FILE --json", schema: FuzzReplayOutput },
   { file: "bench.schema.json", title: "vgic bench --json", schema: BenchResult },
+  { file: "variants.schema.json", title: "vgic variants --json", schema: VariantsOutput },
 ];
 
 /** The JSON Schema text of one output, as written to schemas/FILE. */

@@ -27,8 +27,8 @@ interface Out { status: number | null; stdout: string; stderr: string }
 function vgic(args: string[], nodeArgs: string[] = []): Promise<Out> {
   if (args[0] === "run" && nodeArgs.length === 0) {
     const o = { stdout: "", stderr: "" };
-    const status = runCommand(args.slice(1), { out: (x) => { o.stdout += x; }, err: (x) => { o.stderr += x; }, tty: false });
-    return Promise.resolve({ status, ...o });
+    return runCommand(args.slice(1), { out: (x) => { o.stdout += x; }, err: (x) => { o.stderr += x; }, tty: false })
+      .then((status) => ({ status, ...o }));
   }
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
   return new Promise((done) => {
