@@ -10,7 +10,7 @@ import { serveCommand } from "./web/serve.ts";
 import { printable } from "./io/input.ts";
 import { BENCH_COMMAND } from "./bench/command.ts";
 import { allVariants, VARIANTS } from "./xen/variants.ts";
-import { RUN_COMMAND } from "./workload/command.ts";
+import { REPORT_COMMAND, RUN_COMMAND } from "./workload/command.ts";
 import { EXPLORE_COMMAND } from "./explore/cli.ts";
 import { FUZZ_COMMAND } from "./fuzz/cli.ts";
 import {
@@ -173,6 +173,7 @@ export const COMMANDS: Record<string, Command> = {
   explore: EXPLORE_COMMAND,
   fuzz: FUZZ_COMMAND,
   bench: BENCH_COMMAND,
+  report: REPORT_COMMAND,
   variants: VARIANTS_COMMAND,
   serve: SERVE_COMMAND,
 };

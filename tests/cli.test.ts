@@ -62,7 +62,7 @@ describe("help, version, usage errors", () => {
     }
     const u = vgic(["frobnicate"]);
     expect(u.status).toBe(2);
-    expect(u.stderr).toMatch(/unknown command 'frobnicate': expected one of mmio, run, explore, fuzz, bench, variants/);
+    expect(u.stderr).toMatch(/unknown command 'frobnicate': expected one of mmio, run, explore, fuzz, bench, report, variants/);
     const n = vgic([]);
     expect(n.status).toBe(2);
     expect(n.stdout).toMatch(/^usage: vgic COMMAND/);

@@ -6,18 +6,19 @@
 // named by --fail-on; 3 when a variant could not run or its accounting does
 // not balance; 2 for a bad command line or workload file.
 
-import { checkOutputFile, writeFileAtomic } from "../io/files.ts";
-import { InputError, printable, readTextFile } from "../io/input.ts";
+import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
+import { InputError, parseJson, printable, readTextFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
-import { EXIT, VARIANTS_OPTION, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
+import { EXIT, UsageError, VARIANTS_OPTION, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
 import { Progress } from "../progress.ts";
 import { eventBudget, MAX_DURATION, parseWorkload, workloadJsonSchemaText, type Workload } from "./schema.ts";
 import { runWorkload, variantsFor, type Perf, type WorkloadResult } from "./runner.ts";
 import { formatComparison, formatResult } from "./format.ts";
 import { VERSION } from "../version.ts";
-import { renderReport } from "./report.ts";
-import { RUN_FORMAT } from "./output.ts";
+import { latencyCsv, renderReport, sourcesCsv } from "./report.ts";
+import { RUN_FORMAT, RunOutput } from "./output.ts";
+import { join } from "node:path";
 import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 
 /** The finding kinds `vgic run --fail-on` knows (a workload's findings). */
@@ -55,6 +56,7 @@ The workload format: workloads/schema.json (vgic run --schema).`,
     json: { type: "boolean", help: "one JSON document per variant, one per line, as each finishes\n(schemas/run.schema.json)" },
     trace: { type: "string", arg: "FILE", help: "write the Perfetto trace (one file per variant: FILE.VARIANT.json)" },
     report: { type: "string", arg: "FILE", help: "write a self-contained HTML report" },
+    csv: { type: "string", arg: "DIR", help: "write sources.csv and latency.csv (per-source statistics, latency buckets)" },
     schema: { type: "boolean", help: "print the workload file's JSON Schema and exit" },
   },
 };
@@ -103,6 +105,7 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
   const file = positionals[0]!;
   const trace = stringOption(values, "trace");
   const report = stringOption(values, "report");
+  const csvDir = stringOption(values, "csv");
   const intOpt = (name: string, lo: number, hi: number): number | undefined => {
     const v = stringOption(values, name);
     if (v === undefined) return undefined;
@@ -136,6 +139,7 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
     variants = variantsFor(w, stringOption(values, "variant"));
     profile = resolveProfile(w, stringOption(values, "profile"), printable(file));
     if (report !== undefined) checkOutputFile(report, "--report");
+    if (csvDir !== undefined) ensureDir(csvDir, "--csv", false);
     if (trace !== undefined) for (const v of variants) checkOutputFile(perVariant(trace, v, variants.length > 1), "--trace");
   } catch (e) {
     io.err(`vgic run: ${(e as Error).message}\n`);
@@ -162,6 +166,7 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
         writeFileAtomic(perVariant(trace, variant, many), sys.machine.trace.toChromeJson());
       }
       if (report !== undefined) writeFileAtomic(report, renderReport(results, perfs));
+      if (csvDir !== undefined) writeCsv(csvDir, results);
       // then stdout, so that a printed variant's files are complete; --json:
       // one document per finished variant, so an interruption loses none
       if (values.json) io.out(JSON.stringify({ format: RUN_FORMAT, vgicLab: VERSION, workload: w.name, results: [result], perf: [perf] }) + "\n");
@@ -186,3 +191,66 @@ export const RUN_COMMAND = {
   spec: RUN_SPEC,
   run: (p: Parsed) => withVariants(p.values).then(() => runParsed(p, processIo)),
 };
+
+/** sources.csv and latency.csv in DIR (made if missing). */
+export function writeCsv(dir: string, results: readonly WorkloadResult[]): void {
+  ensureDir(dir, "--csv");
+  writeFileAtomic(join(dir, "sources.csv"), sourcesCsv(results));
+  writeFileAtomic(join(dir, "latency.csv"), latencyCsv(results));
+}
+
+export const REPORT_SPEC: CommandSpec = {
+  name: "report",
+  usage: ["RESULT.json... [--out FILE] [--csv DIR] [--title TEXT]"],
+  summary: "Merge several `vgic run --json` results (seeds, variants, machines) into one HTML report, and CSV.",
+  description: "Each file is checked against schemas/run.schema.json; results keep their order, labelled by variant\n(and workload and seed where those differ).",
+  maxPositionals: 1000,
+  options: {
+    out: { type: "string", arg: "FILE", help: "the HTML report (report.html)" },
+    csv: { type: "string", arg: "DIR", help: "also write sources.csv and latency.csv there" },
+    title: { type: "string", arg: "TEXT", help: "the report's title (vgic report: WORKLOADS)" },
+  },
+};
+
+function reportRun({ values, positionals }: Parsed): number {
+  if (positionals.length === 0) throw new UsageError("report: expected at least one RESULT.json (from vgic run --json)");
+  const out = stringOption(values, "out") ?? "report.html";
+  const csvDir = stringOption(values, "csv");
+  checkOutputFile(out, "--out");
+  if (csvDir !== undefined) ensureDir(csvDir, "--csv", false);
+  const results: WorkloadResult[] = [];
+  const perfs: Perf[] = [];
+  for (const file of positionals) {
+    let text: string;
+    try {
+      text = readTextFile(file);
+    } catch (e) {
+      throw new UsageError(`report: cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    // vgic run --json writes one document per variant, one per line
+    const lines = text.split("\n").map((l, n) => ({ l: l.trim(), n: n + 1 })).filter(({ l }) => l !== "");
+    if (lines.length === 0) throw new UsageError(`report: ${printable(file)}: empty, expected vgic run --json output`);
+    for (const { l, n } of lines) {
+      let doc: unknown;
+      try {
+        doc = parseJson(l);
+      } catch (e) {
+        throw new UsageError(`report: ${printable(file)}: line ${n}: ${(e as Error).message}`);
+      }
+      const r = RunOutput.safeParse(doc);
+      if (!r.success) {
+        const i = r.error.issues[0]!;
+        throw new UsageError(`report: ${printable(file)}: line ${n}: ${i.path.join(".") || "(root)"}: ${i.message} (expected a vgic run --json document, ${RUN_FORMAT})`);
+      }
+      results.push(...(r.data.results as unknown as WorkloadResult[]));
+      perfs.push(...r.data.perf);
+    }
+  }
+  const workloads = [...new Set(results.map((x) => x.workload))];
+  writeFileAtomic(out, renderReport(results, perfs, { title: stringOption(values, "title") ?? `vgic report: ${workloads.join(", ")}` }));
+  if (csvDir !== undefined) writeCsv(csvDir, results);
+  process.stdout.write(`${results.length} results from ${positionals.length} file${positionals.length > 1 ? "s" : ""}: ${out}${csvDir !== undefined ? `, ${join(csvDir, "sources.csv")}, ${join(csvDir, "latency.csv")}` : ""}\n`);
+  return EXIT.ok;
+}
+
+export const REPORT_COMMAND = { spec: REPORT_SPEC, run: reportRun };
