@@ -69,7 +69,7 @@ function gicConfig(v: Values): Partial<GicConfig> {
   set("irqs", intOption(v, "irqs", 0, 0xffffffff));
   set("priorityBits", intOption(v, "prio-bits", 0, 0xffffffff));
   set("listRegisters", intOption(v, "lrs", 0, 0xffffffff));
-  if (v["sgi-always-enabled"] && v["sgi-enable-writable"]) throw new UsageError("mmio: --sgi-always-enabled and --sgi-enable-writable contradict each other");
+  if (v["sgi-always-enabled"] && v["sgi-enable-writable"]) throw new UsageError("--sgi-always-enabled and --sgi-enable-writable contradict each other");
   if (v["sgi-always-enabled"]) c.sgiAlwaysEnabled = true;
   if (v["sgi-enable-writable"]) c.sgiAlwaysEnabled = false;
   if (v["ppi-cfg-readonly"]) c.ppiConfigReadOnly = true;
@@ -85,7 +85,7 @@ function gicConfig(v: Values): Partial<GicConfig> {
 const MMIO_COMMAND: Command = {
   spec: MMIO_SPEC,
   run({ values, positionals }) {
-    if (positionals.length !== 1) throw new UsageError("mmio: expected one SCRIPT file");
+    if (positionals.length !== 1) throw new UsageError("expected one SCRIPT file");
     const file = positionals[0]!;
     const gic = Gic.create(gicConfig(values));
     const reads: ScriptRead[] = [];

@@ -94,7 +94,7 @@ export function parseCommand(spec: CommandSpec, args: string[], write: (s: strin
   }
   const max = spec.maxPositionals ?? 0;
   if (r.positionals.length > max) {
-    throw new UsageError(`${spec.name}: unexpected argument '${printable(r.positionals[max]!)}'`);
+    throw new UsageError(`unexpected argument '${printable(r.positionals[max]!)}'`);
   }
   return r;
 }

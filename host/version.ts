@@ -1,19 +1,10 @@
 // The package version, recorded in every output (JSON results, reports,
 // finding and counterexample files) so a result names the code that made it.
-// package.json is one directory above both host/version.ts and the bundles
-// in build/, so the same relative path serves the sources and the package.
+// The build (scripts/bundle.mjs) and the test runner (vitest.config.ts)
+// define __VGIC_VERSION__ from package.json; the same code runs in Node and
+// in the browser page, so it reads no file.
 
-import { readFileSync } from "node:fs";
-
-function readVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: unknown };
-    if (typeof pkg.version === "string") return pkg.version;
-  } catch {
-    // fall through: a copied bundle without its package.json
-  }
-  return "unknown";
-}
+declare const __VGIC_VERSION__: string | undefined;
 
 /** vgic-lab's version, from its package.json. */
-export const VERSION: string = readVersion();
+export const VERSION: string = typeof __VGIC_VERSION__ === "string" ? __VGIC_VERSION__ : "unknown";

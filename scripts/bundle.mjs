@@ -6,12 +6,15 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 rmSync("build/types", { recursive: true, force: true });
+// every output records the package's version (host/version.ts)
+const VERSION_DEFINE = { __VGIC_VERSION__: JSON.stringify(JSON.parse(readFileSync("package.json", "utf8")).version) };
 
 const outfile = "build/vgic.mjs";
 await build({
   entryPoints: ["host/cli.ts"],
   outfile,
   bundle: true,
+  define: VERSION_DEFINE,
   platform: "node",
   format: "esm",
   target: "node20",
@@ -27,6 +30,7 @@ await build({
   entryPoints: ["host/index.ts"],
   outfile: "build/lib.mjs",
   bundle: true,
+  define: VERSION_DEFINE,
   packages: "external",
   platform: "node",
   format: "esm",
@@ -76,6 +80,7 @@ mkdirSync("build/web", { recursive: true });
 const web = {
   bundle: true, platform: "browser", format: "esm", target: "es2022", minify: true, logLevel: "warning", plugins: [browserPlatform],
   define: {
+    ...VERSION_DEFINE,
     __VGIC_WASM_BASE64__: JSON.stringify(readFileSync("build/gic.wasm").toString("base64")),
     __VGIC_PROFILES__: JSON.stringify(dirTexts("profiles", ".json")),
     __VGIC_WORKLOADS__: JSON.stringify(dirTexts("workloads", ".json")),

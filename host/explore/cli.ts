@@ -131,7 +131,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
 
   const replayPath = stringOption(values, "replay");
   if (replayPath !== undefined) {
-    if (positionals.length > 0) throw new UsageError("explore --replay: no SCENARIO expected");
+    if (positionals.length > 0) throw new UsageError("--replay: no SCENARIO expected");
     let text: string;
     try {
       text = readTextFile(replayPath);
@@ -195,7 +195,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     throw new UsageError(`--${baselinePath !== undefined ? "baseline" : "baseline-variant"}: only with --matrix`);
   }
   if (isMatrix) {
-    if (values.matrix && positionals.length > 0) throw new UsageError(`explore --matrix: unexpected argument '${printable(positionals[0]!)}'`);
+    if (values.matrix && positionals.length > 0) throw new UsageError(`--matrix: unexpected argument '${printable(positionals[0]!)}'`);
     // per cell: enough for every result the README's table reports (the
     // deepest, stale-target-inject on xen-4.8, needs about 4,100)
     if (mo.budget === undefined) mo.budget = MATRIX_BUDGET;

@@ -213,7 +213,7 @@ export const REPORT_SPEC: CommandSpec = {
 };
 
 function reportRun({ values, positionals }: Parsed): number {
-  if (positionals.length === 0) throw new UsageError("report: expected at least one RESULT.json (from vgic run --json)");
+  if (positionals.length === 0) throw new UsageError("expected at least one RESULT.json (from vgic run --json)");
   const out = stringOption(values, "out") ?? "report.html";
   const csvDir = stringOption(values, "csv");
   checkOutputFile(out, "--out");
@@ -225,22 +225,22 @@ function reportRun({ values, positionals }: Parsed): number {
     try {
       text = readTextFile(file);
     } catch (e) {
-      throw new UsageError(`report: cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     // vgic run --json writes one document per variant, one per line
     const lines = text.split("\n").map((l, n) => ({ l: l.trim(), n: n + 1 })).filter(({ l }) => l !== "");
-    if (lines.length === 0) throw new UsageError(`report: ${printable(file)}: empty, expected vgic run --json output`);
+    if (lines.length === 0) throw new UsageError(`${printable(file)}: empty, expected vgic run --json output`);
     for (const { l, n } of lines) {
       let doc: unknown;
       try {
         doc = parseJson(l);
       } catch (e) {
-        throw new UsageError(`report: ${printable(file)}: line ${n}: ${(e as Error).message}`);
+        throw new UsageError(`${printable(file)}: line ${n}: ${(e as Error).message}`);
       }
       const r = RunOutput.safeParse(doc);
       if (!r.success) {
         const i = r.error.issues[0]!;
-        throw new UsageError(`report: ${printable(file)}: line ${n}: ${i.path.join(".") || "(root)"}: ${i.message} (expected a vgic run --json document, ${RUN_FORMAT})`);
+        throw new UsageError(`${printable(file)}: line ${n}: ${i.path.join(".") || "(root)"}: ${i.message} (expected a vgic run --json document, ${RUN_FORMAT})`);
       }
       results.push(...(r.data.results as unknown as WorkloadResult[]));
       perfs.push(...r.data.perf);
