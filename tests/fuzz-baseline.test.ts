@@ -203,7 +203,8 @@ describe("from the command line", () => {
     const dir = mkdtempSync(join(tmpdir(), "vgic-matrix-baseline-"));
     const m = (...args: string[]) => cli("explore", "--matrix", "--budget", "20", ...args);
     const a = m("--variant", "xen-4.8", "--json");
-    expect(a.status, a.stderr).toBe(0);
+    expect(a.status, a.stderr).toBe(1); // xen-4.8 fails cells of the matrix
+
     const file = join(dir, "m.json");
     writeFileSync(file, a.stdout);
     const base = loadMatrixBaseline(file);

@@ -117,7 +117,7 @@ describe("a planted regression cannot pass quietly", () => {
     expectBalanced(r);
   });
 
-  it("vgic run --fail-on no-delivery,lost exits 1 on it; without --fail-on a completed run exits 0", () => {
+  it("vgic run --fail-on no-delivery,lost exits 1 on it; without --fail-on a completed run exits 0", async () => {
     plantNoSoftwareTimer();
     const io = () => {
       const o = { out: "", err: "" };
@@ -125,14 +125,14 @@ describe("a planted regression cannot pass quietly", () => {
     };
     const file = new URL("../workloads/ipi-heavy.json", import.meta.url).pathname;
     const a = io();
-    expect(runCommand([file, "--variant", "xen-4.9", "--duration", "3000000", "--fail-on", "no-delivery,lost"], a.io)).toBe(1);
+    expect(await runCommand([file, "--variant", "xen-4.9", "--duration", "3000000", "--fail-on", "no-delivery,lost"], a.io)).toBe(1);
     expect(a.o.err).toMatch(/xen-4\.9: fails on lost/);
     expect(a.o.out).toMatch(/\n {2}lost: tick: \d+ raised instance\(s\) vanished/);
     expect(a.o.out).toMatch(/\n {2}stalled: nothing left to run/);
     const b = io();
-    expect(runCommand([file, "--variant", "xen-4.9", "--duration", "3000000"], b.io)).toBe(0);
+    expect(await runCommand([file, "--variant", "xen-4.9", "--duration", "3000000"], b.io)).toBe(0);
     const c = io();
-    expect(runCommand([file, "--fail-on", "nonsense"], c.io)).toBe(2);
+    expect(await runCommand([file, "--fail-on", "nonsense"], c.io)).toBe(2);
     expect(c.o.err).toMatch(/--fail-on: unknown kind 'nonsense'/);
   });
 });

@@ -44,36 +44,36 @@ describe("workload runs", () => {
     expect(stack).toEqual([]);
   });
 
-  it("vgic run: text per variant, the comparison, --json, --report and --trace files", () => {
+  it("vgic run: text per variant, the comparison, --json, --report and --trace files", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vgic-run-"));
     const wfile = join(dir, "w.json");
     writeFileSync(wfile, JSON.stringify({ ...workload("lr-overflow"), duration: 600_000 }));
     const t = io();
-    expect(runCommand([wfile, "--variant", "all", "--report", join(dir, "r.html"), "--trace", join(dir, "t.json")], t)).toBe(0);
+    expect(await runCommand([wfile, "--variant", "all", "--report", join(dir, "r.html"), "--trace", join(dir, "t.json")], t)).toBe(0);
     expect(t.stdout).toMatch(/== lr-overflow on xen-4\.8 \(seed 1\)/);
     expect(t.stdout).toMatch(/comparison \(lr-overflow/);
     expect(readFileSync(join(dir, "r.html"), "utf8")).toMatch(/<\/html>/);
     const trace = JSON.parse(readFileSync(join(dir, "t.xen-4.9.json"), "utf8"));
     expect(trace.traceEvents.length).toBeGreaterThan(10);
     const j = io();
-    expect(runCommand([wfile, "--variant", "xen-4.9", "--json", "--seed", "3"], j)).toBe(0);
+    expect(await runCommand([wfile, "--variant", "xen-4.9", "--json", "--seed", "3"], j)).toBe(0);
     const parsed = JSON.parse(j.stdout);
     expect(parsed.results).toHaveLength(1);
     expect(parsed.results[0].seed).toBe(3);
     expect(existsSync(join(dir, "t.json"))).toBe(false);
   });
 
-  it("vgic run: a bad file or option exits 2 with a message naming the field", () => {
+  it("vgic run: a bad file or option exits 2 with a message naming the field", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vgic-run-"));
     const wfile = join(dir, "bad.json");
     writeFileSync(wfile, JSON.stringify({ ...workload("idle-timer"), duration: -5 }));
     const t = io();
-    expect(runCommand([wfile], t)).toBe(2);
+    expect(await runCommand([wfile], t)).toBe(2);
     expect(t.stderr).toMatch(/bad\.json: duration: got -5, expected a number > 0/);
     const u = io();
-    expect(runCommand([join(dir, "missing.json")], u)).toBe(2);
+    expect(await runCommand([join(dir, "missing.json")], u)).toBe(2);
     expect(u.stderr).toMatch(/cannot read/);
     const v = io();
-    expect(runCommand([wfile.replace("bad", "x"), "--variant", "nope"], v)).toBe(2);
+    expect(await runCommand([wfile.replace("bad", "x"), "--variant", "nope"], v)).toBe(2);
   });
 });

@@ -3,12 +3,12 @@
 // (wall-clock throughput of the model, the machine and the whole stack) and
 // --latency (modelled cycles along each injection path, host/bench/latency.ts).
 // No section flag runs them all. --json prints one document
-// (host/bench/result.schema.json); --compare FILE prints the change of every
+// (schemas/bench.schema.json); --compare FILE prints the change of every
 // figure against an earlier --json document.
 
 import { existsSync } from "node:fs";
-import { parseCliArgs } from "../io/args.ts";
 import { parseJson, printable, readTextFile } from "../io/input.ts";
+import { EXIT, UsageError, VARIANTS_OPTION, intOption, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
 import { formatRates, runHardwareBench } from "./hw.ts";
 import { formatSimBench, runSimBench } from "./sim.ts";
 import { formatStackRate, runStackBench } from "./stack.ts";
@@ -16,22 +16,9 @@ import { formatLatency, runLatencyBench } from "./latency.ts";
 import { compareResults, formatChanges, hostInfo, parseBenchResult, profileInfo, type BenchResult } from "./result.ts";
 import { loadProfile, profilePath } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
-import { VARIANTS, variantNamed } from "../xen/variants.ts";
+import { allVariants, variantNamed } from "../xen/variants.ts";
 
-export class BenchUsageError extends Error {}
-
-/** Bounds of the numeric options: a run of zero timings has no median,
- *  and the upper bounds keep a benchmark within minutes. */
-const LIMITS = { runs: [1, 1000], iterations: [1, 1e9], reps: [1, 100_000], seed: [0, 0xffffffff] } as const;
-
-function num(v: string | undefined, name: keyof typeof LIMITS): number | undefined {
-  if (v === undefined) return undefined;
-  const [lo, hi] = LIMITS[name];
-  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v) || Number(v) < lo || Number(v) > hi) {
-    throw new BenchUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${printable(v)}'`);
-  }
-  return Number(v);
-}
+import { VERSION } from "../version.ts";
 
 /** A profile by name (profiles/NAME.json) or by path. */
 export function resolveProfile(arg: string | undefined): { profile: CostProfile; origin: string } {
@@ -46,46 +33,70 @@ export interface BenchRun {
   text: string;
 }
 
-/** Run the sections the arguments ask for; `write` gets the text as it comes. */
-export function benchCommand(args: string[], write: (s: string) => void = (s) => process.stdout.write(s)): number {
-  const { values } = parseCliArgs({
-    args,
-    options: {
-      hw: { type: "boolean" }, sim: { type: "boolean" }, stack: { type: "boolean" }, latency: { type: "boolean" },
-      variant: { type: "string" }, iterations: { type: "string" }, runs: { type: "string" }, reps: { type: "string" },
-      seed: { type: "string" }, profile: { type: "string" }, compare: { type: "string" }, json: { type: "boolean" },
-    },
-  });
+export const BENCH_SPEC: CommandSpec = {
+  name: "bench",
+  usage: ["[--hw] [--sim] [--stack] [--latency] [options]"],
+  summary: "Benchmarks: the model's, the machine's and the whole stack's throughput, and injection latency per path and design.",
+  description: "Without a section flag all four run. Wall-clock figures are the median of --runs timed runs in one process.",
+  options: {
+    hw: { type: "boolean", help: "register round trips per wall-second (the wasm model)" },
+    sim: { type: "boolean", help: "scheduler steps per wall-second (the machine)" },
+    stack: { type: "boolean", help: "completed injections per wall-second (the whole stack)" },
+    latency: { type: "boolean", help: "modelled injection latency per path and design" },
+    variant: { type: "string", arg: "NAME|all", help: "design(s) for --latency (all) and --stack (xen-4.9 for all)" },
+    ...VARIANTS_OPTION,
+    reps: { type: "string", arg: "N", help: "repetitions per latency path (200; migration at most 50)" },
+    seed: { type: "string", arg: "N", help: "seed of the latency paths' timing offsets (1)" },
+    profile: { type: "string", arg: "NAME|PATH", help: "cost profile for --latency: a name in profiles/ or a file (xgene-xen)" },
+    compare: { type: "string", arg: "FILE", help: "print the change of every figure against an earlier --json result" },
+    iterations: { type: "string", arg: "N", help: "operations per timed run of --hw (1000000)" },
+    runs: { type: "string", arg: "N", help: "timed runs of --hw/--sim/--stack; the median is reported (7)" },
+    json: { type: "boolean", help: "one JSON document (schemas/bench.schema.json)" },
+  },
+};
+
+/** `vgic bench ARGS`; `write` gets the text as it comes. Resolves to the exit status. */
+export async function benchCommand(args: string[], write: (s: string) => void = (s) => process.stdout.write(s)): Promise<number> {
+  const p = parseCommand(BENCH_SPEC, args, write);
+  if (p.answered !== undefined) return p.answered;
+  await withVariants(p.values);
+  return runBench(p, write);
+}
+
+function runBench({ values }: Parsed, write: (s: string) => void): number {
   const all = !values.hw && !values.sim && !values.stack && !values.latency;
-  const runs = num(values.runs, "runs");
-  const reps = num(values.reps, "reps");
-  const seed = num(values.seed, "seed") ?? 1;
-  const variantArg = values.variant ?? "all";
-  const variants = variantArg === "all" ? VARIANTS.map((v) => v.name) : [variantNamed(variantArg).name];
+  // a run of zero timings has no median, and the upper bounds keep a
+  // benchmark within minutes
+  const runs = intOption(values, "runs", 1, 1000);
+  const reps = intOption(values, "reps", 1, 100_000);
+  const seed = intOption(values, "seed", 0, 0xffffffff) ?? 1;
+  const variantArg = stringOption(values, "variant") ?? "all";
+  const variants = variantArg === "all" ? allVariants().map((v) => v.name) : [variantNamed(variantArg).name];
   let previous: BenchResult | undefined;
-  if (values.compare !== undefined) {
+  const compare = stringOption(values, "compare");
+  if (compare !== undefined) {
     let text: string;
     try {
-      text = readTextFile(values.compare);
+      text = readTextFile(compare);
     } catch (e) {
-      throw new BenchUsageError(`--compare: cannot read ${printable(values.compare)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new UsageError(`--compare: cannot read ${printable(compare)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     try {
-      previous = parseBenchResult(parseJson(text), printable(values.compare));
+      previous = parseBenchResult(parseJson(text), printable(compare));
     } catch (e) {
-      throw new BenchUsageError(`--compare: ${(e as Error).message}`);
+      throw new UsageError(`--compare: ${(e as Error).message}`);
     }
   }
-  const { profile, origin } = resolveProfile(values.profile);
+  const { profile, origin } = resolveProfile(stringOption(values, "profile"));
   const result: BenchResult = {
-    format: "vgic-bench/1", createdAt: new Date().toISOString(), host: hostInfo(), profile: profileInfo(profile, origin),
+    format: "vgic-bench/1", vgicLab: VERSION, createdAt: new Date().toISOString(), host: hostInfo(), profile: profileInfo(profile, origin),
   };
   const say = (s: string) => { if (!values.json) write(s + "\n"); };
   const h = result.host;
   say(`host: ${h.cpu} (${h.cpus} CPUs), Node ${h.node} ${h.platform}/${h.arch}; profile ${profile.name} (${origin}), ${profile.hz / 1e6} MHz\n`);
   if (all || values.hw) {
     const opts: { iterations?: number; runs?: number } = {};
-    const it = num(values.iterations, "iterations");
+    const it = intOption(values, "iterations", 1, 1e9);
     if (it !== undefined) opts.iterations = it;
     if (runs !== undefined) opts.runs = runs;
     const rates = runHardwareBench(opts);
@@ -113,8 +124,13 @@ export function benchCommand(args: string[], write: (s: string) => void = (s) =>
     const changes = compareResults(previous, result);
     // with --json the comparison goes to stderr, the document alone to stdout
     const tell = values.json ? (s: string) => process.stderr.write(s + "\n") : say;
-    tell(`== change against ${values.compare} (${previous.createdAt}, profile ${previous.profile.name}): medians\n` + formatChanges(changes) + "\n");
+    tell(`== change against ${compare} (${previous.createdAt}, profile ${previous.profile.name}): medians\n` + formatChanges(changes) + "\n");
   }
   if (values.json) write(JSON.stringify(result, null, 2) + "\n");
-  return 0;
+  return EXIT.ok;
 }
+
+export const BENCH_COMMAND = {
+  spec: BENCH_SPEC,
+  run: (p: Parsed) => withVariants(p.values).then(() => runBench(p, (s) => process.stdout.write(s))),
+};

@@ -31,7 +31,7 @@ import type { Co, CostProfile } from "../sim/api.ts";
 import type { TraceEvent } from "../sim/trace.ts";
 import { Rng } from "../sim/rng.ts";
 import { GICC, GICD, GICH, GICV, decodeLr } from "../hw/regs.ts";
-import { VARIANTS } from "../xen/variants.ts";
+import { allVariants } from "../xen/variants.ts";
 import type { DesignNames } from "../xen/design.ts";
 
 // ---- results
@@ -618,7 +618,7 @@ function published(p: CostProfile, cost: "virqCompletion" | "mmioTrap" | "hyperc
 // ---- running
 
 export function runLatencyBench(opts: LatencyOptions & { profile: CostProfile }): LatencyResult {
-  const variants = opts.variants ?? VARIANTS.map((v) => v.name);
+  const variants = opts.variants ?? allVariants().map((v) => v.name);
   const reps = opts.reps ?? 200;
   const seed = opts.seed ?? 1;
   const profile = opts.profile;

@@ -1,6 +1,6 @@
 // The `vgic bench --json` document: one zod schema validates it and
-// generates host/bench/result.schema.json (benchResultJsonSchemaText; a test
-// keeps the two equal). Also where the document is assembled (the host it
+// generates schemas/bench.schema.json (host/schemas.ts; a test keeps the two
+// equal). Also where the document is assembled (the host it
 // ran on, the profile it used) and compared with an earlier one (--compare).
 
 import { cpus, arch, platform } from "node:os";
@@ -44,6 +44,7 @@ const SimRate = z.looseObject({ name: z.string(), median: num, min: num, max: nu
 
 export const BenchResult = z.strictObject({
   format: z.literal("vgic-bench/1"),
+  vgicLab: z.string().optional().describe("the vgic-lab version that made it"),
   createdAt: z.string(),
   host: z.strictObject({
     node: z.string(), platform: z.string(), arch: z.string(), cpu: z.string(), cpus: z.number().int(),
@@ -61,15 +62,6 @@ export const BenchResult = z.strictObject({
   }).optional().describe("whole-stack completed injections per wall-second"),
 });
 export type BenchResult = z.infer<typeof BenchResult>;
-
-export function benchResultJsonSchema(): Record<string, unknown> {
-  const s = z.toJSONSchema(BenchResult, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
-  return { ...s, $id: "https://vgic-lab/host/bench/result.schema.json", title: "vgic bench --json result" };
-}
-
-export function benchResultJsonSchemaText(): string {
-  return JSON.stringify(benchResultJsonSchema(), null, 2) + "\n";
-}
 
 /** Validate a parsed document; throws with the first bad field. */
 export function parseBenchResult(v: unknown, origin = "result"): BenchResult {

@@ -5,8 +5,9 @@
 import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
 import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE } from "../xen/pending.ts";
-import { Vgic } from "../xen/vgic.ts";
+import type { Vgic } from "../xen/vgic.ts";
 import type { VgicDesign } from "../xen/design.ts";
+import { isOldVgic } from "../xen/design.ts";
 import type { NewVgic } from "../xen/new-vgic/vgic.ts";
 import { checkNewVgic } from "./new-vgic.ts";
 import type { Gic } from "../hw/gic.ts";
@@ -90,7 +91,7 @@ function listRegisters(vgic: Vgic, gic: Gic): Array<{ vcpu: number; lr: number; 
 
 /** State invariants of the vGIC at a quiescent moment (end of a run). */
 export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
-  if (!(design instanceof Vgic)) return checkNewVgic(design as unknown as NewVgic, gic);
+  if (!isOldVgic(design)) return checkNewVgic(design as unknown as NewVgic, gic);
   const vgic = design;
   const findings: Finding[] = [];
   const lrs = listRegisters(vgic, gic);

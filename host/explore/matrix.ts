@@ -25,8 +25,9 @@ interface WorkerData {
   tag: typeof TAG;
   cells: Array<{ index: number } & Cell>;
   options: MatrixOptions;
-  /** a --scenarios file to load in the worker too */
+  /** --scenarios and --variants files to load in the worker too */
   scenariosFile: string | null;
+  variantsFile: string | null;
 }
 
 /** A cell's result without the bulky trace, as the table and --json use it. */
@@ -66,7 +67,7 @@ export function runExploreWorker(d: WorkerData, scenarios: readonly Scenario[]):
 }
 
 export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions,
-  workers: number, scenariosFile: string | null, onCell?: (i: number, r: CellResult) => void): Promise<CellResult[]> {
+  workers: number, files: { scenariosFile: string | null; variantsFile: string | null }, onCell?: (i: number, r: CellResult) => void): Promise<CellResult[]> {
   const out: CellResult[] = new Array(cells.length);
   if (workers <= 1) {
     cells.forEach((c, i) => { out[i] = runCell(scenarios, c, o); onCell?.(i, out[i]!); });
@@ -75,7 +76,7 @@ export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cell
   const shares = Array.from({ length: Math.min(workers, cells.length) }, () => [] as WorkerData["cells"]);
   cells.forEach((c, i) => shares[i % shares.length]!.push({ index: i, ...c }));
   await Promise.all(shares.map((share, w) => new Promise<void>((resolve, reject) => {
-    const data: WorkerData = { tag: TAG, cells: share, options: { ...o }, scenariosFile };
+    const data: WorkerData = { tag: TAG, cells: share, options: { ...o }, ...files };
     const worker = new Worker(entry, { workerData: data, argv: ["explore"], execArgv: process.execArgv });
     worker.on("message", (m: { index: number; result: CellResult }) => { out[m.index] = m.result; onCell?.(m.index, m.result); });
     worker.on("error", reject);

@@ -9,11 +9,15 @@ import type { Scenario } from "../xen/scenarios.ts";
 import { variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, MAX_STEPS, explain, runOnce, type Counterexample } from "./engine.ts";
 
+import { VERSION } from "../version.ts";
+
 export const FORMAT = "vgic-lab-counterexample";
 
 export interface ReplayFile {
   format: typeof FORMAT;
   version: 1;
+  /** the vgic-lab version that wrote it */
+  vgicLab?: string;
   scenario: string;
   variant: string;
   schedule: string;
@@ -29,7 +33,7 @@ export class ReplayFileError extends Error {
 
 export function toReplayFile(c: Counterexample): ReplayFile {
   return {
-    format: FORMAT, version: 1, scenario: c.scenario, variant: c.variant, schedule: c.schedule,
+    format: FORMAT, version: 1, vgicLab: VERSION, scenario: c.scenario, variant: c.variant, schedule: c.schedule,
     preemptions: c.preemptions, steps: c.steps,
     // path and where make the finding's signature (vgic explore --baseline DIR)
     findings: c.findings.map((f) => ({

@@ -8,13 +8,13 @@
 // target) beside the physical distributor's state. The web page draws it as
 // a timeline; it is plain data (JSON-serialisable) so a worker can post it.
 
+import { isOldVgic } from "../xen/design.ts";
 import { decodeLr, LrState } from "../hw/regs.ts";
 import { Sched } from "../sim/sched.ts";
 import { stackNames } from "../sim/lockdep.ts";
 import type { Finding } from "../check/vgic.ts";
 import { GIC_INVALID_LR } from "../xen/pending.ts";
 import type { System } from "../xen/system.ts";
-import { Vgic } from "../xen/vgic.ts";
 import type { NewVgic } from "../xen/new-vgic/vgic.ts";
 import type { Scenario } from "../xen/scenarios.ts";
 import { STORY_KINDS, runOnce, story } from "./engine.ts";
@@ -124,7 +124,7 @@ export function snapshot(sys: System): Snapshot {
   }));
   // the new vGIC shows its ap_lists as the in-flight lists and its
   // vgic_irq state in the status column
-  if (!(vgic instanceof Vgic)) return { pcpus, ...newVgicSnap(vgic as unknown as NewVgic, gic), locks: [...locks.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+  if (!isOldVgic(vgic)) return { pcpus, ...newVgicSnap(vgic as unknown as NewVgic, gic), locks: [...locks.values()].sort((a, b) => a.name.localeCompare(b.name)) };
   const vcpus = vgic.d.vcpu.map((v): VcpuSnap => ({
     name: v.name, pcpu: v.processor, running: v.is_running, blocked: v.blocked,
     inflight: v.inflight_irqs.items.map((p) => p.irq), lrPending: v.lr_pending.items.map((p) => p.irq),

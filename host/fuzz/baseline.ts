@@ -5,6 +5,7 @@
 // --json` printed), or a run of another variant with the same seed and
 // budget in cases (`--baseline-variant`).
 
+import { VERSION } from "../version.ts";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FINDING_FORMAT, parseFinding, type FuzzOptions, type FuzzStats, type SignatureStats } from "./engine.ts";
@@ -129,7 +130,7 @@ function entries(sigs: Record<string, Partial<SignatureStats> & { invariant: str
 export function fuzzReport(o: FuzzOptions, stats: FuzzStats, baseline?: { b: Baseline; c: Comparison }): Record<string, unknown> {
   const all = Object.keys(stats.signatures).sort();
   const report: Record<string, unknown> = {
-    format: REPORT_FORMAT, version: REPORT_VERSION, target: o.target, seed: o.seed, params: o.params ?? {},
+    format: REPORT_FORMAT, version: REPORT_VERSION, vgicLab: VERSION, target: o.target, seed: o.seed, params: o.params ?? {},
     cases: stats.cases, ops: stats.ops, elapsedMs: stats.elapsedMs, findings: stats.findings, duplicates: stats.duplicates,
     coverage: stats.coverage, signatures: entries(stats.signatures, all),
   };

@@ -1,50 +1,90 @@
-// `vgic fuzz`: the command-line front end of the fuzzer. Exit status 1 when a
-// finding was made (or a replay reproduced one; with a baseline, when a
-// signature is new or gone), 0 otherwise, 2 for usage errors. Planted faults are not reachable from here except by replaying a
-// finding file that names them.
+// `vgic fuzz`: the command-line front end of the fuzzer. Exit status (EXIT):
+// 1 when a finding was made (with a baseline: a signature is new or gone)
+// or a replayed finding still fails, 0 when nothing was found, 2 for usage
+// errors and malformed finding files.
+// Planted faults are not reachable from here except by replaying a finding
+// file that names them.
 
-import { parseCliArgs } from "../io/args.ts";
-import { ensureDir } from "../io/files.ts";
-import { InputError, printable } from "../io/input.ts";
+import { z } from "zod";
 import {
-  fuzz, formatProgress, getTarget, loadCorpus, rates, readFinding, replay, type Finding, type FuzzOptions, type FuzzStats,
+  fuzz, formatProgress, getTarget, loadCorpus, rates, readFinding, replay, TARGETS, type Finding, type FuzzOptions, type FuzzStats,
 } from "./engine.ts";
-import { budgetWarning, changed, compareSignatures, formatComparison, fuzzReport, loadBaseline, type Baseline } from "./baseline.ts";
+import { budgetWarning, changed, compareSignatures, formatComparison, fuzzReport, loadBaseline, REPORT_FORMAT, REPORT_VERSION, type Baseline } from "./baseline.ts";
 import { FindingError } from "./target.ts";
 import { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
+import { EXIT, UsageError, VARIANTS_OPTION, intOption, stringOption, type CommandSpec, type Parsed } from "../options.ts";
+import { Progress, progressIntervalMs } from "../progress.ts";
+import { ensureDir } from "../io/files.ts";
+import { printable } from "../io/input.ts";
+import { VERSION } from "../version.ts";
+import { loadVariants } from "../extend.ts";
 
-export const FUZZ_USAGE = `usage: vgic fuzz [--target hw|vgic] [--variant NAME] [--seconds N] [--cases N] [--seed N] [--workers N]
-                 [--shard I/N] [--out DIR] [--corpus DIR] [--replay FILE]
-                 [--baseline FILE|DIR | --baseline-variant NAME] [--json]
-  --target T     what to fuzz: hw (the hardware model's registers) or vgic
-                 (guests under a vGIC design, devices, random/pct schedules)
-  --variant V    vgic only: the design (xen-4.8, v3-posted, v3-fixed, xen-4.9, new-vgic;
-                 default a random one per case)
-  --seconds N    run time (10)
-  --cases N      stop after N cases (each worker's, with --workers), whichever
-                 limit comes first: a budget that does not depend on speed
-  --seed N       run seed (0); a run is a function of its seed, budget and
-                 shard (hw cases steer toward what earlier cases left uncovered)
-  --workers N    worker threads (1)
-  --shard I/N    take case indices i with i % N == I (merge runs across machines)
-  --out DIR      where findings are written (findings/)
-  --corpus DIR   keep cases that reached new coverage there, and start from them
-  --replay FILE  replay a finding file and report whether it reproduces
-  --baseline P   compare the finding signatures with a reference run's: a
-                 directory of finding files (an earlier --out), a finding file
-                 or a --json report; report, and fail on, only new and gone
-  --baseline-variant NAME
-                 the reference is this variant fuzzed first with the same
-                 seed and --cases (vgic target; needs --variant and --cases)
-  --json         print the run's report as JSON on stdout: every signature
-                 with its count and file (new, gone and unchanged with a
-                 baseline), the findings, coverage per feature (name and
-                 hits), per family, and its growth curve (one worker only)
-`;
+export const FUZZ_SPEC: CommandSpec = {
+  name: "fuzz",
+  usage: ["[--target hw|vgic] [--cases N | --seconds N] [--seed N] [options]", "--replay FILE"],
+  summary: "Fuzz MMIO register accesses against the spec's invariants (hw) or booted guests under a vGIC design (vgic).",
+  description: `A run is a function of its seed, budget and shard: --cases N gives the same cases, findings
+and coverage on any machine; --seconds N runs for a wall-clock time instead.`,
+  options: {
+    target: { type: "string", arg: "T", help: `what to fuzz: ${Object.keys(TARGETS).join(" or ")} (hw)` },
+    variant: { type: "string", arg: "NAME", help: "vgic only: the design (default a random one per case)" },
+    ...VARIANTS_OPTION,
+    cases: { type: "string", arg: "N", help: "run exactly N cases, split between the --workers: a budget\nthat does not depend on the machine's speed" },
+    seconds: { type: "string", arg: "N", help: "run for N seconds of wall-clock time (10 when --cases is not given;\nwith both, whichever limit comes first)" },
+    seed: { type: "string", arg: "N", help: "run seed (0); a run is a function of its seed, budget and shard\n(hw cases steer toward what earlier cases left uncovered)" },
+    workers: { type: "string", arg: "N", help: "worker threads (1)" },
+    shard: { type: "string", arg: "I/N", help: "take case indices i with i % N == I (merge runs across machines)" },
+    out: { type: "string", arg: "DIR", help: "where findings are written (findings/)" },
+    corpus: { type: "string", arg: "DIR", help: "keep cases that reached new coverage there, and start from them" },
+    replay: { type: "string", arg: "FILE", help: "replay a finding file: exit 1 if it still fails, 0 if not" },
+    baseline: { type: "string", arg: "FILE|DIR", help: "compare the finding signatures with a reference run's (a directory of\nfinding files, a finding file or a --json report): report, and fail\non, only new and gone ones" },
+    "baseline-variant": { type: "string", arg: "NAME", help: "the reference is this variant fuzzed first with the same seed and\n--cases (vgic target; needs --variant and --cases)" },
+    json: { type: "boolean", help: "one JSON document: the run's report (schemas/fuzz.schema.json, a valid\n--baseline) or the replay's (schemas/fuzz-replay.schema.json)" },
+  },
+};
 
-class FuzzUsageError extends Error {}
+export const FUZZ_REPLAY_FORMAT = "vgic-fuzz-replay/1";
 
-/** The --json report of a run. */
+const Violation = z.strictObject({ invariant: z.string(), message: z.string(), op: z.number().int() });
+const SignatureEntry = z.strictObject({
+  signature: z.string(), invariant: z.string(), count: z.number().int().describe("cases that showed it"), file: z.string().nullable(),
+});
+
+/** `vgic fuzz --json` (host/fuzz/baseline.ts fuzzReport): also a --baseline. */
+export const FuzzOutput = z.strictObject({
+  format: z.literal(REPORT_FORMAT),
+  version: z.literal(REPORT_VERSION).describe("the format's version"),
+  vgicLab: z.string().describe("the vgic-lab version that made it"),
+  target: z.string(),
+  seed: z.number().int(),
+  params: z.record(z.string(), z.string()).describe("fixed target parameters, e.g. variant"),
+  cases: z.number().int(), ops: z.number().int().describe("checked operations"), elapsedMs: z.number(),
+  execsPerSec: z.number(), opsPerSec: z.number(), duplicates: z.number().int(),
+  signatures: z.array(SignatureEntry),
+  findings: z.array(z.strictObject({
+    signature: z.string(), invariant: z.string(), message: z.string(), ops: z.number().int().describe("operations after shrinking"),
+    originalOps: z.number().int(), file: z.string().nullable(),
+  })).describe("every finding reported"),
+  coverage: z.strictObject({
+    total: z.number().int(), families: z.record(z.string(), z.number().int()),
+    features: z.array(z.strictObject({ id: z.number().int(), name: z.string(), hits: z.number().int() })),
+    curve: z.array(z.tuple([z.number(), z.number()])).optional().describe("growth: [cases, features] (one worker only)"),
+  }),
+  baseline: z.strictObject({
+    source: z.string(), new: z.array(SignatureEntry), gone: z.array(SignatureEntry), unchanged: z.array(SignatureEntry),
+  }).optional(),
+});
+
+export const FuzzReplayOutput = z.strictObject({
+  format: z.literal(FUZZ_REPLAY_FORMAT),
+  vgicLab: z.string().describe("the vgic-lab version that made it"),
+  file: z.string(),
+  signature: z.string(),
+  recorded: Violation,
+  reproduced: z.boolean().describe("the same invariant fails at the same operation"),
+  violation: Violation.nullable().describe("what fails now, or null"),
+});
+
 /** The parts of the --json report beyond the signatures: rates, every
  *  finding reported (with its signature and file), and coverage per
  *  feature, per family and its growth curve. */
@@ -68,14 +108,6 @@ function coverageReport(o: FuzzOptions, s: FuzzStats & { curve?: Array<[number, 
   };
 }
 
-function int(v: string | undefined, name: string, lo: number, hi: number, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!/^(0x[0-9a-f]+|[0-9]+)$/i.test(v) || Number(v) < lo || Number(v) > hi) {
-    throw new FuzzUsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${printable(v)}'`);
-  }
-  return Number(v);
-}
-
 /** A finding as the console shows it: its signature, the violation, and
  *  every operation its file holds. */
 function summary(f: Finding, file: string | null, improved: boolean, target: string): string {
@@ -87,85 +119,91 @@ function summary(f: Finding, file: string | null, improved: boolean, target: str
   return head + f.ops.map((op, i) => `  #${i} ${t.describeOp(f.config, op)}\n`).join("");
 }
 
-/** Run the command; returns the exit status, or a promise of it with workers. */
-export function fuzzCommand(args: string[], entry: URL): number | Promise<number> {
+function replayCommand(file: string, json: boolean): number {
+  const f = readFinding(file);
+  // a schedule that does not fit the case is a bad file (FindingError, exit 2)
+  const r = replay(f);
+  if (json) {
+    const doc: z.infer<typeof FuzzReplayOutput> = {
+      format: FUZZ_REPLAY_FORMAT, vgicLab: VERSION, file, signature: f.signature, recorded: f.violation, reproduced: r.reproduced,
+      violation: r.violation ? { invariant: r.violation.invariant, message: r.violation.message, op: r.index } : null,
+    };
+    process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
+  } else if (r.reproduced) {
+    process.stdout.write(`reproduced: ${f.signature} at operation ${r.index}: ${r.violation!.message}\n`);
+  } else {
+    process.stdout.write(r.violation
+      ? `different violation: ${r.violation.invariant} at operation ${r.index} (recorded ${f.violation.invariant} at ${f.violation.op}): ${r.violation.message}\n`
+      : `not reproduced: no violation (recorded ${f.violation.invariant} at operation ${f.violation.op})\n`);
+  }
+  return r.violation ? EXIT.finding : EXIT.ok;
+}
+
+async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
   const wo = fuzzWorkerData();
   if (wo) {
+    if (wo.variantsFile !== undefined) await loadVariants(wo.variantsFile);
     runFuzzWorker(wo);
-    return 0;
+    return EXIT.ok;
   }
   const err = (s: string) => process.stderr.write(s);
+  const variantsFile = stringOption(values, "variants");
+  if (variantsFile !== undefined) await loadVariants(variantsFile);
   try {
-    const { values, positionals } = parseCliArgs({
-      args,
-      options: {
-        target: { type: "string" }, variant: { type: "string" }, seconds: { type: "string" }, cases: { type: "string" },
-        seed: { type: "string" },
-        workers: { type: "string" }, shard: { type: "string" }, out: { type: "string" },
-        corpus: { type: "string" }, replay: { type: "string" }, help: { type: "boolean", short: "h" },
-        baseline: { type: "string" }, "baseline-variant": { type: "string" }, json: { type: "boolean" },
-      },
-      allowPositionals: true,
-    });
-    if (values.help) { process.stdout.write(FUZZ_USAGE); return 0; }
-    if (positionals.length > 0) throw new FuzzUsageError(`fuzz: unexpected argument '${printable(positionals[0]!)}'`);
-    if (values.replay !== undefined) {
-      const f = readFinding(values.replay);
-      // a schedule that does not fit the case is a bad file (FindingError, exit 2)
-      const r = replay(f);
-      if (r.reproduced) {
-        process.stdout.write(`reproduced: ${f.signature} at operation ${r.index}: ${r.violation!.message}\n`);
-        return 1;
-      }
-      process.stdout.write(r.violation
-        ? `different violation: ${r.violation.invariant} at operation ${r.index} (recorded ${f.violation.invariant} at ${f.violation.op}): ${r.violation.message}\n`
-        : `not reproduced: no violation (recorded ${f.violation.invariant} at operation ${f.violation.op})\n`);
-      return r.violation ? 1 : 0;
-    }
-    const target = values.target ?? "hw";
+    const json = values.json === true;
+    const replayFile = stringOption(values, "replay");
+    if (replayFile !== undefined) return replayCommand(replayFile, json);
+    const target = stringOption(values, "target") ?? "hw";
     try {
       getTarget(target);
     } catch (e) {
-      throw new FuzzUsageError(`--target: ${(e as Error).message}`);
+      throw new UsageError(`--target: ${(e as Error).message}`);
     }
     let shard = { index: 0, count: 1 };
-    if (values.shard !== undefined) {
-      const m = /^(\d+)\/(\d+)$/.exec(values.shard);
+    const shardArg = stringOption(values, "shard");
+    if (shardArg !== undefined) {
+      const m = /^(\d+)\/(\d+)$/.exec(shardArg);
       if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) {
-        throw new FuzzUsageError(`--shard: expected I/N with 0 <= I < N, got '${values.shard}'`);
+        throw new UsageError(`--shard: expected I/N with 0 <= I < N, got '${printable(shardArg)}'`);
       }
       shard = { index: Number(m[1]), count: Number(m[2]) };
     }
-    const workers = int(values.workers, "workers", 1, 256, 1);
+    const workers = intOption(values, "workers", 1, 256) ?? 1;
+    const cases = intOption(values, "cases", 1, 1e12);
+    // a case budget alone is the whole budget: no wall-clock limit cuts it
+    const seconds = intOption(values, "seconds", 0, 1e7) ?? (cases === undefined ? 10 : undefined);
+    const corpus = stringOption(values, "corpus");
     const options: FuzzOptions = {
       target,
-      seed: int(values.seed, "seed", 0, 0xffffffff, 0),
-      seconds: int(values.seconds, "seconds", 0, 1e7, 10),
-      ...(values.cases !== undefined ? { cases: int(values.cases, "cases", 1, 1e12, 1) } : {}),
+      seed: intOption(values, "seed", 0, 0xffffffff) ?? 0,
+      ...(seconds !== undefined ? { seconds } : {}),
+      ...(cases !== undefined ? { cases } : {}),
       shard,
-      out: values.out ?? "findings",
-      ...(values.corpus !== undefined ? { corpus: values.corpus } : {}),
+      out: stringOption(values, "out") ?? "findings",
+      ...(corpus !== undefined ? { corpus } : {}),
+      ...(variantsFile !== undefined ? { variantsFile } : {}),
     };
     const variantParam = (name: string, flag: string): string => {
       const t = getTarget(target);
-      if (!(t.params ?? []).includes("variant")) throw new FuzzUsageError(`${flag}: target '${target}' has no variants`);
+      if (!(t.params ?? []).includes("variant")) throw new UsageError(`${flag}: target '${target}' has no variants`);
       try {
         t.validateParams?.({ variant: name });
       } catch (e) {
-        throw new FuzzUsageError(`${flag}: ${(e as Error).message}`);
+        throw new UsageError(`${flag}: ${(e as Error).message}`);
       }
       return name;
     };
-    if (values.variant !== undefined) options.params = { variant: variantParam(values.variant, "--variant") };
-    const baseVariant = values["baseline-variant"];
+    const variant = stringOption(values, "variant");
+    if (variant !== undefined) options.params = { variant: variantParam(variant, "--variant") };
+    const baseVariant = stringOption(values, "baseline-variant");
+    const baselinePath = stringOption(values, "baseline");
     if (baseVariant !== undefined) {
       variantParam(baseVariant, "--baseline-variant");
-      if (values.baseline !== undefined) throw new FuzzUsageError("--baseline-variant: give either --baseline or --baseline-variant, not both");
-      if (values.variant === undefined) throw new FuzzUsageError("--baseline-variant: needs --variant, the variant compared with it");
-      if (options.cases === undefined) throw new FuzzUsageError("--baseline-variant: needs --cases N, a budget both runs share");
-      if (values.seconds !== undefined) throw new FuzzUsageError("--baseline-variant: the budget is --cases; --seconds would make it depend on speed");
-      if (values.corpus !== undefined) throw new FuzzUsageError("--baseline-variant: --corpus changes which cases run; leave it out");
-      delete options.seconds;
+      if (baselinePath !== undefined) throw new UsageError("--baseline-variant: give either --baseline or --baseline-variant, not both");
+      if (variant === undefined) throw new UsageError("--baseline-variant: needs --variant, the variant compared with it");
+      if (cases === undefined) throw new UsageError("--baseline-variant: needs --cases N, a budget both runs share");
+      if (values.seconds !== undefined) throw new UsageError("--baseline-variant: the budget is --cases; --seconds would make it depend on speed");
+      if (corpus !== undefined) throw new UsageError("--baseline-variant: --corpus changes which cases run; leave it out");
     }
     // directories, the corpus and a baseline file or directory are checked
     // before any case runs (and before workers start): a bad one costs nothing
@@ -174,11 +212,13 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
       ensureDir(options.corpus, "--corpus");
       loadCorpus(getTarget(target), options.corpus);
     }
-    let baseline: Baseline | null = values.baseline !== undefined ? loadBaseline(values.baseline, target) : null;
-    const tty = process.stderr.isTTY === true;
+    let baseline: Baseline | null = baselinePath !== undefined ? loadBaseline(baselinePath, target) : null;
+    const progress = new Progress({ label: `fuzz ${target}`, tty: process.stderr.isTTY === true, write: err });
+    const total = cases ?? null;
+    options.progressMs = Math.min(500, progressIntervalMs());
+    options.onProgress = (s) => progress.update(s.cases, total, "cases", formatProgress(s).replace(/^\d+ execs /, ""));
     const shown = new Map<string, string | null>();
     const found: Array<{ finding: Finding; file: string | null }> = [];
-    options.onProgress = (s) => { if (tty) err(`\r${formatProgress(s)}\x1b[K`); };
     options.onFinding = (f, file, improved) => {
       if (!improved) found.push({ finding: f, file });
       else {
@@ -189,15 +229,15 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
       if (baseline?.signatures[f.signature]) return;
       if (improved ? shown.get(f.signature) !== file : shown.has(f.signature)) return;
       shown.set(f.signature, file);
-      if (tty) err("\r\x1b[K");
+      progress.clear();
       err(summary(f, file, improved, target));
     };
     const finish = (s: FuzzStats & { curve?: Array<[number, number]>; features?: Array<[number, number]> }): number => {
-      if (tty) err("\r\x1b[K");
+      progress.clear();
       const c = baseline ? compareSignatures(Object.keys(s.signatures), Object.keys(baseline.signatures)) : null;
       const warning = baseline ? budgetWarning(baseline, options, s) : null;
       if (warning) err(warning + "\n");
-      if (values.json) {
+      if (json) {
         const report = { ...fuzzReport(options, s, baseline && c ? { b: baseline, c } : undefined), ...coverageReport(options, s, found) };
         process.stdout.write(JSON.stringify(report, null, 1) + "\n");
       } else {
@@ -208,32 +248,23 @@ export function fuzzCommand(args: string[], entry: URL): number | Promise<number
           `${s.corpusAdded ? `, ${s.corpusAdded} corpus entries added` : ""}\n`);
         if (baseline && c) for (const l of formatComparison(c, baseline.source, s.signatures, baseline.signatures)) process.stdout.write(l + "\n");
       }
-      if (c) return changed(c) ? 1 : 0;
-      return s.findings > 0 ? 1 : 0;
+      if (c) return changed(c) ? EXIT.finding : EXIT.ok;
+      return s.findings > 0 ? EXIT.finding : EXIT.ok;
     };
-    const run = (o: FuzzOptions): FuzzStats | Promise<FuzzStats> => (workers === 1 ? fuzz(o) : fuzzParallel(entry, workers, o));
+    const run = (o: FuzzOptions): Promise<FuzzStats> => (workers === 1 ? Promise.resolve(fuzz(o)) : fuzzParallel(entry, workers, o));
     if (baseVariant !== undefined) {
       // the reference: the same cases under the other variant, signatures only
       const { out: _o, onFinding: _f, ...rest } = options;
       const ref: FuzzOptions = { ...rest, params: { ...options.params, variant: baseVariant }, signaturesOnly: true };
-      if (tty) err(`baseline: variant ${baseVariant}, ${options.cases} cases\n`);
-      const then = (b: FuzzStats) => {
-        baseline = { source: `variant ${baseVariant}`, signatures: b.signatures };
-        return run(options);
-      };
-      const b = run(ref);
-      if (b instanceof Promise) return b.then(then).then(finish);
-      const main = then(b);
-      return main instanceof Promise ? main.then(finish) : finish(main);
+      progress.note(`baseline: variant ${baseVariant}, ${cases} cases`);
+      const b = await run(ref);
+      baseline = { source: `variant ${baseVariant}`, signatures: b.signatures };
     }
-    const main = run(options);
-    return main instanceof Promise ? main.then(finish) : finish(main);
+    return finish(await run(options));
   } catch (e) {
-    if (e instanceof FuzzUsageError || e instanceof FindingError || e instanceof InputError ||
-        (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith("ERR_PARSE_ARGS"))) {
-      err(`vgic fuzz: ${e.message}\n`);
-      return 2;
-    }
+    if (e instanceof FindingError) throw new UsageError(e.message);
     throw e;
   }
 }
+
+export const FUZZ_COMMAND = { spec: FUZZ_SPEC, run: fuzzRun };

@@ -191,6 +191,10 @@ export interface FuzzOptions {
   /** only count signatures: no shrinking, no finding files (a baseline run) */
   signaturesOnly?: boolean;
   onProgress?: (s: FuzzStats) => void;
+  /** milliseconds between onProgress calls (500) */
+  progressMs?: number;
+  /** worker threads load this variant file (`--variants`) before fuzzing */
+  variantsFile?: string;
   /** called for each new signature's finding (after shrinking), and again
    *  with `improved` when a smaller case replaced it in its file */
   onFinding?: (f: Finding, file: string | null, improved: boolean) => void;
@@ -315,7 +319,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
       }
     }
     if (v && o.stopOnFinding && [...best.values()].every((b) => b.tries >= improve)) break;
-    if (o.onProgress && Date.now() - lastProgress >= 500) {
+    if (o.onProgress && Date.now() - lastProgress >= (o.progressMs ?? 500)) {
       lastProgress = Date.now();
       stats.coverage = coverage.total;
       stats.elapsedMs = lastProgress - t0;

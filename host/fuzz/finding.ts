@@ -2,6 +2,7 @@
 // too): their format, the targets, running a case's operations, building a
 // finding from a failing case, validating a decoded file, and replaying it.
 
+import { VERSION } from "../version.ts";
 import { FindingError, type FuzzTarget, type Violation } from "./target.ts";
 import { hwTarget } from "./hw.ts";
 import { vgicTarget } from "./vgic.ts";
@@ -30,6 +31,8 @@ export function getTarget(name: string): AnyTarget {
 export interface Finding {
   format: typeof FINDING_FORMAT;
   version: number;
+  /** the vgic-lab version that wrote it */
+  vgicLab?: string;
   target: string;
   /** the run's seed and the case within it (informational: `ops` is the case) */
   seed: number;
@@ -83,7 +86,7 @@ export function makeFinding(target: AnyTarget, seed: number, index: number, conf
   const from = Math.max(0, result.index - TRACE_LENGTH + 1);
   const trace = ops.slice(from, result.index + 1).map((op, k) => `#${from + k} ${target.describeOp(config, op)}`);
   const f: Finding = {
-    format: FINDING_FORMAT, version: FINDING_VERSION, target: target.name, seed, case: index, config,
+    format: FINDING_FORMAT, version: FINDING_VERSION, vgicLab: VERSION, target: target.name, seed, case: index, config,
     faults: [...faults], ops, violation: { invariant: v.invariant, message: v.message, op: result.index },
     signature: signatureOf(v), trace, originalOps,
   };
@@ -148,7 +151,7 @@ export function parseFinding(x: unknown): Finding {
     throw new FindingError("repeats", o.repeats, "a positive integer");
   }
   return {
-    format: FINDING_FORMAT, version: FINDING_VERSION, target: o.target, seed: o.seed as number, case: o.case as number,
+    format: FINDING_FORMAT, version: FINDING_VERSION, ...(typeof o.vgicLab === "string" ? { vgicLab: o.vgicLab } : {}), target: o.target, seed: o.seed as number, case: o.case as number,
     config, faults: faults as string[], ops, violation: { invariant: vo.invariant, message: vo.message, op: vo.op }, signature,
     ...(o.repeats !== undefined ? { repeats: o.repeats as number } : {}),
     trace: Array.isArray(o.trace) ? o.trace.map(String) : [], originalOps: typeof o.originalOps === "number" ? o.originalOps : ops.length,

@@ -2,8 +2,10 @@
 // program itself started again with `workerData` (the bundled build/vgic.mjs,
 // or host/cli.ts under a TypeScript loader, whose flags the worker inherits):
 // the entry checks `fuzzWorkerData()` first and runs `runFuzzWorker()`.
-// Worker w of W in shard I/N takes shard I*W+w of N*W, so the case indices a
-// run covers do not depend on the machine that runs them.
+// Shard I/N takes the case indices k*N + I; its worker w of W takes those
+// with k % W == w, which is shard w*N + I of N*W. So the case indices a run
+// covers do not depend on the number of workers, and a --cases budget is
+// split between them.
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { fuzz, type Finding, type FuzzOptions, type FuzzStats } from "./engine.ts";
@@ -82,7 +84,12 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
   const runs = Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
     const data: WorkerData = {
       tag: TAG,
-      options: { ...plain, shard: { index: shard.index * workers + w, count: shard.count * workers } },
+      options: {
+        ...plain, shard: { index: w * shard.count + shard.index, count: shard.count * workers },
+        // a case budget is the run's: worker w takes its share, so the run
+        // covers the same case indices whatever the number of workers
+        ...(plain.cases !== undefined ? { cases: Math.floor((plain.cases + workers - 1 - w) / workers) } : {}),
+      },
     };
     const worker = new Worker(entry, { workerData: data, argv: ["fuzz"], execArgv: process.execArgv });
     worker.on("message", (m: Message) => {

@@ -13,6 +13,7 @@
 // case at once. Each case records the scheduler's decisions, so a finding
 // replays exactly with Sched.replay, and also from its scheduler seed.
 
+import { isOldVgic } from "../xen/design.ts";
 import type { Co } from "../sim/api.ts";
 import type { RunResult, Thread } from "../sim/machine.ts";
 import { Sched, type Schedule, type Scheduler } from "../sim/sched.ts";
@@ -23,9 +24,8 @@ import type { GuestCpu } from "../guest/guest.ts";
 import { buildSystem, type System } from "../xen/system.ts";
 import { guestCpuInterfaces, guestIrq } from "../xen/setup.ts";
 import { gicdRowName } from "../xen/vgic-v2.ts";
-import { VARIANTS } from "../xen/variants.ts";
+import { allVariants } from "../xen/variants.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
-import { Vgic } from "../xen/vgic.ts";
 import { checkRun, checkVgic, exceptionSite, type Finding as VgicFinding } from "../check/vgic.ts";
 import { SWITCH_FEATURE, SwitchChecker } from "../check/vgic-switch.ts";
 import { makeSignature, signatureOf } from "./signature.ts";
@@ -66,7 +66,7 @@ export interface VgicConfig {
   timeSlice?: number;
 }
 
-const VARIANT_NAMES = VARIANTS.map((v) => v.name);
+const variantNames = () => allVariants().map((v) => v.name);
 const DEFAULT_MAX_STEPS = 50_000;
 /** The most steps a finding file may ask for (20 times the default), so
  *  that a livelocking case ends with no-quiescence instead of running on. */
@@ -228,7 +228,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   // The planted faults and the context-switch checker are the original
   // vGIC's (its lr_mask, lr_pending and gic_inject's UIE rule); the new
   // vGIC's state is checked by checkVgic.
-  const original = s.vgic instanceof Vgic ? s.vgic : null;
+  const original = isOldVgic(s.vgic) ? s.vgic : null;
   if (original === null && (o.faults ?? []).length > 0) {
     throw new RangeError(`faults ${o.faults!.join(", ")}: they plant into the original vGIC's designs, not ${config.variant}`);
   }
@@ -321,7 +321,7 @@ function judgeAccounting(s: System, routed: readonly number[], acks: Map<number,
     const a = acks.get(irq) ?? 0;
     const dl = delivered.get(irq) ?? 0;
     const dr = dropped.get(irq) ?? 0;
-    const p = vgic instanceof Vgic ? vgic.d.spis[irq - 32]! : null;
+    const p = isOldVgic(vgic) ? vgic.d.spis[irq - 32]! : null;
     const waiting = (p !== null ? p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null) : vgic.virtualPending(gic, irq) === 1) ||
       lrs.some((l) => l.irq === irq && (l.state & LrState.Pending) !== 0);
     const unaccounted = a - dl - dr - (waiting ? 1 : 0);
@@ -345,7 +345,7 @@ function hostException(what: string, e: unknown): VgicViolation {
 }
 
 function cover(cov: Coverage, config: VgicConfig, s: System, r: RunResult, out: VgicViolation[]): void {
-  const vi = Math.max(0, VARIANT_NAMES.indexOf(config.variant));
+  const vi = Math.max(0, variantNames().indexOf(config.variant));
   const base = 5000 + vi * 1000;
   const st = s.vgic.stats;
   const bucket = (n: number) => (n === 0 ? 0 : n === 1 ? 1 : n < 4 ? 2 : n < 16 ? 3 : 4);
@@ -379,7 +379,7 @@ export function vgicFeatureName(id: number): string {
     return `guest-entry ${k & 2 ? "uie" : "no-uie"} ${k & 1 ? "lr-pending" : "no-lr-pending"}`;
   }
   if (id < 5000) return `feature ${id}`;
-  const variant = VARIANT_NAMES[Math.floor((id - 5000) / 1000)] ?? "?";
+  const variant = variantNames()[Math.floor((id - 5000) / 1000)] ?? "?";
   const k = (id - 5000) % 1000;
   if (k < 100) return `counter ${variant} ${COUNTER_NAMES[k >> 3] ?? "?"} ${["0", "1", "2-3", "4-15", "16+"][k & 7] ?? "?"}`;
   if (k < 120) return `run ${variant} ${RUN_REASONS[k - 100] ?? "?"}`;
@@ -542,7 +542,7 @@ export function generateOp(config: VgicConfig, rng: Rng): VgicOp {
 }
 
 function randomConfig(rng: Rng, params: Record<string, string> = {}): VgicConfig {
-  const variant = params.variant ?? pick(rng, VARIANT_NAMES);
+  const variant = params.variant ?? pick(rng, variantNames());
   const pcpus = 2 + rng.below(2);
   const nv = pcpus;
   const placement = Array.from({ length: nv }, (_, i) => i % pcpus);
@@ -585,8 +585,8 @@ function int(x: unknown, path: string, lo: number, hi: number): number {
 
 function parseConfig(x: unknown, path: string): VgicConfig {
   const o = obj(x, path);
-  if (typeof o.variant !== "string" || !VARIANT_NAMES.includes(o.variant)) {
-    throw new FindingError(`${path}.variant`, o.variant, `one of ${VARIANT_NAMES.join(", ")}`);
+  if (typeof o.variant !== "string" || !variantNames().includes(o.variant)) {
+    throw new FindingError(`${path}.variant`, o.variant, `one of ${variantNames().join(", ")}`);
   }
   const pcpus = int(o.pcpus, `${path}.pcpus`, 1, 8);
   if (!Array.isArray(o.placement) || o.placement.length < 1 || o.placement.length > 8) {
@@ -688,8 +688,8 @@ export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
     return explainVgicCase(config, ops, schedule, 60, faults);
   },
   validateParams(params: Record<string, string>) {
-    if (params.variant !== undefined && !VARIANT_NAMES.includes(params.variant)) {
-      throw new RangeError(`unknown variant '${params.variant}' (known: ${VARIANT_NAMES.join(", ")})`);
+    if (params.variant !== undefined && !variantNames().includes(params.variant)) {
+      throw new RangeError(`unknown variant '${params.variant}' (known: ${variantNames().join(", ")})`);
     }
   },
 };

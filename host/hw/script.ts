@@ -84,12 +84,22 @@ export const hex8 = (v: number) => "0x" + (v >>> 0).toString(16).padStart(8, "0"
 
 /** Run a parsed script; `out` receives one line per read. Errors that depend
  *  on the configuration (a CPU or line that does not exist) name the line. */
-export function runScript(gic: Gic, ops: ScriptOp[], out: (s: string) => void, file = "<script>"): void {
-  const run = scriptRunner(gic, out, file);
+export interface ScriptRead {
+  /** line of the script */
+  line: number;
+  cpu: number;
+  addr: number;
+  size: 1 | 2 | 4;
+  value: number;
+}
+
+export function runScript(gic: Gic, ops: ScriptOp[], out: (s: string) => void, file = "<script>",
+  onRead?: (r: ScriptRead) => void): void {
+  const run = scriptRunner(gic, out, file, onRead);
   for (const o of ops) run(o);
 }
 
-export function scriptRunner(gic: Gic, out: (s: string) => void, file: string): (o: ScriptOp) => void {
+export function scriptRunner(gic: Gic, out: (s: string) => void, file: string, onRead?: (r: ScriptRead) => void): (o: ScriptOp) => void {
   let cpu = 0;
   return (o) => {
     switch (o.op) {
@@ -100,7 +110,11 @@ export function scriptRunner(gic: Gic, out: (s: string) => void, file: string): 
         cpu = o.cpu;
         break;
       case "read":
-        out(`${hex8(o.addr)} = ${hex8(gic.read(cpu, o.addr, o.size))}`);
+      {
+        const value = gic.read(cpu, o.addr, o.size) >>> 0;
+        out(`${hex8(o.addr)} = ${hex8(value)}`);
+        onRead?.({ line: o.line, cpu, addr: o.addr, size: o.size, value });
+      }
         break;
       case "write":
         gic.write(cpu, o.addr, o.value, o.size);

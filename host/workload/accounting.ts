@@ -29,8 +29,8 @@ import type { Gic } from "../hw/gic.ts";
 import type { Finding } from "../check/vgic.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
-import { Vgic } from "../xen/vgic.ts";
 import type { VgicDesign } from "../xen/design.ts";
+import { isOldVgic } from "../xen/design.ts";
 import { KEYS, privateKey, spiKey, type RaiseSink } from "../guest/devices.ts";
 import { Histogram, type Summary } from "./histogram.ts";
 
@@ -229,7 +229,7 @@ export class Accounting implements RaiseSink {
       const irq = Number(m[1]);
       const keys: number[] = [];
       if (irq >= 32) keys.push(spiKey(irq));
-      else if (!(vgic instanceof Vgic)) {
+      else if (!isOldVgic(vgic)) {
         // the new design's finding names the vCPU
         const on = /vCPU(\d+)/.exec(f.message);
         if (on !== null) keys.push(Accounting.keyOf(irq, vgic.d.vcpu[Number(on[1])]!));

@@ -1,23 +1,24 @@
-// `vgic run WORKLOAD [--variant NAME|all] [--seed N] [--json] [--trace FILE]
-// [--report FILE] [--schema]`: runs a workload file under one or every vGIC
-// design. Each variant's result is written as soon as it is known (the report
-// and trace files rewritten through a temporary file and a rename, then text
-// or one JSON document on stdout), so a later failure or an interruption
-// never loses an earlier result. Every input (the file, the options, the
-// profile, the output paths) is checked before the first variant runs.
-// Exit status: 0; 1 when a variant could not run,
-// its accounting did not balance, or it has a finding of a kind named by
-// --fail-on; 2 for a bad command line or workload file.
+// `vgic run WORKLOAD`: runs a workload file under one or every vGIC design.
+// Each variant's result is written as soon as it is known (text on stdout,
+// the report and trace files rewritten), so a later failure never loses an
+// earlier result. Exit status (EXIT): 0 when every variant ran (its
+// findings are results, reported); 1 when a variant has a finding of a kind
+// named by --fail-on; 3 when a variant could not run or its accounting does
+// not balance; 2 for a bad command line or workload file.
 
-import { parseCliArgs } from "../io/args.ts";
-import { checkOutputFile, writeFileAtomic } from "../io/files.ts";
-import { InputError, printable, readTextFile } from "../io/input.ts";
+import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
+import { InputError, parseJson, printable, readTextFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
+import { EXIT, UsageError, VARIANTS_OPTION, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
+import { Progress } from "../progress.ts";
 import { eventBudget, MAX_DURATION, parseWorkload, workloadJsonSchemaText, type Workload } from "./schema.ts";
 import { runWorkload, variantsFor, type Perf, type WorkloadResult } from "./runner.ts";
 import { formatComparison, formatResult } from "./format.ts";
-import { renderReport } from "./report.ts";
+import { VERSION } from "../version.ts";
+import { latencyCsv, renderReport, sourcesCsv } from "./report.ts";
+import { RUN_FORMAT, RunOutput } from "./output.ts";
+import { join } from "node:path";
 import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 
 /** The finding kinds `vgic run --fail-on` knows (a workload's findings). */
@@ -38,26 +39,33 @@ const processIo: CommandIo = {
   tty: process.stderr.isTTY === true,
 };
 
-const USAGE = "usage: vgic run WORKLOAD [--variant NAME|all] [--seed N] [--duration N] [--fail-on KINDS] [--profile FILE] [--json] [--trace FILE] [--report FILE]\n       vgic run --schema   (print the workload JSON Schema)\n";
+export const RUN_SPEC: CommandSpec = {
+  name: "run",
+  usage: ["WORKLOAD [options]", "--schema"],
+  summary: "Run a workload file under one or every vGIC design and compare them.",
+  description: `Each variant's result is printed, and the report and trace rewritten, as soon as it finishes.
+The workload format: workloads/schema.json (vgic run --schema).`,
+  maxPositionals: 1,
+  options: {
+    variant: { type: "string", arg: "NAME|all", help: "the design(s) to run (the file's, else all)" },
+    ...VARIANTS_OPTION,
+    seed: { type: "string", arg: "N", help: "seed of the devices' random numbers (the file's, else 1)" },
+    duration: { type: "string", arg: "N", help: "simulated cycles after boot (the file's)" },
+    profile: { type: "string", arg: "FILE", help: "a cost profile file (validated as data) instead of the workload's machine.profile" },
+    "fail-on": { type: "string", arg: "KINDS", help: "exit 1 when a variant has a finding of these kinds (comma-separated,\nor all; default none: findings are results)" },
+    json: { type: "boolean", help: "one JSON document per variant, one per line, as each finishes\n(schemas/run.schema.json)" },
+    trace: { type: "string", arg: "FILE", help: "write the Perfetto trace (one file per variant: FILE.VARIANT.json)" },
+    report: { type: "string", arg: "FILE", help: "write a self-contained HTML report" },
+    csv: { type: "string", arg: "DIR", help: "write sources.csv and latency.csv (per-source statistics, latency buckets)" },
+    schema: { type: "boolean", help: "print the workload file's JSON Schema and exit" },
+  },
+};
 
 /** FILE, or FILE with the variant before its extension when several run. */
 function perVariant(file: string, variant: string, many: boolean): string {
   if (!many) return file;
   const m = /^(.*?)(\.[^./\\]*)?$/.exec(file)!;
   return `${m[1]}.${variant}${m[2] ?? ""}`;
-}
-
-class Progress {
-  private readonly t0 = Date.now();
-  private shown = false;
-  constructor(private readonly io: CommandIo, private readonly label: string) {}
-  update(f: number): void {
-    if (!this.io.tty || Date.now() - this.t0 < 2000) return;
-    this.shown = true;
-    const w = 30, k = Math.round(f * w);
-    this.io.err(`\r[${"#".repeat(k)}${"-".repeat(w - k)}] ${(f * 100).toFixed(0).padStart(3)}% ${this.label}`);
-  }
-  done(): void { if (this.shown) this.io.err("\r\x1b[K"); }
 }
 
 /** The run's cost profile: --profile FILE (validated as data), else the
@@ -71,31 +79,35 @@ function resolveProfile(w: Workload, file: string | undefined, origin: string): 
   }
 }
 
-export function runCommand(args: string[], io: CommandIo = processIo): number {
-  let values, positionals;
+/** `vgic run ARGS`, writing to `io`; resolves to the exit status. */
+export async function runCommand(args: string[], io: CommandIo = processIo): Promise<number> {
+  let p: Parsed;
   try {
-    ({ values, positionals } = parseCliArgs({
-      args, allowPositionals: true,
-      options: {
-        variant: { type: "string" }, seed: { type: "string" }, json: { type: "boolean" },
-        trace: { type: "string" }, report: { type: "string" }, schema: { type: "boolean" }, duration: { type: "string" },
-        "fail-on": { type: "string" }, profile: { type: "string" },
-      },
-    }));
+    p = parseCommand(RUN_SPEC, args, io.out);
+    if (p.answered !== undefined) return p.answered;
+    await withVariants(p.values);
   } catch (e) {
-    io.err(`vgic run: ${(e as Error).message}\n${USAGE}`);
-    return 2;
+    io.err(`vgic run: ${(e as Error).message}\n`);
+    return EXIT.usage;
   }
+  return runParsed(p, io);
+}
+
+function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
   if (values.schema) {
     io.out(workloadJsonSchemaText());
-    return 0;
+    return EXIT.ok;
   }
   if (positionals.length !== 1) {
-    io.err(`vgic run: expected one WORKLOAD file\n${USAGE}`);
-    return 2;
+    io.err(`vgic run: expected one WORKLOAD file; \`vgic run --help\` lists the options\n`);
+    return EXIT.usage;
   }
   const file = positionals[0]!;
-  const intOpt = (name: string, v: string | undefined, lo: number, hi: number): number | undefined => {
+  const trace = stringOption(values, "trace");
+  const report = stringOption(values, "report");
+  const csvDir = stringOption(values, "csv");
+  const intOpt = (name: string, lo: number, hi: number): number | undefined => {
+    const v = stringOption(values, name);
     if (v === undefined) return undefined;
     if (!/^\d+$/.test(v) || Number(v) < lo || Number(v) > hi) {
       throw new InputError(`--${name}: got ${JSON.stringify(printable(v))}, expected an integer from ${lo} to ${hi}`);
@@ -108,64 +120,137 @@ export function runCommand(args: string[], io: CommandIo = processIo): number {
   let failOn: readonly FindingKind[] = [];
   let profile: CostProfile;
   try {
-    if (values["fail-on"] !== undefined) failOn = parseFailOn(values["fail-on"], RUN_FINDING_KINDS);
+    const f = stringOption(values, "fail-on");
+    if (f !== undefined) failOn = parseFailOn(f, RUN_FINDING_KINDS);
     let text: string;
     try {
       text = readTextFile(file);
     } catch (e) {
       io.err(`vgic run: cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     w = parseWorkload(text, printable(file));
-    seed = intOpt("seed", values.seed, 0, 0xffffffff);
-    duration = intOpt("duration", values.duration, 1, MAX_DURATION);
+    seed = intOpt("seed", 0, 0xffffffff);
+    duration = intOpt("duration", 1, MAX_DURATION);
     if (duration !== undefined) {
       const over = eventBudget(w, duration);
       if (over !== null) throw new InputError(`--duration: got ${duration}, expected ${over.expected}`);
     }
-    variants = variantsFor(w, values.variant);
-    profile = resolveProfile(w, values.profile, printable(file));
-    if (values.report !== undefined) checkOutputFile(values.report, "--report");
-    if (values.trace !== undefined) for (const v of variants) checkOutputFile(perVariant(values.trace, v, variants.length > 1), "--trace");
+    variants = variantsFor(w, stringOption(values, "variant"));
+    profile = resolveProfile(w, stringOption(values, "profile"), printable(file));
+    if (report !== undefined) checkOutputFile(report, "--report");
+    if (csvDir !== undefined) ensureDir(csvDir, "--csv", false);
+    if (trace !== undefined) for (const v of variants) checkOutputFile(perVariant(trace, v, variants.length > 1), "--trace");
   } catch (e) {
     io.err(`vgic run: ${(e as Error).message}\n`);
-    return 2;
+    return EXIT.usage;
   }
 
   const results: WorkloadResult[] = [];
   const perfs: Perf[] = [];
-  let status = 0;
+  let status: number = EXIT.ok;
   const many = variants.length > 1;
-  for (const variant of variants) {
-    const progress = new Progress(io, `${w.name} ${variant}`);
+  const progress = new Progress({ label: `run ${w.name}`, tty: io.tty, write: io.err });
+  for (const [k, variant] of variants.entries()) {
+    if (many) progress.note(`variant ${k + 1} of ${variants.length} (${variant})`);
+    const pct = (f: number) => progress.update(Math.round(f * 100), 100, "% simulated", `variant ${k + 1} of ${variants.length} (${variant})`);
     try {
       const { result, perf, sys } = runWorkload(w, {
-        variant, seed, profile, trace: values.trace !== undefined, onProgress: (f) => progress.update(f),
+        variant, seed, profile, trace: trace !== undefined, onProgress: pct,
         ...(duration !== undefined ? { duration } : {}),
       });
-      progress.done();
+      progress.clear();
       results.push(result);
       perfs.push(perf);
-      if (values.trace !== undefined && sys.machine.trace !== null) {
-        writeFileAtomic(perVariant(values.trace, variant, many), sys.machine.trace.toChromeJson());
+      if (trace !== undefined && sys.machine.trace !== null) {
+        writeFileAtomic(perVariant(trace, variant, many), sys.machine.trace.toChromeJson());
       }
-      if (values.report !== undefined) writeFileAtomic(values.report, renderReport(results, perfs));
+      if (report !== undefined) writeFileAtomic(report, renderReport(results, perfs));
+      if (csvDir !== undefined) writeCsv(csvDir, results);
       // then stdout, so that a printed variant's files are complete; --json:
       // one document per finished variant, so an interruption loses none
-      if (values.json) io.out(JSON.stringify({ workload: w.name, results: [result], perf: [perf] }) + "\n");
+      if (values.json) io.out(JSON.stringify({ format: RUN_FORMAT, vgicLab: VERSION, workload: w.name, results: [result], perf: [perf] }) + "\n");
       else io.out(formatResult(result, perf) + "\n\n");
-      if (result.interrupts.accountingErrors.length > 0) status = 1;
-      const failed = result.findings.filter((f) => failOn.includes(f.kind));
+      const failed = result.findings.filter((x) => failOn.includes(x.kind));
       if (failed.length > 0) {
-        status = 1;
-        io.err(`vgic run: ${variant}: fails on ${[...new Set(failed.map((f) => f.kind))].join(", ")}\n`);
+        if (status === EXIT.ok) status = EXIT.finding;
+        io.err(`vgic run: ${variant}: fails on ${[...new Set(failed.map((x) => x.kind))].join(", ")}\n`);
       }
+      if (result.interrupts.accountingErrors.length > 0) status = EXIT.error;
     } catch (e) {
-      progress.done();
+      progress.clear();
       io.err(`vgic run: ${variant}: ${(e as Error).message}\n`);
-      status = 1;
+      status = EXIT.error;
     }
   }
   if (!values.json && results.length > 1) io.out(formatComparison(results) + "\n");
   return status;
 }
+
+export const RUN_COMMAND = {
+  spec: RUN_SPEC,
+  run: (p: Parsed) => withVariants(p.values).then(() => runParsed(p, processIo)),
+};
+
+/** sources.csv and latency.csv in DIR (made if missing). */
+export function writeCsv(dir: string, results: readonly WorkloadResult[]): void {
+  ensureDir(dir, "--csv");
+  writeFileAtomic(join(dir, "sources.csv"), sourcesCsv(results));
+  writeFileAtomic(join(dir, "latency.csv"), latencyCsv(results));
+}
+
+export const REPORT_SPEC: CommandSpec = {
+  name: "report",
+  usage: ["RESULT.json... [--out FILE] [--csv DIR] [--title TEXT]"],
+  summary: "Merge several `vgic run --json` results (seeds, variants, machines) into one HTML report, and CSV.",
+  description: "Each file is checked against schemas/run.schema.json; results keep their order, labelled by variant\n(and workload and seed where those differ).",
+  maxPositionals: 1000,
+  options: {
+    out: { type: "string", arg: "FILE", help: "the HTML report (report.html)" },
+    csv: { type: "string", arg: "DIR", help: "also write sources.csv and latency.csv there" },
+    title: { type: "string", arg: "TEXT", help: "the report's title (vgic report: WORKLOADS)" },
+  },
+};
+
+function reportRun({ values, positionals }: Parsed): number {
+  if (positionals.length === 0) throw new UsageError("expected at least one RESULT.json (from vgic run --json)");
+  const out = stringOption(values, "out") ?? "report.html";
+  const csvDir = stringOption(values, "csv");
+  checkOutputFile(out, "--out");
+  if (csvDir !== undefined) ensureDir(csvDir, "--csv", false);
+  const results: WorkloadResult[] = [];
+  const perfs: Perf[] = [];
+  for (const file of positionals) {
+    let text: string;
+    try {
+      text = readTextFile(file);
+    } catch (e) {
+      throw new UsageError(`cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    // vgic run --json writes one document per variant, one per line
+    const lines = text.split("\n").map((l, n) => ({ l: l.trim(), n: n + 1 })).filter(({ l }) => l !== "");
+    if (lines.length === 0) throw new UsageError(`${printable(file)}: empty, expected vgic run --json output`);
+    for (const { l, n } of lines) {
+      let doc: unknown;
+      try {
+        doc = parseJson(l);
+      } catch (e) {
+        throw new UsageError(`${printable(file)}: line ${n}: ${(e as Error).message}`);
+      }
+      const r = RunOutput.safeParse(doc);
+      if (!r.success) {
+        const i = r.error.issues[0]!;
+        throw new UsageError(`${printable(file)}: line ${n}: ${i.path.join(".") || "(root)"}: ${i.message} (expected a vgic run --json document, ${RUN_FORMAT})`);
+      }
+      results.push(...(r.data.results as unknown as WorkloadResult[]));
+      perfs.push(...r.data.perf);
+    }
+  }
+  const workloads = [...new Set(results.map((x) => x.workload))];
+  writeFileAtomic(out, renderReport(results, perfs, { title: stringOption(values, "title") ?? `vgic report: ${workloads.join(", ")}` }));
+  if (csvDir !== undefined) writeCsv(csvDir, results);
+  process.stdout.write(`${results.length} results from ${positionals.length} file${positionals.length > 1 ? "s" : ""}: ${out}${csvDir !== undefined ? `, ${join(csvDir, "sources.csv")}, ${join(csvDir, "latency.csv")}` : ""}\n`);
+  return EXIT.ok;
+}
+
+export const REPORT_COMMAND = { spec: REPORT_SPEC, run: reportRun };

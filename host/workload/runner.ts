@@ -5,7 +5,7 @@
 // figures are kept apart (perf).
 
 import { buildSystem, type System } from "../xen/system.ts";
-import { VARIANTS, variantNamed } from "../xen/variants.ts";
+import { allVariants, variantNamed } from "../xen/variants.ts";
 import type { VgicStats } from "../xen/vgic.ts";
 import { VTIMER_PPI } from "../xen/vgic.ts";
 import type { RunResult, Contention, WaitEdge } from "../sim/machine.ts";
@@ -103,7 +103,7 @@ export interface RunOutput {
 /** The variants a workload names: its own, or all. */
 export function variantsFor(w: Workload, override?: string): string[] {
   const v = override ?? w.variant ?? "all";
-  if (v === "all") return VARIANTS.map((x) => x.name);
+  if (v === "all") return allVariants().map((x) => x.name);
   variantNamed(v); // throws for an unknown name
   return [v];
 }

@@ -6,7 +6,7 @@
 // All times are in cycles of the cost profile's clock.
 
 import { z } from "zod";
-import { VARIANTS } from "../xen/variants.ts";
+import { allVariants } from "../xen/variants.ts";
 import { parseJson } from "../io/text.ts";
 
 /** Longest simulated time a workload may ask for (about 7 minutes at the
@@ -100,7 +100,7 @@ export const Workload = z.strictObject({
     profile: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: "the name of a profile bundled in profiles/ (lower-case letters, digits, - and _), not a path: a profile file is given with `vgic run --profile FILE`" }).optional()
       .describe("name of a cost profile bundled in profiles/ (default xgene-xen); a profile file is given with `vgic run --profile FILE`"),
   }),
-  variant: z.string().max(64).optional().describe(`vGIC design: ${VARIANTS.map((v) => v.name).join(", ")} or all (default all)`),
+  variant: z.string().max(64).optional().describe(`vGIC design: ${allVariants().map((v) => v.name).join(", ")} or all (default all)`),
   guest: z.strictObject({
     vcpus: z.number().int().min(1).max(8).describe("vCPUs of the guest"),
     placement: z.array(z.number().int().min(0).max(7)).max(8).optional().describe("pCPU of each vCPU (default vCPU i on pCPU i mod pcpus)"),
@@ -122,8 +122,8 @@ export const Workload = z.strictObject({
   const bad = (path: (string | number)[], input: unknown, message: string) => ctx.addIssue({ code: "custom", path, input, message });
   const irqs = w.machine.irqs ?? 128;
   if (irqs !== 1020 && irqs % 32 !== 0) bad(["machine", "irqs"], irqs, "a multiple of 32, or 1020");
-  if (w.variant !== undefined && w.variant !== "all" && !VARIANTS.some((v) => v.name === w.variant)) {
-    bad(["variant"], w.variant, `one of ${VARIANTS.map((v) => v.name).join(", ")}, all`);
+  if (w.variant !== undefined && w.variant !== "all" && !allVariants().some((v) => v.name === w.variant)) {
+    bad(["variant"], w.variant, `one of ${allVariants().map((v) => v.name).join(", ")}, all`);
   }
   const nv = w.guest.vcpus;
   if (w.guest.placement !== undefined) {

@@ -12,7 +12,7 @@ import type { Gic } from "../hw/gic.ts";
 import type { Vcpu } from "./domain.ts";
 import type { IrqDesc } from "./pending.ts";
 import type { MmioResult } from "./vgic-v2.ts";
-import type { PcpuState, VgicObserver, VgicStats } from "./vgic.ts";
+import type { PcpuState, Vgic, VgicObserver, VgicStats } from "./vgic.ts";
 
 /** The design's functions as they appear on the trace (fn-begin/fn-end),
  *  for the latency benchmark's milestones. */
@@ -94,4 +94,12 @@ export function placementOf(cpus: number, placement?: number[]): number[] {
     if (!Number.isInteger(c) || c < 0 || c >= cpus) throw new RangeError(`vCPU placement names pCPU ${c}; this machine has ${cpus}`);
   }
   return p;
+}
+
+/** Is `d` the old vGIC (pending_irq, Xen 4.8's vgic.c and its variants)?
+ *  Decided by what it has rather than `instanceof Vgic`: a variant file
+ *  loaded with --variants builds on the library bundle's copy of the class,
+ *  which is not the command's copy. */
+export function isOldVgic(d: VgicDesign): d is Vgic {
+  return typeof (d as { gic_update_one_lr?: unknown }).gic_update_one_lr === "function";
 }

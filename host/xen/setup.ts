@@ -4,12 +4,12 @@
 // there: the explorer then spends its schedules on the race itself. Each
 // helper writes exactly the state Xen and the guest would have left.
 
+import { isOldVgic } from "./design.ts";
 import { GICD, GICH, GICV, LrState, encodeLr } from "../hw/regs.ts";
 import {
   GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE,
 } from "./pending.ts";
 import type { System } from "./system.ts";
-import { Vgic } from "./vgic.ts";
 import { newGuestIrq, newInListRegister, newOnApList, newRetargeted } from "./new-vgic/setup.ts";
 
 export interface GuestIrqSetup {
@@ -25,7 +25,7 @@ export interface GuestIrqSetup {
  *  physical enable and affinity Xen's vgic_enable_irqs programs. */
 export function guestIrq(sys: System, s: GuestIrqSetup): void {
   const { vgic, gic } = sys;
-  if (!(vgic instanceof Vgic)) return newGuestIrq(sys, s);
+  if (!isOldVgic(vgic)) return newGuestIrq(sys, s);
   const d = vgic.d;
   const v = d.vcpu[s.target]!;
   const rank = d.rank_irq(v, s.irq);
@@ -76,7 +76,7 @@ function physicalInProgress(sys: System, irq: number): void {
  *  (LR active, GICH_APR bit set), which Xen has not yet folded. */
 export function inListRegister(sys: System, vcpu: number, irq: number, lr: number, acked: boolean): void {
   const { vgic, gic } = sys;
-  if (!(vgic instanceof Vgic)) return newInListRegister(sys, vcpu, irq, lr, acked);
+  if (!isOldVgic(vgic)) return newInListRegister(sys, vcpu, irq, lr, acked);
   const v = vgic.d.vcpu[vcpu]!;
   const cpu = v.processor;
   const p = vgic.d.irq_to_pending(v, irq);
@@ -96,7 +96,7 @@ export function inListRegister(sys: System, vcpu: number, irq: number, lr: numbe
  *  inflight_irqs and lr_pending. */
 export function onLrPending(sys: System, vcpu: number, irq: number): void {
   const { vgic } = sys;
-  if (!(vgic instanceof Vgic)) return newOnApList(sys, vcpu, irq);
+  if (!isOldVgic(vgic)) return newOnApList(sys, vcpu, irq);
   const v = vgic.d.vcpu[vcpu]!;
   const p = vgic.d.irq_to_pending(v, irq);
   physicalInProgress(sys, irq);
@@ -108,7 +108,7 @@ export function onLrPending(sys: System, vcpu: number, irq: number): void {
 /** An ITARGETSR write already moved the interrupt while it sat in an LR:
  *  MIGRATING, and rank->vcpu names the new target. */
 export function migrating(sys: System, irq: number, newTarget: number): void {
-  if (!(sys.vgic instanceof Vgic)) return newRetargeted(sys, irq, newTarget);
+  if (!isOldVgic(sys.vgic)) return newRetargeted(sys, irq, newTarget);
   const d = sys.vgic.d;
   const p = d.irq_to_pending(d.vcpu[0]!, irq);
   p.set_bit(GIC_IRQ_GUEST_MIGRATING);

@@ -236,10 +236,44 @@ export const VARIANTS: readonly VariantInfo[] = [
   },
 ];
 
+// Designs added at run time: a variant file (`--variants FILE`, an ES module
+// exporting `variants`) or a program calling registerVariant.
+const registered: VariantInfo[] = [];
+
+/** Every design: the built-in ones, then those registered. */
+export function allVariants(): readonly VariantInfo[] {
+  return registered.length === 0 ? VARIANTS : [...VARIANTS, ...registered];
+}
+
+/**
+ * Add a design, usually a subclass of `Vgic` or of one of the built-in
+ * variants that overrides the functions its patch touches. Its name must be
+ * new and its parent, if any, known. Registering the same object twice is a
+ * no-op (a variant file loaded again).
+ */
+export function registerVariant(v: VariantInfo): void {
+  const where = typeof v?.name === "string" ? `variant '${v.name}'` : "variant";
+  if (typeof v !== "object" || v === null) throw new TypeError(`${where}: expected {name, parent, summary, create(machine, opts)}`);
+  if (typeof v.name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(v.name) || v.name === "all") {
+    throw new TypeError(`${where}: name: expected letters, digits, '.', '_' or '-' (not "all"), got ${JSON.stringify(v.name)}`);
+  }
+  if (typeof v.summary !== "string") throw new TypeError(`${where}: summary: expected a one-line string`);
+  if (typeof v.create !== "function") throw new TypeError(`${where}: create: expected a function (machine, opts) => Vgic`);
+  const known = allVariants();
+  const same = known.find((x) => x.name === v.name);
+  if (same === v) return;
+  if (same !== undefined) throw new TypeError(`${where}: name: already taken`);
+  if (v.parent !== null && !known.some((x) => x.name === v.parent)) {
+    throw new TypeError(`${where}: parent: expected null or one of ${known.map((x) => x.name).join(", ")}, got ${JSON.stringify(v.parent)}`);
+  }
+  registered.push(v);
+}
+
 export function variantNamed(name: string): VariantInfo {
-  const v = VARIANTS.find((x) => x.name === name);
+  const all = allVariants();
+  const v = all.find((x) => x.name === name);
   if (v === undefined) {
-    throw new RangeError(`unknown variant '${name}': expected one of ${VARIANTS.map((x) => x.name).join(", ")}`);
+    throw new RangeError(`unknown variant '${name}': expected one of ${all.map((x) => x.name).join(", ")}`);
   }
   return v;
 }

@@ -1,0 +1,221 @@
+// The `vgic` command line as a whole: every command answers --help (from its
+// option table) and --version, unknown options exit 2 naming the option,
+// every --json document names its format and version and validates against
+// the JSON Schema file the repository publishes for it, --cases is a budget
+// that no clock cuts, long commands print plain progress lines when stderr
+// is not a terminal, and a variant file adds a design every command can use.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { describe, expect, it } from "vitest";
+import { COMMANDS } from "../host/commands.ts";
+import { OUTPUT_SCHEMAS, jsonSchemaText } from "../host/schemas.ts";
+import { Progress, formatDuration } from "../host/progress.ts";
+import { EXIT } from "../host/options.ts";
+import { SCENARIOS } from "../host/xen/scenarios.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const VERSION = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
+const vgic = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [join(ROOT, "build", "vgic.mjs"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env } });
+
+/** The repository's schema file, as a validator. */
+function schemaFile(file: string): z.ZodType {
+  return z.fromJSONSchema(JSON.parse(readFileSync(join(ROOT, "schemas", file), "utf8")) as Parameters<typeof z.fromJSONSchema>[0]);
+}
+
+function validJson(stdout: string, file: string, format: string): Record<string, unknown> {
+  const doc = JSON.parse(stdout) as Record<string, unknown>;
+  expect(doc.format).toBe(format);
+  expect(doc.vgicLab).toBe(VERSION);
+  const r = schemaFile(file).safeParse(doc);
+  expect(r.success, r.success ? "" : JSON.stringify(r.error.issues.slice(0, 3))).toBe(true);
+  return doc;
+}
+
+describe("help, version, usage errors", () => {
+  it("every command answers --help with its usage and every option of its table, and --version", () => {
+    for (const [name, c] of Object.entries(COMMANDS)) {
+      const h = vgic([name, "--help"]);
+      expect(h.status, name).toBe(0);
+      expect(h.stdout, name).toMatch(new RegExp(`^usage: vgic ${name}`));
+      for (const opt of Object.keys(c.spec.options)) expect(h.stdout, `${name} --${opt}`).toContain(`--${opt}`);
+    }
+    // --version is answered by the shared parser every command goes through
+    for (const name of ["mmio", "fuzz"]) expect(vgic([name, "--version"]).stdout).toBe(`vgic-lab ${VERSION}\n`);
+    expect(vgic(["help", "explore"]).stdout).toBe(vgic(["explore", "--help"]).stdout);
+    expect(vgic(["--version"]).stdout).toBe(`vgic-lab ${VERSION}\n`);
+    const top = vgic(["--help"]);
+    expect(top.status).toBe(0);
+    for (const name of Object.keys(COMMANDS)) expect(top.stdout).toMatch(new RegExp(`^  ${name} `, "m"));
+  });
+
+  it("an unknown option or command exits 2 naming it; no command prints the help and exits 2", () => {
+    // the shared parser again: two commands stand for all
+    for (const name of ["run", "explore"]) {
+      const r = vgic([name, "--frobnicate"]);
+      expect(r.status, name).toBe(EXIT.usage);
+      expect(r.stderr, name).toMatch(new RegExp(`^vgic ${name}: Unknown option '--frobnicate'; \`vgic ${name} --help\` lists the options`));
+    }
+    const u = vgic(["frobnicate"]);
+    expect(u.status).toBe(2);
+    expect(u.stderr).toMatch(/unknown command 'frobnicate': expected one of mmio, run, explore, fuzz, bench, report, variants/);
+    const n = vgic([]);
+    expect(n.status).toBe(2);
+    expect(n.stdout).toMatch(/^usage: vgic COMMAND/);
+  });
+});
+
+describe("--json documents and their schemas", () => {
+  it("schemas/ holds the JSON Schema of every output, generated from the zod schemas (npm run schemas)", () => {
+    expect(readdirSync(join(ROOT, "schemas")).sort()).toEqual(OUTPUT_SCHEMAS.map((o) => o.file).sort());
+    for (const o of OUTPUT_SCHEMAS) expect(readFileSync(join(ROOT, "schemas", o.file), "utf8"), o.file).toBe(jsonSchemaText(o));
+  });
+
+  it("a schema file rejects what its output must not be", () => {
+    const s = schemaFile("variants.schema.json");
+    const good = { format: "vgic-variants/1", vgicLab: "1", variants: [{ name: "a", parent: null, summary: "s", builtin: true }] };
+    expect(s.safeParse(good).success).toBe(true);
+    expect(s.safeParse({ ...good, format: "vgic-variants/2" }).success).toBe(false);
+    expect(s.safeParse({ ...good, variants: [{ name: "a", parent: 3, summary: "s", builtin: true }] }).success).toBe(false);
+    expect(s.safeParse({ ...good, extra: 1 }).success).toBe(false);
+  });
+
+  it("mmio, variants, run, explore (one scenario, matrix, replay), fuzz and its replay, bench", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-json-"));
+    const m = validJson(vgic(["mmio", "--json", "examples/sgi-roundtrip.gic"]).stdout, "mmio.schema.json", "vgic-mmio/1");
+    // the same reads as the text output, in order
+    const text = vgic(["mmio", "examples/sgi-roundtrip.gic"]).stdout.trim().split("\n");
+    const reads = m.reads as Array<{ addr: number; value: number }>;
+    expect(reads.map((r) => `0x${r.addr.toString(16).padStart(8, "0")} = 0x${r.value.toString(16).padStart(8, "0")}`)).toEqual(text);
+
+    const v = validJson(vgic(["variants", "--json"]).stdout, "variants.schema.json", "vgic-variants/1");
+    expect((v.variants as Array<{ name: string }>).map((x) => x.name)).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "new-vgic"]);
+
+    const r = vgic(["run", "workloads/lr-overflow.json", "--variant", "xen-4.9", "--duration", "300000", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    validJson(r.stdout, "run.schema.json", "vgic-run/1");
+
+    const e = vgic(["explore", "rank-abba", "--variant", "xen-4.8", "--out", dir, "--json"]);
+    expect(e.status).toBe(EXIT.finding);
+    const ed = validJson(e.stdout, "explore.schema.json", "vgic-explore/1");
+    const file = (ed.results as Array<{ file: string }>)[0]!.file;
+    const rp = vgic(["explore", "--replay", file, "--json"]);
+    expect(rp.status).toBe(EXIT.finding);
+    expect(validJson(rp.stdout, "explore-replay.schema.json", "vgic-explore-replay/1").reproduced).toBe(true);
+    // the counterexample file records the version too
+    expect(JSON.parse(readFileSync(file, "utf8")).vgicLab).toBe(VERSION);
+
+    const mx = vgic(["explore", "--matrix", "--variant", "xen-4.9", "--budget", "30", "--bound", "0", "--json"]);
+    expect([EXIT.ok, EXIT.finding]).toContain(mx.status);
+    const md = validJson(mx.stdout, "explore-matrix.schema.json", "vgic-explore-matrix/1");
+    expect(mx.status).toBe((md.cells as Array<{ counterexample?: unknown }>).some((c) => c.counterexample) ? 1 : 0);
+
+    const f = vgic(["fuzz", "--target", "vgic", "--variant", "xen-4.8", "--cases", "40", "--seed", "1", "--out", dir, "--json"]);
+    const fd = validJson(f.stdout, "fuzz.schema.json", "vgic-fuzz-report");
+    expect(fd.version).toBe(1);
+    const found = (fd.signatures as Array<{ file: string | null }>).filter((x) => x.file !== null) as Array<{ file: string }>;
+    expect(f.status).toBe((fd.signatures as unknown[]).length > 0 ? EXIT.finding : EXIT.ok);
+    if (found.length > 0) {
+      const fr = vgic(["fuzz", "--replay", found[0]!.file, "--json"]);
+      expect(fr.status).toBe(EXIT.finding);
+      const frd = validJson(fr.stdout, "fuzz-replay.schema.json", "vgic-fuzz-replay/1");
+      expect(frd.reproduced).toBe(true);
+      expect(JSON.parse(readFileSync(found[0]!.file, "utf8")).vgicLab).toBe(VERSION);
+    }
+
+    const b = vgic(["bench", "--latency", "--reps", "2", "--variant", "xen-4.9", "--json"]);
+    validJson(b.stdout, "bench.schema.json", "vgic-bench/1");
+  }, 120_000);
+});
+
+describe("fuzz --cases", () => {
+  it("is the whole budget: no wall-clock limit, the same cases, coverage and findings every run", () => {
+    const args = ["fuzz", "--target", "hw", "--cases", "60", "--seed", "5", "--out", mkdtempSync(join(tmpdir(), "vgic-fz-")), "--json"];
+    const a = JSON.parse(vgic(args).stdout), b = JSON.parse(vgic(args).stdout);
+    const key = (d: Record<string, unknown>) => { const { elapsedMs: _e, execsPerSec: _x, opsPerSec: _o, ...s } = d; return s; };
+    expect(a.cases).toBe(60);
+    expect(key(b)).toEqual(key(a));
+    // split between workers: the same number of cases and checked operations
+    const w = JSON.parse(vgic([...args, "--workers", "2"]).stdout);
+    expect(w.cases).toBe(60);
+    expect(w.ops).toBe(a.ops);
+  }, 60_000);
+});
+
+describe("progress", () => {
+  it("status lines: count, percentage, elapsed and an ETA from the rate so far; plain lines once per interval", () => {
+    let t = 0;
+    const lines: string[] = [];
+    const p = new Progress({ label: "explore", tty: false, write: (s) => lines.push(s), intervalMs: 10_000, now: () => t });
+    t = 5_000; p.update(1, 8, "cells");
+    expect(lines).toEqual([]); // within the first interval
+    t = 20_000; p.update(2, 8, "cells");
+    t = 25_000; p.update(3, 8, "cells");
+    t = 30_000; p.update(4, 8, "cells", "last rank-abba under xen-4.8");
+    expect(lines).toEqual([
+      "explore: 2/8 cells (25%), 20 s elapsed, ETA 1 min 00 s\n",
+      "explore: 4/8 cells (50%), 30 s elapsed, ETA 30 s, last rank-abba under xen-4.8\n",
+    ]);
+    p.note("variant 2 of 4 (v3-posted)");
+    expect(lines.at(-1)).toBe("explore: variant 2 of 4 (v3-posted)\n");
+    expect(formatDuration(3_725_000)).toBe("1 h 02 min");
+    // on a terminal: one line rewritten in place, cleared before other output
+    const tty: string[] = [];
+    const q = new Progress({ label: "fuzz hw", tty: true, write: (s) => tty.push(s), now: () => t });
+    q.update(10, null, "cases");
+    q.note("done");
+    expect(tty).toEqual(["\rfuzz hw: 10 cases, 0 s elapsed\x1b[K", "\r\x1b[K", "fuzz hw: done\n"]);
+  });
+
+  it("explore, run and fuzz print plain status lines on a stderr that is not a terminal", () => {
+    const env = { VGIC_PROGRESS_INTERVAL: "0" };
+    const e = vgic(["explore", "--matrix", "--variant", "xen-4.9", "--budget", "20", "--bound", "0"], env);
+    const n = SCENARIOS.length, last = SCENARIOS.at(-1)!.name;
+    expect(e.stderr).toMatch(new RegExp(`^explore: ${n} cells \\(${n} scenarios x 1 variants\\) on 1 worker$`, "m"));
+    expect(e.stderr).toMatch(new RegExp(`^explore: ${n}/${n} cells \\(100%\\), \\d+ s elapsed, last ${last} under xen-4\\.9$`, "m"));
+    expect(e.stderr).not.toContain("\r");
+    const r = vgic(["run", "workloads/lr-overflow.json", "--duration", "300000", "--variant", "all"], env);
+    expect(r.stderr).toMatch(/^run lr-overflow: variant 3 of 5 \(v3-fixed\)$/m);
+    expect(r.stderr).toMatch(/^run lr-overflow: \d+\/100 % simulated/m);
+    const f = vgic(["fuzz", "--cases", "30", "--out", mkdtempSync(join(tmpdir(), "vgic-fz-"))], env);
+    expect(f.stderr).toMatch(/^fuzz hw: \d+\/30 cases \(\d+%\)/m);
+  }, 60_000);
+});
+
+describe("--variants FILE", () => {
+  const file = "examples/my-variant.mjs";
+
+  it("adds a design that variants lists and explore, run and fuzz can name, also in worker threads", () => {
+    const v = JSON.parse(vgic(["variants", "--variants", file, "--json"]).stdout);
+    expect(v.variants.at(-1)).toEqual({
+      name: "xen-4.9-no-refuse", parent: "xen-4.9", builtin: false,
+      summary: "xen-4.9 without 91ef736493: a migration while one is in progress is not refused",
+    });
+    // xen-4.9's lock-free target read keeps rank-abba free of the inversion in the derived design too
+    const e = vgic(["explore", "rank-abba", "--variants", file, "--variant", "xen-4.9-no-refuse", "--bound", "1", "--json"]);
+    expect(e.status, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout).results[0]).toMatchObject({ variant: "xen-4.9-no-refuse", exhausted: true });
+    const m = vgic(["explore", "--matrix", "--variants", file, "--variant", "xen-4.9-no-refuse", "--budget", "10", "--bound", "0", "--workers", "2", "--json"]);
+    expect(m.stderr).not.toMatch(/error|unknown variant/i);
+    expect(JSON.parse(m.stdout).cells.map((c: { variant: string }) => c.variant)).toEqual(Array(SCENARIOS.length).fill("xen-4.9-no-refuse"));
+    const r = vgic(["run", "workloads/lr-overflow.json", "--variants", file, "--variant", "xen-4.9-no-refuse", "--duration", "300000", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results[0].variant).toBe("xen-4.9-no-refuse");
+    const f = vgic(["fuzz", "--target", "vgic", "--variants", file, "--variant", "xen-4.9-no-refuse", "--cases", "4", "--workers", "2",
+      "--out", mkdtempSync(join(tmpdir(), "vgic-fz-")), "--json"]);
+    expect(f.stderr).not.toMatch(/unknown variant|worker/);
+    expect(JSON.parse(f.stdout).cases).toBe(4);
+    // without the file, the name is unknown: a usage error naming the choices
+    const u = vgic(["explore", "rank-abba", "--variant", "xen-4.9-no-refuse"]);
+    expect(u.status).toBe(2);
+    expect(u.stderr).toMatch(/unknown variant 'xen-4\.9-no-refuse': expected one of xen-4\.8, v3-posted, v3-fixed, xen-4\.9/);
+    const bad = vgic(["variants", "--variants", "examples/my-scenario.mjs"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--variants examples\/my-scenario\.mjs: expected an export 'variants' \(an array\), got none/);
+  }, 120_000);
+});
