@@ -213,7 +213,7 @@ function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" 
       else {
         if (schedules >= o.budget) return { schedules, exhausted: false, bound };
         const sched = new PrefixScheduler(prefix);
-        const { r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
+        const { run, r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
         schedules++;
         o.onProgress?.(schedules, performance.now() - t0);
         log = sched.log;
@@ -221,6 +221,7 @@ function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" 
           return { schedules, exhausted: false, bound, hit: { r, log, findings }, msToFirst: performance.now() - t0 };
         }
         cache.set(key, packLog(log));
+        run.sys.gic.release();
       }
       let pre = stack.length > 0 ? stack[stack.length - 1]!.pre : 0;
       if (stack.length > 0) {
@@ -254,15 +255,20 @@ function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" 
 
 function sampled(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "seed" | "depth" | "failOn" | "maxSteps">> & Progress, strategy: "pct" | "random", t0: number): Search {
   let k = 1000;
-  if (strategy === "pct") k = Math.max(1, runOnce(o.scenario, o.variant, Sched.time(), false, o.maxSteps).r.steps);
+  if (strategy === "pct") {
+    const cal = runOnce(o.scenario, o.variant, Sched.time(), false, o.maxSteps);
+    k = Math.max(1, cal.r.steps);
+    cal.run.sys.gic.release();
+  }
   for (let i = 0; i < o.budget; i++) {
     const seed = o.seed + i;
     const sched = strategy === "pct" ? Sched.pct(o.depth, seed, { steps: k }) : Sched.random(seed);
-    const { r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
+    const { run, r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
     o.onProgress?.(i + 1, performance.now() - t0);
     if (failing(findings, o.failOn) !== null) {
       return { schedules: i + 1, exhausted: false, hit: { r, log: null, findings }, msToFirst: performance.now() - t0 };
     }
+    run.sys.gic.release();
   }
   return { schedules: o.budget, exhausted: false };
 }
@@ -292,9 +298,11 @@ export function minimise(scenario: Scenario, variant: string, picks: readonly nu
       if (e instanceof ReplayError) return null;
       throw e;
     }
+    const picks = res.r.schedule.picks;
+    res.run.sys.gic.release(); // what is kept (picks, the log, the result's counts) is plain data
     if (res.r.reason === "error" && /diverged/.test(res.r.error?.message ?? "")) return null;
     if (!res.findings.some((f) => f.kind === kind)) return null;
-    return { picks: res.r.schedule.picks, log: sched.log, r: res.r, preemptions: preemptionsOf(sched.log) };
+    return { picks, log: sched.log, r: res.r, preemptions: preemptionsOf(sched.log) };
   };
   let best = attempt(picks, false);
   if (best === null) throw new Error(`minimise: the schedule does not fail with '${kind}'`);
@@ -439,6 +447,6 @@ export function explore(opts: ExploreOptions): ExploreResult {
 
 function replayLog(scenario: Scenario, variant: string, picks: readonly number[], maxSteps: number): Decision[] {
   const sched = new PrefixScheduler(picks);
-  runOnce(scenario, variant, sched, false, maxSteps);
+  runOnce(scenario, variant, sched, false, maxSteps).run.sys.gic.release();
   return sched.log;
 }

@@ -463,9 +463,12 @@ class VgicSession implements FuzzSession<VgicOp> {
       return hostException("host exception", e);
     }
     const v = pickViolation(res.violations);
+    const schedule = v !== null && res.run ? res.run.schedule : null;
+    // judged and scheduled: the model instance goes back for the next case
+    res.sys?.gic.release();
     if (v === null) return null;
     const out: VgicViolation = { ...v };
-    if (res.run) out.schedule = res.run.schedule;
+    if (schedule !== null) out.schedule = schedule;
     return out;
   }
 }
