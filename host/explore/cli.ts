@@ -18,6 +18,7 @@ import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, t
 import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, loadMatrixBaseline, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
+import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
 
 export const EXPLORE_SPEC: CommandSpec = {
   name: "explore",
@@ -31,7 +32,7 @@ A counterexample is minimised, printed as a story, saved as a replay file under 
     ...VARIANTS_OPTION,
     scenarios: { type: "string", arg: "FILE", help: "load more scenarios from an ES module exporting `scenarios`" },
     strategy: { type: "string", arg: "S", help: "dfs (exhaustive within --bound preemptions), pct, random (dfs)" },
-    budget: { type: "string", arg: "N", help: "most schedules per scenario and variant (dfs 20000, else 2000;\nmatrix ${MATRIX_BUDGET})" },
+    budget: { type: "string", arg: "N", help: `most schedules per scenario and variant (dfs 20000, else 2000;\nmatrix ${MATRIX_BUDGET})` },
     seed: { type: "string", arg: "N", help: "first seed of pct/random (1)" },
     bound: { type: "string", arg: "N", help: "dfs preemption bound, explored 0..N (2)" },
     depth: { type: "string", arg: "N", help: "pct bug depth (3)" },
@@ -45,6 +46,8 @@ A counterexample is minimised, printed as a story, saved as a replay file under 
     markdown: { type: "boolean", help: "the matrix as a markdown table (the README's)" },
     baseline: { type: "string", arg: "FILE|DIR", help: "matrix: compare finding signatures per cell with an earlier --matrix\n--json output or a directory of counterexample files; report, and\nfail on, only new and gone ones" },
     "baseline-variant": { type: "string", arg: "NAME", help: "matrix: the reference is the same cells under variant NAME (with\none --variant), same strategy, seed and budget" },
+    shard: { type: "string", arg: "I/N", help: "matrix: explore only the cells whose index i has i % N == I, one machine\nof a campaign (default: JOB_COMPLETION_INDEX of a Kubernetes Indexed\nJob with VGIC_SHARDS, its completions; else every cell)" },
+    merge: { type: "string", arg: "DIR", help: "join the --matrix --json documents of a sharded campaign found in DIR\ninto the matrix one machine would have produced" },
   },
 };
 
@@ -69,6 +72,7 @@ const FindingJson = z.strictObject({
 });
 const CellSignatureJson = z.strictObject({ scenario: z.string(), variant: z.string(), signature: z.string() });
 const CellJson = z.looseObject({
+  index: z.number().int().optional().describe("the cell's place in the whole matrix (scenarios in order, variants in order)"),
   scenario: z.string(), variant: z.string(), strategy: z.enum(["dfs", "pct", "random"]),
   schedules: z.number().int().describe("schedules run"), exhausted: z.boolean().describe("dfs: every schedule within the bound was run"),
   bound: z.number().int().optional(), elapsedMs: z.number(), schedulesPerSecond: z.number(),
@@ -92,6 +96,9 @@ export const ExploreMatrixOutput = z.strictObject({
   format: z.literal(EXPLORE_MATRIX_FORMAT),
   vgicLab: z.string().describe("the vgic-lab version that made it"),
   wallMs: z.number(), workers: z.number().int(),
+  options: z.record(z.string(), z.unknown()).optional().describe("the search settings of every cell (a merge requires them equal)"),
+  shard: z.strictObject({ index: z.number().int(), count: z.number().int() }).optional().describe("with --shard: the cells of this machine"),
+  cellsTotal: z.number().int().optional().describe("cells of the whole matrix"),
   cells: z.array(CellJson.extend({ signatures: z.array(z.string()).describe("the counterexample's finding signatures") }))
     .describe("one per scenario x variant, scenarios in order, variants in order"),
   baseline: z.strictObject({
@@ -188,6 +195,30 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   const variantArg = stringOption(values, "variant") ?? "all";
   const variants = variantArg === "all" ? allVariants().map((v) => v.name) : [variantNamed(variantArg).name];
 
+  const mergeDir = stringOption(values, "merge");
+  if (mergeDir !== undefined) {
+    if (positionals.length > 0 || values.matrix) throw new UsageError("--merge: no SCENARIO and no --matrix expected: the shards name their cells");
+    const merged = mergeShards(mergeDir, (doc, file) => {
+      const r = ExploreMatrixOutput.safeParse(doc);
+      if (!r.success) {
+        const i = r.error.issues[0]!;
+        throw new UsageError(`--merge: ${printable(file)}: ${i.path.join(".") || "(document)"}: ${i.message}`);
+      }
+      const d = r.data;
+      if (d.shard === undefined || d.cellsTotal === undefined || d.options === undefined || d.cells.some((c) => c.index === undefined)) {
+        throw new UsageError(`--merge: ${printable(file)}: not a sharded matrix (run it with --matrix --shard I/N --json)`);
+      }
+      return d as unknown as ShardDoc;
+    });
+    const rs = merged.cells as unknown as CellResult[];
+    if (values.json) {
+      const { shard: _s, ...whole } = merged;
+      json({ format: EXPLORE_MATRIX_FORMAT, ...whole });
+    } else if (values.markdown) out(matrixMarkdown(rs));
+    else out(formatMatrix(rs));
+    return rs.some((r) => r.counterexample !== undefined) ? EXIT.finding : EXIT.ok;
+  }
+
   const isMatrix = values.matrix === true || positionals[0] === "all";
   const baseVariant = stringOption(values, "baseline-variant");
   const baselinePath = stringOption(values, "baseline");
@@ -207,7 +238,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const cellsOf = (vs: readonly string[]): Cell[] => scenarios.flatMap((s) => vs.map((v) => ({ scenario: s.name, variant: v })));
     const runCells = async (cells: Cell[], what: string): Promise<CellResult[]> => {
       let done = 0;
-      progress.note(`${what}${cells.length} cells (${scenarios.length} scenarios x ${cells.length / scenarios.length} variants) on ${workers} worker${workers > 1 ? "s" : ""}`);
+      const shape = Number.isInteger(cells.length / scenarios.length) ? ` (${scenarios.length} scenarios x ${cells.length / scenarios.length} variants)` : "";
+      progress.note(`${what}${cells.length} cells${shape} on ${workers} worker${workers > 1 ? "s" : ""}`);
       const rs = await runMatrix(entry, scenarios, cells, mo, workers, { scenariosFile, variantsFile },
         (_i, r) => { done++; progress.update(done, cells.length, "cells", `last ${r.scenario} under ${r.variant}`); });
       progress.clear();
@@ -219,13 +251,19 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       // the reference cells stand for the compared variant's
       baseline = { source: `variant ${baseVariant}`, cells: cellSignatures(ref).map((c) => ({ ...c, variant: variants[0]! })) };
     }
-    const rs = await runCells(cellsOf(variants), "");
+    const all = cellsOf(variants);
+    const shard = shardOf(stringOption(values, "shard"));
+    if (shard !== null && (baseline !== null || baseVariant !== undefined)) throw new UsageError("--shard: compare the merged campaign with a baseline, not one shard");
+    const indices = all.map((_, k) => k).filter((k) => shard === null || k % shard.count === shard.index);
+    const rs = await runCells(indices.map((k) => all[k]!), shard === null ? "" : `shard ${shard.index}/${shard.count}: `);
     const wall = performance.now() - t0;
     const cmp = baseline ? compareCells(cellSignatures(rs), baseline.cells) : null;
     if (values.json) {
       const doc: z.infer<typeof ExploreMatrixOutput> = {
         format: EXPLORE_MATRIX_FORMAT, vgicLab: VERSION, wallMs: wall, workers,
-        cells: rs.map((r) => ({ ...r, signatures: findingSignatures(r.counterexample?.findings ?? []) })),
+        options: { strategy: mo.strategy, budget: mo.budget, seed: mo.seed ?? null, bound: mo.bound ?? null, depth: mo.depth ?? null, failOn: mo.failOn, variants, scenarios: scenarios.map((x) => x.name) },
+        ...(shard !== null ? { shard } : {}), cellsTotal: all.length,
+        cells: rs.map((r, i) => ({ index: indices[i]!, ...r, signatures: findingSignatures(r.counterexample?.findings ?? []) })),
         ...(baseline && cmp ? { baseline: { source: baseline.source, ...cmp } } : {}),
       };
       json(doc);

@@ -1,0 +1,66 @@
+// A matrix campaign across machines: each shard explores the cells i with
+// i % N == I (--shard I/N, or a Kubernetes Indexed Job's environment), and
+// explore --merge joins the shards into exactly the matrix one machine
+// produces with the same options (timings aside).
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, unlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const vgic = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, ["build/vgic.mjs", ...args], { encoding: "utf8", env: { ...process.env, ...env } });
+const BASE = ["explore", "--matrix", "--variant", "xen-4.9", "--budget", "40", "--json"];
+type Doc = { cells: Array<Record<string, unknown>>; options: unknown; cellsTotal: number; shard?: unknown };
+const cellsOf = (d: Doc) => d.cells.map(({ elapsedMs: _e, schedulesPerSecond: _s, msToFirst: _m, ...c }) => c);
+
+describe("explore --matrix campaigns", () => {
+  const dir = mkdtempSync(join(tmpdir(), "vgic-campaign-"));
+  const shards = join(dir, "shards");
+  mkdirSync(shards);
+  const single = vgic(BASE);
+  const one = JSON.parse(single.stdout) as Doc;
+  for (let i = 0; i < 3; i++) {
+    const r = vgic([...BASE, "--shard", `${i}/3`]);
+    writeFileSync(join(shards, `shard-${i}.json`), r.stdout);
+  }
+
+  it("the merge of three shards equals the single-machine matrix, cell for cell, and exits as it does", () => {
+    const m = vgic(["explore", "--merge", shards, "--json"]);
+    expect(m.status, m.stderr).toBe(single.status);
+    const merged = JSON.parse(m.stdout) as Doc;
+    expect(cellsOf(merged)).toEqual(cellsOf(one));
+    expect(merged.options).toEqual(one.options);
+    expect(merged.shard).toBeUndefined();
+    expect(one.cells.length).toBe(one.cellsTotal);
+    const md = vgic(["explore", "--merge", shards, "--markdown"]);
+    expect(md.stdout).toBe(vgic(["explore", "--matrix", "--variant", "xen-4.9", "--budget", "40", "--markdown"]).stdout);
+  });
+
+  it("a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with VGIC_SHARDS picks the same cells as --shard", () => {
+    const env = JSON.parse(vgic(BASE, { JOB_COMPLETION_INDEX: "1", VGIC_SHARDS: "3" }).stdout) as Doc;
+    const flag = JSON.parse(readFileSync(join(shards, "shard-1.json"), "utf8")) as Doc;
+    expect(cellsOf(env)).toEqual(cellsOf(flag));
+    expect(env.shard).toEqual({ index: 1, count: 3 });
+    const bad = vgic(BASE, { JOB_COMPLETION_INDEX: "1" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/VGIC_SHARDS is not/);
+  });
+
+  it("a campaign with a shard missing, or shards of other options, is refused naming what is wrong", () => {
+    const partial = join(dir, "partial");
+    mkdirSync(partial);
+    writeFileSync(join(partial, "a.json"), readFileSync(join(shards, "shard-0.json")));
+    const r = vgic(["explore", "--merge", partial]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--merge: cells 1, 2, 4, 5, 7 are in no shard/);
+    writeFileSync(join(partial, "b.json"), vgic([...BASE.slice(0, 5), "41", "--json", "--shard", "1/3"]).stdout);
+    const o = vgic(["explore", "--merge", partial]);
+    expect(o.status).toBe(2);
+    expect(o.stderr).toMatch(/b\.json: options .* differs from .*a\.json's/);
+    unlinkSync(join(partial, "b.json"));
+    writeFileSync(join(partial, "c.json"), single.stdout);
+    expect(vgic(["explore", "--merge", partial]).stderr).toMatch(/c\.json: not a sharded matrix/);
+    expect(vgic([...BASE, "--shard", "3/3"]).stderr).toMatch(/--shard: expected I\/N with 0 <= I < N/);
+  });
+});
