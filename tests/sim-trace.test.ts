@@ -149,3 +149,37 @@ describe("narrative", () => {
     expect(text).toContain(`[${release}] pCPU1: gic_update_one_lr gets rank lock after spinning ${release - 50} cycles`);
   });
 });
+
+describe("the Chrome trace of a whole system", () => {
+  it("closes every slice it opens (per track, in order), names the registers an access hits, and sets no displayTimeUnit", async () => {
+    const { buildSystem } = await import("../host/xen/system.ts");
+    const { registerName } = await import("../host/sim/trace.ts");
+    // a booted system cut off mid-run: pCPU loops and guest-mode slices are open
+    const sys = buildSystem({
+      variant: "xen-4.9", trace: true,
+      programs: [function* (g) { for (;;) { yield* g.readDist(GICD.TYPER); yield* g.work(5000); } }, undefined],
+    });
+    sys.machine.run({ until: 200_000 });
+    const doc = sys.machine.trace!.toChrome() as { traceEvents: Array<{ ph: string; pid: number; tid: number; name: string; args?: Record<string, unknown> }> };
+    expect("displayTimeUnit" in doc).toBe(false);
+    const depth = new Map<string, string[]>();
+    for (const e of doc.traceEvents) {
+      const k = `${e.pid}:${e.tid}`;
+      if (e.ph === "B") depth.set(k, [...(depth.get(k) ?? []), e.name]);
+      if (e.ph === "E") {
+        const st = depth.get(k) ?? [];
+        expect(st.at(-1), `${k} closes ${e.name}`).toBe(e.name);
+        st.pop();
+      }
+    }
+    for (const [k, st] of depth) expect(st, k).toEqual([]);
+    // gicv2_dist_init's physical writes (the guest's GICD_TYPER reads trap and are emulated)
+    const ctlr = doc.traceEvents.filter((e) => e.name === "write GICD_CTLR");
+    expect(ctlr.length).toBe(2);
+    expect(ctlr[1]!.args).toMatchObject({ address: "0x8000000", value: "0x1", register: "GICD_CTLR" });
+    expect(doc.traceEvents.some((e) => e.name === "write GICD_ITARGETSR+0x20")).toBe(true);
+    expect(registerName("GICD+0x104")).toBe("GICD_ISENABLER+0x4");
+    expect(registerName("GICH+0x108")).toBe("GICH_LR+0x8");
+    expect(registerName("GICD+0xf40")).toBeNull();
+  });
+});

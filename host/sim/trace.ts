@@ -11,6 +11,7 @@
 // metadata), and a step-by-step narrative for people.
 
 import { sha256 } from "./digest.ts";
+import { ROWS } from "../check/access.ts";
 
 export type TraceKind =
   | "step" // a thread resumes from a scheduling point (name: the point)
@@ -91,7 +92,7 @@ export class Trace {
    *  thread (pCPUs, devices, events); pid 1 is the guest with a track per
    *  vCPU: when it ran in guest mode (and on which pCPU) and the virtual
    *  interrupts its handler took. */
-  toChrome(): { traceEvents: ChromeEvent[]; displayTimeUnit: string; otherData: Record<string, unknown> } {
+  toChrome(): { traceEvents: ChromeEvent[]; otherData: Record<string, unknown> } {
     const pid = 0;
     const out: ChromeEvent[] = [
       { name: "process_name", ph: "M", ts: 0, pid, tid: 0, args: { name: "machine" } },
@@ -111,46 +112,73 @@ export class Trace {
       out.push({ name: "thread_name", ph: "M", ts: 0, pid, tid, args: { name: n } });
       out.push({ name: "thread_sort_index", ph: "M", ts: 0, pid, tid, args: { sort_index: tid } });
     });
+    // slices still open when the trace ends (a pCPU's loop, a vCPU still
+    // in guest mode) are closed at its last timestamp
+    const open = new Map<string, ChromeEvent[]>();
+    const push = (ev: ChromeEvent) => {
+      out.push(ev);
+      if (ev.ph !== "B" && ev.ph !== "E") return;
+      const k = `${ev.pid}:${ev.tid}`;
+      let st = open.get(k);
+      if (st === undefined) open.set(k, st = []);
+      if (ev.ph === "B") st.push(ev);
+      else st.pop();
+    };
+    let last = 0;
     for (const e of this.events) {
       const ts = this.us(e.ts);
+      if (ts > last) last = ts;
       const base = { pid, tid: e.tid };
       switch (e.kind) {
         case "fn-begin":
-          out.push({ ...base, name: e.name, ph: "B", ts, cat: "hyp" });
+          push({ ...base, name: e.name, ph: "B", ts, cat: "hyp" });
           break;
         case "fn-end":
-          out.push({ ...base, name: e.name, ph: "E", ts, cat: "hyp" });
+          push({ ...base, name: e.name, ph: "E", ts, cat: "hyp" });
           break;
         case "irq-enter":
-          out.push({ ...base, name: "IRQ", ph: "B", ts, cat: "irq" });
+          push({ ...base, name: "IRQ", ph: "B", ts, cat: "irq" });
           break;
         case "irq-exit":
-          out.push({ ...base, name: "IRQ", ph: "E", ts, cat: "irq" });
+          push({ ...base, name: "IRQ", ph: "E", ts, cat: "irq" });
           break;
         case "spin":
-          out.push({ ...base, name: `spin ${e.name}`, ph: "X", ts: this.us(e.a), dur: this.us(e.ts - e.a), cat: "lock", args: { cycles: e.ts - e.a } });
+          push({ ...base, name: `spin ${e.name}`, ph: "X", ts: this.us(e.a), dur: this.us(e.ts - e.a), cat: "lock", args: { cycles: e.ts - e.a } });
           break;
         case "wake":
-          out.push({ ...base, name: "idle", ph: "X", ts: this.us(e.a), dur: this.us(e.ts - e.a), cat: "idle" });
+          push({ ...base, name: "idle", ph: "X", ts: this.us(e.a), dur: this.us(e.ts - e.a), cat: "idle" });
           break;
         case "vcpu-in":
-          out.push({ pid: GUEST_PID, tid: e.a, name: `guest on pCPU${e.b}`, ph: "B", ts, cat: "guest" });
+          push({ pid: GUEST_PID, tid: e.a, name: `guest on pCPU${e.b}`, ph: "B", ts, cat: "guest" });
           break;
         case "vcpu-out":
-          out.push({ pid: GUEST_PID, tid: e.a, name: `guest on pCPU${e.b}`, ph: "E", ts, cat: "guest" });
+          push({ pid: GUEST_PID, tid: e.a, name: `guest on pCPU${e.b}`, ph: "E", ts, cat: "guest" });
           break;
         case "virq":
-          out.push({ pid: GUEST_PID, tid: e.a, name: `vIRQ ${e.b}`, ph: "i", ts, s: "t", cat: "virq", args: { cycle: e.ts } });
+          push({ pid: GUEST_PID, tid: e.a, name: `vIRQ ${e.b}`, ph: "i", ts, s: "t", cat: "virq", args: { cycle: e.ts } });
+          break;
+        case "mmio-read":
+        case "mmio-write":
+          push({
+            ...base, name: `${e.kind === "mmio-read" ? "read" : "write"} ${registerName(e.name) ?? e.name}`, ph: "i", ts, s: "t", cat: e.kind,
+            args: { cycle: e.ts, address: hex(e.a), value: hex(e.b), register: registerName(e.name) ?? e.name },
+          });
           break;
         default:
-          out.push({
+          push({
             ...base, name: e.kind === "step" ? e.name : `${e.kind} ${e.name}`, ph: "i", ts,
             s: e.kind === "deadlock" || e.kind === "error" ? "g" : "t", cat: e.kind,
             args: { cycle: e.ts, a: e.a, b: e.b, ...(e.text ? { detail: e.text } : {}) },
           });
       }
     }
-    return { traceEvents: out, displayTimeUnit: "ns", otherData: { hz: this.hz, clock: "cycles converted to microseconds at hz" } };
+    for (const st of open.values()) {
+      while (st.length > 0) {
+        const b = st.pop()!;
+        out.push({ pid: b.pid, tid: b.tid, name: b.name, ph: "E", ts: last, ...(b.cat !== undefined ? { cat: b.cat } : {}) });
+      }
+    }
+    return { traceEvents: out, otherData: { hz: this.hz, clock: "cycles converted to microseconds at hz" } };
   }
 
   toChromeJson(): string {
@@ -170,6 +198,20 @@ export class Trace {
 }
 
 const hex = (v: number) => `0x${(v >>> 0).toString(16)}`;
+
+const FRAME_INDEX: Record<string, number> = { GICD: 0, GICC: 1, GICH: 2, GICV: 3 };
+
+/** "GICD+0x104" as the register it falls in (IHI 0048B's names), with the
+ *  offset within a multi-word register: "GICD_ISENABLER+0x4"; null when
+ *  the address is in no register. */
+export function registerName(frame: string): string | null {
+  const m = /^(GIC[DCHV])\+0x([0-9a-f]+)$/.exec(frame);
+  if (m === null) return null;
+  const f = FRAME_INDEX[m[1]!]!, off = parseInt(m[2]!, 16);
+  const row = ROWS.find((r) => r.frame === f && off >= r.start && off < r.start + r.length);
+  if (row === undefined) return null;
+  return row.length > 4 ? `${row.name}+0x${(off - row.start).toString(16)}` : row.name;
+}
 
 function describe(e: TraceEvent): string {
   switch (e.kind) {
