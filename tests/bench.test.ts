@@ -207,3 +207,21 @@ describe("the stack bench drives every vCPU", () => {
     expect(() => runStackBench({ pcpus: 2, cycles: 30, runs: 1 })).toThrow(/vCPU 0, 1 completed no injection/);
   });
 });
+
+describe("the bench says how noisy it was", () => {
+  it("prints and records the load average at the start and the end, and each timed section's spread over its runs", async () => {
+    const text = await runCli(["--hw", "--iterations", "2000", "--runs", "3"]);
+    expect(text).toMatch(/^host: .*, load average [\d.]+ [\d.]+ [\d.]+; profile /m);
+    expect(text).toMatch(/^noise: \(max - min\) \/ median over the runs of each operation: [\d.]+% to [\d.]+%, median [\d.]+%$/m);
+    expect(text).toMatch(/^load average at the end: [\d.]+ [\d.]+ [\d.]+ /m);
+    const doc = parseBenchResult(JSON.parse(await runCli(["--hw", "--iterations", "2000", "--runs", "3", "--json"])));
+    expect(doc.host.load!.start).toHaveLength(3);
+    expect(doc.host.load!.end).toHaveLength(3);
+  });
+
+  it("spread is (max - min) / median in percent", async () => {
+    const { spread } = await import("../host/bench/result.ts");
+    expect(spread({ median: 200, min: 150, max: 250 })).toBe(50);
+    expect(spread({ median: 0, min: 0, max: 0 })).toBe(0);
+  });
+});

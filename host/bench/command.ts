@@ -13,7 +13,7 @@ import { formatRates, runHardwareBench } from "./hw.ts";
 import { formatSimBench, runSimBench } from "./sim.ts";
 import { formatStackRate, runStackBench } from "./stack.ts";
 import { formatLatency, runLatencyBench } from "./latency.ts";
-import { compareResults, formatChanges, hostInfo, parseBenchResult, profileInfo, type BenchResult } from "./result.ts";
+import { compareResults, formatChanges, hostInfo, loadNow, spread, parseBenchResult, profileInfo, type BenchResult } from "./result.ts";
 import { loadProfile, profilePath } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
@@ -93,7 +93,7 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
   };
   const say = (s: string) => { if (!values.json) write(s + "\n"); };
   const h = result.host;
-  say(`host: ${h.cpu} (${h.cpus} CPUs), Node ${h.node} ${h.platform}/${h.arch}; profile ${profile.name} (${origin}), ${profile.hz / 1e6} MHz\n`);
+  say(`host: ${h.cpu} (${h.cpus} CPUs), Node ${h.node} ${h.platform}/${h.arch}, load average ${h.load!.start.join(" ")}; profile ${profile.name} (${origin}), ${profile.hz / 1e6} MHz\n`);
   if (all || values.hw) {
     const opts: { iterations?: number; runs?: number } = {};
     const it = intOption(values, "iterations", 1, 1e9);
@@ -101,7 +101,9 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
     if (runs !== undefined) opts.runs = runs;
     const rates = runHardwareBench(opts);
     result.hardware = rates as unknown as BenchResult["hardware"];
-    say("== hardware model (wasm): register round trips per wall-second\n" + formatRates(rates) + "\n");
+    const sp = rates.map(spread).sort((a, b) => a - b);
+    say("== hardware model (wasm): register round trips per wall-second\n" + formatRates(rates) +
+      `\nnoise: (max - min) / median over the runs of each operation: ${sp[0]}% to ${sp[sp.length - 1]}%, median ${sp[sp.length >> 1]}%\n`);
   }
   if (all || values.sim) {
     const b = runSimBench(runs !== undefined ? { runs } : {});
@@ -113,7 +115,7 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
     const variant = variantArg === "all" ? "xen-4.9" : variants[0]!;
     const r = runStackBench({ variant, ...(runs !== undefined ? { runs } : {}) });
     result.stack = r as unknown as BenchResult["stack"];
-    say("== whole stack: completed injections per wall-second (goal: 1 M/s)\n" + formatStackRate(r) + "\n");
+    say("== whole stack: completed injections per wall-second (goal: 1 M/s)\n" + formatStackRate(r) + `\nnoise: (max - min) / median over the runs: ${spread(r)}%\n`);
   }
   if (all || values.latency) {
     const lat = runLatencyBench({ profile, variants, seed, ...(reps !== undefined ? { reps } : {}) });
@@ -126,6 +128,8 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
     const tell = values.json ? (s: string) => process.stderr.write(s + "\n") : say;
     tell(`== change against ${compare} (${previous.createdAt}, profile ${previous.profile.name}): medians\n` + formatChanges(changes) + "\n");
   }
+  result.host.load!.end = loadNow();
+  say(`load average at the end: ${result.host.load!.end.join(" ")} (compare figures from one run, and ratios; a loaded machine's drift)`);
   if (values.json) write(JSON.stringify(result, null, 2) + "\n");
   return EXIT.ok;
 }

@@ -3,7 +3,7 @@
 // equal). Also where the document is assembled (the host it
 // ran on, the profile it used) and compared with an earlier one (--compare).
 
-import { cpus, arch, platform } from "node:os";
+import { cpus, arch, loadavg, platform } from "node:os";
 import { z } from "zod";
 import type { CostProfile } from "../sim/api.ts";
 import { COST_NAMES } from "../sim/api.ts";
@@ -48,6 +48,10 @@ export const BenchResult = z.strictObject({
   createdAt: z.string(),
   host: z.strictObject({
     node: z.string(), platform: z.string(), arch: z.string(), cpu: z.string(), cpus: z.number().int(),
+    load: z.strictObject({
+      start: z.array(z.number()).describe("load average over 1, 5 and 15 minutes when the benchmark started"),
+      end: z.array(z.number()).optional().describe("the same when it ended"),
+    }).optional().describe("how busy the machine was: wall-clock figures from a loaded machine drift"),
   }).describe("the machine the benchmark ran on"),
   profile: z.strictObject({
     name: z.string(), origin: z.string(), hz: num, costs: z.record(z.string(), num),
@@ -73,9 +77,19 @@ export function parseBenchResult(v: unknown, origin = "result"): BenchResult {
   return r.data;
 }
 
+const round2 = (xs: number[]) => xs.map((x) => Math.round(x * 100) / 100);
+
+/** The load average now (1, 5, 15 minutes), rounded. */
+export function loadNow(): number[] { return round2(loadavg()); }
+
+/** Spread of timed runs: (max - min) / median, in percent. */
+export function spread(r: { median: number; min: number; max: number }): number {
+  return r.median > 0 ? Math.round(((r.max - r.min) / r.median) * 1000) / 10 : 0;
+}
+
 export function hostInfo(): BenchResult["host"] {
   const c = cpus();
-  return { node: process.version, platform: platform(), arch: arch(), cpu: c[0]?.model ?? "unknown", cpus: c.length };
+  return { node: process.version, platform: platform(), arch: arch(), cpu: c[0]?.model ?? "unknown", cpus: c.length, load: { start: round2(loadavg()) } };
 }
 
 export function profileInfo(p: CostProfile, origin: string): BenchResult["profile"] {
