@@ -160,14 +160,29 @@ describe("vgic bench --json and --compare", () => {
     const changes = compareResults(old, parseBenchResult(doc));
     const moved = changes.filter((c) => c.delta !== 0);
     expect(moved).toEqual([expect.objectContaining({ section: "latency", key: "trap xen-4.9", old: 1000, now: 1356, delta: 356 })]);
-    expect(formatChanges(changes)).toMatch(/trap xen-4\.9 +1000 +1356 +\+35\.6%/);
+    expect(formatChanges(changes)).toMatch(/trap xen-4\.9 +1,000 +1,356 +\+35\.6%/);
 
     const dir = mkdtempSync(join(tmpdir(), "vgic-bench-"));
     const file = join(dir, "old.json");
     writeFileSync(file, JSON.stringify(old));
     const text = await runCli(["--latency", "--reps", "4", "--variant", "xen-4.9", "--compare", file]);
     expect(text).toMatch(/== change against/);
-    expect(text).toMatch(/trap xen-4\.9 +1000 +1356 +\+35\.6%/);
+    expect(text).toMatch(/trap xen-4\.9 +1,000 +1,356 +\+35\.6%/);
+  });
+
+  it("--compare prints plain numbers in aligned columns", () => {
+    const t = formatChanges([
+      { section: "stack", key: "xen-4.9, 4 pCPUs", unit: "injections/s (median)", old: 12345678.9, now: 9876543.2, delta: -2469135.7, ratio: -0.2 },
+      { section: "latency", key: "trap xen-4.9", unit: "cycles (median)", old: 1000, now: 1356, delta: 356, ratio: 0.356 },
+      { section: "latency", key: "completion xen-4.8", unit: "cycles (median)", old: 71.25, now: 70.5, delta: -0.75, ratio: -0.0105 },
+    ]).split("\n");
+    expect(t[1]).toMatch(/ 12,345,679 +9,876,543 +-20\.0%  injections\/s/);
+    expect(t.join("\n")).not.toMatch(/e\+/);
+    expect(t[3]).toMatch(/ 71\.3 +70\.5 +-1\.1%/);
+    // right-aligned: each number column ends at the same place on every row
+    const end = (line: string, x: string) => line.indexOf(x) + x.length;
+    expect(end(t[2]!, "1,356")).toBe(end(t[1]!, "9,876,543"));
+    expect(end(t[3]!, "70.5")).toBe(end(t[1]!, "9,876,543"));
   });
 
   it("--compare reports a changed outcome", () => {

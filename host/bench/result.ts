@@ -149,18 +149,23 @@ export function compareResults(old: BenchResult, now: BenchResult): Change[] {
 }
 
 export function formatChanges(changes: Change[], threshold = 0): string {
-  const lines = [`${"section".padEnd(9)} ${"figure".padEnd(52)} ${"before".padStart(12)} ${"now".padStart(12)} ${"change".padStart(9)}`];
+  // plain numbers (grouped thousands, one decimal below 100), columns as
+  // wide as their widest entry
+  const num = (x: number | string) => typeof x !== "number" ? String(x)
+    : Math.abs(x) >= 100 ? Math.round(x).toLocaleString("en-US") : (Math.round(x * 10) / 10).toString();
+  const rows: string[][] = [["section", "figure", "before", "now", "change", ""]];
   let same = 0;
   for (const c of changes) {
     if (c.delta === undefined) {
-      lines.push(`${c.section.padEnd(9)} ${c.key.padEnd(52)} ${String(c.old).padStart(12)} ${String(c.now).padStart(12)}  outcome changed`);
+      rows.push([c.section, c.key, String(c.old), String(c.now), "outcome changed", ""]);
       continue;
     }
     if (Math.abs(c.ratio!) <= threshold) { same++; continue; }
-    const f = (x: number | string) => typeof x === "number" ? (Math.abs(x) >= 1e5 ? x.toExponential(3) : (Math.round(x * 10) / 10).toString()) : x;
     const pctText = Number.isFinite(c.ratio!) ? `${c.ratio! >= 0 ? "+" : ""}${(c.ratio! * 100).toFixed(1)}%` : "new";
-    lines.push(`${c.section.padEnd(9)} ${c.key.padEnd(52)} ${f(c.old).padStart(12)} ${f(c.now).padStart(12)} ${pctText.padStart(9)}  ${c.unit}`);
+    rows.push([c.section, c.key, num(c.old), num(c.now), pctText, c.unit]);
   }
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((x, i) => (i >= 2 && i <= 4 ? x.padStart(w[i]!) : x.padEnd(w[i]!))).join("  ").trimEnd());
   if (same > 0) lines.push(`(${same} figures unchanged)`);
   return lines.join("\n");
 }
