@@ -183,3 +183,28 @@ describe("the Chrome trace of a whole system", () => {
     expect(registerName("GICD+0xf40")).toBeNull();
   });
 });
+
+describe("--trace-events keeps only the groups asked for", () => {
+  it("a trace limited to guest and irq has only vCPU slices, virtual IRQs and IRQ slices, still balanced; unknown groups are named", async () => {
+    const { buildSystem } = await import("../host/xen/system.ts");
+    const { traceKindsOf } = await import("../host/sim/trace.ts");
+    const sys = buildSystem({
+      variant: "xen-4.9", trace: true,
+      programs: [function* (g) { for (;;) { yield* g.readDist(GICD.TYPER); yield* g.work(5000); } }, undefined],
+    });
+    sys.machine.run({ until: 200_000 });
+    const all = sys.machine.trace!.toChrome().traceEvents;
+    const some = sys.machine.trace!.toChrome(traceKindsOf("guest,irq")).traceEvents;
+    const kept = some.filter((e) => e.ph !== "M");
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(all.filter((e) => e.ph !== "M").length / 4);
+    const cats = new Set(kept.map((e) => e.cat));
+    expect(cats.has("guest")).toBe(true);
+    for (const c of cats) expect(["guest", "virq", "irq"]).toContain(c);
+    const open = new Map<string, number>();
+    for (const e of kept) if (e.ph === "B" || e.ph === "E") open.set(`${e.pid}:${e.tid}`, (open.get(`${e.pid}:${e.tid}`) ?? 0) + (e.ph === "B" ? 1 : -1));
+    for (const [k, n] of open) expect(n, k).toBe(0);
+    expect(() => traceKindsOf("guest,nope")).toThrow("--trace-events: unknown group 'nope': expected fn, irq, lock, mmio, line, idle, guest, step, other or all");
+    expect(traceKindsOf("all").size).toBeGreaterThan(20);
+  });
+});

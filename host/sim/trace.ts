@@ -28,6 +28,33 @@ export type TraceKind =
   | "virq" // a guest handler takes a virtual interrupt (a: vCPU id, b: interrupt ID)
   | "deadlock" | "error" | "note";
 
+/** Groups of trace events a Chrome trace can be limited to (`--trace-events`). */
+export const TRACE_GROUPS = {
+  fn: ["fn-begin", "fn-end"],
+  irq: ["irq-enter", "irq-exit"],
+  lock: ["lock", "lock-wait", "lock-granted", "unlock", "trylock-fail", "spin"],
+  mmio: ["mmio-read", "mmio-write"],
+  line: ["line", "set-line"],
+  idle: ["idle", "wake"],
+  guest: ["vcpu-in", "vcpu-out", "virq"],
+  step: ["step"],
+  other: ["event", "deadlock", "error", "note"],
+} as const satisfies Record<string, readonly TraceKind[]>;
+export type TraceGroup = keyof typeof TRACE_GROUPS;
+
+/** The kinds of a comma-separated list of groups (or all); RangeError naming an unknown one. */
+export function traceKindsOf(list: string): ReadonlySet<TraceKind> {
+  const names = list === "all" ? Object.keys(TRACE_GROUPS) : list.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  const kinds = new Set<TraceKind>();
+  for (const n of names) {
+    const g = (TRACE_GROUPS as Record<string, readonly TraceKind[]>)[n];
+    if (g === undefined) throw new RangeError(`--trace-events: unknown group '${n}': expected ${Object.keys(TRACE_GROUPS).join(", ")} or all`);
+    for (const k of g) kinds.add(k);
+  }
+  if (kinds.size === 0) throw new RangeError("--trace-events: expected at least one group");
+  return kinds;
+}
+
 export interface TraceEvent {
   /** cycle at which it happened (the thread's clock, or the event time) */
   ts: number;
@@ -92,7 +119,7 @@ export class Trace {
    *  thread (pCPUs, devices, events); pid 1 is the guest with a track per
    *  vCPU: when it ran in guest mode (and on which pCPU) and the virtual
    *  interrupts its handler took. */
-  toChrome(): { traceEvents: ChromeEvent[]; otherData: Record<string, unknown> } {
+  toChrome(only?: ReadonlySet<TraceKind>): { traceEvents: ChromeEvent[]; otherData: Record<string, unknown> } {
     const pid = 0;
     const out: ChromeEvent[] = [
       { name: "process_name", ph: "M", ts: 0, pid, tid: 0, args: { name: "machine" } },
@@ -128,6 +155,7 @@ export class Trace {
     for (const e of this.events) {
       const ts = this.us(e.ts);
       if (ts > last) last = ts;
+      if (only !== undefined && !only.has(e.kind)) continue;
       const base = { pid, tid: e.tid };
       switch (e.kind) {
         case "fn-begin":
@@ -181,8 +209,8 @@ export class Trace {
     return { traceEvents: out, otherData: { hz: this.hz, clock: "cycles converted to microseconds at hz" } };
   }
 
-  toChromeJson(): string {
-    return JSON.stringify(this.toChrome());
+  toChromeJson(only?: ReadonlySet<TraceKind>): string {
+    return JSON.stringify(this.toChrome(only));
   }
 
   /** One readable line per event: "[cycle] thread: what happened". */

@@ -12,6 +12,7 @@ import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import { EXIT, UsageError, VARIANTS_OPTION, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
 import { Progress } from "../progress.ts";
+import { traceKindsOf, type TraceKind } from "../sim/trace.ts";
 import { eventBudget, MAX_DURATION, parseWorkload, workloadJsonSchemaText, type Workload } from "./schema.ts";
 import { runWorkload, variantsFor, type Perf, type WorkloadResult } from "./runner.ts";
 import { formatComparison, formatResult } from "./format.ts";
@@ -55,6 +56,7 @@ The workload format: workloads/schema.json (vgic run --schema).`,
     "fail-on": { type: "string", arg: "KINDS", help: "exit 1 when a variant has a finding of these kinds (comma-separated,\nor all; default none: findings are results)" },
     json: { type: "boolean", help: "one JSON document per variant, one per line, as each finishes\n(schemas/run.schema.json)" },
     trace: { type: "string", arg: "FILE", help: "write the Perfetto trace (several variants: one file each, the variant before the extension,\ntrace.xen-4.8.json)" },
+    "trace-events": { type: "string", arg: "GROUPS", help: "what the trace keeps, comma-separated: fn, irq, lock, mmio, line, idle,\nguest, step, other, or all (all)" },
     report: { type: "string", arg: "FILE", help: "write a self-contained HTML report" },
     csv: { type: "string", arg: "DIR", help: "write sources.csv and latency.csv (per-source statistics, latency buckets)" },
     schema: { type: "boolean", help: "print the workload file's JSON Schema and exit" },
@@ -104,6 +106,16 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
   }
   const file = positionals[0]!;
   const trace = stringOption(values, "trace");
+  const traceEventsArg = stringOption(values, "trace-events");
+  let traceKinds: ReadonlySet<TraceKind> | undefined;
+  if (traceEventsArg !== undefined) {
+    if (trace === undefined) throw new UsageError("--trace-events: only with --trace FILE");
+    try {
+      traceKinds = traceKindsOf(traceEventsArg);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
   const report = stringOption(values, "report");
   const csvDir = stringOption(values, "csv");
   const intOpt = (name: string, lo: number, hi: number): number | undefined => {
@@ -163,7 +175,7 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
       results.push(result);
       perfs.push(perf);
       if (trace !== undefined && sys.machine.trace !== null) {
-        writeFileAtomic(perVariant(trace, variant, many), sys.machine.trace.toChromeJson());
+        writeFileAtomic(perVariant(trace, variant, many), sys.machine.trace.toChromeJson(traceKinds));
       }
       if (report !== undefined) writeFileAtomic(report, renderReport(results, perfs));
       if (csvDir !== undefined) writeCsv(csvDir, results);
