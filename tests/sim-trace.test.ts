@@ -150,16 +150,23 @@ describe("narrative", () => {
   });
 });
 
+/** A traced two-pCPU xen-4.9 system, a guest trapping and computing, run
+ *  for 200,000 cycles and stopped mid-run. */
+async function tracedSystem() {
+  const { buildSystem } = await import("../host/xen/system.ts");
+  const sys = buildSystem({
+    variant: "xen-4.9", trace: true,
+    programs: [function* (g) { for (;;) { yield* g.readDist(GICD.TYPER); yield* g.work(5000); } }, undefined],
+  });
+  sys.machine.run({ until: 200_000 });
+  return sys;
+}
+
 describe("the Chrome trace of a whole system", () => {
   it("closes every slice it opens (per track, in order), names the registers an access hits, and sets no displayTimeUnit", async () => {
-    const { buildSystem } = await import("../host/xen/system.ts");
     const { registerName } = await import("../host/sim/trace.ts");
     // a booted system cut off mid-run: pCPU loops and guest-mode slices are open
-    const sys = buildSystem({
-      variant: "xen-4.9", trace: true,
-      programs: [function* (g) { for (;;) { yield* g.readDist(GICD.TYPER); yield* g.work(5000); } }, undefined],
-    });
-    sys.machine.run({ until: 200_000 });
+    const sys = await tracedSystem();
     const doc = sys.machine.trace!.toChrome() as { traceEvents: Array<{ ph: string; pid: number; tid: number; name: string; args?: Record<string, unknown> }> };
     expect("displayTimeUnit" in doc).toBe(false);
     const depth = new Map<string, string[]>();
@@ -186,13 +193,8 @@ describe("the Chrome trace of a whole system", () => {
 
 describe("--trace-events keeps only the groups asked for", () => {
   it("a trace limited to guest and irq has only vCPU slices, virtual IRQs and IRQ slices, still balanced; unknown groups are named", async () => {
-    const { buildSystem } = await import("../host/xen/system.ts");
     const { traceKindsOf } = await import("../host/sim/trace.ts");
-    const sys = buildSystem({
-      variant: "xen-4.9", trace: true,
-      programs: [function* (g) { for (;;) { yield* g.readDist(GICD.TYPER); yield* g.work(5000); } }, undefined],
-    });
-    sys.machine.run({ until: 200_000 });
+    const sys = await tracedSystem();
     const all = sys.machine.trace!.toChrome().traceEvents;
     const some = sys.machine.trace!.toChrome(traceKindsOf("guest,irq")).traceEvents;
     const kept = some.filter((e) => e.ph !== "M");
