@@ -11,12 +11,13 @@
 
 import { point, type Co } from "../sim/api.ts";
 import type { Machine, PCpu } from "../sim/machine.ts";
+import type { StackNode } from "../sim/lockdep.ts";
 import {
   SpinLock, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
 } from "../sim/lock.ts";
 import { GICC, GICD, GICH, LrState, encodeLr, decodeLr, sgir } from "../hw/regs.ts";
 import { Domain, LOCK_CLASS_DESC, LOCK_CLASS_GIC, type Vcpu } from "./domain.ts";
-import { TIMER_HYP_PPI, VTIMER_PPI, VirtTimer } from "./vtimer.ts";
+import { TIMER_HYP_PPI, VTIMER_PPI, stop_timer, vcpu_vtimer_init, type VirtTimer } from "./vtimer.ts";
 import {
   GIC_INVALID_LR, GIC_IRQ_GUEST_ACTIVE, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING,
   GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type IrqDesc, type PendingIrq, type VgicIrqRank,
@@ -152,14 +153,7 @@ export class Vgic implements VgicDesign {
       lr_mask: new Uint8Array(this.nr_lrs), current: null, runq: this.d.vcpu.filter((v) => v.processor === i), inGuest: false,
       timers_expired: [],
     }));
-    // vcpu_vtimer_init: each vCPU's virtual timer; a software expiry is
-    // queued on the vCPU's pCPU and raises the hypervisor timer there
-    for (const v of this.d.vcpu) {
-      v.virt_timer = new VirtTimer(machine, v, VTIMER_PPI, (t) => {
-        this.pcpu[t.v.processor]!.timers_expired.push(t);
-        machine.setLine(TIMER_HYP_PPI, 1, t.v.processor);
-      });
-    }
+    vcpu_vtimer_init(machine, this.d.vcpu, this.pcpu);
     for (const r of opts.routed ?? []) {
       const { irq, edge } = typeof r === "number" ? { irq: r, edge: false } : r;
       this.route_irq_to_guest(irq).edge = edge ?? false;
@@ -723,30 +717,7 @@ export class Vgic implements VgicDesign {
     const fn = ctx.enterFn("do_IRQ");
     const desc = this.descs.get(irq);
     if (desc === undefined) {
-      // a host interrupt: the maintenance PPI, the virtual timer, or one
-      // nobody claimed. Host irq type end: EOIR then DIR.
-      if (irq === MAINTENANCE_PPI) this.stats.maintenanceIrqs++;
-      const current = this.pcpu[ctx.id]!.current;
-      if (irq === VTIMER_PPI) {
-        // vtimer_interrupt: ignored on the idle vCPU (virt_timer_save
-        // disabled the hardware timer; its software timer injects instead);
-        // else mask the timer's output (CNTV_CTL.IMASK), so the level line
-        // drops, and inject the guest's virtual PPI into current
-        if (current !== null) {
-          this.stats.vtimerIrqs++;
-          current.virt_timer.vtimer_interrupt(ctx);
-          yield* this.vgic_vcpu_inject_irq(ctx, current, VTIMER_PPI);
-        } else {
-          ctx.setLine(VTIMER_PPI, 0, ctx.id);
-        }
-      } else if (irq === TIMER_HYP_PPI) {
-        // timer_interrupt: disable CNTHP (the line drops), raise the timer softirq
-        ctx.setLine(TIMER_HYP_PPI, 0, ctx.id);
-      }
-      this.giccWrite(ctx, GICC.EOIR, irq);
-      this.giccWrite(ctx, GICC.DIR, irq);
-      ctx.leaveFn(fn);
-      if (irq === TIMER_HYP_PPI) yield* this.timer_softirq(ctx);
+      yield* this.host_irq(ctx, irq, fn);
       return;
     }
     yield* spin_lock(ctx, desc.lock);
@@ -757,6 +728,36 @@ export class Vgic implements VgicDesign {
     yield* this.vgic_vcpu_inject_spi(ctx, irq);
     yield* spin_unlock(ctx, desc.lock);
     ctx.leaveFn(fn);
+  }
+
+  /** do_IRQ of an interrupt that is Xen's own (common to both vGICs, in
+   *  irq.c and time.c): the maintenance PPI, the virtual timer
+   *  (vtimer_interrupt), the hypervisor timer (timer_interrupt, then the
+   *  timer softirq once do_IRQ is left), or one nobody claimed. Host irq
+   *  type end: EOIR then DIR. `fn` is do_IRQ's frame, left here. */
+  *host_irq(ctx: PCpu, irq: number, fn: StackNode): Co {
+    if (irq === MAINTENANCE_PPI) this.stats.maintenanceIrqs++;
+    const current = this.pcpu[ctx.id]!.current;
+    if (irq === VTIMER_PPI) {
+      // vtimer_interrupt: ignored on the idle vCPU (virt_timer_save
+      // disabled the hardware timer; its software timer injects instead);
+      // else mask the timer's output (CNTV_CTL.IMASK), so the level line
+      // drops, and inject the guest's virtual PPI into current
+      if (current !== null) {
+        this.stats.vtimerIrqs++;
+        current.virt_timer.vtimer_interrupt(ctx);
+        yield* this.vgic_vcpu_inject_irq(ctx, current, VTIMER_PPI);
+      } else {
+        ctx.setLine(VTIMER_PPI, 0, ctx.id);
+      }
+    } else if (irq === TIMER_HYP_PPI) {
+      // timer_interrupt: disable CNTHP (the line drops), raise the timer softirq
+      ctx.setLine(TIMER_HYP_PPI, 0, ctx.id);
+    }
+    this.giccWrite(ctx, GICC.EOIR, irq);
+    this.giccWrite(ctx, GICC.DIR, irq);
+    ctx.leaveFn(fn);
+    if (irq === TIMER_HYP_PPI) yield* this.timer_softirq(ctx);
   }
 
   /** The timer softirq: run this pCPU's expired software timers. Only the
@@ -772,13 +773,8 @@ export class Vgic implements VgicDesign {
     }
   }
 
-  /** stop_timer of a vCPU's software timer: off its pCPU's expired list. */
-  private readonly withdrawTimer = (t: VirtTimer): void => {
-    for (const pc of this.pcpu) {
-      const i = pc.timers_expired.indexOf(t);
-      if (i >= 0) pc.timers_expired.splice(i, 1);
-    }
-  };
+  /** stop_timer of a vCPU's software timer, for virt_timer_restore. */
+  private readonly withdrawTimer = (t: VirtTimer): void => stop_timer(this.pcpu, t);
 
   /** do_sgi: EOIR, handle (an event check needs nothing: the exit path does
    *  the work), DIR. */

@@ -168,3 +168,27 @@ export class VirtTimer {
     }
   }
 }
+
+/** Per-pCPU software timers that expired and wait for the timer softirq. */
+export interface TimerQueue {
+  timers_expired: VirtTimer[];
+}
+
+/** vcpu_vtimer_init for every vCPU (common to both vGICs): a software
+ *  expiry is queued on the vCPU's pCPU and raises the hypervisor timer there. */
+export function vcpu_vtimer_init(machine: Machine, vcpus: readonly Vcpu[], pcpus: readonly TimerQueue[]): void {
+  for (const v of vcpus) {
+    v.virt_timer = new VirtTimer(machine, v, VTIMER_PPI, (t) => {
+      pcpus[t.v.processor]!.timers_expired.push(t);
+      machine.setLine(TIMER_HYP_PPI, 1, t.v.processor);
+    });
+  }
+}
+
+/** stop_timer of a vCPU's software timer: off its pCPU's expired list. */
+export function stop_timer(pcpus: readonly TimerQueue[], t: VirtTimer): void {
+  for (const pc of pcpus) {
+    const i = pc.timers_expired.indexOf(t);
+    if (i >= 0) pc.timers_expired.splice(i, 1);
+  }
+}

@@ -19,6 +19,7 @@
 
 import { point, type Co } from "../../sim/api.ts";
 import type { Machine, PCpu } from "../../sim/machine.ts";
+import type { StackNode } from "../../sim/lockdep.ts";
 import {
   SpinLock, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
 } from "../../sim/lock.ts";
@@ -29,9 +30,9 @@ import type { IrqDesc } from "../pending.ts";
 import { emptyStats, placementOf, type DesignNames, type VgicDesign } from "../design.ts";
 import type { MmioResult } from "../vgic-v2.ts";
 import {
-  MAINTENANCE_PPI, Vgic, type PcpuState, type VgicObserver, type VgicOptions, type VgicStats,
+  Vgic, type PcpuState, type VgicObserver, type VgicOptions, type VgicStats,
 } from "../vgic.ts";
-import { TIMER_HYP_PPI, VTIMER_PPI, VirtTimer } from "../vtimer.ts";
+import { stop_timer, vcpu_vtimer_init, type VirtTimer } from "../vtimer.ts";
 import {
   VGIC_CONFIG_EDGE, VGIC_CONFIG_LEVEL, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicCpu, VgicIrq,
   irq_is_pending, vgic_irq_is_mapped_level,
@@ -89,14 +90,7 @@ export class NewVgic implements VgicDesign {
       lr_mask: new Uint8Array(this.nr_lrs), current: null, runq: this.d.vcpu.filter((v) => v.processor === i), inGuest: false,
       timers_expired: [],
     }));
-    // vcpu_vtimer_init (common to both vGICs): a software expiry is queued
-    // on the vCPU's pCPU and raises the hypervisor timer there
-    for (const v of this.d.vcpu) {
-      v.virt_timer = new VirtTimer(machine, v, VTIMER_PPI, (t) => {
-        this.pcpu[t.v.processor]!.timers_expired.push(t);
-        machine.setLine(TIMER_HYP_PPI, 1, t.v.processor);
-      });
-    }
+    vcpu_vtimer_init(machine, this.d.vcpu, this.pcpu); // common to both vGICs
     this.vgic_cpu = this.d.vcpu.map((v) => new VgicCpu(machine, v));
     const spis: VgicIrq[] = [];
     for (let i = 0; i < nr_spis; i++) spis.push(new VgicIrq(machine, VGIC_NR_PRIVATE_IRQS + i, "d1", null));
@@ -154,6 +148,8 @@ export class NewVgic implements VgicDesign {
   /** the timer softirq: expired virtual timers injected through
    *  vgic_vcpu_inject_irq (below) */
   timer_softirq(ctx: PCpu): Co { return COMMON.timer_softirq.call(this.asCommon(), ctx); }
+  /** Xen's own interrupts (maintenance, virtual and hypervisor timers) */
+  private host_irq(ctx: PCpu, irq: number, fn: StackNode): Co { return COMMON.host_irq.call(this.asCommon(), ctx, irq, fn); }
   gic_interrupt(ctx: PCpu): Co { return COMMON.gic_interrupt.call(this.asCommon(), ctx); }
   guestMode(ctx: PCpu, on: boolean): void { COMMON.guestMode.call(this.asCommon(), ctx, on); }
   irq_exception(ctx: PCpu): Co { return COMMON.irq_exception.call(this.asCommon(), ctx); }
@@ -560,24 +556,8 @@ export class NewVgic implements VgicDesign {
     const fn = ctx.enterFn("do_IRQ");
     const desc = this.descs.get(irq);
     if (desc === undefined) {
-      if (irq === MAINTENANCE_PPI) this.stats.maintenanceIrqs++;
-      const current = this.pcpu[ctx.id]!.current;
-      if (irq === VTIMER_PPI) {
-        // vtimer_interrupt: ignored on the idle vCPU (its software timer
-        // injects instead); else mask the timer and inject into current
-        if (current !== null) {
-          this.stats.vtimerIrqs++;
-          current.virt_timer.vtimer_interrupt(ctx);
-          yield* this.vgic_vcpu_inject_irq(ctx, current, VTIMER_PPI);
-        } else {
-          ctx.setLine(VTIMER_PPI, 0, ctx.id);
-        }
-      } else if (irq === TIMER_HYP_PPI) {
-        ctx.setLine(TIMER_HYP_PPI, 0, ctx.id); // timer_interrupt: CNTHP off
-      }
-      this.do_sgi(ctx, irq); // the host irq type's end: EOIR, then DIR
-      ctx.leaveFn(fn);
-      if (irq === TIMER_HYP_PPI) yield* this.timer_softirq(ctx);
+      // Xen's own interrupts: common code (irq.c, time.c), borrowed
+      yield* this.host_irq(ctx, irq, fn);
       return;
     }
     yield* spin_lock(ctx, desc.lock);
@@ -659,13 +639,8 @@ export class NewVgic implements VgicDesign {
     ctx.leaveFn(fn);
   }
 
-  /** stop_timer of a vCPU's software timer: off its pCPU's expired list. */
-  private readonly withdrawTimer = (t: VirtTimer): void => {
-    for (const pc of this.pcpu) {
-      const i = pc.timers_expired.indexOf(t);
-      if (i >= 0) pc.timers_expired.splice(i, 1);
-    }
-  };
+  /** stop_timer of a vCPU's software timer, for virt_timer_restore. */
+  private readonly withdrawTimer = (t: VirtTimer): void => stop_timer(this.pcpu, t);
 
   // ---- what the checks and the accounting read
 
