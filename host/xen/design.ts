@@ -43,6 +43,9 @@ export interface DesignDomain {
 export interface VgicDesign {
   /** the variant name (`vgic variants`) */
   readonly variant: string;
+  /** which data structures the design keeps: Xen 4.8's pending_irq lists
+   *  (the old vGIC and its patches) or 4.11's vgic_irq and ap_lists */
+  readonly family: "pending_irq" | "vgic_irq";
   readonly names: DesignNames;
   readonly machine: Machine;
   readonly d: DesignDomain;
@@ -97,9 +100,9 @@ export function placementOf(cpus: number, placement?: number[]): number[] {
 }
 
 /** Is `d` the old vGIC (pending_irq, Xen 4.8's vgic.c and its variants)?
- *  Decided by what it has rather than `instanceof Vgic`: a variant file
- *  loaded with --variants builds on the library bundle's copy of the class,
- *  which is not the command's copy. */
+ *  Decided by its declared family rather than `instanceof Vgic`: a variant
+ *  file loaded with --variants builds on the library bundle's copy of the
+ *  class, which is not the command's copy. */
 export function isOldVgic(d: VgicDesign): d is Vgic {
-  return typeof (d as { gic_update_one_lr?: unknown }).gic_update_one_lr === "function";
+  return d.family === "pending_irq";
 }

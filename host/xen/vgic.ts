@@ -85,6 +85,10 @@ export interface VgicObserver {
    *  design: QUEUED, under v's vgic lock, after any drop); `merges`: an
    *  instance already waits there and absorbs this one */
   injecting?(irq: number, v: Vcpu, merges: boolean): void;
+  /** the guest made `irq` pending itself (a GICD_ISPENDR write the design
+   *  emulates): an instance that no device raised and the hypervisor never
+   *  acknowledged */
+  guestPended?(irq: number, v: Vcpu): void;
   /** gic_update_one_lr found `irq` QUEUED while its LR is still pending:
    *  the queued instance merged into the pending one */
   merged?(irq: number, v: Vcpu): void;
@@ -120,6 +124,7 @@ export interface PcpuState {
 
 export class Vgic implements VgicDesign {
   readonly variant: string = "xen-4.8";
+  readonly family = "pending_irq" as const;
   readonly names: DesignNames = {
     foldLrs: "gic_clear_lrs", inject: ["vgic_vcpu_inject_irq"], flushLrs: "gic_inject",
     mmioRead: "vgic_v2_distr_mmio_read", mmioWrite: "vgic_v2_distr_mmio_write", queuedStage: "waiting on lr_pending",

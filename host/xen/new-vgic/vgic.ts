@@ -48,6 +48,7 @@ const COMMON = Vgic.prototype;
 
 export class NewVgic implements VgicDesign {
   readonly variant: string = "new-vgic";
+  readonly family = "vgic_irq" as const;
   readonly names: DesignNames = {
     foldLrs: "vgic_sync_from_lrs", inject: ["vgic_inject_irq", "vgic_mmio_write_sgir"], flushLrs: "vgic_sync_to_lrs",
     mmioRead: "dispatch_mmio_read", mmioWrite: "dispatch_mmio_write", queuedStage: "queued on the ap_list",
