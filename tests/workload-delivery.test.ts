@@ -155,3 +155,33 @@ describe("vCPU migrations in a workload", () => {
     }
   });
 });
+
+describe("every source is shown, also one that never fired", () => {
+  it("a device whose first event falls after the run: a zero row in the text, the JSON and the report, and no no-delivery finding", async () => {
+    const { formatResult } = await import("../host/workload/format.ts");
+    const { renderReport } = await import("../host/workload/report.ts");
+    const w = structuredClone(workload("net-storm"));
+    w.devices.push({ type: "spi", name: "late-dev", irq: 90, trigger: "edge", arrival: { kind: "periodic", period: 1e9, phase: 1e9 } } as never);
+    const { result: r } = runWorkload(w, { variant: "xen-4.9", duration: 2_000_000 });
+    const s = r.interrupts.sources.find((x) => x.name === "late-dev")!;
+    expect(s).toMatchObject({ raised: 0, delivered: 0, coalesced: 0, dropped: 0, lost: 0, pending: 0 });
+    expect(formatResult(r)).toMatch(/^late-dev \(spi\) +0 +0 +0 +0 +0 +0 +- +-$/m);
+    expect(renderReport([r])).toMatch(/<tr><td>late-dev <span class="us">spi<\/span><\/td><td>0<\/td><td>0<\/td>/);
+    // it raised nothing, so it delivering nothing is no finding
+    expect(r.findings.filter((f) => f.message.startsWith("late-dev"))).toEqual([]);
+    expectBalanced(r);
+  });
+});
+
+describe("the reasons behind drops and losses reach every output", () => {
+  it("v3-posted's MIGRATING drops and the losses behind them are named in the text and the report", async () => {
+    const { formatResult } = await import("../host/workload/format.ts");
+    const { renderReport } = await import("../host/workload/report.ts");
+    const { result: r } = runWorkload(workload("seed-migrate"), { variant: "v3-posted" });
+    const s = r.interrupts.sources.find((x) => x.dropped > 0)!;
+    expect(s.droppedReasons).toEqual({ MIGRATING: s.dropped });
+    expect(formatResult(r)).toContain(`${s.name}: ${s.dropped} dropped: MIGRATING`);
+    expect(renderReport([r])).toContain(`${s.name}: ${s.dropped} dropped: MIGRATING`);
+    expectBalanced(r);
+  });
+});

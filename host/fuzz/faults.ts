@@ -29,13 +29,18 @@ export const HW_FAULTS = {
 } as const;
 export type HwFault = keyof typeof HW_FAULTS;
 
-export function isHwFault(name: string): name is HwFault {
-  return Object.prototype.hasOwnProperty.call(HW_FAULTS, name);
+
+/** Every name of `faults` is in `known` (a fault registry); else a
+ *  RangeError listing the known ones. */
+export function requireFaults(known: Readonly<Record<string, string>>, faults: readonly string[]): void {
+  for (const f of faults) {
+    if (!Object.prototype.hasOwnProperty.call(known, f)) throw new RangeError(`unknown fault '${f}' (known: ${Object.keys(known).join(", ")})`);
+  }
 }
 
 /** Wrap `port` with the named faults. */
 export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): HwPort {
-  for (const f of faults) if (!isHwFault(f)) throw new RangeError(`unknown fault '${f}' (known: ${Object.keys(HW_FAULTS).join(", ")})`);
+  requireFaults(HW_FAULTS, faults);
   if (faults.length === 0) return port;
   const has = (f: HwFault) => faults.includes(f);
   const map = gic.config.map;

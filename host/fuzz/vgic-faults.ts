@@ -9,6 +9,7 @@ import type { PCpu } from "../sim/machine.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import type { Vgic } from "../xen/vgic.ts";
 import type { Gic } from "../hw/gic.ts";
+import { requireFaults } from "./faults.ts";
 
 export const VGIC_FAULTS = {
   // one step of the context switch or the maintenance bookkeeping broken,
@@ -28,9 +29,6 @@ export const VGIC_FAULTS = {
 } as const;
 export type VgicFault = keyof typeof VGIC_FAULTS;
 
-export function isVgicFault(name: string): name is VgicFault {
-  return Object.prototype.hasOwnProperty.call(VGIC_FAULTS, name);
-}
 
 interface GichWriter {
   gichWrite(ctx: { id: number }, off: number, v: number): void;
@@ -39,7 +37,7 @@ interface GichWriter {
 
 /** Plant the named changes into `vgic` (whose physical GIC is `gic`). */
 export function plantVgicFaults(vgic: Vgic, gic: Gic, faults: readonly string[]): void {
-  for (const f of faults) if (!isVgicFault(f)) throw new RangeError(`unknown fault '${f}' (known: ${Object.keys(VGIC_FAULTS).join(", ")})`);
+  requireFaults(VGIC_FAULTS, faults);
   if (faults.length === 0) return;
   plantSwitchFaults(vgic, gic, faults);
   // an own property of the instance shadows the design's method
