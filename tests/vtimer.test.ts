@@ -125,3 +125,15 @@ for (const { name: variant } of VARIANTS) {
     });
   });
 }
+
+describe("a deadline the timer cannot hold", () => {
+  it("NaN, Infinity or a negative cycle is a RangeError naming the deadline, and the timer stays as it was", () => {
+    const sys = buildSystem({ variant: "xen-4.9", programs: [undefined, undefined] });
+    const t = sys.vgic.d.vcpu[0]!.virt_timer;
+    t.program(5000, 0);
+    for (const bad of [NaN, Infinity, -1]) {
+      expect(() => t.program(bad, 0)).toThrow(`virt_timer.program: deadline ${bad}: expected a finite cycle >= 0`);
+    }
+    expect(t.armedAt).toBe(5000);
+  });
+});

@@ -83,6 +83,7 @@ export class VirtTimer {
    *  clear), as Linux's arch_timer_set_next_event_virt does; no trap. The
    *  same deadline, still armed, is left alone. `now` is the writer's clock. */
   program(at: number, now: number): void {
+    if (!Number.isFinite(at) || at < 0) throw new RangeError(`virt_timer.program: deadline ${at}: expected a finite cycle >= 0`);
     if (this.quiet) return;
     if (at === this.cval && this.ctl === CNTx_CTL_ENABLE && !this.fired) return;
     this.cval = at;
