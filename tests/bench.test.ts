@@ -37,7 +37,7 @@ describe("latency paths", () => {
       expect(ids.has(id), id).toBe(true);
       for (const v of all.variants) find(all, id, v);
     }
-    expect(all.variants).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "new-vgic"]);
+    expect(all.variants).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic"]);
   });
 
   it("each repetition's stages add up to its total, and the stage means to the mean total", () => {

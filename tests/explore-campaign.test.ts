@@ -53,7 +53,7 @@ describe("explore --matrix campaigns", () => {
     writeFileSync(join(partial, "a.json"), readFileSync(join(shards, "shard-0.json")));
     const r = vgic(["explore", "--merge", partial]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/--merge: cells 1, 2, 4, 5, 7 are in no shard/);
+    expect(r.stderr).toMatch(/--merge: cells 1, 2, 4, 5, 7, 8 are in no shard/);
     writeFileSync(join(partial, "b.json"), vgic([...BASE.slice(0, 5), "41", "--json", "--shard", "1/3"]).stdout);
     const o = vgic(["explore", "--merge", partial]);
     expect(o.status).toBe(2);

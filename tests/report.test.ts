@@ -125,15 +125,15 @@ describe("vgic report", () => {
     const out = join(dir, "m.html");
     const m = vgic("report", a, b, "--out", out, "--csv", join(dir, "csv"));
     expect(m.status, m.stderr).toBe(0);
-    expect(m.stdout).toMatch(/^10 results from 2 files/);
+    expect(m.stdout).toMatch(/^12 results from 2 files/);
     const html = readFileSync(out, "utf8");
     expect(html).toContain("<title>vgic report: lr-overflow</title>");
-    for (const v of ["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "new-vgic"]) for (const s of [1, 2]) expect(html).toContain(`${v} (seed ${s}): p50 `);
+    for (const v of ["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic"]) for (const s of [1, 2]) expect(html).toContain(`${v} (seed ${s}): p50 `);
     expect(readFileSync(join(dir, "csv", "sources.csv"), "utf8").split("\n")[1]).toMatch(/^xen-4\.8 \(seed 1\),lr-overflow,xen-4\.8,1,2400000000,/);
 
     const bad = join(dir, "bad.json");
     // run --json writes one document per variant, one per line
-    expect(readFileSync(a, "utf8").trim().split("\n")).toHaveLength(5);
+    expect(readFileSync(a, "utf8").trim().split("\n")).toHaveLength(6);
     writeFileSync(bad, JSON.stringify({ ...JSON.parse(readFileSync(a, "utf8").split("\n")[0]!), format: "vgic-run/9" }));
     const e = vgic("report", a, bad);
     expect(e.status).toBe(2);

@@ -47,7 +47,7 @@ describe("workload schema", () => {
     ["a bad trigger", (w) => { w.devices[2].trigger = "rising"; }, "devices[2].trigger", /got "rising", expected one of "edge", "level"/],
     ["an SPI beyond the GIC", (w) => { w.devices[1].irq = 200; }, "devices[1].irq", /got 200, expected an SPI below machine.irqs \(128\)/],
     ["two devices on one SPI", (w) => { w.devices[2].irq = 40; }, "devices[2].irq", /got 40, expected an interrupt no other device uses/],
-    ["an unknown variant", (w) => { w.variant = "xen-5.0"; }, "variant", /got "xen-5.0", expected one of xen-4.8, v3-posted, v3-fixed, xen-4.9, new-vgic, all/],
+    ["an unknown variant", (w) => { w.variant = "xen-5.0"; }, "variant", /got "xen-5.0", expected one of xen-4.8, v3-posted, v3-fixed, xen-4.9, xen-4.9-no-wmb, new-vgic, all/],
     ["a vCPU that does not exist", (w) => { w.devices[1].target = 5; }, "devices[1].target", /got 5, expected a vCPU below 2/],
     ["an agent moving a non-device interrupt", (w) => { w.affinity.irqs = [40, 99]; }, "affinity.irqs[1]", /got 99, expected an irq of an spi device/],
   ];

@@ -13,6 +13,7 @@ import { EXIT, UsageError, VARIANTS_OPTION, intOption, stringOption, type Comman
 import { Progress } from "../progress.ts";
 import { VERSION } from "../version.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
+import { LOCK_BARRIERS, MEMORY_MODELS, type LockBarrier, type MemoryModel } from "../sim/memory.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
 import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
@@ -28,7 +29,9 @@ export const EXPLORE_SPEC: CommandSpec = {
 A counterexample is minimised, printed as a story, saved as a replay file under --out.`,
   maxPositionals: 1,
   options: {
-    variant: { type: "string", arg: "NAME|all", help: "vGIC design(s) to explore (all)" },
+    variant: { type: "string", arg: "NAME,...|all", help: "vGIC design(s) to explore, comma-separated (all)" },
+    memory: { type: "string", arg: "sc|weak", help: "memory model: sc (every store visible at once) or weak (per-pCPU\nstore buffers; the search also chooses when stores become visible) (sc)" },
+    "lock-barrier": { type: "string", arg: "smp_mb|acq-rel", help: "weak memory: spinlocks carry smp_mb as Xen's on arm, or only\nacquire/release ordering (smp_mb)" },
     ...VARIANTS_OPTION,
     scenarios: { type: "string", arg: "FILE", help: "load more scenarios from an ES module exporting `scenarios`" },
     strategy: { type: "string", arg: "S", help: "dfs (exhaustive within --bound preemptions), pct, random (dfs)" },
@@ -50,6 +53,24 @@ A counterexample is minimised, printed as a story, saved as a replay file under 
     merge: { type: "string", arg: "DIR", help: "join the --matrix --json documents of a sharded campaign found in DIR\ninto the matrix one machine would have produced" },
   },
 };
+
+/** "--variant A,B": each known, none twice. */
+function variantList(arg: string): string[] {
+  const names = arg.split(",").map((x) => x.trim());
+  if (names.some((n) => n === "")) throw new UsageError(`--variant: expected NAME[,NAME...] or all, got '${printable(arg)}'`);
+  const out: string[] = [];
+  for (const n of names) {
+    let v: string;
+    try {
+      v = variantNamed(n).name;
+    } catch (e) {
+      throw new UsageError(`--variant: ${(e as Error).message}`);
+    }
+    if (out.includes(v)) throw new UsageError(`--variant: '${printable(v)}' given twice`);
+    out.push(v);
+  }
+  return out;
+}
 
 function failOnOf(v: string | undefined): readonly FindingKind[] {
   if (v === undefined) return DEFAULT_FAIL_ON;
@@ -132,7 +153,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   if (variantsFile !== null) await loadVariants(variantsFile);
   const scenariosFile = stringOption(values, "scenarios") ?? null;
   const extra = scenariosFile === null ? [] : await loadScenarios(scenariosFile);
-  const scenarios = [...SCENARIOS, ...extra];
+  let scenarios = [...SCENARIOS, ...extra];
   const tracePath = stringOption(values, "trace");
   const progress = new Progress({ label: "explore", tty: process.stderr.isTTY === true, write: (s) => process.stderr.write(s) });
 
@@ -191,9 +212,20 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   if (bound !== undefined) mo.bound = bound;
   const depth = intOption(values, "depth", 1, 50);
   if (depth !== undefined) mo.depth = depth;
+  const memory = stringOption(values, "memory") ?? "sc";
+  if (!MEMORY_MODELS.includes(memory as MemoryModel)) throw new UsageError(`--memory: expected ${MEMORY_MODELS.join(" or ")}, got '${printable(memory)}'`);
+  const lockBarrier = stringOption(values, "lock-barrier");
+  if (lockBarrier !== undefined) {
+    if (!LOCK_BARRIERS.includes(lockBarrier as LockBarrier)) throw new UsageError(`--lock-barrier: expected ${LOCK_BARRIERS.join(" or ")}, got '${printable(lockBarrier)}'`);
+    if (memory !== "weak") throw new UsageError("--lock-barrier: only with --memory weak (under sc every store is visible at once)");
+  }
+  if (memory === "weak") {
+    mo.memory = "weak";
+    mo.lockBarrier = (lockBarrier ?? "smp_mb") as LockBarrier;
+  }
   const workers = intOption(values, "workers", 1, 64) ?? 1;
   const variantArg = stringOption(values, "variant") ?? "all";
-  const variants = variantArg === "all" ? allVariants().map((v) => v.name) : [variantNamed(variantArg).name];
+  const variants = variantArg === "all" ? allVariants().map((v) => v.name) : variantList(variantArg);
 
   const mergeDir = stringOption(values, "merge");
   if (mergeDir !== undefined) {
@@ -226,7 +258,12 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     throw new UsageError(`--${baselinePath !== undefined ? "baseline" : "baseline-variant"}: only with --matrix`);
   }
   if (isMatrix) {
-    if (values.matrix && positionals.length > 0) throw new UsageError(`--matrix: unexpected argument '${printable(positionals[0]!)}'`);
+    // --matrix SCENARIO: that scenario's row only
+    if (values.matrix && positionals.length > 0 && positionals[0] !== "all") {
+      const only = scenarios.find((s) => s.name === positionals[0]);
+      if (only === undefined) throw new UsageError(`--matrix: unknown scenario '${printable(positionals[0]!)}': expected one of ${scenarios.map((s) => s.name).join(", ")}`);
+      scenarios = [only];
+    }
     // per cell: enough for every result the README's table reports (the
     // deepest, stale-target-inject on xen-4.8, needs about 4,100)
     if (mo.budget === undefined) mo.budget = MATRIX_BUDGET;
@@ -261,7 +298,10 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     if (values.json) {
       const doc: z.infer<typeof ExploreMatrixOutput> = {
         format: EXPLORE_MATRIX_FORMAT, vgicLab: VERSION, wallMs: wall, workers,
-        options: { strategy: mo.strategy, budget: mo.budget, seed: mo.seed ?? null, bound: mo.bound ?? null, depth: mo.depth ?? null, failOn: mo.failOn, variants, scenarios: scenarios.map((x) => x.name) },
+        options: {
+          strategy: mo.strategy, budget: mo.budget, seed: mo.seed ?? null, bound: mo.bound ?? null, depth: mo.depth ?? null, failOn: mo.failOn, variants, scenarios: scenarios.map((x) => x.name),
+          ...(mo.memory !== undefined ? { memory: mo.memory, lockBarrier: mo.lockBarrier } : {}),
+        },
         ...(shard !== null ? { shard } : {}), cellsTotal: all.length,
         cells: rs.map((r, i) => ({ index: indices[i]!, ...r, signatures: findingSignatures(r.counterexample?.findings ?? []) })),
         ...(baseline && cmp ? { baseline: { source: baseline.source, ...cmp } } : {}),
@@ -305,8 +345,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     if (c !== undefined) {
       found = true;
       ensureDir(dir, "--out");
-      file = join(dir, `${scenario.name}.${variant}.json`);
-      writeFileAtomic(file, JSON.stringify(toReplayFile(c), null, 2) + "\n");
+      file = join(dir, `${scenario.name}.${variant}${mo.memory === "weak" ? `.weak-${mo.lockBarrier}` : ""}.json`);
+      writeFileAtomic(file, JSON.stringify(toReplayFile(c, mo), null, 2) + "\n");
       if (tracePath !== undefined) {
         traceFile = traceFileOf(variant);
         writeFileAtomic(traceFile, c.chromeJson);
@@ -314,7 +354,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     }
     if (values.json) { results.push({ ...slim(r), file, traceFile }); continue; }
     const rate = `${r.schedulesPerSecond.toFixed(0)} schedules/s`;
-    const how = r.strategy === "dfs" ? `dfs, bound ${r.bound}` : r.strategy;
+    const how = (r.strategy === "dfs" ? `dfs, bound ${r.bound}` : r.strategy) + (r.memory === "weak" ? `, weak memory, locks ${r.lockBarrier}` : "");
     out(`== ${scenario.name} under ${variant} (${how})`);
     if (c === undefined) {
       out(`no counterexample in ${r.schedules} schedules (${r.strategy === "dfs" ? (r.exhausted ? "space exhausted within the bound" : "budget spent, space not exhausted") : "sampled"}), ${r.elapsedMs.toFixed(0)} ms, ${rate}`);

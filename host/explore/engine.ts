@@ -23,6 +23,7 @@ import type { TraceKind } from "../sim/trace.ts";
 import { Sched, ReplayError, scheduleToString, type Scheduler, type SchedState } from "../sim/sched.ts";
 import type { Finding, FindingKind } from "../check/vgic.ts";
 import type { Scenario, ScenarioRun } from "../xen/scenarios.ts";
+import type { LockBarrier, MemoryOptions } from "../sim/memory.ts";
 
 export type Strategy = "dfs" | "pct" | "random";
 export const STRATEGIES: readonly Strategy[] = ["dfs", "pct", "random"];
@@ -33,7 +34,7 @@ export const ALL_KINDS: readonly FindingKind[] = [
 /** By default every finding but a lock-order inversion (a hazard, not a failure). */
 export const DEFAULT_FAIL_ON: readonly FindingKind[] = ALL_KINDS.filter((k) => k !== "lock-inversion");
 
-export interface ExploreOptions {
+export interface ExploreOptions extends MemoryOptions {
   scenario: Scenario;
   variant: string;
   strategy?: Strategy;
@@ -93,7 +94,18 @@ export interface ExploreResult {
   /** wall time until the first failing run */
   msToFirst?: number;
   schedulesPerSecond: number;
+  /** weak memory (absent: sequentially consistent) */
+  memory?: "weak";
+  lockBarrier?: LockBarrier;
   counterexample?: Counterexample;
+}
+
+/** The scenario built with these memory options (itself under sc): the
+ *  search, minimisation and replay then need to know nothing of them. */
+export function withMemory(s: Scenario, m: MemoryOptions): Scenario {
+  if ((m.memory ?? "sc") === "sc") return s;
+  const mo: MemoryOptions = { memory: m.memory!, ...(m.lockBarrier !== undefined ? { lockBarrier: m.lockBarrier } : {}) };
+  return { ...s, build: (variant, sched, o = {}) => s.build(variant, sched, { ...o, ...mo }) };
 }
 
 export const MAX_STEPS = 200_000;
@@ -355,6 +367,7 @@ function regName(frame: string): string | null {
 /** The trace event kinds a story line can come from. */
 export const STORY_KINDS: ReadonlySet<TraceKind> = new Set<TraceKind>([
   "lock", "unlock", "lock-wait", "spin", "trylock-fail", "fn-begin", "irq-enter", "set-line", "mmio-write", "deadlock", "error",
+  "mem-store", "mem-drain", "mem-stale",
 ]);
 
 /** One line of the story: what happened and the trace event it comes from
@@ -387,9 +400,12 @@ export function story(run: Pick<ScenarioRun, "sys">, findings: readonly Finding[
       case "set-line": what = e.b ? `raises interrupt ${e.a}` : null; break;
       case "mmio-write": {
         const n = regName(e.name);
-        what = n === null ? null : `writes ${n} = ${hex(e.b)}`;
+        // weak memory: a buffered GICD write shows when it reaches the GIC
+        what = n === null ? null : e.text.endsWith("reaches the GIC") ? `its write of ${n} = ${hex(e.b)} reaches the GIC` : `writes ${n} = ${hex(e.b)}`;
         break;
       }
+      case "mem-store": case "mem-stale": what = e.text; break;
+      case "mem-drain": what = e.b === 1 ? null : e.text; break;
       case "deadlock": what = `DEADLOCK: ${e.name.split(">").join(" waits for ")}`; break;
       case "error": what = `ERROR: ${e.name}`; break;
     }
@@ -417,8 +433,9 @@ export function counterexampleOf(scenario: Scenario, variant: string, picks: rea
 
 export function explore(opts: ExploreOptions): ExploreResult {
   const strategy = opts.strategy ?? "dfs";
+  const weak = opts.memory === "weak";
   const o = {
-    scenario: opts.scenario, variant: opts.variant,
+    scenario: withMemory(opts.scenario, opts), variant: opts.variant,
     budget: opts.budget ?? (strategy === "dfs" ? 20000 : 2000),
     seed: opts.seed ?? 1, bound: opts.bound ?? 2, depth: opts.depth ?? 3,
     failOn: opts.failOn ?? DEFAULT_FAIL_ON, maxSteps: opts.maxSteps ?? MAX_STEPS, onProgress: opts.onProgress,
@@ -431,6 +448,10 @@ export function explore(opts: ExploreOptions): ExploreResult {
     verdict: s.hit !== undefined ? "counterexample" : strategy !== "dfs" ? "sampled" : s.exhausted ? "exhausted" : "budget-spent",
     elapsedMs: 0, schedulesPerSecond: searchMs > 0 ? (s.schedules * 1000) / searchMs : 0,
   };
+  if (weak) {
+    res.memory = "weak";
+    res.lockBarrier = opts.lockBarrier ?? "smp_mb";
+  }
   if (s.bound !== undefined) res.bound = s.bound;
   if (s.hit !== undefined) {
     res.msToFirst = s.msToFirst!;

@@ -17,7 +17,7 @@ const TAG = "vgic-explore-worker";
 export const MATRIX_BUDGET = 6000;
 
 /** The search settings of every cell: ExploreOptions less what names the cell. */
-export type MatrixOptions = Pick<ExploreOptions, "strategy" | "budget" | "seed" | "bound" | "depth" | "failOn">;
+export type MatrixOptions = Pick<ExploreOptions, "strategy" | "budget" | "seed" | "bound" | "depth" | "failOn" | "memory" | "lockBarrier">;
 
 export interface Cell { scenario: string; variant: string }
 
@@ -52,6 +52,8 @@ export function runCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOpt
   if (o.bound !== undefined) eo.bound = o.bound;
   if (o.depth !== undefined) eo.depth = o.depth;
   if (o.failOn !== undefined) eo.failOn = o.failOn;
+  if (o.memory !== undefined) eo.memory = o.memory;
+  if (o.lockBarrier !== undefined) eo.lockBarrier = o.lockBarrier;
   return slim(explore(eo));
 }
 

@@ -7,7 +7,8 @@ import { parseJson, printable } from "../io/text.ts";
 import { checkedReplay } from "../io/schedule.ts";
 import type { Scenario } from "../xen/scenarios.ts";
 import { variantNamed } from "../xen/variants.ts";
-import { ALL_KINDS, MAX_STEPS, explain, runOnce, type Counterexample } from "./engine.ts";
+import { ALL_KINDS, MAX_STEPS, explain, runOnce, withMemory, type Counterexample } from "./engine.ts";
+import { LOCK_BARRIERS, type LockBarrier, type MemoryOptions } from "../sim/memory.ts";
 
 import { VERSION } from "../version.ts";
 
@@ -25,14 +26,19 @@ export interface ReplayFile {
   steps: number;
   findings: Finding[];
   traceHash: string;
+  /** weak memory (absent: sequentially consistent) */
+  memory?: "weak";
+  lockBarrier?: LockBarrier;
 }
 
 export class ReplayFileError extends Error {
   override name = "ReplayFileError";
 }
 
-export function toReplayFile(c: Counterexample): ReplayFile {
+export function toReplayFile(c: Counterexample, m: MemoryOptions = {}): ReplayFile {
+  const weak = m.memory === "weak" ? { memory: "weak" as const, lockBarrier: m.lockBarrier ?? "smp_mb" } : {};
   return {
+    ...weak,
     format: FORMAT, version: 1, vgicLab: VERSION, scenario: c.scenario, variant: c.variant, schedule: c.schedule,
     preemptions: c.preemptions, steps: c.steps,
     // path and where make the finding's signature (vgic explore --baseline DIR)
@@ -81,6 +87,10 @@ export function parseReplayFile(text: string, where = "replay file"): ReplayFile
       if (x[k] !== undefined && typeof x[k] !== "string") throw bad(`findings[${i}].${k}`, "a string, if present", x[k]);
     }
   });
+  if (o.memory !== undefined && o.memory !== "weak") throw bad("memory", '"weak", or no field (sequentially consistent)', o.memory);
+  if (o.lockBarrier !== undefined && (o.memory !== "weak" || !LOCK_BARRIERS.includes(o.lockBarrier as LockBarrier))) {
+    throw bad("lockBarrier", `one of ${LOCK_BARRIERS.join(", ")} with "memory": "weak"`, o.lockBarrier);
+  }
   try {
     variantNamed(o.variant as string);
   } catch (e) {
@@ -106,7 +116,7 @@ const kindSet = (f: readonly Finding[]) => [...new Set(f.map((x) => x.kind))].so
 /** Re-run the saved schedule exactly and compare finding kinds and trace hash. */
 export function replayCounterexample(file: ReplayFile, scenario: Scenario): ReplayOutcome {
   const replay = checkedReplay(scheduleFromString(file.schedule, MAX_STEPS));
-  const { run, r, findings } = runOnce(scenario, file.variant, replay.scheduler, true);
+  const { run, r, findings } = runOnce(withMemory(scenario, file), file.variant, replay.scheduler, true);
   const misfit = replay.misfit(r.schedule.picks.length, r.reason === "done" || r.reason === "deadlock");
   if (misfit !== null) throw new ReplayFileError(`field 'schedule': expected the decisions of a run of ${file.scenario} under ${file.variant}, got one that does not fit (${misfit})`);
   const traceHash = r.traceHash!;

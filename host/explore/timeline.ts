@@ -136,7 +136,7 @@ export function snapshot(sys: System): Snapshot {
     const rank = vgic.d.rank_irq(v0, irq);
     return {
       irq, status: p.statusString(), lr: p.lr === GIC_INVALID_LR ? null : p.lr, inflight: vname(p.inflight), lrQueue: vname(p.lr_queue),
-      target: vgic.d.vcpu[rank.vcpu[irq & 31]!]?.name ?? "?",
+      target: vgic.d.vcpu[rank.target(irq & 31)]?.name ?? "?",
       physPending: gic.isPending(0, irq), physActive: gic.isActive(0, irq), physTargets: gic.targets(irq),
     };
   });

@@ -50,8 +50,9 @@ import { CPU_BASE, CPU_STRIDE, C_LINES_VIS, G_LINES_SEQ, G_NEXT_DUE, G_NOW } fro
 import { cycleTable } from "./profile.ts";
 import { Lockdep, type IrqContext, type LockdepReport, type RawAcquisition, type StackNode } from "./lockdep.ts";
 import type { Schedule, Scheduler, SchedState } from "./sched.ts";
-import { Trace } from "./trace.ts";
+import { Trace, registerName } from "./trace.ts";
 import type { SpinLock } from "./lock.ts";
+import { DEFAULT_DRAIN_CYCLES, DRAIN_BASE, WeakMemory, type Cell, type DrainCause, type LockBarrier, type MemoryModel, type StoreEntry } from "./memory.ts";
 
 export type ThreadState = "runnable" | "waiting" | "idle" | "done" | "unspawned";
 const RUNNABLE = 0, WAITING = 1, IDLE = 2, DONE = 3, UNSPAWNED = 4;
@@ -171,6 +172,17 @@ export class Thread {
     this.irqMasked = flags;
   }
 
+  // Barriers as Xen defines them on arm64 (asm-arm/system.h). Under sc
+  // memory they do nothing; under weak memory (memory.ts) they order this
+  // pCPU's buffered stores. They are not scheduling points.
+
+  /** smp_mb (dmb ish): every earlier store is visible before anything later. */
+  smp_mb(): void { if (this.machine.memory !== null) this.machine.memory.mb(); }
+  /** smp_wmb (dmb ishst): earlier stores are visible before later stores. */
+  smp_wmb(): void { if (this.machine.memory !== null) this.machine.memory.wmb(); }
+  /** dsb(sy): like smp_mb here (the model has no other observers to wait for). */
+  dsb(): void { if (this.machine.memory !== null) this.machine.memory.mb(); }
+
   /** Would an IRQ be taken at the next scheduling point? */
   irqPending(): boolean {
     const m = this.machine;
@@ -271,6 +283,7 @@ export class PCpu extends Thread {
     const m = this.machine;
     const raw = m.gic.raw;
     const start = this.clock;
+    if (m.memory !== null) m.memory.deviceAccess();
     m.syncTime(start);
     const v = raw.mmioRead(this.id, addr >>> 0, size) >>> 0;
     m.chargeAccess(this, addr, category);
@@ -285,8 +298,19 @@ export class PCpu extends Thread {
     const m = this.machine;
     const raw = m.gic.raw;
     const start = this.clock;
+    const mem = m.memory;
+    if (mem !== null) {
+      // weak memory: the hypervisor's distributor writes wait in the store
+      // buffer (the caller learns nothing of the outcome: Xen ignores it)
+      if (((addr - m.gicdBase) >>> 0) < 0x10000 && mem.deviceWrite(addr >>> 0, value >>> 0, size, m.frameName(addr))) {
+        m.chargeAccess(this, addr, category);
+        return 0;
+      }
+      mem.deviceAccess();
+    }
     m.syncTime(start);
     const status = raw.mmioWrite(this.id, addr >>> 0, value >>> 0, size);
+    if (m.onDistributorWrite !== null && ((addr - m.gicdBase) >>> 0) < 0x10000) m.onDistributorWrite(addr - m.gicdBase, value >>> 0, size, start);
     m.chargeAccess(this, addr, category);
     if (m.trace !== null) m.trace.add(start, this.index, "mmio-write", m.frameName(addr), addr >>> 0, value >>> 0);
     if (m.linesSeq() !== m.seenSeq) m.refreshLines(start);
@@ -304,6 +328,14 @@ export interface MachineOptions {
   maxSteps?: number;
   /** lock dependency checking (default true) */
   lockdep?: boolean;
+  /** "sc" (default): every store is visible at once; "weak": declared
+   *  shared stores and GICD writes go through per-pCPU store buffers
+   *  (memory.ts) and the scheduler chooses when they drain */
+  memory?: MemoryModel;
+  /** weak memory: what a spinlock orders (default "smp_mb", Xen's arm) */
+  lockBarrier?: LockBarrier;
+  /** weak memory, time scheduler: cycles from a store to its drain */
+  drainCycles?: number;
 }
 
 export interface RunOptions {
@@ -405,6 +437,14 @@ export class Machine implements SchedState {
   private deadlockEdges: WaitEdge[] | null = null;
   private failure: NonNullable<RunResult["error"]> | null = null;
   private readonly map: { d: number; c: number; h: number; v: number };
+  /** Called when a pCPU's write reaches the physical distributor (offset,
+   *  value, size, cycle): a device model reacting to the hypervisor's
+   *  programming, such as an interrupt that fires once its affinity moved. */
+  onDistributorWrite: ((offset: number, value: number, size: 1 | 2 | 4, at: number) => void) | null = null;
+  /** weak memory's store buffers, or null (sequentially consistent) */
+  readonly memory: WeakMemory | null;
+  /** @internal the distributor's base address */
+  readonly gicdBase: number;
 
   constructor(opts: MachineOptions) {
     this.gic = opts.gic;
@@ -424,6 +464,14 @@ export class Machine implements SchedState {
     this.hasDelay = opts.gic.config.propagationDelay > 0;
     const mp = opts.gic.config.map;
     this.map = { d: mp.gicd, c: mp.gicc, h: mp.gich, v: mp.gicv };
+    this.gicdBase = mp.gicd;
+    const model = opts.memory ?? "sc";
+    if (model !== "sc" && model !== "weak") throw new RangeError(`memory: got ${JSON.stringify(model)}, expected "sc" or "weak"`);
+    const lb = opts.lockBarrier ?? "smp_mb";
+    if (lb !== "smp_mb" && lb !== "acq-rel") throw new RangeError(`lockBarrier: got ${JSON.stringify(lb)}, expected "smp_mb" or "acq-rel"`);
+    const dc = opts.drainCycles ?? DEFAULT_DRAIN_CYCLES;
+    if (!(Number.isInteger(dc) && dc >= 0)) throw new RangeError(`drainCycles: got ${dc}, expected an integer >= 0`);
+    this.memory = model === "weak" ? new WeakMemory(this, n, lb, dc) : null;
     this.seenSeq = -1;
     this.mem32 = new Uint32Array(opts.gic.raw.memory.buffer);
     this.mem64 = new Float64Array(opts.gic.raw.memory.buffer);
@@ -453,6 +501,7 @@ export class Machine implements SchedState {
   /** A non-CPU thread (device, test driver) with its own clock. */
   spawnThread(name: string, body: Body<unknown, Thread>, opts: { clock?: number } = {}): Thread {
     if (this.threads.length >= 255) throw new RangeError("spawnThread: at most 255 threads");
+    if (this.memory !== null && this.threads.length >= DRAIN_BASE) throw new RangeError(`spawnThread: at most ${DRAIN_BASE} threads in weak-memory mode`);
     const t = new Thread(this, this.threads.length, name, -1);
     t.clock = opts.clock ?? 0;
     this.threads.push(t);
@@ -525,7 +574,9 @@ export class Machine implements SchedState {
   }
 
   // ---- SchedState
-  clockOf(thread: number): number { return this.threads[thread]!.clock; }
+  clockOf(thread: number): number {
+    return thread >= DRAIN_BASE && this.memory !== null ? this.memory.clockOf(thread) : this.threads[thread]!.clock;
+  }
 
   /** The global time: the smallest clock among enabled threads (or the
    *  largest clock when none is enabled). */
@@ -544,21 +595,25 @@ export class Machine implements SchedState {
     const until = opts.until ?? Infinity;
     const limit = Math.min(this.steps + (opts.maxSteps ?? Infinity), this.maxStepsTotal);
     const threads = this.threads;
+    const mem = this.memory;
     let en = this.enabled;
     for (;;) {
       if (this.failure !== null) return this.finish("error");
       if (this.deadlockEdges !== null) return this.finish("deadlock");
-      // The enabled set changes only when a thread changes state.
-      if (this.enabledDirty) {
+      // The enabled set changes only when a thread changes state (or, in
+      // weak memory, when a store buffer may have: the drain choices).
+      if (this.enabledDirty || mem !== null) {
         this.enabledDirty = false;
         en = [];
         for (let i = 0; i < threads.length; i++) if (threads[i]!.state === RUNNABLE) en.push(i);
+        if (mem !== null) mem.appendDrains(en);
         this.enabled = en;
       }
       let T = Infinity;
       let first = -1;
       for (let i = 0; i < en.length; i++) {
-        const c = threads[en[i]!]!.clock;
+        const k = en[i]!;
+        const c = k < DRAIN_BASE ? threads[k]!.clock : mem!.clockOf(k);
         if (c < T) {
           T = c;
           first = en[i]!;
@@ -590,7 +645,14 @@ export class Machine implements SchedState {
         }
         this.picks[this.npicks++] = pick;
       }
-      this.step(threads[pick]!);
+      if (mem === null) this.step(threads[pick]!);
+      else if (pick >= DRAIN_BASE) this.drainStep(pick);
+      else {
+        const t = threads[pick]!;
+        mem.cpu = t.cpu;
+        this.step(t);
+        mem.cpu = -1;
+      }
     }
   }
 
@@ -624,9 +686,51 @@ export class Machine implements SchedState {
     this.gic.raw.setTime(t);
   }
 
+  /** A buffered store becomes visible (weak memory): a step of its own. */
+  private drainStep(pick: number): void {
+    try {
+      this.memory!.drainChoice(pick);
+    } catch (e) {
+      this.fail(null, e);
+    }
+    this.steps++;
+    this.lastThread = pick;
+  }
+
+  /** @internal weak memory: a drained GICD write reaches the GIC. */
+  applyDeviceWrite(cpu: number, addr: number, value: number, size: 1 | 2 | 4, at: number): void {
+    this.syncTime(at);
+    this.gic.raw.mmioWrite(cpu, addr, value, size);
+    if (this.onDistributorWrite !== null) this.onDistributorWrite(addr - this.gicdBase, value, size, at);
+    if (this.trace !== null) this.trace.add(at, cpu, "mmio-write", this.frameName(addr), addr >>> 0, value >>> 0, `${this.frameName(addr)} = ${value >>> 0} reaches the GIC`);
+    if (this.linesSeq() !== this.seenSeq) this.refreshLines(at);
+  }
+
+  /** @internal weak memory: the clock of pCPU `cpu` */
+  cpuClock(cpu: number): number { return this.cpus[cpu]!.clock; }
+
+  /** @internal weak memory: trace a store entering or leaving a buffer. */
+  traceMemory(at: number, cpu: number, kind: "mem-store" | "mem-drain", e: StoreEntry, cause?: DrainCause): void {
+    const tr = this.trace;
+    if (tr === null) return;
+    const frame = this.frameName(e.addr);
+    const what = e.cell === null ? `a write of ${registerName(frame) ?? frame} = 0x${e.data.toString(16)}` : e.label;
+    tr.add(at, cpu, kind, e.cell === null ? frame : e.cell.name, e.seq, e.cell === null ? 1 : 0,
+      kind === "mem-store" ? `buffers ${what}: not yet visible to other pCPUs` : `${what} becomes visible to all (${cause})`);
+  }
+
+  /** @internal weak memory: trace a load that did not see another pCPU's store. */
+  traceStale(cpu: number, cell: Cell, e: StoreEntry): void {
+    const tr = this.trace;
+    if (tr === null || cpu < 0) return;
+    tr.add(this.cpus[cpu]!.clock, cpu, "mem-stale", cell.name, e.seq, 0,
+      `reads ${cell.name} = ${cell.show(e.old)}: pCPU${e.cpu}'s ${e.label} is not visible yet`);
+  }
+
   private step(t: Thread): void {
     this.current = t;
     const cpu = t.cpu;
+
     if (t.spinIrq) {
       // a pCPU spinning with IRQs enabled takes its IRQ (Xen's spin_lock
       // leaves IRQs as they are); the spin resumes when the handler returns
@@ -984,6 +1088,7 @@ export class Machine implements SchedState {
       t.cost("lockAcquire");
       l.stats.acquisitions++;
       if (tr !== null) tr.add(t.clock, t.index, "lock", l.name, 0, 0, `${fnName(t)} takes ${l.name}`);
+      if (this.memory !== null) this.memory.lockAcquired(t.cpu);
       return true;
     }
     if (trylock) {
@@ -1022,6 +1127,7 @@ export class Machine implements SchedState {
     if (l.holder !== t) {
       throw new Error(`${t.name} releases ${l.name}, which is held by ${l.holder === null ? "nobody" : l.holder.name}`);
     }
+    if (this.memory !== null) this.memory.lockReleasing(t.cpu);
     removeAt(t.heldLocks, t.heldLocks.lastIndexOf(l));
     if (l.held !== null) {
       const j = t.held.lastIndexOf(l.held);
@@ -1072,6 +1178,7 @@ export class Machine implements SchedState {
     l.held = acq;
     if (acq !== null) w.held.push(acq);
     w.heldLocks.push(l);
+    if (this.memory !== null) this.memory.lockAcquired(w.cpu);
   }
 }
 

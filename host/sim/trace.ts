@@ -26,6 +26,8 @@ export type TraceKind =
   | "spin" // contended wait ended (a: wait start)
   | "vcpu-in" | "vcpu-out" // a pCPU enters / leaves guest mode for a vCPU (a: vCPU id, b: pCPU)
   | "virq" // a guest handler takes a virtual interrupt (a: vCPU id, b: interrupt ID)
+  | "mem-store" | "mem-drain" // weak memory: a store buffered, made visible (a: the store's number, b: 1 for a GICD write)
+  | "mem-stale" // weak memory: a load did not see another pCPU's buffered store (a: that store's number)
   | "deadlock" | "error" | "note";
 
 /** Groups of trace events a Chrome trace can be limited to (`--trace-events`). */
@@ -38,6 +40,7 @@ export const TRACE_GROUPS = {
   idle: ["idle", "wake"],
   guest: ["vcpu-in", "vcpu-out", "virq"],
   step: ["step"],
+  memory: ["mem-store", "mem-drain", "mem-stale"],
   other: ["event", "deadlock", "error", "note"],
 } as const satisfies Record<string, readonly TraceKind[]>;
 export type TraceGroup = keyof typeof TRACE_GROUPS;
@@ -77,6 +80,9 @@ export interface ChromeEvent {
   dur?: number;
   s?: string;
   cat?: string;
+  /** flow events: the arrow's id and binding point */
+  id?: number;
+  bp?: string;
   args?: Record<string, unknown>;
 }
 
@@ -185,6 +191,19 @@ export class Trace {
         case "virq":
           push({ pid: GUEST_PID, tid: e.a, name: `vIRQ ${e.b}`, ph: "i", ts, s: "t", cat: "virq", args: { cycle: e.ts } });
           break;
+        case "mem-stale":
+          push({ ...base, name: `stale read ${e.name}`, ph: "i", ts, s: "t", cat: "memory", args: { cycle: e.ts, store: e.a, detail: e.text } });
+          break;
+        case "mem-store":
+        case "mem-drain":
+          // an instant on the pCPU's track, and a flow arrow from the store
+          // to the moment it became visible to the other pCPUs
+          push({
+            ...base, name: `${e.kind === "mem-store" ? "store" : "visible"} ${e.name}`, ph: "i", ts, s: "t", cat: "memory",
+            args: { cycle: e.ts, store: e.a, detail: e.text },
+          });
+          push({ ...base, name: "store buffer", ph: e.kind === "mem-store" ? "s" : "f", ts, cat: "memory", id: e.a, ...(e.kind === "mem-drain" ? { bp: "e" } : {}) });
+          break;
         case "mmio-read":
         case "mmio-write":
           push({
@@ -259,6 +278,9 @@ function describe(e: TraceEvent): string {
     case "vcpu-in": return `runs ${e.name} (guest mode)`;
     case "vcpu-out": return `leaves ${e.name} (to the hypervisor)`;
     case "virq": return `${e.name}: guest handler takes virtual IRQ ${e.b}`;
+    case "mem-store": return `buffers a store to ${e.name}`;
+    case "mem-drain": return `its store to ${e.name} becomes visible`;
+    case "mem-stale": return `reads ${e.name} without another pCPU's buffered store`;
     default: return `${e.kind} ${e.name}`;
   }
 }

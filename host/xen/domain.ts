@@ -44,10 +44,11 @@ export class Vcpu {
   constructor(machine: Machine, readonly domain: Domain, readonly vcpu_id: number, processor: number) {
     this.processor = processor;
     this.lock = new SpinLock(machine, LOCK_CLASS_VGIC, `d${domain.domain_id}v${vcpu_id}.vgic`);
-    this.private_rank = new VgicIrqRank(0, new SpinLock(machine, LOCK_CLASS_RANK, `d${domain.domain_id}v${vcpu_id}.rank0`), vcpu_id);
+    const rank0 = `d${domain.domain_id}v${vcpu_id}.rank0`;
+    this.private_rank = new VgicIrqRank(0, new SpinLock(machine, LOCK_CLASS_RANK, rank0), vcpu_id, rank0, machine.memory);
     this.inflight_irqs = new IrqList(this, "inflight");
     this.lr_pending = new IrqList(this, "lr_queue");
-    for (let i = 0; i < 32; i++) this.private_irqs.push(new PendingIrq(i, null));
+    for (let i = 0; i < 32; i++) this.private_irqs.push(new PendingIrq(i, null, machine.memory));
   }
 
   get name(): string { return `d${this.domain.domain_id}v${this.vcpu_id}`; }
@@ -64,9 +65,10 @@ export class Domain {
   constructor(machine: Machine, readonly domain_id: number, placement: readonly number[], readonly nr_spis: number) {
     for (let i = 0; i < placement.length; i++) this.vcpu.push(new Vcpu(machine, this, i, placement[i]!));
     for (let r = 1; r * NR_INTERRUPT_PER_RANK < 32 + nr_spis; r++) {
-      this.shared_ranks.push(new VgicIrqRank(r, new SpinLock(machine, LOCK_CLASS_RANK, `d${domain_id}.rank${r}`), 0));
+      const name = `d${domain_id}.rank${r}`;
+      this.shared_ranks.push(new VgicIrqRank(r, new SpinLock(machine, LOCK_CLASS_RANK, name), 0, name, machine.memory));
     }
-    for (let i = 0; i < nr_spis; i++) this.spis.push(new PendingIrq(32 + i, null));
+    for (let i = 0; i < nr_spis; i++) this.spis.push(new PendingIrq(32 + i, null, machine.memory));
   }
 
   get max_vcpus(): number { return this.vcpu.length; }

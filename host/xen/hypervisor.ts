@@ -185,6 +185,7 @@ export class Hypervisor {
           yield* vgic.context_switch(ctx, null);
           ctx.local_irq_restore(false);
         }
+        ctx.dsb(); // idle_loop: dsb(sy) before wfi (arch/arm/domain.c)
         yield* ctx.idle();
         continue;
       }

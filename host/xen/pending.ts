@@ -4,6 +4,7 @@
 // Names follow Xen so the seed's patch reads against this code.
 
 import type { SpinLock } from "../sim/lock.ts";
+import { Cell, type WeakMemory } from "../sim/memory.ts";
 
 // pending_irq.status bits (vgic.h)
 export const GIC_IRQ_GUEST_QUEUED = 0; // an injection is waiting to reach an LR
@@ -32,35 +33,124 @@ export interface ListOwner {
   readonly vcpu_id: number;
 }
 
-export class PendingIrq {
-  status = 0;
-  lr = GIC_INVALID_LR;
-  priority = 0xa0;
-  /** the vCPU whose `inflight_irqs` holds this interrupt, or null (list_empty) */
-  inflight: ListOwner | null = null;
-  /** the vCPU whose `lr_pending` holds this interrupt, or null */
-  lr_queue: ListOwner | null = null;
+/** The locations of a pending_irq that weak memory buffers (memory.ts). */
+interface PendingCells {
+  mem: WeakMemory;
+  status: Cell;
+  lr: Cell;
+  inflight: Cell;
+  lr_queue: Cell;
+}
 
-  constructor(readonly irq: number, public desc: IrqDesc | null) {}
+export class PendingIrq {
+  private _status = 0;
+  private _lr = GIC_INVALID_LR;
+  private _inflight: ListOwner | null = null;
+  private _lr_queue: ListOwner | null = null;
+  /** written under the vgic lock and read with it: not a buffered location */
+  priority = 0xa0;
+  /** weak memory: the shared locations of this interrupt; null under sc */
+  private readonly cells: PendingCells | null;
+
+  constructor(readonly irq: number, public desc: IrqDesc | null, mem: WeakMemory | null = null) {
+    this.cells = mem === null ? null : {
+      mem,
+      status: new Cell(`IRQ${irq}.status`, (v) => statusNames(v as number)),
+      lr: new Cell(`IRQ${irq}.lr`, (v) => (v === GIC_INVALID_LR ? "GIC_INVALID_LR" : `LR${v as number}`)),
+      inflight: new Cell(`IRQ${irq}.inflight`), lr_queue: new Cell(`IRQ${irq}.lr_queue`),
+    };
+  }
+
+  /** the status word as the running pCPU sees it */
+  get status(): number {
+    const c = this.cells;
+    return c === null ? this._status : c.mem.load(c.status, this._status);
+  }
+
+  /** the list register holding it on its vCPU's pCPU, or GIC_INVALID_LR */
+  get lr(): number {
+    const c = this.cells;
+    return c === null ? this._lr : c.mem.load(c.lr, this._lr);
+  }
+  set lr(v: number) {
+    const c = this.cells;
+    if (c === null) { this._lr = v; return; }
+    c.mem.claim(c.lr);
+    const old = this._lr;
+    this._lr = v;
+    c.mem.stored(c.lr, old, v, "write");
+  }
+
+  /** the vCPU whose `inflight_irqs` holds this interrupt, or null
+   *  (list_empty(&p->inflight), as the running pCPU sees the link) */
+  get inflight(): ListOwner | null {
+    const c = this.cells;
+    return c === null ? this._inflight : c.mem.load(c.inflight, this._inflight);
+  }
+  set inflight(o: ListOwner | null) {
+    const c = this.cells;
+    if (c === null) this._inflight = o;
+    else this._inflight = linkStore(c.mem, c.inflight, this._inflight, o);
+  }
+
+  /** the vCPU whose `lr_pending` holds this interrupt, or null */
+  get lr_queue(): ListOwner | null {
+    const c = this.cells;
+    return c === null ? this._lr_queue : c.mem.load(c.lr_queue, this._lr_queue);
+  }
+  set lr_queue(o: ListOwner | null) {
+    const c = this.cells;
+    if (c === null) this._lr_queue = o;
+    else this._lr_queue = linkStore(c.mem, c.lr_queue, this._lr_queue, o);
+  }
 
   test_bit(bit: number): boolean { return ((this.status >>> bit) & 1) === 1; }
-  set_bit(bit: number): void { this.status |= 1 << bit; }
-  clear_bit(bit: number): void { this.status &= ~(1 << bit); }
+
+  /** set_bit and clear_bit: atomic (ldxr/stxr) but without a barrier */
+  set_bit(bit: number): void { this.update(this._status | (1 << bit), bit, "set_bit"); }
+  clear_bit(bit: number): void { this.update(this._status & ~(1 << bit), bit, "clear_bit"); }
+
+  /** test_and_clear_bit, test_and_set_bit: on arm64 stlxr then dmb ish
+   *  (xen/arch/arm/arm64/lib/bitops.S, testop), a full barrier: earlier
+   *  stores drain first and this one is visible before anything later. */
   test_and_clear_bit(bit: number): boolean {
-    const was = this.test_bit(bit);
-    this.clear_bit(bit);
+    const c = this.cells;
+    if (c !== null) { c.mem.claim(c.status); c.mem.mb(); }
+    const was = ((this._status >>> bit) & 1) === 1;
+    this._status &= ~(1 << bit);
     return was;
   }
   test_and_set_bit(bit: number): boolean {
-    const was = this.test_bit(bit);
-    this.set_bit(bit);
+    const c = this.cells;
+    if (c !== null) { c.mem.claim(c.status); c.mem.mb(); }
+    const was = ((this._status >>> bit) & 1) === 1;
+    this._status |= 1 << bit;
     return was;
   }
 
-  statusString(): string {
-    const s = STATUS_NAMES.filter((_, i) => this.test_bit(i));
-    return s.length ? s.join("|") : "-";
+  private update(v: number, bit: number, op: string): void {
+    const c = this.cells;
+    if (c === null) { this._status = v; return; }
+    c.mem.claim(c.status);
+    const old = this._status;
+    this._status = v;
+    c.mem.stored(c.status, old, v, `${op}(${STATUS_NAMES[bit] ?? bit})`);
   }
+
+  statusString(): string { return statusNames(this.status); }
+}
+
+/** A list link store under weak memory: returns the new value to keep. */
+function linkStore(mem: WeakMemory, cell: Cell, old: ListOwner | null, o: ListOwner | null): ListOwner | null {
+  mem.claim(cell);
+  mem.stored(cell, old, o, o === null ? "list_del_init" : "list_add");
+  return o;
+}
+
+/** "VISIBLE|ENABLED", or "-" for none */
+export function statusNames(status: number): string {
+  const s = STATUS_NAMES.filter((_, i) => ((status >>> i) & 1) === 1);
+  return s.length ? s.join("|") : "-";
 }
 
 /** A list operation on a vCPU's list without that vCPU's lock: the
@@ -109,13 +199,34 @@ export class IrqList {
 /** `struct vgic_irq_rank`: 32 interrupts sharing a lock. */
 export class VgicIrqRank {
   readonly priority = new Uint8Array(NR_INTERRUPT_PER_RANK);
-  /** target vCPU id per interrupt; ITARGETSR reads show one bit */
-  readonly vcpu = new Uint8Array(NR_INTERRUPT_PER_RANK);
+  /** rank->vcpu[]: target vCPU id per interrupt (ITARGETSR reads show one
+   *  bit); read and written through target/setTarget */
+  private readonly vcpu = new Uint8Array(NR_INTERRUPT_PER_RANK);
   /** ICFGR words as the guest wrote them */
   readonly icfg = new Uint32Array(2);
   ienable = 0;
+  /** weak memory: one location per rank->vcpu[] entry; null under sc */
+  private readonly cells: Cell[] | null;
 
-  constructor(readonly index: number, readonly lock: SpinLock, defaultTarget: number) {
+  constructor(readonly index: number, readonly lock: SpinLock, defaultTarget: number, readonly name: string,
+    private readonly mem: WeakMemory | null = null) {
     this.vcpu.fill(defaultTarget);
+    this.cells = mem === null ? null : Array.from({ length: NR_INTERRUPT_PER_RANK }, (_, i) => new Cell(`${name}.vcpu[${i}]`));
+  }
+
+  /** rank->vcpu[i] as the running pCPU sees it */
+  target(i: number): number {
+    const c = this.cells;
+    return c === null ? this.vcpu[i]! : this.mem!.load(c[i]!, this.vcpu[i]!);
+  }
+
+  /** rank->vcpu[i] = v (a plain store, or 4.9's write_atomic: same here) */
+  setTarget(i: number, v: number): void {
+    const c = this.cells;
+    if (c === null) { this.vcpu[i] = v; return; }
+    this.mem!.claim(c[i]!);
+    const old = this.vcpu[i]!;
+    this.vcpu[i] = v;
+    this.mem!.stored(c[i]!, old, v, "write");
   }
 }

@@ -31,7 +31,7 @@ export function guestIrq(sys: System, s: GuestIrqSetup): void {
   const rank = d.rank_irq(v, s.irq);
   const priority = s.priority ?? 0xa0;
   rank.priority[s.irq & 31] = priority;
-  rank.vcpu[s.irq & 31] = s.target;
+  rank.setTarget(s.irq & 31, s.target);
   const p = d.irq_to_pending(v, s.irq);
   p.priority = priority;
   if (s.enabled ?? true) {
@@ -112,5 +112,5 @@ export function migrating(sys: System, irq: number, newTarget: number): void {
   const d = sys.vgic.d;
   const p = d.irq_to_pending(d.vcpu[0]!, irq);
   p.set_bit(GIC_IRQ_GUEST_MIGRATING);
-  d.rank_irq(d.vcpu[0]!, irq).vcpu[irq & 31] = newTarget;
+  d.rank_irq(d.vcpu[0]!, irq).setTarget(irq & 31, newTarget);
 }

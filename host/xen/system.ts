@@ -7,13 +7,14 @@ import { Machine } from "../sim/machine.ts";
 import { Sched, type Scheduler } from "../sim/sched.ts";
 import { defaultProfile } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
+import type { MemoryOptions } from "../sim/memory.ts";
 import type { GuestProgram } from "../guest/guest.ts";
 import { Hypervisor } from "./hypervisor.ts";
 import { variantNamed } from "./variants.ts";
 import type { RoutedIrq } from "./vgic.ts";
 import type { VgicDesign } from "./design.ts";
 
-export interface SystemOptions {
+export interface SystemOptions extends MemoryOptions {
   /** physical CPUs (default 2) */
   pcpus?: number;
   /** interrupts of the physical GIC (default 128) */
@@ -48,6 +49,8 @@ export function buildSystem(o: SystemOptions): System {
   const machine = new Machine({
     gic, profile: o.profile ?? defaultProfile(), scheduler: o.scheduler ?? Sched.time(), trace: o.trace ?? false,
     lockdep: o.lockdep ?? true,
+    ...(o.memory !== undefined ? { memory: o.memory } : {}),
+    ...(o.lockBarrier !== undefined ? { lockBarrier: o.lockBarrier } : {}),
   });
   const nv = o.programs.length;
   const placement = o.placement ?? Array.from({ length: nv }, (_, i) => i % pcpus);

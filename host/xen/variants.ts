@@ -164,7 +164,7 @@ export class Xen49 extends Vgic {
   override *vgic_get_target_vcpu(ctx: PCpu, v: Vcpu, virq: number): Co<Vcpu> {
     const rank = this.d.rank_irq(v, virq);
     yield point("read_atomic rank->vcpu");
-    return this.d.vcpu[rank.vcpu[virq & 31]!]!;
+    return this.d.vcpu[rank.target(virq & 31)]!;
   }
 
   /** 408f16ddb3: the priority read takes no rank lock either, so the
@@ -192,7 +192,33 @@ export class Xen49 extends Vgic {
   protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    yield point("smp_wmb"); // the removal is visible before the affinity moves
+    ctx.smp_wmb(); // the removal is visible before the affinity moves
+    yield point("smp_wmb");
+    if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
+      const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
+      yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);
+      p.clear_bit(GIC_IRQ_GUEST_MIGRATING);
+    }
+  }
+}
+
+/** Xen 4.9 less the smp_wmb of 31bc6a93a0: the question the thread's last
+ *  review raised. list_del_init(&p->inflight) and the affinity change are
+ *  then ordered only by the barriers the code meets between them: the
+ *  smp_mb in spin_lock(&gicv2.lock) inside irq_set_affinity, which Julien
+ *  Grall called "working, but by luck". Only weak memory can tell it from
+ *  xen-4.9: under sc every store is visible at once. */
+export class Xen49NoWmb extends Xen49 {
+  override readonly variant: string = "xen-4.9-no-wmb";
+
+  /*      list_del_init(&p->inflight);
+   *  -   smp_wmb();
+   *      if ( test_bit(GIC_IRQ_GUEST_MIGRATING, &p->status) )
+   */
+  protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
+    v.inflight_irqs.del(p);
+    ctx.cost("listOp");
+    yield point("list_del_init inflight");
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
       yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);
@@ -228,6 +254,11 @@ export const VARIANTS: readonly VariantInfo[] = [
     name: "xen-4.9", parent: "xen-4.8",
     summary: "as committed: lock-free rank->vcpu and priority reads, list_del then barrier then affinity, migration refused while one is in progress",
     create: (m, o) => new Xen49(m, o),
+  },
+  {
+    name: "xen-4.9-no-wmb", parent: "xen-4.9",
+    summary: "xen-4.9 without 31bc6a93a0's smp_wmb between list_del_init and irq_set_affinity: only spin_lock's barrier orders them (see --memory weak)",
+    create: (m, o) => new Xen49NoWmb(m, o),
   },
   {
     name: "new-vgic", parent: null,

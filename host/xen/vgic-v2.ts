@@ -152,7 +152,7 @@ function* writePriority(a: Access, v: number): Co<MmioOutcome> {
 function fetchItargetsr(rank: VgicIrqRank, off: number): number {
   const base = off & 0x1c;
   let r = 0;
-  for (let i = 0; i < 4; i++) r |= (1 << rank.vcpu[base + i]!) << (8 * i);
+  for (let i = 0; i < 4; i++) r |= (1 << rank.target(base + i)) << (8 * i);
   return r >>> 0;
 }
 function* readTargets(a: Access): Co<MmioResult> {

@@ -261,7 +261,7 @@ export class Vgic implements VgicDesign {
   *vgic_get_target_vcpu(ctx: PCpu, v: Vcpu, virq: number): Co<Vcpu> {
     const rank = this.d.rank_irq(v, virq);
     const flags = yield* spin_lock_irqsave(ctx, rank.lock);
-    const target = rank.vcpu[virq & 31]!;
+    const target = rank.target(virq & 31);
     yield* spin_unlock_irqrestore(ctx, rank.lock, flags);
     return this.d.vcpu[target]!;
   }
@@ -379,12 +379,12 @@ export class Vgic implements VgicDesign {
       if (new_target === 0 || new_target > this.d.max_vcpus) continue; // "No valid vCPU found"
       new_target--;
       yield point("read rank->vcpu");
-      const old_target = rank.vcpu[k]!;
+      const old_target = rank.target(k);
       if (new_target === old_target) continue;
       const accepted = yield* this.vgic_migrate_irq(ctx, this.d.vcpu[old_target]!, this.d.vcpu[new_target]!, virq);
       if (accepted) {
         yield point("write rank->vcpu");
-        rank.vcpu[k] = new_target;
+        rank.setTarget(k, new_target);
       }
     }
   }
@@ -394,7 +394,7 @@ export class Vgic implements VgicDesign {
     for (let i = 0; i < 32; i++) {
       if (((r >>> i) & 1) === 0) continue;
       const irq = i + 32 * n;
-      const v_target = this.d.vcpu[rank.vcpu[i]!]!; // __vgic_get_target_vcpu: the rank is held
+      const v_target = this.d.vcpu[rank.target(i)]!; // __vgic_get_target_vcpu: the rank is held
       const p = this.d.irq_to_pending(v_target, irq);
       yield point("set_bit ENABLED");
       p.set_bit(GIC_IRQ_GUEST_ENABLED);
@@ -417,7 +417,7 @@ export class Vgic implements VgicDesign {
     for (let i = 0; i < 32; i++) {
       if (((r >>> i) & 1) === 0) continue;
       const irq = i + 32 * n;
-      const v_target = this.d.vcpu[rank.vcpu[i]!]!;
+      const v_target = this.d.vcpu[rank.target(i)]!;
       const p = this.d.irq_to_pending(v_target, irq);
       yield point("clear_bit ENABLED");
       p.clear_bit(GIC_IRQ_GUEST_ENABLED);
@@ -480,6 +480,7 @@ export class Vgic implements VgicDesign {
   *smp_send_event_check_mask(ctx: PCpu, mask: number): Co {
     this.stats.kicks++;
     ctx.cost("sgiSend");
+    ctx.dsb(); // send_SGI_mask: dsb(sy) before the SGIR write (gic.c)
     this.gicdWrite(ctx, GICD.SGIR, sgir(0, mask, GIC_SGI_EVENT_CHECK));
     yield point("send SGI");
   }
@@ -705,6 +706,7 @@ export class Vgic implements VgicDesign {
 
   *gicv2_irq_enable(ctx: PCpu, desc: IrqDesc): Co {
     const flags = yield* spin_lock_irqsave(ctx, this.gicv2_lock);
+    ctx.dsb(); // gicv2_irq_enable: clear_bit(_IRQ_DISABLED), dsb(sy), then ISENABLER
     this.gicdWrite(ctx, GICD.ISENABLER + 4 * (desc.irq >> 5), 1 << (desc.irq & 31));
     yield* spin_unlock_irqrestore(ctx, this.gicv2_lock, flags);
   }

@@ -1,0 +1,216 @@
+// Weak memory (host/sim/memory.ts): per-pCPU store buffers whose drains the
+// schedulers choose. First the classic litmus tests, whose allowed outcomes
+// under ARMv8 are known (Alglave, Maranget, Tautschnig, "Herding cats",
+// TOPLAS 2014; the ARM ARM's B2.3 examples): store buffering (SB) and
+// message passing (MP), with and without the barrier that forbids the
+// relaxed outcome. Then the seed thread's last point, the affinity-barrier
+// scenario, under each design and lock barrier.
+import { describe, expect, it } from "vitest";
+import { Gic } from "../host/hw/gic.ts";
+import { GICD } from "../host/hw/regs.ts";
+import { point, type Co } from "../host/sim/api.ts";
+import { Machine, type PCpu } from "../host/sim/machine.ts";
+import { Cell, type MemoryModel } from "../host/sim/memory.ts";
+import { defaultProfile } from "../host/sim/profile.ts";
+import { Sched, exploreDfs, type Scheduler } from "../host/sim/sched.ts";
+import { explore } from "../host/explore/engine.ts";
+import { parseReplayFile, replayCounterexample, toReplayFile } from "../host/explore/replay.ts";
+import { scenarioNamed } from "../host/xen/scenarios.ts";
+import { registerVariant } from "../host/xen/variants.ts";
+import { Vgic } from "../host/xen/vgic.ts";
+import type { Vcpu } from "../host/xen/domain.ts";
+import { GIC_IRQ_GUEST_MIGRATING, type PendingIrq } from "../host/xen/pending.ts";
+
+/** A word of shared memory the litmus threads store to and load from. */
+class Word {
+  value = 0;
+  readonly cell: Cell;
+  constructor(readonly m: Machine, name: string) { this.cell = new Cell(name); }
+  store(v: number): void {
+    const mem = this.m.memory;
+    if (mem !== null) mem.claim(this.cell);
+    const old = this.value;
+    this.value = v;
+    if (mem !== null) mem.stored(this.cell, old, v, "write");
+  }
+  load(): number { return this.m.memory === null ? this.value : this.m.memory.load(this.cell, this.value); }
+}
+
+type Litmus = (m: Machine, out: number[]) => [(t: PCpu) => Co, (t: PCpu) => Co];
+
+/** Every outcome (the two registers) reachable over all schedules. */
+function outcomes(memory: MemoryModel, test: Litmus): Set<string> {
+  const seen = new Set<string>();
+  let out: number[] = [];
+  const r = exploreDfs((sched: Scheduler) => {
+    const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile: defaultProfile(), scheduler: sched, memory });
+    out = [-1, -1];
+    const [p0, p1] = test(m, out);
+    m.spawn(0, "P0", p0);
+    m.spawn(1, "P1", p1);
+    return m;
+  }, { preemptionBound: 8, maxSchedules: 5000, isFailure: () => { seen.add(out.join(",")); return false; } });
+  expect(r.exhausted).toBe(true);
+  return seen;
+}
+
+/** SB: P0 x=1; r0=y || P1 y=1; r1=x. */
+const sb = (barrier: boolean): Litmus => (m, out) => {
+  const x = new Word(m, "x"), y = new Word(m, "y");
+  return [
+    function* (t) { x.store(1); if (barrier) t.smp_mb(); yield point("a"); out[0] = y.load(); },
+    function* (t) { y.store(1); if (barrier) t.smp_mb(); yield point("b"); out[1] = x.load(); },
+  ];
+};
+
+/** MP: P0 data=1; flag=1 || P1 r0=flag; r1=data. */
+const mp = (wmb: boolean): Litmus => (m, out) => {
+  const data = new Word(m, "data"), flag = new Word(m, "flag");
+  return [
+    function* (t) { data.store(1); if (wmb) t.smp_wmb(); yield point("a"); flag.store(1); },
+    function* () { yield point("b"); out[0] = flag.load(); yield point("c"); out[1] = data.load(); },
+  ];
+};
+
+describe("litmus tests", () => {
+  it("SB: both loads read 0 only under weak memory, and smp_mb forbids it", () => {
+    expect(outcomes("sc", sb(false)).has("0,0")).toBe(false);
+    const weak = outcomes("weak", sb(false));
+    expect(weak.has("0,0")).toBe(true);
+    expect([...weak].sort()).toEqual(["0,0", "0,1", "1,0", "1,1"]);
+    expect(outcomes("weak", sb(true)).has("0,0")).toBe(false);
+  });
+
+  it("MP: the flag without the data only under weak memory, and smp_wmb forbids it", () => {
+    expect(outcomes("sc", mp(false)).has("1,0")).toBe(false);
+    expect(outcomes("weak", mp(false)).has("1,0")).toBe(true);
+    expect(outcomes("weak", mp(true)).has("1,0")).toBe(false);
+  });
+
+  it("a pCPU reads its own buffered store; a store by another pCPU to the same word drains it first (coherence)", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile: defaultProfile(), scheduler: Sched.replay("0,1,0,1*3"), memory: "weak" });
+    const x = new Word(m, "x");
+    const seen: string[] = [];
+    m.spawn(0, "P0", function* () { x.store(1); seen.push(`P0 own ${x.load()}`); yield point("a"); });
+    m.spawn(1, "P1", function* () { seen.push(`P1 before ${x.load()}`); x.store(2); yield point("b"); seen.push(`P1 after ${x.load()}`); });
+    m.run();
+    expect(seen).toEqual(["P0 own 1", "P1 before 0", "P1 after 2"]);
+    expect(x.value).toBe(2);
+    expect(m.memory!.pending()).toBe(0);
+  });
+
+  it("a hypervisor GICD write reaches the GIC only when it drains, and any later GIC access of the pCPU drains it", () => {
+    const gic = Gic.create({ cpus: 2 });
+    const m = new Machine({ gic, profile: defaultProfile(), scheduler: Sched.time(), memory: "weak" });
+    const d = gic.config.map.gicd;
+    const got: number[] = [];
+    m.spawn(0, "P0", function* (t) {
+      t.gicWrite(d + GICD.ITARGETSR + 40, 2, 1);
+      got.push(gic.readDist(0, GICD.ITARGETSR + 40, 1)); // what the others see: not yet
+      got.push(t.gicRead(d + GICD.ITARGETSR + 40, 1)); // the pCPU's own read: after its write
+      yield point("a");
+    });
+    m.run();
+    expect(got).toEqual([0, 2]);
+  });
+
+  it("sc and weak memory refuse bad options by name", () => {
+    const gic = Gic.create({ cpus: 1 });
+    const base = { gic, profile: defaultProfile(), scheduler: Sched.time() };
+    expect(() => new Machine({ ...base, memory: "tso" as MemoryModel })).toThrow(/memory: got "tso", expected "sc" or "weak"/);
+    expect(() => new Machine({ ...base, memory: "weak", lockBarrier: "none" as "smp_mb" })).toThrow(/lockBarrier: got "none"/);
+    expect(() => new Machine({ ...base, memory: "weak", drainCycles: -1 })).toThrow(/drainCycles: got -1/);
+  });
+});
+
+/** Xen 4.8 with the two barriers between list_del_init and the affinity
+ *  write that remain once spinlocks carry only acquire/release ordering
+ *  taken away: test_and_clear_bit made relaxed (test_bit then clear_bit),
+ *  and the target read without the rank lock (whose release, followed by
+ *  gicv2.lock's acquire, orders the two stores: ARMv8's acquire and release
+ *  are RCsc). */
+class Xen48RelaxedTestAndClear extends Vgic {
+  override readonly variant: string = "xen-4.8-relaxed-tcb";
+  override *vgic_get_target_vcpu(_ctx: PCpu, v: Vcpu, virq: number): Co<Vcpu> {
+    yield point("read rank->vcpu");
+    return this.d.vcpu[this.d.rank_irq(v, virq).target(virq & 31)]!;
+  }
+  protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
+    v.inflight_irqs.del(p);
+    ctx.cost("listOp");
+    yield point("list_del_init inflight");
+    if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
+      p.clear_bit(GIC_IRQ_GUEST_MIGRATING);
+      const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
+      yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);
+    }
+  }
+}
+registerVariant({ name: "xen-4.8-relaxed-tcb", parent: "xen-4.8", summary: "test only", create: (m, o) => new Xen48RelaxedTestAndClear(m, o) });
+
+describe("affinity-barrier: the thread's list_del_init versus irq_set_affinity", () => {
+  const scenario = scenarioNamed("affinity-barrier");
+
+  it("xen-4.9 without its smp_wmb, with acquire/release spinlocks: pCPU1 still sees the SPI in flight on vCPU0 and it is lost", () => {
+    const r = explore({ scenario, variant: "xen-4.9-no-wmb", memory: "weak", lockBarrier: "acq-rel", budget: 2000 });
+    expect(r.verdict).toBe("counterexample");
+    expect(r.memory).toBe("weak");
+    const c = r.counterexample!;
+    expect(new Set(c.findings.map((f) => f.kind))).toEqual(new Set(["lost", "stuck-active"]));
+    const story = c.narrative.join("\n");
+    // the order of events that makes it: the removal buffered, the
+    // affinity write reaching the GIC first, the stale read on pCPU1
+    const at = (re: RegExp) => c.narrative.findIndex((l) => re.test(l));
+    const buffered = at(/pCPU0: buffers list_del_init IRQ40\.inflight/);
+    const reaches = at(/pCPU0: its write of GICD_ITARGETSR\(IRQ 40\) = 0x2 reaches the GIC/);
+    const stale = at(/pCPU1: reads IRQ40\.inflight = d1v0: pCPU0's list_del_init IRQ40\.inflight \(now empty\) is not visible yet/);
+    expect([buffered, reaches, stale].every((i) => i >= 0)).toBe(true);
+    expect(buffered < reaches && reaches < stale).toBe(true);
+    expect(story).toMatch(/finding lost: IRQ 40 is QUEUED/);
+
+    // the replay file records the memory model and reproduces the run
+    const file = parseReplayFile(JSON.stringify(toReplayFile(c, { memory: "weak", lockBarrier: "acq-rel" })));
+    expect(file.memory).toBe("weak");
+    expect(file.lockBarrier).toBe("acq-rel");
+    const again = replayCounterexample(file, scenario);
+    expect(again.reproduced).toBe(true);
+    // the same schedule without weak memory does not fit the run at all
+    expect(() => replayCounterexample({ ...file, memory: undefined, lockBarrier: undefined } as never, scenario)).toThrow(/does not fit/);
+  }, 120_000);
+
+  it("xen-4.9 with its smp_wmb, under the same lock barrier: nothing found in the same budget", () => {
+    const r = explore({ scenario, variant: "xen-4.9", memory: "weak", lockBarrier: "acq-rel", budget: 2000 });
+    expect(r.verdict).toBe("budget-spent");
+  }, 120_000);
+
+  it("xen-4.8 under acquire/release locks stays clean thanks to test_and_clear_bit's dmb and the rank lock; without both, it loses the SPI", () => {
+    expect(explore({ scenario, variant: "xen-4.8", memory: "weak", lockBarrier: "acq-rel", budget: 2000 }).verdict).toBe("budget-spent");
+    const r = explore({ scenario, variant: "xen-4.8-relaxed-tcb", memory: "weak", lockBarrier: "acq-rel", budget: 6000 });
+    expect(r.verdict).toBe("counterexample");
+    expect(r.counterexample!.findings.map((f) => f.kind)).toContain("lost");
+    // with Xen's own spinlocks the gicv2.lock barrier saves even that one
+    expect(explore({ scenario, variant: "xen-4.8-relaxed-tcb", memory: "weak", budget: 2000 }).verdict).toBe("budget-spent");
+  }, 120_000);
+
+  it("under sc memory the barrier-less design is exhausted clean: the race needs a reordering", () => {
+    const r = explore({ scenario, variant: "xen-4.9-no-wmb", bound: 1 });
+    expect(r.verdict).toBe("exhausted");
+  }, 120_000);
+
+  it("weak-memory runs are deterministic: the same counterexample, trace hash and all", () => {
+    const a = explore({ scenario, variant: "xen-4.9-no-wmb", memory: "weak", lockBarrier: "acq-rel", budget: 2000 });
+    const b = explore({ scenario, variant: "xen-4.9-no-wmb", memory: "weak", lockBarrier: "acq-rel", budget: 2000 });
+    expect(b.counterexample!.schedule).toBe(a.counterexample!.schedule);
+    expect(b.counterexample!.traceHash).toBe(a.counterexample!.traceHash);
+  }, 120_000);
+
+  it("the Perfetto trace draws each buffered store as a flow arrow to the moment it became visible", () => {
+    const c = explore({ scenario, variant: "xen-4.9-no-wmb", memory: "weak", lockBarrier: "acq-rel", budget: 2000 }).counterexample!;
+    const ev = (JSON.parse(c.chromeJson) as { traceEvents: Array<{ ph: string; id?: number; cat?: string; name: string }> }).traceEvents;
+    const starts = ev.filter((e) => e.ph === "s" && e.cat === "memory").map((e) => e.id);
+    const ends = ev.filter((e) => e.ph === "f" && e.cat === "memory").map((e) => e.id);
+    expect(starts.length).toBeGreaterThan(0);
+    expect([...starts].sort()).toEqual([...ends].sort());
+    expect(ev.some((e) => e.name === "stale read IRQ40.inflight")).toBe(true);
+  }, 120_000);
+});
