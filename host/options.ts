@@ -6,6 +6,7 @@
 import { parseCliArgs } from "./io/args.ts";
 import { printable } from "./io/input.ts";
 import { VERSION } from "./version.ts";
+import { LOCK_BARRIERS, MEMORY_MODELS, type LockBarrier, type MemoryModel, type MemoryOptions } from "./sim/memory.ts";
 import { loadVariants } from "./extend.ts";
 
 /** Exit statuses of every `vgic` command. */
@@ -142,4 +143,16 @@ export async function withVariants(values: Values): Promise<void> {
 export function stringOption(values: Values, name: string): string | undefined {
   const v = values[name];
   return typeof v === "string" ? v : undefined;
+}
+
+/** --memory and --lock-barrier as machine options: {} for sc; a usage
+ *  error names the option and what it expects. */
+export function memoryOptions(memory: string | undefined, lockBarrier: string | undefined): MemoryOptions {
+  const m = memory ?? "sc";
+  if (!MEMORY_MODELS.includes(m as MemoryModel)) throw new UsageError(`--memory: expected ${MEMORY_MODELS.join(" or ")}, got '${printable(m)}'`);
+  if (lockBarrier !== undefined) {
+    if (!LOCK_BARRIERS.includes(lockBarrier as LockBarrier)) throw new UsageError(`--lock-barrier: expected ${LOCK_BARRIERS.join(" or ")}, got '${printable(lockBarrier)}'`);
+    if (m !== "weak") throw new UsageError("--lock-barrier: only with --memory weak (under sc every store is visible at once)");
+  }
+  return m === "weak" ? { memory: "weak", lockBarrier: (lockBarrier ?? "smp_mb") as LockBarrier } : {};
 }

@@ -9,11 +9,10 @@ import { join } from "node:path";
 import { z } from "zod";
 import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 import { loadScenarios, loadVariants } from "../extend.ts";
-import { EXIT, UsageError, VARIANTS_OPTION, intOption, stringOption, type CommandSpec, type Parsed } from "../options.ts";
+import { EXIT, UsageError, VARIANTS_OPTION, intOption, memoryOptions, stringOption, type CommandSpec, type Parsed } from "../options.ts";
 import { Progress } from "../progress.ts";
 import { VERSION } from "../version.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
-import { LOCK_BARRIERS, MEMORY_MODELS, type LockBarrier, type MemoryModel } from "../sim/memory.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
 import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
@@ -212,17 +211,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   if (bound !== undefined) mo.bound = bound;
   const depth = intOption(values, "depth", 1, 50);
   if (depth !== undefined) mo.depth = depth;
-  const memory = stringOption(values, "memory") ?? "sc";
-  if (!MEMORY_MODELS.includes(memory as MemoryModel)) throw new UsageError(`--memory: expected ${MEMORY_MODELS.join(" or ")}, got '${printable(memory)}'`);
-  const lockBarrier = stringOption(values, "lock-barrier");
-  if (lockBarrier !== undefined) {
-    if (!LOCK_BARRIERS.includes(lockBarrier as LockBarrier)) throw new UsageError(`--lock-barrier: expected ${LOCK_BARRIERS.join(" or ")}, got '${printable(lockBarrier)}'`);
-    if (memory !== "weak") throw new UsageError("--lock-barrier: only with --memory weak (under sc every store is visible at once)");
-  }
-  if (memory === "weak") {
-    mo.memory = "weak";
-    mo.lockBarrier = (lockBarrier ?? "smp_mb") as LockBarrier;
-  }
+  Object.assign(mo, memoryOptions(stringOption(values, "memory"), stringOption(values, "lock-barrier")));
   const workers = intOption(values, "workers", 1, 64) ?? 1;
   const variantArg = stringOption(values, "variant") ?? "all";
   const variants = variantArg === "all" ? allVariants().map((v) => v.name) : variantList(variantArg);

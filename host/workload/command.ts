@@ -10,7 +10,8 @@ import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
 import { InputError, parseJson, printable, readTextFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
-import { EXIT, UsageError, VARIANTS_OPTION, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
+import { EXIT, UsageError, VARIANTS_OPTION, memoryOptions, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
+import type { MemoryOptions } from "../sim/memory.ts";
 import { Progress } from "../progress.ts";
 import { traceKindsOf, type TraceKind } from "../sim/trace.ts";
 import { eventBudget, MAX_DURATION, parseWorkload, workloadJsonSchemaText, type Workload } from "./schema.ts";
@@ -53,10 +54,12 @@ The workload format: workloads/schema.json (vgic run --schema).`,
     seed: { type: "string", arg: "N", help: "seed of the devices' random numbers (the file's, else 1)" },
     duration: { type: "string", arg: "N", help: "simulated cycles after boot (the file's)" },
     profile: { type: "string", arg: "FILE", help: "a cost profile file (validated as data) instead of the workload's machine.profile" },
+    memory: { type: "string", arg: "sc|weak", help: "memory model: weak buffers the hypervisor's shared stores and GICD writes\nper pCPU, each visible 40 cycles later unless a barrier drains it (sc)" },
+    "lock-barrier": { type: "string", arg: "smp_mb|acq-rel", help: "weak memory: spinlocks carry smp_mb (Xen's arm), or only acquire/release (smp_mb)" },
     "fail-on": { type: "string", arg: "KINDS", help: "exit 1 when a variant has a finding of these kinds (comma-separated,\nor all; default none: findings are results)" },
     json: { type: "boolean", help: "one JSON document per variant, one per line, as each finishes\n(schemas/run.schema.json)" },
     trace: { type: "string", arg: "FILE", help: "write the Perfetto trace (several variants: one file each, the variant before the extension,\ntrace.xen-4.8.json)" },
-    "trace-events": { type: "string", arg: "GROUPS", help: "what the trace keeps, comma-separated: fn, irq, lock, mmio, line, idle,\nguest, step, other, or all (all)" },
+    "trace-events": { type: "string", arg: "GROUPS", help: "what the trace keeps, comma-separated: fn, irq, lock, mmio, line, idle,\nguest, step, memory, other, or all (all)" },
     report: { type: "string", arg: "FILE", help: "write a self-contained HTML report" },
     csv: { type: "string", arg: "DIR", help: "write sources.csv and latency.csv (per-source statistics, latency buckets)" },
     schema: { type: "boolean", help: "print the workload file's JSON Schema and exit" },
@@ -131,6 +134,7 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
   let seed: number | undefined, duration: number | undefined;
   let failOn: readonly FindingKind[] = [];
   let profile: CostProfile;
+  let memory: MemoryOptions;
   try {
     const f = stringOption(values, "fail-on");
     if (f !== undefined) failOn = parseFailOn(f, RUN_FINDING_KINDS);
@@ -150,6 +154,7 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
     }
     variants = variantsFor(w, stringOption(values, "variant"));
     profile = resolveProfile(w, stringOption(values, "profile"), printable(file));
+    memory = memoryOptions(stringOption(values, "memory"), stringOption(values, "lock-barrier"));
     if (report !== undefined) checkOutputFile(report, "--report");
     if (csvDir !== undefined) ensureDir(csvDir, "--csv", false);
     if (trace !== undefined) for (const v of variants) checkOutputFile(perVariant(trace, v, variants.length > 1), "--trace");
@@ -168,7 +173,7 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
     const pct = (f: number) => progress.update(Math.round(f * 100), 100, "% simulated", `variant ${k + 1} of ${variants.length} (${variant})`);
     try {
       const { result, perf, sys } = runWorkload(w, {
-        variant, seed, profile, trace: trace !== undefined, onProgress: pct,
+        variant, seed, profile, trace: trace !== undefined, onProgress: pct, ...memory,
         ...(duration !== undefined ? { duration } : {}),
       });
       progress.clear();

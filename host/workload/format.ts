@@ -32,7 +32,8 @@ function outcomeText(r: WorkloadResult): string {
 
 export function formatResult(r: WorkloadResult, perf?: Perf): string {
   const out: string[] = [];
-  out.push(`== ${r.workload} on ${r.variant} (seed ${r.seed}): ${outcomeText(r)}`);
+  const mem = r.memory === undefined ? "" : `, weak memory, locks ${r.memory.lockBarrier}`;
+  out.push(`== ${r.workload} on ${r.variant} (seed ${r.seed}${mem}): ${outcomeText(r)}`);
   const I = r.interrupts;
   const lat = (s: { count: number; p50: number; p90: number; p99: number; max: number }) =>
     s.count === 0 ? "-" : `${n(s.p50)}/${n(s.p90)}/${n(s.p99)}/${n(s.max)}`;
@@ -43,6 +44,10 @@ export function formatResult(r: WorkloadResult, perf?: Perf): string {
   rows.push(["total", n(I.raised), n(I.delivered), n(I.coalesced), n(I.dropped), n(I.lost), n(I.pending), lat(r.latency.handler), lat(r.latency.eoi)]);
   out.push(table(rows, [false, true, true, true, true, true, true, true, true]));
   out.push(`latencies in cycles (${(r.cycles.hz / 1e9).toFixed(2)} GHz); spurious acknowledges: ${I.spurious}`);
+  if (r.memory !== undefined) {
+    const m = r.memory;
+    out.push(`store buffers: ${n(m.buffered)} stores buffered, ${n(m.scheduled)} drained in time, ${n(m.forced)} by a barrier or an access, ${n(m.staleLoads)} loads read an older value`);
+  }
   for (const s of I.sources) {
     const why = (what: string, m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${v} ${what}: ${k}`);
     const reasons = [...why("dropped", s.droppedReasons), ...why("lost", s.lostReasons)];

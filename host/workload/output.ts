@@ -39,6 +39,12 @@ const Result = z.strictObject({
   contention: z.record(z.string(), z.looseObject({})),
   timeline: z.looseObject({ start: int, window: z.number(), categories: z.array(z.string()) }),
   steps: int,
+  memory: z.strictObject({
+    model: z.literal("weak"), lockBarrier: z.enum(["smp_mb", "acq-rel"]),
+    buffered: int.describe("stores and GICD writes that went through a store buffer"),
+    scheduled: int.describe("drains the scheduler chose"), forced: int.describe("drains a barrier, lock, access or second writer forced"),
+    staleLoads: int.describe("loads that read a value another pCPU's buffered store had replaced"),
+  }).optional().describe("with --memory weak: the store buffers' counters"),
 });
 
 export const RunOutput = z.strictObject({

@@ -12,6 +12,7 @@ import type { RunResult, Contention, WaitEdge } from "../sim/machine.ts";
 import { Rng } from "../sim/rng.ts";
 import { defaultProfile, loadProfile, profilePath } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
+import type { LockBarrier, MemoryModel, MemoryStats } from "../sim/memory.ts";
 import { checkRun, checkVgic, type Finding } from "../check/vgic.ts";
 import { SpiSource, privateKey, spiKey } from "../guest/devices.ts";
 import type { VirtTimer } from "../xen/vtimer.ts";
@@ -71,6 +72,8 @@ export interface WorkloadResult {
     vcpus: number[][];
   };
   steps: number;
+  /** with weak memory: the store buffers' counters */
+  memory?: { model: "weak"; lockBarrier: LockBarrier } & MemoryStats;
 }
 
 export interface Perf {
@@ -92,6 +95,9 @@ export interface RunOptions {
   onProgress?: (fraction: number) => void;
   /** cost profile, replacing machine.profile (`vgic run --profile FILE`) */
   profile?: CostProfile;
+  /** weak memory: stores drain `drainCycles` after they are issued (time scheduler) */
+  memory?: MemoryModel;
+  lockBarrier?: LockBarrier;
 }
 
 export interface RunOutput {
@@ -188,6 +194,8 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     variant: opts.variant, pcpus, irqs: w.machine.irqs ?? 128, listRegisters: w.machine.listRegisters ?? 4,
     placement, routed: spis.map((s) => ({ irq: s.irq, edge: s.edge })), programs: guest.programs,
     profile: opts.profile ?? profileFor(w.machine.profile), trace: opts.trace ?? false,
+    ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
+    ...(opts.lockBarrier !== undefined ? { lockBarrier: opts.lockBarrier } : {}),
   });
   const { machine, vgic, gic } = sys;
   for (const v of vgic.d.vcpu) {
@@ -312,6 +320,8 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     },
     steps: r.steps,
   };
+  const mem = sys.machine.memory;
+  if (mem !== null) result.memory = { model: "weak", lockBarrier: mem.lockBarrier, ...mem.stats };
   const secs = Math.max(wallMs, 1e-3) / 1000;
   const perf: Perf = {
     variant: vgic.variant, wallMs: Math.round(wallMs),
