@@ -1,7 +1,9 @@
 // A user scenario for `vgic explore --scenarios examples/my-scenario.mjs`.
 // Build first (`npm run build`: build/lib.mjs is the library). A scenario is
-// a name, a one-line summary, and build(variant, scheduler, {trace}) that
+// a name, a one-line summary, and build(variant, scheduler, opts) that
 // returns {sys, check(result), delivered}; `frame` supplies the shared checks.
+// opts carries trace, and memory and lockBarrier under `--memory weak`: pass
+// them on to buildSystem (the explorer refuses a system that ignores them).
 //
 //   node build/vgic.mjs explore my-rank-migrate --scenarios examples/my-scenario.mjs --variant xen-4.8
 //   node build/vgic.mjs explore --matrix --scenarios examples/my-scenario.mjs
@@ -19,7 +21,8 @@ export const scenarios = [
     summary: "vCPU1 EOIs N and traps (gic_clear_lrs) while vCPU0 retargets M of the same rank; N fires again and must be delivered",
     build(variant, scheduler, opts = {}) {
       const sys = buildSystem({
-        variant, scheduler, instantBoot: true, trace: opts.trace ?? false, routed: [{ irq: N, edge: true }, M],
+        variant, scheduler, instantBoot: true, trace: opts.trace ?? false, memory: opts.memory, lockBarrier: opts.lockBarrier,
+        routed: [{ irq: N, edge: true }, M],
         programs: [
           function* (g) {
             yield* g.writeDist(GICD.ITARGETSR + N, 1 << 0, 1); // N: vCPU1 -> vCPU0, while in vCPU1's LR

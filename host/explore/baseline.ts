@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Finding } from "../check/vgic.ts";
 import { checkSignature } from "../fuzz/signature.ts";
 import { compareSignatures, type Comparison } from "../fuzz/baseline.ts";
+import type { MemoryOptions } from "../sim/memory.ts";
 import { FORMAT as COUNTEREXAMPLE_FORMAT, ReplayFileError, parseReplayFile } from "./replay.ts";
 import type { CellResult } from "./matrix.ts";
 
@@ -45,18 +46,24 @@ export function compareCells(run: readonly CellSignature[], base: readonly CellS
 /** The signatures of a reference matrix: a `vgic explore --matrix --json`
  *  output, one counterexample file, or a directory of them. Errors name
  *  the file and the field. */
-export function loadMatrixBaseline(path: string): CellSignature[] {
+export function loadMatrixBaseline(path: string, mo: MemoryOptions = {}): CellSignature[] {
   let dir: boolean;
   try {
     dir = statSync(path).isDirectory();
   } catch (e) {
     throw new ReplayFileError(`--baseline ${path}: expected an existing file or directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  if (!dir) return fromFile(path, true);
-  return readdirSync(path).filter((n) => n.endsWith(".json")).sort().flatMap((n) => fromFile(join(path, n), false));
+  const want = memoryKey(mo);
+  if (!dir) return fromFile(path, true, want);
+  return readdirSync(path).filter((n) => n.endsWith(".json")).sort().flatMap((n) => fromFile(join(path, n), false, want));
 }
 
-function fromFile(file: string, strict: boolean): CellSignature[] {
+/** "sc", or "weak/smp_mb": what a baseline must have been explored under. */
+function memoryKey(m: { memory?: unknown; lockBarrier?: unknown }): string {
+  return m.memory === "weak" ? `weak/${typeof m.lockBarrier === "string" ? m.lockBarrier : "smp_mb"}` : "sc";
+}
+
+function fromFile(file: string, strict: boolean, want: string): CellSignature[] {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -72,9 +79,17 @@ function fromFile(file: string, strict: boolean): CellSignature[] {
   const o = (typeof j === "object" && j !== null && !Array.isArray(j) ? j : {}) as Record<string, unknown>;
   if (o.format === COUNTEREXAMPLE_FORMAT) {
     const f = parseReplayFile(text, file);
+    // a directory may hold counterexamples of several memory models: only
+    // those of the run's count; a single file must be of it
+    if (memoryKey(f) !== want) {
+      if (strict) throw new ReplayFileError(`${file}: field 'memory': expected a counterexample found under ${want} memory, like this run, got ${memoryKey(f)}`);
+      return [];
+    }
     return findingSignatures(f.findings).map((signature) => ({ scenario: f.scenario, variant: f.variant, signature }));
   }
   if (Array.isArray(o.cells)) {
+    const opts = (typeof o.options === "object" && o.options !== null ? o.options : {}) as Record<string, unknown>;
+    if (memoryKey(opts) !== want) throw new ReplayFileError(`${file}: field 'options.memory': expected a matrix explored under ${want} memory, like this run, got ${memoryKey(opts)}`);
     return o.cells.flatMap((c: unknown, i: number) => {
       const x = c as Record<string, unknown> | null;
       const bad = (field: string, expected: string, got: unknown) =>

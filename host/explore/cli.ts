@@ -260,7 +260,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     if (baseVariant !== undefined && variants.length !== 1) throw new UsageError("--baseline-variant: needs one --variant, the variant compared with it");
     // a baseline file is read first: a bad one costs no exploring
     let baseline: { source: string; cells: CellSignature[] } | null = baselinePath !== undefined
-      ? { source: baselinePath, cells: loadMatrixBaseline(baselinePath) } : null;
+      ? { source: baselinePath, cells: loadMatrixBaseline(baselinePath, mo) } : null;
     const cellsOf = (vs: readonly string[]): Cell[] => scenarios.flatMap((s) => vs.map((v) => ({ scenario: s.name, variant: v })));
     const runCells = async (cells: Cell[], what: string): Promise<CellResult[]> => {
       let done = 0;

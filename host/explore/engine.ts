@@ -105,7 +105,20 @@ export interface ExploreResult {
 export function withMemory(s: Scenario, m: MemoryOptions): Scenario {
   if ((m.memory ?? "sc") === "sc") return s;
   const mo: MemoryOptions = { memory: m.memory!, ...(m.lockBarrier !== undefined ? { lockBarrier: m.lockBarrier } : {}) };
-  return { ...s, build: (variant, sched, o = {}) => s.build(variant, sched, { ...o, ...mo }) };
+  return {
+    ...s,
+    build: (variant, sched, o = {}) => {
+      const run = s.build(variant, sched, { ...o, ...mo });
+      // a scenario that builds its system itself must pass the options on:
+      // a run that says "weak" and is not would be a false verdict
+      const mem = run.sys.machine.memory;
+      if (mem === null || mem.lockBarrier !== (mo.lockBarrier ?? "smp_mb")) {
+        throw new Error(`scenario '${s.name}': its system ignores the memory options (memory ${mo.memory}, lock barrier ${mo.lockBarrier ?? "smp_mb"}): ` +
+          "pass the build's options on to scenarioSystem or buildSystem");
+      }
+      return run;
+    },
+  };
 }
 
 export const MAX_STEPS = 200_000;

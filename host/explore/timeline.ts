@@ -192,7 +192,13 @@ export function recordTimeline(meta: { scenario: string; variant: string; schedu
       const kind = args[2];
       started ||= kind === "step";
       if (started) {
+        // the state as it will be once the store buffers drain (weak
+        // memory): no pCPU's view, and no load of its own in the trace
+        const mem = sys.machine.memory;
+        const cpu = mem === null ? -1 : mem.cpu;
+        if (mem !== null) mem.cpu = -1;
         const now = snapshot(sys);
+        if (mem !== null) mem.cpu = cpu;
         if (STORY_KINDS.has(kind)) {
           at.set(tr.events.length, now);
           if (last !== null) prev.set(tr.events.length, last);

@@ -693,8 +693,9 @@ export class Machine implements SchedState {
     } catch (e) {
       this.fail(null, e);
     }
+    // not a context switch: the thread that ran before is still the one a
+    // non-preemptive schedule continues, so a drain costs one preemption
     this.steps++;
-    this.lastThread = pick;
   }
 
   /** @internal weak memory: a drained GICD write reaches the GIC. */

@@ -12,8 +12,10 @@
 //   any order (store-store reordering), later loads never wait for them
 //   (store-load reordering); stores to one location drain in order
 //   (coherence), and a store or atomic by another pCPU to a location with
-//   buffered stores first lets them drain (the coherence order is then the
-//   program order of the first writer).
+//   buffered stores first lets them drain: the coherence order of a
+//   location is the order its stores were issued, so outcomes that need two
+//   locations' coherence orders to disagree with that (2+2W's x=1, y=1,
+//   which ARMv8 allows) are not produced.
 // - The hypervisor's writes to the physical distributor (GICD, Device-nGnRE
 //   memory) are buffered too and take effect in the GIC only when they
 //   drain; they drain in their program order among themselves (nR), and any
@@ -54,8 +56,19 @@
 //   release then an acquire do order them, as the model does). The lock
 //   word itself is not buffered. Races needing such a reordering across an
 //   unlock are not found.
-// - Stores of non-CPU threads (devices, test drivers) and of the boot code
-//   are immediate; guest memory is not modelled.
+// - Stores of non-CPU threads (devices, test drivers) and of set-up code
+//   outside the machine's threads (a scenario's initial state, the instant
+//   boot) are immediate, and such code reads the latest values; a booting
+//   pCPU's own GICD writes are buffered like any other, with no model of
+//   the synchronisation that brings secondary CPUs up. Guest memory is not
+//   modelled.
+// - A drain forced by a barrier empties the pCPU's buffer; one forced by
+//   another pCPU's store to the same location, or by a later GIC access of
+//   the same pCPU, drains only what must go first (that location's or the
+//   GICD writes, and the stores of earlier smp_wmb generations).
+// - Which buffered store a drain choice names is by position in the
+//   pCPU's buffer, so pct's priorities attach to positions, not to stores;
+//   a drain counts as one preemption for dfs's bound.
 // - The GIC CPU interface, list registers and virtual CPU interface are
 //   per-CPU and accessed in order (not buffered).
 // - A pCPU offers at most DRAIN_SLOTS drainable stores at a time (older ones
@@ -170,10 +183,11 @@ export class WeakMemory {
 
   /** The value the running pCPU reads at `cell`, whose latest store wrote
    *  `latest`: its own stores it sees at once, another pCPU's buffered ones
-   *  not yet. */
+   *  not yet. Code that is no pCPU's (the checks, state snapshots, devices)
+   *  reads the latest value: the state once the buffers have drained. */
   load<V>(cell: Cell, latest: V): V {
     const q = cell.queue;
-    if (q.length === 0 || q[0]!.cpu === this.cpu) return latest;
+    if (q.length === 0 || q[0]!.cpu === this.cpu || this.cpu < 0) return latest;
     this.stats.staleLoads++;
     this.host.traceStale(this.cpu, cell, q[0]!);
     return q[0]!.old as V;
@@ -183,7 +197,7 @@ export class WeakMemory {
    *  another pCPU's buffered stores to it drain first. */
   claim(cell: Cell): void {
     const q = cell.queue;
-    if (q.length > 0 && q[0]!.cpu !== this.cpu) this.drainThrough(q[0]!.cpu, q[q.length - 1]!, "coherence");
+    if (q.length > 0 && q[0]!.cpu !== this.cpu) this.drainFor(q[q.length - 1]!, "coherence");
   }
 
   /** After the running thread stored `value` to `cell` over `old`: a pCPU
@@ -208,7 +222,7 @@ export class WeakMemory {
     if (this.cpu < 0) return;
     const b = this.buffers[this.cpu]!;
     for (let i = b.length - 1; i >= 0; i--) {
-      if (b[i]!.cell === null) { this.drainThrough(this.cpu, b[i]!, "device"); return; }
+      if (b[i]!.cell === null) { this.drainFor(b[i]!, "device"); return; }
     }
   }
 
@@ -287,6 +301,24 @@ export class WeakMemory {
   private drainAll(cpu: number, cause: DrainCause): void {
     const b = this.buffers[cpu]!;
     if (b.length > 0) this.drainThrough(cpu, b[b.length - 1]!, cause);
+  }
+
+  /** Drain what must become visible for `last` to: its pCPU's stores of
+   *  earlier smp_wmb generations and the earlier stores to the same place
+   *  (the same cell; for a GICD write, the earlier GICD writes), in program
+   *  order; the pCPU's other stores stay buffered. */
+  private drainFor(last: StoreEntry, cause: DrainCause): void {
+    const b = this.buffers[last.cpu]!;
+    for (let i = 0; i < b.length;) {
+      const e = b[i]!;
+      if (e.seq > last.seq) break;
+      if (e.epoch < last.epoch || e.cell === last.cell) {
+        this.stats.forced++;
+        this.drain(e, cause);
+      } else {
+        i++;
+      }
+    }
   }
 
   /** Drain pCPU `cpu`'s stores in program order up to `last` (always an

@@ -2,7 +2,7 @@
 // scripts with the library the `vgic` command uses (host/explore,
 // host/workload, host/hw), answering host/web/protocol.ts messages.
 
-import { explore } from "../explore/engine.ts";
+import { explore, withMemory } from "../explore/engine.ts";
 import { recordTimeline, timeline, type Timeline } from "../explore/timeline.ts";
 import { parseReplayFile, replayCounterexample } from "../explore/replay.ts";
 import { parseFinding, replay } from "../fuzz/finding.ts";
@@ -102,7 +102,8 @@ function handle(q: Request): void {
       const file = parseReplayFile(q.text, q.name);
       const scenario = scenarioNamed(file.scenario);
       const o = replayCounterexample(file, scenario);
-      post({ id: q.id, kind: "replayed", reproduced: o.reproduced, reason: o.reason ?? null, timeline: timeline(scenario, file.variant, file.schedule) });
+      // a weak-memory file is shown under the memory model it was found in
+      post({ id: q.id, kind: "replayed", reproduced: o.reproduced, reason: o.reason ?? null, timeline: timeline(withMemory(scenario, file), file.variant, file.schedule) });
       return;
     }
     case "workload": {

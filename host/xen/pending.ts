@@ -106,6 +106,10 @@ export class PendingIrq {
 
   test_bit(bit: number): boolean { return ((this.status >>> bit) & 1) === 1; }
 
+  /** The bit as the latest store left it, for observers and checks: not a
+   *  load of the modelled code (no weak-memory view, nothing traced). */
+  latest_bit(bit: number): boolean { return ((this._status >>> bit) & 1) === 1; }
+
   /** set_bit and clear_bit: atomic (ldxr/stxr) but without a barrier */
   set_bit(bit: number): void { this.update(this._status | (1 << bit), bit, "set_bit"); }
   clear_bit(bit: number): void { this.update(this._status & ~(1 << bit), bit, "clear_bit"); }

@@ -203,7 +203,10 @@ export class Xen49 extends Vgic {
 }
 
 /** Xen 4.9 less the smp_wmb of 31bc6a93a0: the question the thread's last
- *  review raised. list_del_init(&p->inflight) and the affinity change are
+ *  review raised. A state that never shipped: 31bc6a93a0 put the smp_wmb
+ *  before test_and_clear_bit(MIGRATING), itself a full barrier on arm64,
+ *  and only 91ef736493's change to test_bit then a later clear_bit left the
+ *  smp_wmb as the one barrier of the function between the two stores. list_del_init(&p->inflight) and the affinity change are
  *  then ordered only by the barriers the code meets between them: the
  *  smp_mb in spin_lock(&gicv2.lock) inside irq_set_affinity, which Julien
  *  Grall called "working, but by luck". Only weak memory can tell it from

@@ -301,7 +301,7 @@ export class Vgic implements VgicDesign {
       return;
     }
 
-    this.observer.injecting?.(virq, v, n.test_bit(GIC_IRQ_GUEST_QUEUED));
+    this.observer.injecting?.(virq, v, n.latest_bit(GIC_IRQ_GUEST_QUEUED));
     n.set_bit(GIC_IRQ_GUEST_QUEUED);
     ctx.cost("listOp");
 
