@@ -176,7 +176,7 @@ describe("from the command line", () => {
     // a report knows its seed and budget: another budget is pointed out
     expect(fromReport.run).toEqual({ seed: 0, cases: 40, params: { variant: "xen-4.8" } });
     const o = { target: "vgic", seed: 0 };
-    const stats = (cases: number) => ({ cases, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {} });
+    const stats = (cases: number) => ({ cases, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {}, violating: [] });
     expect(budgetWarning(fromReport, o, stats(40))).toBeNull();
     expect(budgetWarning(fromReport, o, stats(35))).toMatch(/^note: the baseline ran 40 cases from seed 0, this run 35 from seed 0: /);
   });

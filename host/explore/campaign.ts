@@ -44,9 +44,9 @@ export interface ShardDoc {
   cells: Array<{ index: number } & Record<string, unknown>>;
 }
 
-/** Read every *.json of `dir` as a shard of one campaign and join them:
- *  same version, options and shard count, every cell exactly once. */
-export function mergeShards(dir: string, parse: (doc: unknown, file: string) => ShardDoc): ShardDoc {
+/** Every *.json of `dir`, parsed by `parse` (which names the field of a bad
+ *  one), in name order; none, or one that cannot be read, is a usage error. */
+export function readShardFiles<D>(dir: string, parse: (doc: unknown, file: string) => D): Array<{ file: string; doc: D }> {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith(".json")).sort();
@@ -54,7 +54,7 @@ export function mergeShards(dir: string, parse: (doc: unknown, file: string) => 
     throw new UsageError(`--merge: cannot read ${printable(dir)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (names.length === 0) throw new UsageError(`--merge: ${printable(dir)} holds no .json shard`);
-  const docs = names.map((n) => {
+  return names.map((n) => {
     const file = join(dir, n);
     let text: string;
     try {
@@ -70,6 +70,12 @@ export function mergeShards(dir: string, parse: (doc: unknown, file: string) => 
     }
     return { file, doc: parse(raw, file) };
   });
+}
+
+/** Read every *.json of `dir` as a shard of one campaign and join them:
+ *  same version, options and shard count, every cell exactly once. */
+export function mergeShards(dir: string, parse: (doc: unknown, file: string) => ShardDoc): ShardDoc {
+  const docs = readShardFiles(dir, parse);
   const first = docs[0]!;
   const same = (what: string, get: (d: ShardDoc) => unknown) => {
     for (const { file, doc } of docs) {

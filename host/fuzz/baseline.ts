@@ -133,6 +133,10 @@ export function fuzzReport(o: FuzzOptions, stats: FuzzStats, baseline?: { b: Bas
     format: REPORT_FORMAT, version: REPORT_VERSION, vgicLab: VERSION, target: o.target, seed: o.seed, params: o.params ?? {},
     cases: stats.cases, ops: stats.ops, elapsedMs: stats.elapsedMs, findings: stats.findings, duplicates: stats.duplicates,
     coverage: stats.coverage, signatures: entries(stats.signatures, all),
+    // what a campaign merge (vgic fuzz --merge) needs to join the shards
+    budget: { cases: o.cases ?? null, seconds: o.seconds ?? null }, corpus: o.corpus !== undefined,
+    ...(o.shard !== undefined && o.shard.count > 1 ? { shard: o.shard } : {}),
+    violatingCases: stats.violating,
   };
   if (baseline) {
     const { b, c } = baseline;

@@ -18,6 +18,8 @@ import { ensureDir } from "../io/files.ts";
 import { printable } from "../io/input.ts";
 import { VERSION } from "../version.ts";
 import { loadVariants } from "../extend.ts";
+import { shardOf } from "../explore/campaign.ts";
+import { mergeFuzzShards, type FuzzShardDoc, type MergedCampaign } from "./campaign.ts";
 
 export const FUZZ_SPEC: CommandSpec = {
   name: "fuzz",
@@ -33,10 +35,11 @@ and coverage on any machine; --seconds N runs for a wall-clock time instead.`,
     seconds: { type: "string", arg: "N", help: "run for N seconds of wall-clock time (10 when --cases is not given;\nwith both, whichever limit comes first)" },
     seed: { type: "string", arg: "N", help: "run seed (0); a run is a function of its seed, budget and shard\n(hw cases steer toward what earlier cases left uncovered)" },
     workers: { type: "string", arg: "N", help: "worker threads (1)" },
-    shard: { type: "string", arg: "I/N", help: "take case indices i with i % N == I (merge runs across machines)" },
+    shard: { type: "string", arg: "I/N", help: "take case indices i with i % N == I, one machine of a campaign\n(default: JOB_COMPLETION_INDEX of a Kubernetes Indexed Job with\nVGIC_SHARDS, its completions); see --merge" },
     out: { type: "string", arg: "DIR", help: "where findings are written (findings/)" },
     corpus: { type: "string", arg: "DIR", help: "keep cases that reached new coverage there, and start from them" },
     replay: { type: "string", arg: "FILE", help: "replay a finding file: exit 1 if it still fails, 0 if not" },
+    merge: { type: "string", arg: "DIR", help: "join the --json reports of a sharded vgic campaign found in DIR into\nthe run one machine makes with every shard's cases (findings re-made\nfrom the failing cases, written under --out)" },
     baseline: { type: "string", arg: "FILE|DIR", help: "compare the finding signatures with a reference run's (a directory of\nfinding files, a finding file or a --json report): report, and fail\non, only new and gone ones" },
     "baseline-variant": { type: "string", arg: "NAME", help: "the reference is this variant fuzzed first with the same seed and\n--cases (vgic target; needs --variant and --cases)" },
     json: { type: "boolean", help: "one JSON document: the run's report (schemas/fuzz.schema.json, a valid\n--baseline) or the replay's (schemas/fuzz-replay.schema.json)" },
@@ -61,6 +64,11 @@ export const FuzzOutput = z.strictObject({
   cases: z.number().int(), ops: z.number().int().describe("checked operations"), elapsedMs: z.number(),
   execsPerSec: z.number(), opsPerSec: z.number(), duplicates: z.number().int(),
   signatures: z.array(SignatureEntry),
+  budget: z.strictObject({ cases: z.number().int().nullable(), seconds: z.number().nullable() }).optional().describe("--cases and --seconds as given"),
+  corpus: z.boolean().optional().describe("cases started from a --corpus"),
+  shard: z.strictObject({ index: z.number().int(), count: z.number().int() }).optional().describe("with --shard I/N: this machine's share"),
+  violatingCases: z.array(z.number().int()).optional().describe("indices of the cases that showed a violation, ascending"),
+  merged: z.strictObject({ shards: z.number().int(), files: z.array(z.string()) }).optional().describe("with --merge: the shard reports joined"),
   findings: z.array(z.strictObject({
     signature: z.string(), invariant: z.string(), message: z.string(), ops: z.number().int().describe("operations after shrinking"),
     originalOps: z.number().int(), file: z.string().nullable(),
@@ -153,21 +161,29 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     const json = values.json === true;
     const replayFile = stringOption(values, "replay");
     if (replayFile !== undefined) return replayCommand(replayFile, json);
-    const target = stringOption(values, "target") ?? "hw";
+    const mergeDir = stringOption(values, "merge");
+    let merged: MergedCampaign | null = null;
+    if (mergeDir !== undefined) {
+      for (const k of ["target", "variant", "seed", "cases", "seconds", "shard", "corpus", "workers", "baseline", "baseline-variant"]) {
+        if (values[k] !== undefined) throw new UsageError(`--merge: --${k} not expected: the shards' reports say what the campaign ran`);
+      }
+      merged = mergeFuzzShards(mergeDir, (doc, file) => {
+        const r = FuzzOutput.safeParse(doc);
+        if (!r.success) {
+          const i = r.error.issues[0]!;
+          throw new UsageError(`--merge: ${printable(file)}: ${i.path.join(".") || "(document)"}: ${i.message}`);
+        }
+        return r.data as FuzzShardDoc;
+      });
+    }
+    const target = merged?.target ?? stringOption(values, "target") ?? "hw";
     try {
       getTarget(target);
     } catch (e) {
       throw new UsageError(`--target: ${(e as Error).message}`);
     }
-    let shard = { index: 0, count: 1 };
-    const shardArg = stringOption(values, "shard");
-    if (shardArg !== undefined) {
-      const m = /^(\d+)\/(\d+)$/.exec(shardArg);
-      if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) {
-        throw new UsageError(`--shard: expected I/N with 0 <= I < N, got '${printable(shardArg)}'`);
-      }
-      shard = { index: Number(m[1]), count: Number(m[2]) };
-    }
+    // --shard I/N, or a Kubernetes Indexed Job's JOB_COMPLETION_INDEX with VGIC_SHARDS
+    const shard = merged !== null ? { index: 0, count: 1 } : shardOf(stringOption(values, "shard")) ?? { index: 0, count: 1 };
     const workers = intOption(values, "workers", 1, 256) ?? 1;
     const cases = intOption(values, "cases", 1, 1e12);
     // a case budget alone is the whole budget: no wall-clock limit cuts it
@@ -175,7 +191,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     const corpus = stringOption(values, "corpus");
     const options: FuzzOptions = {
       target,
-      seed: intOption(values, "seed", 0, 0xffffffff) ?? 0,
+      seed: merged?.seed ?? intOption(values, "seed", 0, 0xffffffff) ?? 0,
       ...(seconds !== undefined ? { seconds } : {}),
       ...(cases !== undefined ? { cases } : {}),
       shard,
@@ -195,6 +211,13 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     };
     const variant = stringOption(values, "variant");
     if (variant !== undefined) options.params = { variant: variantParam(variant, "--variant") };
+    if (merged !== null) {
+      // the single run of the campaign's budget; only its failing cases run
+      options.params = merged.params;
+      options.cases = merged.cases;
+      delete options.seconds;
+      options.indices = merged.violating;
+    }
     const baseVariant = stringOption(values, "baseline-variant");
     const baselinePath = stringOption(values, "baseline");
     if (baseVariant !== undefined) {
@@ -217,6 +240,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     const total = cases ?? null;
     options.progressMs = Math.min(500, progressIntervalMs());
     options.onProgress = (s) => progress.update(s.cases, total, "cases", formatProgress(s).replace(/^\d+ execs /, ""));
+    let mergedInfo: { shards: number; files: string[] } | null = null;
     const shown = new Map<string, string | null>();
     const found: Array<{ finding: Finding; file: string | null }> = [];
     options.onFinding = (f, file, improved) => {
@@ -238,7 +262,10 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
       const warning = baseline ? budgetWarning(baseline, options, s) : null;
       if (warning) err(warning + "\n");
       if (json) {
-        const report = { ...fuzzReport(options, s, baseline && c ? { b: baseline, c } : undefined), ...coverageReport(options, s, found) };
+        const report = {
+          ...fuzzReport(options, s, baseline && c ? { b: baseline, c } : undefined), ...coverageReport(options, s, found),
+          ...(mergedInfo !== null ? { merged: mergedInfo } : {}),
+        };
         process.stdout.write(JSON.stringify(report, null, 1) + "\n");
       } else {
         const r = rates(s);
@@ -259,6 +286,18 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
       progress.note(`baseline: variant ${baseVariant}, ${cases} cases`);
       const b = await run(ref);
       baseline = { source: `variant ${baseVariant}`, signatures: b.signatures };
+    }
+    if (merged !== null) {
+      const m = merged;
+      progress.note(`merging ${m.shards} shards: ${m.cases} cases, re-running the ${m.violating.length} that failed`);
+      const s = fuzz(options);
+      const tally = (xs: Array<[string, number]>) => xs.map(([k, n]) => `${k} x${n}`).sort().join("; ");
+      const counted = tally([...m.counts]), again = tally(Object.entries(s.signatures).map(([k, v]) => [k, v.count]));
+      if (counted !== again) {
+        throw new UsageError(`--merge: the failing cases do not show what the shards counted (reports of another build?): shards [${counted}], re-run [${again}]`);
+      }
+      mergedInfo = { shards: m.shards, files: m.files };
+      return finish({ ...s, cases: m.cases, ops: m.ops, elapsedMs: m.elapsedMs, features: m.features, coverage: m.features.length, curve: undefined as never });
     }
     return finish(await run(options));
   } catch (e) {

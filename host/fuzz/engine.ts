@@ -176,6 +176,9 @@ export interface FuzzOptions {
   cases?: number;
   /** this run takes case indices i with i % count == index */
   shard?: { index: number; count: number };
+  /** run exactly these case indices, in this order, instead of a budget
+   *  (a merge re-running the failing cases of a sharded campaign) */
+  indices?: readonly number[];
   out?: string;
   corpus?: string;
   /** test-only planted faults */
@@ -220,6 +223,8 @@ export interface FuzzStats {
   elapsedMs: number;
   /** per signature, in the order found */
   signatures: Record<string, SignatureStats>;
+  /** indices of the cases that showed a violation, ascending */
+  violating: number[];
 }
 
 export interface FuzzReport extends FuzzStats {
@@ -247,7 +252,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
   const deadline = o.seconds !== undefined ? t0 + o.seconds * 1000 : Infinity;
   const maxCases = o.cases ?? Infinity;
   const stats: FuzzReport = {
-    cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {}, findingsList: [], files: [],
+    cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {}, violating: [], findingsList: [], files: [],
     curve: [], features: [],
   };
   let nextMark = 1;
@@ -258,9 +263,10 @@ export function fuzz(o: FuzzOptions): FuzzReport {
   let lastProgress = t0;
   if (o.out) ensureDir(o.out, "--out");
   if (o.corpus) ensureDir(o.corpus, "--corpus");
-  for (let k = 0; stats.cases < maxCases; k++) {
+  const only = o.indices;
+  for (let k = 0; only !== undefined ? k < only.length : stats.cases < maxCases; k++) {
     if ((k & 3) === 0 && Date.now() >= deadline) break;
-    const index = k * shard.count + shard.index;
+    const index = only !== undefined ? only[k]! : k * shard.count + shard.index;
     const g = generateCase(target, o.seed, index, { faults: o.faults ?? [], coverage, corpus, params });
     stats.cases++;
     stats.ops += g.result.checkedOps;
@@ -275,6 +281,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
       stats.corpusAdded++;
     }
     const v = g.result.violation;
+    if (v) stats.violating.push(index);
     for (const sig of signaturesOf(v)) {
       const sv = withSignature(v, sig)!;
       const prev = best.get(sig);

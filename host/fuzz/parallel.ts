@@ -54,12 +54,13 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
   // the one reported first, as the console shows it
   const firstFile = new Map<string, string | null>();
   const total = (): MergedStats => {
-    const t: MergedStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {} };
+    const t: MergedStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {}, violating: [] };
     const features = new Map<number, number>();
     let all = latest.length === workers;
     for (const s of latest) {
       if (!s) { all = false; continue; }
       t.cases += s.cases; t.ops += s.ops;
+      for (const i of s.violating ?? []) t.violating.push(i);
       t.corpusAdded += s.corpusAdded; t.coverage = Math.max(t.coverage, s.coverage); t.elapsedMs = Math.max(t.elapsedMs, s.elapsedMs);
       // a signature two workers found is one finding, seen in all their cases
       for (const [sig, st] of Object.entries(s.signatures)) {
@@ -70,6 +71,7 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
       if (!s.features?.length) all = false;
       for (const [f, n] of s.features ?? []) features.set(f, (features.get(f) ?? 0) + n);
     }
+    t.violating.sort((a, b) => a - b);
     if (all) {
       // the union of the workers' features
       t.features = [...features].sort((a, b) => a[0] - b[0]);
