@@ -96,6 +96,25 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
+  it("a link with memory=weak-acq-rel explores the barrier race under weak memory and shows the stale read, as vgic explore does", async () => {
+    const page = await open("#scenario=affinity-barrier&variant=xen-4.9-no-wmb&budget=2000&memory=weak-acq-rel&run=1");
+    await page.waitForSelector("body[data-state=done]", { timeout: 60_000 });
+    expect(await page.inputValue("#memory")).toBe("weak-acq-rel");
+    const node = explore({ scenario: scenarioNamed("affinity-barrier"), variant: "xen-4.9-no-wmb", budget: 2000, memory: "weak", lockBarrier: "acq-rel" }).counterexample!;
+    const lines = await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent));
+    expect(lines).toEqual(node.narrative);
+    expect(lines.some((l) => /pCPU1: reads IRQ40\.inflight = d1v0/.test(l!))).toBe(true);
+    // the share link keeps the memory model, and replaying it shows the same story
+    const href = (await page.getAttribute("#share", "href"))!;
+    expect(href).toContain("&memory=weak-acq-rel&schedule=");
+    await page.goto(`${base}${href}`);
+    await page.reload();
+    await page.waitForSelector("body[data-state=done]", { timeout: 60_000 });
+    expect(await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).toEqual(node.narrative);
+    await page.close();
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("a schedule in the link is replayed without searching; a bad one is named", async () => {
     const node = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
     const page = await open(`#scenario=rank-abba&variant=xen-4.8&schedule=${encodeURIComponent(node.schedule)}&run=1`);

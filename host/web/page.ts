@@ -296,10 +296,18 @@ function showExplored(e: Explored): void {
   const s = e.summary!;
   const f = formValues();
   showStory(tl, `${tl.scenario} under ${tl.variant}: counterexample after ${s.schedules} schedules, schedule ${tl.schedule}`, "explore",
-    `&strategy=${s.strategy}&bound=${f.bound}&budget=${f.budget}&seed=${f.seed}`);
+    `&strategy=${s.strategy}&bound=${f.bound}&budget=${f.budget}&seed=${f.seed}${memoryParam(f.memory)}`);
 }
 
-interface ExploreForm { scenario: string; variants: string[]; strategy: string; bound: number; budget: number; seed: number }
+interface ExploreForm { scenario: string; variants: string[]; strategy: string; bound: number; budget: number; seed: number; memory: string }
+
+/** The memory choice in a link (nothing for the default, sc). */
+const memoryParam = (m: string) => (m === "sc" ? "" : `&memory=${m}`);
+
+/** The memory select's value as request fields: sc, weak, weak-acq-rel. */
+function memoryFields(m: string): { memory?: "weak"; lockBarrier?: "smp_mb" | "acq-rel" } {
+  return m === "weak" ? { memory: "weak", lockBarrier: "smp_mb" } : m === "weak-acq-rel" ? { memory: "weak", lockBarrier: "acq-rel" } : {};
+}
 
 function formValues(): ExploreForm {
   return {
@@ -307,6 +315,7 @@ function formValues(): ExploreForm {
     variants: [...document.querySelectorAll<HTMLInputElement>("#variants input:checked")].map((i) => i.value),
     strategy: $<HTMLSelectElement>("strategy").value,
     bound: Number($<HTMLInputElement>("bound").value), budget: Number($<HTMLInputElement>("budget").value), seed: Number($<HTMLInputElement>("seed").value),
+    memory: $<HTMLSelectElement>("memory").value,
   };
 }
 
@@ -315,7 +324,7 @@ async function runExplore(): Promise<void> {
   if (running) { stopWorker(); return; }
   const f = formValues();
   if (f.variants.length === 0) { status("explore-status", `<span class="bad">pick at least one design</span>`); return; }
-  history.replaceState(null, "", `#scenario=${encodeURIComponent(f.scenario)}&variant=${encodeURIComponent(f.variants.join(","))}&strategy=${f.strategy}&bound=${f.bound}&budget=${f.budget}&seed=${f.seed}&run=1`);
+  history.replaceState(null, "", `#scenario=${encodeURIComponent(f.scenario)}&variant=${encodeURIComponent(f.variants.join(","))}&strategy=${f.strategy}&bound=${f.bound}&budget=${f.budget}&seed=${f.seed}${memoryParam(f.memory)}&run=1`);
   running = true;
   document.body.dataset.state = "exploring";
   $("run").textContent = "Stop";
@@ -326,7 +335,7 @@ async function runExplore(): Promise<void> {
   const started = performance.now();
   let shown = false;
   for (const [i, e] of rs.entries()) {
-    const r = await ask({ kind: "explore", scenario: f.scenario, variant: e.variant, strategy: f.strategy as "dfs", budget: f.budget, bound: f.bound, seed: f.seed },
+    const r = await ask({ kind: "explore", scenario: f.scenario, variant: e.variant, strategy: f.strategy as "dfs", budget: f.budget, bound: f.bound, seed: f.seed, ...memoryFields(f.memory) },
       (p) => status("explore-status", `exploring ${esc(p.text)} ${bar((i + 0.5) / rs.length)}`));
     if (r.kind === "explored") { e.summary = r.summary; e.timeline = r.timeline; }
     else if (r.kind === "error") e.error = r.message;
@@ -342,13 +351,13 @@ async function runExplore(): Promise<void> {
   running = false;
 }
 
-async function runSchedule(scenario: string, variant: string, schedule: string): Promise<void> {
+async function runSchedule(scenario: string, variant: string, schedule: string, memory: string): Promise<void> {
   document.body.dataset.state = "exploring";
   status("explore-status", `replaying schedule ${esc(schedule)} of ${esc(scenario)} under ${esc(variant)}`);
   const started = performance.now();
-  const r = await ask({ kind: "schedule", scenario, variant, schedule });
+  const r = await ask({ kind: "schedule", scenario, variant, schedule, ...memoryFields(memory) });
   if (r.kind === "replayed") {
-    showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`, "explore");
+    showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`, "explore", memoryParam(memory));
     status("explore-status", `replayed in ${(performance.now() - started).toFixed(0)} ms: ${esc(r.timeline.findings.map((x) => x.kind).join(", ") || "no findings")}`);
   } else if (r.kind === "error") status("explore-status", `<span class="bad">${esc(r.message)}</span>`);
   document.body.dataset.exploreMs = (performance.now() - started).toFixed(0);
@@ -464,7 +473,9 @@ function fromHash(scenarios: Named[], variants: Named[]): void {
     if (bad !== undefined) return err(`variant: expected all or some of ${variants.map((v) => v.name).join(", ")}, got "${bad}"`);
     for (const i of document.querySelectorAll<HTMLInputElement>("#variants input")) i.checked = want.includes(i.value);
   }
-  for (const k of ["strategy", "bound", "budget", "seed"]) {
+  const mem = p.get("memory");
+  if (mem !== null && !["sc", "weak", "weak-acq-rel"].includes(mem)) return err(`memory: expected sc, weak or weak-acq-rel, got "${mem}"`);
+  for (const k of ["strategy", "bound", "budget", "seed", "memory"]) {
     const v = p.get(k);
     if (v !== null) ($(k) as HTMLInputElement).value = v;
   }
@@ -475,7 +486,7 @@ function fromHash(scenarios: Named[], variants: Named[]): void {
   if (schedule !== null) {
     const f = formValues();
     if (f.variants.length !== 1) return err("schedule: needs exactly one variant");
-    void runSchedule(f.scenario, f.variants[0]!, schedule);
+    void runSchedule(f.scenario, f.variants[0]!, schedule, f.memory);
   } else void runExplore();
 }
 

@@ -4,11 +4,12 @@
 
 import type { ExploreResult, Strategy } from "../explore/engine.ts";
 import type { Timeline } from "../explore/timeline.ts";
+import type { MemoryOptions } from "../sim/memory.ts";
 
 export type Request =
-  | { id: number; kind: "explore"; scenario: string; variant: string; strategy: Strategy; budget?: number; bound?: number; seed?: number; depth?: number }
+  | ({ id: number; kind: "explore"; scenario: string; variant: string; strategy: Strategy; budget?: number; bound?: number; seed?: number; depth?: number } & MemoryOptions)
   /** replay a schedule of a scenario without searching (a shared URL) */
-  | { id: number; kind: "schedule"; scenario: string; variant: string; schedule: string }
+  | ({ id: number; kind: "schedule"; scenario: string; variant: string; schedule: string } & MemoryOptions)
   /** a counterexample file (`vgic explore` output) or a fuzz finding file */
   | { id: number; kind: "replay"; name: string; text: string }
   | { id: number; kind: "workload"; name: string; text: string; variant: string; seed?: number }

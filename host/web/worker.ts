@@ -3,6 +3,7 @@
 // host/workload, host/hw), answering host/web/protocol.ts messages.
 
 import { explore, withMemory } from "../explore/engine.ts";
+import { LOCK_BARRIERS, type MemoryOptions } from "../sim/memory.ts";
 import { recordTimeline, timeline, type Timeline } from "../explore/timeline.ts";
 import { parseReplayFile, replayCounterexample } from "../explore/replay.ts";
 import { parseFinding, replay } from "../fuzz/finding.ts";
@@ -72,9 +73,10 @@ function handle(q: Request): void {
     case "explore": {
       const scenario = scenarioNamed(q.scenario);
       variantNamed(q.variant);
+      const mem = memoryOf(q);
       let last = 0;
       const r = explore({
-        scenario, variant: q.variant, strategy: q.strategy,
+        scenario, variant: q.variant, strategy: q.strategy, ...mem,
         ...(q.budget !== undefined ? { budget: q.budget } : {}), ...(q.bound !== undefined ? { bound: q.bound } : {}),
         ...(q.seed !== undefined ? { seed: q.seed } : {}), ...(q.depth !== undefined ? { depth: q.depth } : {}),
         onProgress: (n, ms) => {
@@ -88,13 +90,13 @@ function handle(q: Request): void {
       post({
         id: q.id, kind: "explored",
         summary: { ...rest, schedule: c?.schedule ?? null, findings: c?.findings.map((f) => `${f.kind}: ${f.message}`) ?? [] },
-        timeline: c === undefined ? null : timeline(scenario, q.variant, c.schedule),
+        timeline: c === undefined ? null : timeline(withMemory(scenario, mem), q.variant, c.schedule),
       });
       return;
     }
     case "schedule": {
       variantNamed(q.variant);
-      post({ id: q.id, kind: "replayed", reproduced: true, reason: null, timeline: timeline(scenarioNamed(q.scenario), q.variant, q.schedule) });
+      post({ id: q.id, kind: "replayed", reproduced: true, reason: null, timeline: timeline(withMemory(scenarioNamed(q.scenario), memoryOf(q)), q.variant, q.schedule) });
       return;
     }
     case "replay": {
@@ -157,3 +159,11 @@ post({
   id: 0, kind: "hello", scenarios: SCENARIOS.map((s) => ({ name: s.name, summary: s.summary })),
   variants: VARIANTS.map((v) => ({ name: v.name, summary: v.summary })),
 });
+
+/** The memory options of a request, checked as the command line checks them. */
+function memoryOf(q: MemoryOptions): MemoryOptions {
+  if (q.memory === undefined || q.memory === "sc") return {};
+  if (q.memory !== "weak") throw new RangeError(`memory: expected sc or weak, got ${JSON.stringify(q.memory)}`);
+  if (q.lockBarrier !== undefined && !LOCK_BARRIERS.includes(q.lockBarrier)) throw new RangeError(`lockBarrier: expected ${LOCK_BARRIERS.join(" or ")}, got ${JSON.stringify(q.lockBarrier)}`);
+  return { memory: "weak", lockBarrier: q.lockBarrier ?? "smp_mb" };
+}
