@@ -125,6 +125,9 @@ describe("replay files", () => {
     expect(bad({ ...f, traceHash: "abc" })).toThrow(/field 'traceHash': expected 64 hex digits/);
     expect(bad({ ...f, findings: [{ kind: "oops", message: "" }] })).toThrow(/field 'findings\[0\]\.kind': expected one of deadlock/);
     expect(bad({ ...f, variant: "xen-5" })).toThrow(/field 'variant': expected one of xen-4\.8/);
+    expect(bad({ ...f, memory: "tso" })).toThrow(/field 'memory': expected "weak", or no field \(sequentially consistent\), got "tso"/);
+    expect(bad({ ...f, lockBarrier: "acq-rel" })).toThrow(/field 'lockBarrier': expected one of smp_mb, acq-rel with "memory": "weak"/);
+    expect(bad({ ...f, memory: "weak", lockBarrier: "none" })).toThrow(/field 'lockBarrier': expected one of smp_mb, acq-rel/);
     expect(() => parseReplayFile("{", "x.json")).toThrow(ReplayFileError);
   });
 });
