@@ -206,7 +206,7 @@ describe("--trace-events keeps only the groups asked for", () => {
     const open = new Map<string, number>();
     for (const e of kept) if (e.ph === "B" || e.ph === "E") open.set(`${e.pid}:${e.tid}`, (open.get(`${e.pid}:${e.tid}`) ?? 0) + (e.ph === "B" ? 1 : -1));
     for (const [k, n] of open) expect(n, k).toBe(0);
-    expect(() => traceKindsOf("guest,nope")).toThrow("--trace-events: unknown group 'nope': expected fn, irq, lock, mmio, line, idle, guest, step, memory, other or all");
+    expect(() => traceKindsOf("guest,nope")).toThrow("--trace-events: unknown group 'nope': expected fn, irq, lock, mmio, line, idle, guest, step, memory, flow, counter, other or all");
     expect(traceKindsOf("all").size).toBeGreaterThan(20);
   });
 });

@@ -5,7 +5,7 @@
 // at a time: Node's recursive mkdir never returns on some special file
 // systems (mkdirSync("/proc/x", {recursive: true}) spins).
 
-import { accessSync, constants, closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, type Stats } from "node:fs";
+import { accessSync, constants, closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join, parse, resolve } from "node:path";
 import { InputError, printable } from "./input.ts";
 
@@ -98,5 +98,95 @@ export function writeFileAtomic(file: string, data: string): void {
   } catch (e) {
     try { unlinkSync(tmp); } catch { /* it was never created */ }
     throw new InputError(`cannot write ${printable(file)} (${reason(e)})`);
+  }
+}
+
+/** Bytes gathered before a StreamFile writes them. */
+const STREAM_CHUNK = 256 * 1024;
+
+/** A file written piece by piece as its content is produced, with the same
+ *  guarantee as writeFileAtomic: the pieces go to a temporary file that
+ *  commit() renames over `file`; abort() removes it. A device or FIFO is
+ *  written directly. Writes are gathered into chunks of STREAM_CHUNK; a
+ *  failed write never throws from write() (its callers run inside a
+ *  simulation): the first failure is kept, later writes are dropped, and
+ *  commit() removes the temporary file and throws it as an InputError. */
+export class StreamFile {
+  private fd: number;
+  private readonly tmp: string | null;
+  private pending = "";
+  private failure: unknown = null;
+  private closed = false;
+  /** bytes written to the file so far */
+  written = 0;
+
+  constructor(readonly file: string) {
+    const abs = resolve(file);
+    const st = statOrNull(abs);
+    this.tmp = st !== null && !st.isFile() ? null : tempName(abs);
+    try {
+      this.fd = openSync(this.tmp ?? abs, this.tmp === null ? "w" : "wx");
+    } catch (e) {
+      throw new InputError(`cannot write ${printable(file)} (${reason(e)})`);
+    }
+  }
+
+  write(text: string): void {
+    if (this.failure !== null || this.closed) return;
+    this.pending += text;
+    if (this.pending.length >= STREAM_CHUNK) this.flush();
+  }
+
+  private flush(): void {
+    if (this.pending === "") return;
+    const text = this.pending;
+    this.pending = "";
+    try {
+      const n = writeSync(this.fd, text);
+      const data = Buffer.byteLength(text);
+      // a short write (a pipe, a full disk): the rest, as bytes
+      if (n < data) {
+        const rest = Buffer.from(text).subarray(n);
+        for (let off = 0; off < rest.length;) off += writeSync(this.fd, rest, off, rest.length - off);
+      }
+      this.written += data;
+    } catch (e) {
+      this.failure = e;
+    }
+  }
+
+  /** Write what is gathered and put the file in place. */
+  commit(): void {
+    if (this.closed) throw new Error(`${this.file}: already closed`);
+    this.flush();
+    this.close();
+    if (this.failure !== null) {
+      this.removeTemp();
+      throw new InputError(`cannot write ${printable(this.file)} (${reason(this.failure)})`);
+    }
+    if (this.tmp === null) return;
+    try {
+      renameSync(this.tmp, resolve(this.file));
+    } catch (e) {
+      this.removeTemp();
+      throw new InputError(`cannot write ${printable(this.file)} (${reason(e)})`);
+    }
+  }
+
+  /** Give up: the temporary file goes, `file` stays as it was. */
+  abort(): void {
+    if (this.closed) return;
+    this.close();
+    this.removeTemp();
+  }
+
+  private close(): void {
+    this.closed = true;
+    this.pending = "";
+    try { closeSync(this.fd); } catch (e) { this.failure ??= e; }
+  }
+
+  private removeTemp(): void {
+    if (this.tmp !== null) try { unlinkSync(this.tmp); } catch { /* already gone */ }
   }
 }

@@ -710,6 +710,16 @@ export class Machine implements SchedState {
   /** @internal weak memory: the clock of pCPU `cpu` */
   cpuClock(cpu: number): number { return this.cpus[cpu]!.clock; }
 
+  /** Record an interrupt flow stage or a counter (trace.mark) on the thread
+   *  now running (the event queue's track between threads), at `at` or its
+   *  clock. Nothing without a trace. */
+  traceHere(kind: "irq-flow" | "counter", name: string, a: number, b: number, text = "", at?: number): void {
+    const tr = this.trace;
+    if (tr === null) return;
+    const t = this.current;
+    tr.mark(at ?? (t !== null ? t.clock : this.eventNow), t?.index ?? EVENTS_TID, kind, name, a, b, text);
+  }
+
   /** @internal weak memory: trace a store entering or leaving a buffer. */
   traceMemory(at: number, cpu: number, kind: "mem-store" | "mem-drain", e: StoreEntry, cause?: DrainCause): void {
     const tr = this.trace;
@@ -913,9 +923,10 @@ export class Machine implements SchedState {
     if (reason === "error" && this.failure !== null) res.error = this.failure;
     const trace = this.trace;
     if (trace !== null) {
-      const events = trace.events.length;
-      let hash: string | undefined;
-      // the hash of the trace as it stood when this result was made
+      const events = trace.count;
+      // the hash of the trace as it stood when this result was made (a
+      // streamed trace keeps no events to hash later: its hash now)
+      let hash: string | undefined = trace.streaming ? trace.hash() : undefined;
       Object.defineProperty(res, "traceHash", {
         enumerable: true,
         get: () => (hash ??= trace.hash(events)),

@@ -7,10 +7,19 @@
 // inputs, same hash), Chrome trace-event JSON (the "JSON Array/Object Format"
 // of the Trace Event Format document, which Perfetto's UI opens: ph "B"/"E"
 // slices for hypervisor functions and IRQ handlers, "X" for spins and idle
-// periods, "i" instants for lines, locks and accesses, "M" thread_name
-// metadata), and a step-by-step narrative for people.
+// periods, "i" instants for lines, locks and accesses, "s"/"t"/"f" flow
+// arrows along an interrupt instance's path and a store's way through its
+// buffer, "C" counters, "M" thread_name metadata), and a step-by-step
+// narrative for people.
+//
+// Two modes. By default every event is kept (`events`): the explorer, its
+// narratives and timelines read them back. streamTo() instead converts each
+// event to Chrome JSON as it is recorded and hands the text to a writer,
+// keeping only what the export still needs (the open slices, the vCPUs
+// seen, the list registers' state) and a running hash: memory no longer
+// grows with the run (`vgic run --trace`).
 
-import { sha256 } from "./digest.ts";
+import { sha256, type Sha256 } from "./digest.ts";
 import { ROWS } from "../check/access.ts";
 
 export type TraceKind =
@@ -28,7 +37,22 @@ export type TraceKind =
   | "virq" // a guest handler takes a virtual interrupt (a: vCPU id, b: interrupt ID)
   | "mem-store" | "mem-drain" // weak memory: a store buffered, made visible (a: the store's number, b: 1 for a GICD write)
   | "mem-stale" // weak memory: a load did not see another pCPU's buffered store (a: that store's number)
+  | "irq-flow" // an interrupt instance reaches a stage (name: raise, inject, ack, eoi, drop, merge; a: instance, b: vCPU for ack and eoi, else -1; text: "IRQ n")
+  | "counter" // a per-vCPU depth changed (name: what, "lr_pending"; a: vCPU id, b: the new value)
   | "deadlock" | "error" | "note";
+
+/** Kinds the hash and the narrative leave out: they describe what the other
+ *  events did (which instance an injection served, how long a list is)
+ *  rather than add a step of the run, and traces recorded before they
+ *  existed (the explorer's counterexamples) keep their hashes. */
+const UNHASHED: ReadonlySet<TraceKind> = new Set(["irq-flow", "counter"]);
+
+/** Interrupt instance flows get ids above any weak-memory store's number
+ *  (those flows use the store's number), and a category of their own. */
+export const IRQ_FLOW_BASE = 2 ** 32;
+
+/** Flow stages that end an instance's arrow (bound to the slice they fall in). */
+const FLOW_ENDS: ReadonlySet<string> = new Set(["eoi", "drop", "merge"]);
 
 /** Groups of trace events a Chrome trace can be limited to (`--trace-events`). */
 export const TRACE_GROUPS = {
@@ -41,6 +65,8 @@ export const TRACE_GROUPS = {
   guest: ["vcpu-in", "vcpu-out", "virq"],
   step: ["step"],
   memory: ["mem-store", "mem-drain", "mem-stale"],
+  flow: ["irq-flow"],
+  counter: ["counter"],
   other: ["event", "deadlock", "error", "note"],
 } as const satisfies Record<string, readonly TraceKind[]>;
 export type TraceGroup = keyof typeof TRACE_GROUPS;
@@ -89,25 +115,96 @@ export interface ChromeEvent {
 /** The Chrome trace's process for the guest's vCPU tracks. */
 const GUEST_PID = 1;
 
+/** A Chrome event's text in the streamed JSON (one event per line). */
+export type ChromeWriter = (text: string) => void;
+
 export class Trace {
+  /** the recorded events (empty once streamTo() was called) */
   readonly events: TraceEvent[] = [];
   /** names of tids, filled by the machine */
   threadNames: string[] = [];
+  /** events recorded so far, streamed ones included */
+  count = 0;
+  private stream: { out: ChromeExport; hash: Sha256; buf: string; write: ChromeWriter; ended: boolean } | null = null;
 
   constructor(readonly hz: number) {}
 
   add(ts: number, tid: number, kind: TraceKind, name: string, a = 0, b = 0, text = ""): void {
-    this.events.push({ ts, tid, kind, name, a, b, text });
+    this.record({ ts, tid, kind, name, a, b, text });
+  }
+
+  /** Record a flow or counter (UNHASHED kinds). Not through add(), which the
+   *  explorer's timeline wraps to snapshot the state at each step. */
+  mark(ts: number, tid: number, kind: "irq-flow" | "counter", name: string, a: number, b: number, text = ""): void {
+    this.record({ ts, tid, kind, name, a, b, text });
+  }
+
+  private record(e: TraceEvent): void {
+    this.count++;
+    if (this.stream === null) this.events.push(e);
+    else this.feed(e);
+  }
+
+  private feed(e: TraceEvent): void {
+    const s = this.stream!;
+    if (s.ended) throw new Error("trace: an event after the streamed trace was finished");
+    if (!UNHASHED.has(e.kind)) {
+      s.buf += hashLine(e);
+      if (s.buf.length > 65536) {
+        s.hash.update(s.buf);
+        s.buf = "";
+      }
+    }
+    s.out.event(e);
+  }
+
+  /** Stream from now on: the events so far, then each new one, go to
+   *  `write` as Chrome JSON text (the document's opening first), and are
+   *  not kept. finishStream() writes the rest (closing slices still open,
+   *  the metadata, the closing brackets). */
+  streamTo(write: ChromeWriter, only?: ReadonlySet<TraceKind>): void {
+    if (this.stream !== null) throw new Error("trace: already streaming");
+    write(`{"traceEvents":[\n`);
+    let first = true;
+    const out = new ChromeExport(this, only, (ev) => {
+      write(first ? chromeText(ev) : `,\n${chromeText(ev)}`);
+      first = false;
+    });
+    this.stream = { out, hash: sha256(), buf: "", write, ended: false };
+    for (const e of this.events) this.feed(e);
+    this.events.length = 0;
+  }
+
+  get streaming(): boolean {
+    return this.stream !== null;
+  }
+
+  /** Close a streamed trace's document. */
+  finishStream(): void {
+    const s = this.stream;
+    if (s === null || s.ended) return;
+    s.out.finish();
+    s.ended = true;
+    s.write(`\n],"otherData":${JSON.stringify(this.otherData())}}\n`);
   }
 
   /** sha256 (hex) over every event's time, thread, kind, name and numbers
-   *  (the first `count` events, default all). */
-  hash(count = this.events.length): string {
+   *  (the first `count` events, default all; flows and counters are left
+   *  out). A streamed trace has only the hash of all its events so far. */
+  hash(count = this.count): string {
+    const s = this.stream;
+    if (s !== null) {
+      if (count !== this.count) throw new RangeError(`trace: a streamed trace hashes all ${this.count} events so far, not ${count}`);
+      s.hash.update(s.buf);
+      s.buf = "";
+      return s.hash.copy().hex();
+    }
     const h = sha256();
     let buf = "";
     for (let i = 0; i < count; i++) {
       const e = this.events[i]!;
-      buf += `${e.ts}\t${e.tid}\t${e.kind}\t${e.name}\t${e.a}\t${e.b}\n`;
+      if (UNHASHED.has(e.kind)) continue;
+      buf += hashLine(e);
       if (buf.length > 65536) {
         h.update(buf);
         buf = "";
@@ -117,115 +214,27 @@ export class Trace {
     return h.hex();
   }
 
-  private us(cycles: number): number {
+  /** @internal cycles as the microseconds Chrome traces count in */
+  us(cycles: number): number {
     return (cycles * 1e6) / this.hz;
   }
 
+  private otherData(): Record<string, unknown> {
+    return { hz: this.hz, clock: "cycles converted to microseconds at hz" };
+  }
+
   /** Chrome trace-event JSON object: pid 0 is the machine with a track per
-   *  thread (pCPUs, devices, events); pid 1 is the guest with a track per
-   *  vCPU: when it ran in guest mode (and on which pCPU) and the virtual
-   *  interrupts its handler took. */
+   *  thread (pCPUs, devices, events) and a counter of list registers in use
+   *  per pCPU; pid 1 is the guest with a track per vCPU: when it ran in
+   *  guest mode (and on which pCPU), the virtual interrupts its handler
+   *  took, and its lr_pending depth. The same events as streamTo() writes. */
   toChrome(only?: ReadonlySet<TraceKind>): { traceEvents: ChromeEvent[]; otherData: Record<string, unknown> } {
-    const pid = 0;
-    const out: ChromeEvent[] = [
-      { name: "process_name", ph: "M", ts: 0, pid, tid: 0, args: { name: "machine" } },
-    ];
-    const vcpus = new Map<number, string>();
-    for (const e of this.events) {
-      if (e.kind === "vcpu-in" || e.kind === "vcpu-out") vcpus.set(e.a, e.name);
-    }
-    if (vcpus.size > 0) {
-      out.push({ name: "process_name", ph: "M", ts: 0, pid: GUEST_PID, tid: 0, args: { name: "guest" } });
-      for (const [id, name] of [...vcpus].sort((x, y) => x[0] - y[0])) {
-        out.push({ name: "thread_name", ph: "M", ts: 0, pid: GUEST_PID, tid: id, args: { name: `vCPU${id} (${name})` } });
-        out.push({ name: "thread_sort_index", ph: "M", ts: 0, pid: GUEST_PID, tid: id, args: { sort_index: id } });
-      }
-    }
-    this.threadNames.forEach((n, tid) => {
-      out.push({ name: "thread_name", ph: "M", ts: 0, pid, tid, args: { name: n } });
-      out.push({ name: "thread_sort_index", ph: "M", ts: 0, pid, tid, args: { sort_index: tid } });
-    });
-    // slices still open when the trace ends (a pCPU's loop, a vCPU still
-    // in guest mode) are closed at its last timestamp
-    const open = new Map<string, ChromeEvent[]>();
-    const push = (ev: ChromeEvent) => {
-      out.push(ev);
-      if (ev.ph !== "B" && ev.ph !== "E") return;
-      const k = `${ev.pid}:${ev.tid}`;
-      let st = open.get(k);
-      if (st === undefined) open.set(k, st = []);
-      if (ev.ph === "B") st.push(ev);
-      else st.pop();
-    };
-    let last = 0;
-    for (const e of this.events) {
-      const ts = this.us(e.ts);
-      if (ts > last) last = ts;
-      if (only !== undefined && !only.has(e.kind)) continue;
-      const base = { pid, tid: e.tid };
-      switch (e.kind) {
-        case "fn-begin":
-          push({ ...base, name: e.name, ph: "B", ts, cat: "hyp" });
-          break;
-        case "fn-end":
-          push({ ...base, name: e.name, ph: "E", ts, cat: "hyp" });
-          break;
-        case "irq-enter":
-          push({ ...base, name: "IRQ", ph: "B", ts, cat: "irq" });
-          break;
-        case "irq-exit":
-          push({ ...base, name: "IRQ", ph: "E", ts, cat: "irq" });
-          break;
-        case "spin":
-          push({ ...base, name: `spin ${e.name}`, ph: "X", ts: this.us(e.a), dur: this.us(e.ts - e.a), cat: "lock", args: { cycles: e.ts - e.a } });
-          break;
-        case "wake":
-          push({ ...base, name: "idle", ph: "X", ts: this.us(e.a), dur: this.us(e.ts - e.a), cat: "idle" });
-          break;
-        case "vcpu-in":
-          push({ pid: GUEST_PID, tid: e.a, name: `guest on pCPU${e.b}`, ph: "B", ts, cat: "guest" });
-          break;
-        case "vcpu-out":
-          push({ pid: GUEST_PID, tid: e.a, name: `guest on pCPU${e.b}`, ph: "E", ts, cat: "guest" });
-          break;
-        case "virq":
-          push({ pid: GUEST_PID, tid: e.a, name: `vIRQ ${e.b}`, ph: "i", ts, s: "t", cat: "virq", args: { cycle: e.ts } });
-          break;
-        case "mem-stale":
-          push({ ...base, name: `stale read ${e.name}`, ph: "i", ts, s: "t", cat: "memory", args: { cycle: e.ts, store: e.a, detail: e.text } });
-          break;
-        case "mem-store":
-        case "mem-drain":
-          // an instant on the pCPU's track, and a flow arrow from the store
-          // to the moment it became visible to the other pCPUs
-          push({
-            ...base, name: `${e.kind === "mem-store" ? "store" : "visible"} ${e.name}`, ph: "i", ts, s: "t", cat: "memory",
-            args: { cycle: e.ts, store: e.a, detail: e.text },
-          });
-          push({ ...base, name: "store buffer", ph: e.kind === "mem-store" ? "s" : "f", ts, cat: "memory", id: e.a, ...(e.kind === "mem-drain" ? { bp: "e" } : {}) });
-          break;
-        case "mmio-read":
-        case "mmio-write":
-          push({
-            ...base, name: `${e.kind === "mmio-read" ? "read" : "write"} ${registerName(e.name) ?? e.name}`, ph: "i", ts, s: "t", cat: e.kind,
-            args: { cycle: e.ts, address: hex(e.a), value: hex(e.b), register: registerName(e.name) ?? e.name },
-          });
-          break;
-        default:
-          push({
-            ...base, name: e.kind === "step" ? e.name : `${e.kind} ${e.name}`, ph: "i", ts,
-            s: e.kind === "deadlock" || e.kind === "error" ? "g" : "t", cat: e.kind,
-            args: { cycle: e.ts, a: e.a, b: e.b, ...(e.text ? { detail: e.text } : {}) },
-          });
-      }
-    }
-    for (const st of open.values()) {
-      while (st.length > 0) {
-        const b = st.pop()!;
-        out.push({ pid: b.pid, tid: b.tid, name: b.name, ph: "E", ts: last, ...(b.cat !== undefined ? { cat: b.cat } : {}) });
-      }
-    }
-    return { traceEvents: out, otherData: { hz: this.hz, clock: "cycles converted to microseconds at hz" } };
+    if (this.stream !== null) throw new Error("trace: a streamed trace keeps no events to export");
+    const out: ChromeEvent[] = [];
+    const x = new ChromeExport(this, only, (ev) => out.push(ev));
+    for (const e of this.events) x.event(e);
+    x.finish();
+    return { traceEvents: out, otherData: this.otherData() };
   }
 
   toChromeJson(only?: ReadonlySet<TraceKind>): string {
@@ -236,11 +245,200 @@ export class Trace {
   narrative(opts: { steps?: boolean } = {}): string {
     const lines: string[] = [];
     for (const e of this.events) {
-      if (e.kind === "step" && !opts.steps) continue;
+      if ((e.kind === "step" && !opts.steps) || UNHASHED.has(e.kind)) continue;
       const who = this.threadNames[e.tid] ?? `thread${e.tid}`;
       lines.push(`[${e.ts}] ${who}: ${e.text || describe(e)}`);
     }
     return lines.join("\n");
+  }
+}
+
+/** JSON.stringify(ev) for a Chrome event, written out by hand for speed
+ *  (the same text less key order: streamed and in-memory exports parse
+ *  to the same objects). */
+function chromeText(ev: ChromeEvent): string {
+  let s = `{"name":${JSON.stringify(ev.name)},"ph":"${ev.ph}","ts":${ev.ts},"pid":${ev.pid},"tid":${ev.tid}`;
+  if (ev.dur !== undefined) s += `,"dur":${ev.dur}`;
+  if (ev.s !== undefined) s += `,"s":"${ev.s}"`;
+  if (ev.cat !== undefined) s += `,"cat":${JSON.stringify(ev.cat)}`;
+  if (ev.id !== undefined) s += `,"id":${ev.id}`;
+  if (ev.bp !== undefined) s += `,"bp":"${ev.bp}"`;
+  if (ev.args !== undefined) {
+    // flat: numbers and strings under plain keys
+    let sep = `,"args":{`;
+    for (const k in ev.args) {
+      const v = ev.args[k];
+      s += `${sep}${JSON.stringify(k)}:${typeof v === "number" && Number.isFinite(v) ? v : JSON.stringify(v)}`;
+      sep = ",";
+    }
+    s += sep === "," ? "}" : `,"args":{}`;
+  }
+  return `${s}}`;
+}
+
+const hashLine = (e: TraceEvent) => `${e.ts}\t${e.tid}\t${e.kind}\t${e.name}\t${e.a}\t${e.b}\n`;
+
+/** GICH_LR0..63 (IHI 0048B 5.3: GICH_LRn at 0x100 + 4n). */
+const GICH_LR = /^GICH\+0x(1[0-9a-f][048c])$/;
+
+/** Turns trace events into Chrome events one at a time, keeping only what
+ *  later events need: the open B slices per track (closed at the last
+ *  timestamp by finish()), the vCPUs seen (named by finish()), and each
+ *  pCPU's list registers as last written. */
+class ChromeExport {
+  private readonly open = new Map<number, ChromeEvent[]>();
+  private readonly vcpus = new Map<number, string>();
+  /** per pCPU thread: its list registers' last written values, and how many are not 0 */
+  private readonly lrs = new Map<number, { values: Uint32Array; used: number }>();
+  private readonly registers = new Map<string, string>();
+  private last = 0;
+
+  constructor(private readonly trace: Trace, private readonly only: ReadonlySet<TraceKind> | undefined,
+    private readonly emit: (ev: ChromeEvent) => void) {}
+
+  /** Emit a B or E slice event, keeping the track's open slices. */
+  private push(ev: ChromeEvent): void {
+    this.emit(ev);
+    const k = ev.pid * 65536 + ev.tid;
+    let st = this.open.get(k);
+    if (st === undefined) this.open.set(k, st = []);
+    if (ev.ph === "B") st.push(ev);
+    else st.pop();
+  }
+
+  private wants(kind: TraceKind): boolean {
+    return this.only === undefined || this.only.has(kind);
+  }
+
+  event(e: TraceEvent): void {
+    const ts = this.trace.us(e.ts);
+    if (ts > this.last) this.last = ts;
+    if (e.kind === "vcpu-in" || e.kind === "vcpu-out") this.vcpus.set(e.a, e.name);
+    if (e.kind === "mmio-write") this.listRegister(e, ts);
+    if (!this.wants(e.kind)) return;
+    // objects of one shape, no spreads: a long run converts millions
+    const tid = e.tid;
+    switch (e.kind) {
+      case "fn-begin":
+      case "fn-end":
+        this.push({ name: e.name, ph: e.kind === "fn-begin" ? "B" : "E", ts, pid: 0, tid, cat: "hyp" });
+        break;
+      case "irq-enter":
+      case "irq-exit":
+        this.push({ name: "IRQ", ph: e.kind === "irq-enter" ? "B" : "E", ts, pid: 0, tid, cat: "irq" });
+        break;
+      case "spin":
+        this.emit({ name: `spin ${e.name}`, ph: "X", ts: this.trace.us(e.a), pid: 0, tid, dur: this.trace.us(e.ts - e.a), cat: "lock", args: { cycles: e.ts - e.a } });
+        break;
+      case "wake":
+        this.emit({ name: "idle", ph: "X", ts: this.trace.us(e.a), pid: 0, tid, dur: this.trace.us(e.ts - e.a), cat: "idle" });
+        break;
+      case "vcpu-in":
+      case "vcpu-out":
+        this.push({ name: `guest on pCPU${e.b}`, ph: e.kind === "vcpu-in" ? "B" : "E", ts, pid: GUEST_PID, tid: e.a, cat: "guest" });
+        break;
+      case "virq":
+        this.emit({ name: `vIRQ ${e.b}`, ph: "i", ts, pid: GUEST_PID, tid: e.a, s: "t", cat: "virq", args: { cycle: e.ts } });
+        break;
+      case "irq-flow": {
+        // a zero-length slice marks the stage on its track, and the flow
+        // event binds to it: Perfetto draws the arrow from marker to marker
+        // (ack and EOI on the vCPU's track, the others where they ran)
+        const pid = e.b >= 0 ? GUEST_PID : 0, on = e.b >= 0 ? e.b : tid;
+        const end = FLOW_ENDS.has(e.name);
+        this.emit({ name: `${e.name} ${e.text}`, ph: "X", ts, pid, tid: on, dur: 0, cat: "irq-flow", args: { cycle: e.ts, instance: e.a } });
+        const flow: ChromeEvent = { name: e.text, ph: e.name === "raise" ? "s" : end ? "f" : "t", ts, pid, tid: on, cat: "irq-flow", id: IRQ_FLOW_BASE + e.a };
+        if (end) flow.bp = "e";
+        this.emit(flow);
+        break;
+      }
+      case "counter":
+        this.emit({ name: `vCPU${e.a} ${e.name}`, ph: "C", ts, pid: GUEST_PID, tid: e.a, cat: "counter", args: { depth: e.b } });
+        break;
+      case "mem-stale":
+        this.emit({ name: `stale read ${e.name}`, ph: "i", ts, pid: 0, tid, s: "t", cat: "memory", args: { cycle: e.ts, store: e.a, detail: e.text } });
+        break;
+      case "mem-store":
+      case "mem-drain": {
+        // an instant on the pCPU's track, and a flow arrow from the store
+        // to the moment it became visible to the other pCPUs
+        const store = e.kind === "mem-store";
+        this.emit({ name: `${store ? "store" : "visible"} ${e.name}`, ph: "i", ts, pid: 0, tid, s: "t", cat: "memory", args: { cycle: e.ts, store: e.a, detail: e.text } });
+        const flow: ChromeEvent = { name: "store buffer", ph: store ? "s" : "f", ts, pid: 0, tid, cat: "memory", id: e.a };
+        if (!store) flow.bp = "e";
+        this.emit(flow);
+        break;
+      }
+      case "mmio-read":
+      case "mmio-write": {
+        const reg = this.register(e.name);
+        this.emit({
+          name: `${e.kind === "mmio-read" ? "read" : "write"} ${reg}`, ph: "i", ts, pid: 0, tid, s: "t", cat: e.kind,
+          args: { cycle: e.ts, address: hex(e.a), value: hex(e.b), register: reg },
+        });
+        break;
+      }
+      default: {
+        const args: Record<string, unknown> = { cycle: e.ts, a: e.a, b: e.b };
+        if (e.text) args.detail = e.text;
+        this.emit({
+          name: e.kind === "step" ? e.name : `${e.kind} ${e.name}`, ph: "i", ts, pid: 0, tid,
+          s: e.kind === "deadlock" || e.kind === "error" ? "g" : "t", cat: e.kind, args,
+        });
+      }
+    }
+  }
+
+  /** registerName of a frame offset, or the offset itself (remembered:
+   *  a run touches a few hundred addresses, millions of times). */
+  private register(frame: string): string {
+    let r = this.registers.get(frame);
+    if (r === undefined) this.registers.set(frame, r = registerName(frame) ?? frame);
+    return r;
+  }
+
+  /** A write to GICH_LRn by a pCPU: the count of its list registers that
+   *  hold an interrupt (a non-zero value, as Xen's lr_mask has them: set
+   *  by gic_set_lr, cleared with the register when gic_update_one_lr
+   *  retires it, restored with a vCPU's saved registers) is a counter
+   *  track of the machine (group counter), emitted when it changes. */
+  private listRegister(e: TraceEvent, ts: number): void {
+    const m = GICH_LR.exec(e.name);
+    if (m === null) return;
+    const n = (parseInt(m[1]!, 16) - 0x100) >> 2;
+    let s = this.lrs.get(e.tid);
+    if (s === undefined) this.lrs.set(e.tid, s = { values: new Uint32Array(64), used: 0 });
+    const before = s.used;
+    s.used += (e.b !== 0 ? 1 : 0) - (s.values[n] !== 0 ? 1 : 0);
+    s.values[n] = e.b;
+    if (s.used === before || !this.wants("counter")) return;
+    const who = this.trace.threadNames[e.tid] ?? `thread${e.tid}`;
+    this.emit({ name: `${who} LRs`, ph: "C", ts, pid: 0, tid: e.tid, cat: "counter", args: { "in use": s.used } });
+  }
+
+  /** Close the slices still open when the trace ends (a pCPU's loop, a
+   *  vCPU still in guest mode) at its last timestamp, then name the
+   *  processes and tracks. */
+  finish(): void {
+    for (const st of this.open.values()) {
+      while (st.length > 0) {
+        const b = st.pop()!;
+        this.emit({ name: b.name, ph: "E", ts: this.last, pid: b.pid, tid: b.tid, cat: b.cat });
+      }
+    }
+    const pid = 0;
+    this.emit({ name: "process_name", ph: "M", ts: 0, pid, tid: 0, args: { name: "machine" } });
+    if (this.vcpus.size > 0) {
+      this.emit({ name: "process_name", ph: "M", ts: 0, pid: GUEST_PID, tid: 0, args: { name: "guest" } });
+      for (const [id, name] of [...this.vcpus].sort((x, y) => x[0] - y[0])) {
+        this.emit({ name: "thread_name", ph: "M", ts: 0, pid: GUEST_PID, tid: id, args: { name: `vCPU${id} (${name})` } });
+        this.emit({ name: "thread_sort_index", ph: "M", ts: 0, pid: GUEST_PID, tid: id, args: { sort_index: id } });
+      }
+    }
+    this.trace.threadNames.forEach((n, tid) => {
+      this.emit({ name: "thread_name", ph: "M", ts: 0, pid, tid, args: { name: n } });
+      this.emit({ name: "thread_sort_index", ph: "M", ts: 0, pid, tid, args: { sort_index: tid } });
+    });
   }
 }
 

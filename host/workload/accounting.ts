@@ -63,35 +63,50 @@ export interface SourceInfo {
 class OpenQueue {
   times: number[] = [];
   merges: number[] = [];
+  /** each instance's number (its trace flow) */
+  ids: number[] = [];
   head = 0;
+  /** how many of the oldest open instances an injection has served */
+  injected = 0;
 
   get length(): number { return this.times.length - this.head; }
 
-  push(time: number): void {
+  push(time: number, id: number): void {
     if (this.head > 64 && this.head * 2 > this.times.length) {
       this.times = this.times.slice(this.head);
       this.merges = this.merges.slice(this.head);
+      this.ids = this.ids.slice(this.head);
       this.head = 0;
     }
     this.times.push(time);
     this.merges.push(0);
+    this.ids.push(id);
   }
 
   /** Resolve the oldest: its raise time and the raises merged into it. */
-  shift(): { time: number; merges: number } {
-    const r = { time: this.times[this.head]!, merges: this.merges[this.head]! };
+  shift(): { time: number; merges: number; id: number } {
+    const r = { time: this.times[this.head]!, merges: this.merges[this.head]!, id: this.ids[this.head]! };
     this.head++;
+    if (this.injected > 0) this.injected--;
     return r;
   }
 
   /** The newest open instance stops being one: it merged into the one
-   *  before it (or into nothing open: false). */
-  mergeNewest(): boolean {
-    if (this.length < 2) return false;
+   *  before it. Its number, or -1 when nothing open is there to merge into. */
+  mergeNewest(): number {
+    if (this.length < 2) return -1;
     const m = this.merges.pop()!;
     this.times.pop();
     this.merges[this.merges.length - 1]! += m + 1;
-    return true;
+    if (this.injected > this.length) this.injected = this.length;
+    return this.ids.pop()!;
+  }
+
+  /** An injection serves the oldest open instance no injection served yet:
+   *  its number, or -1 when every open one was. */
+  inject(): number {
+    if (this.injected >= this.length) return -1;
+    return this.ids[this.head + this.injected++]!;
   }
 
   addMerge(): boolean {
@@ -100,6 +115,18 @@ class OpenQueue {
     return true;
   }
 }
+
+/** Where an interrupt instance is on its way (the trace's flow arrows):
+ *  raised by its device, injected by the vGIC, acknowledged by the guest
+ *  (GICV_IAR), completed (GICV_EOIR); or ended early: dropped by the
+ *  design, merged into an earlier instance. */
+export type FlowStage = "raise" | "inject" | "ack" | "eoi" | "drop" | "merge";
+/** `vcpu`: the vCPU whose handler acknowledged or completed it, else -1;
+ *  `cycle`: when, if known (else the running thread's clock). */
+export type FlowSink = (stage: FlowStage, instance: number, irq: number, vcpu: number, cycle?: number) => void;
+
+/** The interrupt a key stands for. */
+const irqOfKey = (key: number) => (key < 1024 ? key : (key - 1024) % 32);
 
 export class Accounting implements RaiseSink {
   readonly raised = new Float64Array(KEYS);
@@ -122,6 +149,11 @@ export class Accounting implements RaiseSink {
   private readonly handlingSource: Int16Array;
   /** deliveries per vCPU since the last sample (timeline) */
   readonly deliveredByVcpu: Float64Array;
+  /** per vCPU: the number of the instance its handler runs, or -1 */
+  private readonly handlingId: Int32Array;
+  private nextId = 0;
+  /** told each stage of each instance (with a trace), or null */
+  flows: FlowSink | null = null;
 
   constructor(readonly sources: readonly SourceInfo[], vcpus: number) {
     sources.forEach((s, i) => { for (const k of s.keys) this.sourceOf[k] = i; });
@@ -130,6 +162,7 @@ export class Accounting implements RaiseSink {
     this.handling = new Float64Array(vcpus).fill(NaN);
     this.handlingSource = new Int16Array(vcpus).fill(-1);
     this.deliveredByVcpu = new Float64Array(vcpus);
+    this.handlingId = new Int32Array(vcpus).fill(-1);
   }
 
   /** The key of an interrupt a guest handler sees on vCPU v. */
@@ -149,7 +182,9 @@ export class Accounting implements RaiseSink {
     this.raised[key]!++;
     const q = this.queue(key);
     if (merged && q.addMerge()) return;
-    q.push(cycle);
+    const id = this.nextId++;
+    q.push(cycle, id);
+    if (this.flows !== null) this.flows("raise", id, irqOfKey(key), -1, cycle);
   }
 
   /** The vGIC is about to inject into v: an instance already waiting
@@ -157,7 +192,13 @@ export class Accounting implements RaiseSink {
    *  the new vGIC's pending latch) absorbs the new one, the newest open
    *  instance. */
   onInjecting(irq: number, v: Vcpu, merges: boolean): void {
-    if (merges) this.mergeNewest(irq, v, "an injection merged into a waiting instance");
+    if (merges) {
+      this.mergeNewest(irq, v, "an injection merged into a waiting instance");
+      return;
+    }
+    if (this.flows === null) return;
+    const id = this.queue(Accounting.keyOf(irq, v)).inject();
+    if (id >= 0) this.flows("inject", id, irq, -1);
   }
 
   /** gic_update_one_lr folded a QUEUED instance into the one still pending
@@ -169,9 +210,11 @@ export class Accounting implements RaiseSink {
 
   private mergeNewest(irq: number, v: Vcpu, what: string): void {
     const key = Accounting.keyOf(irq, v);
-    if (!this.queue(key).mergeNewest() && this.sourceOf[key]! >= 0) {
+    const id = this.queue(key).mergeNewest();
+    if (id < 0 && this.sourceOf[key]! >= 0) {
       this.errors.push(`IRQ ${irq} on ${v.name}: ${what} the accounting does not know`);
     }
+    if (id >= 0 && this.flows !== null) this.flows("merge", id, irq, -1);
   }
 
   onDelivered(irq: number, v: Vcpu, cycle: number): void {
@@ -183,17 +226,23 @@ export class Accounting implements RaiseSink {
     this.handlingSource[v.vcpu_id] = src;
     if (q.length === 0) {
       this.handling[v.vcpu_id] = NaN;
+      this.handlingId[v.vcpu_id] = -1;
       if (src >= 0) this.errors.push(`IRQ ${irq} on ${v.name}: delivered with no raise open`);
       return;
     }
-    const { time, merges } = q.shift();
+    const { time, merges, id } = q.shift();
+    this.handlingId[v.vcpu_id] = id;
+    if (this.flows !== null) this.flows("ack", id, irq, v.vcpu_id, cycle);
     this.coalescedDone[key]! += merges;
     this.handling[v.vcpu_id] = time;
     this.handler.record(cycle - time);
     if (src >= 0) this.handlerBySource[src]!.record(cycle - time);
   }
 
-  onCompleted(_irq: number, v: Vcpu, cycle: number): void {
+  onCompleted(irq: number, v: Vcpu, cycle: number): void {
+    const id = this.handlingId[v.vcpu_id]!;
+    this.handlingId[v.vcpu_id] = -1;
+    if (id >= 0 && this.flows !== null) this.flows("eoi", id, irq, v.vcpu_id, cycle);
     const t = this.handling[v.vcpu_id]!;
     if (Number.isNaN(t)) return;
     this.handling[v.vcpu_id] = NaN;
@@ -210,7 +259,8 @@ export class Accounting implements RaiseSink {
       this.errors.push(`IRQ ${irq} on ${v.name}: dropped (${reason}) with no raise open`);
       return;
     }
-    const { merges } = q.shift();
+    const { merges, id } = q.shift();
+    if (this.flows !== null) this.flows("drop", id, irq, -1);
     let m = this.droppedBy.get(key);
     if (m === undefined) this.droppedBy.set(key, m = new Map());
     m.set(reason, (m.get(reason) ?? 0) + 1 + merges);

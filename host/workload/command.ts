@@ -6,7 +6,7 @@
 // named by --fail-on; 3 when a variant could not run or its accounting does
 // not balance; 2 for a bad command line or workload file.
 
-import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
+import { checkOutputFile, ensureDir, StreamFile, writeFileAtomic } from "../io/files.ts";
 import { InputError, parseJson, printable, readTextFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
@@ -58,8 +58,8 @@ The workload format: workloads/schema.json (vgic run --schema).`,
     "lock-barrier": { type: "string", arg: "smp_mb|acq-rel", help: "weak memory: spinlocks carry smp_mb (Xen's arm), or only acquire/release (smp_mb)" },
     "fail-on": { type: "string", arg: "KINDS", help: "exit 1 when a variant has a finding of these kinds (comma-separated,\nor all; default none: findings are results)" },
     json: { type: "boolean", help: "one JSON document per variant, one per line, as each finishes\n(schemas/run.schema.json)" },
-    trace: { type: "string", arg: "FILE", help: "write the Perfetto trace (several variants: one file each, the variant before the extension,\ntrace.xen-4.8.json)" },
-    "trace-events": { type: "string", arg: "GROUPS", help: "what the trace keeps, comma-separated: fn, irq, lock, mmio, line, idle,\nguest, step, memory, other, or all (all)" },
+    trace: { type: "string", arg: "FILE", help: "write the Perfetto trace, streamed to disk as the run goes (several variants: one file\neach, the variant before the extension, trace.xen-4.8.json)" },
+    "trace-events": { type: "string", arg: "GROUPS", help: "what the trace keeps, comma-separated: fn, irq, lock, mmio, line, idle,\nguest, step, memory, flow (interrupt instances' arrows), counter (LRs in use,\nlr_pending depth), other, or all (all)" },
     report: { type: "string", arg: "FILE", help: "write a self-contained HTML report" },
     csv: { type: "string", arg: "DIR", help: "write sources.csv and latency.csv (per-source statistics, latency buckets)" },
     schema: { type: "boolean", help: "print the workload file's JSON Schema and exit" },
@@ -171,16 +171,29 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
   for (const [k, variant] of variants.entries()) {
     if (many) progress.note(`variant ${k + 1} of ${variants.length} (${variant})`);
     const pct = (f: number) => progress.update(Math.round(f * 100), 100, "% simulated", `variant ${k + 1} of ${variants.length} (${variant})`);
+    // the trace goes to disk as the run records it, under a temporary
+    // name until the variant has finished (a failed run leaves none)
+    let traceFile: StreamFile | null = null;
     try {
-      const { result, perf, sys } = runWorkload(w, {
-        variant, seed, profile, trace: trace !== undefined, onProgress: pct, ...memory,
+      if (trace !== undefined) traceFile = new StreamFile(perVariant(trace, variant, many));
+      const file = traceFile;
+      const { result, perf } = runWorkload(w, {
+        variant, seed, profile, onProgress: pct, ...memory,
+        ...(file !== null ? { traceTo: { write: (s: string) => file.write(s), only: traceKinds } } : {}),
         ...(duration !== undefined ? { duration } : {}),
       });
       progress.clear();
       results.push(result);
       perfs.push(perf);
-      if (trace !== undefined && sys.machine.trace !== null) {
-        writeFileAtomic(perVariant(trace, variant, many), sys.machine.trace.toChromeJson(traceKinds));
+      if (file !== null) {
+        // a trace that cannot be written fails the variant, not its result
+        traceFile = null;
+        try {
+          file.commit();
+        } catch (e) {
+          io.err(`vgic run: ${variant}: ${(e as Error).message}\n`);
+          status = EXIT.error;
+        }
       }
       if (report !== undefined) writeFileAtomic(report, renderReport(results, perfs));
       if (csvDir !== undefined) writeCsv(csvDir, results);
@@ -195,6 +208,7 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
       }
       if (result.interrupts.accountingErrors.length > 0) status = EXIT.error;
     } catch (e) {
+      traceFile?.abort();
       progress.clear();
       io.err(`vgic run: ${variant}: ${(e as Error).message}\n`);
       status = EXIT.error;

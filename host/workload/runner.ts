@@ -20,6 +20,7 @@ import { WorkloadGuest, type GuestIpi, type GuestSpi } from "../guest/workload-g
 import { Accounting, type Counts, type SourceCounts, type SourceInfo } from "./accounting.ts";
 import type { Summary } from "./histogram.ts";
 import type { Workload } from "./schema.ts";
+import type { ChromeWriter, TraceKind } from "../sim/trace.ts";
 
 /** Timeline windows per run (also the progress granularity). */
 export const WINDOWS = 100;
@@ -89,6 +90,9 @@ export interface RunOptions {
   variant: string;
   seed?: number | undefined;
   trace?: boolean;
+  /** stream the trace as Chrome JSON to `write` as the run records it
+   *  (only the kinds in `only`), keeping no events (implies trace) */
+  traceTo?: { write: ChromeWriter; only?: ReadonlySet<TraceKind> | undefined };
   /** replaces the workload's duration (tests) */
   duration?: number;
   /** fraction done, 0..1, called once per window */
@@ -193,11 +197,14 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   const sys = buildSystem({
     variant: opts.variant, pcpus, irqs: w.machine.irqs ?? 128, listRegisters: w.machine.listRegisters ?? 4,
     placement, routed: spis.map((s) => ({ irq: s.irq, edge: s.edge })), programs: guest.programs,
-    profile: opts.profile ?? profileFor(w.machine.profile), trace: opts.trace ?? false,
+    profile: opts.profile ?? profileFor(w.machine.profile), trace: opts.trace === true || opts.traceTo !== undefined,
     ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
     ...(opts.lockBarrier !== undefined ? { lockBarrier: opts.lockBarrier } : {}),
   });
   const { machine, vgic, gic } = sys;
+  if (opts.traceTo !== undefined) machine.trace!.streamTo(opts.traceTo.write, opts.traceTo.only);
+  // each interrupt instance's path is a flow in the trace
+  if (machine.trace !== null) acct.flows = (stage, id, irq, vcpu, cycle) => machine.traceHere("irq-flow", stage, id, vcpu, `IRQ ${irq}`, cycle);
   for (const v of vgic.d.vcpu) {
     const key = privateKey(VTIMER_PPI, v.vcpu_id);
     v.virt_timer.onRaise = (cycle) => acct.raise(key, cycle);
@@ -256,6 +263,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     }
   }
   const wallMs = performance.now() - t0;
+  machine.trace?.finishStream();
   if (drained) outcome = "completed";
   else if (r.reason === "deadlock") outcome = "deadlock";
   else if (r.reason === "error") outcome = "error";

@@ -172,6 +172,9 @@ export class ListRaceError extends Error {
  *  priorities keep their arrival order, as Xen's list walks do. */
 export class IrqList {
   readonly items: PendingIrq[] = [];
+  /** told the new length after each insertion or removal (the trace's
+   *  lr_pending counter), or null */
+  onChange: ((length: number) => void) | null = null;
 
   constructor(readonly owner: ListOwner, readonly which: "inflight" | "lr_queue") {}
 
@@ -185,6 +188,7 @@ export class IrqList {
     while (i < this.items.length && this.items[i]!.priority <= p.priority) i++;
     this.items.splice(i, 0, p);
     p[this.which] = this.owner;
+    if (this.onChange !== null) this.onChange(this.items.length);
   }
 
   /** list_del_init: harmless if `p` is on no list. Unlinking it from
@@ -197,6 +201,7 @@ export class IrqList {
     const i = this.items.indexOf(p);
     this.items.splice(i, 1);
     p[this.which] = null;
+    if (this.onChange !== null) this.onChange(this.items.length);
   }
 }
 

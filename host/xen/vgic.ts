@@ -158,6 +158,10 @@ export class Vgic implements VgicDesign {
       lr_mask: new Uint8Array(this.nr_lrs), current: null, runq: this.d.vcpu.filter((v) => v.processor === i), inGuest: false,
       timers_expired: [],
     }));
+    // with a trace, each vCPU's lr_pending depth is a counter track
+    if (machine.trace !== null) {
+      for (const v of this.d.vcpu) v.lr_pending.onChange = (n) => machine.traceHere("counter", "lr_pending", v.vcpu_id, n);
+    }
     vcpu_vtimer_init(machine, this.d.vcpu, this.pcpu);
     for (const r of opts.routed ?? []) {
       const { irq, edge } = typeof r === "number" ? { irq: r, edge: false } : r;

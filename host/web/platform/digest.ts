@@ -17,11 +17,12 @@ const K = new Uint32Array([
 ]);
 
 export function sha256(): Sha256 {
-  const H = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+  return state(new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]), new Uint8Array(64), 0, 0);
+}
+
+/** A hash in progress: chaining value H, the partial block, its fill, the byte count. */
+function state(H: Uint32Array, block: Uint8Array, fill: number, total: number): Sha256 {
   const W = new Uint32Array(64);
-  const block = new Uint8Array(64);
-  let fill = 0;
-  let total = 0;
   const enc = new TextEncoder();
 
   const compress = () => {
@@ -53,6 +54,7 @@ export function sha256(): Sha256 {
 
   return {
     update(text: string): void { bytes(enc.encode(text)); },
+    copy(): Sha256 { return state(H.slice(), block.slice(), fill, total); },
     hex(): string {
       const bits = total * 8;
       block[fill++] = 0x80;
