@@ -35,6 +35,17 @@ describe("sha256 in plain TypeScript", () => {
       expect(b.hex()).toBe(want);
     }
   });
+
+  it("copy() digests what was hashed so far and leaves the running hash going on (streamed traces)", () => {
+    for (const make of [webSha, nodeSha]) {
+      const h = make();
+      h.update("a".repeat(70));
+      const mid = h.copy();
+      h.update("b".repeat(70));
+      expect(mid.hex()).toBe(createHash("sha256").update("a".repeat(70)).digest("hex"));
+      expect(h.hex()).toBe(createHash("sha256").update("a".repeat(70) + "b".repeat(70)).digest("hex"));
+    }
+  });
 });
 
 describe("bundled wasm and profiles", () => {

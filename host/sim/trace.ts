@@ -147,7 +147,6 @@ export class Trace {
 
   private feed(e: TraceEvent): void {
     const s = this.stream!;
-    if (s.ended) throw new Error("trace: an event after the streamed trace was finished");
     if (!UNHASHED.has(e.kind)) {
       s.buf += hashLine(e);
       if (s.buf.length > 65536) {
@@ -155,7 +154,8 @@ export class Trace {
         s.buf = "";
       }
     }
-    s.out.event(e);
+    // (after finishStream the document is closed: hashed, not written)
+    if (!s.ended) s.out.event(e);
   }
 
   /** Stream from now on: the events so far, then each new one, go to

@@ -263,7 +263,6 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     }
   }
   const wallMs = performance.now() - t0;
-  machine.trace?.finishStream();
   if (drained) outcome = "completed";
   else if (r.reason === "deadlock") outcome = "deadlock";
   else if (r.reason === "error") outcome = "error";
@@ -335,5 +334,6 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     variant: vgic.variant, wallMs: Math.round(wallMs),
     cyclesPerSecond: Math.round(stoppedAt / secs), injectionsPerSecond: Math.round(vgic.stats.injections / secs),
   };
+  machine.trace?.finishStream();
   return { result, perf, sys };
 }
