@@ -115,7 +115,7 @@ export interface ChromeEvent {
 /** The Chrome trace's process for the guest's vCPU tracks. */
 const GUEST_PID = 1;
 
-/** A Chrome event's text in the streamed JSON (one event per line). */
+/** Takes the streamed Chrome JSON piece by piece (an event a line). */
 export type ChromeWriter = (text: string) => void;
 
 export class Trace {
