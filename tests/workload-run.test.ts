@@ -1,6 +1,7 @@
 // Running workloads end to end: determinism, the HTML report, the command.
 import { describe, expect, it } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runWorkload } from "../host/workload/runner.ts";
@@ -76,4 +77,26 @@ describe("workload runs", () => {
     const v = io();
     expect(await runCommand([wfile.replace("bad", "x"), "--variant", "nope"], v)).toBe(2);
   });
+});
+
+describe("vgic run --workers", () => {
+  it("runs the variants on worker threads and prints exactly what one thread prints, in variant order, traces included", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-run-workers-"));
+    const cli = (args: string[]) => spawnSync(process.execPath, ["build/vgic.mjs", "run", "workloads/seed-migrate.json", "--duration", "2400000", ...args], { encoding: "utf8" });
+    const one = cli(["--json", "--trace", join(dir, "a.json"), "--trace-events", "guest,irq"]);
+    const two = cli(["--json", "--workers", "3", "--trace", join(dir, "b.json"), "--trace-events", "guest,irq"]);
+    expect(two.status, two.stderr).toBe(one.status);
+    expect(two.stderr).toMatch(/6 variants on 3 workers/);
+    const docs = (s: string) => s.trim().split("\n").map((l) => JSON.parse(l) as { results: Array<{ variant: string }> });
+    const a = docs(one.stdout), b = docs(two.stdout);
+    expect(b.map((d) => d.results[0]!.variant)).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic"]);
+    expect(b.map((d) => d.results)).toEqual(a.map((d) => d.results));
+    for (const v of ["xen-4.8", "new-vgic"]) {
+      expect(readFileSync(join(dir, `b.${v}.json`), "utf8")).toBe(readFileSync(join(dir, `a.${v}.json`), "utf8"));
+    }
+    // the text output too, but for the wall-clock line
+    const text = (args: string[]) => cli(args).stdout.split("\n").filter((l) => !/^wall /.test(l)).join("\n");
+    expect(text(["--workers", "2"])).toBe(text([]));
+    expect(cli(["--workers", "0"]).stderr).toMatch(/--workers: got "0", expected an integer from 1 to 64/);
+  }, 180_000);
 });

@@ -6,7 +6,8 @@
 // named by --fail-on; 3 when a variant could not run or its accounting does
 // not balance; 2 for a bad command line or workload file.
 
-import { checkOutputFile, ensureDir, StreamFile, writeFileAtomic } from "../io/files.ts";
+import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
+import { runVariant, runVariantWorker, runVariantsParallel, runWorkerData, type VariantJob, type VariantOutcome } from "./parallel.ts";
 import { InputError, parseJson, printable, readTextFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
@@ -15,7 +16,7 @@ import type { MemoryOptions } from "../sim/memory.ts";
 import { Progress } from "../progress.ts";
 import { traceKindsOf, type TraceKind } from "../sim/trace.ts";
 import { eventBudget, MAX_DURATION, parseWorkload, workloadJsonSchemaText, type Workload } from "./schema.ts";
-import { runWorkload, variantsFor, type Perf, type WorkloadResult } from "./runner.ts";
+import { variantsFor, type Perf, type WorkloadResult } from "./runner.ts";
 import { formatComparison, formatResult } from "./format.ts";
 import { VERSION } from "../version.ts";
 import { latencyCsv, renderReport, sourcesCsv } from "./report.ts";
@@ -59,6 +60,7 @@ The workload format: workloads/schema.json (vgic run --schema).`,
     "fail-on": { type: "string", arg: "KINDS", help: "exit 1 when a variant has a finding of these kinds (comma-separated,\nor all; default none: findings are results)" },
     json: { type: "boolean", help: "one JSON document per variant, one per line, as each finishes\n(schemas/run.schema.json)" },
     trace: { type: "string", arg: "FILE", help: "write the Perfetto trace, streamed to disk as the run goes (several variants: one file\neach, the variant before the extension, trace.xen-4.8.json)" },
+    workers: { type: "string", arg: "N", help: "run the variants on N worker threads (1); results print in variant order" },
     "trace-events": { type: "string", arg: "GROUPS", help: "what the trace keeps, comma-separated: fn, irq, lock, mmio, line, idle,\nguest, step, memory, flow (interrupt instances' arrows), counter (LRs in use,\nlr_pending depth), other, or all (all)" },
     report: { type: "string", arg: "FILE", help: "write a self-contained HTML report" },
     csv: { type: "string", arg: "DIR", help: "write sources.csv and latency.csv (per-source statistics, latency buckets)" },
@@ -98,7 +100,7 @@ export async function runCommand(args: string[], io: CommandIo = processIo): Pro
   return runParsed(p, io);
 }
 
-function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
+async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: URL | null = null): Promise<number> {
   if (values.schema) {
     io.out(workloadJsonSchemaText());
     return EXIT.ok;
@@ -135,10 +137,10 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
   let failOn: readonly FindingKind[] = [];
   let profile: CostProfile;
   let memory: MemoryOptions;
+  let text: string;
   try {
     const f = stringOption(values, "fail-on");
     if (f !== undefined) failOn = parseFailOn(f, RUN_FINDING_KINDS);
-    let text: string;
     try {
       text = readTextFile(file);
     } catch (e) {
@@ -168,50 +170,59 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
   let status: number = EXIT.ok;
   const many = variants.length > 1;
   const progress = new Progress({ label: `run ${w.name}`, tty: io.tty, write: io.err });
-  for (const [k, variant] of variants.entries()) {
-    if (many) progress.note(`variant ${k + 1} of ${variants.length} (${variant})`);
-    const pct = (f: number) => progress.update(Math.round(f * 100), 100, "% simulated", `variant ${k + 1} of ${variants.length} (${variant})`);
-    // the trace goes to disk as the run records it, under a temporary
-    // name until the variant has finished (a failed run leaves none)
-    let traceFile: StreamFile | null = null;
-    try {
-      if (trace !== undefined) traceFile = new StreamFile(perVariant(trace, variant, many));
-      const file = traceFile;
-      const { result, perf } = runWorkload(w, {
-        variant, seed, profile, onProgress: pct, ...memory,
-        ...(file !== null ? { traceTo: { write: (s: string) => file.write(s), only: traceKinds } } : {}),
-        ...(duration !== undefined ? { duration } : {}),
-      });
-      progress.clear();
-      results.push(result);
-      perfs.push(perf);
-      if (file !== null) {
-        // a trace that cannot be written fails the variant, not its result
-        traceFile = null;
-        try {
-          file.commit();
-        } catch (e) {
-          io.err(`vgic run: ${variant}: ${(e as Error).message}\n`);
-          status = EXIT.error;
-        }
-      }
-      if (report !== undefined) writeFileAtomic(report, renderReport(results, perfs));
-      if (csvDir !== undefined) writeCsv(csvDir, results);
-      // then stdout, so that a printed variant's files are complete; --json:
-      // one document per finished variant, so an interruption loses none
-      if (values.json) io.out(JSON.stringify({ format: RUN_FORMAT, vgicLab: VERSION, workload: w.name, results: [result], perf: [perf] }) + "\n");
-      else io.out(formatResult(result, perf) + "\n\n");
-      const failed = result.findings.filter((x) => failOn.includes(x.kind));
-      if (failed.length > 0) {
-        if (status === EXIT.ok) status = EXIT.finding;
-        io.err(`vgic run: ${variant}: fails on ${[...new Set(failed.map((x) => x.kind))].join(", ")}\n`);
-      }
-      if (result.interrupts.accountingErrors.length > 0) status = EXIT.error;
-    } catch (e) {
-      traceFile?.abort();
-      progress.clear();
-      io.err(`vgic run: ${variant}: ${(e as Error).message}\n`);
+  const jobs: VariantJob[] = variants.map((variant) => ({
+    variant, seed, duration, profile, memory,
+    trace: trace === undefined ? null : perVariant(trace, variant, many), traceKinds: traceKinds === undefined ? null : [...traceKinds],
+  }));
+  // A variant's files are written, then its result printed, in variant
+  // order: an interruption loses nothing that was printed.
+  const deliver = (variant: string, o: VariantOutcome): void => {
+    progress.clear();
+    if (!o.ok) {
+      io.err(`vgic run: ${variant}: ${o.message}\n`);
       status = EXIT.error;
+      return;
+    }
+    const { result, perf } = o;
+    results.push(result);
+    perfs.push(perf);
+    if (o.traceError !== null) {
+      io.err(`vgic run: ${variant}: ${o.traceError}\n`);
+      status = EXIT.error;
+    }
+    if (report !== undefined) writeFileAtomic(report, renderReport(results, perfs));
+    if (csvDir !== undefined) writeCsv(csvDir, results);
+    // --json: one document per finished variant
+    if (values.json) io.out(JSON.stringify({ format: RUN_FORMAT, vgicLab: VERSION, workload: w.name, results: [result], perf: [perf] }) + "\n");
+    else io.out(formatResult(result, perf) + "\n\n");
+    const failed = result.findings.filter((x) => failOn.includes(x.kind));
+    if (failed.length > 0) {
+      if (status === EXIT.ok) status = EXIT.finding;
+      io.err(`vgic run: ${variant}: fails on ${[...new Set(failed.map((x) => x.kind))].join(", ")}\n`);
+    }
+    if (result.interrupts.accountingErrors.length > 0) status = EXIT.error;
+  };
+  const workers = Math.min(intOpt("workers", 1, 64) ?? 1, variants.length);
+  if (workers <= 1 || entry === null) {
+    for (const [k, variant] of variants.entries()) {
+      if (many) progress.note(`variant ${k + 1} of ${variants.length} (${variant})`);
+      const pct = (f: number) => progress.update(Math.round(f * 100), 100, "% simulated", `variant ${k + 1} of ${variants.length} (${variant})`);
+      deliver(variant, runVariant(w, jobs[k]!, pct));
+    }
+  } else {
+    progress.note(`${variants.length} variants on ${workers} workers`);
+    const outcomes: Array<VariantOutcome | undefined> = new Array(variants.length);
+    let next = 0;
+    try {
+      await runVariantsParallel(entry, workers, text, printable(file), stringOption(values, "variants") ?? null, jobs, (k, o) => {
+        outcomes[k] = o;
+        progress.update(outcomes.filter((x) => x !== undefined).length, variants.length, "variants", `last ${variants[k]}`);
+        for (; next < variants.length && outcomes[next] !== undefined; next++) deliver(variants[next]!, outcomes[next]!);
+      });
+    } catch (e) {
+      progress.clear();
+      io.err(`vgic run: ${(e as Error).message}\n`);
+      return EXIT.error;
     }
   }
   if (!values.json && results.length > 1) io.out(formatComparison(results) + "\n");
@@ -220,7 +231,15 @@ function runParsed({ values, positionals }: Parsed, io: CommandIo): number {
 
 export const RUN_COMMAND = {
   spec: RUN_SPEC,
-  run: (p: Parsed) => withVariants(p.values).then(() => runParsed(p, processIo)),
+  run: async (p: Parsed, entry?: URL): Promise<number> => {
+    const wd = runWorkerData();
+    if (wd !== null) {
+      await runVariantWorker(wd);
+      return EXIT.ok;
+    }
+    await withVariants(p.values);
+    return runParsed(p, processIo, entry ?? null);
+  },
 };
 
 /** sources.csv and latency.csv in DIR (made if missing). */
