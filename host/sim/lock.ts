@@ -40,35 +40,105 @@ export class SpinLock {
   }
 }
 
-export function* spin_lock(ctx: Thread, l: SpinLock): Co {
+// Each operation is a plain function returning the simulated code to run
+// with `yield*`. Under the machine's fast path (Machine.continueAt: the
+// time scheduler would run this thread again at once) the scheduling point
+// is passed without yielding, and an operation that then need not wait is
+// done in the call itself: it returns a finished piece of code holding its
+// result, and no generator is made.
+
+/** Simulated code that is already done and returns `value`: `yield*` on it
+ *  gives `value` at once, any number of times. */
+class Done<T> implements Co<T> {
+  private readonly result: IteratorReturnResult<T>;
+  constructor(value: T) { this.result = Object.freeze({ value, done: true }); }
+  next(): IteratorResult<SchedPoint | undefined, T> { return this.result; }
+  return(value: T): IteratorResult<SchedPoint | undefined, T> { return { value, done: true }; }
+  throw(e: unknown): IteratorResult<SchedPoint | undefined, T> { throw e; }
+  [Symbol.iterator](): this { return this; }
+}
+const DONE: Co = new Done<void>(undefined);
+const DONE_TRUE: Co<boolean> = new Done(true);
+const DONE_FALSE: Co<boolean> = new Done(false);
+
+export function spin_lock(ctx: Thread, l: SpinLock): Co {
+  const m = ctx.machine;
+  if (!m.continueAt(ctx, l.lockPoint)) return spinLockAt(ctx, l);
+  return m.lockAcquire(ctx, l, "spin_lock", false) ? DONE : spinWait();
+}
+
+function* spinLockAt(ctx: Thread, l: SpinLock): Co {
   yield l.lockPoint;
   if (!ctx.machine.lockAcquire(ctx, l, "spin_lock", false)) yield WAIT;
 }
 
-export function* spin_unlock(ctx: Thread, l: SpinLock): Co {
+/** The thread queued on a lock: it yields until the lock is handed over. */
+function* spinWait(): Co {
+  yield WAIT;
+}
+
+export function spin_unlock(ctx: Thread, l: SpinLock): Co {
+  const m = ctx.machine;
+  if (!m.continueAt(ctx, l.unlockPoint)) return spinUnlockAt(ctx, l);
+  m.lockRelease(ctx, l);
+  return DONE;
+}
+
+function* spinUnlockAt(ctx: Thread, l: SpinLock): Co {
   yield l.unlockPoint;
   ctx.machine.lockRelease(ctx, l);
 }
 
 /** Masks this pCPU's IRQs, then takes the lock; returns the previous mask. */
-export function* spin_lock_irqsave(ctx: Thread, l: SpinLock): Co<boolean> {
+export function spin_lock_irqsave(ctx: Thread, l: SpinLock): Co<boolean> {
+  const m = ctx.machine;
+  if (!m.continueAt(ctx, l.lockPoint)) return spinLockIrqsaveAt(ctx, l);
+  const flags = ctx.local_irq_save();
+  if (m.lockAcquire(ctx, l, "spin_lock_irqsave", false)) return flags ? DONE_TRUE : DONE_FALSE;
+  return spinWaitThen(flags);
+}
+
+function* spinLockIrqsaveAt(ctx: Thread, l: SpinLock): Co<boolean> {
   yield l.lockPoint;
   const flags = ctx.local_irq_save();
   if (!ctx.machine.lockAcquire(ctx, l, "spin_lock_irqsave", false)) yield WAIT;
   return flags;
 }
 
+function* spinWaitThen(flags: boolean): Co<boolean> {
+  yield WAIT;
+  return flags;
+}
+
 /** Releases, restores the mask, and if that unmasks a pending IRQ, yields
  *  so the IRQ is taken right here, before the code after the unlock. */
-export function* spin_unlock_irqrestore(ctx: Thread, l: SpinLock, flags: boolean): Co {
+export function spin_unlock_irqrestore(ctx: Thread, l: SpinLock, flags: boolean): Co {
+  const m = ctx.machine;
+  if (!m.continueAt(ctx, l.unlockPoint)) return spinUnlockIrqrestoreAt(ctx, l, flags);
+  m.lockRelease(ctx, l);
+  ctx.local_irq_restore(flags);
+  return ctx.irqPending() ? irqAfterRestore() : DONE;
+}
+
+function* spinUnlockIrqrestoreAt(ctx: Thread, l: SpinLock, flags: boolean): Co {
   yield l.unlockPoint;
   ctx.machine.lockRelease(ctx, l);
   ctx.local_irq_restore(flags);
   if (ctx.irqPending()) yield IRQ_AFTER_RESTORE;
 }
 
+function* irqAfterRestore(): Co {
+  yield IRQ_AFTER_RESTORE;
+}
+
 /** Takes the lock if free; never waits. A failed attempt costs spinIteration. */
-export function* spin_trylock(ctx: Thread, l: SpinLock): Co<boolean> {
+export function spin_trylock(ctx: Thread, l: SpinLock): Co<boolean> {
+  const m = ctx.machine;
+  if (!m.continueAt(ctx, l.lockPoint)) return spinTrylockAt(ctx, l);
+  return m.lockAcquire(ctx, l, "spin_trylock", true) ? DONE_TRUE : DONE_FALSE;
+}
+
+function* spinTrylockAt(ctx: Thread, l: SpinLock): Co<boolean> {
   yield l.lockPoint;
   return ctx.machine.lockAcquire(ctx, l, "spin_trylock", true);
 }

@@ -336,6 +336,12 @@ export interface MachineOptions {
   lockBarrier?: LockBarrier;
   /** weak memory, time scheduler: cycles from a store to its drain */
   drainCycles?: number;
+  /** Under the time scheduler, with no trace and sc memory: a thread at a
+   *  scheduling point that the scheduler would pick again at once carries
+   *  on without yielding (the step is counted and recorded as if it had
+   *  yielded; results, schedules and traces are the same). Default true;
+   *  false runs every point through the scheduler loop (for comparison). */
+  fastPath?: boolean;
 }
 
 export interface RunOptions {
@@ -418,6 +424,13 @@ export class Machine implements SchedState {
 
   private sched: Scheduler;
   private byClock: boolean;
+  /** the fast path is asked for (MachineOptions.fastPath) */
+  private readonly fastWanted: boolean;
+  /** ...and applies: time scheduler, no trace, sc memory */
+  private fast: boolean;
+  /** the current run() call's `until` and step limit */
+  private runUntil = Infinity;
+  private runLimit = Infinity;
   private readonly maxStepsTotal: number;
   private irqHandler: ((ctx: PCpu) => Co<unknown>) | null = null;
   private readonly heap: TimedEvent[] = [];
@@ -472,6 +485,8 @@ export class Machine implements SchedState {
     const dc = opts.drainCycles ?? DEFAULT_DRAIN_CYCLES;
     if (!(Number.isInteger(dc) && dc >= 0)) throw new RangeError(`drainCycles: got ${dc}, expected an integer >= 0`);
     this.memory = model === "weak" ? new WeakMemory(this, n, lb, dc) : null;
+    this.fastWanted = opts.fastPath !== false;
+    this.fast = this.fastWanted && this.byClock && this.trace === null && this.memory === null;
     this.seenSeq = -1;
     this.mem32 = new Uint32Array(opts.gic.raw.memory.buffer);
     this.mem64 = new Float64Array(opts.gic.raw.memory.buffer);
@@ -486,6 +501,7 @@ export class Machine implements SchedState {
   setScheduler(s: Scheduler): void {
     this.sched = s;
     this.byClock = s.smallestClock === true;
+    this.fast = this.fastWanted && this.byClock && this.trace === null && this.memory === null;
   }
 
   // ---- building the program
@@ -594,6 +610,8 @@ export class Machine implements SchedState {
   run(opts: RunOptions = {}): RunResult {
     const until = opts.until ?? Infinity;
     const limit = Math.min(this.steps + (opts.maxSteps ?? Infinity), this.maxStepsTotal);
+    this.runUntil = until;
+    this.runLimit = limit;
     const threads = this.threads;
     const mem = this.memory;
     let en = this.enabled;
@@ -608,7 +626,7 @@ export class Machine implements SchedState {
         for (let i = 0; i < threads.length; i++) if (threads[i]!.state === RUNNABLE) en.push(i);
         if (mem !== null) mem.appendDrains(en);
         this.enabled = en;
-      }
+      } else en = this.enabled; // (continueAt may have rebuilt it)
       let T = Infinity;
       let first = -1;
       for (let i = 0; i < en.length; i++) {
@@ -638,11 +656,7 @@ export class Machine implements SchedState {
           this.fail(null, e);
           continue;
         }
-        if (this.npicks === this.picks.length) {
-          const p = new Uint8Array(this.picks.length * 2);
-          p.set(this.picks);
-          this.picks = p;
-        }
+        if (this.npicks === this.picks.length) this.growPicks();
         this.picks[this.npicks++] = pick;
       }
       if (mem === null) this.step(threads[pick]!);
@@ -654,6 +668,58 @@ export class Machine implements SchedState {
         mem.cpu = -1;
       }
     }
+  }
+
+  /** @internal The fast path. `t`, the running thread, is at scheduling
+   *  point `p`. If yielding would only bring the run loop straight back to
+   *  t (the loop's next pass fires no event, stops for no limit, picks t
+   *  and takes no IRQ on it), do here what the end of this step and the
+   *  loop's next pass would do (count the step, record the pick) and
+   *  return true: t carries on without yielding. Else false: t yields.
+   *  The checks are the loop's own, in its order, so the run is the same
+   *  step for step. Only under the time scheduler (the explorers'
+   *  decisions are the point of theirs), without a trace (whose "step"
+   *  events would be missing) and with sc memory (the drains' choices). */
+  continueAt(t: Thread, p: SchedPoint): boolean {
+    if (!this.fast || this.current !== t) return false;
+    // the end of step(): lines that changed during it
+    if (this.linesSeq() !== this.seenSeq) this.refreshLines(this.gic.now());
+    // the loop's next pass, as run() does it
+    if (this.failure !== null || this.deadlockEdges !== null || t.state !== RUNNABLE || t.spinIrq) return false;
+    if (this.steps + 1 >= this.runLimit) return false;
+    const threads = this.threads;
+    let en = this.enabled;
+    if (this.enabledDirty) {
+      this.enabledDirty = false;
+      en = [];
+      for (let i = 0; i < threads.length; i++) if (threads[i]!.state === RUNNABLE) en.push(i);
+      this.enabled = en;
+    }
+    const T = t.clock, ti = t.index;
+    if (!(T < Infinity)) return false; // (the loop's own answer then is not worth copying)
+    for (let i = 0; i < en.length; i++) {
+      const k = en[i]!;
+      // the smallest clock, ties to the lowest index
+      if (k !== ti && (k < ti ? threads[k]!.clock <= T : threads[k]!.clock < T)) return false;
+    }
+    if ((this.heap.length > 0 || this.hasDelay) && this.nextEventTime() <= T) return false;
+    if (T > this.runUntil) return false;
+    const cpu = t.cpu;
+    if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && (this.lineCache[cpu]! & IRQ) !== 0 && T >= this.visibleAt[cpu]!) return false;
+    this.steps++;
+    this.lastThread = ti;
+    t.lastPoint = p;
+    if (en.length > 1) {
+      if (this.npicks === this.picks.length) this.growPicks();
+      this.picks[this.npicks++] = ti;
+    }
+    return true;
+  }
+
+  private growPicks(): void {
+    const p = new Uint8Array(this.picks.length * 2);
+    p.set(this.picks);
+    this.picks = p;
   }
 
   /** @internal The model's line-change counter, read from its memory
@@ -673,15 +739,16 @@ export class Machine implements SchedState {
     return m[LINES_VIS_WORD + cpu * CPU_STRIDE_WORDS]!;
   }
 
-  /** @internal The model's setTime(t), skipped when it would change
-   *  nothing: the model's clock already reads t and no delayed line change
-   *  is due by t (its advanceTo then only stores the same clock again). */
+  /** @internal The model's setTime(t). When no delayed line change is due
+   *  by t, the model's advanceTo (assembly/cpuif.ts) only stores t as its
+   *  clock: that store is made here, without the call into wasm. */
   syncTime(t: number): void {
     let f = this.mem64;
     if (f.length === 0) f = this.mem64 = new Float64Array(this.gic.raw.memory.buffer);
-    if (f[NOW_WORD] === t) {
-      const nd = f[NEXT_DUE_WORD]!;
-      if (nd < 0 || nd > t) return;
+    const nd = f[NEXT_DUE_WORD]!;
+    if (nd < 0 || nd > t) {
+      f[NOW_WORD] = t;
+      return;
     }
     this.gic.raw.setTime(t);
   }

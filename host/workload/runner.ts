@@ -102,6 +102,8 @@ export interface RunOptions {
   /** weak memory: stores drain `drainCycles` after they are issued (time scheduler) */
   memory?: MemoryModel;
   lockBarrier?: LockBarrier;
+  /** @internal the machine's fast path (default on; tests compare both) */
+  fastPath?: boolean;
 }
 
 export interface RunOutput {
@@ -200,6 +202,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     profile: opts.profile ?? profileFor(w.machine.profile), trace: opts.trace === true || opts.traceTo !== undefined,
     ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
     ...(opts.lockBarrier !== undefined ? { lockBarrier: opts.lockBarrier } : {}),
+    ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
   });
   const { machine, vgic, gic } = sys;
   if (opts.traceTo !== undefined) machine.trace!.streamTo(opts.traceTo.write, opts.traceTo.only);

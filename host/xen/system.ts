@@ -34,6 +34,8 @@ export interface SystemOptions extends MemoryOptions {
   lockdep?: boolean;
   timeSlice?: number;
   instantBoot?: boolean;
+  /** @internal the machine's fast path (MachineOptions.fastPath, default on) */
+  fastPath?: boolean;
 }
 
 export interface System {
@@ -51,6 +53,7 @@ export function buildSystem(o: SystemOptions): System {
     lockdep: o.lockdep ?? true,
     ...(o.memory !== undefined ? { memory: o.memory } : {}),
     ...(o.lockBarrier !== undefined ? { lockBarrier: o.lockBarrier } : {}),
+    ...(o.fastPath !== undefined ? { fastPath: o.fastPath } : {}),
   });
   const nv = o.programs.length;
   const placement = o.placement ?? Array.from({ length: nv }, (_, i) => i % pcpus);
