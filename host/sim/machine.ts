@@ -147,6 +147,14 @@ export class Thread {
     return out;
   }
 
+  /** At scheduling point `p`, may this thread carry on without yielding
+   *  (the machine's fast path: the scheduler would run it again at once)?
+   *  When true the step is counted as if it had yielded, so a hot point
+   *  reads `if (!ctx.passes(P)) yield P;`. */
+  passes(p: SchedPoint): boolean {
+    return this.machine.continueAt(this, p);
+  }
+
   /** A declared preemption point. For a zero-allocation hot loop, yield a
    *  preallocated SchedPoint directly instead (`yield P`). */
   *point(label?: string | SchedPoint): Co {
@@ -248,13 +256,13 @@ export class Thread {
     const m = this.machine;
     if (this.wakePending) {
       this.wakePending = false;
-      yield IDLE_POINT;
+      if (!m.continueAt(this, IDLE_POINT)) yield IDLE_POINT;
       return;
     }
     if (this.cpu >= 0 && (m.lineCache[this.cpu]! & WAKE_LINES) !== 0) {
       const at = m.visibleAt[this.cpu]!;
       if (at > this.clock) this.charge(at - this.clock, "idle");
-      yield IDLE_POINT;
+      if (!m.continueAt(this, IDLE_POINT)) yield IDLE_POINT;
       return;
     }
     this.state = IDLE;
@@ -416,6 +424,8 @@ export class Machine implements SchedState {
   readonly lockdep: Lockdep | null;
   steps = 0;
   lastThread = -1;
+  /** @internal steps whose point was passed without yielding (the fast path) */
+  fastSteps = 0;
   /** @internal visible output lines per CPU, as last seen */
   readonly lineCache: Int32Array;
   /** @internal cycle at which each CPU's IRQ line last became visible */
@@ -707,6 +717,7 @@ export class Machine implements SchedState {
     const cpu = t.cpu;
     if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && (this.lineCache[cpu]! & IRQ) !== 0 && T >= this.visibleAt[cpu]!) return false;
     this.steps++;
+    this.fastSteps++;
     this.lastThread = ti;
     t.lastPoint = p;
     if (en.length > 1) {

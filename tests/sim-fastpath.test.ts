@@ -1,0 +1,223 @@
+// The machine's fast path (MachineOptions.fastPath, Machine.continueAt):
+// under the time scheduler a thread the scheduler would pick again at once
+// passes its scheduling point without yielding. It must change nothing a
+// run produces: every result, schedule, step count and trace is compared
+// here with the fast path on and off, on random toy programs built to meet
+// its edge cases (clock ties, events and IRQs due at the running thread's
+// clock, contended locks, step limits, windows) and on every bundled
+// workload under every design.
+
+import { describe, expect, it } from "vitest";
+import { Gic } from "../host/hw/gic.ts";
+import { GICC, GICD } from "../host/hw/regs.ts";
+import {
+  Machine, Sched, SpinLock, defaultProfile, spin_lock, spin_lock_irqsave, spin_trylock, spin_unlock, spin_unlock_irqrestore,
+  type Co, type PCpu, type RunResult, type SchedPoint, type Scheduler, type Thread,
+} from "../host/sim/index.ts";
+import { Rng } from "../host/sim/rng.ts";
+import { runWorkload, variantsFor } from "../host/workload/runner.ts";
+import { bundled } from "./workload-helpers.ts";
+
+const profile = defaultProfile();
+const P: SchedPoint = Object.freeze({ label: "p" });
+
+/** Distributor and CPU interfaces on, every interrupt enabled at priority 0. */
+function gicOn(cpus: number): Gic {
+  const g = Gic.create({ cpus });
+  g.writeDist(0, GICD.CTLR, 1);
+  for (let c = 0; c < cpus; c++) {
+    g.writeDist(c, GICD.ISENABLER, 0xffffffff);
+    g.writeCpu(c, GICC.CTLR, 1);
+    g.writeCpu(c, GICC.PMR, 0xff);
+  }
+  for (let w = 1; w < g.config.irqs / 32; w++) g.writeDist(0, GICD.ISENABLER + 4 * w, 0xffffffff);
+  return g;
+}
+
+interface Toy {
+  results: RunResult[];
+  log: string[];
+  fastSteps: number;
+  irqs: number;
+}
+
+/** A random program on 3 pCPUs and a device thread, the same for a seed:
+ *  charges from a small set (clock ties are common), points, lock
+ *  operations on two locks (contended), trylocks, WFI, SPIs raised by the
+ *  pCPUs themselves, by events and by the device at times that meet the
+ *  pCPUs' clocks, an IRQ handler
+ *  that acknowledges and takes a lock. Run in windows (until) and with a
+ *  step limit; every window's result is kept, and a log of who did what at
+ *  which cycle. */
+function toy(seed: number, fastPath: boolean, scheduler: () => Scheduler = Sched.time): Toy {
+  const rng = new Rng(seed);
+  const gic = gicOn(3);
+  const map = gic.config.map;
+  const m = new Machine({ gic, profile, scheduler: scheduler(), fastPath, maxSteps: 400 + rng.below(400) });
+  const locks = [new SpinLock(m, "a", "A"), new SpinLock(m, "b", "B")];
+  const log: string[] = [];
+  const charge = () => [0, 10, 20, 40][rng.below(4)]!;
+  m.setIrqHandler(function* (c) {
+    const iar = c.gicRead(map.gicc + GICC.IAR);
+    log.push(`irq ${c.id}@${c.clock} ${iar & 0x3ff}`);
+    const f = yield* spin_lock_irqsave(c, locks[1]!);
+    c.charge(charge());
+    yield* spin_unlock_irqrestore(c, locks[1]!, f);
+    c.gicWrite(map.gicc + GICC.EOIR, iar);
+  });
+  const ops = (n: number) => Array.from({ length: n }, () => rng.below(10));
+  const prog = (plan: number[]) => function* (c: Thread): Co {
+    for (const op of plan) {
+      log.push(`${c.name}@${c.clock} ${op}`);
+      c.charge(charge());
+      const l = locks[op & 1]!;
+      switch (op) {
+        case 0: case 1:
+          yield* spin_lock(c, l);
+          c.charge(charge());
+          yield* spin_unlock(c, l);
+          break;
+        case 2: case 3: {
+          const f = yield* spin_lock_irqsave(c, l);
+          c.charge(charge());
+          yield* spin_unlock_irqrestore(c, l, f);
+          break;
+        }
+        case 4:
+          if (yield* spin_trylock(c, l)) yield* spin_unlock(c, l);
+          break;
+        case 5:
+          if (!c.passes(P)) yield P;
+          break;
+        case 6:
+          if (c.cpu >= 0) yield* c.idle();
+          break;
+        case 7: {
+          // an interrupt for any pCPU, this one included, then a point;
+          // or made pending behind the machine's back (the lines are
+          // re-read at the end of the step)
+          const irq = 32 + rng.below(3);
+          if (rng.below(2) === 0) {
+            c.setLine(irq, true);
+            c.setLine(irq, false);
+          } else gic.writeDist(0, GICD.ISPENDR + 4, 1 << (irq - 32));
+          if (!c.passes(P)) yield P;
+          break;
+        }
+        default:
+          yield P;
+      }
+    }
+  };
+  for (let i = 0; i < 3; i++) m.spawn(i, `p${i}`, prog(ops(30 + rng.below(30))));
+  // SPI 32 + k, edge-triggered, to pCPU k
+  gic.writeDist(0, GICD.ICFGR + 8, 0xaaaaaaaa);
+  for (let k = 0; k < 3; k++) gic.writeDist(0, GICD.ITARGETSR + 32 + k, 1 << k, 1);
+  m.spawnThread("dev", function* (t: Thread): Co {
+    for (let i = 0; i < 20; i++) {
+      yield* t.delay(charge() * 3);
+      t.setLine(32 + rng.below(3), true);
+      t.setLine(32 + rng.below(3), false);
+    }
+  });
+  for (let i = 0; i < 15; i++) {
+    const at = 10 * rng.below(60);
+    m.at(at, "ev", (mm) => {
+      log.push(`ev@${at}`);
+      mm.setLine(32 + (at % 3), true);
+      mm.setLine(32 + (at % 3), false);
+    });
+  }
+  const results: RunResult[] = [];
+  for (let until = 0; until < 3000; until += 10 * (1 + rng.below(20))) {
+    const r = m.run({ until, maxSteps: 50 + rng.below(100) });
+    results.push(r);
+    if (r.reason !== "until" && r.reason !== "maxSteps") break;
+  }
+  results.push(m.run());
+  return { results, log, fastSteps: m.fastSteps, irqs: log.filter((x) => x.startsWith("irq")).length };
+}
+
+/** A result with its lazily computed fields read (schedule, lock order). */
+function plain(r: RunResult): unknown {
+  return JSON.parse(JSON.stringify({ ...r, schedule: r.schedule, lockOrder: r.lockOrder }));
+}
+
+describe("the fast path changes nothing", () => {
+  it("random toy programs: every window's result, schedule and the log are the same with it off", () => {
+    let fast = 0, irqs = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const on = toy(seed, true), off = toy(seed, false);
+      expect(on.results.map(plain), `seed ${seed}`).toEqual(off.results.map(plain));
+      expect(on.log, `seed ${seed}`).toEqual(off.log);
+      expect(off.fastSteps).toBe(0);
+      fast += on.fastSteps;
+      irqs += on.irqs;
+    }
+    // and it did take points without yielding (else this compared nothing)
+    expect(fast).toBeGreaterThan(1000);
+    expect(irqs).toBeGreaterThan(100);
+  });
+
+  it("is off for every other scheduler: their decisions are their own", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      for (const s of [() => Sched.random(seed), () => Sched.pct(3, seed)]) {
+        const on = toy(seed, true, s), off = toy(seed, false, s);
+        expect(on.fastSteps).toBe(0);
+        expect(on.results.map(plain)).toEqual(off.results.map(plain));
+      }
+    }
+  });
+
+  it("is off while tracing: every step event is recorded", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time(), trace: true });
+    const l = new SpinLock(m, "a", "A");
+    m.spawn(0, "p", function* (c: PCpu): Co {
+      yield* spin_lock(c, l);
+      yield* spin_unlock(c, l);
+    });
+    const r = m.run();
+    expect(m.fastSteps).toBe(0);
+    expect(m.trace!.events.filter((e) => e.kind === "step").map((e) => e.name)).toEqual(["start", "lock A", "unlock A"]);
+    expect(r.steps).toBe(3);
+  });
+
+  it("a point passed without yielding still counts as a step", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time() });
+    const l = new SpinLock(m, "a", "A");
+    m.spawn(0, "p", function* (c: PCpu): Co {
+      yield* spin_lock(c, l);
+      yield* spin_unlock(c, l);
+    });
+    const r = m.run();
+    // start, the lock's point and the unlock's point: the last two passed
+    expect(r.steps).toBe(3);
+    expect(m.fastSteps).toBe(2);
+  });
+});
+
+describe("every bundled workload under every design, the fast path on and off", () => {
+  const DURATION = 300_000;
+  for (const { file, w } of bundled()) {
+    it(file, () => {
+      for (const variant of variantsFor(w, "all")) {
+        const run = (fastPath: boolean, trace: boolean) => {
+          const o = runWorkload(w, { variant, duration: DURATION, fastPath, trace });
+          // a run that stops before anything happens: its result holds the schedule so far
+          const schedule = o.sys.machine.run({ until: -1 }).schedule;
+          return { result: o.result, schedule, fast: o.sys.machine.fastSteps, trace: o.sys.machine.trace };
+        };
+        const on = run(true, false), off = run(false, false);
+        expect(on.result, variant).toEqual(off.result);
+        expect(on.schedule, variant).toEqual(off.schedule);
+        expect(on.fast, variant).toBeGreaterThan(0);
+        expect(off.fast).toBe(0);
+        // a traced run (which never takes the fast path) is the same run
+        const tOn = run(true, true), tOff = run(false, true);
+        expect(tOn.result, variant).toEqual(on.result);
+        expect(tOn.schedule, variant).toEqual(on.schedule);
+        expect(tOn.trace!.hash(), variant).toBe(tOff.trace!.hash());
+      }
+    });
+  }
+});
