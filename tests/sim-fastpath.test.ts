@@ -15,24 +15,12 @@ import {
   type Co, type PCpu, type RunResult, type SchedPoint, type Scheduler, type Thread,
 } from "../host/sim/index.ts";
 import { Rng } from "../host/sim/rng.ts";
+import { gicOn } from "./sim-helpers.ts";
 import { runWorkload, variantsFor } from "../host/workload/runner.ts";
 import { bundled } from "./workload-helpers.ts";
 
 const profile = defaultProfile();
 const P: SchedPoint = Object.freeze({ label: "p" });
-
-/** Distributor and CPU interfaces on, every interrupt enabled at priority 0. */
-function gicOn(cpus: number): Gic {
-  const g = Gic.create({ cpus });
-  g.writeDist(0, GICD.CTLR, 1);
-  for (let c = 0; c < cpus; c++) {
-    g.writeDist(c, GICD.ISENABLER, 0xffffffff);
-    g.writeCpu(c, GICC.CTLR, 1);
-    g.writeCpu(c, GICC.PMR, 0xff);
-  }
-  for (let w = 1; w < g.config.irqs / 32; w++) g.writeDist(0, GICD.ISENABLER + 4 * w, 0xffffffff);
-  return g;
-}
 
 interface Toy {
   results: RunResult[];
@@ -169,28 +157,28 @@ describe("the fast path changes nothing", () => {
     }
   });
 
-  it("is off while tracing: every step event is recorded", () => {
-    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time(), trace: true });
+  /** One pCPU taking and releasing a lock: three steps (start, the lock's
+   *  point, the unlock's point). */
+  function lockUnlock(trace: boolean): { m: Machine; r: RunResult } {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time(), trace });
     const l = new SpinLock(m, "a", "A");
     m.spawn(0, "p", function* (c: PCpu): Co {
       yield* spin_lock(c, l);
       yield* spin_unlock(c, l);
     });
-    const r = m.run();
+    return { m, r: m.run() };
+  }
+
+  it("is off while tracing: every step event is recorded", () => {
+    const { m, r } = lockUnlock(true);
     expect(m.fastSteps).toBe(0);
     expect(m.trace!.events.filter((e) => e.kind === "step").map((e) => e.name)).toEqual(["start", "lock A", "unlock A"]);
     expect(r.steps).toBe(3);
   });
 
   it("a point passed without yielding still counts as a step", () => {
-    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time() });
-    const l = new SpinLock(m, "a", "A");
-    m.spawn(0, "p", function* (c: PCpu): Co {
-      yield* spin_lock(c, l);
-      yield* spin_unlock(c, l);
-    });
-    const r = m.run();
-    // start, the lock's point and the unlock's point: the last two passed
+    const { m, r } = lockUnlock(false);
+    // the lock's and the unlock's points were passed
     expect(r.steps).toBe(3);
     expect(m.fastSteps).toBe(2);
   });

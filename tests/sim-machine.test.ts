@@ -8,23 +8,11 @@ import {
   Machine, Sched, SpinLock, defaultProfile, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
   type Co, type PCpu, type SchedPoint,
 } from "../host/sim/index.ts";
+import { gicOn } from "./sim-helpers.ts";
 
 const profile = defaultProfile();
 const C = Object.fromEntries(Object.entries(profile.costs).map(([k, v]) => [k, v.cycles])) as Record<keyof typeof profile.costs, number>;
 const P: SchedPoint = { label: "p" };
-
-/** Distributor and CPU interfaces on, every SGI/PPI/SPI enabled at priority 0. */
-function gicOn(cpus: number): Gic {
-  const g = Gic.create({ cpus });
-  g.writeDist(0, GICD.CTLR, 1);
-  for (let c = 0; c < cpus; c++) {
-    g.writeDist(c, GICD.ISENABLER, 0xffffffff);
-    g.writeCpu(c, GICC.CTLR, 1);
-    g.writeCpu(c, GICC.PMR, 0xff);
-  }
-  for (let w = 1; w < g.config.irqs / 32; w++) g.writeDist(0, GICD.ISENABLER + 4 * w, 0xffffffff);
-  return g;
-}
 
 describe("time scheduler", () => {
   it("runs the thread with the smallest clock, ties to the lowest index", () => {
