@@ -29,116 +29,138 @@ export class SpinLock {
   /** @internal preallocated so the hot path builds no strings */
   readonly lockPoint: SchedPoint;
   readonly unlockPoint: SchedPoint;
+  /** @internal the steps that yield them */
+  readonly lockStep: IteratorYieldResult<SchedPoint>;
+  readonly unlockStep: IteratorYieldResult<SchedPoint>;
   readonly spinCategory: string;
   readonly stats: Contention;
 
   constructor(readonly machine: Machine, readonly lockClass: string, readonly name: string) {
     this.lockPoint = Object.freeze({ label: `lock ${name}` });
     this.unlockPoint = Object.freeze({ label: `unlock ${name}` });
+    this.lockStep = Object.freeze({ value: this.lockPoint, done: false });
+    this.unlockStep = Object.freeze({ value: this.unlockPoint, done: false });
     this.spinCategory = `spin:${lockClass}`;
     this.stats = machine.lockClassStats(lockClass);
   }
 }
 
 // Each operation is a plain function returning the simulated code to run
-// with `yield*`. Under the machine's fast path (Machine.continueAt: the
-// time scheduler would run this thread again at once) the scheduling point
-// is passed without yielding, and an operation that then need not wait is
-// done in the call itself: it returns a finished piece of code holding its
-// result, and no generator is made.
+// with `yield*`: a small state machine (LockOp) rather than a generator,
+// which is cheaper to make and to resume. Under the machine's fast path
+// (Machine.continueAt: the time scheduler would run this thread again at
+// once) the scheduling point is passed without yielding, and an operation
+// that then need not wait is done in the call itself: it returns finished
+// code holding its result.
 
-/** Simulated code that is already done and returns `value`: `yield*` on it
- *  gives `value` at once, any number of times. */
+const LOCK = 0, LOCK_IRQSAVE = 1, UNLOCK = 2, UNLOCK_IRQRESTORE = 3, TRYLOCK = 4;
+/** LockOp states: at the scheduling point; past it (act); done; yield WAIT
+ *  then done; yield IRQ_AFTER_RESTORE then done */
+const AT_POINT = 0, ACT = 1, DONE_STATE = 2, THEN_WAIT = 3, THEN_IRQ = 4;
+
+type Step = IteratorResult<SchedPoint | undefined, boolean | void>;
+const YIELD_WAIT: Step = Object.freeze({ value: WAIT, done: false });
+const YIELD_IRQ_AFTER_RESTORE: Step = Object.freeze({ value: IRQ_AFTER_RESTORE, done: false });
+const RETURN_VOID: Step = Object.freeze({ value: undefined, done: true });
+const RETURN_TRUE: Step = Object.freeze({ value: true, done: true });
+const RETURN_FALSE: Step = Object.freeze({ value: false, done: true });
+
+/** One lock operation as simulated code: the same steps as the generator
+ *  `yield point; act; (yield WAIT or IRQ_AFTER_RESTORE if need be); return`. */
+class LockOp implements Co<boolean | void> {
+  constructor(private readonly ctx: Thread, private readonly l: SpinLock, private readonly op: number,
+    private flags: boolean, private state: number) {}
+
+  next(): Step {
+    switch (this.state) {
+      case AT_POINT:
+        this.state = ACT;
+        return this.op === UNLOCK || this.op === UNLOCK_IRQRESTORE ? this.l.unlockStep : this.l.lockStep;
+      case ACT: {
+        this.state = DONE_STATE;
+        const ctx = this.ctx, m = ctx.machine, l = this.l;
+        switch (this.op) {
+          case LOCK:
+            return m.lockAcquire(ctx, l, "spin_lock", false) ? RETURN_VOID : YIELD_WAIT;
+          case LOCK_IRQSAVE:
+            this.flags = ctx.local_irq_save();
+            if (m.lockAcquire(ctx, l, "spin_lock_irqsave", false)) return this.flags ? RETURN_TRUE : RETURN_FALSE;
+            return YIELD_WAIT;
+          case UNLOCK:
+            m.lockRelease(ctx, l);
+            return RETURN_VOID;
+          case UNLOCK_IRQRESTORE:
+            m.lockRelease(ctx, l);
+            ctx.local_irq_restore(this.flags);
+            return ctx.irqPending() ? YIELD_IRQ_AFTER_RESTORE : RETURN_VOID;
+          default:
+            return m.lockAcquire(ctx, l, "spin_trylock", true) ? RETURN_TRUE : RETURN_FALSE;
+        }
+      }
+      case THEN_WAIT:
+        this.state = DONE_STATE;
+        return YIELD_WAIT;
+      case THEN_IRQ:
+        this.state = DONE_STATE;
+        return YIELD_IRQ_AFTER_RESTORE;
+      default:
+        return this.op === LOCK_IRQSAVE ? (this.flags ? RETURN_TRUE : RETURN_FALSE) : RETURN_VOID;
+    }
+  }
+
+  return(value: boolean | void): Step { this.state = DONE_STATE; return { value, done: true }; }
+  throw(e: unknown): Step { this.state = DONE_STATE; throw e; }
+  [Symbol.iterator](): this { return this; }
+}
+
+/** Finished simulated code returning `value`: `yield*` on it gives `value`
+ *  at once, any number of times. */
 class Done<T> implements Co<T> {
-  private readonly result: IteratorReturnResult<T>;
-  constructor(value: T) { this.result = Object.freeze({ value, done: true }); }
+  constructor(private readonly result: IteratorReturnResult<T>) {}
   next(): IteratorResult<SchedPoint | undefined, T> { return this.result; }
   return(value: T): IteratorResult<SchedPoint | undefined, T> { return { value, done: true }; }
   throw(e: unknown): IteratorResult<SchedPoint | undefined, T> { throw e; }
   [Symbol.iterator](): this { return this; }
 }
-const DONE: Co = new Done<void>(undefined);
-const DONE_TRUE: Co<boolean> = new Done(true);
-const DONE_FALSE: Co<boolean> = new Done(false);
+const DONE: Co = new Done(RETURN_VOID as IteratorReturnResult<void>);
+const DONE_TRUE: Co<boolean> = new Done(RETURN_TRUE as IteratorReturnResult<boolean>);
+const DONE_FALSE: Co<boolean> = new Done(RETURN_FALSE as IteratorReturnResult<boolean>);
 
 export function spin_lock(ctx: Thread, l: SpinLock): Co {
   const m = ctx.machine;
-  if (!m.continueAt(ctx, l.lockPoint)) return spinLockAt(ctx, l);
-  return m.lockAcquire(ctx, l, "spin_lock", false) ? DONE : spinWait();
-}
-
-function* spinLockAt(ctx: Thread, l: SpinLock): Co {
-  yield l.lockPoint;
-  if (!ctx.machine.lockAcquire(ctx, l, "spin_lock", false)) yield WAIT;
-}
-
-/** The thread queued on a lock: it yields until the lock is handed over. */
-function* spinWait(): Co {
-  yield WAIT;
+  if (!m.continueAt(ctx, l.lockPoint)) return new LockOp(ctx, l, LOCK, false, AT_POINT) as Co;
+  return m.lockAcquire(ctx, l, "spin_lock", false) ? DONE : new LockOp(ctx, l, LOCK, false, THEN_WAIT) as Co;
 }
 
 export function spin_unlock(ctx: Thread, l: SpinLock): Co {
   const m = ctx.machine;
-  if (!m.continueAt(ctx, l.unlockPoint)) return spinUnlockAt(ctx, l);
+  if (!m.continueAt(ctx, l.unlockPoint)) return new LockOp(ctx, l, UNLOCK, false, AT_POINT) as Co;
   m.lockRelease(ctx, l);
   return DONE;
-}
-
-function* spinUnlockAt(ctx: Thread, l: SpinLock): Co {
-  yield l.unlockPoint;
-  ctx.machine.lockRelease(ctx, l);
 }
 
 /** Masks this pCPU's IRQs, then takes the lock; returns the previous mask. */
 export function spin_lock_irqsave(ctx: Thread, l: SpinLock): Co<boolean> {
   const m = ctx.machine;
-  if (!m.continueAt(ctx, l.lockPoint)) return spinLockIrqsaveAt(ctx, l);
+  if (!m.continueAt(ctx, l.lockPoint)) return new LockOp(ctx, l, LOCK_IRQSAVE, false, AT_POINT) as Co<boolean>;
   const flags = ctx.local_irq_save();
   if (m.lockAcquire(ctx, l, "spin_lock_irqsave", false)) return flags ? DONE_TRUE : DONE_FALSE;
-  return spinWaitThen(flags);
-}
-
-function* spinLockIrqsaveAt(ctx: Thread, l: SpinLock): Co<boolean> {
-  yield l.lockPoint;
-  const flags = ctx.local_irq_save();
-  if (!ctx.machine.lockAcquire(ctx, l, "spin_lock_irqsave", false)) yield WAIT;
-  return flags;
-}
-
-function* spinWaitThen(flags: boolean): Co<boolean> {
-  yield WAIT;
-  return flags;
+  return new LockOp(ctx, l, LOCK_IRQSAVE, flags, THEN_WAIT) as Co<boolean>;
 }
 
 /** Releases, restores the mask, and if that unmasks a pending IRQ, yields
  *  so the IRQ is taken right here, before the code after the unlock. */
 export function spin_unlock_irqrestore(ctx: Thread, l: SpinLock, flags: boolean): Co {
   const m = ctx.machine;
-  if (!m.continueAt(ctx, l.unlockPoint)) return spinUnlockIrqrestoreAt(ctx, l, flags);
+  if (!m.continueAt(ctx, l.unlockPoint)) return new LockOp(ctx, l, UNLOCK_IRQRESTORE, flags, AT_POINT) as Co;
   m.lockRelease(ctx, l);
   ctx.local_irq_restore(flags);
-  return ctx.irqPending() ? irqAfterRestore() : DONE;
-}
-
-function* spinUnlockIrqrestoreAt(ctx: Thread, l: SpinLock, flags: boolean): Co {
-  yield l.unlockPoint;
-  ctx.machine.lockRelease(ctx, l);
-  ctx.local_irq_restore(flags);
-  if (ctx.irqPending()) yield IRQ_AFTER_RESTORE;
-}
-
-function* irqAfterRestore(): Co {
-  yield IRQ_AFTER_RESTORE;
+  return ctx.irqPending() ? new LockOp(ctx, l, UNLOCK_IRQRESTORE, flags, THEN_IRQ) as Co : DONE;
 }
 
 /** Takes the lock if free; never waits. A failed attempt costs spinIteration. */
 export function spin_trylock(ctx: Thread, l: SpinLock): Co<boolean> {
   const m = ctx.machine;
-  if (!m.continueAt(ctx, l.lockPoint)) return spinTrylockAt(ctx, l);
+  if (!m.continueAt(ctx, l.lockPoint)) return new LockOp(ctx, l, TRYLOCK, false, AT_POINT) as Co<boolean>;
   return m.lockAcquire(ctx, l, "spin_trylock", true) ? DONE_TRUE : DONE_FALSE;
-}
-
-function* spinTrylockAt(ctx: Thread, l: SpinLock): Co<boolean> {
-  yield l.lockPoint;
-  return ctx.machine.lockAcquire(ctx, l, "spin_trylock", true);
 }
