@@ -1272,9 +1272,9 @@ export class Machine implements SchedState {
   }
 }
 
-/** xs.splice(i, 1) without the array of removed elements it allocates
- *  (i === -1, as splice(-1, 1), removes the last element). */
-function removeAt<T>(xs: T[], i: number): void {
+/** @internal xs.splice(i, 1) without the array of removed elements it
+ *  allocates (i === -1, as splice(-1, 1), removes the last element). */
+export function removeAt<T>(xs: T[], i: number): void {
   const n = xs.length;
   if (n === 0) return;
   if (i < 0) i = n - 1;

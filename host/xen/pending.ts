@@ -5,6 +5,7 @@
 
 import type { SpinLock } from "../sim/lock.ts";
 import { Cell, type WeakMemory } from "../sim/memory.ts";
+import { removeAt } from "../sim/machine.ts";
 
 // pending_irq.status bits (vgic.h)
 export const GIC_IRQ_GUEST_QUEUED = 0; // an injection is waiting to reach an LR
@@ -175,20 +176,27 @@ export class IrqList {
   /** told the new length after each insertion or removal (the trace's
    *  lr_pending counter), or null */
   onChange: ((length: number) => void) | null = null;
+  private readonly isInflight: boolean;
 
-  constructor(readonly owner: ListOwner, readonly which: "inflight" | "lr_queue") {}
+  constructor(readonly owner: ListOwner, readonly which: "inflight" | "lr_queue") {
+    this.isInflight = which === "inflight";
+  }
 
   get length(): number { return this.items.length; }
   empty(): boolean { return this.items.length === 0; }
   first(): PendingIrq | undefined { return this.items[0]; }
 
   insertByPriority(p: PendingIrq): void {
-    if (p[this.which] !== null) throw new Error(`IRQ ${p.irq} is already on a ${this.which} list`);
+    if (this.link(p) !== null) throw new Error(`IRQ ${p.irq} is already on a ${this.which} list`);
+    const items = this.items;
     let i = 0;
-    while (i < this.items.length && this.items[i]!.priority <= p.priority) i++;
-    this.items.splice(i, 0, p);
-    p[this.which] = this.owner;
-    if (this.onChange !== null) this.onChange(this.items.length);
+    while (i < items.length && items[i]!.priority <= p.priority) i++;
+    // items.splice(i, 0, p) without the array splice returns
+    items.push(p);
+    for (let k = items.length - 1; k > i; k--) items[k] = items[k - 1]!;
+    items[i] = p;
+    this.setLink(p, this.owner);
+    if (this.onChange !== null) this.onChange(items.length);
   }
 
   /** list_del_init: harmless if `p` is on no list. Unlinking it from
@@ -196,12 +204,19 @@ export class IrqList {
    *  takes the lock of the vCPU it believes owns it), is an unsynchronised
    *  list operation: on Xen it corrupts that list. */
   del(p: PendingIrq): void {
-    if (p[this.which] === null) return;
-    if (p[this.which] !== this.owner) throw new ListRaceError(p, this.which, p[this.which]!, this.owner);
-    const i = this.items.indexOf(p);
-    this.items.splice(i, 1);
-    p[this.which] = null;
+    // (each test reads the link again: under weak memory a read is a load)
+    if (this.link(p) === null) return;
+    if (this.link(p) !== this.owner) throw new ListRaceError(p, this.which, this.link(p)!, this.owner);
+    removeAt(this.items, this.items.indexOf(p));
+    this.setLink(p, null);
     if (this.onChange !== null) this.onChange(this.items.length);
+  }
+
+  // p[this.which], without a keyed access through an accessor
+  private link(p: PendingIrq): ListOwner | null { return this.isInflight ? p.inflight : p.lr_queue; }
+  private setLink(p: PendingIrq, o: ListOwner | null): void {
+    if (this.isInflight) p.inflight = o;
+    else p.lr_queue = o;
   }
 }
 
