@@ -185,7 +185,7 @@ describe("the fast path changes nothing", () => {
 });
 
 describe("every bundled workload under every design, the fast path on and off", () => {
-  const DURATION = 300_000;
+  const DURATION = 150_000;
   for (const { file, w } of bundled()) {
     it(file, () => {
       for (const variant of variantsFor(w, "all")) {
