@@ -116,6 +116,11 @@ export class Thread {
   spinIrq = false;
   /** @internal the point it last yielded */
   lastPoint: SchedPoint | undefined = undefined;
+  /** Code between this thread's current frame and the machine acts on each
+   *  of its yields (the hypervisor's guest loop while the pCPU is in guest
+   *  mode: a time slice may end there): no point is passed without
+   *  yielding (continueAt) while it is set. */
+  yieldsObserved = false;
   /** cycles charged to "hyp" (kept apart: the common case) */
   private hypCycles = 0;
   private readonly cats = new Map<string, number>();
@@ -695,7 +700,7 @@ export class Machine implements SchedState {
     // the end of step(): lines that changed during it
     if (this.linesSeq() !== this.seenSeq) this.refreshLines(this.gic.now());
     // the loop's next pass, as run() does it
-    if (this.failure !== null || this.deadlockEdges !== null || t.state !== RUNNABLE || t.spinIrq) return false;
+    if (this.failure !== null || this.deadlockEdges !== null || t.state !== RUNNABLE || t.spinIrq || t.yieldsObserved) return false;
     if (this.steps + 1 >= this.runLimit) return false;
     const threads = this.threads;
     let en = this.enabled;

@@ -97,7 +97,8 @@ export class Hypervisor {
     ctx.cost("el2Entry");
     yield* vgic.enter_hypervisor_head(ctx);
     g.v.blocked = true;
-    yield point("vcpu_block");
+    const P = point("vcpu_block");
+    if (!ctx.passes(P)) yield P;
     if (yield* vgic.gic_events_need_delivery(ctx, g.v)) g.v.blocked = false;
     if (g.v.blocked) {
       // leave the guest: the pCPU loop runs someone else or idles until woken

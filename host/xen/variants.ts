@@ -16,10 +16,6 @@ import { Vgic, type VgicOptions } from "./vgic.ts";
 import type { VgicDesign } from "./design.ts";
 import { NewVgic } from "./new-vgic/vgic.ts";
 
-/** (taken by every injection: passed without a yield when the machine's
- *  fast path allows, Thread.passes) */
-const ACCESS_ONCE_PRIORITY = point("ACCESS_ONCE priority");
-
 /** "[v3] xen/arm: fix rank/vgic lock inversion bug" as posted
  *  (seeds/000_553bf4098d4b9a97.txt, Jan 2017). */
 export class V3Posted extends Vgic {
@@ -30,7 +26,8 @@ export class V3Posted extends Vgic {
   protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, _irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    yield point("list_del_init inflight");
+    const P = point("list_del_init inflight");
+    if (!ctx.passes(P)) yield P;
     p.clear_bit(GIC_IRQ_GUEST_MIGRATING);
   }
 
@@ -176,7 +173,8 @@ export class Xen49 extends Vgic {
    *  longer deadlocks on itself. */
   override *vgic_get_virq_priority(ctx: PCpu, v: Vcpu, virq: number): Co<number> {
     const rank = this.d.rank_irq(v, virq);
-    if (!ctx.passes(ACCESS_ONCE_PRIORITY)) yield ACCESS_ONCE_PRIORITY;
+    const P = point("ACCESS_ONCE priority");
+    if (!ctx.passes(P)) yield P;
     return rank.priority[virq & 31]!;
   }
 
@@ -197,7 +195,8 @@ export class Xen49 extends Vgic {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
     ctx.smp_wmb(); // the removal is visible before the affinity moves
-    yield point("smp_wmb");
+    const P = point("smp_wmb");
+    if (!ctx.passes(P)) yield P;
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
       yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);
@@ -225,7 +224,8 @@ export class Xen49NoWmb extends Xen49 {
   protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    yield point("list_del_init inflight");
+    const P = point("list_del_init inflight");
+    if (!ctx.passes(P)) yield P;
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
       yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);

@@ -321,7 +321,8 @@ export class Vgic implements VgicDesign {
     yield* spin_unlock_irqrestore(ctx, v.lock, flags);
 
     // the ARM "kick": unblock, and an event-check SGI if it runs elsewhere
-    yield point("v->is_running");
+    const P = point("v->is_running");
+    if (!ctx.passes(P)) yield P;
     // a blocked vCPU is not running: its pCPU runs the idle vCPU
     const running = v.is_running && !v.blocked;
     yield* this.vcpu_unblock(ctx, v);
@@ -382,7 +383,8 @@ export class Vgic implements VgicDesign {
       let new_target = ffs(new_mask);
       if (new_target === 0 || new_target > this.d.max_vcpus) continue; // "No valid vCPU found"
       new_target--;
-      yield point("read rank->vcpu");
+      const P = point("read rank->vcpu");
+      if (!ctx.passes(P)) yield P;
       const old_target = rank.target(k);
       if (new_target === old_target) continue;
       const accepted = yield* this.vgic_migrate_irq(ctx, this.d.vcpu[old_target]!, this.d.vcpu[new_target]!, virq);
@@ -555,7 +557,8 @@ export class Vgic implements VgicDesign {
   protected *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    yield point("list_del_init inflight");
+    const P = point("list_del_init inflight");
+    if (!ctx.passes(P)) yield P;
     if (p.test_and_clear_bit(GIC_IRQ_GUEST_MIGRATING)) {
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
       yield* this.irq_set_affinity(ctx, p.desc!, 1 << v_target.processor);
@@ -809,7 +812,8 @@ export class Vgic implements VgicDesign {
       } else {
         break;
       }
-      yield point("gic_interrupt loop");
+      const P = point("gic_interrupt loop");
+      if (!ctx.passes(P)) yield P;
     }
   }
 
@@ -836,6 +840,9 @@ export class Vgic implements VgicDesign {
     if (pc.inGuest === on) return;
     if (on) this.observer.enteringGuest?.(ctx.id);
     pc.inGuest = on;
+    // enter_guest (hypervisor.ts) checks the time slice at each yield of
+    // guest code: the machine's fast path must not pass those points
+    ctx.yieldsObserved = on;
     const tr = this.machine.trace;
     if (tr !== null && pc.current !== null) {
       tr.add(ctx.clock, ctx.index, on ? "vcpu-in" : "vcpu-out", pc.current.name, pc.current.vcpu_id, ctx.id);

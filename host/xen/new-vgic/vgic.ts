@@ -373,7 +373,8 @@ export class NewVgic implements VgicDesign {
   *vgic_sync_to_lrs(ctx: PCpu): Co {
     const current = this.pcpu[ctx.id]!.current!;
     const vc = this.vgic_cpu[current.vcpu_id]!;
-    yield point("list_empty ap_list");
+    const P = point("list_empty ap_list");
+    if (!ctx.passes(P)) yield P;
     if (vc.ap_list_head.length === 0) return;
     const fn = ctx.enterFn("vgic_sync_to_lrs");
     yield* spin_lock(ctx, vc.ap_list_lock);
@@ -532,7 +533,8 @@ export class NewVgic implements VgicDesign {
   /** vcpu_kick (arm/domain.c): unblock, and an event-check SGI if it runs
    *  elsewhere. */
   *vcpu_kick(ctx: PCpu, v: Vcpu): Co {
-    yield point("v->is_running");
+    const P = point("v->is_running");
+    if (!ctx.passes(P)) yield P;
     const running = v.is_running && !v.blocked;
     if (v.blocked) {
       v.blocked = false; // vcpu_unblock
