@@ -52,6 +52,7 @@ import { Lockdep, type IrqContext, type LockdepReport, type RawAcquisition, type
 import type { Schedule, Scheduler, SchedState } from "./sched.ts";
 import { Trace, registerName } from "./trace.ts";
 import type { SpinLock } from "./lock.ts";
+import { removeAt } from "./arrays.ts";
 import { DEFAULT_DRAIN_CYCLES, DRAIN_BASE, WeakMemory, type Cell, type DrainCause, type LockBarrier, type MemoryModel, type StoreEntry } from "./memory.ts";
 
 export type ThreadState = "runnable" | "waiting" | "idle" | "done" | "unspawned";
@@ -1277,15 +1278,6 @@ export class Machine implements SchedState {
   }
 }
 
-/** @internal xs.splice(i, 1) without the array of removed elements it
- *  allocates (i === -1, as splice(-1, 1), removes the last element). */
-export function removeAt<T>(xs: T[], i: number): void {
-  const n = xs.length;
-  if (n === 0) return;
-  if (i < 0) i = n - 1;
-  for (let k = i + 1; k < n; k++) xs[k - 1] = xs[k]!;
-  xs.pop();
-}
 
 function before(a: TimedEvent, b: TimedEvent): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);

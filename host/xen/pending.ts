@@ -5,7 +5,7 @@
 
 import type { SpinLock } from "../sim/lock.ts";
 import { Cell, type WeakMemory } from "../sim/memory.ts";
-import { removeAt } from "../sim/machine.ts";
+import { removeAt } from "../sim/arrays.ts";
 
 // pending_irq.status bits (vgic.h)
 export const GIC_IRQ_GUEST_QUEUED = 0; // an injection is waiting to reach an LR
