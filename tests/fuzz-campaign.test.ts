@@ -6,7 +6,7 @@
 // single run meets them) and coverage.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 
@@ -36,8 +36,10 @@ describe("fuzz --merge campaigns (vgic target)", () => {
   const one = JSON.parse(single.stdout) as Report;
   for (let i = 0; i < 3; i++) {
     const env = { JOB_COMPLETION_INDEX: String(i), VGIC_SHARDS: "3" };
-    // shard 1 as a Kubernetes Indexed Job would start it, the others by flag
-    const r = i === 1 ? vgic([...base, "--cases", "20", "--out", join(dir, `s${i}`)], env) : vgic([...base, "--cases", "20", "--shard", `${i}/3`, "--out", join(dir, `s${i}`)]);
+    // shard 1 as a Kubernetes Indexed Job would start it, the others by
+    // flag, shard 2 on three worker threads
+    const r = i === 1 ? vgic([...base, "--cases", "20", "--out", join(dir, `s${i}`)], env)
+      : vgic([...base, "--cases", "20", "--shard", `${i}/3`, "--out", join(dir, `s${i}`), ...(i === 2 ? ["--workers", "3"] : [])]);
     writeFileSync(join(shards, `shard-${i}.json`), r.stdout);
   }
 
@@ -79,5 +81,27 @@ describe("fuzz --merge campaigns (vgic target)", () => {
     writeFileSync(join(timed, "a.json"), vgic(["fuzz", "--target", "vgic", "--json", "--seconds", "1", "--shard", "0/2", "--out", join(dir, "z")]).stdout);
     expect(vgic(["fuzz", "--merge", timed]).stderr).toMatch(/budget: expected every shard to run exactly its --cases, without --seconds/);
     expect(vgic(["fuzz", "--merge", shards, "--seed", "3"]).stderr).toMatch(/--merge: --seed not expected/);
+
+    // edited reports: a shard index out of range, failing cases out of
+    // order, another build; a refused merge writes no finding file
+    const edited = (name: string, edit: (d: Record<string, unknown>) => void): string => {
+      const d = join(dir, name);
+      mkdirSync(d);
+      for (let i = 0; i < 3; i++) {
+        const doc = JSON.parse(readFileSync(join(shards, `shard-${i}.json`), "utf8")) as Record<string, unknown>;
+        if (i === 0) edit(doc);
+        writeFileSync(join(d, `shard-${i}.json`), JSON.stringify(doc));
+      }
+      return d;
+    };
+    expect(vgic(["fuzz", "--merge", edited("e1", (d) => { d.shard = { index: 7, count: 3 }; })]).stderr).toMatch(/shard: expected an index from 0 to 2, got 7/);
+    expect(vgic(["fuzz", "--merge", edited("e2", (d) => { d.violatingCases = [...(d.violatingCases as number[])].reverse(); })]).stderr)
+      .toMatch(/violatingCases: expected case indices below 60, ascending, each once/);
+    expect(vgic(["fuzz", "--merge", edited("e3", (d) => { d.build = "0123456789abcdef"; })]).stderr).toMatch(/build: expected [0-9a-f]{16}, this program with the same --variants file, got 0123456789abcdef/);
+    const e4 = edited("e4", (d) => { (d.signatures as Array<{ count: number }>)[0]!.count += 1; });
+    const refused = vgic(["fuzz", "--merge", e4, "--out", join(dir, "refused")]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/the failing cases do not show what the shards counted/);
+    expect(existsSync(join(dir, "refused")) ? readdirSync(join(dir, "refused")) : []).toEqual([]);
   }, 120_000);
 });

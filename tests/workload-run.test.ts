@@ -1,6 +1,6 @@
 // Running workloads end to end: determinism, the HTML report, the command.
 import { describe, expect, it } from "vitest";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,5 +98,16 @@ describe("vgic run --workers", () => {
     const text = (args: string[]) => cli(args).stdout.split("\n").filter((l) => !/^wall /.test(l)).join("\n");
     expect(text(["--workers", "2"])).toBe(text([]));
     expect(cli(["--workers", "0"]).stderr).toMatch(/--workers: got "0", expected an integer from 1 to 64/);
+
+    // a --csv that cannot be written fails the run (exit 3) naming the
+    // variant, and every variant is still run and printed, with or without workers
+    const csv = join(dir, "csv");
+    mkdirSync(join(csv, "sources.csv"), { recursive: true });
+    for (const w of ["1", "2"]) {
+      const r = cli(["--workers", w, "--csv", csv]);
+      expect(r.status).toBe(3);
+      expect(r.stderr).toMatch(/vgic run: xen-4\.8: cannot write .*sources\.csv/);
+      expect(r.stdout.match(/^== seed-migrate on /gm)).toHaveLength(6);
+    }
   }, 180_000);
 });

@@ -15,6 +15,7 @@
 // case toward what the cases before it on the same machine left uncovered,
 // so its shards are not a split of one run: it is refused.
 
+import { createHash } from "node:crypto";
 import { UsageError } from "../options.ts";
 import { printable } from "../io/input.ts";
 import { readShardFiles } from "../explore/campaign.ts";
@@ -29,7 +30,9 @@ export interface FuzzShardDoc {
   ops: number;
   elapsedMs: number;
   signatures: Array<{ signature: string; invariant: string; count: number }>;
-  coverage: { features: Array<{ id: number; name: string; hits: number }> };
+  coverage: { total: number; features: Array<{ id: number; name: string; hits: number }> };
+  /** the program and --variants file that made it (buildFingerprint) */
+  build?: string;
   budget?: { cases: number | null; seconds: number | null };
   corpus?: boolean;
   shard?: { index: number; count: number };
@@ -58,7 +61,7 @@ export interface MergedCampaign {
 /** Read and check a campaign's shard reports: one target, seed, parameters
  *  and version; a --cases budget, not cut by --seconds, without a corpus;
  *  every shard of the count exactly once. */
-export function mergeFuzzShards(dir: string, parse: (doc: unknown, file: string) => FuzzShardDoc): MergedCampaign {
+export function mergeFuzzShards(dir: string, parse: (doc: unknown, file: string) => FuzzShardDoc, build: string): MergedCampaign {
   const docs = readShardFiles(dir, parse);
   const first = docs[0]!;
   for (const { file, doc } of docs) {
@@ -73,6 +76,12 @@ export function mergeFuzzShards(dir: string, parse: (doc: unknown, file: string)
       throw new UsageError(`${where}: budget: expected every shard to run exactly its --cases, without --seconds, got ${doc.cases} cases of ${JSON.stringify(doc.budget)}`);
     }
     if (doc.corpus === true) throw new UsageError(`${where}: corpus: a --corpus makes cases depend on the cases before them; run the campaign without it`);
+    if (doc.build !== build) {
+      throw new UsageError(`${where}: build: expected ${build}, this program with the same --variants file, got ${doc.build ?? "none"}: merge with the build that ran the campaign`);
+    }
+    if (doc.coverage.features.length !== doc.coverage.total) {
+      throw new UsageError(`${where}: coverage: expected every one of its ${doc.coverage.total} features with its hits, got ${doc.coverage.features.length}`);
+    }
     for (const [what, get] of [
       ["vgicLab", (d: FuzzShardDoc) => d.vgicLab], ["seed", (d: FuzzShardDoc) => d.seed], ["params", (d: FuzzShardDoc) => d.params],
       ["the shard count", (d: FuzzShardDoc) => d.shard!.count], ["the --cases budget", (d: FuzzShardDoc) => d.budget!.cases],
@@ -84,8 +93,16 @@ export function mergeFuzzShards(dir: string, parse: (doc: unknown, file: string)
   }
   const count = first.doc.shard!.count;
   const byIndex = new Map<number, string>();
+  const budget = first.doc.budget!.cases!;
   for (const { file, doc } of docs) {
     const i = doc.shard!.index;
+    if (!(i >= 0 && i < count)) throw new UsageError(`--merge: ${printable(file)}: shard: expected an index from 0 to ${count - 1}, got ${i}`);
+    const vc = doc.violatingCases!;
+    for (let k = 0; k < vc.length; k++) {
+      if (!Number.isInteger(vc[k]) || vc[k]! >= count * budget || (k > 0 && vc[k]! <= vc[k - 1]!)) {
+        throw new UsageError(`--merge: ${printable(file)}: violatingCases: expected case indices below ${count * budget}, ascending, each once; got ${vc[k]} at ${k}`);
+      }
+    }
     if (byIndex.has(i)) throw new UsageError(`--merge: shard ${i}/${count} is both ${byIndex.get(i)} and ${printable(file)}`);
     byIndex.set(i, printable(file));
     for (const c of doc.violatingCases!) {
@@ -108,4 +125,14 @@ export function mergeFuzzShards(dir: string, parse: (doc: unknown, file: string)
     violating: docs.flatMap((d) => d.doc.violatingCases!).sort((a, b) => a - b),
     counts,
   };
+}
+
+/** What a shard's report must share with the program that merges it: a
+ *  hash of this program's code (the bundle that runs) and of the
+ *  --variants file, whose designs a case may pick. */
+export function buildFingerprint(program: Uint8Array | string, variantsFile: Uint8Array | string | null): string {
+  const h = createHash("sha256");
+  h.update(program);
+  h.update(variantsFile === null ? "\0no variants file" : variantsFile);
+  return h.digest("hex").slice(0, 16);
 }

@@ -19,7 +19,9 @@ import { printable } from "../io/input.ts";
 import { VERSION } from "../version.ts";
 import { loadVariants } from "../extend.ts";
 import { shardOf } from "../explore/campaign.ts";
-import { mergeFuzzShards, type FuzzShardDoc, type MergedCampaign } from "./campaign.ts";
+import { buildFingerprint, mergeFuzzShards, type FuzzShardDoc, type MergedCampaign } from "./campaign.ts";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 
 export const FUZZ_SPEC: CommandSpec = {
   name: "fuzz",
@@ -68,6 +70,7 @@ export const FuzzOutput = z.strictObject({
   corpus: z.boolean().optional().describe("cases started from a --corpus"),
   shard: z.strictObject({ index: z.number().int(), count: z.number().int() }).optional().describe("with --shard I/N: this machine's share"),
   violatingCases: z.array(z.number().int()).optional().describe("indices of the cases that showed a violation, ascending"),
+  build: z.string().optional().describe("hash of the program and --variants file that made it (a merge requires the same)"),
   merged: z.strictObject({ shards: z.number().int(), files: z.array(z.string()) }).optional().describe("with --merge: the shard reports joined"),
   findings: z.array(z.strictObject({
     signature: z.string(), invariant: z.string(), message: z.string(), ops: z.number().int().describe("operations after shrinking"),
@@ -163,8 +166,9 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     if (replayFile !== undefined) return replayCommand(replayFile, json);
     const mergeDir = stringOption(values, "merge");
     let merged: MergedCampaign | null = null;
+    const build = buildFingerprint(readFileSync(fileURLToPath(entry)), variantsFile === undefined ? null : readFileSync(variantsFile));
     if (mergeDir !== undefined) {
-      for (const k of ["target", "variant", "seed", "cases", "seconds", "shard", "corpus", "workers", "baseline", "baseline-variant"]) {
+      for (const k of ["target", "variant", "seed", "cases", "seconds", "shard", "corpus", "workers", "baseline", "baseline-variant", "replay"]) {
         if (values[k] !== undefined) throw new UsageError(`--merge: --${k} not expected: the shards' reports say what the campaign ran`);
       }
       merged = mergeFuzzShards(mergeDir, (doc, file) => {
@@ -174,7 +178,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
           throw new UsageError(`--merge: ${printable(file)}: ${i.path.join(".") || "(document)"}: ${i.message}`);
         }
         return r.data as FuzzShardDoc;
-      });
+      }, build);
     }
     const target = merged?.target ?? stringOption(values, "target") ?? "hw";
     try {
@@ -264,7 +268,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
       if (json) {
         const report = {
           ...fuzzReport(options, s, baseline && c ? { b: baseline, c } : undefined), ...coverageReport(options, s, found),
-          ...(mergedInfo !== null ? { merged: mergedInfo } : {}),
+          build, ...(mergedInfo !== null ? { merged: mergedInfo } : {}),
         };
         process.stdout.write(JSON.stringify(report, null, 1) + "\n");
       } else {
@@ -290,12 +294,15 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     if (merged !== null) {
       const m = merged;
       progress.note(`merging ${m.shards} shards: ${m.cases} cases, re-running the ${m.violating.length} that failed`);
-      const s = fuzz(options);
+      // first the signatures alone: a merge refused writes no finding file
+      const { out: _out, onFinding: _of, ...quiet } = options;
+      const check = fuzz({ ...quiet, signaturesOnly: true });
       const tally = (xs: Array<[string, number]>) => xs.map(([k, n]) => `${k} x${n}`).sort().join("; ");
-      const counted = tally([...m.counts]), again = tally(Object.entries(s.signatures).map(([k, v]) => [k, v.count]));
+      const counted = tally([...m.counts]), again = tally(Object.entries(check.signatures).map(([k, v]) => [k, v.count]));
       if (counted !== again) {
-        throw new UsageError(`--merge: the failing cases do not show what the shards counted (reports of another build?): shards [${counted}], re-run [${again}]`);
+        throw new UsageError(`--merge: the failing cases do not show what the shards counted: shards [${counted}], re-run [${again}]`);
       }
+      const s = fuzz(options);
       mergedInfo = { shards: m.shards, files: m.files };
       return finish({ ...s, cases: m.cases, ops: m.ops, elapsedMs: m.elapsedMs, features: m.features, coverage: m.features.length, curve: undefined as never });
     }

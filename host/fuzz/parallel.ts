@@ -50,13 +50,15 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
   const shard = options.shard ?? { index: 0, count: 1 };
   const { onProgress, onFinding, ...plain } = options;
   const latest: MergedStats[] = [];
+  // a worker's features are complete once it is done (one with no case has none)
+  const finished: boolean[] = new Array(workers).fill(false);
   // each worker writes its own file of a signature it finds; the run names
   // the one reported first, as the console shows it
   const firstFile = new Map<string, string | null>();
   const total = (): MergedStats => {
     const t: MergedStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {}, violating: [] };
     const features = new Map<number, number>();
-    let all = latest.length === workers;
+    let all = finished.every(Boolean);
     for (const s of latest) {
       if (!s) { all = false; continue; }
       t.cases += s.cases; t.ops += s.ops;
@@ -68,7 +70,6 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
         if (have) have.count += st.count;
         else t.signatures[sig] = { ...st };
       }
-      if (!s.features?.length) all = false;
       for (const [f, n] of s.features ?? []) features.set(f, (features.get(f) ?? 0) + n);
     }
     t.violating.sort((a, b) => a - b);
@@ -101,6 +102,7 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
       }
       else {
         latest[w] = m.stats as MergedStats;
+        if (m.kind === "done") finished[w] = true;
         if (m.kind === "progress") onProgress?.(total());
       }
     });

@@ -88,7 +88,11 @@ export function writeFileAtomic(file: string, data: string): void {
   const abs = resolve(file);
   const st = statOrNull(abs);
   if (st !== null && !st.isFile()) {
-    writeFileSync(abs, data);
+    try {
+      writeFileSync(abs, data);
+    } catch (e) {
+      throw new InputError(`cannot write ${printable(file)} (${reason(e)})`);
+    }
     return;
   }
   const tmp = tempName(abs);
@@ -157,6 +161,12 @@ export class StreamFile {
 
   /** Write what is gathered and put the file in place. */
   commit(): void {
+    StreamFile.place(this.finish(), this.file);
+  }
+
+  /** Write what is gathered and close; returns the temporary file that
+   *  place() puts in place later (null: written directly). */
+  finish(): string | null {
     if (this.closed) throw new Error(`${this.file}: already closed`);
     this.flush();
     this.close();
@@ -164,12 +174,17 @@ export class StreamFile {
       this.removeTemp();
       throw new InputError(`cannot write ${printable(this.file)} (${reason(this.failure)})`);
     }
-    if (this.tmp === null) return;
+    return this.tmp;
+  }
+
+  /** Rename a finished temporary file over `file` (nothing for null). */
+  static place(tmp: string | null, file: string): void {
+    if (tmp === null) return;
     try {
-      renameSync(this.tmp, resolve(this.file));
+      renameSync(tmp, resolve(file));
     } catch (e) {
-      this.removeTemp();
-      throw new InputError(`cannot write ${printable(this.file)} (${reason(e)})`);
+      try { unlinkSync(tmp); } catch { /* already gone */ }
+      throw new InputError(`cannot write ${printable(file)} (${reason(e)})`);
     }
   }
 

@@ -9,6 +9,10 @@
 // gets the lock at max(its clock, release time) + lockAcquire, and the
 // difference is counted as spin cycles of the lock class, in the waiter's
 // "spin:<class>" time and in the machine's contention table.
+//
+// Use an operation as `yield* spin_lock(ctx, l)` where it happens: under the
+// time scheduler's fast path (machine.ts) an operation that need not yield
+// acts when it is called, not when the returned iterator is first resumed.
 
 import type { Co, SchedPoint } from "./api.ts";
 import type { Contention, Machine, Thread } from "./machine.ts";

@@ -7,7 +7,7 @@
 // not balance; 2 for a bad command line or workload file.
 
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
-import { runVariant, runVariantWorker, runVariantsParallel, runWorkerData, type VariantJob, type VariantOutcome } from "./parallel.ts";
+import { placeTrace, runVariant, runVariantWorker, runVariantsParallel, runWorkerData, type VariantJob, type VariantOutcome } from "./parallel.ts";
 import { InputError, parseJson, printable, readTextFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
@@ -176,7 +176,8 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
   }));
   // A variant's files are written, then its result printed, in variant
   // order: an interruption loses nothing that was printed.
-  const deliver = (variant: string, o: VariantOutcome): void => {
+  const deliver = (k: number, o: VariantOutcome): void => {
+    const variant = variants[k]!;
     progress.clear();
     if (!o.ok) {
       io.err(`vgic run: ${variant}: ${o.message}\n`);
@@ -186,12 +187,19 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
     const { result, perf } = o;
     results.push(result);
     perfs.push(perf);
-    if (o.traceError !== null) {
-      io.err(`vgic run: ${variant}: ${o.traceError}\n`);
+    const traceError = placeTrace(o, jobs[k]!);
+    if (traceError !== null) {
+      io.err(`vgic run: ${variant}: ${traceError}\n`);
       status = EXIT.error;
     }
-    if (report !== undefined) writeFileAtomic(report, renderReport(results, perfs));
-    if (csvDir !== undefined) writeCsv(csvDir, results);
+    // a file that cannot be written fails the run (exit 3), not the variants after it
+    try {
+      if (report !== undefined) writeFileAtomic(report, renderReport(results, perfs));
+      if (csvDir !== undefined) writeCsv(csvDir, results);
+    } catch (e) {
+      io.err(`vgic run: ${variant}: ${(e as Error).message}\n`);
+      status = EXIT.error;
+    }
     // --json: one document per finished variant
     if (values.json) io.out(JSON.stringify({ format: RUN_FORMAT, vgicLab: VERSION, workload: w.name, results: [result], perf: [perf] }) + "\n");
     else io.out(formatResult(result, perf) + "\n\n");
@@ -207,23 +215,17 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
     for (const [k, variant] of variants.entries()) {
       if (many) progress.note(`variant ${k + 1} of ${variants.length} (${variant})`);
       const pct = (f: number) => progress.update(Math.round(f * 100), 100, "% simulated", `variant ${k + 1} of ${variants.length} (${variant})`);
-      deliver(variant, runVariant(w, jobs[k]!, pct));
+      deliver(k, runVariant(w, jobs[k]!, pct));
     }
   } else {
     progress.note(`${variants.length} variants on ${workers} workers`);
     const outcomes: Array<VariantOutcome | undefined> = new Array(variants.length);
     let next = 0;
-    try {
-      await runVariantsParallel(entry, workers, text, printable(file), stringOption(values, "variants") ?? null, jobs, (k, o) => {
-        outcomes[k] = o;
-        progress.update(outcomes.filter((x) => x !== undefined).length, variants.length, "variants", `last ${variants[k]}`);
-        for (; next < variants.length && outcomes[next] !== undefined; next++) deliver(variants[next]!, outcomes[next]!);
-      });
-    } catch (e) {
-      progress.clear();
-      io.err(`vgic run: ${(e as Error).message}\n`);
-      return EXIT.error;
-    }
+    await runVariantsParallel(entry, workers, text, printable(file), stringOption(values, "variants") ?? null, jobs, (k, o) => {
+      outcomes[k] = o;
+      progress.update(outcomes.filter((x) => x !== undefined).length, variants.length, "variants", `last ${variants[k]}`);
+      for (; next < variants.length && outcomes[next] !== undefined; next++) deliver(next, outcomes[next]!);
+    });
   }
   if (!values.json && results.length > 1) io.out(formatComparison(results) + "\n");
   return status;

@@ -29,10 +29,23 @@ export interface VariantJob {
 }
 
 export type VariantOutcome =
-  | { ok: true; result: WorkloadResult; perf: Perf; traceError: string | null }
+  /** traceTemp: the finished trace under its temporary name, put in place
+   *  when the result is delivered (placeTrace) */
+  | { ok: true; result: WorkloadResult; perf: Perf; traceTemp: string | null; traceError: string | null }
   | { ok: false; message: string };
 
-/** Run one variant here; its trace streams to a temporary file, renamed
+/** Put a delivered variant's trace in place; the error, or null. */
+export function placeTrace(o: VariantOutcome & { ok: true }, job: VariantJob): string | null {
+  if (o.traceError !== null || job.trace === null) return o.traceError;
+  try {
+    StreamFile.place(o.traceTemp, job.trace);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Run one variant here; its trace streams to a temporary file, closed
  *  once the run ends (a failed run leaves none; a trace that cannot be
  *  written fails the variant's trace, not its result). */
 export function runVariant(w: Workload, job: VariantJob, onProgress?: (f: number) => void): VariantOutcome {
@@ -47,16 +60,16 @@ export function runVariant(w: Workload, job: VariantJob, onProgress?: (f: number
       ...(file !== null ? { traceTo: { write: (s: string) => file.write(s), ...(only !== undefined ? { only } : {}) } } : {}),
       ...(job.duration !== undefined ? { duration: job.duration } : {}),
     });
-    let traceError: string | null = null;
+    let traceError: string | null = null, traceTemp: string | null = null;
     if (file !== null) {
       traceFile = null;
       try {
-        file.commit();
+        traceTemp = file.finish();
       } catch (e) {
         traceError = (e as Error).message;
       }
     }
-    return { ok: true, result, perf, traceError };
+    return { ok: true, result, perf, traceTemp, traceError };
   } catch (e) {
     traceFile?.abort();
     return { ok: false, message: (e as Error).message };
@@ -93,11 +106,18 @@ export async function runVariantsParallel(entry: URL, workers: number, text: str
   jobs: readonly VariantJob[], done: (index: number, o: VariantOutcome) => void): Promise<void> {
   const shares = Array.from({ length: Math.min(workers, jobs.length) }, () => [] as WorkerData["jobs"]);
   jobs.forEach((job, index) => shares[index % shares.length]!.push({ index, job }));
-  await Promise.all(shares.map((share, k) => new Promise<void>((resolve, reject) => {
+  // a worker that dies fails its variants not yet done, as a variant that
+  // throws fails alone; the other workers go on
+  await Promise.all(shares.map((share, k) => new Promise<void>((resolve) => {
     const data: WorkerData = { tag: TAG, text, name, variantsFile, jobs: share };
+    const left = new Set(share.map((j) => j.index));
+    let why: string | null = null;
     const worker = new Worker(entry, { workerData: data, argv: ["run"], execArgv: process.execArgv });
-    worker.on("message", (m: { index: number; outcome: VariantOutcome }) => done(m.index, m.outcome));
-    worker.on("error", reject);
-    worker.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`run worker ${k} exited with status ${code}`))));
+    worker.on("message", (m: { index: number; outcome: VariantOutcome }) => { left.delete(m.index); done(m.index, m.outcome); });
+    worker.on("error", (e) => { why ??= e.message; });
+    worker.on("exit", (code) => {
+      for (const i of left) done(i, { ok: false, message: `run worker ${k} ${why !== null ? `failed: ${why}` : `exited with status ${code}`}` });
+      resolve();
+    });
   })));
 }
