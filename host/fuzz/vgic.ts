@@ -187,7 +187,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
             if (irq < 1020) {
               sys!.vgic.observer.delivered?.(irq, g.v, g.ctx.clock);
               if (op.kind === "ack-eoi") {
-                yield* g.ctx.point("guest iar");
+                yield g.ctx.machine.pointFor("guest iar");
                 g.writeCpu(GICV.EOIR, iar);
                 sys!.vgic.observer.completed?.(irq, g.v, g.ctx.clock);
               }
@@ -204,7 +204,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
             // active, the write has no effect
             g.writeCpu(GICV.EOIR, op.irq ?? 32);
           }
-          yield* g.ctx.point("guest gicv");
+          yield g.ctx.machine.pointFor("guest gicv");
           break;
         }
         case "work": yield* g.work(op.cycles); break;
@@ -251,8 +251,8 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   if (dev.length > 0) {
     s.machine.spawnThread("device", function* (t: Thread) {
       for (const op of dev) {
-        for (let k = 0; k < op.gap; k++) yield* t.point("device gap");
-        yield* t.point(`raise irq${op.irq}`);
+        for (let k = 0; k < op.gap; k++) yield t.machine.pointFor("device gap");
+        yield t.machine.pointFor(`raise irq${op.irq}`);
         t.setLine(op.irq, 1);
         t.setLine(op.irq, 0);
       }

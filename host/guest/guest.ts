@@ -13,6 +13,10 @@ import { Line } from "../hw/gic.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import type { Hypervisor } from "../xen/hypervisor.ts";
 
+// Scheduling points of this file, looked up once (point() is memoised).
+const PT_GUEST = point("guest");
+const PT_GUEST_EOI = point("guest eoi");
+
 export type GuestProgram = (g: GuestCpu) => Co;
 /** Handles one acknowledged interrupt (IAR value) before its EOI. */
 export type IrqAction = (g: GuestCpu, iar: number) => Co;
@@ -95,7 +99,7 @@ export class GuestCpu {
       ctx.charge(slice, "guest");
       left -= slice;
       ctx.quietUntil = left > 0 ? ctx.clock + left : 0;
-      yield point("guest");
+      yield PT_GUEST;
       this.ctx.quietUntil = 0;
     }
     yield* this.poll();
@@ -129,7 +133,7 @@ export class GuestCpu {
       this.writeCpu(GICV.EOIR, iar);
       if (this.eoiModeSplit) this.writeCpu(GICC.DIR, iar);
       this.hyp.vgic.observer.completed?.(irq, this.v, this.ctx.clock);
-      yield point("guest eoi");
+      yield PT_GUEST_EOI;
     }
     this.irqsEnabled = true;
   }

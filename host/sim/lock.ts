@@ -128,7 +128,9 @@ class Done<T> implements Co<T> {
 }
 const DONE: Co = new Done(RETURN_VOID as IteratorReturnResult<void>);
 const DONE_TRUE: Co<boolean> = new Done(RETURN_TRUE as IteratorReturnResult<boolean>);
-const DONE_FALSE: Co<boolean> = new Done(RETURN_FALSE as IteratorReturnResult<boolean>);
+/** Simulated code that returns false at once, shared (no generator to
+ *  create or resume, no scheduling point). */
+export const DONE_FALSE: Co<boolean> = new Done(RETURN_FALSE as IteratorReturnResult<boolean>);
 
 export function spin_lock(ctx: Thread, l: SpinLock): Co {
   const m = ctx.machine;

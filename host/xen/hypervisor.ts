@@ -14,6 +14,10 @@ import { Vgic } from "./vgic.ts";
 import type { VgicDesign } from "./design.ts";
 import type { Vcpu } from "./domain.ts";
 
+// Scheduling points of this file, looked up once (point() is memoised).
+const PT_VCPU_BLOCK = point("vcpu_block");
+const PT_BLOCKED = point("blocked");
+
 export interface HypervisorOptions {
   /** one program per vCPU; a vCPU without one idles in WFI */
   programs: (GuestProgram | undefined)[];
@@ -97,13 +101,13 @@ export class Hypervisor {
     ctx.cost("el2Entry");
     yield* vgic.enter_hypervisor_head(ctx);
     g.v.blocked = true;
-    const P = point("vcpu_block");
+    const P = PT_VCPU_BLOCK;
     if (!ctx.passes(P)) yield P;
     if (yield* vgic.gic_events_need_delivery(ctx, g.v)) g.v.blocked = false;
     if (g.v.blocked) {
       // leave the guest: the pCPU loop runs someone else or idles until woken
       g.exitRequested = true;
-      yield point("blocked");
+      yield PT_BLOCKED;
       // resumed by the pCPU loop (possibly on another pCPU) once unblocked
     } else {
       yield* vgic.leave_hypervisor_tail(g.ctx);

@@ -16,6 +16,14 @@ import { Vgic, type VgicOptions } from "./vgic.ts";
 import type { VgicDesign } from "./design.ts";
 import { NewVgic } from "./new-vgic/vgic.ts";
 
+// Scheduling points of this file, looked up once (point() is memoised).
+const PT_LIST_DEL_INIT_INFLIGHT = point("list_del_init inflight");
+const PT_TEST_BIT_MIGRATING = point("test_bit MIGRATING");
+const PT_LIST_EMPTY_INFLIGHT = point("list_empty inflight");
+const PT_READ_ATOMIC_RANK_VCPU = point("read_atomic rank->vcpu");
+const PT_ACCESS_ONCE_PRIORITY = point("ACCESS_ONCE priority");
+const PT_SMP_WMB = point("smp_wmb");
+
 /** "[v3] xen/arm: fix rank/vgic lock inversion bug" as posted
  *  (seeds/000_553bf4098d4b9a97.txt, Jan 2017). */
 export class V3Posted extends Vgic {
@@ -26,7 +34,7 @@ export class V3Posted extends Vgic {
   protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, _irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    const P = point("list_del_init inflight");
+    const P = PT_LIST_DEL_INIT_INFLIGHT;
     if (!ctx.passes(P)) yield P;
     p.clear_bit(GIC_IRQ_GUEST_MIGRATING);
   }
@@ -67,9 +75,9 @@ export class V3Posted extends Vgic {
     const p = this.d.irq_to_pending(old, irq);
     if (p.desc === null) return true;
     yield* this.irq_set_affinity(ctx, p.desc, 1 << nw.processor);
-    yield point("test_bit MIGRATING");
+    yield PT_TEST_BIT_MIGRATING;
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) return true;
-    yield point("list_empty inflight");
+    yield PT_LIST_EMPTY_INFLIGHT;
     if (p.inflight === null) return true;
     this.stats.migrations++;
     const flags = yield* spin_lock_irqsave(ctx, old.lock);
@@ -97,7 +105,7 @@ export class V3Posted extends Vgic {
   /** vgic.c hunk in vgic_vcpu_inject_irq: "Drop the interrupt, because it is
    *  still inflight on another vcpu". */
   protected override *vgic_vcpu_inject_irq_drop(ctx: PCpu, _v: Vcpu, n: PendingIrq): Co<boolean> {
-    yield point("test_bit MIGRATING");
+    yield PT_TEST_BIT_MIGRATING;
     return n.test_bit(GIC_IRQ_GUEST_MIGRATING);
   }
 }
@@ -164,7 +172,7 @@ export class Xen49 extends Vgic {
    *  the vgic -> rank order in gic_update_one_lr. */
   override *vgic_get_target_vcpu(ctx: PCpu, v: Vcpu, virq: number): Co<Vcpu> {
     const rank = this.d.rank_irq(v, virq);
-    yield point("read_atomic rank->vcpu");
+    yield PT_READ_ATOMIC_RANK_VCPU;
     return this.d.vcpu[rank.target(virq & 31)]!;
   }
 
@@ -173,7 +181,7 @@ export class Xen49 extends Vgic {
    *  longer deadlocks on itself. */
   override *vgic_get_virq_priority(ctx: PCpu, v: Vcpu, virq: number): Co<number> {
     const rank = this.d.rank_irq(v, virq);
-    const P = point("ACCESS_ONCE priority");
+    const P = PT_ACCESS_ONCE_PRIORITY;
     if (!ctx.passes(P)) yield P;
     return rank.priority[virq & 31]!;
   }
@@ -183,7 +191,7 @@ export class Xen49 extends Vgic {
   override *vgic_migrate_irq(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number): Co<boolean> {
     const p = this.d.irq_to_pending(old, irq);
     if (p.desc !== null) {
-      yield point("test_bit MIGRATING");
+      yield PT_TEST_BIT_MIGRATING;
       if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) return false; // "migration failed"
     }
     return yield* super.vgic_migrate_irq(ctx, old, nw, irq);
@@ -195,7 +203,7 @@ export class Xen49 extends Vgic {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
     ctx.smp_wmb(); // the removal is visible before the affinity moves
-    const P = point("smp_wmb");
+    const P = PT_SMP_WMB;
     if (!ctx.passes(P)) yield P;
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
@@ -224,7 +232,7 @@ export class Xen49NoWmb extends Xen49 {
   protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    const P = point("list_del_init inflight");
+    const P = PT_LIST_DEL_INIT_INFLIGHT;
     if (!ctx.passes(P)) yield P;
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);

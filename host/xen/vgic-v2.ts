@@ -13,6 +13,15 @@ import type { Vcpu } from "./domain.ts";
 import type { VgicIrqRank } from "./pending.ts";
 import type { Vgic } from "./vgic.ts";
 
+// Scheduling points of this file, looked up once (point() is memoised).
+const PT_VGIC_LOCK = point("vgic_lock");
+const PT_READ_IENABLE = point("read ienable");
+const PT_READ_PRIORITY = point("read priority");
+const PT_WRITE_PRIORITY = point("write priority");
+const PT_READ_RANK_VCPU = point("read rank->vcpu");
+const PT_READ_ICFG = point("read icfg");
+const PT_WRITE_ICFG = point("write icfg");
+
 export type MmioOutcome = "ok" | "abort" | "crash";
 export interface MmioResult {
   outcome: MmioOutcome;
@@ -88,9 +97,9 @@ function update(reg: number, value: number, off: number, size: Width): number {
 
 // ---- handlers
 
-function* readCtlr(a: Access): Co<MmioResult> { yield point("vgic_lock"); return ok(a.vgic.d.ctlr); }
+function* readCtlr(a: Access): Co<MmioResult> { yield PT_VGIC_LOCK; return ok(a.vgic.d.ctlr); }
 function* writeCtlr(a: Access, v: number): Co<MmioOutcome> {
-  yield point("vgic_lock");
+  yield PT_VGIC_LOCK;
   a.vgic.d.ctlr = v & 1; // stored; delivery is not gated by it in 4.8
   return "ok";
 }
@@ -105,7 +114,7 @@ function* readIidr(_a: Access): Co<MmioResult> { return ok(0x43b); } // Xen's GI
 function* readEnable(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 1);
   if (rank === null) return ok(0);
-  return yield* withRank(a, rank, function* () { yield point("read ienable"); return ok(rank.ienable); });
+  return yield* withRank(a, rank, function* () { yield PT_READ_IENABLE; return ok(rank.ienable); });
 }
 function* writeSetEnable(a: Access, v: number): Co<MmioOutcome> {
   const rank = rankOf(a, 1);
@@ -132,7 +141,7 @@ function* readPriority(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 8);
   if (rank === null) return ok(0);
   return yield* withRank(a, rank, function* () {
-    yield point("read priority");
+    yield PT_READ_PRIORITY;
     const base = a.off & 0x1c;
     const word = rank.priority[base]! | (rank.priority[base + 1]! << 8) | (rank.priority[base + 2]! << 16) | (rank.priority[base + 3]! << 24);
     return ok(extract(word, a.off, a.size));
@@ -142,7 +151,7 @@ function* writePriority(a: Access, v: number): Co<MmioOutcome> {
   const rank = rankOf(a, 8);
   if (rank === null) return "ok";
   return yield* withRank(a, rank, function* () {
-    yield point("write priority");
+    yield PT_WRITE_PRIORITY;
     for (let i = 0; i < a.size; i++) rank.priority[(a.off & 0x1f) + i] = (v >>> (8 * i)) & 0xff;
     return "ok" as const;
   });
@@ -159,7 +168,7 @@ function* readTargets(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 8);
   if (rank === null) return ok(0);
   return yield* withRank(a, rank, function* () {
-    yield point("read rank->vcpu");
+    yield PT_READ_RANK_VCPU;
     return ok(extract(fetchItargetsr(rank, a.off), a.off, a.size));
   });
 }
@@ -178,7 +187,7 @@ function* readConfig(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 2);
   if (rank === null) return ok(0);
   return yield* withRank(a, rank, function* () {
-    yield point("read icfg");
+    yield PT_READ_ICFG;
     return ok(rank.icfg[(a.off >> 2) & 1]!);
   });
 }
@@ -187,7 +196,7 @@ function* writeConfig(a: Access, v: number): Co<MmioOutcome> {
   const rank = rankOf(a, 2);
   if (rank === null) return "ok";
   return yield* withRank(a, rank, function* () {
-    yield point("write icfg");
+    yield PT_WRITE_ICFG;
     rank.icfg[(a.off >> 2) & 1] = v >>> 0;
     return "ok" as const;
   });

@@ -13,7 +13,7 @@ import { point, type Co } from "../sim/api.ts";
 import type { Machine, PCpu } from "../sim/machine.ts";
 import type { StackNode } from "../sim/lockdep.ts";
 import {
-  SpinLock, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
+  DONE_FALSE, SpinLock, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
 } from "../sim/lock.ts";
 import { GICC, GICD, GICH, LrState, encodeLr, decodeLr, sgir } from "../hw/regs.ts";
 import { Domain, LOCK_CLASS_DESC, LOCK_CLASS_GIC, type Vcpu } from "./domain.ts";
@@ -26,6 +26,22 @@ import type { DesignNames, VgicDesign } from "./design.ts";
 import { vgic_v2_distr_mmio, type MmioResult } from "./vgic-v2.ts";
 import { pendingIrqPending } from "./vgic-state.ts";
 import type { Gic } from "../hw/gic.ts";
+
+// Scheduling points of this file, looked up once (point() is memoised).
+const PT_GIC_INIT_DONE = point("gic_init done");
+const PT_V_IS_RUNNING = point("v->is_running");
+const PT_TEST_BIT_MIGRATING = point("test_bit MIGRATING");
+const PT_READ_RANK_VCPU = point("read rank->vcpu");
+const PT_WRITE_RANK_VCPU = point("write rank->vcpu");
+const PT_SET_BIT_ENABLED = point("set_bit ENABLED");
+const PT_CLEAR_BIT_ENABLED = point("clear_bit ENABLED");
+const PT_SEND_SGI = point("send SGI");
+const PT_GIC_SET_LR = point("gic_set_lr");
+const PT_LR_PENDING_ADD = point("lr_pending add");
+const PT_LIST_DEL_INIT_INFLIGHT = point("list_del_init inflight");
+const PT_TEST_QUEUED_MIGRATING = point("test QUEUED/MIGRATING");
+const PT_GIC_INTERRUPT_LOOP = point("gic_interrupt loop");
+const PT_GIC_SAVE_STATE = point("gic_save_state");
 
 /** Xen's IPI numbers (xen/include/asm-arm/gic.h). */
 export const GIC_SGI_EVENT_CHECK = 0;
@@ -256,7 +272,7 @@ export class Vgic implements VgicDesign {
     // state is restored (gic_restore_state writes GICH_HCR.En).
     this.gichWrite(ctx, GICH.HCR, 0);
     this.pcpu[cpu]!.lr_mask.fill(0);
-    yield point("gic_init done");
+    yield PT_GIC_INIT_DONE;
   }
 
   // ---- vgic.c
@@ -281,8 +297,8 @@ export class Vgic implements VgicDesign {
 
   /** Variants that drop an injection while the IRQ migrates override this
    *  (called with v's vgic lock held). Returns true to drop. */
-  protected *vgic_vcpu_inject_irq_drop(_ctx: PCpu, _v: Vcpu, _n: PendingIrq): Co<boolean> {
-    return false;
+  protected vgic_vcpu_inject_irq_drop(_ctx: PCpu, _v: Vcpu, _n: PendingIrq): Co<boolean> {
+    return DONE_FALSE; // never drops: no generator per injection
   }
 
   // Named functions (on the stack for lockdep and traces) are entered with
@@ -321,7 +337,7 @@ export class Vgic implements VgicDesign {
     yield* spin_unlock_irqrestore(ctx, v.lock, flags);
 
     // the ARM "kick": unblock, and an event-check SGI if it runs elsewhere
-    const P = point("v->is_running");
+    const P = PT_V_IS_RUNNING;
     if (!ctx.passes(P)) yield P;
     // a blocked vCPU is not running: its pCPU runs the idle vCPU
     const running = v.is_running && !v.blocked;
@@ -343,7 +359,7 @@ export class Vgic implements VgicDesign {
     // nothing to do for virtual interrupts
     if (p.desc === null) return true;
     // migration already in progress, no need to do anything
-    yield point("test_bit MIGRATING");
+    yield PT_TEST_BIT_MIGRATING;
     if (p.test_bit(GIC_IRQ_GUEST_MIGRATING)) return true;
     this.stats.migrations++;
 
@@ -383,13 +399,13 @@ export class Vgic implements VgicDesign {
       let new_target = ffs(new_mask);
       if (new_target === 0 || new_target > this.d.max_vcpus) continue; // "No valid vCPU found"
       new_target--;
-      const P = point("read rank->vcpu");
+      const P = PT_READ_RANK_VCPU;
       if (!ctx.passes(P)) yield P;
       const old_target = rank.target(k);
       if (new_target === old_target) continue;
       const accepted = yield* this.vgic_migrate_irq(ctx, this.d.vcpu[old_target]!, this.d.vcpu[new_target]!, virq);
       if (accepted) {
-        yield point("write rank->vcpu");
+        yield PT_WRITE_RANK_VCPU;
         rank.setTarget(k, new_target);
       }
     }
@@ -402,7 +418,7 @@ export class Vgic implements VgicDesign {
       const irq = i + 32 * n;
       const v_target = this.d.vcpu[rank.target(i)]!; // __vgic_get_target_vcpu: the rank is held
       const p = this.d.irq_to_pending(v_target, irq);
-      yield point("set_bit ENABLED");
+      yield PT_SET_BIT_ENABLED;
       p.set_bit(GIC_IRQ_GUEST_ENABLED);
       const flags = yield* spin_lock_irqsave(ctx, v_target.lock);
       if (p.inflight !== null && !p.test_bit(GIC_IRQ_GUEST_VISIBLE)) {
@@ -425,7 +441,7 @@ export class Vgic implements VgicDesign {
       const irq = i + 32 * n;
       const v_target = this.d.vcpu[rank.target(i)]!;
       const p = this.d.irq_to_pending(v_target, irq);
-      yield point("clear_bit ENABLED");
+      yield PT_CLEAR_BIT_ENABLED;
       p.clear_bit(GIC_IRQ_GUEST_ENABLED);
       yield* this.gic_remove_from_queues(ctx, v_target, irq);
       if (p.desc !== null) {
@@ -469,7 +485,7 @@ export class Vgic implements VgicDesign {
       if (this.d.spis[i - 32]!.desc === null) continue;
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, i);
       const p = this.d.irq_to_pending(v_target, i);
-      yield point("test_bit MIGRATING");
+      yield PT_TEST_BIT_MIGRATING;
       if (v_target === v && !p.test_bit(GIC_IRQ_GUEST_MIGRATING)) yield* this.irq_set_affinity(ctx, p.desc!, 1 << v.processor);
     }
     ctx.leaveFn(fn);
@@ -488,7 +504,7 @@ export class Vgic implements VgicDesign {
     ctx.cost("sgiSend");
     ctx.dsb(); // send_SGI_mask: dsb(sy) before the SGIR write (gic.c)
     this.gicdWrite(ctx, GICD.SGIR, sgir(0, mask, GIC_SGI_EVENT_CHECK));
-    yield point("send SGI");
+    yield PT_SEND_SGI;
   }
 
   // ---- gic.c
@@ -542,12 +558,12 @@ export class Vgic implements VgicDesign {
       if (i < this.nr_lrs) {
         pc.lr_mask[i] = 1;
         this.gic_set_lr(ctx, i, p, LrState.Pending);
-        yield point("gic_set_lr");
+        yield PT_GIC_SET_LR;
         return;
       }
     }
     this.gic_add_to_lr_pending(ctx, v, p);
-    yield point("lr_pending add");
+    yield PT_LR_PENDING_ADD;
   }
 
   /** What gic_update_one_lr does with an interrupt whose LR the guest has
@@ -557,7 +573,7 @@ export class Vgic implements VgicDesign {
   protected *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
     v.inflight_irqs.del(p);
     ctx.cost("listOp");
-    const P = point("list_del_init inflight");
+    const P = PT_LIST_DEL_INIT_INFLIGHT;
     if (!ctx.passes(P)) yield P;
     if (p.test_and_clear_bit(GIC_IRQ_GUEST_MIGRATING)) {
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, irq);
@@ -604,7 +620,7 @@ export class Vgic implements VgicDesign {
       p.clear_bit(GIC_IRQ_GUEST_ACTIVE);
       p.lr = GIC_INVALID_LR;
       ctx.cost("listOp");
-      yield point("test QUEUED/MIGRATING");
+      yield PT_TEST_QUEUED_MIGRATING;
       if (p.test_bit(GIC_IRQ_GUEST_ENABLED) && p.test_bit(GIC_IRQ_GUEST_QUEUED) &&
           !p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
         yield* this.gic_raise_guest_irq(ctx, v, irq, p.priority);
@@ -632,16 +648,28 @@ export class Vgic implements VgicDesign {
   /** gic_restore_pending_irqs: move lr_pending into free LRs, evicting
    *  lower-priority pending (not active) LRs when all are used. */
   *gic_restore_pending_irqs(ctx: PCpu, v: Vcpu): Co {
-    const pc = this.pcpu[ctx.id]!;
     const flags = yield* spin_lock_irqsave(ctx, v.lock);
+    this.restore_pending_locked(ctx, v);
+    yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+  }
+
+  /** gic_restore_pending_irqs's work under v's lock. A plain function (it
+   *  never yields), so the generator above keeps none of its locals. */
+  private restore_pending_locked(ctx: PCpu, v: Vcpu): void {
+    const pc = this.pcpu[ctx.id]!;
     let lrs = this.nr_lrs;
     let lr = 0;
     // victims are searched from the tail of inflight, never again below
     // the last one taken (Xen keeps a cursor, inflight_r)
     let floor = v.inflight_irqs.length;
-    // (over a copy: the loop unlinks entries and may queue victims; nothing
-    // to copy in the common case of an empty list)
-    for (const p of v.lr_pending.items.length === 0 ? NONE : [...v.lr_pending.items]) {
+    // (over a copy: the loop unlinks entries and may queue victims; the
+    // copy is a scratch array, reused: nothing below yields or re-enters)
+    const items = v.lr_pending.items;
+    const copy = LR_PENDING_SCRATCH;
+    copy.length = 0;
+    for (let j = 0; j < items.length; j++) copy.push(items[j]!);
+    for (let j = 0; j < copy.length; j++) {
+      const p = copy[j]!;
       if (p.lr_queue === null) continue;
       lr = firstZero(pc.lr_mask, lr);
       if (lr >= this.nr_lrs) {
@@ -668,7 +696,7 @@ export class Vgic implements VgicDesign {
       ctx.cost("listOp");
       if (--lrs === 0) break;
     }
-    yield* spin_unlock_irqrestore(ctx, v.lock, flags);
+    copy.length = 0;
   }
 
   /** gic_inject (leave_hypervisor_tail): refill LRs; if some still wait and
@@ -812,7 +840,7 @@ export class Vgic implements VgicDesign {
       } else {
         break;
       }
-      const P = point("gic_interrupt loop");
+      const P = PT_GIC_INTERRUPT_LOOP;
       if (!ctx.passes(P)) yield P;
     }
   }
@@ -876,7 +904,7 @@ export class Vgic implements VgicDesign {
     this.gichWrite(ctx, GICH.HCR, 0);
     v.is_running = false;
     pc.current = null;
-    yield point("gic_save_state");
+    yield PT_GIC_SAVE_STATE;
   }
 
   *gic_restore_state(ctx: PCpu, v: Vcpu): Co {
@@ -926,7 +954,8 @@ export class Vgic implements VgicDesign {
   }
 }
 
-const NONE: readonly PendingIrq[] = Object.freeze([]);
+/** gic_restore_pending_irqs's copy of lr_pending (see there). */
+const LR_PENDING_SCRATCH: PendingIrq[] = [];
 
 /** Simulated code that does nothing: one finished generator, shared (a
  *  finished generator only ever answers done, so `yield*` on it returns at

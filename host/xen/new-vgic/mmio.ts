@@ -19,6 +19,11 @@ import {
 } from "./irq.ts";
 import type { NewVgic } from "./vgic.ts";
 
+// Scheduling points of this file, looked up once (point() is memoised).
+const PT_READ_VGIC_IRQ = point("read vgic_irq");
+const PT_VGICD_ACTIVE_STATE_NOT_SUPPORTED = point("vGICD: active state not supported");
+const PT_DOMAIN_LOCK = point("domain_lock");
+
 interface Access {
   vgic: NewVgic;
   ctx: PCpu;
@@ -72,7 +77,7 @@ function* vgic_mmio_write_wi(_a: Access, _v: number): Co {}
  *  no irq_lock: a snapshot). */
 function* readBits(a: Access, bits: number, get: (intid: number) => number): Co<number> {
   const intid = VGIC_ADDR_TO_INTID(a.addr, bits);
-  yield point("read vgic_irq");
+  yield PT_READ_VGIC_IRQ;
   let value = 0;
   for (let i = 0; i < (a.len * 8) / bits; i++) value |= get(intid + i) << (i * bits);
   return value >>> 0;
@@ -167,7 +172,7 @@ function* vgic_mmio_read_active(a: Access): Co<number> {
  *  "setting/clearing active state not supported"); KVM of Linux 4.15
  *  does, by halting every vCPU (vgic_change_active_prepare). */
 function* vgic_mmio_write_active_unsupported(_a: Access, _val: number): Co {
-  yield point("vGICD: active state not supported");
+  yield PT_VGICD_ACTIVE_STATE_NOT_SUPPORTED;
 }
 
 function* vgic_mmio_read_priority(a: Access): Co<number> {
@@ -221,7 +226,7 @@ function* vgic_mmio_read_v2_misc(a: Access): Co<number> {
  *  with something pending (vgic_kick_vcpus). TYPER and IIDR: WI. */
 function* vgic_mmio_write_v2_misc(a: Access, val: number): Co {
   if ((a.addr & 0x0c) !== GICD.CTLR) return;
-  yield point("domain_lock");
+  yield PT_DOMAIN_LOCK;
   const was = a.vgic.dist.enabled;
   a.vgic.dist.enabled = (val & 1) === 1;
   if (!was && a.vgic.dist.enabled) yield* a.vgic.vgic_kick_vcpus(a.ctx);
@@ -302,7 +307,7 @@ function sgipendIntid(a: Access): number {
 
 function* vgic_mmio_read_sgipend(a: Access): Co<number> {
   const intid = sgipendIntid(a);
-  yield point("read vgic_irq");
+  yield PT_READ_VGIC_IRQ;
   let val = 0;
   for (let i = 0; i < a.len; i++) val |= a.vgic.vgic_get_irq(a.vcpu, intid + i).source << (i * 8);
   return val >>> 0;

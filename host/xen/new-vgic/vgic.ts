@@ -39,6 +39,12 @@ import {
 } from "./irq.ts";
 import { dispatch_mmio } from "./mmio.ts";
 
+// Scheduling points of this file, looked up once (point() is memoised).
+const PT_IRQ_LOCK_DROPPED_FOR_AP_LIST_LOCK = point("irq_lock dropped for ap_list_lock");
+const PT_LIST_EMPTY_AP_LIST = point("list_empty ap_list");
+const PT_V_IS_RUNNING = point("v->is_running");
+const PT_GIC_SAVE_STATE = point("gic_save_state");
+
 /** GICH_HCR bits (IHI 0048B 5.3.1) */
 const GICH_HCR_EN = 1;
 const GICH_HCR_UIE = 2;
@@ -194,7 +200,7 @@ export class NewVgic implements VgicDesign {
         return;
       }
       yield* spin_unlock_irqrestore(ctx, irq.irq_lock, flags);
-      yield point("irq_lock dropped for ap_list_lock"); // "someone can do stuff here"
+      yield PT_IRQ_LOCK_DROPPED_FOR_AP_LIST_LOCK; // "someone can do stuff here"
       const vc = this.vgic_cpu[vcpu.vcpu_id]!;
       flags = yield* spin_lock_irqsave(ctx, vc.ap_list_lock);
       yield* spin_lock(ctx, irq.irq_lock);
@@ -373,7 +379,7 @@ export class NewVgic implements VgicDesign {
   *vgic_sync_to_lrs(ctx: PCpu): Co {
     const current = this.pcpu[ctx.id]!.current!;
     const vc = this.vgic_cpu[current.vcpu_id]!;
-    const P = point("list_empty ap_list");
+    const P = PT_LIST_EMPTY_AP_LIST;
     if (!ctx.passes(P)) yield P;
     if (vc.ap_list_head.length === 0) return;
     const fn = ctx.enterFn("vgic_sync_to_lrs");
@@ -533,7 +539,7 @@ export class NewVgic implements VgicDesign {
   /** vcpu_kick (arm/domain.c): unblock, and an event-check SGI if it runs
    *  elsewhere. */
   *vcpu_kick(ctx: PCpu, v: Vcpu): Co {
-    const P = point("v->is_running");
+    const P = PT_V_IS_RUNNING;
     if (!ctx.passes(P)) yield P;
     const running = v.is_running && !v.blocked;
     if (v.blocked) {
@@ -622,7 +628,7 @@ export class NewVgic implements VgicDesign {
       this.gichWrite(ctx, GICH.HCR, 0);
       prev.is_running = false;
       pc.current = null;
-      yield point("gic_save_state");
+      yield PT_GIC_SAVE_STATE;
     }
     if (next !== null) {
       const s = next.saved;
