@@ -197,57 +197,54 @@ export class Hypervisor {
       ctx.local_irq_save();
       yield* vgic.context_switch(ctx, v);
       last = v;
-      yield* this.enter_guest(ctx, v);
-    }
-  }
-
-  /** Return to the guest and run it until it blocks, finishes or its slice ends. */
-  private *enter_guest(ctx: PCpu, v: Vcpu): Co {
-    const vgic = this.vgic;
-    const pc = vgic.pcpu[ctx.id]!;
-    const g = this.guests[v.vcpu_id]!;
-    yield* vgic.leave_hypervisor_tail(ctx);
-    ctx.cost("el2Return");
-    vgic.guestMode(ctx, true);
-    ctx.local_irq_restore(false);
-    g.ctx = ctx;
-    g.exitRequested = false;
-    let gen = this.gens[v.vcpu_id];
-    if (gen === null || gen === undefined) {
-      const program = this.programs[v.vcpu_id];
-      gen = program !== undefined ? program(g) : wfiForever(g);
-      this.gens[v.vcpu_id] = gen;
-    }
-    const sliceEnd = ctx.clock + this.timeSlice;
-    for (;;) {
-      let r = gen.next();
-      if (r.done === true && !this.waiting[v.vcpu_id]) {
-        // the program returned: like an idle kernel, the vCPU waits for
-        // interrupts in WFI for ever, from the same resume on
-        this.waiting[v.vcpu_id] = true;
-        gen = wfiForever(g);
+      // enter_guest: return to the guest and run it until it blocks,
+      // finishes or its slice ends (inline: no generator layer between
+      // this loop and every guest step)
+      const pc = vgic.pcpu[ctx.id]!;
+      const g = this.guests[v.vcpu_id]!;
+      yield* vgic.leave_hypervisor_tail(ctx);
+      ctx.cost("el2Return");
+      vgic.guestMode(ctx, true);
+      ctx.local_irq_restore(false);
+      g.ctx = ctx;
+      g.exitRequested = false;
+      let gen = this.gens[v.vcpu_id];
+      if (gen === null || gen === undefined) {
+        const program = this.programs[v.vcpu_id];
+        gen = program !== undefined ? program(g) : wfiForever(g);
         this.gens[v.vcpu_id] = gen;
-        r = gen.next();
       }
-      if (r.done || g.exitRequested) break;
-      // (only between guest steps: a trap in progress finishes first)
-      if (pc.inGuest && ((ctx.clock >= sliceEnd && pc.runq.length > 1 && this.runnable(ctx.id, v) !== v && this.runnable(ctx.id, v) !== null) ||
-        this.migrationsPending[ctx.id]! > 0)) {
-        // time slice over, or a vCPU of this pCPU is to migrate (the
-        // schedule softirq's IPI): Xen's scheduler timer is an IRQ exception, so
-        // enter_hypervisor_head (gic_clear_lrs) runs with IRQs masked, as
-        // on every IRQ entry; only the synchronous traps (guest_sync)
-        // unmask before it. pcpu_main's next context switch keeps them
-        // masked until the new vCPU's return path.
-        vgic.guestMode(ctx, false);
-        ctx.cost("el2Entry");
-        ctx.local_irq_save();
-        yield* vgic.enter_hypervisor_head(ctx);
-        break;
+      const sliceEnd = ctx.clock + this.timeSlice;
+      for (;;) {
+        let r = gen.next();
+        if (r.done === true && !this.waiting[v.vcpu_id]) {
+          // the program returned: like an idle kernel, the vCPU waits for
+          // interrupts in WFI for ever, from the same resume on
+          this.waiting[v.vcpu_id] = true;
+          gen = wfiForever(g);
+          this.gens[v.vcpu_id] = gen;
+          r = gen.next();
+        }
+        if (r.done || g.exitRequested) break;
+        // (only between guest steps: a trap in progress finishes first)
+        if (pc.inGuest && ((ctx.clock >= sliceEnd && pc.runq.length > 1 && this.runnable(ctx.id, v) !== v && this.runnable(ctx.id, v) !== null) ||
+          this.migrationsPending[ctx.id]! > 0)) {
+          // time slice over, or a vCPU of this pCPU is to migrate (the
+          // schedule softirq's IPI): Xen's scheduler timer is an IRQ exception, so
+          // enter_hypervisor_head (gic_clear_lrs) runs with IRQs masked, as
+          // on every IRQ entry; only the synchronous traps (guest_sync)
+          // unmask before it. pcpu_main's next context switch keeps them
+          // masked until the new vCPU's return path.
+          vgic.guestMode(ctx, false);
+          ctx.cost("el2Entry");
+          ctx.local_irq_save();
+          yield* vgic.enter_hypervisor_head(ctx);
+          break;
+        }
+        yield r.value;
       }
-      yield r.value;
+      vgic.guestMode(ctx, false);
     }
-    vgic.guestMode(ctx, false);
   }
 }
 
