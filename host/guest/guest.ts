@@ -63,10 +63,12 @@ export class GuestCpu {
 
   private gicv(off: number): number { return this.gicvBase + off; }
 
-  /** A trapped distributor read (the hypervisor emulates it). */
-  *readDist(off: number, size: 1 | 2 | 4 = 4): Co<number> {
+  /** A trapped distributor read (the hypervisor emulates it). Simulated
+   *  code to run with `yield*` at once: it returns trap_mmio's generator
+   *  itself rather than wrapping it in one more layer. */
+  readDist(off: number, size: 1 | 2 | 4 = 4): Co<number> {
     this.stats.trappedAccesses++;
-    return yield* this.hyp.trap_mmio(this, off, size, false, 0);
+    return this.hyp.trap_mmio(this, off, size, false, 0);
   }
 
   /** A trapped distributor write. */
