@@ -316,7 +316,7 @@ export class PCpu extends Thread {
     if (mem !== null) {
       // weak memory: the hypervisor's distributor writes wait in the store
       // buffer (the caller learns nothing of the outcome: Xen ignores it)
-      if (((addr - m.gicdBase) >>> 0) < 0x10000 && mem.deviceWrite(addr >>> 0, value >>> 0, size, m.frameName(addr))) {
+      if (((addr - m.map.d) >>> 0) < 0x10000 && mem.deviceWrite(addr >>> 0, value >>> 0, size, m.frameName(addr))) {
         m.chargeAccess(this, addr, category);
         return 0;
       }
@@ -324,7 +324,7 @@ export class PCpu extends Thread {
     }
     m.syncTime(start);
     const status = raw.mmioWrite(this.id, addr >>> 0, value >>> 0, size);
-    if (m.onDistributorWrite !== null && ((addr - m.gicdBase) >>> 0) < 0x10000) m.onDistributorWrite(addr - m.gicdBase, value >>> 0, size, start);
+    if (m.onDistributorWrite !== null && ((addr - m.map.d) >>> 0) < 0x10000) m.onDistributorWrite(addr - m.map.d, value >>> 0, size, start);
     m.chargeAccess(this, addr, category);
     if (m.trace !== null) m.trace.add(start, this.index, "mmio-write", m.frameName(addr), addr >>> 0, value >>> 0);
     if (m.linesSeq() !== m.seenSeq) m.refreshLines(start);
@@ -465,15 +465,14 @@ export class Machine implements SchedState {
   private eventNow = 0;
   private deadlockEdges: WaitEdge[] | null = null;
   private failure: NonNullable<RunResult["error"]> | null = null;
-  private readonly map: { d: number; c: number; h: number; v: number };
+  /** @internal the frame bases of the GIC's memory map */
+  readonly map: { d: number; c: number; h: number; v: number };
   /** Called when a pCPU's write reaches the physical distributor (offset,
    *  value, size, cycle): a device model reacting to the hypervisor's
    *  programming, such as an interrupt that fires once its affinity moved. */
   onDistributorWrite: ((offset: number, value: number, size: 1 | 2 | 4, at: number) => void) | null = null;
   /** weak memory's store buffers, or null (sequentially consistent) */
   readonly memory: WeakMemory | null;
-  /** @internal the distributor's base address */
-  readonly gicdBase: number;
 
   constructor(opts: MachineOptions) {
     this.gic = opts.gic;
@@ -493,7 +492,6 @@ export class Machine implements SchedState {
     this.hasDelay = opts.gic.config.propagationDelay > 0;
     const mp = opts.gic.config.map;
     this.map = { d: mp.gicd, c: mp.gicc, h: mp.gich, v: mp.gicv };
-    this.gicdBase = mp.gicd;
     const model = opts.memory ?? "sc";
     if (model !== "sc" && model !== "weak") throw new RangeError(`memory: got ${JSON.stringify(model)}, expected "sc" or "weak"`);
     const lb = opts.lockBarrier ?? "smp_mb";
@@ -786,7 +784,7 @@ export class Machine implements SchedState {
   applyDeviceWrite(cpu: number, addr: number, value: number, size: 1 | 2 | 4, at: number): void {
     this.syncTime(at);
     this.gic.raw.mmioWrite(cpu, addr, value, size);
-    if (this.onDistributorWrite !== null) this.onDistributorWrite(addr - this.gicdBase, value, size, at);
+    if (this.onDistributorWrite !== null) this.onDistributorWrite(addr - this.map.d, value, size, at);
     if (this.trace !== null) this.trace.add(at, cpu, "mmio-write", this.frameName(addr), addr >>> 0, value >>> 0, `${this.frameName(addr)} = ${value >>> 0} reaches the GIC`);
     if (this.linesSeq() !== this.seenSeq) this.refreshLines(at);
   }
