@@ -148,6 +148,73 @@ function schedulerOf(c: VgicSchedConfig): Scheduler {
   return c.kind === "pct" ? Sched.pct(c.depth ?? 2, c.seed, { steps: PCT_STEPS }) : Sched.random(c.seed);
 }
 
+/** What a case's guest programs share: the system, and how many accesses
+ *  of a width the architecture does not allow they issued. */
+interface CaseRun {
+  sys: System | null;
+  illegalIssued: number;
+}
+
+/** One vCPU's operations of a case. A generator function of this module
+ *  rather than one made per case: a generator function created at run time
+ *  gets a hidden class of its own in V8's old space, which keeps it (and the
+ *  system its context reaches) alive through young collections. */
+function* guestOps(g: GuestCpu, list: readonly VgicOp[], cs: CaseRun): Co {
+  for (const op of list) {
+    switch (op.t) {
+      case "w":
+      case "r": {
+        const legal = legalGicdAccess(op.off, op.size);
+        if (!legal) cs.illegalIssued++;
+        if (op.t === "w") yield* g.writeDist(op.off, op.value, op.size);
+        else yield* g.readDist(op.off, op.size);
+        // bad_width crashes the domain: this vCPU's script ends there
+        if (!legal) return;
+        break;
+      }
+      case "gicv": {
+        if (op.kind === "ack-eoi" || op.kind === "ack-only") {
+          const iar = g.readCpu(GICV.IAR);
+          const irq = iar & 0x3ff;
+          if (irq < 1020) {
+            cs.sys!.vgic.observer.delivered?.(irq, g.v, g.ctx.clock);
+            if (op.kind === "ack-eoi") {
+              yield g.ctx.machine.pointFor("guest iar");
+              g.writeCpu(GICV.EOIR, iar);
+              cs.sys!.vgic.observer.completed?.(irq, g.v, g.ctx.clock);
+            }
+          }
+        } else if (op.kind === "pmr") {
+          g.writeCpu(GICV.PMR, op.value ?? 0xf8);
+        } else if (op.kind === "eoi-spurious") {
+          g.writeCpu(GICV.EOIR, 1023);
+        } else if (op.kind === "dir") {
+          // GICV_DIR with EOImode 0: the architecture ignores it
+          g.writeCpu(GICV.DIR, op.irq ?? 1023);
+        } else {
+          // EOI of an interrupt the guest did not acknowledge: with none
+          // active, the write has no effect
+          g.writeCpu(GICV.EOIR, op.irq ?? 32);
+        }
+        yield g.ctx.machine.pointFor("guest gicv");
+        break;
+      }
+      case "work": yield* g.work(op.cycles); break;
+      case "wfi": yield* g.wfi(); break;
+    }
+  }
+}
+
+/** The case's device: raises its edges, each after its gap. */
+function* deviceOps(t: Thread, dev: ReadonlyArray<Extract<VgicOp, { t: "raise" }>>): Co {
+  for (const op of dev) {
+    for (let k = 0; k < op.gap; k++) yield t.machine.pointFor("device gap");
+    yield t.machine.pointFor(`raise irq${op.irq}`);
+    t.setLine(op.irq, 1);
+    t.setLine(op.irq, 0);
+  }
+}
+
 /** Build the system for a case, run it to quiescence and judge it. */
 export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOptions = {}): Outcome {
   const nv = config.placement.length;
@@ -163,56 +230,11 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   /** instances the guest itself made pending through GICD_ISPENDR */
   const softPended = new Map<number, number>();
   const droppedBy = new Map<number, number>();
-  let illegalIssued = 0;
   const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
-  let sys: System | null = null;
   const replay = o.schedule ? checkedReplay(o.schedule) : null;
-  const program = (list: VgicOp[]) => function* (g: GuestCpu): Co {
-    for (const op of list) {
-      switch (op.t) {
-        case "w":
-        case "r": {
-          const legal = legalGicdAccess(op.off, op.size);
-          if (!legal) illegalIssued++;
-          if (op.t === "w") yield* g.writeDist(op.off, op.value, op.size);
-          else yield* g.readDist(op.off, op.size);
-          // bad_width crashes the domain: this vCPU's script ends there
-          if (!legal) return;
-          break;
-        }
-        case "gicv": {
-          if (op.kind === "ack-eoi" || op.kind === "ack-only") {
-            const iar = g.readCpu(GICV.IAR);
-            const irq = iar & 0x3ff;
-            if (irq < 1020) {
-              sys!.vgic.observer.delivered?.(irq, g.v, g.ctx.clock);
-              if (op.kind === "ack-eoi") {
-                yield g.ctx.machine.pointFor("guest iar");
-                g.writeCpu(GICV.EOIR, iar);
-                sys!.vgic.observer.completed?.(irq, g.v, g.ctx.clock);
-              }
-            }
-          } else if (op.kind === "pmr") {
-            g.writeCpu(GICV.PMR, op.value ?? 0xf8);
-          } else if (op.kind === "eoi-spurious") {
-            g.writeCpu(GICV.EOIR, 1023);
-          } else if (op.kind === "dir") {
-            // GICV_DIR with EOImode 0: the architecture ignores it
-            g.writeCpu(GICV.DIR, op.irq ?? 1023);
-          } else {
-            // EOI of an interrupt the guest did not acknowledge: with none
-            // active, the write has no effect
-            g.writeCpu(GICV.EOIR, op.irq ?? 32);
-          }
-          yield g.ctx.machine.pointFor("guest gicv");
-          break;
-        }
-        case "work": yield* g.work(op.cycles); break;
-        case "wfi": yield* g.wfi(); break;
-      }
-    }
-  };
-  sys = buildSystem({
+  const cs: CaseRun = { sys: null, illegalIssued: 0 };
+  const program = (list: VgicOp[]) => (g: GuestCpu) => guestOps(g, list, cs);
+  const s = cs.sys = buildSystem({
     variant: config.variant,
     pcpus: config.pcpus,
     placement: config.placement,
@@ -224,7 +246,6 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     trace: o.trace ?? false,
     ...(config.timeSlice !== undefined ? { timeSlice: config.timeSlice } : {}),
   });
-  const s = sys;
   guestCpuInterfaces(s);
   for (const spi of config.spis) guestIrq(s, { irq: spi.irq, target: spi.target, priority: spi.priority, enabled: spi.enabled });
   // The planted faults and the context-switch checker are the original
@@ -249,14 +270,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     ...switches?.hooks(),
   };
   if (dev.length > 0) {
-    s.machine.spawnThread("device", function* (t: Thread) {
-      for (const op of dev) {
-        for (let k = 0; k < op.gap; k++) yield t.machine.pointFor("device gap");
-        yield t.machine.pointFor(`raise irq${op.irq}`);
-        t.setLine(op.irq, 1);
-        t.setLine(op.irq, 0);
-      }
-    });
+    s.machine.spawnThread("device", (t: Thread) => deviceOps(t, dev));
   }
   o.built?.(s);
   let r: RunResult;
@@ -294,8 +308,8 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     } catch (e) {
       add(hostException("final check", e));
     }
-    if (s.vgic.stats.domainCrashes > illegalIssued) {
-      add({ invariant: "domain-crash", message: `the domain was crashed ${s.vgic.stats.domainCrashes} times for ${illegalIssued} accesses of a width the architecture does not allow: a legal access crashed it` });
+    if (s.vgic.stats.domainCrashes > cs.illegalIssued) {
+      add({ invariant: "domain-crash", message: `the domain was crashed ${s.vgic.stats.domainCrashes} times for ${cs.illegalIssued} accesses of a width the architecture does not allow: a legal access crashed it` });
     }
   } else if (r.reason === "maxSteps") {
     add({ invariant: "no-quiescence", message: `the machine did not become quiescent within ${config.maxSteps} steps` });

@@ -324,7 +324,7 @@ export class PCpu extends Thread {
     }
     m.syncTime(start);
     const status = raw.mmioWrite(this.id, addr >>> 0, value >>> 0, size);
-    if (m.onDistributorWrite !== null && ((addr - m.map.d) >>> 0) < 0x10000) m.onDistributorWrite(addr - m.map.d, value >>> 0, size, start);
+    if (m.onDistributorWrite !== null && ((addr - m.map.d) >>> 0) < 0x10000) m.onDistributorWrite(addr - m.map.d, value >>> 0, size, start, m);
     m.chargeAccess(this, addr, category);
     if (m.trace !== null) m.trace.add(start, this.index, "mmio-write", m.frameName(addr), addr >>> 0, value >>> 0);
     if (m.linesSeq() !== m.seenSeq) m.refreshLines(start);
@@ -468,9 +468,12 @@ export class Machine implements SchedState {
   /** @internal the frame bases of the GIC's memory map */
   readonly map: { d: number; c: number; h: number; v: number };
   /** Called when a pCPU's write reaches the physical distributor (offset,
-   *  value, size, cycle): a device model reacting to the hypervisor's
-   *  programming, such as an interrupt that fires once its affinity moved. */
-  onDistributorWrite: ((offset: number, value: number, size: 1 | 2 | 4, at: number) => void) | null = null;
+   *  value, size, cycle, this machine): a device model reacting to the
+   *  hypervisor's programming, such as an interrupt that fires once its
+   *  affinity moved. (A function of a module that finds what it needs
+   *  through the machine it is given keeps systems built per schedule
+   *  dying young; see tests/gc-retention.test.ts.) */
+  onDistributorWrite: ((offset: number, value: number, size: 1 | 2 | 4, at: number, machine: Machine) => void) | null = null;
   /** weak memory's store buffers, or null (sequentially consistent) */
   readonly memory: WeakMemory | null;
 
@@ -784,7 +787,7 @@ export class Machine implements SchedState {
   applyDeviceWrite(cpu: number, addr: number, value: number, size: 1 | 2 | 4, at: number): void {
     this.syncTime(at);
     this.gic.raw.mmioWrite(cpu, addr, value, size);
-    if (this.onDistributorWrite !== null) this.onDistributorWrite(addr - this.map.d, value, size, at);
+    if (this.onDistributorWrite !== null) this.onDistributorWrite(addr - this.map.d, value, size, at, this);
     if (this.trace !== null) this.trace.add(at, cpu, "mmio-write", this.frameName(addr), addr >>> 0, value >>> 0, `${this.frameName(addr)} = ${value >>> 0} reaches the GIC`);
     if (this.linesSeq() !== this.seenSeq) this.refreshLines(at);
   }

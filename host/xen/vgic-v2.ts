@@ -76,9 +76,14 @@ function rankOf(a: Access, bitsPerIrq: number): VgicIrqRank | null {
   return a.vgic.d.rank_irq(a.v, irq);
 }
 
-function* withRank<T>(a: Access, rank: VgicIrqRank, body: () => Co<T>): Co<T> {
+/** `body(a, rank, v)` under the rank lock. The bodies are generator
+ *  functions of this module, not closures made per access: a generator
+ *  function created at run time gets a hidden class of its own in V8's old
+ *  space, which keeps it (and the system its context holds) alive through
+ *  young collections until a full one. */
+function* withRank<T>(a: Access, rank: VgicIrqRank, body: (a: Access, rank: VgicIrqRank, v: number) => Co<T>, v = 0): Co<T> {
   const flags = yield* spin_lock_irqsave(a.ctx, rank.lock);
-  const r = yield* body();
+  const r = yield* body(a, rank, v);
   yield* spin_unlock_irqrestore(a.ctx, rank.lock, flags);
   return r;
 }
@@ -114,47 +119,52 @@ function* readIidr(_a: Access): Co<MmioResult> { return ok(0x43b); } // Xen's GI
 function* readEnable(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 1);
   if (rank === null) return ok(0);
-  return yield* withRank(a, rank, function* () { yield PT_READ_IENABLE; return ok(rank.ienable); });
+  return yield* withRank(a, rank, readEnableLocked);
 }
+function* readEnableLocked(_a: Access, rank: VgicIrqRank): Co<MmioResult> { yield PT_READ_IENABLE; return ok(rank.ienable); }
 function* writeSetEnable(a: Access, v: number): Co<MmioOutcome> {
   const rank = rankOf(a, 1);
   if (rank === null) return "ok";
-  return yield* withRank(a, rank, function* () {
-    const tr = rank.ienable;
-    rank.ienable = (rank.ienable | v) >>> 0;
-    yield* a.vgic.vgic_enable_irqs(a.ctx, a.v, (rank.ienable & ~tr) >>> 0, rank.index, rank);
-    return "ok" as const;
-  });
+  return yield* withRank(a, rank, writeSetEnableLocked, v);
+}
+function* writeSetEnableLocked(a: Access, rank: VgicIrqRank, v: number): Co<MmioOutcome> {
+  const tr = rank.ienable;
+  rank.ienable = (rank.ienable | v) >>> 0;
+  yield* a.vgic.vgic_enable_irqs(a.ctx, a.v, (rank.ienable & ~tr) >>> 0, rank.index, rank);
+  return "ok";
 }
 function* writeClearEnable(a: Access, v: number): Co<MmioOutcome> {
   const rank = rankOf(a, 1);
   if (rank === null) return "ok";
-  return yield* withRank(a, rank, function* () {
-    const tr = rank.ienable;
-    rank.ienable = (rank.ienable & ~v) >>> 0;
-    yield* a.vgic.vgic_disable_irqs(a.ctx, a.v, (~rank.ienable & tr) >>> 0, rank.index, rank);
-    return "ok" as const;
-  });
+  return yield* withRank(a, rank, writeClearEnableLocked, v);
+}
+function* writeClearEnableLocked(a: Access, rank: VgicIrqRank, v: number): Co<MmioOutcome> {
+  const tr = rank.ienable;
+  rank.ienable = (rank.ienable & ~v) >>> 0;
+  yield* a.vgic.vgic_disable_irqs(a.ctx, a.v, (~rank.ienable & tr) >>> 0, rank.index, rank);
+  return "ok";
 }
 
 function* readPriority(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 8);
   if (rank === null) return ok(0);
-  return yield* withRank(a, rank, function* () {
-    yield PT_READ_PRIORITY;
-    const base = a.off & 0x1c;
-    const word = rank.priority[base]! | (rank.priority[base + 1]! << 8) | (rank.priority[base + 2]! << 16) | (rank.priority[base + 3]! << 24);
-    return ok(extract(word, a.off, a.size));
-  });
+  return yield* withRank(a, rank, readPriorityLocked);
+}
+function* readPriorityLocked(a: Access, rank: VgicIrqRank): Co<MmioResult> {
+  yield PT_READ_PRIORITY;
+  const base = a.off & 0x1c;
+  const word = rank.priority[base]! | (rank.priority[base + 1]! << 8) | (rank.priority[base + 2]! << 16) | (rank.priority[base + 3]! << 24);
+  return ok(extract(word, a.off, a.size));
 }
 function* writePriority(a: Access, v: number): Co<MmioOutcome> {
   const rank = rankOf(a, 8);
   if (rank === null) return "ok";
-  return yield* withRank(a, rank, function* () {
-    yield PT_WRITE_PRIORITY;
-    for (let i = 0; i < a.size; i++) rank.priority[(a.off & 0x1f) + i] = (v >>> (8 * i)) & 0xff;
-    return "ok" as const;
-  });
+  return yield* withRank(a, rank, writePriorityLocked, v);
+}
+function* writePriorityLocked(a: Access, rank: VgicIrqRank, v: number): Co<MmioOutcome> {
+  yield PT_WRITE_PRIORITY;
+  for (let i = 0; i < a.size; i++) rank.priority[(a.off & 0x1f) + i] = (v >>> (8 * i)) & 0xff;
+  return "ok";
 }
 
 /** vgic_fetch_itargetsr: one bit per IRQ, the target vCPU. */
@@ -167,39 +177,43 @@ function fetchItargetsr(rank: VgicIrqRank, off: number): number {
 function* readTargets(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 8);
   if (rank === null) return ok(0);
-  return yield* withRank(a, rank, function* () {
-    yield PT_READ_RANK_VCPU;
-    return ok(extract(fetchItargetsr(rank, a.off), a.off, a.size));
-  });
+  return yield* withRank(a, rank, readTargetsLocked);
+}
+function* readTargetsLocked(a: Access, rank: VgicIrqRank): Co<MmioResult> {
+  yield PT_READ_RANK_VCPU;
+  return ok(extract(fetchItargetsr(rank, a.off), a.off, a.size));
 }
 function* writeTargets(a: Access, v: number): Co<MmioOutcome> {
   if (a.off < 32) return a.size === WORD ? "ok" : "crash"; // ITARGETSR0-7: WI, word only
   const rank = rankOf(a, 8);
   if (rank === null) return "ok";
-  return yield* withRank(a, rank, function* () {
-    const itargetsr = update(fetchItargetsr(rank, a.off), v, a.off, a.size);
-    yield* a.vgic.vgic_store_itargetsr(a.ctx, rank, a.off & ~3, itargetsr);
-    return "ok" as const;
-  });
+  return yield* withRank(a, rank, writeTargetsLocked, v);
+}
+function* writeTargetsLocked(a: Access, rank: VgicIrqRank, v: number): Co<MmioOutcome> {
+  const itargetsr = update(fetchItargetsr(rank, a.off), v, a.off, a.size);
+  yield* a.vgic.vgic_store_itargetsr(a.ctx, rank, a.off & ~3, itargetsr);
+  return "ok";
 }
 
 function* readConfig(a: Access): Co<MmioResult> {
   const rank = rankOf(a, 2);
   if (rank === null) return ok(0);
-  return yield* withRank(a, rank, function* () {
-    yield PT_READ_ICFG;
-    return ok(rank.icfg[(a.off >> 2) & 1]!);
-  });
+  return yield* withRank(a, rank, readConfigLocked);
+}
+function* readConfigLocked(a: Access, rank: VgicIrqRank): Co<MmioResult> {
+  yield PT_READ_ICFG;
+  return ok(rank.icfg[(a.off >> 2) & 1]!);
 }
 function* writeConfig(a: Access, v: number): Co<MmioOutcome> {
   if (a.off < 8) return "ok"; // ICFGR0-1 (SGIs, PPIs): WI
   const rank = rankOf(a, 2);
   if (rank === null) return "ok";
-  return yield* withRank(a, rank, function* () {
-    yield PT_WRITE_ICFG;
-    rank.icfg[(a.off >> 2) & 1] = v >>> 0;
-    return "ok" as const;
-  });
+  return yield* withRank(a, rank, writeConfigLocked, v);
+}
+function* writeConfigLocked(a: Access, rank: VgicIrqRank, v: number): Co<MmioOutcome> {
+  yield PT_WRITE_ICFG;
+  rank.icfg[(a.off >> 2) & 1] = v >>> 0;
+  return "ok";
 }
 
 // eslint-disable-next-line require-yield
