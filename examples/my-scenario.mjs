@@ -4,6 +4,10 @@
 // returns {sys, check(result), delivered}; `frame` supplies the shared checks.
 // opts carries trace, and memory and lockBarrier under `--memory weak`: pass
 // them on to buildSystem (the explorer refuses a system that ignores them).
+// The guest programs are generator functions of the module, handed over by
+// arrow functions: a `function*` written inside build would be a new
+// generator function per schedule, and V8 then keeps every schedule's system
+// alive through young collections (a search several times slower).
 //
 //   node build/vgic.mjs explore my-rank-migrate --scenarios examples/my-scenario.mjs --variant xen-4.8
 //   node build/vgic.mjs explore --matrix --scenarios examples/my-scenario.mjs
@@ -15,6 +19,20 @@ import {
 const N = 44; // migrates while in vCPU1's list register
 const M = 45; // same rank, retargeted by vCPU0
 
+function* retarget(g) {
+  yield* g.writeDist(GICD.ITARGETSR + N, 1 << 0, 1); // N: vCPU1 -> vCPU0, while in vCPU1's LR
+  yield* g.writeDist(GICD.ITARGETSR + M, 1 << 0, 1);
+  yield* g.work(30000);
+  yield* trap(g);
+}
+
+function* eoiAndTrap(g) {
+  g.writeCpu(GICV.EOIR, N);
+  yield* trap(g);
+  yield* g.work(30000);
+  yield* trap(g);
+}
+
 export const scenarios = [
   {
     name: "my-rank-migrate",
@@ -23,20 +41,7 @@ export const scenarios = [
       const sys = buildSystem({
         variant, scheduler, instantBoot: true, trace: opts.trace ?? false, memory: opts.memory, lockBarrier: opts.lockBarrier,
         routed: [{ irq: N, edge: true }, M],
-        programs: [
-          function* (g) {
-            yield* g.writeDist(GICD.ITARGETSR + N, 1 << 0, 1); // N: vCPU1 -> vCPU0, while in vCPU1's LR
-            yield* g.writeDist(GICD.ITARGETSR + M, 1 << 0, 1);
-            yield* g.work(30000);
-            yield* trap(g);
-          },
-          function* (g) {
-            g.writeCpu(GICV.EOIR, N);
-            yield* trap(g);
-            yield* g.work(30000);
-            yield* trap(g);
-          },
-        ],
+        programs: [(g) => retarget(g), (g) => eoiAndTrap(g)],
       });
       guestCpuInterfaces(sys);
       guestIrq(sys, { irq: N, target: 1 });
