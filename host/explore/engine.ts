@@ -156,20 +156,41 @@ function defaultPick(enabled: readonly number[], st: SchedState): number {
 }
 
 /** Follows `prefix` (strictly, or leniently: a pick that is not enabled
- *  falls back to the default), then the default; logs every decision. */
+ *  falls back to the default), then the default; logs every decision,
+ *  packed as packLog packs them (the DFS reads them as bytes; `log` unpacks
+ *  them for the rarer readers). */
 class PrefixScheduler implements Scheduler {
   readonly name = "explore";
-  readonly log: Decision[] = [];
+  private bytes = new Uint8Array(256);
+  private len = 0;
+  /** decisions taken so far */
+  count = 0;
   constructor(private readonly prefix: readonly number[], private readonly lenient = false) {}
   pick(enabled: readonly number[], st: SchedState): number {
-    const i = this.log.length;
+    const i = this.count;
     let t: number;
     if (i < this.prefix.length && enabled.includes(this.prefix[i]!)) t = this.prefix[i]!;
     else if (i < this.prefix.length && !this.lenient) throw new ReplayError(`explore: decision ${i} diverged (thread ${this.prefix[i]} not enabled)`);
     else t = defaultPick(enabled, st);
-    this.log.push({ enabled: enabled.slice(), prev: st.lastThread, chosen: t });
+    const n = enabled.length;
+    if (this.len + n + 3 > this.bytes.length) {
+      const b = new Uint8Array(Math.max(this.bytes.length * 2, this.len + n + 3));
+      b.set(this.bytes.subarray(0, this.len));
+      this.bytes = b;
+    }
+    const b = this.bytes;
+    let k = this.len;
+    b[k++] = n;
+    for (let j = 0; j < n; j++) b[k++] = enabled[j]!;
+    b[k++] = st.lastThread + 1;
+    b[k++] = t;
+    this.len = k;
+    this.count++;
     return t;
   }
+  /** the decisions in bytes (a copy) */
+  packed(): Uint8Array { return this.bytes.slice(0, this.len); }
+  get log(): Decision[] { return unpackLog(this.bytes.subarray(0, this.len)); }
 }
 
 /** A run's decisions packed in bytes, as the DFS keeps one per schedule it
@@ -223,56 +244,91 @@ interface Search {
 
 type Progress = Pick<ExploreOptions, "onProgress">;
 
+/** A prefix as a string of one character per pick (picks are below 256). */
+function prefixKey(prefix: readonly number[]): string {
+  let s = "";
+  for (let i = 0; i < prefix.length; i += 4096) s += String.fromCharCode(...prefix.slice(i, i + 4096));
+  return s;
+}
+
 function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "bound" | "failOn" | "maxSteps">> & Progress, t0: number): Search {
+  // a prefix's decisions, keyed by the prefix as one character per pick
   const cache = new Map<string, Uint8Array>();
   let schedules = 0;
+  // The stack of decisions, as parallel arrays: each entry's enabled
+  // threads (stored in `en` from enOff, enLen long: entries are pushed and
+  // popped in stack order, so `en` is cut back with them), the previous
+  // thread, the default choice, the current choice, the preemptions before
+  // it, whether the previous thread could continue, and the scan cursor of
+  // alternatives (positions below it were tried or are over the bound; the
+  // default is never an alternative).
+  let en = new Uint8Array(1024);
+  const enOff: number[] = [], enLen: number[] = [], prev: number[] = [], dflt: number[] = [], chosen: number[] = [];
+  const preBefore: number[] = [], canContinue: number[] = [], cursor: number[] = [];
   for (let bound = 0; bound <= o.bound; bound++) {
-    // stack of (decision, preemptions before it, tried choices)
-    const stack: Array<{ d: Decision; pre: number; tried: number[] }> = [];
+    let depth = 0;
     let prefix: number[] = [];
     for (;;) {
-      const key = prefix.join(",");
-      const packed = cache.get(key);
-      let log: Decision[];
-      if (packed !== undefined) log = unpackLog(packed);
-      else {
+      const key = prefixKey(prefix);
+      let log = cache.get(key);
+      if (log === undefined) {
         if (schedules >= o.budget) return { schedules, exhausted: false, bound };
         const sched = new PrefixScheduler(prefix);
         const { run, r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
         schedules++;
         o.onProgress?.(schedules, performance.now() - t0);
-        log = sched.log;
         if (failing(findings, o.failOn) !== null) {
-          return { schedules, exhausted: false, bound, hit: { r, log, findings }, msToFirst: performance.now() - t0 };
+          return { schedules, exhausted: false, bound, hit: { r, log: sched.log, findings }, msToFirst: performance.now() - t0 };
         }
-        cache.set(key, packLog(log));
+        log = sched.packed();
+        cache.set(key, log);
         run.sys.gic.release();
       }
-      let pre = stack.length > 0 ? stack[stack.length - 1]!.pre : 0;
-      if (stack.length > 0) {
-        const top = stack[stack.length - 1]!;
-        pre = top.pre + (top.d.chosen !== top.d.prev && top.d.enabled.includes(top.d.prev) ? 1 : 0);
+      let pre = 0;
+      if (depth > 0) {
+        const t = depth - 1;
+        pre = preBefore[t]! + (chosen[t] !== prev[t] && canContinue[t] === 1 ? 1 : 0);
       }
-      for (let i = prefix.length; i < log.length; i++) {
-        const d = { ...log[i]! };
-        stack.push({ d, pre, tried: [d.chosen] });
-        if (d.chosen !== d.prev && d.enabled.includes(d.prev)) pre++;
+      // push the run's decisions past the prefix
+      let k = 0;
+      for (let i = 0; k < log.length; i++) {
+        const n = log[k]!;
+        if (i < prefix.length) { k += n + 3; continue; }
+        const off = depth === 0 ? 0 : enOff[depth - 1]! + enLen[depth - 1]!;
+        if (off + n > en.length) {
+          const g = new Uint8Array(Math.max(en.length * 2, off + n));
+          g.set(en.subarray(0, off));
+          en = g;
+        }
+        en.set(log.subarray(k + 1, k + 1 + n), off);
+        const p = log[k + 1 + n]! - 1, c = log[k + 2 + n]!;
+        let cont = 0;
+        for (let j = 0; j < n; j++) if (log[k + 1 + j] === p) { cont = 1; break; }
+        enOff[depth] = off; enLen[depth] = n; prev[depth] = p; dflt[depth] = c; chosen[depth] = c;
+        preBefore[depth] = pre; canContinue[depth] = cont; cursor[depth] = 0;
+        depth++;
+        if (c !== p && cont === 1) pre++;
+        k += n + 3;
       }
-      let next: number[] | null = null;
-      while (stack.length > 0) {
-        const top = stack[stack.length - 1]!;
-        const canContinue = top.d.enabled.includes(top.d.prev);
-        const alt = top.d.enabled.find((c) => !top.tried.includes(c) && top.pre + (canContinue && c !== top.d.prev ? 1 : 0) <= bound);
-        if (alt !== undefined) {
-          top.tried.push(alt);
-          top.d.chosen = alt;
-          next = stack.map((x) => x.d.chosen);
+      // the deepest decision with an alternative within the bound
+      let found = false;
+      while (depth > 0) {
+        const t = depth - 1;
+        const off = enOff[t]!, n = enLen[t]!, p = prev[t]!;
+        for (let j = cursor[t]!; j < n; j++) {
+          const c = en[off + j]!;
+          if (c === dflt[t] || preBefore[t]! + (canContinue[t] === 1 && c !== p ? 1 : 0) > bound) continue;
+          cursor[t] = j + 1;
+          chosen[t] = c;
+          found = true;
           break;
         }
-        stack.pop();
+        if (found) break;
+        cursor[t] = n;
+        depth--;
       }
-      if (next === null) break;
-      prefix = next;
+      if (!found) break;
+      prefix = chosen.slice(0, depth);
     }
   }
   return { schedules, exhausted: true, bound: o.bound };
