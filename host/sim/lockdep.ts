@@ -126,6 +126,8 @@ export class Lockdep {
     if (tos.has(acq.lockClass)) return;
     const edge: Edge = { from: held.lockClass, to: acq.lockClass, held, acquired: acq };
     tos.set(acq.lockClass, edge);
+    // a cycle needs a way back out of the class just taken
+    if (!this.edges.has(acq.lockClass)) return;
     const back = this.path(acq.lockClass, held.lockClass);
     if (back === null) return;
     const key = [held.lockClass, acq.lockClass].sort().join("\u0000");
