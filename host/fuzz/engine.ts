@@ -65,6 +65,31 @@ export function generateCase(target: AnyTarget, seed: number, index: number, opt
 // ---- shrinking
 
 /**
+ * Results of operation lists already run with one configuration and set of
+ * faults, by list. A run is a function of its configuration and operations,
+ * so a list run again gives its first result: delta debugging tries many
+ * lists again (every round after progress starts over from the largest
+ * chunks), and the signatures of one case, and the improvement check, all
+ * start from the same lists.
+ */
+export type RunMemo = Map<string, CaseResult>;
+
+function memoKey(ops: readonly unknown[]): string {
+  return JSON.stringify(ops);
+}
+
+/** runOps, or the result of the same list run before. */
+function runMemo(memo: RunMemo, target: AnyTarget, config: unknown, ops: readonly unknown[], faults: readonly string[]): CaseResult {
+  const key = memoKey(ops);
+  let r = memo.get(key);
+  if (r === undefined) {
+    r = runOps(target, config, ops, faults);
+    memo.set(key, r);
+  }
+  return r;
+}
+
+/**
  * Delta debugging: the smallest operation list found that still shows the
  * same signature (among the violations of its case). Cut after the violating
  * operation, remove chunks of halving size, then single operations, then
@@ -72,11 +97,11 @@ export function generateCase(target: AnyTarget, seed: number, index: number, opt
  * with that signature.
  */
 export function shrink(target: AnyTarget, config: unknown, ops: readonly unknown[], signature: string,
-  faults: readonly string[] = [], budget = 4000): { ops: unknown[]; result: CaseResult; runs: number } {
+  faults: readonly string[] = [], budget = 4000, memo: RunMemo = new Map()): { ops: unknown[]; result: CaseResult; runs: number } {
   let runs = 0;
   const fails = (cand: readonly unknown[]): CaseResult | null => {
     runs++;
-    const r = runOps(target, config, cand, faults);
+    const r = runMemo(memo, target, config, cand, faults);
     const v = withSignature(r.violation, signature);
     return v ? { ...r, violation: v } : null;
   };
@@ -113,6 +138,19 @@ export function shrink(target: AnyTarget, config: unknown, ops: readonly unknown
     }
   }
   return { ops: cur, result: best, runs };
+}
+
+/**
+ * False when no shrink of a case with this configuration can end with fewer
+ * than `n` operations: a shrink ends with a list that shows the signature,
+ * so below one operation it must be the empty list, which either shows it or
+ * not. (Longer bounds would need every shorter sublist tried: more runs than
+ * the shrink itself.)
+ */
+function canShrinkBelow(target: AnyTarget, config: unknown, n: number, signature: string, faults: readonly string[], memo: RunMemo): boolean {
+  if (n === 0) return false;
+  if (n > 1) return true;
+  return withSignature(runMemo(memo, target, config, [], faults).violation, signature) !== null;
 }
 
 function readJsonFile(file: string): unknown {
@@ -282,6 +320,9 @@ export function fuzz(o: FuzzOptions): FuzzReport {
     }
     const v = g.result.violation;
     if (v) stats.violating.push(index);
+    // the case's own run is the shrinks' first
+    let memo: RunMemo | null = null;
+    const caseMemo = () => memo ??= new Map([[memoKey(g.ops), g.result]]);
     for (const sig of signaturesOf(v)) {
       const sv = withSignature(v, sig)!;
       const prev = best.get(sig);
@@ -292,7 +333,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
           best.set(sig, { finding: null, file: null, tries: improve });
           continue;
         }
-        const s = shrink(target, g.config, g.ops, sig, faults, o.shrinkBudget);
+        const s = shrink(target, g.config, g.ops, sig, faults, o.shrinkBudget, caseMemo());
         const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, faults, g.ops.length);
         f.repeats = 1;
         let file: string | null = null;
@@ -313,8 +354,9 @@ export function fuzz(o: FuzzOptions): FuzzReport {
         const pf = prev.finding;
         if (pf && prev.tries < improve && g.result.index + 1 > pf.ops.length) {
           prev.tries++;
-          const s = shrink(target, g.config, g.ops, sig, faults, o.shrinkBudget);
-          if (s.ops.length < pf.ops.length) {
+          const s = canShrinkBelow(target, g.config, pf.ops.length, sig, faults, caseMemo())
+            ? shrink(target, g.config, g.ops, sig, faults, o.shrinkBudget, caseMemo()) : null;
+          if (s !== null && s.ops.length < pf.ops.length) {
             const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, faults, g.ops.length);
             f.repeats = stats.signatures[sig]!.count;
             stats.findingsList[stats.findingsList.indexOf(pf)] = f;
