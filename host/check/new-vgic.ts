@@ -28,15 +28,16 @@ export function checkNewVgic(vgic: NewVgic, gic: Gic): Finding[] {
       if (irq.vcpu !== d.vcpu[k]) findings.push({ kind: "lr-mismatch", message: `IRQ ${irq.intid} is on vCPU${k}'s ap_list but irq->vcpu names ${irq.vcpu ? `vCPU${irq.vcpu.vcpu_id}` : "none"}` });
     }
   });
-  const all: Array<[VgicIrq, number | null]> = [
-    ...vgic.dist.spis.map((irq): [VgicIrq, null] => [irq, null]),
-    ...vgic.vgic_cpu.flatMap((vc, k) => vc.private_irqs.map((irq): [VgicIrq, number] => [irq, k])),
-  ];
-  for (const [irq, owner] of all) {
+  // every interrupt with its owning vCPU (null for an SPI): SPIs first
+  const eachIrq = (f: (irq: VgicIrq, owner: number | null) => void) => {
+    for (const irq of vgic.dist.spis) f(irq, null);
+    vgic.vgic_cpu.forEach((vc, k) => { for (const irq of vc.private_irqs) f(irq, k); });
+  };
+  eachIrq((irq, owner) => {
     if (irq.vcpu !== null && !seen.has(irq)) {
       findings.push({ kind: "lr-mismatch", message: `${where(irq, owner)}: irq->vcpu names vCPU${irq.vcpu.vcpu_id} but it is on no ap_list` });
     }
-  }
+  });
 
   // list registers
   const lrs = vgic.listRegisters(gic);
@@ -68,15 +69,15 @@ export function checkNewVgic(vgic: NewVgic, gic: Gic): Finding[] {
   }
 
   // liveness: what the oracle would deliver is on a list whose vCPU will run
-  for (const [irq, owner] of all) {
+  eachIrq((irq, owner) => {
     const target = vgic.vgic_target_oracle(irq);
-    if (target === null || inLr.has(irq)) continue;
+    if (target === null || inLr.has(irq)) return;
     if (irq.vcpu === null) {
       findings.push({ kind: "lost", message: `${where(irq, owner)} is ${irq.describe()}: vgic_target_oracle names vCPU${target.vcpu_id} but it is on no ap_list, so it will never be delivered` });
     } else if (irq.vcpu.blocked && irq.enabled && irq_is_pending(irq)) {
       findings.push({ kind: "lost", message: `${where(irq, owner)} is ${irq.describe()}, but vCPU${irq.vcpu.vcpu_id} is blocked in WFI and nobody will wake it` });
     }
-  }
+  });
 
   // physical interrupts Xen acknowledged (priority-dropped, still active)
   for (const desc of vgic.descs.values()) {

@@ -70,6 +70,11 @@ export class SwitchChecker {
     return { lrs, apr: m[b + (L.V_APR >> 2)]!, vmcr: m[b + (L.V_VMCR >> 2)]!, hcr: m[b + (L.V_HCR >> 2)]!, pcpu };
   }
 
+  /** GICH_HCR of a pCPU: the checks on every guest entry read it alone */
+  private hcr(pcpu: number): number {
+    return this.gic.memoryWords()[(L.VIF_BASE + pcpu * L.VIF_STRIDE + L.V_HCR) >> 2]!;
+  }
+
   private add(invariant: keyof typeof SWITCH_INVARIANTS, message: string): void {
     if (this.violations.length < 16) this.violations.push({ invariant, message });
   }
@@ -106,8 +111,9 @@ export class SwitchChecker {
     const v = pc.current;
     if (v === null) return;
     this.counts.entries++;
-    const hcr = this.state(pcpu).hcr;
-    const full = pc.lr_mask.subarray(0, this.vgic.nr_lrs).every((b) => b !== 0);
+    const hcr = this.hcr(pcpu);
+    let full = true;
+    for (let i = 0; i < this.vgic.nr_lrs; i++) if (pc.lr_mask[i] === 0) full = false;
     this.hit?.(SWITCH_FEATURE.entry + ((hcr & HCR.UIE) !== 0 ? 2 : 0) + (v.lr_pending.empty() ? 0 : 1));
     const bad: string[] = [];
     if ((hcr & HCR.En) === 0) bad.push("En is clear");
@@ -119,7 +125,7 @@ export class SwitchChecker {
 
   private clearedLrs(v: Vcpu, pcpu: number): void {
     this.counts.cleared++;
-    const hcr = this.state(pcpu).hcr;
+    const hcr = this.hcr(pcpu);
     if ((hcr & HCR.UIE) !== 0) {
       this.add("maintenance-enables", `${v.name} on pCPU ${pcpu}: GICH_HCR ${hex(hcr)} keeps UIE after gic_clear_lrs`);
     }

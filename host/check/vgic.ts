@@ -4,7 +4,7 @@
 
 import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
-import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE } from "../xen/pending.ts";
+import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
 import type { Vgic } from "../xen/vgic.ts";
 import type { VgicDesign } from "../xen/design.ts";
 import { isOldVgic } from "../xen/design.ts";
@@ -114,15 +114,17 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
     }
   });
 
-  // every QUEUED interrupt is on a list or in a list register
-  const all = [...d.spis, ...d.vcpu.flatMap((v) => v.private_irqs)];
-  for (const p of all) {
-    if (!p.test_bit(GIC_IRQ_GUEST_QUEUED)) continue;
+  // every QUEUED interrupt is on a list or in a list register: the SPIs,
+  // then each vCPU's private interrupts
+  const queuedOnNoList = (p: PendingIrq) => {
+    if (!p.test_bit(GIC_IRQ_GUEST_QUEUED)) return;
     const inLr = lrs.some((l) => (l.value & 0x3ff) === p.irq && decodeLr(l.value).state !== LrState.Invalid);
     if (p.inflight === null && p.lr_queue === null && !inLr) {
       findings.push({ kind: "lost", path: "queued-on-no-list", irq: p.irq, message: `IRQ ${p.irq} is QUEUED (${p.statusString()}) but on no inflight or lr_pending list and in no list register: it will never be delivered` });
     }
-  }
+  };
+  for (const p of d.spis) queuedOnNoList(p);
+  for (const v of d.vcpu) for (const p of v.private_irqs) queuedOnNoList(p);
 
   // every physical interrupt the hypervisor acknowledged will be deactivated:
   // through a HW list register, or by a pending injection that will get one

@@ -685,6 +685,8 @@ export function explainVgicCase(config: VgicConfig, ops: readonly VgicOp[], sche
   faults: readonly string[] = []): string[] {
   const res = runVgicCase(config, ops, { trace: true, faults, ...(schedule ? { schedule } : {}) });
   const text = res.sys?.machine.trace?.narrative() ?? "";
+  // the narrative is text now: the model instance goes back for the next case
+  res.sys?.gic.release();
   const all = text.split("\n").filter((l) => l.trim() !== "");
   return all.slice(Math.max(0, all.length - lines));
 }
