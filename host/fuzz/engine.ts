@@ -141,16 +141,43 @@ export function shrink(target: AnyTarget, config: unknown, ops: readonly unknown
 }
 
 /**
- * False when no shrink of a case with this configuration can end with fewer
- * than `n` operations: a shrink ends with a list that shows the signature,
- * so below one operation it must be the empty list, which either shows it or
- * not. (Longer bounds would need every shorter sublist tried: more runs than
- * the shrink itself.)
+ * False when no shrink of this case can end with fewer than `n` operations.
+ * A shrink ends with a list that shows the signature, and each of its
+ * operations is one of the case's or a simplification of one (again and
+ * again): below one operation that list is the empty one, below two it is
+ * the empty one or a single such operation. Each of those is run once (a
+ * one-operation case is short) instead of the whole shrink; longer bounds
+ * would take every pair, more runs than the shrink itself.
  */
-function canShrinkBelow(target: AnyTarget, config: unknown, n: number, signature: string, faults: readonly string[], memo: RunMemo): boolean {
+function canShrinkBelow(target: AnyTarget, config: unknown, ops: readonly unknown[], n: number, signature: string,
+  faults: readonly string[], memo: RunMemo): boolean {
+  if (n > 2) return true;
   if (n === 0) return false;
-  if (n > 1) return true;
-  return withSignature(runMemo(memo, target, config, [], faults).violation, signature) !== null;
+  const shows = (list: readonly unknown[]) => withSignature(runMemo(memo, target, config, list, faults).violation, signature) !== null;
+  if (shows([])) return true;
+  if (n === 1) return false;
+  const alphabet = simplifications(target, config, ops, MAX_SINGLE_RUNS);
+  return alphabet === null || alphabet.some((op) => shows([op]));
+}
+
+/** Most one-operation runs canShrinkBelow makes before it shrinks instead */
+const MAX_SINGLE_RUNS = 64;
+
+/** The case's operations and every simplification of them, each once, in
+ *  order; null when there are more than `limit`. */
+function simplifications(target: AnyTarget, config: unknown, ops: readonly unknown[], limit: number): unknown[] | null {
+  const seen = new Set<string>();
+  const out: unknown[] = [];
+  const todo = ops.slice();
+  for (let i = 0; i < todo.length; i++) {
+    const key = memoKey([todo[i]]);
+    if (seen.has(key)) continue;
+    if (out.length === limit) return null;
+    seen.add(key);
+    out.push(todo[i]);
+    todo.push(...target.simplerOps(config, todo[i]));
+  }
+  return out;
 }
 
 function readJsonFile(file: string): unknown {
@@ -354,7 +381,7 @@ export function fuzz(o: FuzzOptions): FuzzReport {
         const pf = prev.finding;
         if (pf && prev.tries < improve && g.result.index + 1 > pf.ops.length) {
           prev.tries++;
-          const s = canShrinkBelow(target, g.config, pf.ops.length, sig, faults, caseMemo())
+          const s = canShrinkBelow(target, g.config, g.ops, pf.ops.length, sig, faults, caseMemo())
             ? shrink(target, g.config, g.ops, sig, faults, o.shrinkBudget, caseMemo()) : null;
           if (s !== null && s.ops.length < pf.ops.length) {
             const f = makeFinding(target, o.seed, index, g.config, s.ops, s.result, faults, g.ops.length);
