@@ -478,9 +478,17 @@ class VgicSession implements FuzzSession<VgicOp> {
     res.sys?.gic.release();
     if (v === null) return null;
     const out: VgicViolation = { ...v };
-    if (schedule !== null) out.schedule = schedule;
+    if (schedule !== null) out.schedule = compactSchedule(schedule.picks);
     return out;
   }
+}
+
+/** A schedule held as bytes (a pick is a thread index, below 256) until its
+ *  picks are read: the shrinker keeps the results of the runs it made. */
+function compactSchedule(picks: readonly number[]): Schedule {
+  const bytes = Uint8Array.from(picks);
+  let list: number[] | null = null;
+  return { v: 1, get picks(): number[] { return list ??= Array.from(bytes); } };
 }
 
 // ---- generation
