@@ -148,6 +148,21 @@ describe("narrative", () => {
     const release = c.lockAcquire.cycles + 100 + c.lockRelease.cycles;
     expect(text).toContain(`[${release}] pCPU1: gic_update_one_lr gets rank lock after spinning ${release - 50} cycles`);
   });
+
+  it("tells its last lines from the last events: the end of the whole narrative", () => {
+    const m = workload(Sched.random(3));
+    m.run();
+    const tr = m.trace!;
+    tr.add(0, 0, "note", "note", 0, 0, "two lines\n  \nof a note\n");
+    for (const steps of [false, true]) {
+      const all = tr.narrative({ steps }).split("\n").filter((l) => l.trim() !== "");
+      expect(all.length).toBeGreaterThan(20);
+      expect(all.slice(-2)).toEqual(["[0] pCPU0: two lines", "of a note"]);
+      for (const n of [0, 1, 2, 3, 7, 20, all.length, all.length + 5]) {
+        expect(tr.narrativeTail(n, { steps })).toEqual(all.slice(Math.max(0, all.length - n)));
+      }
+    }
+  });
 });
 
 /** A traced two-pCPU xen-4.9 system, a guest trapping and computing, run

@@ -692,11 +692,10 @@ function simplerOps(_config: VgicConfig, op: VgicOp): VgicOp[] {
 export function explainVgicCase(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule, lines = 60,
   faults: readonly string[] = []): string[] {
   const res = runVgicCase(config, ops, { trace: true, faults, ...(schedule ? { schedule } : {}) });
-  const text = res.sys?.machine.trace?.narrative() ?? "";
+  const tail = res.sys?.machine.trace?.narrativeTail(lines) ?? [];
   // the narrative is text now: the model instance goes back for the next case
   res.sys?.gic.release();
-  const all = text.split("\n").filter((l) => l.trim() !== "");
-  return all.slice(Math.max(0, all.length - lines));
+  return tail;
 }
 
 export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {

@@ -245,11 +245,33 @@ export class Trace {
   narrative(opts: { steps?: boolean } = {}): string {
     const lines: string[] = [];
     for (const e of this.events) {
-      if ((e.kind === "step" && !opts.steps) || UNHASHED.has(e.kind)) continue;
-      const who = this.threadNames[e.tid] ?? `thread${e.tid}`;
-      lines.push(`[${e.ts}] ${who}: ${e.text || describe(e)}`);
+      if (this.told(e, opts)) lines.push(this.tell(e));
     }
     return lines.join("\n");
+  }
+
+  /** The last `n` non-blank lines of narrative(opts), told from the last
+   *  events alone (a finding shows how a long run ended). */
+  narrativeTail(n: number, opts: { steps?: boolean } = {}): string[] {
+    const tail: string[][] = [];
+    let count = 0;
+    for (let i = this.events.length - 1; i >= 0 && count < n; i--) {
+      const e = this.events[i]!;
+      if (!this.told(e, opts)) continue;
+      const lines = this.tell(e).split("\n").filter((l) => l.trim() !== "");
+      tail.push(lines);
+      count += lines.length;
+    }
+    const all = tail.reverse().flat();
+    return all.slice(Math.max(0, all.length - n));
+  }
+
+  private told(e: TraceEvent, opts: { steps?: boolean }): boolean {
+    return !((e.kind === "step" && !opts.steps) || UNHASHED.has(e.kind));
+  }
+
+  private tell(e: TraceEvent): string {
+    return `[${e.ts}] ${this.threadNames[e.tid] ?? `thread${e.tid}`}: ${e.text || describe(e)}`;
   }
 }
 
