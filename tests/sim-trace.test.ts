@@ -163,6 +163,23 @@ describe("narrative", () => {
       }
     }
   });
+
+  it("cut to its tail from the start, keeps what the tail tells and refuses the rest", () => {
+    const whole = workload(Sched.random(3));
+    whole.run();
+    const cut = workload(Sched.random(3));
+    cut.trace!.keepTail(7);
+    cut.run();
+    expect(cut.trace!.count).toBe(whole.trace!.count);
+    expect(cut.trace!.events.length).toBeLessThan(2 * 7 + 64);
+    expect(whole.trace!.events.length).toBeGreaterThan(2 * 7 + 64);
+    for (const n of [0, 1, 7]) expect(cut.trace!.narrativeTail(n)).toEqual(whole.trace!.narrativeTail(n));
+    expect(() => cut.trace!.narrativeTail(8)).toThrow(/keepTail/);
+    expect(() => cut.trace!.narrativeTail(7, { steps: true })).toThrow(/keepTail/);
+    expect(() => cut.trace!.narrative()).toThrow(/keepTail/);
+    expect(() => cut.trace!.hash()).toThrow(/keepTail/);
+    expect(() => cut.trace!.toChrome()).toThrow(/keepTail/);
+  });
 });
 
 /** A traced two-pCPU xen-4.9 system, a guest trapping and computing, run

@@ -691,7 +691,9 @@ function simplerOps(_config: VgicConfig, op: VgicOp): VgicOp[] {
 /** The machine's narrative of a case, for a finding: the last `lines`. */
 export function explainVgicCase(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule, lines = 60,
   faults: readonly string[] = []): string[] {
-  const res = runVgicCase(config, ops, { trace: true, faults, ...(schedule ? { schedule } : {}) });
+  const res = runVgicCase(config, ops, {
+    trace: true, faults, ...(schedule ? { schedule } : {}), built: (s) => s.machine.trace?.keepTail(lines),
+  });
   const tail = res.sys?.machine.trace?.narrativeTail(lines) ?? [];
   // the narrative is text now: the model instance goes back for the next case
   res.sys?.gic.release();

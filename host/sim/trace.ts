@@ -126,8 +126,27 @@ export class Trace {
   /** events recorded so far, streamed ones included */
   count = 0;
   private stream: { out: ChromeExport; hash: Sha256; buf: string; write: ChromeWriter; ended: boolean } | null = null;
+  /** keepTail's bound: keep only the events the narrative tells, the last
+   *  `tail` of them at least; null keeps every event */
+  private tail: number | null = null;
 
   constructor(readonly hz: number) {}
+
+  /** From now on keep only what narrativeTail(n) needs: the last `n` events
+   *  the narrative tells, each of which tells at least one line (a finding's
+   *  narrative of a long run). The hash, the Chrome export and the whole
+   *  narrative need every event: they refuse a trace cut this way. */
+  keepTail(n: number): void {
+    if (this.stream !== null) throw new Error("trace: a streamed trace keeps no events to cut");
+    this.tail = Math.max(0, n);
+    const told = this.events.filter((e) => this.told(e, {}));
+    this.events.length = 0;
+    this.events.push(...told.slice(Math.max(0, told.length - this.tail)));
+  }
+
+  private uncut(what: string): void {
+    if (this.tail !== null) throw new Error(`trace: cut to its last ${this.tail} narrated events (keepTail): no ${what}`);
+  }
 
   add(ts: number, tid: number, kind: TraceKind, name: string, a = 0, b = 0, text = ""): void {
     this.record({ ts, tid, kind, name, a, b, text });
@@ -141,8 +160,13 @@ export class Trace {
 
   private record(e: TraceEvent): void {
     this.count++;
-    if (this.stream === null) this.events.push(e);
-    else this.feed(e);
+    if (this.stream !== null) this.feed(e);
+    else if (this.tail === null) this.events.push(e);
+    else if (this.told(e, {})) {
+      this.events.push(e);
+      // cut now and then, not at every event
+      if (this.events.length >= 2 * this.tail + 64) this.events.splice(0, this.events.length - this.tail);
+    }
   }
 
   private feed(e: TraceEvent): void {
@@ -192,6 +216,7 @@ export class Trace {
    *  (the first `count` events, default all; flows and counters are left
    *  out). A streamed trace has only the hash of all its events so far. */
   hash(count = this.count): string {
+    this.uncut("hash");
     const s = this.stream;
     if (s !== null) {
       if (count !== this.count) throw new RangeError(`trace: a streamed trace hashes all ${this.count} events so far, not ${count}`);
@@ -230,6 +255,7 @@ export class Trace {
    *  took, and its lr_pending depth. The same events as streamTo() writes. */
   toChrome(only?: ReadonlySet<TraceKind>): { traceEvents: ChromeEvent[]; otherData: Record<string, unknown> } {
     if (this.stream !== null) throw new Error("trace: a streamed trace keeps no events to export");
+    this.uncut("Chrome export");
     const out: ChromeEvent[] = [];
     const x = new ChromeExport(this, only, (ev) => out.push(ev));
     for (const e of this.events) x.event(e);
@@ -243,6 +269,7 @@ export class Trace {
 
   /** One readable line per event: "[cycle] thread: what happened". */
   narrative(opts: { steps?: boolean } = {}): string {
+    this.uncut("whole narrative");
     const lines: string[] = [];
     for (const e of this.events) {
       if (this.told(e, opts)) lines.push(this.tell(e));
@@ -253,6 +280,7 @@ export class Trace {
   /** The last `n` non-blank lines of narrative(opts), told from the last
    *  events alone (a finding shows how a long run ended). */
   narrativeTail(n: number, opts: { steps?: boolean } = {}): string[] {
+    if (opts.steps || n > (this.tail ?? n)) this.uncut(`narrative of ${opts.steps ? "steps" : `its last ${n} lines`}`);
     const tail: string[][] = [];
     let count = 0;
     for (let i = this.events.length - 1; i >= 0 && count < n; i--) {
