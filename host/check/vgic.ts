@@ -114,17 +114,15 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
     }
   });
 
-  // every QUEUED interrupt is on a list or in a list register: the SPIs,
-  // then each vCPU's private interrupts
-  const queuedOnNoList = (p: PendingIrq) => {
-    if (!p.test_bit(GIC_IRQ_GUEST_QUEUED)) return;
+  // every QUEUED interrupt is on a list or in a list register (one not
+  // made yet is not QUEUED)
+  for (const p of d.madePendingIrqs()) {
+    if (!p.test_bit(GIC_IRQ_GUEST_QUEUED)) continue;
     const inLr = lrs.some((l) => (l.value & 0x3ff) === p.irq && decodeLr(l.value).state !== LrState.Invalid);
     if (p.inflight === null && p.lr_queue === null && !inLr) {
       findings.push({ kind: "lost", path: "queued-on-no-list", irq: p.irq, message: `IRQ ${p.irq} is QUEUED (${p.statusString()}) but on no inflight or lr_pending list and in no list register: it will never be delivered` });
     }
-  };
-  for (const p of d.spis) queuedOnNoList(p);
-  for (const v of d.vcpu) for (const p of v.private_irqs) queuedOnNoList(p);
+  }
 
   // every physical interrupt the hypervisor acknowledged will be deactivated:
   // through a HW list register, or by a pending injection that will get one
@@ -134,7 +132,7 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
       const lr = decodeLr(l.value);
       return lr.hw && lr.physicalId === desc.irq && lr.state !== LrState.Invalid;
     });
-    const p = d.spis[desc.irq - 32]!;
+    const p = d.spi_to_pending(desc.irq);
     const waiting = p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null);
     if (!hwLr && !waiting) {
       findings.push({ kind: "stuck-active", irq: desc.irq, message: `physical IRQ ${desc.irq} is active in the distributor with no HW list register and no pending injection: nobody will deactivate it, and it will never fire again` });

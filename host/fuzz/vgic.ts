@@ -341,7 +341,7 @@ function judgeAccounting(s: System, routed: readonly number[], acks: Map<number,
     const a = acks.get(irq) ?? 0;
     const dl = delivered.get(irq) ?? 0;
     const dr = dropped.get(irq) ?? 0;
-    const p = isOldVgic(vgic) ? vgic.d.spis[irq - 32]! : null;
+    const p = isOldVgic(vgic) ? vgic.d.spi_to_pending(irq) : null;
     const waiting = (p !== null ? p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null) : vgic.virtualPending(gic, irq) === 1) ||
       lrs.some((l) => l.irq === irq && (l.state & LrState.Pending) !== 0);
     const unaccounted = a - dl - dr - (waiting ? 1 : 0);

@@ -172,50 +172,89 @@ export function validateConfig(c: GicConfig): void {
 // the configuration alone, so an instance released after use and given the
 // memory image `configure` produced is indistinguishable from a new one of
 // the same configuration (the tests that compare schedules, trace hashes
-// and results exactly run on reused instances).
+// and results exactly run on reused instances). After `configure` the model
+// writes only its state area, below L.STATE_END (assembly/layout.ts: the
+// compiler's data and the decoder table `configure` fills lie above it), so
+// only that area is restored; tests/gic-pool.test.ts checks the rest of
+// memory is untouched by use.
 
 const MAX_POOLED = 8;
-const configured = new Map<string, Uint8Array>();
-const pool = new Map<string, RawGic[]>();
+
+/** A model instance with its views of linear memory, made once. */
+interface Instance {
+  raw: RawGic;
+  u32: Uint32Array;
+  u8: Uint8Array;
+  f64: Float64Array;
+}
+
+/** What `configure` left: the state area and the memory's size. */
+interface Configured {
+  state: Uint8Array;
+  byteLength: number;
+}
+
+const configured = new Map<string, Configured>();
+const pool = new Map<string, Instance[]>();
 
 function configKey(c: GicConfig): string {
-  return JSON.stringify([c.cpus, c.irqs, c.priorityBits, c.listRegisters, c.sgiAlwaysEnabled, c.ppiConfigReadOnly,
-    c.propagationDelay, c.map.gicd, c.map.gicc, c.map.gich, c.map.gicv, c.gicdIidr, c.gicIidr, c.debug]);
+  const m = c.map;
+  return `${c.cpus},${c.irqs},${c.priorityBits},${c.listRegisters},${c.sgiAlwaysEnabled},${c.ppiConfigReadOnly},` +
+    `${c.propagationDelay},${m.gicd},${m.gicc},${m.gich},${m.gicv},${c.gicdIidr},${c.gicIidr},${c.debug}`;
 }
 
-function rememberConfigured(key: string, raw: RawGic): void {
-  if (!configured.has(key)) configured.set(key, new Uint8Array(raw.memory.buffer).slice());
+function instanceOf(raw: RawGic): Instance {
+  const buf = raw.memory.buffer;
+  return { raw, u32: new Uint32Array(buf), u8: new Uint8Array(buf), f64: new Float64Array(buf) };
 }
 
-function takeFromPool(key: string): RawGic | null {
+function rememberConfigured(key: string, inst: Instance): void {
+  if (!configured.has(key)) configured.set(key, { state: inst.u8.slice(0, L.STATE_END), byteLength: inst.u8.byteLength });
+}
+
+function takeFromPool(key: string): Instance | null {
   const free = pool.get(key);
   const image = configured.get(key);
   if (free === undefined || free.length === 0 || image === undefined) return null;
-  const raw = free.pop()!;
-  new Uint8Array(raw.memory.buffer).set(image);
-  return raw;
+  const inst = free.pop()!;
+  inst.u8.set(image.state);
+  return inst;
 }
 
-function giveToPool(key: string, raw: RawGic): void {
+function giveToPool(key: string, inst: Instance): void {
   const image = configured.get(key);
   // an instance whose memory grew since is not the configured one any more
-  if (image === undefined || raw.memory.buffer.byteLength !== image.byteLength) return;
+  if (image === undefined || inst.raw.memory.buffer.byteLength !== image.byteLength || inst.u8.byteLength !== image.byteLength) return;
   let free = pool.get(key);
   if (free === undefined) pool.set(key, free = []);
-  if (free.length < MAX_POOLED && !free.includes(raw)) free.push(raw);
+  if (free.length < MAX_POOLED && !free.includes(inst)) free.push(inst);
+}
+
+/** @internal The state area `configure` left for a configuration's pool
+ *  key, if one was made (the start of every build's replay record). */
+export function configuredState(key: string): Uint8Array | undefined {
+  return configured.get(key)?.state;
 }
 
 export class Gic {
   readonly raw: RawGic;
   readonly config: Readonly<GicConfig>;
-  private u32!: Uint32Array;
-  private u8!: Uint8Array;
-  private f64!: Float64Array;
+  private readonly inst: Instance;
+  private readonly key: string;
+  private u32: Uint32Array;
+  private u8: Uint8Array;
+  private f64: Float64Array;
 
-  private constructor(raw: RawGic, config: GicConfig) {
-    this.raw = raw;
-    this.config = Object.freeze({ ...config, map: Object.freeze({ ...config.map }) });
-    this.views();
+  /** `config` is create's own copy, frozen here. */
+  private constructor(inst: Instance, config: GicConfig, key: string) {
+    this.inst = inst;
+    this.raw = inst.raw;
+    Object.freeze(config.map);
+    this.config = Object.freeze(config);
+    this.key = key;
+    this.u32 = inst.u32;
+    this.u8 = inst.u8;
+    this.f64 = inst.f64;
   }
 
   static create(overrides: Partial<GicConfig> = {}): Gic {
@@ -232,7 +271,7 @@ export class Gic {
     validateConfig(config);
     const key = configKey(config);
     const reused = takeFromPool(key);
-    if (reused !== null) return new Gic(reused, config);
+    if (reused !== null) return new Gic(reused, config, key);
     let abortMessage = "";
     // The loader instantiates and decodes abort messages; its export
     // wrappers cost a few ns a call, so the hot paths get the instance's
@@ -253,8 +292,9 @@ export class Gic {
     const rc = raw.configure(config.cpus, config.irqs, config.priorityBits, config.listRegisters, flags,
       config.propagationDelay, m.gicd, m.gicc, m.gich, m.gicv, config.gicdIidr >>> 0, config.gicIidr >>> 0);
     if (rc !== 0) throw new ConfigError("config", config, `a configuration the model accepts (code ${rc})`);
-    rememberConfigured(key, raw);
-    return new Gic(raw, config);
+    const inst = instanceOf(raw);
+    rememberConfigured(key, inst);
+    return new Gic(inst, config, key);
   }
 
   /** Hand the instance back for a later Gic.create of the same
@@ -263,7 +303,16 @@ export class Gic {
    *  (a few microseconds instead of a few hundred). The caller must not use
    *  this Gic, or anything built on it, afterwards. */
   release(): void {
-    giveToPool(configKey(this.config), this.raw);
+    giveToPool(this.key, this.inst);
+  }
+
+  /** @internal the pool key of its configuration */
+  get poolKey(): string { return this.key; }
+
+  /** @internal Send the model's calls through `raw` (a build's replay,
+   *  replay.ts) until routed back to the instance's own exports. */
+  routeCalls(raw: RawGic): void {
+    (this as { raw: RawGic }).raw = raw;
   }
 
   /** (Re)take typed-array views; needed only if the memory ever grows. */
@@ -387,4 +436,6 @@ export class Gic {
   misr(cpu: number): number { return this.word(L.VIF_BASE + cpu * L.VIF_STRIDE + L.V_MISR); }
   /** The raw memory view, for code that reads many fields at known offsets. */
   memoryWords(): Uint32Array { return this.mem(); }
+  /** The same memory as doubles (the model's clock fields). */
+  memoryDoubles(): Float64Array { this.mem(); return this.f64; }
 }

@@ -40,13 +40,51 @@ export class SpinLock {
   readonly stats: Contention;
 
   constructor(readonly machine: Machine, readonly lockClass: string, readonly name: string) {
-    this.lockPoint = Object.freeze({ label: `lock ${name}` });
-    this.unlockPoint = Object.freeze({ label: `unlock ${name}` });
-    this.lockStep = Object.freeze({ value: this.lockPoint, done: false });
-    this.unlockStep = Object.freeze({ value: this.unlockPoint, done: false });
-    this.spinCategory = `spin:${lockClass}`;
+    const pts = lockPoints(name);
+    this.lockPoint = pts.lockPoint;
+    this.unlockPoint = pts.unlockPoint;
+    this.lockStep = pts.lockStep;
+    this.unlockStep = pts.unlockStep;
+    this.spinCategory = spinCategory(lockClass);
     this.stats = machine.lockClassStats(lockClass);
   }
+}
+
+/** The frozen scheduling points and steps of a lock's operations. */
+interface LockPoints {
+  lockPoint: SchedPoint;
+  unlockPoint: SchedPoint;
+  lockStep: IteratorYieldResult<SchedPoint>;
+  unlockStep: IteratorYieldResult<SchedPoint>;
+}
+
+// Shared by every lock of a name, in every machine: they are immutable, and
+// a system built per schedule or case would otherwise make them all anew.
+// Names come from the configuration (domain, vCPU, rank and IRQ numbers),
+// so the table stays small; past MAX_SHARED names a lock gets its own.
+const MAX_SHARED = 1 << 14;
+const POINTS = new Map<string, LockPoints>();
+const SPIN_CATEGORIES = new Map<string, string>();
+
+function lockPoints(name: string): LockPoints {
+  let p = POINTS.get(name);
+  if (p === undefined) {
+    const lockPoint: SchedPoint = Object.freeze({ label: `lock ${name}` });
+    const unlockPoint: SchedPoint = Object.freeze({ label: `unlock ${name}` });
+    p = {
+      lockPoint, unlockPoint,
+      lockStep: Object.freeze({ value: lockPoint, done: false }),
+      unlockStep: Object.freeze({ value: unlockPoint, done: false }),
+    };
+    if (POINTS.size < MAX_SHARED) POINTS.set(name, p);
+  }
+  return p;
+}
+
+function spinCategory(lockClass: string): string {
+  let c = SPIN_CATEGORIES.get(lockClass);
+  if (c === undefined) SPIN_CATEGORIES.set(lockClass, c = `spin:${lockClass}`);
+  return c;
 }
 
 // Each operation is a plain function returning the simulated code to run

@@ -451,7 +451,9 @@ export class Machine implements SchedState {
   private irqHandler: ((ctx: PCpu) => Co<unknown>) | null = null;
   private readonly heap: TimedEvent[] = [];
   private seq = 0;
-  private picks = new Uint8Array(1024);
+  /** grows by doubling; small at first, so a machine built per schedule
+   *  or case allocates no backing store outside the heap for it */
+  private picks = new Uint8Array(64);
   private npicks = 0;
   private enabled: number[] = [];
   /** @internal a thread changed state: rebuild the enabled list */
@@ -505,8 +507,8 @@ export class Machine implements SchedState {
     this.fastWanted = opts.fastPath !== false;
     this.fast = this.fastWanted && this.byClock && this.trace === null && this.memory === null;
     this.seenSeq = -1;
-    this.mem32 = new Uint32Array(opts.gic.raw.memory.buffer);
-    this.mem64 = new Float64Array(opts.gic.raw.memory.buffer);
+    this.mem32 = opts.gic.memoryWords();
+    this.mem64 = opts.gic.memoryDoubles();
     if (this.trace !== null) {
       this.cpus.forEach((c) => { this.trace!.threadNames[c.index] = c.name; });
       this.trace.threadNames[EVENTS_TID] = "events";

@@ -49,11 +49,12 @@ export function* trap(g: GuestCpu): Co {
  *  interfaces on, the chosen design, scheduler and tracing. */
 export function scenarioSystem(variant: string, scheduler: Scheduler, opts: ScenarioOptions,
   o: Omit<SystemOptions, "variant" | "scheduler" | "instantBoot" | "trace" | "memory" | "lockBarrier">): System {
-  const sys = buildSystem({
-    ...o, variant, scheduler, instantBoot: true, trace: opts.trace ?? false,
-    ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
-    ...(opts.lockBarrier !== undefined ? { lockBarrier: opts.lockBarrier } : {}),
-  });
+  // (optional fields set afterwards: a conditional spread costs more than
+  // the rest of the literal, once per schedule)
+  const so: SystemOptions = { ...o, variant, scheduler, instantBoot: true, trace: opts.trace ?? false };
+  if (opts.memory !== undefined) so.memory = opts.memory;
+  if (opts.lockBarrier !== undefined) so.lockBarrier = opts.lockBarrier;
+  const sys = buildSystem(so);
   guestCpuInterfaces(sys);
   return sys;
 }

@@ -3,13 +3,14 @@
 // and the hypervisor running guest programs on its pCPUs.
 
 import { Gic, type GicConfig } from "../hw/gic.ts";
-import { Machine } from "../sim/machine.ts";
+import { replayBuild } from "../hw/replay.ts";
+import { Machine, type MachineOptions } from "../sim/machine.ts";
 import { Sched, type Scheduler } from "../sim/sched.ts";
 import { defaultProfile } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import type { MemoryOptions } from "../sim/memory.ts";
 import type { GuestProgram } from "../guest/guest.ts";
-import { Hypervisor } from "./hypervisor.ts";
+import { Hypervisor, type HypervisorOptions } from "./hypervisor.ts";
 import { variantNamed } from "./variants.ts";
 import type { RoutedIrq } from "./vgic.ts";
 import type { VgicDesign } from "./design.ts";
@@ -47,20 +48,28 @@ export interface System {
 
 export function buildSystem(o: SystemOptions): System {
   const pcpus = o.pcpus ?? 2;
-  const gic = Gic.create({ cpus: pcpus, irqs: o.irqs ?? 128, listRegisters: o.listRegisters ?? 4, ...o.gic });
-  const machine = new Machine({
+  const base = { cpus: pcpus, irqs: o.irqs ?? 128, listRegisters: o.listRegisters ?? 4 };
+  const gic = Gic.create(o.gic === undefined ? base : { ...base, ...o.gic });
+  return replayBuild(gic, () => assemble(o, gic, pcpus));
+}
+
+function assemble(o: SystemOptions, gic: Gic, pcpus: number): System {
+  const mo: MachineOptions = {
     gic, profile: o.profile ?? defaultProfile(), scheduler: o.scheduler ?? Sched.time(), trace: o.trace ?? false,
     lockdep: o.lockdep ?? true,
-    ...(o.memory !== undefined ? { memory: o.memory } : {}),
-    ...(o.lockBarrier !== undefined ? { lockBarrier: o.lockBarrier } : {}),
-    ...(o.fastPath !== undefined ? { fastPath: o.fastPath } : {}),
-  });
-  const nv = o.programs.length;
-  const placement = o.placement ?? Array.from({ length: nv }, (_, i) => i % pcpus);
+  };
+  if (o.memory !== undefined) mo.memory = o.memory;
+  if (o.lockBarrier !== undefined) mo.lockBarrier = o.lockBarrier;
+  if (o.fastPath !== undefined) mo.fastPath = o.fastPath;
+  const machine = new Machine(mo);
+  let placement = o.placement;
+  if (placement === undefined) {
+    placement = [];
+    for (let i = 0; i < o.programs.length; i++) placement.push(i % pcpus);
+  }
   const vgic = variantNamed(o.variant ?? "xen-4.8").create(machine, { placement, routed: o.routed ?? [] });
-  const hyp = new Hypervisor(machine, vgic, {
-    programs: o.programs, instantBoot: o.instantBoot ?? false,
-    ...(o.timeSlice !== undefined ? { timeSlice: o.timeSlice } : {}),
-  });
+  const ho: HypervisorOptions = { programs: o.programs, instantBoot: o.instantBoot ?? false };
+  if (o.timeSlice !== undefined) ho.timeSlice = o.timeSlice;
+  const hyp = new Hypervisor(machine, vgic, ho);
   return { gic, machine, vgic, hyp };
 }

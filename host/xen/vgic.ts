@@ -210,7 +210,7 @@ export class Vgic implements VgicDesign {
       lock: new SpinLock(this.machine, LOCK_CLASS_DESC, `irq_desc[${irq}].lock`),
     };
     this.descs.set(irq, desc);
-    this.d.spis[irq - 32]!.desc = desc;
+    this.d.spi_to_pending(irq).desc = desc;
     return desc;
   }
 
@@ -221,7 +221,7 @@ export class Vgic implements VgicDesign {
   }
 
   virtualPending(gic: Gic, irq: number, v?: Vcpu): number {
-    return irq >= 32 ? pendingIrqPending(this, gic, this.d.spis[irq - 32]!) : pendingIrqPending(this, gic, v!.private_irqs[irq]!, v);
+    return irq >= 32 ? pendingIrqPending(this, gic, this.d.spi_to_pending(irq)) : pendingIrqPending(this, gic, v!.private_irq(irq), v);
   }
 
   guestEnabled(irq: number): boolean {
@@ -482,7 +482,7 @@ export class Vgic implements VgicDesign {
       // no other lock held). Skipped here: it changes no state and can
       // close no lock cycle, only delay, and it keeps the explorers'
       // scheduling points to the interrupts that move.
-      if (this.d.spis[i - 32]!.desc === null) continue;
+      if (this.d.spi_desc(i) === null) continue;
       const v_target = yield* this.vgic_get_target_vcpu(ctx, v, i);
       const p = this.d.irq_to_pending(v_target, i);
       yield PT_TEST_BIT_MIGRATING;
