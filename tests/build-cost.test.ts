@@ -13,6 +13,8 @@ import { SCENARIOS, scenarioNamed } from "../host/xen/scenarios.ts";
 import { buildSystem, type SystemOptions } from "../host/xen/system.ts";
 import { PendingIrq } from "../host/xen/pending.ts";
 import type { Vgic } from "../host/xen/vgic.ts";
+import type { NewVgic } from "../host/xen/new-vgic/vgic.ts";
+import { VGIC_CONFIG_EDGE, VGIC_CONFIG_LEVEL } from "../host/xen/new-vgic/irq.ts";
 
 afterEach(() => setReplay(true));
 
@@ -35,6 +37,35 @@ function scenarioRun(name: string, variant: string, seed: number, memory?: "weak
   run.sys.gic.release();
   return out;
 }
+
+describe("the new vGIC's vgic_irq structures made on first use", () => {
+  it("every SGI, PPI and SPI as vgic_vcpu_early_init and domain_vgic_init leave it, the same objects vgic_get_irq gives", () => {
+    const s = buildSystem({ variant: "new-vgic", pcpus: 2, irqs: 96, instantBoot: true, routed: [{ irq: 40, edge: true }], programs: [undefined, undefined] });
+    const vgic = s.vgic as NewVgic;
+    const v1 = vgic.d.vcpu[1]!;
+    const sgi = vgic.vgic_get_irq(v1, 2), spi = vgic.vgic_get_irq(null, 70);
+    expect(() => vgic.vgic_get_irq(null, 96)).toThrow(/beyond the domain's 96 interrupts/);
+    expect(vgic.dist.spis).toHaveLength(64);
+    expect(vgic.dist.spis[70 - 32]).toBe(spi);
+    vgic.dist.spis.forEach((irq, i) => {
+      expect(irq.intid).toBe(32 + i);
+      expect(irq).toBe(vgic.vgic_get_irq(null, 32 + i));
+      expect([irq.enabled, irq.config, irq.target_vcpu, irq.targets, irq.irq_lock.name]).toEqual([false, VGIC_CONFIG_EDGE, null, 0, `d1.irq${32 + i}`]);
+      expect([irq.hw, irq.hwintid]).toEqual(32 + i === 40 ? [true, 40] : [false, 0]);
+    });
+    vgic.vgic_cpu.forEach((vc, k) => {
+      expect(vc.private_irqs).toHaveLength(32);
+      vc.private_irqs.forEach((irq, i) => {
+        expect(irq).toBe(vgic.vgic_get_irq(vgic.d.vcpu[k]!, i));
+        expect([irq.intid, irq.enabled, irq.config, irq.target_vcpu, irq.targets, irq.irq_lock.name])
+          .toEqual([i, i < 16, i < 16 ? VGIC_CONFIG_EDGE : VGIC_CONFIG_LEVEL, vgic.d.vcpu[k], 1 << k, `d1v${k}.irq${i}`]);
+        expect([irq.vcpu, irq.pending_latch, irq.line_level, irq.active, irq.priority]).toEqual([null, false, false, false, 0]);
+      });
+    });
+    expect(vgic.vgic_cpu[1]!.private_irqs[2]).toBe(sgi);
+    s.gic.release();
+  });
+});
 
 describe("a released model instance", () => {
   it("is changed by use only in its state area, the part a reused instance gets back", () => {

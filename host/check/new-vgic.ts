@@ -28,10 +28,14 @@ export function checkNewVgic(vgic: NewVgic, gic: Gic): Finding[] {
       if (irq.vcpu !== d.vcpu[k]) findings.push({ kind: "lr-mismatch", message: `IRQ ${irq.intid} is on vCPU${k}'s ap_list but irq->vcpu names ${irq.vcpu ? `vCPU${irq.vcpu.vcpu_id}` : "none"}` });
     }
   });
-  // every interrupt with its owning vCPU (null for an SPI): SPIs first
+  // every interrupt made so far with its owning vCPU (null for an SPI),
+  // SPIs first (one not made is on no ap_list and has nothing for the
+  // oracle to deliver)
+  const all: Array<[VgicIrq, number | null]> = [];
+  vgic.dist.madeIrqs(null, all);
+  vgic.vgic_cpu.forEach((vc, k) => vc.madeIrqs(k, all));
   const eachIrq = (f: (irq: VgicIrq, owner: number | null) => void) => {
-    for (const irq of vgic.dist.spis) f(irq, null);
-    vgic.vgic_cpu.forEach((vc, k) => { for (const irq of vc.private_irqs) f(irq, k); });
+    for (const [irq, owner] of all) f(irq, owner);
   };
   eachIrq((irq, owner) => {
     if (irq.vcpu !== null && !seen.has(irq)) {
@@ -82,7 +86,7 @@ export function checkNewVgic(vgic: NewVgic, gic: Gic): Finding[] {
   // physical interrupts Xen acknowledged (priority-dropped, still active)
   for (const desc of vgic.descs.values()) {
     if (!gic.isActive(0, desc.irq)) continue;
-    const irq = vgic.dist.spis[desc.irq - 32]!;
+    const irq = vgic.dist.spi(desc.irq)!;
     const hwLr = lrs.some((l) => { const lr = decodeLr(l.value); return lr.hw && lr.physicalId === desc.irq; });
     const parked = irq_is_pending(irq) && vgic.vgic_target_oracle(irq) === null; // the guest disabled or untargeted it
     if (!hwLr && irq.vcpu === null && !parked) {

@@ -4,7 +4,7 @@
 
 import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
-import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
+import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE } from "../xen/pending.ts";
 import type { Vgic } from "../xen/vgic.ts";
 import type { VgicDesign } from "../xen/design.ts";
 import { isOldVgic } from "../xen/design.ts";

@@ -65,30 +65,89 @@ export function vgic_irq_is_mapped_level(irq: VgicIrq): boolean {
   return irq.config === VGIC_CONFIG_LEVEL && irq.hw;
 }
 
+// The vgic_irq structures are made on first use, as the original design's
+// pending_irqs are (domain.ts): one not made yet is in the state its
+// initialisation gives (on no ap_list, nothing pending or active), and a
+// reader of them all (`private_irqs`, `spis`) makes the rest first.
+
+/** The interrupts `made` holds so far, in ID order, with `owner`. */
+function madeIn<O>(made: readonly (VgicIrq | undefined)[], owner: O, into: Array<[VgicIrq, O]>): void {
+  for (let i = 0; i < made.length; i++) if (made[i] !== undefined) into.push([made[i]!, owner]);
+}
+
 /** struct vgic_cpu: the per-vCPU part. */
 export class VgicCpu {
   /** ap_list_head, in list order */
   readonly ap_list_head: VgicIrq[] = [];
   readonly ap_list_lock: SpinLock;
-  readonly private_irqs: VgicIrq[] = [];
   /** LRs filled by the last vgic_flush_lr_state */
   used_lrs = 0;
+  /** interrupts 0-31 made so far (holes: not yet) */
+  private readonly privates = new Array<VgicIrq | undefined>(VGIC_NR_PRIVATE_IRQS);
 
-  constructor(machine: Machine, v: Vcpu) {
+  constructor(private readonly machine: Machine, private readonly v: Vcpu) {
     this.ap_list_lock = new SpinLock(machine, LOCK_CLASS_AP_LIST, `${v.name}.ap_list`);
-    // vgic-init.c vgic_vcpu_early_init: SGIs enabled and edge, PPIs level
-    for (let i = 0; i < VGIC_NR_PRIVATE_IRQS; i++) {
-      const irq = new VgicIrq(machine, i, v.name, v);
-      irq.targets = 1 << v.vcpu_id;
-      if (i < VGIC_NR_SGIS) irq.enabled = true;
-      else irq.config = VGIC_CONFIG_LEVEL;
-      this.private_irqs.push(irq);
-    }
+    // the irq_lock class's counters exist from the start, as when every
+    // vgic_irq was made here (a run's contention table lists the class)
+    machine.lockClassStats(LOCK_CLASS_IRQ);
   }
+
+  /** the private interrupts, all made */
+  get private_irqs(): VgicIrq[] {
+    for (let i = 0; i < VGIC_NR_PRIVATE_IRQS; i++) this.private_irq(i);
+    return this.privates as VgicIrq[];
+  }
+
+  /** private interrupt `intid` (0-31); undefined for another number, as an
+   *  index out of the array was */
+  private_irq(intid: number): VgicIrq {
+    if (!((intid >>> 0) === intid && intid < VGIC_NR_PRIVATE_IRQS)) return undefined as unknown as VgicIrq;
+    let irq = this.privates[intid];
+    if (irq === undefined) {
+      // vgic-init.c vgic_vcpu_early_init: SGIs enabled and edge, PPIs level
+      const v = this.v;
+      irq = this.privates[intid] = new VgicIrq(this.machine, intid, v.name, v);
+      irq.targets = 1 << v.vcpu_id;
+      if (intid < VGIC_NR_SGIS) irq.enabled = true;
+      else irq.config = VGIC_CONFIG_LEVEL;
+    }
+    return irq;
+  }
+
+  /** the private interrupts made so far, in ID order, with `owner` */
+  madeIrqs<O>(owner: O, into: Array<[VgicIrq, O]>): void { madeIn(this.privates, owner, into); }
 
   list_del(irq: VgicIrq): void {
     const i = this.ap_list_head.indexOf(irq);
     if (i < 0) throw new Error(`list_del: IRQ ${irq.intid} is not on this ap_list`);
     this.ap_list_head.splice(i, 1);
   }
+}
+
+/** struct vgic_dist: GICD_CTLR.Enable and the SPIs. */
+export class VgicDist {
+  enabled = false;
+  /** SPIs made so far, by INTID - 32 */
+  private readonly made: (VgicIrq | undefined)[];
+
+  constructor(private readonly machine: Machine, readonly nr_spis: number) {
+    this.made = new Array<VgicIrq | undefined>(nr_spis);
+  }
+
+  /** every SPI, all made */
+  get spis(): VgicIrq[] {
+    for (let i = 0; i < this.nr_spis; i++) this.spi(VGIC_NR_PRIVATE_IRQS + i);
+    return this.made as VgicIrq[];
+  }
+
+  /** SPI `intid` (32..); undefined past the last, as an index out of the
+   *  array was */
+  spi(intid: number): VgicIrq | undefined {
+    const i = intid - VGIC_NR_PRIVATE_IRQS;
+    if (!((i >>> 0) === i && i < this.nr_spis)) return undefined;
+    return this.made[i] ??= new VgicIrq(this.machine, intid, "d1", null);
+  }
+
+  /** the SPIs made so far, in ID order, with `owner` */
+  madeIrqs<O>(owner: O, into: Array<[VgicIrq, O]>): void { madeIn(this.made, owner, into); }
 }

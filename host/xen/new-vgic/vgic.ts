@@ -34,7 +34,7 @@ import {
 } from "../vgic.ts";
 import { stop_timer, vcpu_vtimer_init, type VirtTimer } from "../vtimer.ts";
 import {
-  VGIC_CONFIG_EDGE, VGIC_CONFIG_LEVEL, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicCpu, VgicIrq,
+  VGIC_CONFIG_EDGE, VGIC_CONFIG_LEVEL, VGIC_NR_PRIVATE_IRQS, VGIC_NR_SGIS, VgicCpu, VgicDist, VgicIrq,
   irq_is_pending, vgic_irq_is_mapped_level,
 } from "./irq.ts";
 import { dispatch_mmio } from "./mmio.ts";
@@ -73,7 +73,7 @@ export class NewVgic implements VgicDesign {
   sorts = 0;
   observer: VgicObserver = {};
   /** struct vgic_dist: GICD_CTLR.Enable and the SPIs */
-  readonly dist: { enabled: boolean; readonly spis: VgicIrq[] };
+  readonly dist: VgicDist;
   /** struct vgic_cpu per vCPU */
   readonly vgic_cpu: VgicCpu[];
 
@@ -99,9 +99,7 @@ export class NewVgic implements VgicDesign {
     }));
     vcpu_vtimer_init(machine, this.d.vcpu, this.pcpu); // common to both vGICs
     this.vgic_cpu = this.d.vcpu.map((v) => new VgicCpu(machine, v));
-    const spis: VgicIrq[] = [];
-    for (let i = 0; i < nr_spis; i++) spis.push(new VgicIrq(machine, VGIC_NR_PRIVATE_IRQS + i, "d1", null));
-    this.dist = { enabled: false, spis };
+    this.dist = new VgicDist(machine, nr_spis);
     for (const r of opts.routed ?? []) {
       const { irq, edge } = typeof r === "number" ? { irq: r, edge: false } : r;
       this.route_irq_to_guest(irq).edge = edge ?? false;
@@ -138,8 +136,8 @@ export class NewVgic implements VgicDesign {
 
   /** vgic_get_irq: private interrupts are the vCPU's, SPIs the domain's. */
   vgic_get_irq(vcpu: Vcpu | null, intid: number): VgicIrq {
-    if (intid < VGIC_NR_PRIVATE_IRQS) return this.vgic_cpu[vcpu!.vcpu_id]!.private_irqs[intid]!;
-    const irq = this.dist.spis[intid - VGIC_NR_PRIVATE_IRQS];
+    if (intid < VGIC_NR_PRIVATE_IRQS) return this.vgic_cpu[vcpu!.vcpu_id]!.private_irq(intid);
+    const irq = this.dist.spi(intid);
     // Xen indexes the array without a bound (vgic.c vgic_get_irq)
     if (irq === undefined) throw new Error(`vgic_get_irq: INTID ${intid} is beyond the domain's ${this.d.nr_irqs} interrupts (out-of-bounds spis[] access)`);
     return irq;
@@ -437,7 +435,9 @@ export class NewVgic implements VgicDesign {
    *  irq_lock. */
   *arch_move_irqs(ctx: PCpu, v: Vcpu): Co {
     const fn = ctx.enterFn("arch_move_irqs");
-    for (const irq of this.dist.spis) {
+    const made: Array<[VgicIrq, null]> = [];
+    this.dist.madeIrqs(null, made); // one not made is not hw
+    for (const [irq] of made) {
       if (!irq.hw) continue; // takes and drops irq_lock only: skipped, as the original design skips it
       const flags = yield* spin_lock_irqsave(ctx, irq.irq_lock);
       if (irq.target_vcpu === v) yield* this.irq_set_affinity(ctx, this.descs.get(irq.hwintid)!, 1 << v.processor);
