@@ -13,10 +13,10 @@
 // the same words. A record is a tree of calls from that image: each node
 // holds one call (function, arguments, and the model clock the host wrote
 // into memory before it, the only word host code writes there), its result
-// and the words it changed. A replayed call applies those words, so the
-// memory is at every moment what the model would have made it: host code
-// that reads the model's memory directly between calls reads the same
-// values. At the first call the tree does not hold, the build goes on with
+// and the words it changed (index, value pairs). A replayed call applies
+// those words, so the memory is at every moment what the model would have
+// made it: host code that reads the model's memory directly between calls
+// reads the same values. At the first call the tree does not hold, the build goes on with
 // the real model from that very state.
 //
 // A build's calls past the tree are kept (as plain numbers) and, once the
@@ -35,7 +35,7 @@ const RESET = 1, MMIO_READ = 2, MMIO_WRITE = 3, SET_LINE = 4, LINES = 5, SET_TIM
 const STATE_WORDS = L.STATE_END >>> 2;
 const NOW_LO = L.G_NOW >>> 2, NOW_HI = NOW_LO + 1;
 /** the tree's size over all configurations, in calls */
-const MAX_NODES = 200_000;
+const MAX_NODES = 100_000;
 /** continuations remembered per node until one repeats */
 const MAX_SEEN = 256;
 
@@ -45,7 +45,7 @@ class Node {
   seen: Set<number> | null = null;
   constructor(readonly parent: Node | null, readonly fn: number, readonly a0: number, readonly a1: number,
     readonly a2: number, readonly a3: number, readonly nowLo: number, readonly nowHi: number,
-    readonly result: number, readonly words: Uint16Array, readonly values: Uint32Array) {}
+    readonly result: number, readonly diff: Uint32Array) {}
 }
 
 const roots = new Map<string, Node>();
@@ -63,6 +63,8 @@ export function replayCounts(): { replayed: number; live: number } { return { ..
 /** entries of a build's log past the tree: fn, a0-a3, nowLo, nowHi, result */
 const ENTRY = 8;
 const NO_LOG = new Float64Array(0);
+/** a call that changed no word (most reads) */
+const NO_CHANGE = new Uint32Array(0);
 
 /** The model's calls during a build: answered from the tree while it
  *  holds them, then made on the real model and logged. */
@@ -92,8 +94,8 @@ class Session implements RawGic {
         const c = cs[i]!;
         if (c.fn === fn && c.a0 === a0 && c.a1 === a1 && c.a2 === a2 && c.a3 === a3 && c.nowLo === lo && c.nowHi === hi &&
           (a0 !== 0 || Object.is(a0, c.a0))) {
-          const w = c.words, v = c.values;
-          for (let k = 0; k < w.length; k++) u32[w[k]!] = v[k]!;
+          const d = c.diff;
+          for (let k = 0; k < d.length; k += 2) u32[d[k]!] = d[k + 1]!;
           this.node = c;
           counts.replayed++;
           return c.result;
@@ -195,8 +197,8 @@ function rerun(gic: Gic, from: Node, log: Float64Array, n: number, live: Uint32A
     const path: Node[] = [];
     for (let x: Node | null = from; x !== null; x = x.parent) path.push(x);
     for (let i = path.length - 1; i >= 0; i--) {
-      const w = path[i]!.words, v = path[i]!.values;
-      for (let k = 0; k < w.length; k++) u32[w[k]!] = v[k]!;
+      const d = path[i]!.diff;
+      for (let k = 0; k < d.length; k += 2) u32[d[k]!] = d[k + 1]!;
     }
     const before = new Uint32Array(STATE_WORDS);
     let first: Node | null = null, parent = from;
@@ -209,10 +211,9 @@ function rerun(gic: Gic, from: Node, log: Float64Array, n: number, live: Uint32A
       before.set(u32.subarray(0, STATE_WORDS));
       const r = perform(spare.raw, fn, a0, a1, a2, a3);
       if (!Object.is(r, result)) return null;
-      const words: number[] = [];
-      for (let k = 0; k < STATE_WORDS; k++) if (u32[k] !== before[k]) words.push(k);
-      const node = new Node(parent, fn, a0, a1, a2, a3, lo, hi, result,
-        Uint16Array.from(words), Uint32Array.from(words, (k) => u32[k]!));
+      const diff: number[] = [];
+      for (let k = 0; k < STATE_WORDS; k++) if (u32[k] !== before[k]) diff.push(k, u32[k]!);
+      const node = new Node(parent, fn, a0, a1, a2, a3, lo, hi, result, diff.length === 0 ? NO_CHANGE : Uint32Array.from(diff));
       if (parent !== from) parent.children.push(node);
       first ??= node;
       parent = node;
@@ -234,7 +235,7 @@ export function replayBuild<T>(gic: Gic, build: () => T): T {
   let root = roots.get(key);
   if (root === undefined) {
     if (configuredState(key) === undefined) return build();
-    roots.set(key, root = new Node(null, 0, 0, 0, 0, 0, 0, 0, 0, new Uint16Array(0), new Uint32Array(0)));
+    roots.set(key, root = new Node(null, 0, 0, 0, 0, 0, 0, 0, 0, NO_CHANGE));
   }
   const real = gic.raw;
   const session = new Session(real, gic.memoryWords(), root);
