@@ -89,9 +89,8 @@ describe("a build replayed from an earlier one", () => {
         setReplay(false);
         const live = scenarioRun(s.name, variant, 7);
         setReplay(true);
-        // the first two builds record, the third is answered from the record
-        scenarioRun(s.name, variant, 7);
-        scenarioRun(s.name, variant, 7);
+        // the third build of a kind is recorded, the fourth answered from the record
+        for (let i = 0; i < 3; i++) scenarioRun(s.name, variant, 7);
         const before = replayCounts();
         const replayed = scenarioRun(s.name, variant, 7);
         const after = replayCounts();
@@ -106,7 +105,7 @@ describe("a build replayed from an earlier one", () => {
     setReplay(false);
     const live = scenarioRun("affinity-barrier", "xen-4.9-no-wmb", 3, "weak");
     setReplay(true);
-    for (let i = 0; i < 2; i++) scenarioRun("affinity-barrier", "xen-4.9-no-wmb", 3, "weak");
+    for (let i = 0; i < 3; i++) scenarioRun("affinity-barrier", "xen-4.9-no-wmb", 3, "weak");
     const before = replayCounts().replayed;
     expect(scenarioRun("affinity-barrier", "xen-4.9-no-wmb", 3, "weak")).toEqual(live);
     expect(replayCounts().replayed).toBeGreaterThan(before);
@@ -123,7 +122,7 @@ describe("a build replayed from an earlier one", () => {
     ];
     const build = (c: Omit<SystemOptions, "programs">, trace: boolean) => {
       const sys = buildSystem({
-        ...c, instantBoot: true, trace, scheduler: Sched.random(5),
+        ...c, instantBoot: true, trace, scheduler: Sched.random(5), replay: true,
         programs: (c.placement ?? []).map(() => function* (g) { yield* g.work(500); yield* g.readDist(0x4); }),
       });
       const built = state(sys.gic);
@@ -135,15 +134,20 @@ describe("a build replayed from an earlier one", () => {
     setReplay(false);
     const live = configs.map((c) => build(c, true));
     setReplay(true);
-    const left = replayCounts().live;
-    for (let round = 0; round < 3; round++) {
-      configs.forEach((c, i) => expect(build(c, true), `config ${i}, round ${round}`).toEqual(live[i]));
+    // each round adds what was seen often enough, until every call is in
+    // the tree; every build on the way is the live one
+    let liveCalls = -1, rounds = 0;
+    while (liveCalls !== 0) {
+      expect(rounds++, "rounds until all four are recorded").toBeLessThan(16);
+      const before = replayCounts();
+      configs.forEach((c, i) => expect(build(c, true), `config ${i}, round ${rounds}`).toEqual(live[i]));
+      const after = replayCounts();
+      liveCalls = after.live - before.live;
+      // the first round leaves the tree (the distributor set-up the
+      // scenarios recorded is shared) and goes on with the model
+      if (rounds === 1) expect(liveCalls).toBeGreaterThan(0);
     }
-    // later rounds replay what earlier ones recorded
-    const before = replayCounts();
-    configs.forEach((c, i) => expect(build(c, true), `config ${i}`).toEqual(live[i]));
-    expect(replayCounts().live - before.live).toBe(0);
-    expect(before.live).toBeGreaterThan(left);
+    expect(rounds).toBeGreaterThan(2);
   });
 });
 

@@ -20,8 +20,8 @@
 // the real model from that very state.
 //
 // A build's calls past the tree are kept (as plain numbers) and, once the
-// same continuation has been seen twice, re-run on a spare instance to add
-// them to the tree, each call's result checked against the build's, and
+// same continuation has been seen three times, re-run on a spare instance to
+// add them to the tree, each call's result checked against the build's, and
 // the spare's final state against the build's: a continuation that does not
 // reproduce is never added.
 
@@ -38,11 +38,16 @@ const NOW_LO = L.G_NOW >>> 2, NOW_HI = NOW_LO + 1;
 const MAX_NODES = 100_000;
 /** continuations remembered per node until one repeats */
 const MAX_SEEN = 256;
+/** a continuation is added to the tree the time it is seen this often: an
+ *  explorer builds one system again and again, a fuzzer mostly new ones
+ *  (its shrinker repeats a few), and adding one costs a spare instance's
+ *  run of it with a comparison of the state after every call */
+const RECORD_AFTER = 3;
 
 class Node {
   readonly children: Node[] = [];
-  /** hashes of the continuations builds ran past this node */
-  seen: Set<number> | null = null;
+  /** hashes of the continuations builds ran past this node, and how often */
+  seen: Map<number, number> | null = null;
   constructor(readonly parent: Node | null, readonly fn: number, readonly a0: number, readonly a1: number,
     readonly a2: number, readonly a3: number, readonly nowLo: number, readonly nowHi: number,
     readonly result: number, readonly diff: Uint32Array) {}
@@ -142,17 +147,19 @@ class Session implements RawGic {
   accesses(): number { return this.call(ACCESSES, 0, 0, 0, 0); }
 
   /** The build is over: if it ran past the tree along a continuation seen
-   *  before, add that continuation. */
+   *  often enough before, add that continuation. */
   finish(gic: Gic): void {
     const from = this.left;
     if (from === null || this.failed || this.n === 0) return;
     const h = hashLog(this.log, this.n);
-    const seen = from.seen ??= new Set();
-    if (!seen.has(h)) {
+    const seen = from.seen ??= new Map();
+    const times = (seen.get(h) ?? 0) + 1;
+    if (times < RECORD_AFTER) {
       if (seen.size >= MAX_SEEN) seen.clear();
-      seen.add(h);
+      seen.set(h, times);
       return;
     }
+    seen.delete(h);
     if (nodes + this.n > MAX_NODES) return;
     const branch = rerun(gic, from, this.log, this.n, this.u32);
     if (branch !== null) {
@@ -200,19 +207,23 @@ function rerun(gic: Gic, from: Node, log: Float64Array, n: number, live: Uint32A
       const d = path[i]!.diff;
       for (let k = 0; k < d.length; k += 2) u32[d[k]!] = d[k + 1]!;
     }
-    const before = new Uint32Array(STATE_WORDS);
+    // the state before each call: copied once, then kept up to date with
+    // each call's changes
+    const before = u32.slice(0, STATE_WORDS);
     let first: Node | null = null, parent = from;
     for (let e = 0; e < n; e++) {
       const b = e * ENTRY;
       const fn = log[b]!, a0 = log[b + 1]!, a1 = log[b + 2]!, a2 = log[b + 3]!, a3 = log[b + 4]!;
       const lo = log[b + 5]!, hi = log[b + 6]!, result = log[b + 7]!;
-      u32[NOW_LO] = lo;
-      u32[NOW_HI] = hi;
-      before.set(u32.subarray(0, STATE_WORDS));
+      u32[NOW_LO] = before[NOW_LO] = lo;
+      u32[NOW_HI] = before[NOW_HI] = hi;
       const r = perform(spare.raw, fn, a0, a1, a2, a3);
       if (!Object.is(r, result)) return null;
       const diff: number[] = [];
-      for (let k = 0; k < STATE_WORDS; k++) if (u32[k] !== before[k]) diff.push(k, u32[k]!);
+      for (let k = 0; k < STATE_WORDS; k++) {
+        const x = u32[k]!;
+        if (x !== before[k]) { diff.push(k, x); before[k] = x; }
+      }
       const node = new Node(parent, fn, a0, a1, a2, a3, lo, hi, result, diff.length === 0 ? NO_CHANGE : Uint32Array.from(diff));
       if (parent !== from) parent.children.push(node);
       first ??= node;

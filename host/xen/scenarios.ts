@@ -48,7 +48,7 @@ export function* trap(g: GuestCpu): Co {
 /** A booted system for a scenario: instant boot, the guest's CPU
  *  interfaces on, the chosen design, scheduler and tracing. */
 export function scenarioSystem(variant: string, scheduler: Scheduler, opts: ScenarioOptions,
-  o: Omit<SystemOptions, "variant" | "scheduler" | "instantBoot" | "trace" | "memory" | "lockBarrier">): System {
+  o: Omit<SystemOptions, "variant" | "scheduler" | "instantBoot" | "trace" | "memory" | "lockBarrier" | "replay">): System {
   // (a copy, then the scenario's settings: a literal spreading `o` among
   // other properties takes V8's slow path, microseconds once per schedule)
   const so: SystemOptions = Object.assign({}, o) as SystemOptions;
@@ -56,6 +56,7 @@ export function scenarioSystem(variant: string, scheduler: Scheduler, opts: Scen
   so.scheduler = scheduler;
   so.instantBoot = true;
   so.trace = opts.trace ?? false;
+  so.replay = true; // built once per explored schedule
   if (opts.memory !== undefined) so.memory = opts.memory;
   if (opts.lockBarrier !== undefined) so.lockBarrier = opts.lockBarrier;
   const sys = buildSystem(so);
