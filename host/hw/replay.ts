@@ -1,10 +1,11 @@
-// Building a system replays the model's part of it. Explorers and fuzzers
-// build a system per schedule or case, and each build brings the physical
+// A build that repeats replays the model's part of it. The explorer builds
+// a scenario's system once per schedule, and each build brings the physical
 // GIC up the same way (Xen's gic_init on every pCPU, the first vCPUs
 // switched in): about a hundred register writes into the wasm model, which
 // cost more than the rest of the build. The host code of the build still
 // runs in full (clocks, locks, lockdep, traces); only the model's calls are
 // answered from a record of an earlier build that made the same calls.
+// buildSystem does this when asked (SystemOptions.replay; the scenarios ask).
 //
 // Why that is exact: the model's whole state is its state area (below
 // L.STATE_END: see the pool in gic.ts), a build starts from the image
@@ -16,8 +17,8 @@
 // and the words it changed (index, value pairs). A replayed call applies
 // those words, so the memory is at every moment what the model would have
 // made it: host code that reads the model's memory directly between calls
-// reads the same values. At the first call the tree does not hold, the build goes on with
-// the real model from that very state.
+// reads the same values. At the first call the tree does not hold, the
+// build goes on with the real model from that very state.
 //
 // A build's calls past the tree are kept (as plain numbers) and, once the
 // same continuation has been seen three times, re-run on a spare instance to
@@ -161,7 +162,13 @@ class Session implements RawGic {
     }
     seen.delete(h);
     if (nodes + this.n > MAX_NODES) return;
-    const branch = rerun(gic, from, this.log, this.n, this.u32);
+    let branch: Node | null = null;
+    try {
+      branch = rerun(gic, from, this.log, this.n, this.u32);
+    } catch {
+      // (the build itself succeeded: a continuation that cannot be re-run
+      // is simply not recorded)
+    }
     if (branch !== null) {
       from.children.push(branch);
       nodes += this.n;
