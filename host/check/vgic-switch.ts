@@ -21,7 +21,7 @@ import type { Gic } from "../hw/gic.ts";
 import { HCR } from "../hw/regs.ts";
 import * as L from "../hw/layout.ts";
 import type { Vcpu } from "../xen/domain.ts";
-import type { Vgic, VgicObserver } from "../xen/vgic.ts";
+import type { Vgic } from "../xen/vgic.ts";
 import type { Violation } from "./invariants.ts";
 
 export const SWITCH_INVARIANTS = {
@@ -52,16 +52,6 @@ export class SwitchChecker {
 
   constructor(private readonly vgic: Vgic, private readonly gic: Gic) {}
 
-  /** The observer points, to merge into the vGIC's observer. */
-  hooks(): VgicObserver {
-    return {
-      switchingOut: (v, pcpu) => this.switchingOut(v, pcpu),
-      switchedIn: (v, pcpu) => this.switchedIn(v, pcpu),
-      clearedLrs: (v, pcpu) => this.clearedLrs(v, pcpu),
-      enteringGuest: (pcpu) => this.enteringGuest(pcpu),
-    };
-  }
-
   private state(pcpu: number): Snapshot {
     const m = this.gic.memoryWords();
     const b = (L.VIF_BASE + pcpu * L.VIF_STRIDE) >> 2;
@@ -79,7 +69,8 @@ export class SwitchChecker {
     if (this.violations.length < 16) this.violations.push({ invariant, message });
   }
 
-  private switchingOut(v: Vcpu, pcpu: number): void {
+  /** observer point (VgicObserver) */
+  switchingOut(v: Vcpu, pcpu: number): void {
     this.counts.switchedOut++;
     const s = this.state(pcpu);
     this.saved.set(v, s);
@@ -89,7 +80,8 @@ export class SwitchChecker {
     }
   }
 
-  private switchedIn(v: Vcpu, pcpu: number): void {
+  /** observer point (VgicObserver) */
+  switchedIn(v: Vcpu, pcpu: number): void {
     const was = this.saved.get(v);
     if (!was) return; // first time in: nothing was saved
     this.saved.delete(v);
@@ -106,7 +98,8 @@ export class SwitchChecker {
     }
   }
 
-  private enteringGuest(pcpu: number): void {
+  /** observer point (VgicObserver) */
+  enteringGuest(pcpu: number): void {
     const pc = this.vgic.pcpu[pcpu]!;
     const v = pc.current;
     if (v === null) return;
@@ -123,7 +116,8 @@ export class SwitchChecker {
     if (bad.length > 0) this.add("maintenance-enables", `${v.name} returns to the guest on pCPU ${pcpu} with GICH_HCR ${hex(hcr)}: ${bad.join(", ")}`);
   }
 
-  private clearedLrs(v: Vcpu, pcpu: number): void {
+  /** observer point (VgicObserver) */
+  clearedLrs(v: Vcpu, pcpu: number): void {
     this.counts.cleared++;
     const hcr = this.hcr(pcpu);
     if ((hcr & HCR.UIE) !== 0) {

@@ -21,6 +21,8 @@ import { checkedReplay } from "../io/schedule.ts";
 import type { Rng } from "../sim/rng.ts";
 import { GICD, GICV, LrState, decodeLr } from "../hw/regs.ts";
 import type { GuestCpu } from "../guest/guest.ts";
+import type { Vcpu } from "../xen/domain.ts";
+import type { VgicObserver } from "../xen/vgic.ts";
 import { buildSystem, type System } from "../xen/system.ts";
 import { guestCpuInterfaces, guestIrq } from "../xen/setup.ts";
 import { gicdRowName } from "../xen/vgic-v2.ts";
@@ -148,10 +150,10 @@ function schedulerOf(c: VgicSchedConfig): Scheduler {
   return c.kind === "pct" ? Sched.pct(c.depth ?? 2, c.seed, { steps: PCT_STEPS }) : Sched.random(c.seed);
 }
 
-/** What a case's guest programs share: the system, and how many accesses
- *  of a width the architecture does not allow they issued. */
+/** What a case's guest programs share: how many accesses of a width the
+ *  architecture does not allow they issued. (Not the system: the programs
+ *  reach the vGIC through their GuestCpu.) */
 interface CaseRun {
-  sys: System | null;
   illegalIssued: number;
 }
 
@@ -177,11 +179,11 @@ function* guestOps(g: GuestCpu, list: readonly VgicOp[], cs: CaseRun): Co {
           const iar = g.readCpu(GICV.IAR);
           const irq = iar & 0x3ff;
           if (irq < 1020) {
-            cs.sys!.vgic.observer.delivered?.(irq, g.v, g.ctx.clock);
+            g.hyp.vgic.observer.delivered?.(irq, g.v, g.ctx.clock);
             if (op.kind === "ack-eoi") {
               yield g.ctx.machine.pointFor("guest iar");
               g.writeCpu(GICV.EOIR, iar);
-              cs.sys!.vgic.observer.completed?.(irq, g.v, g.ctx.clock);
+              g.hyp.vgic.observer.completed?.(irq, g.v, g.ctx.clock);
             }
           }
         } else if (op.kind === "pmr") {
@@ -215,6 +217,29 @@ function* deviceOps(t: Thread, dev: ReadonlyArray<Extract<VgicOp, { t: "raise" }
   }
 }
 
+/** A case's vGIC observer: instances per interrupt, and the context-switch
+ *  checker's points. A class rather than closures made in runVgicCase,
+ *  whose scope holds the system: an observer closing over the system it
+ *  observes kept each case's system alive through young collections. */
+class CaseObserver implements VgicObserver {
+  constructor(private readonly acks: Map<number, number>, private readonly softPended: Map<number, number>,
+    private readonly deliveries: Map<number, number>, private readonly drops: Map<number, number>,
+    private readonly switches: SwitchChecker | null) {}
+  physicalAck(irq: number): void { bump(this.acks, irq); }
+  // a design that emulates GICD_ISPENDR (the new vGIC) makes the interrupt
+  // pending without a physical acknowledge: such instances may reach the
+  // guest on top of the acknowledged ones
+  guestPended(irq: number): void { bump(this.softPended, irq); }
+  delivered(irq: number): void { bump(this.deliveries, irq); }
+  dropped(irq: number): void { bump(this.drops, irq); }
+  switchingOut(v: Vcpu, pcpu: number): void { this.switches?.switchingOut(v, pcpu); }
+  switchedIn(v: Vcpu, pcpu: number): void { this.switches?.switchedIn(v, pcpu); }
+  clearedLrs(v: Vcpu, pcpu: number): void { this.switches?.clearedLrs(v, pcpu); }
+  enteringGuest(pcpu: number): void { this.switches?.enteringGuest(pcpu); }
+}
+
+function bump(m: Map<number, number>, k: number): void { m.set(k, (m.get(k) ?? 0) + 1); }
+
 /** Build the system for a case, run it to quiescence and judge it. */
 export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOptions = {}): Outcome {
   const nv = config.placement.length;
@@ -230,11 +255,10 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   /** instances the guest itself made pending through GICD_ISPENDR */
   const softPended = new Map<number, number>();
   const droppedBy = new Map<number, number>();
-  const bump = (m: Map<number, number>, k: number) => m.set(k, (m.get(k) ?? 0) + 1);
   const replay = o.schedule ? checkedReplay(o.schedule) : null;
-  const cs: CaseRun = { sys: null, illegalIssued: 0 };
+  const cs: CaseRun = { illegalIssued: 0 };
   const program = (list: VgicOp[]) => (g: GuestCpu) => guestOps(g, list, cs);
-  const s = cs.sys = buildSystem({
+  const s = buildSystem({
     variant: config.variant,
     pcpus: config.pcpus,
     placement: config.placement,
@@ -259,16 +283,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   const switches = original !== null ? new SwitchChecker(original, s.gic) : null;
   const cov = o.coverage;
   if (cov && switches !== null) switches.hit = (f) => cov.hit(f);
-  s.vgic.observer = {
-    physicalAck: (irq) => bump(acks, irq),
-    // a design that emulates GICD_ISPENDR (the new vGIC) makes the interrupt
-    // pending without a physical acknowledge: such instances may reach the
-    // guest on top of the acknowledged ones
-    guestPended: (irq) => bump(softPended, irq),
-    delivered: (irq) => bump(delivered, irq),
-    dropped: (irq) => bump(droppedBy, irq),
-    ...switches?.hooks(),
-  };
+  s.vgic.observer = new CaseObserver(acks, softPended, delivered, droppedBy, switches);
   if (dev.length > 0) {
     s.machine.spawnThread("device", (t: Thread) => deviceOps(t, dev));
   }
