@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Gic } from "../host/hw/gic.ts";
 import { STATE_END } from "../host/hw/layout.ts";
-import { replayCounts, setReplay } from "../host/hw/replay.ts";
+import { replayBuild, replayCounts, setReplay } from "../host/hw/replay.ts";
+import { GICD } from "../host/hw/regs.ts";
 import { Sched } from "../host/sim/sched.ts";
 import { SCENARIOS, scenarioNamed } from "../host/xen/scenarios.ts";
 import { buildSystem, type SystemOptions } from "../host/xen/system.ts";
@@ -148,6 +149,21 @@ describe("a build replayed from an earlier one", () => {
       if (rounds === 1) expect(liveCalls).toBeGreaterThan(0);
     }
     expect(rounds).toBeGreaterThan(2);
+  });
+});
+
+describe("a model port kept from during a build", () => {
+  it("goes straight to the model once the build is over: nothing replayed, nothing logged", () => {
+    setReplay(true);
+    const gic = Gic.create({ cpus: 2, irqs: 64 });
+    const kept = replayBuild(gic, () => gic.raw);
+    expect(kept).not.toBe(gic.raw);
+    const before = replayCounts();
+    for (let i = 0; i < 100; i++) kept.mmioWrite(0, gic.config.map.gicd + GICD.ISENABLER + 4, 1 << (i & 31), 4);
+    expect(replayCounts()).toEqual(before);
+    // the writes reached the model
+    expect(gic.readDist(0, GICD.ISENABLER + 4) >>> 0).toBe(0xffffffff);
+    gic.release();
   });
 });
 

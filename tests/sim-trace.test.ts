@@ -179,6 +179,7 @@ describe("narrative", () => {
     expect(() => cut.trace!.narrative()).toThrow(/keepTail/);
     expect(() => cut.trace!.hash()).toThrow(/keepTail/);
     expect(() => cut.trace!.toChrome()).toThrow(/keepTail/);
+    expect(() => cut.trace!.streamTo(() => {})).toThrow(/keepTail/);
   });
 });
 

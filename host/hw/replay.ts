@@ -35,10 +35,12 @@ const RESET = 1, MMIO_READ = 2, MMIO_WRITE = 3, SET_LINE = 4, LINES = 5, SET_TIM
 /** u32 words of the state area */
 const STATE_WORDS = L.STATE_END >>> 2;
 const NOW_LO = L.G_NOW >>> 2, NOW_HI = NOW_LO + 1;
-/** the tree's size over all configurations, in calls */
+/** the tree's size over all configurations, in calls and the words they change */
 const MAX_NODES = 100_000;
 /** continuations remembered per node until one repeats */
 const MAX_SEEN = 256;
+/** nodes remembering continuations, over all configurations */
+const MAX_SEEN_MAPS = 1024;
 /** a continuation is added to the tree the time it is seen this often: an
  *  explorer builds one system again and again, a fuzzer mostly new ones
  *  (its shrinker repeats a few), and adding one costs a spare instance's
@@ -56,6 +58,7 @@ class Node {
 
 const roots = new Map<string, Node>();
 let nodes = 0;
+let seenMaps = 0;
 let enabled = true;
 /** calls answered from the tree, and made on the model, during builds */
 const counts = { replayed: 0, live: 0 };
@@ -84,6 +87,9 @@ class Session implements RawGic {
   private n = 0;
   /** a call threw: nothing of this build is recorded */
   failed = false;
+  /** the build is over: a caller that kept this port (gic.raw during the
+   *  build) goes straight to the model from now on */
+  private closed = false;
 
   constructor(private readonly real: RawGic, private readonly u32: Uint32Array, root: Node) {
     this.memory = real.memory;
@@ -91,6 +97,7 @@ class Session implements RawGic {
   }
 
   private call(fn: number, a0: number, a1: number, a2: number, a3: number): number {
+    if (this.closed) return perform(this.real, fn, a0, a1, a2, a3);
     const u32 = this.u32;
     const lo = u32[NOW_LO]!, hi = u32[NOW_HI]!;
     const at = this.node;
@@ -147,13 +154,18 @@ class Session implements RawGic {
   linesSeq(): number { return this.call(LINES_SEQ, 0, 0, 0, 0); }
   accesses(): number { return this.call(ACCESSES, 0, 0, 0, 0); }
 
+  /** The build failed: nothing is recorded, and later calls go to the model. */
+  close(): void { this.closed = true; }
+
   /** The build is over: if it ran past the tree along a continuation seen
    *  often enough before, add that continuation. */
   finish(gic: Gic): void {
+    this.closed = true;
     const from = this.left;
     if (from === null || this.failed || this.n === 0) return;
     const h = hashLog(this.log, this.n);
-    const seen = from.seen ??= new Map();
+    if (from.seen === null && seenMaps >= MAX_SEEN_MAPS) return;
+    const seen = from.seen ??= (seenMaps++, new Map());
     const times = (seen.get(h) ?? 0) + 1;
     if (times < RECORD_AFTER) {
       if (seen.size >= MAX_SEEN) seen.clear();
@@ -171,7 +183,10 @@ class Session implements RawGic {
     }
     if (branch !== null) {
       from.children.push(branch);
-      nodes += this.n;
+      // the bound counts the words the calls change too
+      let words = 0;
+      for (let b: Node | undefined = branch; b !== undefined; b = b.children[0]) words += b.diff.length >>> 1;
+      nodes += this.n + words;
     }
   }
 }
@@ -266,5 +281,6 @@ export function replayBuild<T>(gic: Gic, build: () => T): T {
   } finally {
     gic.routeCalls(real);
     if (done) session.finish(gic);
+    else session.close();
   }
 }

@@ -188,6 +188,7 @@ export class Trace {
    *  the metadata, the closing brackets). */
   streamTo(write: ChromeWriter, only?: ReadonlySet<TraceKind>): void {
     if (this.stream !== null) throw new Error("trace: already streaming");
+    this.uncut("stream");
     write(`{"traceEvents":[\n`);
     let first = true;
     const out = new ChromeExport(this, only, (ev) => {
