@@ -180,6 +180,21 @@ describe("vgic explore (the bundle)", () => {
     expect([0, 1]).toContain(r.status);
   });
 
+  it("a scenario file's builds know the designs of a variant file (the two import the library bundle, a second copy of it)", () => {
+    const run = (variant: string) => {
+      const r = cli("my-rank-migrate", "--scenarios", "examples/my-scenario.mjs", "--variants", "examples/my-variant.mjs",
+        "--variant", variant, "--out", dir, "--json");
+      expect(r.stderr, variant).not.toMatch(/unknown variant/);
+      expect([0, 1], `${variant}: ${r.stderr}`).toContain(r.status);
+      return (JSON.parse(r.stdout) as { results: Array<{ variant: string; counterexample?: { traceHash: string } }> }).results[0]!;
+    };
+    const own = run("xen-4.9-no-refuse"), parent = run("xen-4.9");
+    expect(own.variant).toBe("xen-4.9-no-refuse");
+    // the design's own vgic_migrate_irq ran, not its parent's: another run
+    expect(own.counterexample?.traceHash).toBeDefined();
+    expect(own.counterexample?.traceHash).not.toBe(parent.counterexample?.traceHash);
+  });
+
   it("matrix with workers gives the same cells as without", () => {
     const args = ["--matrix", "--variant", "xen-4.8", "--budget", "200", "--bound", "1", "--json"];
     const a = cli(...args), b = cli(...args, "--workers", "3");

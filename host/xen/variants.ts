@@ -283,8 +283,12 @@ export const VARIANTS: readonly VariantInfo[] = [
 ];
 
 // Designs added at run time: a variant file (`--variants FILE`, an ES module
-// exporting `variants`) or a program calling registerVariant.
-const registered: VariantInfo[] = [];
+// exporting `variants`) or a program calling registerVariant. The list is
+// the process's, not this module's: a scenario file imports the library
+// bundle (build/lib.mjs), a second copy of this module beside the command's
+// own, and its builds must know the designs the command registered.
+const REGISTRY = Symbol.for("vgic-lab.registered-variants");
+const registered: VariantInfo[] = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= []) as VariantInfo[];
 
 /** Every design: the built-in ones, then those registered. */
 export function allVariants(): readonly VariantInfo[] {
