@@ -105,3 +105,32 @@ describe("fuzz --merge campaigns (vgic target)", () => {
     expect(existsSync(join(dir, "refused")) ? readdirSync(join(dir, "refused")) : []).toEqual([]);
   }, 120_000);
 });
+
+describe("fuzz --workers reports the same run every time", () => {
+  it("names, for each signature, the file of the lowest case any worker found it in, and lists findings by the case first found in", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-fuzz-workers-"));
+    const out = join(dir, "out");
+    const r = vgic(["fuzz", "--target", "vgic", "--seed", "5", "--cases", "200", "--workers", "2", "--json", "--out", out]);
+    expect([0, 1], r.stderr).toContain(r.status);
+    const report = JSON.parse(r.stdout) as Report;
+    // every worker writes its own file of a signature it finds: seed-case in the name
+    const files = readdirSync(out).filter((f) => f.endsWith(".json"));
+    const caseOf = (f: string) => Number(/-(\d+)\.json$/.exec(f)![1]);
+    const lowest = new Map<string, string>();
+    const written = new Map<string, number>();
+    for (const f of files) {
+      const sig = (JSON.parse(readFileSync(join(out, f), "utf8")) as { signature: string }).signature;
+      const had = lowest.get(sig);
+      if (had === undefined || caseOf(f) < caseOf(had)) lowest.set(sig, f);
+      written.set(sig, (written.get(sig) ?? 0) + 1);
+    }
+    // the check means something only if both workers found some signature
+    expect([...written.values()].some((n) => n > 1), "a signature both workers found").toBe(true);
+    for (const s of report.signatures) expect(basename(s.file!), s.signature).toBe(lowest.get(s.signature));
+    const firstCases = report.findings.map((f) => caseOf(basename(f.file!)));
+    for (let i = 1; i < firstCases.length; i++) {
+      // a file keeps the name of the case its signature was first found in
+      expect(firstCases[i]!, `findings[${i}]`).toBeGreaterThanOrEqual(firstCases[i - 1]!);
+    }
+  });
+});

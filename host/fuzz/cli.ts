@@ -246,12 +246,14 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     options.onProgress = (s) => progress.update(s.cases, total, "cases", formatProgress(s).replace(/^\d+ execs /, ""));
     let mergedInfo: { shards: number; files: string[] } | null = null;
     const shown = new Map<string, string | null>();
-    const found: Array<{ finding: Finding; file: string | null }> = [];
+    // in the order found: by the case first found in (workers report as
+    // they go; each takes its cases in order), a smaller case in its place
+    const found: Array<{ finding: Finding; file: string | null; at: number }> = [];
     options.onFinding = (f, file, improved) => {
-      if (!improved) found.push({ finding: f, file });
+      if (!improved) found.push({ finding: f, file, at: f.case });
       else {
         const k = found.findIndex((x) => x.finding.signature === f.signature && x.file === file);
-        if (k >= 0) found[k] = { finding: f, file };
+        if (k >= 0) found[k] = { finding: f, file, at: found[k]!.at };
       }
       // with a baseline, only what is new; with workers, one worker's file per signature
       if (baseline?.signatures[f.signature]) return;
@@ -265,6 +267,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
       const c = baseline ? compareSignatures(Object.keys(s.signatures), Object.keys(baseline.signatures)) : null;
       const warning = baseline ? budgetWarning(baseline, options, s) : null;
       if (warning) err(warning + "\n");
+      found.sort((a, b) => a.at - b.at);
       if (json) {
         const report = {
           ...fuzzReport(options, s, baseline && c ? { b: baseline, c } : undefined), ...coverageReport(options, s, found),

@@ -53,8 +53,9 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
   // a worker's features are complete once it is done (one with no case has none)
   const finished: boolean[] = new Array(workers).fill(false);
   // each worker writes its own file of a signature it finds; the run names
-  // the one reported first, as the console shows it
-  const firstFile = new Map<string, string | null>();
+  // the one of the lowest case (workers take disjoint cases, each in
+  // order), whichever arrives first, so the report is the same every run
+  const firstFile = new Map<string, { case: number; file: string | null }>();
   const total = (): MergedStats => {
     const t: MergedStats = { cases: 0, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {}, violating: [] };
     const features = new Map<number, number>();
@@ -78,7 +79,7 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
       t.features = [...features].sort((a, b) => a[0] - b[0]);
       t.coverage = t.features.length;
     }
-    for (const [sig, st] of Object.entries(t.signatures)) if (firstFile.has(sig)) st.file = firstFile.get(sig)!;
+    for (const [sig, st] of Object.entries(t.signatures)) if (firstFile.has(sig)) st.file = firstFile.get(sig)!.file;
     const sigs = Object.values(t.signatures);
     t.findings = sigs.length;
     t.duplicates = sigs.reduce((a, x) => a + x.count - 1, 0);
@@ -97,7 +98,8 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
     const worker = new Worker(entry, { workerData: data, argv: ["fuzz"], execArgv: process.execArgv });
     worker.on("message", (m: Message) => {
       if (m.kind === "finding") {
-        if (!firstFile.has(m.finding.signature)) firstFile.set(m.finding.signature, m.file);
+        const had = firstFile.get(m.finding.signature);
+        if (!m.improved && (had === undefined || m.finding.case < had.case)) firstFile.set(m.finding.signature, { case: m.finding.case, file: m.file });
         onFinding?.(m.finding, m.file, m.improved);
       }
       else {
