@@ -285,7 +285,7 @@ export class Accounting implements RaiseSink {
         if (on !== null) keys.push(Accounting.keyOf(irq, vgic.d.vcpu[Number(on[1])]!));
       } else {
         for (const v of vgic.d.vcpu) {
-          const p = v.private_irqs[irq]!;
+          const p = v.private_irq(irq);
           if (p.test_bit(GIC_IRQ_GUEST_QUEUED) && p.inflight === null && p.lr_queue === null) keys.push(Accounting.keyOf(irq, v));
         }
       }
