@@ -1,6 +1,7 @@
-// The machine's fast path (MachineOptions.fastPath, Machine.continueAt):
-// under the time scheduler a thread the scheduler would pick again at once
-// passes its scheduling point without yielding. It must change nothing a
+// The machine's fast path (MachineOptions.fastPath, Machine.continueAt): a
+// thread the run loop would run again at once passes its scheduling point
+// without yielding (under the time scheduler: it has the smallest clock;
+// under any other: it is the one thread enabled, so there is no decision). It must change nothing a
 // run produces: every result, schedule, step count and trace is compared
 // here with the fast path on and off, on random toy programs built to meet
 // its edge cases (clock ties, events and IRQs due at the running thread's
@@ -147,15 +148,37 @@ describe("the fast path changes nothing", () => {
     expect(irqs).toBeGreaterThan(100);
   });
 
-  it("is off for every other scheduler: their decisions are their own", () => {
+  it("under every other scheduler passes only points with one thread enabled: the scheduler is asked the same questions", () => {
+    let fast = 0;
     for (let seed = 1; seed <= 10; seed++) {
-      for (const s of [() => Sched.random(seed), () => Sched.pct(3, seed)]) {
-        const on = toy(seed, true, s), off = toy(seed, false, s);
-        expect(on.fastSteps).toBe(0);
+      for (const s of [(q: string[]) => asked(Sched.random(seed), q), (q: string[]) => asked(Sched.pct(3, seed), q)]) {
+        const qOn: string[] = [], qOff: string[] = [];
+        const on = toy(seed, true, () => s(qOn)), off = toy(seed, false, () => s(qOff));
+        // every decision, with the state the scheduler saw, and its answer
+        expect(qOn).toEqual(qOff);
+        expect(qOn.length).toBeGreaterThan(10);
         expect(on.results.map(plain)).toEqual(off.results.map(plain));
+        expect(on.log).toEqual(off.log);
+        expect(off.fastSteps).toBe(0);
+        fast += on.fastSteps;
       }
     }
+    // and it did pass points (where only one thread could run)
+    expect(fast).toBeGreaterThan(50);
   });
+
+  /** `s`, writing each question it is asked (the enabled threads, the step
+   *  count, the previous thread, their clocks) and its answer to `q`. */
+  function asked(s: Scheduler, q: string[]): Scheduler {
+    return {
+      name: s.name,
+      pick(enabled, st) {
+        const t = s.pick(enabled, st);
+        q.push(`${enabled.join(",")} steps ${st.steps} last ${st.lastThread} clocks ${enabled.map((e) => st.clockOf(e)).join(",")} -> ${t}`);
+        return t;
+      },
+    };
+  }
 
   /** One pCPU taking and releasing a lock: three steps (start, the lock's
    *  point, the unlock's point). */

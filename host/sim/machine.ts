@@ -350,11 +350,13 @@ export interface MachineOptions {
   lockBarrier?: LockBarrier;
   /** weak memory, time scheduler: cycles from a store to its drain */
   drainCycles?: number;
-  /** Under the time scheduler, with no trace and sc memory: a thread at a
-   *  scheduling point that the scheduler would pick again at once carries
-   *  on without yielding (the step is counted and recorded as if it had
-   *  yielded; results, schedules and traces are the same). Default true;
-   *  false runs every point through the scheduler loop (for comparison). */
+  /** With no trace and sc memory: a thread at a scheduling point that the
+   *  run loop would run again at once (under the time scheduler: it has the
+   *  smallest clock; under another: it is the only thread enabled, so there
+   *  is no decision) carries on without yielding (the step is counted and
+   *  recorded as if it had yielded; results, schedules and traces are the
+   *  same). Default true; false runs every point through the scheduler
+   *  loop (for comparison). */
   fastPath?: boolean;
 }
 
@@ -442,7 +444,7 @@ export class Machine implements SchedState {
   private byClock: boolean;
   /** the fast path is asked for (MachineOptions.fastPath) */
   private readonly fastWanted: boolean;
-  /** ...and applies: time scheduler, no trace, sc memory */
+  /** ...and applies: no trace, sc memory (and, for a scheduler other than time, one thread enabled: continueAt) */
   private fast: boolean;
   /** the current run() call's `until` and step limit */
   private runUntil = Infinity;
@@ -505,7 +507,7 @@ export class Machine implements SchedState {
     if (!(Number.isInteger(dc) && dc >= 0)) throw new RangeError(`drainCycles: got ${dc}, expected an integer >= 0`);
     this.memory = model === "weak" ? new WeakMemory(this, n, lb, dc) : null;
     this.fastWanted = opts.fastPath !== false;
-    this.fast = this.fastWanted && this.byClock && this.trace === null && this.memory === null;
+    this.fast = this.fastWanted && this.trace === null && this.memory === null;
     this.seenSeq = -1;
     this.mem32 = opts.gic.memoryWords();
     this.mem64 = opts.gic.memoryDoubles();
@@ -520,7 +522,7 @@ export class Machine implements SchedState {
   setScheduler(s: Scheduler): void {
     this.sched = s;
     this.byClock = s.smallestClock === true;
-    this.fast = this.fastWanted && this.byClock && this.trace === null && this.memory === null;
+    this.fast = this.fastWanted && this.trace === null && this.memory === null;
   }
 
   // ---- building the program
@@ -696,9 +698,12 @@ export class Machine implements SchedState {
    *  loop's next pass would do (count the step, record the pick) and
    *  return true: t carries on without yielding. Else false: t yields.
    *  The checks are the loop's own, in its order, so the run is the same
-   *  step for step. Only under the time scheduler (the explorers'
-   *  decisions are the point of theirs), without a trace (whose "step"
-   *  events would be missing) and with sc memory (the drains' choices). */
+   *  step for step. Under the time scheduler whenever t has the smallest
+   *  clock; under any other only when t is the one thread enabled, where
+   *  the loop makes no decision (it asks the scheduler only when there is
+   *  a choice, and the explorers' decisions are the point of theirs). Not
+   *  with a trace (whose "step" events would be missing) nor in weak
+   *  memory (the drains' choices). */
   continueAt(t: Thread, p: SchedPoint): boolean {
     if (!this.fast || this.current !== t) return false;
     // the end of step(): lines that changed during it
@@ -716,6 +721,7 @@ export class Machine implements SchedState {
     }
     const T = t.clock, ti = t.index;
     if (!(T < Infinity)) return false; // (the loop's own answer then is not worth copying)
+    if (!this.byClock && en.length !== 1) return false; // a decision: the scheduler's
     for (let i = 0; i < en.length; i++) {
       const k = en[i]!;
       // the smallest clock, ties to the lowest index
