@@ -180,6 +180,52 @@ describe("the fast path changes nothing", () => {
     };
   }
 
+  /** Two pCPUs each passing `n` points, under `scheduler`; `keep` breaks
+   *  the fast path's contract on pCPU 0 (asked at a point, it goes on
+   *  without yielding there). */
+  function pair(scheduler: Scheduler, fastPath: boolean, n = 6, keep = false): { m: Machine; r: RunResult; log: string[] } {
+    const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile, scheduler, fastPath });
+    const log: string[] = [];
+    const body = (id: number) => function* (c: PCpu): Co {
+      for (let i = 0; i < n; i++) {
+        log.push(`${id}.${i}`);
+        c.charge(10);
+        if (!c.passes(P) && !(keep && id === 0)) yield P;
+      }
+    };
+    m.spawn(0, "p0", body(0));
+    m.spawn(1, "p1", body(1));
+    return { m, r: m.run(), log };
+  }
+
+  it("a schedule that does not fit fails the same way on and off (the scheduler's error is handed to the loop)", () => {
+    // thread 5 does not exist: the replay scheduler throws at the 3rd decision
+    const bad = "0,1,5,0";
+    const on = pair(Sched.replay(bad), true), off = pair(Sched.replay(bad), false);
+    expect(on.r.reason).toBe("error");
+    expect(on.r.error?.message).toMatch(/decision 2: thread 5 is not enabled/);
+    // (the same error, thrown from another call: its stack differs)
+    const noStack = (r: RunResult) => ({ ...plain(r), error: { ...r.error, stack: undefined } });
+    expect(noStack(on.r)).toEqual(noStack(off.r));
+    expect(on.log).toEqual(off.log);
+  });
+
+  it("a replayed schedule runs step for step the same on and off, passing the points where it continues", () => {
+    const sched = "0,0,1,0,1,1,1,0,0,1,0";
+    const on = pair(Sched.replay(sched, { then: Sched.time() }), true), off = pair(Sched.replay(sched, { then: Sched.time() }), false);
+    expect(plain(on.r)).toEqual(plain(off.r));
+    expect(on.log).toEqual(off.log);
+    expect(on.m.fastSteps).toBeGreaterThan(3);
+  });
+
+  it("code that is told to yield at a point and goes on fails the run, never a different schedule", () => {
+    // the first decision continues pCPU 0 (passed); the second picks pCPU 1,
+    // so pCPU 0 is told to yield and (keep) does not
+    const { r } = pair(Sched.replay("0,1", { then: Sched.time() }), true, 6, true);
+    expect(r.reason).toBe("error");
+    expect(r.error?.message).toMatch(/pCPU0 was told at 'p' to yield there and did not/);
+  });
+
   /** One pCPU taking and releasing a lock: three steps (start, the lock's
    *  point, the unlock's point). */
   function lockUnlock(trace: boolean): { m: Machine; r: RunResult } {

@@ -457,6 +457,12 @@ export class Machine implements SchedState {
    *  or case allocates no backing store outside the heap for it */
   private picks = new Uint8Array(64);
   private npicks = 0;
+  /** continueAt's answer from the scheduler for the loop's next pass (-1:
+   *  none; -2 with pendingError: the scheduler threw) */
+  private pendingPick = -1;
+  private pendingError: unknown = null;
+  /** the point continueAt said to yield at, with a pendingPick */
+  private pendingPoint: SchedPoint | null = null;
   private enabled: number[] = [];
   /** @internal a thread changed state: rebuild the enabled list */
   enabledDirty = true;
@@ -671,11 +677,23 @@ export class Machine implements SchedState {
       if (this.steps >= limit) return this.finish("maxSteps");
       let pick = en[0]!;
       if (en.length > 1) {
-        try {
-          pick = this.byClock ? first : this.sched.pick(en, this);
-        } catch (e) {
-          this.fail(null, e);
-          continue;
+        if (this.pendingPick !== -1) {
+          // continueAt asked this very question at the end of the last step
+          pick = this.pendingPick;
+          this.pendingPick = -1;
+          if (pick < 0) {
+            const e = this.pendingError;
+            this.pendingError = null;
+            this.fail(null, e);
+            continue;
+          }
+        } else {
+          try {
+            pick = this.byClock ? first : this.sched.pick(en, this);
+          } catch (e) {
+            this.fail(null, e);
+            continue;
+          }
         }
         if (this.npicks === this.picks.length) this.growPicks();
         this.picks[this.npicks++] = pick;
@@ -698,13 +716,16 @@ export class Machine implements SchedState {
    *  loop's next pass would do (count the step, record the pick) and
    *  return true: t carries on without yielding. Else false: t yields.
    *  The checks are the loop's own, in its order, so the run is the same
-   *  step for step. Under the time scheduler whenever t has the smallest
-   *  clock; under any other only when t is the one thread enabled, where
-   *  the loop makes no decision (it asks the scheduler only when there is
-   *  a choice, and the explorers' decisions are the point of theirs). Not
-   *  with a trace (whose "step" events would be missing) nor in weak
-   *  memory (the drains' choices). */
+   *  step for step. Under the time scheduler the pick is t's when its
+   *  clock is the smallest. Under any other the scheduler itself is asked,
+   *  here, the question the loop's next pass would ask it (when there is a
+   *  choice), in the state it would see: each decision is asked once, in
+   *  the same order and state, so the explorers' decisions and replays are
+   *  the same. Not with a trace (whose "step" events would be missing) nor
+   *  in weak memory (the drains' choices). */
   continueAt(t: Thread, p: SchedPoint): boolean {
+    // (false obliges t to yield p at once: it is what the loop's next pass
+    // expects, and may have asked the scheduler about already)
     if (!this.fast || this.current !== t) return false;
     // the end of step(): lines that changed during it
     if (this.linesSeq() !== this.seenSeq) this.refreshLines(this.gic.now());
@@ -721,16 +742,43 @@ export class Machine implements SchedState {
     }
     const T = t.clock, ti = t.index;
     if (!(T < Infinity)) return false; // (the loop's own answer then is not worth copying)
-    if (!this.byClock && en.length !== 1) return false; // a decision: the scheduler's
-    for (let i = 0; i < en.length; i++) {
-      const k = en[i]!;
-      // the smallest clock, ties to the lowest index
-      if (k !== ti && (k < ti ? threads[k]!.clock <= T : threads[k]!.clock < T)) return false;
+    if (this.byClock) {
+      for (let i = 0; i < en.length; i++) {
+        const k = en[i]!;
+        // the smallest clock, ties to the lowest index
+        if (k !== ti && (k < ti ? threads[k]!.clock <= T : threads[k]!.clock < T)) return false;
+      }
     }
+    // (the loop fires the events due by the smallest clock enabled and
+    // stops past `until` by it: t's clock, or a larger one, says false
+    // whenever the loop's would, and at worst more often)
     if ((this.heap.length > 0 || this.hasDelay) && this.nextEventTime() <= T) return false;
     if (T > this.runUntil) return false;
     const cpu = t.cpu;
     if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && (this.lineCache[cpu]! & IRQ) !== 0 && T >= this.visibleAt[cpu]!) return false;
+    if (!this.byClock && en.length > 1) {
+      // A decision. The scheduler is asked here what the loop's next pass
+      // would ask it, in the state it would see then (the step counted,
+      // t the last thread). Its answer t carries on; another answer, or an
+      // error, is handed to that pass (pendingPick), which asks nothing.
+      const last = this.lastThread;
+      this.steps++;
+      this.lastThread = ti;
+      let pick: number;
+      try {
+        pick = this.sched.pick(en, this);
+      } catch (e) {
+        pick = -2;
+        this.pendingError = e;
+      }
+      this.steps--;
+      this.lastThread = last;
+      if (pick !== ti) {
+        this.pendingPick = pick;
+        this.pendingPoint = p;
+        return false;
+      }
+    }
     this.steps++;
     this.fastSteps++;
     this.lastThread = ti;
@@ -874,6 +922,12 @@ export class Machine implements SchedState {
     this.lastThread = t.index;
     if (r.done === true) this.popFrame(t);
     else t.lastPoint = r.value;
+    if (this.pendingPick !== -1 && (r.done === true || r.value !== this.pendingPoint)) {
+      // continueAt answered false and the thread went on: the scheduler's
+      // answer no longer fits the state (a contract broken, never silently)
+      this.pendingPick = -1;
+      this.fail(t, new Error(`${t.name} was told at '${this.pendingPoint?.label}' to yield there and did not`));
+    }
     if (this.linesSeq() !== this.seenSeq) this.refreshLines(this.gic.now());
     this.current = null;
   }
