@@ -205,7 +205,7 @@ describe("the fast path changes nothing", () => {
     expect(on.r.reason).toBe("error");
     expect(on.r.error?.message).toMatch(/decision 2: thread 5 is not enabled/);
     // (the same error, thrown from another call: its stack differs)
-    const noStack = (r: RunResult) => ({ ...plain(r), error: { ...r.error, stack: undefined } });
+    const noStack = (r: RunResult) => ({ ...(plain(r) as object), error: { ...r.error, stack: undefined } });
     expect(noStack(on.r)).toEqual(noStack(off.r));
     expect(on.log).toEqual(off.log);
   });

@@ -352,11 +352,11 @@ export interface MachineOptions {
   drainCycles?: number;
   /** With no trace and sc memory: a thread at a scheduling point that the
    *  run loop would run again at once (under the time scheduler: it has the
-   *  smallest clock; under another: it is the only thread enabled, so there
-   *  is no decision) carries on without yielding (the step is counted and
-   *  recorded as if it had yielded; results, schedules and traces are the
-   *  same). Default true; false runs every point through the scheduler
-   *  loop (for comparison). */
+   *  smallest clock; under another: the scheduler, asked there the loop's
+   *  next question, answers it) carries on without yielding (the step is
+   *  counted and recorded as if it had yielded; results, schedules and
+   *  traces are the same). Default true; false runs every point through
+   *  the scheduler loop (for comparison). */
   fastPath?: boolean;
 }
 
@@ -444,7 +444,7 @@ export class Machine implements SchedState {
   private byClock: boolean;
   /** the fast path is asked for (MachineOptions.fastPath) */
   private readonly fastWanted: boolean;
-  /** ...and applies: no trace, sc memory (and, for a scheduler other than time, one thread enabled: continueAt) */
+  /** ...and applies: no trace, sc memory */
   private fast: boolean;
   /** the current run() call's `until` and step limit */
   private runUntil = Infinity;
