@@ -90,8 +90,8 @@ function spinCategory(lockClass: string): string {
 // Each operation is a plain function returning the simulated code to run
 // with `yield*`: a small state machine (LockOp) rather than a generator,
 // which is cheaper to make and to resume. Under the machine's fast path
-// (Machine.continueAt: the time scheduler would run this thread again at
-// once) the scheduling point is passed without yielding, and an operation
+// (Machine.continueAt: the run loop would run this thread again at once)
+// the scheduling point is passed without yielding, and an operation
 // that then need not wait is done in the call itself: it returns finished
 // code holding its result.
 

@@ -352,11 +352,11 @@ export interface MachineOptions {
   drainCycles?: number;
   /** With no trace and sc memory: a thread at a scheduling point that the
    *  run loop would run again at once (under the time scheduler: it has the
-   *  smallest clock; under another: the scheduler, asked there the loop's
-   *  next question, answers it) carries on without yielding (the step is
-   *  counted and recorded as if it had yielded; results, schedules and
-   *  traces are the same). Default true; false runs every point through
-   *  the scheduler loop (for comparison). */
+   *  smallest clock; under another: it is the only thread enabled, or the
+   *  scheduler, asked there the loop's next question, answers it) carries
+   *  on without yielding (the step is counted and recorded as if it had
+   *  yielded; results, schedules and traces are the same). Default true;
+   *  false runs every point through the scheduler loop (for comparison). */
   fastPath?: boolean;
 }
 
@@ -421,6 +421,9 @@ interface TimedEvent {
   fn: (m: Machine) => void;
 }
 
+/** Machine.pending: no answer kept, an answer kept, an error kept */
+const NONE = 0, PICKED = 1, THREW = 2;
+
 export class Machine implements SchedState {
   readonly gic: Gic;
   readonly profile: CostProfile;
@@ -457,9 +460,10 @@ export class Machine implements SchedState {
    *  or case allocates no backing store outside the heap for it */
   private picks = new Uint8Array(64);
   private npicks = 0;
-  /** continueAt's answer from the scheduler for the loop's next pass (-1:
-   *  none; -2 with pendingError: the scheduler threw) */
-  private pendingPick = -1;
+  /** continueAt's answer from the scheduler for the loop's next pass:
+   *  NONE, PICKED (pendingPick) or THREW (pendingError) */
+  private pending = NONE;
+  private pendingPick = 0;
   private pendingError: unknown = null;
   /** the point continueAt said to yield at, with a pendingPick */
   private pendingPoint: SchedPoint | null = null;
@@ -677,23 +681,31 @@ export class Machine implements SchedState {
       if (this.steps >= limit) return this.finish("maxSteps");
       let pick = en[0]!;
       if (en.length > 1) {
-        if (this.pendingPick !== -1) {
+        // A scheduler's error fails the run without its stack: that is the
+        // host's path to the question (here, or a point: continueAt), not
+        // the simulation's, and the two must not differ.
+        if (this.pending !== NONE) {
           // continueAt asked this very question at the end of the last step
-          pick = this.pendingPick;
-          this.pendingPick = -1;
-          if (pick < 0) {
+          const threw = this.pending === THREW;
+          this.pending = NONE;
+          if (threw) {
             const e = this.pendingError;
             this.pendingError = null;
-            this.fail(null, e);
+            this.fail(null, e, false);
             continue;
           }
+          pick = this.pendingPick;
         } else {
           try {
             pick = this.byClock ? first : this.sched.pick(en, this);
           } catch (e) {
-            this.fail(null, e);
+            this.fail(null, e, false);
             continue;
           }
+        }
+        if (!this.byClock && !en.includes(pick)) {
+          this.fail(null, new Error(`scheduler ${this.sched.name}: picked ${String(pick)}, expected one of the enabled threads [${en.join(",")}]`), false);
+          continue;
         }
         if (this.npicks === this.picks.length) this.growPicks();
         this.picks[this.npicks++] = pick;
@@ -764,17 +776,20 @@ export class Machine implements SchedState {
       const last = this.lastThread;
       this.steps++;
       this.lastThread = ti;
-      let pick: number;
+      let pick = ti;
       try {
         pick = this.sched.pick(en, this);
+        if (pick !== ti) {
+          this.pending = PICKED;
+          this.pendingPick = pick;
+        }
       } catch (e) {
-        pick = -2;
+        this.pending = THREW;
         this.pendingError = e;
       }
       this.steps--;
       this.lastThread = last;
-      if (pick !== ti) {
-        this.pendingPick = pick;
+      if (this.pending !== NONE) {
         this.pendingPoint = p;
         return false;
       }
@@ -922,10 +937,10 @@ export class Machine implements SchedState {
     this.lastThread = t.index;
     if (r.done === true) this.popFrame(t);
     else t.lastPoint = r.value;
-    if (this.pendingPick !== -1 && (r.done === true || r.value !== this.pendingPoint)) {
+    if (this.pending !== NONE && (r.done === true || r.value !== this.pendingPoint)) {
       // continueAt answered false and the thread went on: the scheduler's
       // answer no longer fits the state (a contract broken, never silently)
-      this.pendingPick = -1;
+      this.pending = NONE;
       this.fail(t, new Error(`${t.name} was told at '${this.pendingPoint?.label}' to yield there and did not`));
     }
     if (this.linesSeq() !== this.seenSeq) this.refreshLines(this.gic.now());
@@ -1010,12 +1025,12 @@ export class Machine implements SchedState {
     }
   }
 
-  private fail(t: Thread | null, e: unknown): void {
+  private fail(t: Thread | null, e: unknown, withStack = true): void {
     const err = e instanceof Error ? e : new Error(String(e));
     const where = t === null ? (this.current === null ? "scheduler" : this.current.name) : t.name;
     // an error class with a name of its own (a list race) keeps it as its kind
     const kind = err.name !== "Error" && /^[a-z][a-z-]*$/.test(err.name) ? { kind: err.name } : {};
-    this.failure = { thread: where, message: err.message, ...kind, ...(err.stack ? { stack: err.stack } : {}) };
+    this.failure = { thread: where, message: err.message, ...kind, ...(withStack && err.stack ? { stack: err.stack } : {}) };
     if (t !== null) {
       t.state = DONE;
       this.enabledDirty = true;
