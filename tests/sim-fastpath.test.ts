@@ -2,12 +2,14 @@
 // thread the run loop would run again at once passes its scheduling point
 // without yielding (under the time scheduler: it has the smallest clock;
 // under any other: it is the one thread enabled, or the scheduler, asked at
-// the point the question the loop would ask next, answers it). It must change nothing a
-// run produces: every result, schedule, step count and trace is compared
-// here with the fast path on and off, on random toy programs built to meet
+// the point the question the loop would ask next, answers it). It must
+// change nothing a run produces: every result, schedule, step count and
+// trace, and every question a scheduler is asked, is compared here with the
+// fast path on and off, on random toy programs built to meet
 // its edge cases (clock ties, events and IRQs due at the running thread's
 // clock, contended locks, step limits, windows) and on every bundled
-// workload under every design.
+// workload under every design, and every race scenario under every design
+// and the explorers' kinds of scheduler.
 
 import { describe, expect, it } from "vitest";
 import { Gic } from "../host/hw/gic.ts";
@@ -20,6 +22,8 @@ import { Rng } from "../host/sim/rng.ts";
 import { gicOn } from "./sim-helpers.ts";
 import { runWorkload, variantsFor } from "../host/workload/runner.ts";
 import { bundled } from "./workload-helpers.ts";
+import { SCENARIOS } from "../host/xen/scenarios.ts";
+import { allVariants } from "../host/xen/variants.ts";
 
 const profile = defaultProfile();
 const P: SchedPoint = Object.freeze({ label: "p" });
@@ -133,6 +137,20 @@ function plain(r: RunResult): unknown {
   return JSON.parse(JSON.stringify({ ...r, schedule: r.schedule, lockOrder: r.lockOrder }));
 }
 
+/** `s`, writing each question it is asked (the enabled threads, the step
+ *  count, the previous thread, their clocks) and its answer to `q`. */
+function asked(s: Scheduler, q: string[]): Scheduler {
+  return {
+    name: s.name,
+    pick(enabled, st) {
+      const t = s.pick(enabled, st);
+      q.push(`${enabled.join(",")} steps ${st.steps} last ${st.lastThread} clocks ${enabled.map((e) => st.clockOf(e)).join(",")} -> ${t}`);
+      return t;
+    },
+  };
+}
+
+
 describe("the fast path changes nothing", () => {
   it("random toy programs: every window's result, schedule and the log are the same with it off", () => {
     let fast = 0, irqs = 0;
@@ -167,19 +185,6 @@ describe("the fast path changes nothing", () => {
     // and it did pass points (one thread enabled, or the scheduler's answer)
     expect(fast).toBeGreaterThan(50);
   });
-
-  /** `s`, writing each question it is asked (the enabled threads, the step
-   *  count, the previous thread, their clocks) and its answer to `q`. */
-  function asked(s: Scheduler, q: string[]): Scheduler {
-    return {
-      name: s.name,
-      pick(enabled, st) {
-        const t = s.pick(enabled, st);
-        q.push(`${enabled.join(",")} steps ${st.steps} last ${st.lastThread} clocks ${enabled.map((e) => st.clockOf(e)).join(",")} -> ${t}`);
-        return t;
-      },
-    };
-  }
 
   /** Two pCPUs each passing `n` points, under `scheduler`; `keep` breaks
    *  the fast path's contract on pCPU 0 (asked at a point, it goes on
@@ -292,6 +297,41 @@ describe("every bundled workload under every design, the fast path on and off", 
         expect(tOn.schedule, variant).toEqual(on.schedule);
         expect(tOn.trace!.hash(), variant).toBe(tOff.trace!.hash());
       }
+    });
+  }
+});
+
+describe("every race scenario under every design, the explorers' kinds of scheduler, the fast path on and off", () => {
+  // The real hypervisor code (locks, traps, idle, declared points) under
+  // random, pct and a replay of a random run's schedule: the scheduler is
+  // asked the same questions in the same state, and the run, its checks
+  // and its findings are the same.
+  for (const sc of SCENARIOS) {
+    it(sc.name, () => {
+      let fast = 0;
+      for (const { name: variant } of allVariants()) {
+        for (const seed of [1, 2, 3]) {
+          const recorded = sc.build(variant, Sched.random(seed + 100), {});
+          const schedule = recorded.sys.machine.run({ maxSteps: 20_000 }).schedule;
+          const kinds: Array<() => Scheduler> = [() => Sched.random(seed), () => Sched.pct(3, seed, { steps: 200 }), () => Sched.replay(schedule)];
+          for (const make of kinds) {
+            const run = (fastPath: boolean) => {
+              const q: string[] = [];
+              const s = sc.build(variant, asked(make(), q), { fastPath });
+              const r = s.sys.machine.run({ maxSteps: 20_000 });
+              return { q, r: plain(r), findings: s.check(r), fast: s.sys.machine.fastSteps };
+            };
+            const on = run(true), off = run(false);
+            const what = `${variant} seed ${seed} ${make().name}`;
+            expect(on.q, what).toEqual(off.q);
+            expect(on.r, what).toEqual(off.r);
+            expect(on.findings, what).toEqual(off.findings);
+            expect(off.fast).toBe(0);
+            fast += on.fast;
+          }
+        }
+      }
+      expect(fast).toBeGreaterThan(100);
     });
   }
 });

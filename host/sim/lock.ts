@@ -11,8 +11,9 @@
 // "spin:<class>" time and in the machine's contention table.
 //
 // Use an operation as `yield* spin_lock(ctx, l)` where it happens: under the
-// time scheduler's fast path (machine.ts) an operation that need not yield
-// acts when it is called, not when the returned iterator is first resumed.
+// machine's fast path (machine.ts) an operation that need not yield acts
+// when it is called, not when the returned iterator is first resumed, and
+// one that must yield has to yield at once.
 
 import type { Co, SchedPoint } from "./api.ts";
 import type { Contention, Machine, Thread } from "./machine.ts";

@@ -771,9 +771,9 @@ export class Machine implements SchedState {
     if (!this.byClock && en.length > 1) {
       // A decision. The scheduler is asked here what the loop's next pass
       // would ask it, in the state it would see then (the step counted,
-      // t the last thread). Its answer t carries on; another answer, or an
-      // error, is handed to that pass (pendingPick), which asks nothing.
-      const last = this.lastThread;
+      // t the last thread: the step's end sets it so either way). Its
+      // answer t carries on; another answer, or an error, is handed to
+      // that pass (pendingPick), which asks nothing.
       this.steps++;
       this.lastThread = ti;
       let pick = ti;
@@ -788,7 +788,6 @@ export class Machine implements SchedState {
         this.pendingError = e;
       }
       this.steps--;
-      this.lastThread = last;
       if (this.pending !== NONE) {
         this.pendingPoint = p;
         return false;

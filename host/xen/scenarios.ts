@@ -33,6 +33,8 @@ export interface Scenario {
 /** How a scenario's system is built besides its design and scheduler. */
 export interface ScenarioOptions extends MemoryOptions {
   trace?: boolean;
+  /** @internal the machine's fast path (MachineOptions.fastPath, default on) */
+  fastPath?: boolean;
 }
 
 const N = 40; // the interrupt that migrates
@@ -59,6 +61,7 @@ export function scenarioSystem(variant: string, scheduler: Scheduler, opts: Scen
   so.replay = true; // built once per explored schedule
   if (opts.memory !== undefined) so.memory = opts.memory;
   if (opts.lockBarrier !== undefined) so.lockBarrier = opts.lockBarrier;
+  if (opts.fastPath !== undefined) so.fastPath = opts.fastPath;
   const sys = buildSystem(so);
   guestCpuInterfaces(sys);
   return sys;
