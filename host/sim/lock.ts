@@ -18,6 +18,7 @@
 import type { Co, SchedPoint } from "./api.ts";
 import type { Contention, Machine, Thread } from "./machine.ts";
 import type { RawAcquisition } from "./lockdep.ts";
+import { doubleFields } from "./shape.ts";
 
 const WAIT: SchedPoint = Object.freeze({ label: "spin" });
 const IRQ_AFTER_RESTORE: SchedPoint = Object.freeze({ label: "irq after restore" });
@@ -48,6 +49,7 @@ export class SpinLock {
     this.unlockStep = pts.unlockStep;
     this.spinCategory = spinCategory(lockClass);
     this.stats = machine.lockClassStats(lockClass);
+    doubleFields(this, ["releasedAt"]);
   }
 }
 

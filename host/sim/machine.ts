@@ -53,6 +53,7 @@ import type { Schedule, Scheduler, SchedState } from "./sched.ts";
 import { Trace, registerName } from "./trace.ts";
 import type { SpinLock } from "./lock.ts";
 import { removeAt } from "./arrays.ts";
+import { doubleFields } from "./shape.ts";
 import { DEFAULT_DRAIN_CYCLES, DRAIN_BASE, WeakMemory, type Cell, type DrainCause, type LockBarrier, type MemoryModel, type StoreEntry } from "./memory.ts";
 
 export type ThreadState = "runnable" | "waiting" | "idle" | "done" | "unspawned";
@@ -126,7 +127,9 @@ export class Thread {
   private hypCycles = 0;
   private readonly cats = new Map<string, number>();
 
-  constructor(readonly machine: Machine, readonly index: number, readonly name: string, readonly cpu: number) {}
+  constructor(readonly machine: Machine, readonly index: number, readonly name: string, readonly cpu: number) {
+    doubleFields(this as Thread & { hypCycles: number }, ["clock", "quietUntil", "waitSince", "idleSince", "hypCycles"]);
+  }
 
   get threadState(): ThreadState { return STATE_NAMES[this.state]!; }
   /** in hard-IRQ context */
@@ -615,6 +618,7 @@ export class Machine implements SchedState {
     let c = this.contention.get(cls);
     if (c === undefined) {
       c = { acquisitions: 0, contended: 0, spinCycles: 0 };
+      doubleFields(c, ["spinCycles"]);
       this.contention.set(cls, c);
     }
     return c;

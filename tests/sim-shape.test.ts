@@ -1,0 +1,54 @@
+// The shapes V8 gives the machine's hot objects must not change in the
+// middle of a command: a number field that begins as a small integer and
+// later holds a double changes the shape of every object of its class, and
+// all optimised code that relied on the old shape is thrown away at once
+// (host/sim/shape.ts). Cycle counts hold doubles sooner or later (wake
+// times come from a Float64Array; clocks pass 2^30 in long runs), so their
+// fields begin as doubles. Checked with V8's own map comparison.
+
+import v8 from "node:v8";
+import { describe, expect, it } from "vitest";
+import { Gic } from "../host/hw/gic.ts";
+import { Machine, Sched, SpinLock, defaultProfile, type Thread } from "../host/sim/index.ts";
+import { doubleFields } from "../host/sim/shape.ts";
+
+v8.setFlagsFromString("--allow-natives-syntax");
+const sameMap = new Function("a", "b", "return %HaveSameMap(a, b)") as (a: object, b: object) => boolean;
+
+const BIG = 2 ** 40; // a double in V8 (no small integer)
+
+function machine(): Machine {
+  return new Machine({ gic: Gic.create({ cpus: 2 }), profile: defaultProfile(), scheduler: Sched.time() });
+}
+
+describe("cycle fields keep their shape", () => {
+  it("a thread whose clocks hold doubles keeps the shape of a fresh one", () => {
+    const m = machine();
+    const a = m.cpus[0]! as Thread;
+    const b = m.cpus[1]! as Thread;
+    b.clock = BIG + 1;
+    b.quietUntil = BIG + 2;
+    b.waitSince = BIG + 3;
+    b.charge(BIG); // hyp cycles
+    (b as unknown as { idleSince: number }).idleSince = BIG + 4;
+    expect(sameMap(a, b)).toBe(true);
+    expect(sameMap(a, machine().cpus[0]!)).toBe(true);
+  });
+
+  it("a lock released at a double cycle and its class's spin count keep their shapes", () => {
+    const m = machine();
+    const l1 = new SpinLock(m, "c1", "one");
+    const l2 = new SpinLock(m, "c2", "two");
+    l2.releasedAt = BIG;
+    l2.stats.spinCycles += BIG;
+    expect(sameMap(l1, l2)).toBe(true);
+    expect(sameMap(l1.stats, l2.stats)).toBe(true);
+  });
+
+  it("doubleFields leaves the values as they were", () => {
+    const o = { a: 3, b: 0, c: -7 };
+    doubleFields(o, ["a", "b"]);
+    expect(o).toEqual({ a: 3, b: 0, c: -7 });
+    expect(Object.is(o.b, 0)).toBe(true);
+  });
+});
