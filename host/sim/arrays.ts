@@ -9,3 +9,13 @@ export function removeAt<T>(xs: T[], i: number): void {
   for (let k = i + 1; k < n; k++) xs[k - 1] = xs[k]!;
   xs.pop();
 }
+
+/** xs.map(f), always as a packed array. V8's optimising compiler builds
+ *  map()'s result as an array that may have holes, its interpreter as one
+ *  that may not: two shapes, and optimised code that has met one is thrown
+ *  away when it meets the other. For arrays the hot paths index. */
+export function mapPacked<T, U>(xs: readonly T[], f: (x: T, i: number) => U): U[] {
+  const out: U[] = [];
+  for (let i = 0; i < xs.length; i++) out.push(f(xs[i]!, i));
+  return out;
+}

@@ -7,6 +7,7 @@
 import { point, type Co, type CostProfile } from "../sim/api.ts";
 import { Machine, type PCpu } from "../sim/machine.ts";
 import { Sched } from "../sim/sched.ts";
+import { mapPacked } from "../sim/arrays.ts";
 import { Gic } from "../hw/gic.ts";
 import { GICD } from "../hw/regs.ts";
 import { GuestCpu, type GuestProgram } from "../guest/guest.ts";
@@ -42,12 +43,12 @@ export class Hypervisor {
   private readonly waiting: boolean[];
 
   constructor(readonly machine: Machine, readonly vgic: VgicDesign, opts: HypervisorOptions) {
-    this.programs = opts.programs;
+    this.programs = mapPacked(opts.programs, (p) => p);
     this.timeSlice = opts.timeSlice ?? 1_000_000;
-    this.guests = vgic.d.vcpu.map((v) => new GuestCpu(this, v));
-    this.gens = this.guests.map(() => null);
-    this.waiting = this.guests.map((_, i) => this.programs[i] === undefined);
-    this.migrationsPending = machine.cpus.map(() => 0);
+    this.guests = mapPacked(vgic.d.vcpu, (v) => new GuestCpu(this, v));
+    this.gens = mapPacked(this.guests, () => null);
+    this.waiting = mapPacked(this.guests, (_, i) => this.programs[i] === undefined);
+    this.migrationsPending = mapPacked(machine.cpus, () => 0);
     this.instantBoot = opts.instantBoot ?? false;
     this.trapResidual = opts.trapResidual;
     if (this.instantBoot) {
