@@ -4,16 +4,22 @@
 // all optimised code that relied on the old shape is thrown away at once
 // (host/sim/shape.ts). Cycle counts hold doubles sooner or later (wake
 // times come from a Float64Array; clocks pass 2^30 in long runs), so their
-// fields begin as doubles. Checked with V8's own map comparison.
+// fields begin as doubles. Arrays the hot paths index are built packed
+// however optimised their builder is (mapPacked). Checked with V8's own map
+// comparison.
 
 import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
 import { Gic } from "../host/hw/gic.ts";
 import { Machine, Sched, SpinLock, defaultProfile, type Thread } from "../host/sim/index.ts";
 import { doubleFields } from "../host/sim/shape.ts";
+import { mapPacked } from "../host/sim/arrays.ts";
 
 v8.setFlagsFromString("--allow-natives-syntax");
 const sameMap = new Function("a", "b", "return %HaveSameMap(a, b)") as (a: object, b: object) => boolean;
+
+const prepare = new Function("f", "%PrepareFunctionForOptimization(f)") as (f: Function) => void;
+const optimiseNext = new Function("f", "%OptimizeFunctionOnNextCall(f)") as (f: Function) => void;
 
 const BIG = 2 ** 40; // a double in V8 (no small integer)
 
@@ -21,7 +27,7 @@ function machine(): Machine {
   return new Machine({ gic: Gic.create({ cpus: 2 }), profile: defaultProfile(), scheduler: Sched.time() });
 }
 
-describe("cycle fields keep their shape", () => {
+describe("hot objects keep their shape", () => {
   it("a thread whose clocks hold doubles keeps the shape of a fresh one", () => {
     const m = machine();
     const a = m.cpus[0]! as Thread;
@@ -50,5 +56,19 @@ describe("cycle fields keep their shape", () => {
     doubleFields(o, ["a", "b"]);
     expect(o).toEqual({ a: 3, b: 0, c: -7 });
     expect(Object.is(o.b, 0)).toBe(true);
+  });
+
+  it("mapPacked gives arrays one shape whether it runs optimised or not", () => {
+    const objects = (xs: readonly number[]) => mapPacked(xs, (x, i) => ({ x, i }));
+    const before = [objects([1, 2, 3]), mapPacked([1, 2], () => false)];
+    prepare(mapPacked);
+    objects([4, 5]);
+    objects([6]);
+    optimiseNext(mapPacked);
+    const after = objects([7, 8, 9]);
+    expect(after).toEqual([{ x: 7, i: 0 }, { x: 8, i: 1 }, { x: 9, i: 2 }]);
+    expect(sameMap(before[0]!, after)).toBe(true);
+    optimiseNext(mapPacked);
+    expect(sameMap(before[1]!, mapPacked([3, 4], () => true))).toBe(true);
   });
 });

@@ -10,10 +10,11 @@ export function removeAt<T>(xs: T[], i: number): void {
   xs.pop();
 }
 
-/** xs.map(f), always as a packed array. V8's optimising compiler builds
- *  map()'s result as an array that may have holes, its interpreter as one
- *  that may not: two shapes, and optimised code that has met one is thrown
- *  away when it meets the other. For arrays the hot paths index. */
+/** xs.map(f), always as a packed array of references (objects, booleans,
+ *  functions; not numbers). V8's optimising compiler builds map()'s result
+ *  as an array that may have holes, its interpreter as one that may not:
+ *  two shapes, and optimised code that has met one is thrown away when it
+ *  meets the other. For arrays the hot paths index. */
 export function mapPacked<T, U>(xs: readonly T[], f: (x: T, i: number) => U): U[] {
   const out: U[] = [];
   for (let i = 0; i < xs.length; i++) out.push(f(xs[i]!, i));

@@ -48,7 +48,7 @@ export class Hypervisor {
     this.guests = mapPacked(vgic.d.vcpu, (v) => new GuestCpu(this, v));
     this.gens = mapPacked(this.guests, () => null);
     this.waiting = mapPacked(this.guests, (_, i) => this.programs[i] === undefined);
-    this.migrationsPending = mapPacked(machine.cpus, () => 0);
+    this.migrationsPending = new Int32Array(machine.cpus.length);
     this.instantBoot = opts.instantBoot ?? false;
     this.trapResidual = opts.trapResidual;
     if (this.instantBoot) {
@@ -118,7 +118,7 @@ export class Hypervisor {
   }
 
   /** per pCPU: vCPUs placed there that the scheduler is to move away */
-  private readonly migrationsPending: number[];
+  private readonly migrationsPending: Int32Array;
 
   /** vcpu_set_affinity: ask the scheduler to move v to `pcpu`. Xen sets
    *  _VPF_migrating and raises the schedule softirq on v's pCPU, which
