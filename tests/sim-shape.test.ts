@@ -3,10 +3,11 @@
 // later holds a double changes the shape of every object of its class, and
 // all optimised code that relied on the old shape is thrown away at once
 // (host/sim/shape.ts). Cycle counts hold doubles sooner or later (wake
-// times come from a Float64Array; clocks pass 2^30 in long runs), so their
-// fields begin as doubles. Arrays the hot paths index are built packed
-// however optimised their builder is (mapPacked). Checked with V8's own map
-// comparison.
+// times come from a Float64Array; clocks outgrow small integers in long
+// runs), so their fields begin as doubles. Arrays the hot paths index are
+// built packed however optimised their builder is (mapPacked): the
+// hypervisor's and the new vGIC's per-vCPU arrays are checked built by an
+// optimised constructor. Checked with V8's own map comparison.
 
 import v8 from "node:v8";
 import { describe, expect, it } from "vitest";
@@ -14,6 +15,7 @@ import { Gic } from "../host/hw/gic.ts";
 import { Machine, Sched, SpinLock, defaultProfile, type Thread } from "../host/sim/index.ts";
 import { doubleFields } from "../host/sim/shape.ts";
 import { mapPacked } from "../host/sim/arrays.ts";
+import { Hypervisor, NewVgic, buildSystem, type System } from "../host/index.ts";
 
 v8.setFlagsFromString("--allow-natives-syntax");
 const sameMap = new Function("a", "b", "return %HaveSameMap(a, b)") as (a: object, b: object) => boolean;
@@ -52,10 +54,11 @@ describe("hot objects keep their shape", () => {
   });
 
   it("doubleFields leaves the values as they were", () => {
-    const o = { a: 3, b: 0, c: -7 };
-    doubleFields(o, ["a", "b"]);
-    expect(o).toEqual({ a: 3, b: 0, c: -7 });
+    const o = { a: 3, b: 0, c: -7, d: -0, e: 2.5, f: NaN, g: BIG };
+    doubleFields(o, ["a", "b", "d", "e", "f", "g"]);
+    expect(o).toEqual({ a: 3, b: 0, c: -7, d: -0, e: 2.5, f: NaN, g: BIG });
     expect(Object.is(o.b, 0)).toBe(true);
+    expect(Object.is(o.d, -0)).toBe(true);
   });
 
   it("mapPacked gives arrays one shape whether it runs optimised or not", () => {
@@ -70,5 +73,21 @@ describe("hot objects keep their shape", () => {
     expect(sameMap(before[0]!, after)).toBe(true);
     optimiseNext(mapPacked);
     expect(sameMap(before[1]!, mapPacked([3, 4], () => true))).toBe(true);
+  });
+
+  it("the hypervisor's and the new vGIC's arrays keep their shapes when their constructors run optimised", () => {
+    const build = (): System => buildSystem({ variant: "new-vgic", pcpus: 2, programs: [undefined, undefined, undefined], instantBoot: true });
+    const before = build();
+    const h0 = before.hyp as unknown as Record<string, object>;
+    for (const ctor of [Hypervisor, NewVgic] as Function[]) prepare(ctor);
+    build();
+    build();
+    for (const ctor of [Hypervisor, NewVgic] as Function[]) optimiseNext(ctor);
+    const after = build();
+    const h1 = after.hyp as unknown as Record<string, object>;
+    for (const k of ["guests", "programs", "gens", "waiting", "migrationsPending"]) {
+      expect(sameMap(h0[k]!, h1[k]!), `Hypervisor.${k}`).toBe(true);
+    }
+    expect(sameMap((before.vgic as NewVgic).vgic_cpu, (after.vgic as NewVgic).vgic_cpu)).toBe(true);
   });
 });

@@ -49,7 +49,7 @@ export class SpinLock {
     this.unlockStep = pts.unlockStep;
     this.spinCategory = spinCategory(lockClass);
     this.stats = machine.lockClassStats(lockClass);
-    doubleFields(this, ["releasedAt"]);
+    doubleFields<SpinLock>(this, ["releasedAt"]);
   }
 }
 

@@ -123,12 +123,12 @@ export class Thread {
    *  mode: a time slice may end there): no point is passed without
    *  yielding (continueAt) while it is set. */
   yieldsObserved = false;
-  /** cycles charged to "hyp" (kept apart: the common case) */
-  private hypCycles = 0;
+  /** @internal cycles charged to "hyp" (kept apart: the common case) */
+  hypCycles = 0;
   private readonly cats = new Map<string, number>();
 
   constructor(readonly machine: Machine, readonly index: number, readonly name: string, readonly cpu: number) {
-    doubleFields(this as Thread & { hypCycles: number }, ["clock", "quietUntil", "waitSince", "idleSince", "hypCycles"]);
+    doubleFields<Thread>(this, ["clock", "quietUntil", "waitSince", "idleSince", "hypCycles"]);
   }
 
   get threadState(): ThreadState { return STATE_NAMES[this.state]!; }

@@ -5,15 +5,19 @@
 // integer later receives a double it changes the shape of every object of
 // that class and throws away all the optimised code that relied on the old
 // shape. Cycle counts begin at 0 and become doubles on their own: wake
-// times come from a Float64Array, and clocks pass 2^30 cycles in long runs.
+// times come from a Float64Array, and clocks outgrow V8's small integers
+// in long runs.
 // Before their fields began as doubles, that change came a few hundred runs
 // into every explore and fuzz command and discarded about forty hot
 // functions at once (a thread's clock is read almost everywhere); compiling
 // them again kept the JIT's thread busy for much of a short command.
 
+/** The keys of T's number fields. */
+type NumberKeys<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T] & string;
+
 /** Give the number fields `keys` of `o` the double kind from the start;
  *  their values are unchanged. Call at the end of the constructor. */
-export function doubleFields<T extends object>(o: T, keys: readonly (keyof T & string)[]): void {
+export function doubleFields<T extends object>(o: T, keys: readonly NumberKeys<T>[]): void {
   const w = o as Record<string, number>;
   for (const k of keys) {
     const v = w[k]!;

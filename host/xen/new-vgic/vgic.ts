@@ -20,6 +20,7 @@
 import { point, type Co } from "../../sim/api.ts";
 import type { Machine, PCpu } from "../../sim/machine.ts";
 import type { StackNode } from "../../sim/lockdep.ts";
+import { mapPacked } from "../../sim/arrays.ts";
 import {
   SpinLock, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
 } from "../../sim/lock.ts";
@@ -98,7 +99,7 @@ export class NewVgic implements VgicDesign {
       timers_expired: [],
     }));
     vcpu_vtimer_init(machine, this.d.vcpu, this.pcpu); // common to both vGICs
-    this.vgic_cpu = this.d.vcpu.map((v) => new VgicCpu(machine, v));
+    this.vgic_cpu = mapPacked(this.d.vcpu, (v) => new VgicCpu(machine, v));
     this.dist = new VgicDist(machine, nr_spis);
     for (const r of opts.routed ?? []) {
       const { irq, edge } = typeof r === "number" ? { irq: r, edge: false } : r;
