@@ -15,11 +15,13 @@ import { Gic } from "../host/hw/gic.ts";
 import { Machine, Sched, SpinLock, defaultProfile, type Thread } from "../host/sim/index.ts";
 import { doubleFields } from "../host/sim/shape.ts";
 import { mapPacked } from "../host/sim/arrays.ts";
+import { Rng } from "../host/sim/rng.ts";
 import { Hypervisor, NewVgic, buildSystem, type System } from "../host/index.ts";
 
 v8.setFlagsFromString("--allow-natives-syntax");
 const sameMap = new Function("a", "b", "return %HaveSameMap(a, b)") as (a: object, b: object) => boolean;
 
+const isSmi = new Function("x", "return %IsSmi(x)") as (x: number) => boolean;
 const prepare = new Function("f", "%PrepareFunctionForOptimization(f)") as (f: Function) => void;
 const optimiseNext = new Function("f", "%OptimizeFunctionOnNextCall(f)") as (f: Function) => void;
 
@@ -89,5 +91,23 @@ describe("hot objects keep their shape", () => {
       expect(sameMap(h0[k]!, h1[k]!), `Hypervisor.${k}`).toBe(true);
     }
     expect(sameMap((before.vgic as NewVgic).vgic_cpu, (after.vgic as NewVgic).vgic_cpu)).toBe(true);
+  });
+
+  it("Rng.below gives small integers as small integers, as the values it always gave", () => {
+    const a = new Rng(7), b = new Rng(7);
+    for (let i = 0; i < 2000; i++) {
+      const n = 1 + (i % 37);
+      const x = a.below(n);
+      expect(isSmi(x)).toBe(true);
+      // the same draw, computed the old way (below(1) draws nothing)
+      if (n === 1) {
+        expect(x).toBe(0);
+        continue;
+      }
+      const limit = Math.floor(0x100000000 / n) * n;
+      let y = b.next();
+      while (y >= limit) y = b.next();
+      expect(x).toBe(y % n);
+    }
   });
 });

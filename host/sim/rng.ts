@@ -54,7 +54,11 @@ export class Rng {
     const limit = Math.floor(0x100000000 / n) * n;
     let x = this.next();
     while (x >= limit) x = this.next();
-    return x % n;
+    // V8's interpreter gives x % n as a heap number whenever x is one
+    // (beyond its small integers): a small result is returned as a small
+    // integer, so the objects and arrays it is stored in keep their shapes
+    // (sim/shape.ts; the fuzzer's configurations and operations)
+    return n <= 0x40000000 ? (x % n) | 0 : x % n;
   }
 
   /** Uniform float in [0, 1) with 32 bits of randomness. */
