@@ -18,7 +18,7 @@
 import type { Co, SchedPoint } from "./api.ts";
 import type { Contention, Machine, Thread } from "./machine.ts";
 import type { RawAcquisition } from "./lockdep.ts";
-import { doubleFields } from "./shape.ts";
+import { AS_DOUBLE } from "./shape.ts";
 
 const WAIT: SchedPoint = Object.freeze({ label: "spin" });
 const IRQ_AFTER_RESTORE: SchedPoint = Object.freeze({ label: "irq after restore" });
@@ -49,7 +49,8 @@ export class SpinLock {
     this.unlockStep = pts.unlockStep;
     this.spinCategory = spinCategory(lockClass);
     this.stats = machine.lockClassStats(lockClass);
-    doubleFields<SpinLock>(this, ["releasedAt"]);
+    this.releasedAt = AS_DOUBLE; // a double field from the start (shape.ts)
+    this.releasedAt = 0;
   }
 }
 

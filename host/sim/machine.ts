@@ -53,7 +53,7 @@ import type { Schedule, Scheduler, SchedState } from "./sched.ts";
 import { Trace, registerName } from "./trace.ts";
 import type { SpinLock } from "./lock.ts";
 import { removeAt } from "./arrays.ts";
-import { doubleFields } from "./shape.ts";
+import { AS_DOUBLE } from "./shape.ts";
 import { DEFAULT_DRAIN_CYCLES, DRAIN_BASE, WeakMemory, type Cell, type DrainCause, type LockBarrier, type MemoryModel, type StoreEntry } from "./memory.ts";
 
 export type ThreadState = "runnable" | "waiting" | "idle" | "done" | "unspawned";
@@ -128,7 +128,9 @@ export class Thread {
   private readonly cats = new Map<string, number>();
 
   constructor(readonly machine: Machine, readonly index: number, readonly name: string, readonly cpu: number) {
-    doubleFields<Thread>(this, ["clock", "quietUntil", "waitSince", "idleSince", "hypCycles"]);
+    // cycle counts: double fields from the start (shape.ts)
+    this.clock = this.quietUntil = this.waitSince = this.idleSince = this.hypCycles = AS_DOUBLE;
+    this.clock = this.quietUntil = this.waitSince = this.idleSince = this.hypCycles = 0;
   }
 
   get threadState(): ThreadState { return STATE_NAMES[this.state]!; }
@@ -617,8 +619,8 @@ export class Machine implements SchedState {
   lockClassStats(cls: string): Contention {
     let c = this.contention.get(cls);
     if (c === undefined) {
-      c = { acquisitions: 0, contended: 0, spinCycles: 0 };
-      doubleFields(c, ["spinCycles"]);
+      c = { acquisitions: 0, contended: 0, spinCycles: AS_DOUBLE };
+      c.spinCycles = 0;
       this.contention.set(cls, c);
     }
     return c;
