@@ -4,7 +4,9 @@
 // a case's runner) gets a hidden class of its own in V8's old space that
 // keeps it, and every object its context reaches, alive through young
 // collections until a full one: each schedule's whole system was copied and
-// promoted, a quarter of the explorer's time. This checks the property
+// promoted, a quarter of the explorer's time. A getter closure made per
+// run's result did the same through its accessor pair, which V8 allocates
+// in old space (tests/sim-machine.test.ts). This checks the property
 // itself (what young collections leave behind), not a timing.
 import { describe, expect, it } from "vitest";
 import { setFlagsFromString } from "node:v8";

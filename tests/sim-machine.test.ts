@@ -267,6 +267,56 @@ describe("run limits and errors", () => {
   });
 });
 
+describe("run results", () => {
+  /** Two pCPUs charging and yielding, under a random scheduler: every step
+   *  is a decision, recorded in the schedule. */
+  function racing(trace: boolean) {
+    const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile, scheduler: Sched.random(7), trace });
+    for (const cpu of [0, 1]) {
+      m.spawn(cpu, `loop${cpu}`, function* (c) {
+        for (;;) {
+          c.charge(10);
+          yield P;
+        }
+      });
+    }
+    return m;
+  }
+
+  it("schedule, lockOrder and traceHash are enumerable, in a fixed order, and describe the run as it stood", () => {
+    const m = racing(true);
+    const first = m.run({ maxSteps: 100 });
+    const again = racing(true).run({ maxSteps: 100 });
+    const later = m.run({ maxSteps: 100 }); // the picks grow past their first buffer
+    expect(Object.keys(first)).toEqual(["reason", "steps", "schedule", "lockdep", "lockOrder", "contention", "clocks", "threads", "traceHash"]);
+    expect(first.schedule.picks).toHaveLength(100);
+    expect(first.schedule).toEqual(again.schedule);
+    expect(later.schedule.picks).toHaveLength(200);
+    expect(later.schedule.picks.slice(0, 100)).toEqual(first.schedule.picks);
+    expect(first.traceHash).toBe(again.traceHash);
+    expect(first.traceHash).not.toBe(later.traceHash);
+    const json = JSON.parse(JSON.stringify(first)) as Record<string, unknown>;
+    expect(json.schedule).toEqual(first.schedule);
+    expect(json.lockOrder).toEqual({});
+    expect(json.traceHash).toBe(first.traceHash);
+    expect(Object.keys(racing(false).run({ maxSteps: 3 }))).not.toContain("traceHash");
+  });
+
+  it("every result shares its accessors: none is a closure made for one result", () => {
+    // V8 keeps the accessor pair of an own getter in the old generation, and
+    // young collections keep whatever the old generation points to: a
+    // getter closure per result kept each run's lockdep and schedule buffer
+    // alive until a full collection (tests/gc-retention.test.ts measures
+    // the outcome).
+    const a = racing(true).run({ maxSteps: 10 }), b = racing(true).run({ maxSteps: 20 });
+    for (const k of ["schedule", "lockOrder", "traceHash"]) {
+      const da = Object.getOwnPropertyDescriptor(a, k)!, db = Object.getOwnPropertyDescriptor(b, k)!;
+      expect(typeof da.get, k).toBe("function");
+      expect(da.get, k).toBe(db.get);
+    }
+  });
+});
+
 describe("an IRQ taken while spinning (Xen's spin_lock leaves IRQs enabled)", () => {
   /** pCPU0 holds L for `hold` cycles; pCPU1 spins on it (irqsave or not);
    *  an SPI for pCPU1 arrives while it spins. */

@@ -1072,32 +1072,30 @@ export class Machine implements SchedState {
     // The schedule, the lock-order graph and the trace hash grow with the
     // run: they are computed when first read, so a run continued window by
     // window (run({until}) again and again) does not copy them every time.
-    const picks = this.picks, npicks = this.npicks, lockdep = this.lockdep;
-    let schedule: Schedule | undefined, lockOrder: Record<string, string[]> | undefined;
-    const res: RunResult = {
-      reason,
-      steps: this.steps,
-      get schedule(): Schedule { return schedule ??= { v: 1, picks: Array.from(picks.subarray(0, npicks)) }; },
-      lockdep: lockdep === null ? [] : lockdep.reports.slice(),
-      get lockOrder(): Record<string, string[]> { return lockOrder ??= lockdep === null ? {} : lockdep.graph(); },
-      contention,
-      clocks: this.cpus.map((c) => c.clock),
-      threads: this.threads.map((t) => ({
-        name: t.name, state: t.threadState, clock: t.clock, time: t.time(), stack: stackOf(t),
-      })),
-    };
+    // They are accessors of the module (see LAZY), same order and
+    // attributes as the properties of a literal.
+    const lockdep = this.lockdep;
+    const res = { reason, steps: this.steps } as RunResult;
+    const lazy: LazyParts = { picks: this.picks, npicks: this.npicks, lockdep, schedule: undefined, lockOrder: undefined, trace: null, events: 0, hash: undefined };
+    Object.defineProperty(res, LAZY, { value: lazy });
+    Object.defineProperty(res, "schedule", SCHEDULE_PROPERTY);
+    res.lockdep = lockdep === null ? [] : lockdep.reports.slice();
+    Object.defineProperty(res, "lockOrder", LOCK_ORDER_PROPERTY);
+    res.contention = contention;
+    res.clocks = this.cpus.map((c) => c.clock);
+    res.threads = this.threads.map((t) => ({
+      name: t.name, state: t.threadState, clock: t.clock, time: t.time(), stack: stackOf(t),
+    }));
     if (reason === "deadlock" && this.deadlockEdges !== null) res.deadlock = { cycle: this.deadlockEdges };
     if (reason === "error" && this.failure !== null) res.error = this.failure;
     const trace = this.trace;
     if (trace !== null) {
-      const events = trace.count;
+      lazy.trace = trace;
+      lazy.events = trace.count;
       // the hash of the trace as it stood when this result was made (a
       // streamed trace keeps no events to hash later: its hash now)
-      let hash: string | undefined = trace.streaming ? trace.hash() : undefined;
-      Object.defineProperty(res, "traceHash", {
-        enumerable: true,
-        get: () => (hash ??= trace.hash(events)),
-      });
+      if (trace.streaming) lazy.hash = trace.hash();
+      Object.defineProperty(res, "traceHash", TRACE_HASH_PROPERTY);
     }
     return res;
   }
@@ -1361,6 +1359,55 @@ export class Machine implements SchedState {
   }
 }
 
+
+// A RunResult's lazy properties. V8 allocates the accessor pair of an
+// object's own getter in the old generation, and young collections treat
+// everything the old generation points to as alive: a getter closure made
+// per result (a literal's `get schedule() {...}` over finish's variables)
+// kept the run's lockdep (its graphs, acquisition records and call
+// stacks) and its schedule buffer alive through every young collection
+// until a full one: that part of each system built per schedule or case
+// was copied and promoted.
+// The getters are these functions of the module, reading what they need
+// from the result itself (under LAZY, not enumerable): the pairs point to
+// nothing that dies, and results share one hidden class.
+
+/** What a RunResult's lazy properties are computed from. */
+interface LazyParts {
+  readonly picks: Uint8Array;
+  readonly npicks: number;
+  readonly lockdep: Lockdep | null;
+  schedule: Schedule | undefined;
+  lockOrder: Record<string, string[]> | undefined;
+  trace: Trace | null;
+  events: number;
+  hash: string | undefined;
+}
+
+const LAZY = Symbol("RunResult.lazy");
+const lazyOf = (r: RunResult): LazyParts => (r as unknown as { [LAZY]: LazyParts })[LAZY];
+
+const SCHEDULE_PROPERTY: PropertyDescriptor = Object.freeze({
+  enumerable: true, configurable: true,
+  get(this: RunResult): Schedule {
+    const z = lazyOf(this);
+    return z.schedule ??= { v: 1, picks: Array.from(z.picks.subarray(0, z.npicks)) };
+  },
+});
+const LOCK_ORDER_PROPERTY: PropertyDescriptor = Object.freeze({
+  enumerable: true, configurable: true,
+  get(this: RunResult): Record<string, string[]> {
+    const z = lazyOf(this);
+    return z.lockOrder ??= z.lockdep === null ? {} : z.lockdep.graph();
+  },
+});
+const TRACE_HASH_PROPERTY: PropertyDescriptor = Object.freeze({
+  enumerable: true,
+  get(this: RunResult): string {
+    const z = lazyOf(this);
+    return z.hash ??= z.trace!.hash(z.events);
+  },
+});
 
 function before(a: TimedEvent, b: TimedEvent): boolean {
   return a.time < b.time || (a.time === b.time && a.seq < b.seq);
