@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GICD } from "../host/hw/regs.ts";
+import type { Schedule } from "../host/sim/sched.ts";
 import {
   fuzz, legalGicdAccess, parseFinding, replay, runOps, runVgicCase, vgicTarget, type Finding, type VgicConfig, type VgicOp,
 } from "../host/fuzz/index.ts";
@@ -63,6 +64,18 @@ describe("vgic findings", () => {
       const { schedule: _s, ...seedOnly } = back;
       expect(replay(seedOnly).reproduced).toBe(true);
     }
+  });
+
+  it("a violation's schedule is {v, picks} to its readers and JSON, its picks a getter shared by every schedule", () => {
+    const f = found.get("xen-4.8")!;
+    const a = runOps(vgicTarget, f.config, f.ops).violation as { schedule?: Schedule };
+    const b = runOps(vgicTarget, f.config, f.ops).violation as { schedule?: Schedule };
+    expect(Object.keys(a.schedule!)).toEqual(["v", "picks"]);
+    expect(JSON.parse(JSON.stringify(a.schedule))).toEqual({ v: 1, picks: a.schedule!.picks });
+    expect(a.schedule!.picks).toEqual(f.schedule!.picks);
+    // (a getter closure per schedule would keep its bytes through young
+    // collections: V8 keeps an own getter's accessor pair in old space)
+    expect(Object.getOwnPropertyDescriptor(a.schedule, "picks")!.get).toBe(Object.getOwnPropertyDescriptor(b.schedule, "picks")!.get);
   });
 
   it("do not reproduce under the fixed design: the violation belongs to the variant", () => {

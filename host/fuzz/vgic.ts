@@ -499,12 +499,25 @@ class VgicSession implements FuzzSession<VgicOp> {
 }
 
 /** A schedule held as bytes (a pick is a thread index, below 256) until its
- *  picks are read: the shrinker keeps the results of the runs it made. */
+ *  picks are read: the shrinker keeps the results of the runs it made. Its
+ *  `picks` is an own, enumerable getter shared by every such schedule (as a
+ *  run's result's are, sim/machine.ts: a getter closure per object would
+ *  keep its bytes through young collections), reading them under BYTES. */
 function compactSchedule(picks: readonly number[]): Schedule {
-  const bytes = Uint8Array.from(picks);
-  let list: number[] | null = null;
-  return { v: 1, get picks(): number[] { return list ??= Array.from(bytes); } };
+  const s = { v: 1 } as Schedule;
+  Object.defineProperty(s, BYTES, { value: { bytes: Uint8Array.from(picks), list: null } satisfies PackedPicks });
+  return Object.defineProperty(s, "picks", PICKS_PROPERTY);
 }
+
+interface PackedPicks { readonly bytes: Uint8Array; list: number[] | null }
+const BYTES = Symbol("Schedule.bytes");
+const PICKS_PROPERTY: PropertyDescriptor = Object.freeze({
+  enumerable: true, configurable: true,
+  get(this: Schedule): number[] {
+    const z = (this as unknown as { [BYTES]: PackedPicks })[BYTES];
+    return z.list ??= Array.from(z.bytes);
+  },
+});
 
 // ---- generation
 
