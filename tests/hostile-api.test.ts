@@ -14,6 +14,8 @@ import { jsonDepth, parseJson, printable } from "../host/io/input.ts";
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../host/io/files.ts";
 import { parseCliArgs } from "../host/io/args.ts";
 import { scheduleFromString } from "../host/sim/sched.ts";
+import { buildSystem, type SystemOptions } from "../host/xen/system.ts";
+import { Hypervisor, type HypervisorOptions } from "../host/xen/hypervisor.ts";
 
 /** SPI 40 enabled, pending and signalled to CPU 0 (IHI 0048B 4.3.1, 4.4.1). */
 function pendSpi40(g: Gic): void {
@@ -153,5 +155,25 @@ describe("input guards (host/io)", () => {
   it("a negative number after an option is its value, for the option's own check", () => {
     const { values } = parseCliArgs({ args: ["--seed", "-1", "--json"], options: { seed: { type: "string" }, json: { type: "boolean" } } });
     expect(values).toEqual({ seed: "-1", json: true });
+  });
+});
+
+describe("buildSystem and Hypervisor: guest programs", () => {
+  it("anything but an array of functions or undefined is a TypeError naming the entry", () => {
+    const bad: Array<[unknown, string]> = [
+      [undefined, "programs: got undefined, expected an array with a guest program (a function) or undefined per vCPU"],
+      [5, "programs: got 5, expected an array with a guest program (a function) or undefined per vCPU"],
+      [{ length: 2 }, 'programs: got {"length":2}, expected an array with a guest program (a function) or undefined per vCPU'],
+      [[undefined, 3], "programs[1]: got 3, expected a guest program (a function) or undefined"],
+      [[null], "programs[0]: got null, expected a guest program (a function) or undefined"],
+    ];
+    for (const [programs, message] of bad) {
+      expect(() => buildSystem({ programs } as unknown as SystemOptions)).toThrow(new TypeError(message));
+    }
+    // the class itself checks too (a design and machine of a valid build)
+    const ok = buildSystem({ programs: [undefined, undefined], instantBoot: true });
+    expect(() => new Hypervisor(ok.machine, ok.vgic, { programs: [7] } as unknown as HypervisorOptions)).toThrow(
+      new TypeError("programs[0]: got 7, expected a guest program (a function) or undefined"));
+    ok.gic.release();
   });
 });

@@ -115,7 +115,7 @@ export class ConfigError extends Error {
 }
 
 /** A value as an error shows it: NaN and Infinity by name (JSON says null). */
-function shown(v: unknown): string {
+export function shown(v: unknown): string {
   if (typeof v === "number" || v === undefined) return String(v);
   try {
     const s = JSON.stringify(v);

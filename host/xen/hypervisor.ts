@@ -8,7 +8,7 @@ import { point, type Co, type CostProfile } from "../sim/api.ts";
 import { Machine, type PCpu } from "../sim/machine.ts";
 import { Sched } from "../sim/sched.ts";
 import { mapPacked } from "../sim/arrays.ts";
-import { Gic } from "../hw/gic.ts";
+import { Gic, shown } from "../hw/gic.ts";
 import { GICD } from "../hw/regs.ts";
 import { GuestCpu, type GuestProgram } from "../guest/guest.ts";
 import { Vgic } from "./vgic.ts";
@@ -34,6 +34,18 @@ export interface HypervisorOptions {
   trapResidual?: number;
 }
 
+/** Guest programs as the hypervisor takes them: one per vCPU, a function
+ *  or undefined (none: the vCPU waits in WFI). A TypeError names the entry. */
+export function checkPrograms(programs: unknown): asserts programs is (GuestProgram | undefined)[] {
+  if (!Array.isArray(programs)) {
+    throw new TypeError(`programs: got ${shown(programs)}, expected an array with a guest program (a function) or undefined per vCPU`);
+  }
+  for (let i = 0; i < programs.length; i++) {
+    const p: unknown = programs[i];
+    if (p !== undefined && typeof p !== "function") throw new TypeError(`programs[${i}]: got ${shown(p)}, expected a guest program (a function) or undefined`);
+  }
+}
+
 export class Hypervisor {
   readonly guests: GuestCpu[];
   readonly timeSlice: number;
@@ -43,6 +55,7 @@ export class Hypervisor {
   private readonly waiting: boolean[];
 
   constructor(readonly machine: Machine, readonly vgic: VgicDesign, opts: HypervisorOptions) {
+    checkPrograms(opts.programs);
     this.programs = mapPacked(opts.programs, (p) => p);
     this.timeSlice = opts.timeSlice ?? 1_000_000;
     this.guests = mapPacked(vgic.d.vcpu, (v) => new GuestCpu(this, v));

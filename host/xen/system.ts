@@ -10,7 +10,7 @@ import { defaultProfile } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import type { MemoryOptions } from "../sim/memory.ts";
 import type { GuestProgram } from "../guest/guest.ts";
-import { Hypervisor, type HypervisorOptions } from "./hypervisor.ts";
+import { Hypervisor, checkPrograms, type HypervisorOptions } from "./hypervisor.ts";
 import { variantNamed } from "./variants.ts";
 import type { RoutedIrq } from "./vgic.ts";
 import type { VgicDesign } from "./design.ts";
@@ -52,6 +52,7 @@ export interface System {
 }
 
 export function buildSystem(o: SystemOptions): System {
+  checkPrograms(o.programs); // (the default placement counts them)
   const pcpus = o.pcpus ?? 2;
   const base = { cpus: pcpus, irqs: o.irqs ?? 128, listRegisters: o.listRegisters ?? 4 };
   const gic = Gic.create(o.gic === undefined ? base : { ...base, ...o.gic });
