@@ -123,8 +123,8 @@ export class Thread {
    *  mode: a time slice may end there): no point is passed without
    *  yielding (continueAt) while it is set. */
   yieldsObserved = false;
-  /** @internal cycles charged to "hyp" (kept apart: the common case) */
-  hypCycles = 0;
+  /** cycles charged to "hyp" (kept apart: the common case) */
+  private hypCycles = 0;
   private readonly cats = new Map<string, number>();
 
   constructor(readonly machine: Machine, readonly index: number, readonly name: string, readonly cpu: number) {
