@@ -111,6 +111,7 @@ const CASES: Case[] = [
   { what: "fuzz --seed -1", args: ["fuzz", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 4294967295, got '-1'/ },
   { what: "explore --seed -1", args: ["explore", "rank-abba", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 2147483648, got '-1'/ },
   { what: "bench --runs 0", args: ["bench", "--hw", "--runs", "0"], status: 2, says: /--runs: expected an integer from 1 to 1000, got '0'/ },
+  { what: "bench --iterations abc", args: ["bench", "--iterations", "abc"], status: 2, says: /--iterations: expected an integer from 1 to 1000000000, got 'abc'/ },
   { what: "fuzz --out under a file", args: ["fuzz", "--out", join(aFile, "x"), "--cases", "1"], status: 2, says: /--out: .*a-file is a file, not a directory/ },
   { what: "explore --out under a file", args: ["explore", "rank-abba", "--variant", "xen-4.8", "--out", join(aFile, "x")], status: 2, says: /--out: .*a-file is a file, not a directory/ },
   { what: "fuzz --out /proc/x", args: ["fuzz", "--out", "/proc/x", "--cases", "1"], status: 2, says: /--out: \/proc\/x is on a pseudo file system/ },

@@ -68,6 +68,7 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
   // a run of zero timings has no median, and the upper bounds keep a
   // benchmark within minutes
   const runs = intOption(values, "runs", 1, 1000);
+  const iterations = intOption(values, "iterations", 1, 1e9);
   const reps = intOption(values, "reps", 1, 100_000);
   const seed = intOption(values, "seed", 0, 0xffffffff) ?? 1;
   const variantArg = stringOption(values, "variant") ?? "all";
@@ -96,8 +97,7 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
   say(`host: ${h.cpu} (${h.cpus} CPUs), Node ${h.node} ${h.platform}/${h.arch}, load average ${h.load!.start.join(" ")}; profile ${profile.name} (${origin}), ${profile.hz / 1e6} MHz\n`);
   if (all || values.hw) {
     const opts: { iterations?: number; runs?: number } = {};
-    const it = intOption(values, "iterations", 1, 1e9);
-    if (it !== undefined) opts.iterations = it;
+    if (iterations !== undefined) opts.iterations = iterations;
     if (runs !== undefined) opts.runs = runs;
     const rates = runHardwareBench(opts);
     result.hardware = rates as unknown as BenchResult["hardware"];
