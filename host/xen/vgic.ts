@@ -656,6 +656,8 @@ export class Vgic implements VgicDesign {
   /** gic_restore_pending_irqs's work under v's lock. A plain function (it
    *  never yields), so the generator above keeps none of its locals. */
   private restore_pending_locked(ctx: PCpu, v: Vcpu): void {
+    const items = v.lr_pending.items;
+    if (items.length === 0) return; // (most entries: nothing waits)
     const pc = this.pcpu[ctx.id]!;
     let lrs = this.nr_lrs;
     let lr = 0;
@@ -664,7 +666,6 @@ export class Vgic implements VgicDesign {
     let floor = v.inflight_irqs.length;
     // (over a copy: the loop unlinks entries and may queue victims; the
     // copy is a scratch array, reused: nothing below yields or re-enters)
-    const items = v.lr_pending.items;
     const copy = LR_PENDING_SCRATCH;
     copy.length = 0;
     for (let j = 0; j < items.length; j++) copy.push(items[j]!);
