@@ -93,6 +93,13 @@ export function parseCommand(spec: CommandSpec, args: string[], write: (s: strin
     write(`vgic-lab ${VERSION}\n`);
     return { ...r, answered: EXIT.ok };
   }
+  // an empty path (an unset shell variable, say) would name the current
+  // directory, or with a suffix a hidden file in it: refused
+  for (const [k, o] of Object.entries(all)) {
+    if (o.arg === undefined || !/FILE|DIR|PATH/.test(o.arg)) continue;
+    const v = r.values[k];
+    if (v === "" || (Array.isArray(v) && v.includes(""))) throw new UsageError(`--${k}: got '', expected ${o.arg}, not empty`);
+  }
   const max = spec.maxPositionals ?? 0;
   if (r.positionals.length > max) {
     throw new UsageError(`unexpected argument '${printable(r.positionals[max]!)}'`);

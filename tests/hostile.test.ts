@@ -111,6 +111,9 @@ const CASES: Case[] = [
   { what: "fuzz --seed -1", args: ["fuzz", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 4294967295, got '-1'/ },
   { what: "explore --seed -1", args: ["explore", "rank-abba", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 2147483648, got '-1'/ },
   { what: "bench --runs 0", args: ["bench", "--hw", "--runs", "0"], status: 2, says: /--runs: expected an integer from 1 to 1000, got '0'/ },
+  // an empty path: with several variants `--trace ''` wrote .xen-4.8 and the rest into the working directory
+  { what: "run --trace ''", args: ["run", W, "--variant", "all", "--trace", ""], status: 2, says: /^vgic run: --trace: got '', expected FILE, not empty\n$/ },
+  { what: "fuzz --out ''", args: ["fuzz", "--out", "", "--cases", "1"], status: 2, says: /^vgic fuzz: --out: got '', expected DIR, not empty\n$/ },
   { what: "bench --iterations abc", args: ["bench", "--iterations", "abc"], status: 2, says: /--iterations: expected an integer from 1 to 1000000000, got 'abc'/ },
   { what: "fuzz --out under a file", args: ["fuzz", "--out", join(aFile, "x"), "--cases", "1"], status: 2, says: /--out: .*a-file is a file, not a directory/ },
   { what: "explore --out under a file", args: ["explore", "rank-abba", "--variant", "xen-4.8", "--out", join(aFile, "x")], status: 2, says: /--out: .*a-file is a file, not a directory/ },
