@@ -160,7 +160,7 @@ const SERVE_COMMAND: Command = {
   },
   async run({ values }) {
     const port = values.port;
-    await serveCommand(typeof port === "string" ? ["--port", port] : [], (s) => process.stdout.write(s));
+    await serveCommand(typeof port === "string" ? [`--port=${port}`] : [], (s) => process.stdout.write(s));
     return EXIT.ok;
   },
 };

@@ -62,6 +62,13 @@ describe("vgic serve", () => {
     const bad = vgic(["--port", "http"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("vgic serve: --port: expected an integer from 0 to 65535, got 'http'");
+    // a negative number, or any value given with '=', is the option's
+    // value and refused as one (it was an internal error)
+    for (const [v, args] of [["-1", ["--port", "-1"]], ["-x", ["--port=-x"]]] as const) {
+      const neg = vgic([...args]);
+      expect(neg.status, neg.stderr).toBe(2);
+      expect(neg.stderr).toBe(`vgic serve: --port: expected an integer from 0 to 65535, got '${v}'\n`);
+    }
     const busy = vgic(["--port", String(port)]);
     expect(busy.status).toBe(2);
     expect(busy.stderr).toContain(`vgic serve: --port: ${port} is in use on 127.0.0.1`);

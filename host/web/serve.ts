@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseCliArgs } from "../io/args.ts";
 
 export const SERVE_USAGE = `usage: vgic serve [--port N]
   serves the web page (build/web/) on http://127.0.0.1:N/ (default 8080; 0 picks a free port)
@@ -54,7 +54,13 @@ export function serve(root: string, port: number): Promise<Server> {
 
 /** Parse the arguments and start serving; resolves to the server. */
 export async function serveCommand(args: string[], out: (s: string) => void): Promise<Server> {
-  const { values, positionals } = parseArgs({ args, options: { port: { type: "string" }, help: { type: "boolean", short: "h" } }, allowPositionals: true });
+  let parsed;
+  try {
+    parsed = parseCliArgs({ args, options: { port: { type: "string" }, help: { type: "boolean", short: "h" } }, allowPositionals: true });
+  } catch (e) {
+    throw new ServeUsageError((e as Error).message.replace(/\. To specify .*$/s, ""));
+  }
+  const { values, positionals } = parsed;
   if (positionals.length > 0) throw new ServeUsageError(`unexpected argument '${positionals[0]}'`);
   const p = values.port ?? "8080";
   if (!/^[0-9]+$/.test(p) || Number(p) > 65535) throw new ServeUsageError(`--port: expected an integer from 0 to 65535, got '${p}'`);
