@@ -4,7 +4,9 @@
 // (VariantInfo[], usually subclasses of Vgic or of a built-in design). Both
 // import the library (`vgic-lab`, or build/lib.mjs in this repository).
 
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
+import { MAX_INPUT_BYTES } from "./io/input.ts";
 import { pathToFileURL } from "node:url";
 import type { Scenario } from "./xen/scenarios.ts";
 import { registerVariant, type VariantInfo } from "./xen/variants.ts";
@@ -15,6 +17,16 @@ export class ExtensionFileError extends Error {
 }
 
 async function exported(option: string, file: string, name: string): Promise<unknown[]> {
+  // a module is a regular file of bounded size (node would read a device
+  // such as /dev/zero for ever)
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new ExtensionFileError(`${option} ${file}: cannot load: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!st.isFile()) throw new ExtensionFileError(`${option} ${file}: expected a regular file (an ES module), got ${st.isDirectory() ? "a directory" : "a device or pipe"}`);
+  if (st.size > MAX_INPUT_BYTES) throw new ExtensionFileError(`${option} ${file}: ${st.size} bytes, larger than the ${MAX_INPUT_BYTES >> 20} MiB an input file may have`);
   let mod: Record<string, unknown>;
   try {
     mod = await import(pathToFileURL(resolve(file)).href) as Record<string, unknown>;

@@ -111,6 +111,12 @@ const CASES: Case[] = [
   { what: "fuzz --seed -1", args: ["fuzz", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 4294967295, got '-1'/ },
   { what: "explore --seed -1", args: ["explore", "rank-abba", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 2147483648, got '-1'/ },
   { what: "bench --runs 0", args: ["bench", "--hw", "--runs", "0"], status: 2, says: /--runs: expected an integer from 1 to 1000, got '0'/ },
+  // a device that never ends (it hung every command that reads a file)
+  { what: "run /dev/zero", args: ["run", "/dev/zero"], status: 2, says: /^vgic run: cannot read \/dev\/zero: more than the 16 MiB an input file may have\n$/ },
+  { what: "fuzz --replay /dev/zero", args: ["fuzz", "--replay", "/dev/zero"], status: 2, says: /\/dev\/zero.*more than the 16 MiB an input file may have/ },
+  { what: "explore --baseline /dev/zero", args: ["explore", "--matrix", "--budget", "1", "--baseline", "/dev/zero"], status: 2, says: /\/dev\/zero: cannot read \(more than the 16 MiB an input file may have\)/ },
+  { what: "fuzz --baseline /dev/zero", args: ["fuzz", "--cases", "1", "--out", join(tmp, "fz0"), "--baseline", "/dev/zero"], status: 2, says: /\/dev\/zero.*more than the 16 MiB an input file may have/ },
+  { what: "--variants /dev/zero", args: ["variants", "--variants", "/dev/zero"], status: 2, says: /^vgic variants: --variants \/dev\/zero: expected a regular file \(an ES module\), got a device or pipe\n$/ },
   // an empty path: with several variants `--trace ''` wrote .xen-4.8 and the rest into the working directory
   { what: "run --trace ''", args: ["run", W, "--variant", "all", "--trace", ""], status: 2, says: /^vgic run: --trace: got '', expected FILE, not empty\n$/ },
   { what: "fuzz --out ''", args: ["fuzz", "--out", "", "--cases", "1"], status: 2, says: /^vgic fuzz: --out: got '', expected DIR, not empty\n$/ },

@@ -3,7 +3,8 @@
 // an earlier `--matrix --json` output, a directory of counterexample files,
 // or the same cells under another variant (`--baseline-variant`).
 
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { parseJson, readTextFile } from "../io/input.ts";
 import { join } from "node:path";
 import type { Finding } from "../check/vgic.ts";
 import { checkSignature } from "../fuzz/signature.ts";
@@ -66,13 +67,13 @@ function memoryKey(m: { memory?: unknown; lockBarrier?: unknown }): string {
 function fromFile(file: string, strict: boolean, want: string): CellSignature[] {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readTextFile(file);
   } catch (e) {
     throw new ReplayFileError(`${file}: cannot read (${(e as Error).message})`);
   }
   let j: unknown;
   try {
-    j = JSON.parse(text);
+    j = parseJson(text);
   } catch (e) {
     throw new ReplayFileError(`${file}: not JSON (${(e as Error).message})`);
   }

@@ -6,7 +6,8 @@
 // budget in cases (`--baseline-variant`).
 
 import { VERSION } from "../version.ts";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { parseJson, readTextFile } from "../io/input.ts";
 import { join } from "node:path";
 import { FINDING_FORMAT, parseFinding, type FuzzOptions, type FuzzStats, type SignatureStats } from "./engine.ts";
 import { FindingError } from "./target.ts";
@@ -71,7 +72,7 @@ function addFile(b: Baseline, file: string, target: string, strict: boolean): vo
   const where = (field: string) => `${file}: ${field}`;
   let x: unknown;
   try {
-    x = JSON.parse(readFileSync(file, "utf8"));
+    x = parseJson(readTextFile(file));
   } catch (e) {
     throw new FindingError(file, "(unreadable)", `a JSON finding file or report (${(e as Error).message})`);
   }

@@ -3,15 +3,16 @@
 // Each command wraps these errors in its own error type, naming the file and
 // the field; the exit status for bad input is 2 everywhere (README).
 
-import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 
 export { MAX_JSON_DEPTH, InputError, jsonDepth, parseJson, printable } from "./text.ts";
 
 export const MAX_INPUT_BYTES = 16 << 20;
 
-/** Read a whole text input file, refusing one larger than MAX_INPUT_BYTES
- *  before reading it. Errors carry the system's code (ENOENT, EISDIR) or say
- *  the size; callers name the file. */
+/** Read a whole text input file, refusing one larger than MAX_INPUT_BYTES:
+ *  a regular file by its size before reading it, anything else (a device, a
+ *  pipe: /dev/zero never ends) as soon as it has given more. Errors carry
+ *  the system's code (ENOENT, EISDIR) or say the size; callers name the file. */
 export function readTextFile(path: string): string {
   const fd = openSync(path, "r");
   try {
@@ -19,7 +20,18 @@ export function readTextFile(path: string): string {
     if (st.isFile() && st.size > MAX_INPUT_BYTES) {
       throw new Error(`${st.size} bytes, larger than the ${MAX_INPUT_BYTES >> 20} MiB an input file may have`);
     }
-    return readFileSync(fd, "utf8");
+    if (st.isFile()) return readFileSync(fd, "utf8");
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const b = Buffer.allocUnsafe(1 << 16);
+      const n = readSync(fd, b, 0, b.length, null);
+      if (n === 0) break;
+      total += n;
+      if (total > MAX_INPUT_BYTES) throw new Error(`more than the ${MAX_INPUT_BYTES >> 20} MiB an input file may have`);
+      chunks.push(b.subarray(0, n));
+    }
+    return Buffer.concat(chunks).toString("utf8");
   } finally {
     closeSync(fd);
   }
