@@ -134,6 +134,40 @@ describe("vgic target: oracles", () => {
     expect(r.violations.map((v) => v.invariant)).toEqual(["domain-crash"]);
   });
 
+  it("report an interrupt left pending for a vCPU blocked in WFI that nothing wakes", () => {
+    // vCPU1 blocks with SPI 40 disabled; the device raises it (vgic_vcpu_inject_irq
+    // queues it on inflight but, disabled, not in an LR); vCPU0 enables it:
+    // 4.9's vgic_enable_irqs raises it (gic_raise_guest_irq, onto
+    // lr_pending) and kicks nobody, so vCPU1 stays blocked with it deliverable
+    // (4.8 deadlocks on this case first: the seed's rank/irq_desc inversion)
+    const ops: VgicOp[] = [
+      { v: 1, t: "wfi" },
+      { v: 0, t: "w", off: GICD.ICENABLER + 4, size: 4, value: 1 << 8 },
+      { v: "dev", t: "raise", irq: 40, gap: 0 },
+      { v: 0, t: "w", off: GICD.ISENABLER + 4, size: 4, value: 1 << 8 },
+      { v: 1, t: "wfi" },
+    ];
+    const stranded = { ...config, listRegisters: 2, sched: { kind: "random", seed: 2 } } as VgicConfig;
+    for (const variant of ["xen-4.9", "xen-4.9-no-wmb"]) {
+      const r = runVgicCase({ ...stranded, variant }, ops);
+      expect(r.run!.reason).toBe("done");
+      expect(r.sys!.hyp.guests[1]!.stats.irqsHandled).toBe(0);
+      const lost = r.violations.filter((v) => v.signature === "lost:blocked-not-woken");
+      expect(lost.map((v) => v.message), variant).toEqual([
+        "vCPU1 is blocked in WFI while IRQ 40 (QUEUED|ENABLED, priority 160) is in flight and deliverable to it: nothing in this run wakes the vCPU (no kick; only another interrupt for it would), so it is never delivered",
+      ]);
+    }
+    // the new vGIC's vgic_queue_irq_unlock kicks the target: delivered
+    const nv = runVgicCase({ ...stranded, variant: "new-vgic" }, ops);
+    expect(nv.violations).toEqual([]);
+    expect(nv.sys!.hyp.guests[1]!.stats.irqsHandled).toBe(1);
+    // masked by the guest's priority mask (GICV_PMR 0xf8), it would not wake
+    // the vCPU on real hardware either (gic_events_need_delivery): no finding
+    const masked = runVgicCase({ ...stranded, spis: [{ ...stranded.spis[0]!, priority: 0xf8 }] }, ops);
+    expect(masked.run!.reason).toBe("done");
+    expect(masked.violations.filter((v) => v.invariant === "lost")).toEqual([]);
+  });
+
   it("runs a clean case clean: raised SPIs delivered, GICV flows, SGIs", () => {
     const ops: VgicOp[] = [
       { v: "dev", t: "raise", irq: 40, gap: 0 },

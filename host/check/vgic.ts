@@ -4,7 +4,7 @@
 
 import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
-import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE } from "../xen/pending.ts";
+import { GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
 import type { Vgic } from "../xen/vgic.ts";
 import type { VgicDesign } from "../xen/design.ts";
 import { isOldVgic } from "../xen/design.ts";
@@ -124,6 +124,20 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
     }
   }
 
+  // liveness: a vCPU blocked in WFI runs again only when vcpu_unblock wakes
+  // it (an injection's kick), and at the end of a run nothing injects
+  // again. An interrupt that gic_events_need_delivery would take while the
+  // vCPU stays blocked is therefore never delivered: Xen 4.9's
+  // vgic_enable_irqs raises a pending interrupt with gic_raise_guest_irq
+  // and no kick (RELEASE-4.9.0 xen/arch/arm/vgic.c, vgic_enable_irqs).
+  for (const v of d.vcpu) {
+    if (!v.blocked) continue;
+    const p = wouldWake(vgic, gic, v);
+    if (p !== null) {
+      findings.push({ kind: "lost", path: "blocked-not-woken", irq: p.irq, message: `vCPU${v.vcpu_id} is blocked in WFI while IRQ ${p.irq} (${p.statusString()}, priority ${p.priority}) is in flight and deliverable to it: nothing in this run wakes the vCPU (no kick; only another interrupt for it would), so it is never delivered` });
+    }
+  }
+
   // every physical interrupt the hypervisor acknowledged will be deactivated:
   // through a HW list register, or by a pending injection that will get one
   for (const desc of vgic.descs.values()) {
@@ -139,6 +153,24 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
     }
   }
   return findings;
+}
+
+/** What gic_events_need_delivery answers for `v` (RELEASE-4.9.0
+ *  xen/arch/arm/gic.c): the first interrupt of its inflight list, in
+ *  priority order, that is enabled and beats both the priority mask (VMCR)
+ *  and the active priority (APR), or null. A vCPU not loaded on a pCPU is
+ *  judged by the VMCR and APR its switch-out saved. */
+function wouldWake(vgic: Vgic, gic: Gic, v: Vgic["d"]["vcpu"][number]): PendingIrq | null {
+  const loaded = v.saved === null && vgic.pcpu[v.processor]?.current === v;
+  const vmcr = loaded ? gic.readHyp(v.processor, GICH.VMCR) : v.saved?.vmcr ?? 0;
+  const apr = loaded ? gic.readHyp(v.processor, GICH.APR) : v.saved?.apr ?? 0;
+  const mask = vmcr >>> 27;
+  const active = apr === 0 ? 32 : 31 - Math.clz32(apr & -apr);
+  for (const p of v.inflight_irqs.items) {
+    if (p.priority >> 3 >= mask || p.priority >> 3 >= active) return null;
+    if (p.test_bit(GIC_IRQ_GUEST_ENABLED)) return p;
+  }
+  return null;
 }
 
 /** Findings from the machine's run result: deadlock, lockdep, errors. */
