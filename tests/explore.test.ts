@@ -195,6 +195,29 @@ describe("vgic explore (the bundle)", () => {
     expect(own.counterexample?.traceHash).not.toBe(parent.counterexample?.traceHash);
   });
 
+  it("replaying a counterexample that ended in a modelled crash (XSA-223) exits 1 while it still crashes", () => {
+    const scen = "tests/scenarios/edge-cases.mjs";
+    const found = cli("sgi-twice-disabled", "--scenarios", scen, "--variant", "xen-4.8", "--out", dir);
+    expect(found.status, found.stderr).toBe(1);
+    expect(found.stdout).toMatch(/finding error: pCPU0: XSA-223: gic_update_one_lr\(d1v0, lr=255\)/);
+    const again = cli("--scenarios", scen, "--replay", join(dir, "sgi-twice-disabled.xen-4.8.json"));
+    expect(again.stdout).toMatch(/^reproduced: same finding kinds/m);
+    // it was 3, as for a host exception: the crash is the finding itself
+    expect(again.status, again.stderr).toBe(1);
+    // 4.9 checks the LR index (the XSA-223 fix): nothing to find
+    expect(cli("sgi-twice-disabled", "--scenarios", scen, "--variant", "xen-4.9").status).toBe(0);
+  });
+
+  it("a run cut at the step limit is a no-quiescence counterexample, not a passing schedule", () => {
+    const r = cli("never-ends", "--scenarios", "tests/scenarios/edge-cases.mjs", "--variant", "xen-4.9", "--bound", "0", "--out", dir);
+    // it was "no counterexample in 2 schedules (space exhausted within the bound)", exit 0
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^\s*\d+\. finding no-quiescence: the run did not end within 200000 steps/m);
+    // its story, as long as the step limit, is cut in the middle
+    expect(r.stdout).toMatch(/^ {2}\.\.\. \d+ lines left out \(--trace FILE keeps every event\) \.\.\.$/m);
+    expect(r.stdout.split("\n").length).toBeLessThan(220);
+  });
+
   it("matrix with workers gives the same cells as without", () => {
     const args = ["--matrix", "--variant", "xen-4.8", "--budget", "200", "--bound", "1", "--json"];
     const a = cli(...args), b = cli(...args, "--workers", "3");

@@ -24,6 +24,7 @@ export type FindingKind =
   | "accounting" // a workload's instance accounting does not balance
   | "stalled" // a workload run had nothing left to run before its end: every vCPU waits for what will not come
   | "list-race" // a list operation on a vCPU's list without that vCPU's lock
+  | "no-quiescence" // a scenario run did not end within its step limit: cut, so not judged
   | "error"; // an exception escaped the simulated code
 
 /** Parse a `--fail-on` list: finding kinds, comma-separated, or `all`

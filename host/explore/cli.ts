@@ -189,14 +189,16 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       json(doc);
     } else {
       out(`${file.scenario} under ${file.variant}: schedule ${file.schedule}`);
-      for (const l of o.narrative) out(l);
+      printStory(o.narrative, out);
       out(o.reproduced ? `reproduced: same finding kinds, trace hash ${o.traceHash}` : `NOT reproduced: ${o.reason}`);
     }
     // the status says whether the run fails now (a recorded kind, or one that
     // fails by default), as fuzz --replay's does; a schedule the code can no
     // longer follow (or a host exception) leaves that unknown
-    if (o.findings.some((f) => f.kind === "error")) return EXIT.error;
     const recorded = new Set(file.findings.map((f) => f.kind));
+    // (an exception the saved run ended in too, such as XSA-223's, is the
+    // finding itself)
+    if (o.findings.some((f) => f.kind === "error") && !recorded.has("error")) return EXIT.error;
     return o.findings.some((f) => recorded.has(f.kind) || DEFAULT_FAIL_ON.includes(f.kind)) ? EXIT.finding : EXIT.ok;
   }
 
@@ -350,7 +352,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     } else {
       out(`counterexample after ${r.schedules} schedules, ${r.msToFirst!.toFixed(0)} ms (${rate}); minimised from ${c.found.preemptions} preemptions, ${c.found.picks} decisions, ${c.found.steps} steps to ${c.preemptions}, ${c.picks}, ${c.steps}`);
       out(`schedule ${c.schedule}`);
-      for (const l of c.narrative) out(l);
+      printStory(c.narrative, out);
       out(`saved to ${file}${traceFile ? `, trace in ${traceFile}` : ""}; replay with: vgic explore --replay ${file}`);
     }
     out("");
@@ -363,3 +365,17 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
 }
 
 export const EXPLORE_COMMAND = { spec: EXPLORE_SPEC, run: exploreRun };
+
+/** Most lines of a run's story printed: a livelocked run's goes on for the
+ *  whole step limit (its trace file has every event). */
+const STORY_HEAD = 150, STORY_TAIL = 50;
+
+function printStory(lines: readonly string[], out: (s: string) => void): void {
+  if (lines.length <= STORY_HEAD + STORY_TAIL + 1) {
+    for (const l of lines) out(l);
+    return;
+  }
+  for (let i = 0; i < STORY_HEAD; i++) out(lines[i]!);
+  out(`  ... ${lines.length - STORY_HEAD - STORY_TAIL} lines left out (--trace FILE keeps every event) ...`);
+  for (let i = lines.length - STORY_TAIL; i < lines.length; i++) out(lines[i]!);
+}

@@ -29,7 +29,7 @@ export type Strategy = "dfs" | "pct" | "random";
 export const STRATEGIES: readonly Strategy[] = ["dfs", "pct", "random"];
 
 export const ALL_KINDS: readonly FindingKind[] = [
-  "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "lr-mismatch", "dropped", "list-race", "error",
+  "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "lr-mismatch", "dropped", "list-race", "no-quiescence", "error",
 ];
 /** By default every finding but a lock-order inversion (a hazard, not a failure). */
 export const DEFAULT_FAIL_ON: readonly FindingKind[] = ALL_KINDS.filter((k) => k !== "lock-inversion");

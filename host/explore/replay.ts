@@ -118,7 +118,14 @@ export function replayCounterexample(file: ReplayFile, scenario: Scenario): Repl
   const replay = checkedReplay(scheduleFromString(file.schedule, MAX_STEPS));
   const { run, r, findings } = runOnce(withMemory(scenario, file), file.variant, replay.scheduler, true);
   const misfit = replay.misfit(r.schedule.picks.length, r.reason === "done" || r.reason === "deadlock");
-  if (misfit !== null) throw new ReplayFileError(`field 'schedule': expected the decisions of a run of ${file.scenario} under ${file.variant}, got one that does not fit (${misfit})`);
+  // Not judged: a file edited by hand and a design that no longer makes
+  // the recorded run (a fixed deadlock runs on past the last decision)
+  // look the same here, and calling the first "no longer fails" would be
+  // a false all-clear. Exploring the scenario judges the design.
+  if (misfit !== null) {
+    throw new ReplayFileError(`field 'schedule': expected the decisions of a run of ${file.scenario} under ${file.variant}, got one that does not fit (${misfit}): ` +
+      `the file was edited, or the design no longer makes the recorded run; \`vgic explore ${file.scenario} --variant ${file.variant}\` judges the design`);
+  }
   const traceHash = r.traceHash!;
   const kindsMatch = kindSet(findings) === kindSet(file.findings);
   const hashMatch = traceHash === file.traceHash;

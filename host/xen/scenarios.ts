@@ -89,6 +89,13 @@ class FramedRun implements ScenarioRun {
   check(r: RunResult): Finding[] {
     const f = checkRun(r);
     if (r.reason === "deadlock" || r.reason === "error") return f;
+    // A run cut at its step limit has not ended: its state is not a final
+    // one to judge, and a search that counted it as passing would call a
+    // space exhausted that it never saw the end of.
+    if (r.reason === "maxSteps") {
+      f.push({ kind: "no-quiescence", message: `the run did not end within ${r.steps} steps (a livelock, or a scenario longer than the step limit): cut there, not judged` });
+      return f;
+    }
     for (const x of this.delivered) if (x.includes("dropped")) f.push({ kind: "dropped", message: `the design dropped an injection: ${x}` });
     return [...f, ...checkVgic(this.sys.vgic, this.sys.gic), ...this.extra(r, this.delivered)];
   }
