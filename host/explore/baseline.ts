@@ -36,8 +36,13 @@ export function cellSignatures(rs: readonly CellResult[]): CellSignature[] {
 
 const key = (c: CellSignature) => `${c.scenario}\u0000${c.variant}\u0000${c.signature}`;
 
-/** Compare by (scenario, variant, signature). */
-export function compareCells(run: readonly CellSignature[], base: readonly CellSignature[]): MatrixComparison {
+/** Compare by (scenario, variant, signature), over the cells that ran: a
+ *  baseline's cell that was not explored now is neither gone nor kept. */
+export function compareCells(run: readonly CellSignature[], base: readonly CellSignature[],
+  ran: readonly { scenario: string; variant: string }[]): MatrixComparison {
+  const cell = (c: { scenario: string; variant: string }) => `${c.scenario}\u0000${c.variant}`;
+  const explored = new Set(ran.map(cell));
+  base = base.filter((c) => explored.has(cell(c)));
   const byKey = new Map([...base, ...run].map((c) => [key(c), c]));
   const c: Comparison = compareSignatures(run.map(key), base.map(key));
   const back = (ks: string[]) => ks.map((k) => byKey.get(k)!);

@@ -285,7 +285,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const indices = all.map((_, k) => k).filter((k) => shard === null || k % shard.count === shard.index);
     const rs = await runCells(indices.map((k) => all[k]!), shard === null ? "" : `shard ${shard.index}/${shard.count}: `);
     const wall = performance.now() - t0;
-    const cmp = baseline ? compareCells(cellSignatures(rs), baseline.cells) : null;
+    const cmp = baseline ? compareCells(cellSignatures(rs), baseline.cells, rs) : null;
     if (values.json) {
       const doc: z.infer<typeof ExploreMatrixOutput> = {
         format: EXPLORE_MATRIX_FORMAT, vgicLab: VERSION, wallMs: wall, workers,
