@@ -110,6 +110,9 @@ const CASES: Case[] = [
   { what: "run --seed -1", args: ["run", W, "--seed", "-1"], status: 2, says: /--seed: got "-1", expected an integer from 0 to 4294967295/ },
   { what: "fuzz --seed -1", args: ["fuzz", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 4294967295, got '-1'/ },
   { what: "explore --seed -1", args: ["explore", "rank-abba", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 2147483648, got '-1'/ },
+  { what: "explore --strategy random --bound 5", args: ["explore", "rank-abba", "--strategy", "random", "--bound", "5"], status: 2, says: /^vgic explore: --bound: only with --strategy dfs \(random bounds no preemptions\)\n$/ },
+  { what: "explore --seed 9 (dfs)", args: ["explore", "rank-abba", "--seed", "9"], status: 2, says: /^vgic explore: --seed: only with --strategy pct or random/ },
+  { what: "explore --depth 7 (dfs)", args: ["explore", "rank-abba", "--strategy", "random", "--depth", "7"], status: 2, says: /^vgic explore: --depth: only with --strategy pct\n$/ },
   { what: "bench --runs 0", args: ["bench", "--hw", "--runs", "0"], status: 2, says: /--runs: expected an integer from 1 to 1000, got '0'/ },
   // a device that never ends (it hung every command that reads a file)
   { what: "run /dev/zero", args: ["run", "/dev/zero"], status: 2, says: /^vgic run: cannot read \/dev\/zero: more than the 16 MiB an input file may have\n$/ },

@@ -213,6 +213,10 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   if (bound !== undefined) mo.bound = bound;
   const depth = intOption(values, "depth", 1, 50);
   if (depth !== undefined) mo.depth = depth;
+  // an option the strategy does not read would be ignored without a word
+  if (strategy === "dfs" && seed !== undefined) throw new UsageError("--seed: only with --strategy pct or random (dfs draws nothing)");
+  if (strategy !== "pct" && depth !== undefined) throw new UsageError("--depth: only with --strategy pct");
+  if (strategy !== "dfs" && bound !== undefined) throw new UsageError(`--bound: only with --strategy dfs (${strategy} bounds no preemptions)`);
   Object.assign(mo, memoryOptions(stringOption(values, "memory"), stringOption(values, "lock-barrier")));
   const workers = intOption(values, "workers", 1, 64) ?? 1;
   const variantArg = stringOption(values, "variant") ?? "all";
