@@ -11,9 +11,9 @@ import { gic_cpu_init, gic_dist_init, gic_mask_irq, gic_raise_softirq, gic_unmas
 import type { GuestCpu } from "../host/guest/guest.ts";
 import type { Co, SchedPoint } from "../host/sim/api.ts";
 import { checkRun, checkVgic } from "../host/check/vgic.ts";
-import { GIC_INVALID_LR, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_VISIBLE } from "../host/xen/pending.ts";
+import { GIC_INVALID_LR, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE } from "../host/xen/pending.ts";
 import { vgic_v2_distr_mmio } from "../host/xen/vgic-v2.ts";
-import { GICD } from "../host/hw/regs.ts";
+import { GICD, LrState, decodeLr } from "../host/hw/regs.ts";
 import type { Vgic } from "../host/xen/vgic.ts";
 
 /** vCPU0 disables SGI 5, raises it at itself twice, waits, then re-enables it. */
@@ -141,6 +141,45 @@ describe("sub-word accesses to the registers Xen 4.8 does not emulate, answered 
     it(`${name}: byte, halfword and word writes are ${outcomes.join(", ")}; reads are zero at every width`, () => {
       expect(([1, 2, 4] as const).map((size) => access(off, size, true).outcome)).toEqual(outcomes);
       for (const size of [1, 2, 4] as const) expect(access(off, size, false)).toEqual({ outcome: "ok", value: 0 });
+    });
+  }
+});
+
+describe("gic_restore_pending_irqs walks lr_pending as list_for_each_entry_safe does", () => {
+  // Xen (RELEASE-4.8.0 and 4.9.0 gic.c) reads the next entry before the
+  // body runs; the body puts p in a list register, evicting the lowest-
+  // priority pending one when all are used, and queues the victim on
+  // lr_pending in priority order. A victim queued after that next entry is
+  // visited in the same pass and evicts again, from the cursor on. Three
+  // LRs hold V (0xa0), W (0xb0) and X (0xc0); P (0x80) and T (0x90) wait:
+  //   P (next T): evicts X (queued after T) into LR2;
+  //   T (next X): evicts W (queued before X) into LR1;
+  //   X (next: the head): evicts V, the entry before the cursor at W, into LR0.
+  // X, the least urgent, ends in a list register while V and W wait: that
+  // is the release's behaviour, kept.
+  for (const variant of ["xen-4.8", "xen-4.9"]) {
+    it(`${variant}: the victim queued past the next entry takes a list register back`, () => {
+      const sys = buildSystem({ variant, pcpus: 1, listRegisters: 3, routed: [], programs: [undefined], instantBoot: true });
+      const vgic = sys.vgic as Vgic;
+      const v = vgic.d.vcpu[0]!;
+      const ctx = sys.machine.cpus[0]!;
+      const pc = vgic.pcpu[0]!;
+      pc.current = v;
+      const irq = (n: number, priority: number) => {
+        const p = vgic.d.irq_to_pending(v, n);
+        p.priority = priority;
+        p.set_bit(GIC_IRQ_GUEST_ENABLED);
+        v.inflight_irqs.insertByPriority(p);
+        return p;
+      };
+      const set_lr = (vgic as unknown as { gic_set_lr: (c: unknown, lr: number, p: unknown, s: number) => void }).gic_set_lr.bind(vgic);
+      [irq(50, 0xa0), irq(51, 0xb0), irq(52, 0xc0)].forEach((p, lr) => { set_lr(ctx, lr, p, LrState.Pending); pc.lr_mask[lr] = 1; });
+      for (const p of [irq(40, 0x80), irq(41, 0x90)]) { p.set_bit(GIC_IRQ_GUEST_QUEUED); v.lr_pending.insertByPriority(p); }
+      (vgic as unknown as { restore_pending_locked: (c: unknown, v: unknown) => void }).restore_pending_locked(ctx, v);
+      const inLr = [0, 1, 2].map((i) => decodeLr(sys.gic.listRegister(0, i)).virtualId);
+      expect(inLr).toEqual([52, 41, 40]);
+      expect(v.lr_pending.items.map((p) => p.irq)).toEqual([50, 51]);
+      expect(v.lr_pending.items.every((p) => p.test_bit(GIC_IRQ_GUEST_QUEUED) && !p.test_bit(GIC_IRQ_GUEST_VISIBLE))).toBe(true);
     });
   }
 });

@@ -664,14 +664,15 @@ export class Vgic implements VgicDesign {
     // victims are searched from the tail of inflight, never again below
     // the last one taken (Xen keeps a cursor, inflight_r)
     let floor = v.inflight_irqs.length;
-    // (over a copy: the loop unlinks entries and may queue victims; the
-    // copy is a scratch array, reused: nothing below yields or re-enters)
-    const copy = LR_PENDING_SCRATCH;
-    copy.length = 0;
-    for (let j = 0; j < items.length; j++) copy.push(items[j]!);
-    for (let j = 0; j < copy.length; j++) {
-      const p = copy[j]!;
-      if (p.lr_queue === null) continue;
+    // list_for_each_entry_safe over lr_pending: the next entry is read
+    // before the body, which unlinks p and may queue a victim. A victim
+    // queued between p and that next entry is not visited in this pass; one
+    // queued after it is (and may itself evict, from the cursor on).
+    let p: PendingIrq | undefined = items[0];
+    while (p !== undefined) {
+      const at = items.indexOf(p);
+      if (at < 0) break; // (the body unlinks only p: t is still listed)
+      const t: PendingIrq | undefined = items[at + 1];
       lr = firstZero(pc.lr_mask, lr);
       if (lr >= this.nr_lrs) {
         let victim: PendingIrq | null = null;
@@ -696,8 +697,8 @@ export class Vgic implements VgicDesign {
       pc.lr_mask[lr] = 1;
       ctx.cost("listOp");
       if (--lrs === 0) break;
+      p = t;
     }
-    copy.length = 0;
   }
 
   /** gic_inject (leave_hypervisor_tail): refill LRs; if some still wait and
@@ -954,9 +955,6 @@ export class Vgic implements VgicDesign {
     ctx.leaveFn(fn);
   }
 }
-
-/** gic_restore_pending_irqs's copy of lr_pending (see there). */
-const LR_PENDING_SCRATCH: PendingIrq[] = [];
 
 /** Simulated code that does nothing: one finished generator, shared (a
  *  finished generator only ever answers done, so `yield*` on it returns at
