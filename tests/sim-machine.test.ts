@@ -35,6 +35,33 @@ describe("time scheduler", () => {
     expect(r.clocks).toEqual([600, 300, 250]);
   });
 
+  it("requestStop ends the run before its next step, and a second run goes on as if nothing had stopped it", () => {
+    const make = (stopAt: number | null) => {
+      const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile, scheduler: Sched.time() });
+      const log: string[] = [];
+      const prog = (costs: number[]) => function* (c: PCpu): Co {
+        for (const k of costs) {
+          log.push(`${c.id}@${c.clock}`);
+          if (c.clock === stopAt) m.requestStop();
+          c.charge(k);
+          yield P;
+        }
+      };
+      m.spawn(0, "a", prog([300, 300, 300]));
+      m.spawn(1, "b", prog([100, 100, 100, 100]));
+      return { m, log };
+    };
+    const whole = make(null);
+    expect(whole.m.run().reason).toBe("done");
+    const cut = make(200);
+    const first = cut.m.run();
+    expect(first.reason).toBe("stopped");
+    // pCPU1's step at 200 was the last one
+    expect(cut.log).toEqual(["0@0", "1@0", "1@100", "1@200"]);
+    expect(cut.m.run().reason).toBe("done");
+    expect(cut.log).toEqual(whole.log);
+  });
+
   it("an SGI wakes an idle pCPU and its handler runs at exactly the profile's latency", () => {
     const gic = gicOn(2);
     const m = new Machine({ gic, profile, scheduler: Sched.time() });

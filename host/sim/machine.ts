@@ -396,7 +396,7 @@ export interface ThreadSummary {
   stack: string[];
 }
 
-export type RunReason = "done" | "deadlock" | "until" | "maxSteps" | "error";
+export type RunReason = "done" | "deadlock" | "until" | "maxSteps" | "stopped" | "error";
 
 export interface RunResult {
   reason: RunReason;
@@ -483,6 +483,8 @@ export class Machine implements SchedState {
   private current: Thread | null = null;
   private eventNow = 0;
   private deadlockEdges: WaitEdge[] | null = null;
+  /** requestStop was called: run returns before its next step */
+  private stopRequested = false;
   private failure: NonNullable<RunResult["error"]> | null = null;
   /** @internal the frame bases of the GIC's memory map */
   readonly map: { d: number; c: number; h: number; v: number };
@@ -644,6 +646,14 @@ export class Machine implements SchedState {
 
   // ---- running
 
+  /** Make the current `run` return ("stopped") before its next step, as
+   *  if its limit were reached there: a callback that decides the run has
+   *  gone far enough (a workload's guest is ready). Another `run`
+   *  continues from there as if nothing had stopped it. */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
   run(opts: RunOptions = {}): RunResult {
     const until = opts.until ?? Infinity;
     const limit = Math.min(this.steps + (opts.maxSteps ?? Infinity), this.maxStepsTotal);
@@ -655,6 +665,10 @@ export class Machine implements SchedState {
     for (;;) {
       if (this.failure !== null) return this.finish("error");
       if (this.deadlockEdges !== null) return this.finish("deadlock");
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        return this.finish("stopped");
+      }
       // The enabled set changes only when a thread changes state (or, in
       // weak memory, when a store buffer may have: the drain choices).
       if (this.enabledDirty || mem !== null) {
@@ -748,7 +762,7 @@ export class Machine implements SchedState {
     // the end of step(): lines that changed during it
     if (this.linesSeq() !== this.seenSeq) this.refreshLines(this.gic.now());
     // the loop's next pass, as run() does it
-    if (this.failure !== null || this.deadlockEdges !== null || t.state !== RUNNABLE || t.spinIrq || t.yieldsObserved) return false;
+    if (this.failure !== null || this.deadlockEdges !== null || this.stopRequested || t.state !== RUNNABLE || t.spinIrq || t.yieldsObserved) return false;
     if (this.steps + 1 >= this.runLimit) return false;
     const threads = this.threads;
     let en = this.enabled;

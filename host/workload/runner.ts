@@ -189,6 +189,9 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     },
     onReady: (cycle) => {
       readyAt = cycle;
+      // measurement begins here: the boot's run stops (else it ran on to
+      // the end of its chunk, devices and all, before any window)
+      sys.machine.requestStop();
       for (const s of spis) sys.machine.wake(s.source.thread!);
       for (const m of w.migrations ?? []) {
         sys.machine.at(cycle + m.at, "vcpu migrate", () => sys.hyp.requestMigration(sys.vgic.d.vcpu[m.vcpu]!, m.pcpu));
@@ -231,6 +234,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   for (;;) {
     at += BOOT_CHUNK;
     r = machine.run({ until: at });
+    if (r.reason === "stopped") break;
     if (r.reason !== "until" || readyAt >= 0) break;
     if (at >= BOOT_LIMIT) { outcome = "boot-failed"; break; }
   }
@@ -242,7 +246,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   const samples: Array<Array<Record<string, number>>> = [];
   const vcpuSamples: number[][] = [];
   acct.deliveredByVcpu.fill(0);
-  if (outcome === "completed" && r.reason === "until") {
+  if (outcome === "completed" && (r.reason === "until" || r.reason === "stopped")) {
     for (let k = 1; k <= WINDOWS; k++) {
       r = machine.run({ until: Math.min(end, boot + k * window) });
       const now = machine.cpus.map((c) => c.time());
