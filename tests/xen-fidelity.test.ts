@@ -183,3 +183,40 @@ describe("gic_restore_pending_irqs walks lr_pending as list_for_each_entry_safe 
     });
   }
 });
+
+describe("WFI traps only when the vCPU would wait (ARM ARM WFI: the HCR_EL2.TWI trap is inside `if !InterruptPending()`)", () => {
+  for (const variant of ["xen-4.9", "new-vgic"]) {
+    it(`${variant}: with IRQs masked and an interrupt pending in its list register, WFI completes untrapped; with none it traps`, () => {
+      const seen: string[] = [];
+      const sys = buildSystem({
+        variant, pcpus: 1, routed: [{ irq: 40, edge: true }], instantBoot: true,
+        programs: [function* (g: GuestCpu): Co {
+          yield* gic_dist_init(g);
+          yield* gic_cpu_init(g);
+          yield* gic_unmask_irq(g, 40);
+          g.irqsEnabled = false; // local_irq_disable, as an idle loop does before WFI
+          yield* g.work(40_000); // the device raises SPI 40 meanwhile: in an LR, VIRQ up
+          seen.push(`before: ${traps} traps, ${g.stats.irqsHandled} handled`);
+          yield* g.wfi();
+          seen.push(`after a WFI with IRQ 40 pending: ${traps} traps, ${g.stats.irqsHandled} handled`);
+          g.irqsEnabled = true;
+          yield* g.work(1_000); // takes it
+          seen.push(`unmasked: ${traps} traps, ${g.stats.irqsHandled} handled`);
+          yield* g.wfi(); // nothing pending: traps (and blocks: the run ends)
+          seen.push("never: nothing wakes the vCPU");
+        }],
+      });
+      let traps = 0;
+      const trap = sys.hyp.trap_wfi.bind(sys.hyp);
+      sys.hyp.trap_wfi = function* (g: GuestCpu): Co { traps++; yield* trap(g); };
+      sys.machine.at(20_000, "raise", (m) => { m.setLine(40, 1); m.setLine(40, 0); });
+      sys.machine.run({ until: 2_000_000 });
+      expect(seen).toEqual([
+        "before: 0 traps, 0 handled",
+        "after a WFI with IRQ 40 pending: 0 traps, 0 handled",
+        "unmasked: 0 traps, 1 handled",
+      ]);
+      expect(traps).toBe(1);
+    });
+  }
+});

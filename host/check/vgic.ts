@@ -128,9 +128,12 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
   // liveness: a vCPU blocked in WFI runs again only when vcpu_unblock wakes
   // it (an injection's kick), and at the end of a run nothing injects
   // again. An interrupt that gic_events_need_delivery would take while the
-  // vCPU stays blocked is therefore never delivered: Xen 4.9's
-  // vgic_enable_irqs raises a pending interrupt with gic_raise_guest_irq
-  // and no kick (RELEASE-4.9.0 xen/arch/arm/vgic.c, vgic_enable_irqs).
+  // vCPU stays blocked is therefore never delivered: 4.8's and 4.9's
+  // vgic_enable_irqs raise a pending interrupt with gic_raise_guest_irq
+  // and no kick (RELEASE-4.8.0 and RELEASE-4.9.0 xen/arch/arm/vgic.c).
+  // The guest's WFI traps only when no interrupt is pending at its virtual
+  // CPU interface (GuestCpu.wfi), so a vCPU does not block with one
+  // already pending in a list register.
   for (const v of d.vcpu) {
     if (!v.blocked) continue;
     const p = wouldWake(vgic, gic, v);

@@ -260,7 +260,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       scenarios = [only];
     }
     // per cell: enough for every result the README's table reports (the
-    // deepest, stale-target-inject on xen-4.8, needs about 4,100)
+    // deepest, stale-target-inject on xen-4.8, needs about 4,000)
     if (mo.budget === undefined) mo.budget = MATRIX_BUDGET;
     if (baselinePath !== undefined && baseVariant !== undefined) throw new UsageError("--baseline-variant: give either --baseline or --baseline-variant, not both");
     if (baseVariant !== undefined && variants.length !== 1) throw new UsageError("--baseline-variant: needs one --variant, the variant compared with it");

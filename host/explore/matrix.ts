@@ -13,7 +13,7 @@ const TAG = "vgic-explore-worker";
 
 /** Schedules per cell of --matrix unless --budget says otherwise: enough for
  *  every result the README's table reports (the deepest, stale-target-inject
- *  on xen-4.8, needs about 4,100). */
+ *  on xen-4.8, needs about 4,000). */
 export const MATRIX_BUDGET = 6000;
 
 /** The search settings of every cell: ExploreOptions less what names the cell. */

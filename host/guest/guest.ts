@@ -140,10 +140,20 @@ export class GuestCpu {
     this.irqsEnabled = true;
   }
 
-  /** WFI: traps; the vCPU blocks unless an interrupt is deliverable. */
+  /** WFI. With an interrupt pending at the vCPU's virtual CPU interface
+   *  (its VIRQ or VFIQ line up) it completes at once, untrapped: HCR_EL2.TWI
+   *  traps a WFI only when the PE would wait (ARM ARM, the WFI pseudocode:
+   *  the trap is inside `if !InterruptPending()`). Else it traps, and the
+   *  vCPU blocks unless the hypervisor finds an interrupt deliverable. */
   *wfi(): Co {
     this.stats.wfis++;
-    yield* this.hyp.trap_wfi(this);
+    if ((this.hyp.machine.visibleLines(this.ctx.id) & (Line.VIRQ | Line.VFIQ)) === 0) {
+      yield* this.hyp.trap_wfi(this);
+    } else {
+      // the instruction retires; a guest with IRQs masked goes on past it
+      this.ctx.charge(1, "guest");
+      yield PT_GUEST;
+    }
     yield* this.poll();
   }
 }
