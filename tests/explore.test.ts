@@ -216,6 +216,15 @@ describe("vgic explore (the bundle)", () => {
     // its story, as long as the step limit, is cut in the middle
     expect(r.stdout).toMatch(/^ {2}\.\.\. \d+ lines left out \(--trace FILE keeps every event\) \.\.\.$/m);
     expect(r.stdout.split("\n").length).toBeLessThan(220);
+    // a cut run fails whatever --fail-on names: it was not judged (this
+    // said "space exhausted within the bound", exit 0)
+    const narrow = cli("never-ends", "--scenarios", "tests/scenarios/edge-cases.mjs", "--variant", "xen-4.9", "--bound", "0", "--fail-on", "deadlock", "--out", dir);
+    expect(narrow.status, narrow.stderr).toBe(1);
+    expect(narrow.stdout).not.toMatch(/exhausted/);
+    // a replay takes what to run from its file: a search option is refused
+    const replay = cli("--scenarios", "tests/scenarios/edge-cases.mjs", "--replay", join(dir, "never-ends.xen-4.9.json"), "--bound", "5");
+    expect(replay.status).toBe(2);
+    expect(replay.stderr).toBe("vgic explore: --bound: not with --replay (the file gives the scenario, design and schedule)\n");
   });
 
   it("matrix with workers gives the same cells as without", () => {
