@@ -47,6 +47,34 @@ describe("accounting balances", () => {
 });
 
 describe("log-linear histogram", () => {
+  it("each source's drops by design are a `dropped` finding (--fail-on dropped could never fail)", () => {
+    const w = bundled().find((b) => b.w.name === "seed-migrate")!.w;
+    const { result: r } = runWorkload(w, { variant: "v3-posted" });
+    const dropping = r.interrupts.sources.filter((s) => s.dropped > 0);
+    expect(dropping.length).toBeGreaterThan(0);
+    expect(r.findings.filter((f) => f.kind === "dropped").map((f) => f.message)).toEqual(
+      dropping.map((s) => `${s.name}: ${s.dropped} raised instance(s) dropped by the design (${Object.entries(s.droppedReasons).map(([why, n]) => `${n} ${why}`).join(", ")})`));
+    // v3's vgic_vcpu_inject_irq refuses a MIGRATING interrupt
+    expect(dropping.every((s) => Object.keys(s.droppedReasons).every((why) => /MIGRATING/.test(why)))).toBe(true);
+  });
+
+  it("a loss is explained by the finding that explains it, not always as 'QUEUED on no list'", () => {
+    // new-vgic: an affinity agent moves SPI 40 away from vCPU1 while it is
+    // latched on vCPU1's ap_list and vCPU1 is blocked; vgic_queue_irq_unlock
+    // kicks the new target, so vCPU1 never wakes
+    const w = {
+      name: "strand", machine: { pcpus: 2, irqs: 128, listRegisters: 4 }, guest: { vcpus: 2, placement: [0, 1], load: 0 },
+      devices: [{ type: "spi", name: "nic", irq: 40, trigger: "edge", target: 1, arrival: { kind: "poisson", mean: 40000 }, handlerCycles: 2000 }],
+      affinity: { vcpu: 0, irqs: [40], arrival: { kind: "poisson", mean: 15000 }, policy: "rotate", perPass: 1 },
+      duration: 2_400_000, seed: 1,
+    } as unknown as Parameters<typeof runWorkload>[0];
+    const { result: r } = runWorkload(w, { variant: "new-vgic" });
+    const nic = r.interrupts.sources.find((s) => s.name === "nic")!;
+    expect(nic.lost).toBeGreaterThan(0);
+    expect(Object.keys(nic.lostReasons)).toEqual(["waiting for a vCPU blocked in WFI that nothing wakes (vGIC finding)"]);
+    expect(r.findings.some((f) => f.kind === "lost" && /vCPU1 is blocked in WFI and nobody will wake it/.test(f.message))).toBe(true);
+  });
+
   it("buckets are contiguous and each value falls in the bucket whose range holds it", () => {
     for (let i = 1; i < BUCKETS; i++) expect(bucketLow(i)).toBeGreaterThan(bucketLow(i - 1));
     for (const v of [0, 1, 31, 32, 33, 63, 64, 100, 1000, 12345, 2 ** 31 + 5, 1e12]) {

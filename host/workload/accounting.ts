@@ -271,17 +271,19 @@ export class Accounting implements RaiseSink {
    *  run ended early (deadlock, error), or is null after a completed run. */
   tally(vgic: VgicDesign, gic: Gic, findings: readonly Finding[], stopped: string | null = null):
     { total: Counts; bySource: SourceCounts[]; errors: string[]; findings: Finding[] } {
-    const lostKeys = new Map<number, "lost" | "stuck-active">();
+    // per accounting key: the finding that explains its loss ("lost" ones
+    // before "stuck-active" ones) and the reason it gives
+    const lostKeys = new Map<number, { kind: "lost" | "stuck-active"; reason: string }>();
     for (const f of findings) {
       if (f.kind !== "lost" && f.kind !== "stuck-active") continue;
       const m = /IRQ (\d+)/.exec(f.message);
       if (m === null) continue;
       const irq = Number(m[1]);
       const keys: number[] = [];
+      // the new design's findings, and a blocked vCPU's, name the vCPU
+      const on = /vCPU(\d+)/.exec(f.message);
       if (irq >= 32) keys.push(spiKey(irq));
-      else if (!isOldVgic(vgic)) {
-        // the new design's finding names the vCPU
-        const on = /vCPU(\d+)/.exec(f.message);
+      else if (!isOldVgic(vgic) || f.path === "blocked-not-woken") {
         if (on !== null) keys.push(Accounting.keyOf(irq, vgic.d.vcpu[Number(on[1])]!));
       } else {
         for (const v of vgic.d.vcpu) {
@@ -289,7 +291,8 @@ export class Accounting implements RaiseSink {
           if (p.test_bit(GIC_IRQ_GUEST_QUEUED) && p.inflight === null && p.lr_queue === null) keys.push(Accounting.keyOf(irq, v));
         }
       }
-      for (const k of keys) if (lostKeys.get(k) !== "lost") lostKeys.set(k, f.kind);
+      const reason = lossReason(f);
+      for (const k of keys) if (lostKeys.get(k)?.kind !== "lost") lostKeys.set(k, { kind: f.kind, reason });
     }
     const bySource: SourceCounts[] = this.sources.map(() => ({ ...zero(), droppedReasons: {}, lostReasons: {} }));
     const total = zero();
@@ -312,7 +315,7 @@ export class Accounting implements RaiseSink {
         }
         const q = this.open[key];
         if (q === undefined || q.length === 0) continue;
-        const kind = lostKeys.get(key);
+        const kind = lostKeys.get(key)?.kind;
         // how many of the open instances are still pending somewhere
         let pending: number;
         // behind a lost or stuck interrupt nothing is pending any more
@@ -328,9 +331,8 @@ export class Accounting implements RaiseSink {
           c.pending++;
           c.coalesced += r.merges;
         }
-        const reason = kind === "lost" ? "QUEUED on no list (vGIC finding)"
-          : kind === "stuck-active" ? "physical interrupt stuck active, or latched behind it (vGIC finding)"
-            : stopped !== null ? `the run stopped (${stopped}) before it was delivered`
+        const reason = kind !== undefined ? lostKeys.get(key)!.reason
+          : stopped !== null ? `the run stopped (${stopped}) before it was delivered`
               : "vanished: never delivered and pending nowhere at the end";
         for (const r of lostOnes) lose(reason, 1 + r.merges);
       }
@@ -343,6 +345,11 @@ export class Accounting implements RaiseSink {
       if (vanished !== undefined) {
         out.push({ kind: "lost", message: `${s.name}: ${vanished} raised instance(s) vanished: never delivered, dropped by no design decision, and pending nowhere at the end` });
       }
+      // a drop by design is a finding of its own kind (`--fail-on dropped`)
+      if (c.dropped > 0) {
+        const why = Object.entries(c.droppedReasons).map(([r, n]) => `${n} ${r}`).join(", ");
+        out.push({ kind: "dropped", message: `${s.name}: ${c.dropped} raised instance(s) dropped by the design (${why})` });
+      }
       if (stopped === null && c.raised > 0 && c.delivered === 0) {
         out.push({ kind: "no-delivery", message: `${s.name}: raised ${c.raised} and delivered none` });
       }
@@ -354,6 +361,14 @@ export class Accounting implements RaiseSink {
   summaries(): { handler: Summary; eoi: Summary } {
     return { handler: this.handler.summary(), eoi: this.eoi.summary() };
   }
+}
+
+/** A loss's reason in the table, from the vGIC finding that explains it. */
+function lossReason(f: Finding): string {
+  if (f.kind === "stuck-active") return "physical interrupt stuck active, or latched behind it (vGIC finding)";
+  if (f.path === "blocked-not-woken" || /blocked in WFI/.test(f.message)) return "waiting for a vCPU blocked in WFI that nothing wakes (vGIC finding)";
+  if (f.path === "queued-on-no-list" || /on no ap_list/.test(f.message)) return "QUEUED on no list (vGIC finding)";
+  return "lost (vGIC finding)";
 }
 
 function zero(): Counts {
