@@ -63,4 +63,14 @@ export async function main(argv: string[], entry: URL = new URL(import.meta.url)
   }
 }
 
+// A reader that went away (`vgic run ... | head`) ends the command as a
+// broken pipe ends a Unix filter: quietly, with the status of a process that
+// SIGPIPE ended (128 + 13), not 0, which would claim a verdict it never gave.
+for (const s of [process.stdout, process.stderr]) {
+  s.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(EXIT.brokenPipe);
+    throw e;
+  });
+}
+
 main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

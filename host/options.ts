@@ -20,6 +20,8 @@ export const EXIT = {
   usage: 2,
   /** the run could not complete: a variant failed, a worker died, a bug */
   error: 3,
+  /** the output's reader went away (a broken pipe: 128 + SIGPIPE) */
+  brokenPipe: 141,
 } as const;
 
 /** A bad command line or input file: exit status 2, the message names the field. */

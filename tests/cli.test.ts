@@ -219,3 +219,13 @@ describe("--variants FILE", () => {
     expect(bad.stderr).toMatch(/--variants examples\/my-scenario\.mjs: expected an export 'variants' \(an array\), got none/);
   }, 120_000);
 });
+
+describe("a reader that goes away", () => {
+  it("ends the command quietly with a broken pipe's status (141), not a stack trace or a 0", () => {
+    // `vgic run ... | head -1`: the reader closes the pipe after one line
+    const err = join(mkdtempSync(join(tmpdir(), "vgic-epipe-")), "err.txt");
+    const s = spawnSync("bash", ["-c", `node build/vgic.mjs run workloads/seed-migrate.json --duration 300000 2>${err} | head -1 >/dev/null; echo \${PIPESTATUS[0]}`], { encoding: "utf8" });
+    expect(s.stdout.trim()).toBe("141");
+    expect(readFileSync(err, "utf8")).not.toMatch(/EPIPE|\n\s+at /);
+  });
+});
