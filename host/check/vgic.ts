@@ -4,8 +4,8 @@
 
 import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
-import { GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
-import type { Vgic } from "../xen/vgic.ts";
+import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
+import { deliverableInflight, type Vgic } from "../xen/vgic.ts";
 import type { VgicDesign } from "../xen/design.ts";
 import { isOldVgic } from "../xen/design.ts";
 import type { NewVgic } from "../xen/new-vgic/vgic.ts";
@@ -159,22 +159,13 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
   return findings;
 }
 
-/** What gic_events_need_delivery answers for `v` (RELEASE-4.9.0
- *  xen/arch/arm/gic.c): the first interrupt of its inflight list, in
- *  priority order, that is enabled and beats both the priority mask (VMCR)
- *  and the active priority (APR), or null. A vCPU not loaded on a pCPU is
- *  judged by the VMCR and APR its switch-out saved. */
+/** What gic_events_need_delivery answers for `v`: a vCPU not loaded on a
+ *  pCPU is judged by the VMCR and APR its switch-out saved. */
 function wouldWake(vgic: Vgic, gic: Gic, v: Vgic["d"]["vcpu"][number]): PendingIrq | null {
   const loaded = v.saved === null && vgic.pcpu[v.processor]?.current === v;
   const vmcr = loaded ? gic.readHyp(v.processor, GICH.VMCR) : v.saved?.vmcr ?? 0;
   const apr = loaded ? gic.readHyp(v.processor, GICH.APR) : v.saved?.apr ?? 0;
-  const mask = vmcr >>> 27;
-  const active = apr === 0 ? 32 : 31 - Math.clz32(apr & -apr);
-  for (const p of v.inflight_irqs.items) {
-    if (p.priority >> 3 >= mask || p.priority >> 3 >= active) return null;
-    if (p.test_bit(GIC_IRQ_GUEST_ENABLED)) return p;
-  }
-  return null;
+  return deliverableInflight(v, vmcr, apr);
 }
 
 /** Findings from the machine's run result: deadlock, lockdep, errors. */

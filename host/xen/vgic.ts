@@ -717,14 +717,9 @@ export class Vgic implements VgicDesign {
    *  take now (priority beats VMCR's mask and the active priority)? */
   *gic_events_need_delivery(ctx: PCpu, v: Vcpu): Co<boolean> {
     const apr = this.gich(ctx, GICH.APR);
-    const active_priority = apr === 0 ? 32 : ctz(apr);
-    const mask_priority = this.gich(ctx, GICH.VMCR) >>> 27;
+    const vmcr = this.gich(ctx, GICH.VMCR);
     const flags = yield* spin_lock_irqsave(ctx, v.lock);
-    let rc = false;
-    for (const p of v.inflight_irqs.items) {
-      if (p.priority >> 3 >= mask_priority || p.priority >> 3 >= active_priority) break;
-      if (p.test_bit(GIC_IRQ_GUEST_ENABLED)) { rc = true; break; }
-    }
+    const rc = deliverableInflight(v, vmcr, apr) !== null;
     yield* spin_unlock_irqrestore(ctx, v.lock, flags);
     return rc;
   }
@@ -963,6 +958,21 @@ export class Vgic implements VgicDesign {
 const NOTHING: Co = (function* (): Co {})();
 NOTHING.next();
 const nothing = (): Co => NOTHING;
+
+/** gic_events_need_delivery's walk (RELEASE-4.8.0/4.9.0 gic.c): the first
+ *  interrupt of v's inflight list, in priority order, that is enabled and
+ *  beats both the priority mask (VMCR[31:27]) and the active priority (the
+ *  lowest set bit of APR, 32 for none), or null. The checks judge a
+ *  blocked vCPU with it too (host/check/vgic.ts). */
+export function deliverableInflight(v: Vcpu, vmcr: number, apr: number): PendingIrq | null {
+  const active_priority = apr === 0 ? 32 : ctz(apr);
+  const mask_priority = vmcr >>> 27;
+  for (const p of v.inflight_irqs.items) {
+    if (p.priority >> 3 >= mask_priority || p.priority >> 3 >= active_priority) return null;
+    if (p.test_bit(GIC_IRQ_GUEST_ENABLED)) return p;
+  }
+  return null;
+}
 
 /** find_next_zero_bit over an lr_mask; its length when all are used. */
 function firstZero(mask: Uint8Array, from = 0): number {
