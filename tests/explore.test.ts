@@ -204,6 +204,14 @@ describe("vgic explore (the bundle)", () => {
     expect(again.stdout).toMatch(/^reproduced: same finding kinds/m);
     // it was 3, as for a host exception: the crash is the finding itself
     expect(again.status, again.stderr).toBe(1);
+    // an exception thrown elsewhere than the recorded one is not the finding
+    const file = join(dir, "sgi-twice-disabled.xen-4.8.json");
+    const other = join(dir, "elsewhere.json");
+    const j = JSON.parse(readFileSync(file, "utf8")) as { findings: Array<{ kind: string; where?: string }> };
+    expect(j.findings.map((f) => [f.kind, f.where])).toEqual([["error", "gic_update_one_lr"]]);
+    j.findings[0]!.where = "vgic_migrate_irq";
+    writeFileSync(other, JSON.stringify(j));
+    expect(cli("--scenarios", scen, "--replay", other).status).toBe(3);
     // 4.9 checks the LR index (the XSA-223 fix): nothing to find
     expect(cli("sgi-twice-disabled", "--scenarios", scen, "--variant", "xen-4.9").status).toBe(0);
   });

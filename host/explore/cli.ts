@@ -200,9 +200,11 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     // fails by default), as fuzz --replay's does; a schedule the code can no
     // longer follow (or a host exception) leaves that unknown
     const recorded = new Set(file.findings.map((f) => f.kind));
-    // (an exception the saved run ended in too, such as XSA-223's, is the
-    // finding itself)
-    if (o.findings.some((f) => f.kind === "error") && !recorded.has("error")) return EXIT.error;
+    // (the exception the saved run ended in, such as XSA-223's, is the
+    // finding itself; another one, thrown elsewhere, is not)
+    const site = (f: { path?: string; where?: string }) => `${f.path ?? ""}@${f.where ?? ""}`;
+    const recordedErrors = new Set(file.findings.filter((f) => f.kind === "error").map(site));
+    if (o.findings.some((f) => f.kind === "error" && !recordedErrors.has(site(f)))) return EXIT.error;
     return o.findings.some((f) => recorded.has(f.kind) || DEFAULT_FAIL_ON.includes(f.kind)) ? EXIT.finding : EXIT.ok;
   }
 
