@@ -11,6 +11,7 @@
 // - xen-4.9 reads rank->vcpu without the rank lock: no inversion, no drop.
 //   (It can still lose one: the open question of XEN-VGIC.md.)
 import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
 import { runWorkload } from "../host/workload/runner.ts";
 import type { WorkloadResult } from "../host/workload/runner.ts";
 import { workload } from "./workload-helpers.ts";
@@ -57,5 +58,20 @@ describe("seed-migrate: the designs differ as the thread says", () => {
     // interrupt injected while MIGRATING, can still lose one under 4.9)
     expect(r.guest.affinityWrites).toBeGreaterThan(10);
     expect(r.vgic.migrations).toBeGreaterThan(0);
+  });
+});
+
+describe("README: the figures it quotes for npm start's seed workload", () => {
+  it("are those of the workload's own run (its whole duration) under xen-4.9 and new-vgic", () => {
+    const readme = readFileSync("README.md", "utf8").replace(/\s+/g, " ");
+    const m = /`npm start`'s seed workload: xen-4\.9 delivers (\d+) and loses (\d+) \(eth0-tx, QUEUED on no list: the thread's open question\), new-vgic delivers (\d+) and loses none, handler latency p50 (\d+) \/ (\d+), p99 ([\d,]+) on both\./.exec(readme);
+    expect(m, "the sentence is in the README").not.toBeNull();
+    const old = runWorkload(w, { variant: "xen-4.9" }).result, neu = runWorkload(w, { variant: "new-vgic" }).result;
+    const p99 = Number(m![6]!.replace(/,/g, ""));
+    expect([old.interrupts.delivered, old.interrupts.lost, neu.interrupts.delivered, neu.interrupts.lost]).toEqual([Number(m![1]), Number(m![2]), Number(m![3]), 0]);
+    expect([old.latency.handler.p50, neu.latency.handler.p50, old.latency.handler.p99, neu.latency.handler.p99]).toEqual([Number(m![4]), Number(m![5]), p99, p99]);
+    // every loss is eth0-tx's, QUEUED on no list
+    const lossy = old.interrupts.sources.filter((s) => s.lost > 0);
+    expect(lossy.map((s) => [s.name, Object.keys(s.lostReasons)])).toEqual([["eth0-tx", ["QUEUED on no list (vGIC finding)"]]]);
   });
 });
