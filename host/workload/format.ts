@@ -63,7 +63,7 @@ export function formatResult(r: WorkloadResult, perf?: Perf): string {
   }
   out.push(table(trows, trows[0]!.map((_, i) => i > 0)));
   const s = r.vgic;
-  out.push(`vGIC: ${s.injections} injections, ${s.traps} traps, ${s.maintenanceIrqs} maintenance IRQs, ${s.lrPendingAdds} lr_pending adds, ` +
+  out.push(`vGIC: ${s.injections} injections, ${s.traps} traps, ${s.maintenanceIrqs} maintenance IRQs, ${s.spuriousIrqExits} IRQ exits with nothing to acknowledge, ${s.lrPendingAdds} lr_pending adds, ` +
     `${s.migrations} IRQ migrations, ${s.dropped} dropped, ${s.kicks} kicks, ${s.contextSwitches} context switches, ${s.vcpuMigrations} vCPU migrations, ` +
     `${s.vtimerIrqs + s.vtimerSoftInjections} timer injections (${s.vtimerSoftInjections} by Xen's software timer); ` +
     `guest: ${r.guest.affinityWrites} ITARGETSR rewrites, ${r.guest.ipisSent} IPIs sent`);

@@ -85,7 +85,7 @@ export interface VgicDesign {
 /** Counters at zero. */
 export function emptyStats(): VgicStats {
   return {
-    traps: 0, mmioDataAborts: 0, domainCrashes: 0, maintenanceIrqs: 0, lrPendingAdds: 0,
+    traps: 0, mmioDataAborts: 0, domainCrashes: 0, maintenanceIrqs: 0, spuriousIrqExits: 0, lrPendingAdds: 0,
     migrations: 0, injections: 0, dropped: 0, kicks: 0, contextSwitches: 0, vcpuMigrations: 0, vtimerIrqs: 0, vtimerSoftInjections: 0,
   };
 }

@@ -22,7 +22,7 @@ import {
   GIC_INVALID_LR, GIC_IRQ_GUEST_ACTIVE, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING,
   GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type IrqDesc, type PendingIrq, type VgicIrqRank,
 } from "./pending.ts";
-import type { DesignNames, VgicDesign } from "./design.ts";
+import { emptyStats, type DesignNames, type VgicDesign } from "./design.ts";
 import { vgic_v2_distr_mmio, type MmioResult } from "./vgic-v2.ts";
 import { pendingIrqPending } from "./vgic-state.ts";
 import type { Gic } from "../hw/gic.ts";
@@ -73,7 +73,12 @@ export interface VgicStats {
   traps: number;
   mmioDataAborts: number;
   domainCrashes: number;
+  /** maintenance interrupts acknowledged (IRQ 25 read from GICC_IAR) */
   maintenanceIrqs: number;
+  /** physical IRQ exceptions whose first GICC_IAR read found nothing (1023):
+   *  the line dropped before the acknowledge, as the maintenance interrupt
+   *  does when gic_clear_lrs, on entry, clears the UIE that raised it */
+  spuriousIrqExits: number;
   lrPendingAdds: number;
   migrations: number;
   injections: number;
@@ -150,10 +155,7 @@ export class Vgic implements VgicDesign {
   readonly descs = new Map<number, IrqDesc>();
   readonly gicv2_lock: SpinLock;
   readonly nr_lrs: number;
-  readonly stats: VgicStats = {
-    traps: 0, mmioDataAborts: 0, domainCrashes: 0, maintenanceIrqs: 0, lrPendingAdds: 0,
-    migrations: 0, injections: 0, dropped: 0, kicks: 0, contextSwitches: 0, vcpuMigrations: 0, vtimerIrqs: 0, vtimerSoftInjections: 0,
-  };
+  readonly stats: VgicStats = emptyStats();
   observer: VgicObserver = {};
 
   constructor(readonly machine: Machine, opts: VgicOptions = {}) {
@@ -824,9 +826,10 @@ export class Vgic implements VgicDesign {
 
   /** gic_interrupt: acknowledge until spurious. */
   *gic_interrupt(ctx: PCpu): Co {
-    for (;;) {
+    for (let n = 0; ; n++) {
       const iar = this.gicc(ctx, GICC.IAR);
       const irq = iar & 0x3ff;
+      if (n === 0 && irq >= 1020) this.stats.spuriousIrqExits++;
       if (irq >= 16 && irq < 1020) {
         const flags = ctx.local_irq_save();
         ctx.local_irq_restore(false); // local_irq_enable
