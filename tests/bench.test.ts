@@ -199,6 +199,18 @@ describe("vgic bench --json and --compare", () => {
     expect(text).toMatch(/xen-4\.8 +1356 +1356 +1356 +1356 \(Dall et al\. 2016: Interrupt Controller Trap\)/);
     expect(text).toMatch(/xen-4\.9 +71 +71 +71 +71 \(Dall et al\. 2016: Virtual IRQ Completion\)/);
     expect(text).toMatch(/v3-posted +DROPPED: /);
+    // each breakdown line ends with the mean total its stage means add up to
+    const lines = text.split("\n").filter((l) => /; mean total \d+$/.test(l));
+    expect(lines.length).toBeGreaterThan(10);
+    for (const l of lines) {
+      const [stages, total] = l.trim().split("; mean total ");
+      // each stage is "name N" (a name may hold a comma: "EOI, until raised again")
+      const means = [...stages!.matchAll(/ (\d+)(?=, |$)/g)].map((m) => Number(m[1]));
+      expect(means.length, l).toBeGreaterThan(0);
+      const sum = means.reduce((a, b) => a + b, 0);
+      // (each printed mean is rounded)
+      expect(Math.abs(sum - Number(total)), l).toBeLessThanOrEqual(means.length);
+    }
     expect(text).toMatch(/hypercall round trip: published 376 .* not modelled/);
   });
 });

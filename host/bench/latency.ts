@@ -696,7 +696,7 @@ export function formatLatency(r: LatencyResult, profileName: string): string {
       continue;
     }
     lines.push(`  ${p.variant.padEnd(10)} ${n0(p.total.median).padStart(7)} ${n0(p.total.p99).padStart(7)} ${n0(p.total.max).padStart(7)}${pub}`);
-    lines.push(`  ${"".padEnd(10)} ${p.stages.map((s) => `${s.stage} ${n0(s.mean)}`).join(", ")}`);
+    lines.push(`  ${"".padEnd(10)} ${p.stages.map((s) => `${s.stage} ${n0(s.mean)}`).join(", ")}; mean total ${n0(p.total.mean)}`);
   }
   lines.push("");
   for (const m of r.notModelled) lines.push(`${m.title}: published ${m.published.cycles} (${m.published.name}); ${m.reason}`);
