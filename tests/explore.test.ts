@@ -230,9 +230,11 @@ describe("vgic explore (the bundle)", () => {
     expect(narrow.status, narrow.stderr).toBe(1);
     expect(narrow.stdout).not.toMatch(/exhausted/);
     // a replay takes what to run from its file: a search option is refused
-    const replay = cli("--scenarios", "tests/scenarios/edge-cases.mjs", "--replay", join(dir, "never-ends.xen-4.9.json"), "--bound", "5");
-    expect(replay.status).toBe(2);
-    expect(replay.stderr).toBe("vgic explore: --bound: not with --replay (the file gives the scenario, design and schedule)\n");
+    for (const extra of [["--bound", "5"], ["--workers", "2"], ["--out", dir], ["--markdown"]]) {
+      const replay = cli("--scenarios", "tests/scenarios/edge-cases.mjs", "--replay", join(dir, "never-ends.xen-4.9.json"), ...extra);
+      expect(replay.status).toBe(2);
+      expect(replay.stderr).toBe(`vgic explore: ${extra[0]}: not with --replay (the file gives the scenario, design and schedule)\n`);
+    }
   });
 
   it("matrix with workers gives the same cells as without", () => {

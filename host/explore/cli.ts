@@ -160,7 +160,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   if (replayPath !== undefined) {
     if (positionals.length > 0) throw new UsageError("--replay: no SCENARIO expected");
     // the file says what to run: a search option would be ignored
-    for (const k of ["strategy", "budget", "bound", "seed", "depth", "variant", "matrix", "memory", "lock-barrier", "fail-on"]) {
+    for (const k of ["strategy", "budget", "bound", "seed", "depth", "variant", "matrix", "memory", "lock-barrier", "fail-on",
+      "workers", "out", "baseline", "baseline-variant", "markdown", "merge", "shard"]) {
       if (values[k] !== undefined) throw new UsageError(`--${k}: not with --replay (the file gives the scenario, design and schedule)`);
     }
     let text: string;

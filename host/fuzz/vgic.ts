@@ -387,7 +387,7 @@ function cover(cov: Coverage, config: VgicConfig, s: System, r: RunResult, out: 
   const bucket = (n: number) => (n === 0 ? 0 : n === 1 ? 1 : n < 4 ? 2 : n < 16 ? 3 : 4);
   const counters = [st.migrations, st.lrPendingAdds, st.dropped, st.mmioDataAborts, st.domainCrashes, st.maintenanceIrqs, st.kicks, st.contextSwitches, st.injections];
   counters.forEach((n, i) => cov.hit(base + i * 8 + bucket(n)));
-  const reasons = ["done", "deadlock", "until", "maxSteps", "error"];
+  const reasons: readonly RunResult["reason"][] = ["done", "deadlock", "until", "maxSteps", "error", "stopped"];
   cov.hit(base + 100 + reasons.indexOf(r.reason));
   let k = 0;
   for (const [cls, c] of Object.entries(r.contention)) {

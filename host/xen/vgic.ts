@@ -76,8 +76,11 @@ export interface VgicStats {
   /** maintenance interrupts acknowledged (IRQ 25 read from GICC_IAR) */
   maintenanceIrqs: number;
   /** physical IRQ exceptions whose first GICC_IAR read found nothing (1023):
-   *  the line dropped before the acknowledge, as the maintenance interrupt
-   *  does when gic_clear_lrs, on entry, clears the UIE that raised it */
+   *  the line dropped between the signal and the acknowledge: an SPI an
+   *  ITARGETSR write moved to another CPU meanwhile, or the maintenance
+   *  interrupt gic_clear_lrs silences on entry by clearing UIE (Xen's own
+   *  comment there: such exits read 1023), so a maintenance storm shows
+   *  here rather than as maintenance IRQs */
   spuriousIrqExits: number;
   lrPendingAdds: number;
   migrations: number;
