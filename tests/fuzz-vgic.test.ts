@@ -168,6 +168,25 @@ describe("vgic target: oracles", () => {
     expect(masked.violations.filter((v) => v.invariant === "lost")).toEqual([]);
   });
 
+  it("an instance the guest withdraws through GICD_ICPENDR on the new vGIC is not a loss", () => {
+    // do_IRQ injects SPI 35 (its latch set, the physical one active); vCPU2
+    // writes ICPENDR: Xen 4.11's vgic_mmio_write_cpending clears the latch
+    // and the physical pending and active state, so the guest never sees it
+    const withdrawn: VgicConfig = {
+      variant: "new-vgic", pcpus: 3, placement: [0, 1, 2], listRegisters: 4,
+      spis: [{ irq: 35, target: 1, priority: 192, enabled: true }, { irq: 65, target: 1, priority: 160, enabled: true }],
+      sched: { kind: "random", seed: 3903864872 }, maxSteps: 50_000,
+    };
+    const r = runVgicCase(withdrawn, [
+      { v: "dev", t: "raise", irq: 35, gap: 2 },
+      { v: 2, t: "w", off: GICD.ICPENDR + 4, size: 4, value: 1 << 3 },
+    ]);
+    expect(r.run!.reason).toBe("done");
+    expect(r.sys!.hyp.guests.reduce((n, g) => n + g.stats.irqsHandled, 0)).toBe(0);
+    // it was "lost:acked-not-handled": acknowledged once, handled never
+    expect(r.violations).toEqual([]);
+  });
+
   it("runs a clean case clean: raised SPIs delivered, GICV flows, SGIs", () => {
     const ops: VgicOp[] = [
       { v: "dev", t: "raise", irq: 40, gap: 0 },

@@ -113,6 +113,9 @@ export interface VgicObserver {
    *  emulates): an instance that no device raised and the hypervisor never
    *  acknowledged */
   guestPended?(irq: number, v: Vcpu): void;
+  /** the guest withdrew a pending instance of `irq` (a GICD_ICPENDR write
+   *  the design emulates, clearing a set pending latch) */
+  guestCleared?(irq: number, v: Vcpu): void;
   /** gic_update_one_lr found `irq` QUEUED while its LR is still pending:
    *  the queued instance merged into the pending one */
   merged?(irq: number, v: Vcpu): void;

@@ -148,6 +148,7 @@ function* write_pending(a: Access, val: number, set: boolean): Co {
     const irq = a.vgic.vgic_get_irq(a.vcpu, intid + i);
     const flags = yield* spin_lock_irqsave(a.ctx, irq.irq_lock);
     if (set) a.vgic.observer.guestPended?.(intid + i, a.vcpu);
+    else if (irq.pending_latch) a.vgic.observer.guestCleared?.(intid + i, a.vcpu);
     irq.pending_latch = set;
     const desc = irq.hw ? a.vgic.descs.get(irq.hwintid)! : null;
     if (set) yield* a.vgic.vgic_queue_irq_unlock(a.ctx, irq, flags);
