@@ -157,29 +157,40 @@ describe("gic_restore_pending_irqs walks lr_pending as list_for_each_entry_safe 
   //   X (next: the head): evicts V, the entry before the cursor at W, into LR0.
   // X, the least urgent, ends in a list register while V and W wait: that
   // is the release's behaviour, kept.
+  /** Three LRs hold V, W, X (IRQs 50-52); `waiting` (irq, priority) wait on
+   *  lr_pending; gic_restore_pending_irqs runs once. */
+  const restore = (variant: string, waiting: Array<[number, number]>) => {
+    const sys = buildSystem({ variant, pcpus: 1, listRegisters: 3, routed: [], programs: [undefined], instantBoot: true });
+    const vgic = sys.vgic as Vgic;
+    const v = vgic.d.vcpu[0]!;
+    const ctx = sys.machine.cpus[0]!;
+    const pc = vgic.pcpu[0]!;
+    pc.current = v;
+    const irq = (n: number, priority: number) => {
+      const p = vgic.d.irq_to_pending(v, n);
+      p.priority = priority;
+      p.set_bit(GIC_IRQ_GUEST_ENABLED);
+      v.inflight_irqs.insertByPriority(p);
+      return p;
+    };
+    const set_lr = (vgic as unknown as { gic_set_lr: (c: unknown, lr: number, p: unknown, s: number) => void }).gic_set_lr.bind(vgic);
+    [irq(50, 0xa0), irq(51, 0xb0), irq(52, 0xc0)].forEach((p, lr) => { set_lr(ctx, lr, p, LrState.Pending); pc.lr_mask[lr] = 1; });
+    for (const [n, prio] of waiting) { const p = irq(n, prio); p.set_bit(GIC_IRQ_GUEST_QUEUED); v.lr_pending.insertByPriority(p); }
+    (vgic as unknown as { restore_pending_locked: (c: unknown, v: unknown) => void }).restore_pending_locked(ctx, v);
+    expect(v.lr_pending.items.every((p) => p.test_bit(GIC_IRQ_GUEST_QUEUED) && !p.test_bit(GIC_IRQ_GUEST_VISIBLE))).toBe(true);
+    return { inLr: [0, 1, 2].map((i) => decodeLr(sys.gic.listRegister(0, i)).virtualId), waiting: v.lr_pending.items.map((p) => p.irq) };
+  };
   for (const variant of ["xen-4.8", "xen-4.9"]) {
     it(`${variant}: the victim queued past the next entry takes a list register back`, () => {
-      const sys = buildSystem({ variant, pcpus: 1, listRegisters: 3, routed: [], programs: [undefined], instantBoot: true });
-      const vgic = sys.vgic as Vgic;
-      const v = vgic.d.vcpu[0]!;
-      const ctx = sys.machine.cpus[0]!;
-      const pc = vgic.pcpu[0]!;
-      pc.current = v;
-      const irq = (n: number, priority: number) => {
-        const p = vgic.d.irq_to_pending(v, n);
-        p.priority = priority;
-        p.set_bit(GIC_IRQ_GUEST_ENABLED);
-        v.inflight_irqs.insertByPriority(p);
-        return p;
-      };
-      const set_lr = (vgic as unknown as { gic_set_lr: (c: unknown, lr: number, p: unknown, s: number) => void }).gic_set_lr.bind(vgic);
-      [irq(50, 0xa0), irq(51, 0xb0), irq(52, 0xc0)].forEach((p, lr) => { set_lr(ctx, lr, p, LrState.Pending); pc.lr_mask[lr] = 1; });
-      for (const p of [irq(40, 0x80), irq(41, 0x90)]) { p.set_bit(GIC_IRQ_GUEST_QUEUED); v.lr_pending.insertByPriority(p); }
-      (vgic as unknown as { restore_pending_locked: (c: unknown, v: unknown) => void }).restore_pending_locked(ctx, v);
-      const inLr = [0, 1, 2].map((i) => decodeLr(sys.gic.listRegister(0, i)).virtualId);
-      expect(inLr).toEqual([52, 41, 40]);
-      expect(v.lr_pending.items.map((p) => p.irq)).toEqual([50, 51]);
-      expect(v.lr_pending.items.every((p) => p.test_bit(GIC_IRQ_GUEST_QUEUED) && !p.test_bit(GIC_IRQ_GUEST_VISIBLE))).toBe(true);
+      expect(restore(variant, [[40, 0x80], [41, 0x90]])).toEqual({ inLr: [52, 41, 40], waiting: [50, 51] });
+    });
+
+    it(`${variant}: victims are taken from the cursor down, and an entry that meets its own priority stops the pass`, () => {
+      // P (0x80), T (0x90), U (0x98) evict X, W, V in turn, each search
+      // going on from the last victim (inflight_r), and fill LR2, LR1, LR0.
+      // The pass ends there (lrs reaches 0); Z (0x9c) would stop it anyway:
+      // searching down from V it meets itself first (equal priority: out)
+      expect(restore(variant, [[40, 0x80], [41, 0x90], [42, 0x98], [43, 0x9c]])).toEqual({ inLr: [42, 41, 40], waiting: [43, 50, 51, 52] });
     });
   }
 });
