@@ -128,7 +128,7 @@ export function helpText(spec: CommandSpec): string {
     }
     for (const x of rest) lines.push(`  ${" ".repeat(w)}  ${x}`);
   }
-  lines.push("", `exit status: ${EXIT.ok} done, nothing found; ${EXIT.finding} a finding; ${EXIT.usage} bad command line or input; ${EXIT.error} could not complete`);
+  lines.push("", `exit status: ${EXIT.ok} done, nothing found; ${EXIT.finding} a finding; ${EXIT.usage} bad command line or input; ${EXIT.error} could not complete; ${EXIT.brokenPipe} the output's reader went away`);
   return lines.join("\n") + "\n";
 }
 
