@@ -174,11 +174,15 @@ describe("from the command line", () => {
     const fromReport = loadBaseline(report, "vgic");
     expect(fromReport.signatures).toEqual(Object.fromEntries(rep.signatures.map(({ signature, ...rest }) => [signature, rest])));
     // a report knows its seed and budget: another budget is pointed out
-    expect(fromReport.run).toEqual({ seed: 0, cases: 40, params: { variant: "xen-4.8" } });
+    expect(fromReport.run).toEqual({ seed: 0, cases: 40, params: { variant: "xen-4.8" }, shard: "0/1" });
     const o = { target: "vgic", seed: 0 };
     const stats = (cases: number) => ({ cases, ops: 0, findings: 0, duplicates: 0, corpusAdded: 0, coverage: 0, elapsedMs: 0, signatures: {}, violating: [] });
     expect(budgetWarning(fromReport, o, stats(40))).toBeNull();
     expect(budgetWarning(fromReport, o, stats(35))).toMatch(/^note: the baseline ran 40 cases from seed 0, this run 35 from seed 0: /);
+    // a shard runs other cases than the whole run: pointed out too (it was not)
+    expect(budgetWarning(fromReport, { ...o, shard: { index: 1, count: 2 } }, stats(40)))
+      .toMatch(/^note: the baseline ran 40 cases from seed 0, this run 40 from seed 0 \(shard 1\/2\): .*--shard\)$/);
+    expect(budgetWarning({ ...fromReport, run: { ...fromReport.run!, shard: "1/2" } }, { ...o, shard: { index: 1, count: 2 } }, stats(40))).toBeNull();
   });
 
   it("fuzz refuses bad baselines and combinations before running", () => {
@@ -242,5 +246,16 @@ describe("from the command line", () => {
     const row = cli("explore", "--matrix", "rank-abba", "--variant", "xen-4.8", "--budget", "300", "--bound", "1", "--baseline", whole);
     expect(row.stdout).toMatch(/against .*whole\.json: 0 new, 0 gone, \d+ unchanged/);
     expect(row.status, row.stdout).toBe(0);
+    // and the other way round: the whole matrix against one row's JSON
+    // compares that row (the other rows' findings were called new, exit 1)
+    const rowJson = join(dir, "row.json");
+    writeFileSync(rowJson, cli("explore", "--matrix", "rank-abba", "--variant", "xen-4.8", "--budget", "300", "--bound", "1", "--json").stdout);
+    const back = cli("explore", "--matrix", "--variant", "xen-4.8", "--budget", "300", "--bound", "1", "--baseline", rowJson);
+    expect(back.stdout).toMatch(/against .*row\.json: 0 new, 0 gone, \d+ unchanged/);
+    expect(back.status, back.stdout).toBe(0);
+    // a merge of shards takes what it ran from them: a baseline is refused
+    const m = cli("explore", "--merge", dir, "--baseline", whole);
+    expect(m.status).toBe(2);
+    expect(m.stderr).toBe("vgic explore: --merge: --baseline not expected: the shards' documents say what the campaign ran\n");
   });
 });

@@ -36,13 +36,20 @@ export function cellSignatures(rs: readonly CellResult[]): CellSignature[] {
 
 const key = (c: CellSignature) => `${c.scenario}\u0000${c.variant}\u0000${c.signature}`;
 
-/** Compare by (scenario, variant, signature), over the cells that ran: a
- *  baseline's cell that was not explored now is neither gone nor kept. */
+/** Compare by (scenario, variant, signature), over the cells both explored:
+ *  a baseline's cell that was not explored now is neither gone nor kept,
+ *  and when the baseline says which cells it explored (a matrix's JSON; a
+ *  directory of counterexamples cannot), a cell it did not explore is not
+ *  new. */
 export function compareCells(run: readonly CellSignature[], base: readonly CellSignature[],
-  ran: readonly { scenario: string; variant: string }[]): MatrixComparison {
+  ran: readonly { scenario: string; variant: string }[], baseExplored: readonly { scenario: string; variant: string }[] | null = null): MatrixComparison {
   const cell = (c: { scenario: string; variant: string }) => `${c.scenario}\u0000${c.variant}`;
   const explored = new Set(ran.map(cell));
   base = base.filter((c) => explored.has(cell(c)));
+  if (baseExplored !== null) {
+    const before = new Set(baseExplored.map(cell));
+    run = run.filter((c) => before.has(cell(c)));
+  }
   const byKey = new Map([...base, ...run].map((c) => [key(c), c]));
   const c: Comparison = compareSignatures(run.map(key), base.map(key));
   const back = (ks: string[]) => ks.map((k) => byKey.get(k)!);
@@ -62,6 +69,16 @@ export function loadMatrixBaseline(path: string, mo: MemoryOptions = {}): CellSi
   const want = memoryKey(mo);
   if (!dir) return fromFile(path, true, want);
   return readdirSync(path).filter((n) => n.endsWith(".json")).sort().flatMap((n) => fromFile(join(path, n), false, want));
+}
+
+/** The cells a baseline explored, when it says (a `--matrix --json`
+ *  output); null for a counterexample file or a directory of them. */
+export function exploredCells(path: string): Array<{ scenario: string; variant: string }> | null {
+  if (statSync(path).isDirectory()) return null;
+  const o = parseJson(readTextFile(path)) as { cells?: unknown };
+  if (!Array.isArray(o.cells)) return null;
+  // (loadMatrixBaseline has checked every cell's fields)
+  return o.cells.map((c: { scenario: string; variant: string }) => ({ scenario: c.scenario, variant: c.variant }));
 }
 
 /** "sc", or "weak/smp_mb": what a baseline must have been explored under. */

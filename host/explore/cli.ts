@@ -16,7 +16,7 @@ import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
 import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
-import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, loadMatrixBaseline, type CellSignature } from "./baseline.ts";
+import { cellSignatures, compareCells, exploredCells, findingSignatures, formatMatrixComparison, loadMatrixBaseline, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
 
@@ -232,6 +232,10 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   const mergeDir = stringOption(values, "merge");
   if (mergeDir !== undefined) {
     if (positionals.length > 0 || values.matrix) throw new UsageError("--merge: no SCENARIO and no --matrix expected: the shards name their cells");
+    for (const k of ["strategy", "budget", "seed", "bound", "depth", "variant", "memory", "lock-barrier", "fail-on", "workers",
+      "baseline", "baseline-variant", "shard", "out", "trace"]) {
+      if (values[k] !== undefined) throw new UsageError(`--merge: --${k} not expected: the shards' documents say what the campaign ran`);
+    }
     const merged = mergeShards(mergeDir, (doc, file) => {
       const r = ExploreMatrixOutput.safeParse(doc);
       if (!r.success) {
@@ -272,8 +276,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     if (baselinePath !== undefined && baseVariant !== undefined) throw new UsageError("--baseline-variant: give either --baseline or --baseline-variant, not both");
     if (baseVariant !== undefined && variants.length !== 1) throw new UsageError("--baseline-variant: needs one --variant, the variant compared with it");
     // a baseline file is read first: a bad one costs no exploring
-    let baseline: { source: string; cells: CellSignature[] } | null = baselinePath !== undefined
-      ? { source: baselinePath, cells: loadMatrixBaseline(baselinePath, mo) } : null;
+    let baseline: { source: string; cells: CellSignature[]; explored: Array<{ scenario: string; variant: string }> | null } | null =
+      baselinePath !== undefined ? { source: baselinePath, cells: loadMatrixBaseline(baselinePath, mo), explored: exploredCells(baselinePath) } : null;
     const cellsOf = (vs: readonly string[]): Cell[] => scenarios.flatMap((s) => vs.map((v) => ({ scenario: s.name, variant: v })));
     const runCells = async (cells: Cell[], what: string): Promise<CellResult[]> => {
       let done = 0;
@@ -288,7 +292,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     if (baseVariant !== undefined) {
       const ref = await runCells(cellsOf([variantNamed(baseVariant).name]), `baseline ${baseVariant}: `);
       // the reference cells stand for the compared variant's
-      baseline = { source: `variant ${baseVariant}`, cells: cellSignatures(ref).map((c) => ({ ...c, variant: variants[0]! })) };
+      baseline = { source: `variant ${baseVariant}`, cells: cellSignatures(ref).map((c) => ({ ...c, variant: variants[0]! })), explored: null };
     }
     const all = cellsOf(variants);
     const shard = shardOf(stringOption(values, "shard"));
@@ -296,7 +300,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const indices = all.map((_, k) => k).filter((k) => shard === null || k % shard.count === shard.index);
     const rs = await runCells(indices.map((k) => all[k]!), shard === null ? "" : `shard ${shard.index}/${shard.count}: `);
     const wall = performance.now() - t0;
-    const cmp = baseline ? compareCells(cellSignatures(rs), baseline.cells, rs) : null;
+    const cmp = baseline ? compareCells(cellSignatures(rs), baseline.cells, rs, baseline.explored) : null;
     if (values.json) {
       const doc: z.infer<typeof ExploreMatrixOutput> = {
         format: EXPLORE_MATRIX_FORMAT, vgicLab: VERSION, wallMs: wall, workers,

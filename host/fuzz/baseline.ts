@@ -21,7 +21,13 @@ export interface Baseline {
   source: string;
   signatures: Record<string, Partial<SignatureStats> & { invariant: string }>;
   /** the reference run's seed, budget and parameters, when its report says */
-  run?: { seed: number; cases: number; params: Record<string, string> };
+  run?: { seed: number; cases: number; params: Record<string, string>; shard: string };
+}
+
+/** "I/N" of a report's shard, "0/1" for a whole run. */
+function shardText(s: unknown): string {
+  const o = s as { index?: unknown; count?: unknown } | null | undefined;
+  return typeof o?.index === "number" && typeof o.count === "number" ? `${o.index}/${o.count}` : "0/1";
 }
 
 export interface Comparison {
@@ -108,7 +114,7 @@ function addFile(b: Baseline, file: string, target: string, strict: boolean): vo
       b.signatures[so.signature] = { invariant: so.invariant, ...(count !== undefined ? { count } : {}), file: typeof so.file === "string" ? so.file : null };
     });
     if (typeof o.seed === "number" && typeof o.cases === "number") {
-      b.run = { seed: o.seed, cases: o.cases, params: (typeof o.params === "object" && o.params !== null ? o.params : {}) as Record<string, string> };
+      b.run = { seed: o.seed, cases: o.cases, params: (typeof o.params === "object" && o.params !== null ? o.params : {}) as Record<string, string>, shard: shardText(o.shard) };
     }
     return;
   }
@@ -155,9 +161,13 @@ export function fuzzReport(o: FuzzOptions, stats: FuzzStats, baseline?: { b: Bas
  *  seed or budget): its new and gone signatures may be the budget's. */
 export function budgetWarning(b: Baseline, o: FuzzOptions, stats: FuzzStats): string | null {
   if (!b.run) return null;
-  if (b.run.seed === o.seed && b.run.cases === stats.cases) return null;
-  return `note: the baseline ran ${b.run.cases} cases from seed ${b.run.seed}, this run ${stats.cases} from seed ${o.seed}: ` +
-    "what is new or gone may come from the cases run, not the design (give both the same --seed and --cases)";
+  // (a shard runs every N-th case from its index: another shard, or a
+  // whole run, ran other cases)
+  const shard = shardText(o.shard);
+  if (b.run.seed === o.seed && b.run.cases === stats.cases && b.run.shard === shard) return null;
+  const of = (s: string) => (s === "0/1" ? "" : ` (shard ${s})`);
+  return `note: the baseline ran ${b.run.cases} cases from seed ${b.run.seed}${of(b.run.shard)}, this run ${stats.cases} from seed ${o.seed}${of(shard)}: ` +
+    "what is new or gone may come from the cases run, not the design (give both the same --seed, --cases and --shard)";
 }
 
 /** The comparison as console lines: new and gone signatures, then a count. */
