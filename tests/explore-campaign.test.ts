@@ -63,4 +63,25 @@ describe("explore --matrix campaigns", () => {
     expect(vgic(["explore", "--merge", partial]).stderr).toMatch(/c\.json: not a sharded matrix/);
     expect(vgic([...BASE, "--shard", "3/3"]).stderr).toMatch(/--shard: expected I\/N with 0 <= I < N/);
   });
+
+  it("shards made by different scenario modules are refused: same names, other scenarios", () => {
+    // a scenario file, and the same file edited between the two shards
+    const lib = join(process.cwd(), "build", "lib.mjs");
+    const text = readFileSync("tests/scenarios/edge-cases.mjs", "utf8").replace("../../build/lib.mjs", lib);
+    const a = join(dir, "a.mjs"), b = join(dir, "b.mjs");
+    writeFileSync(a, text);
+    writeFileSync(b, text.replace("trap(g);\n}", "trap(g);\n  yield* trap(g);\n}"));
+    const mixed = join(dir, "mixed");
+    mkdirSync(mixed);
+    const shard = (file: string, i: number) =>
+      vgic(["explore", "--matrix", "sgi-twice-disabled", "--scenarios", file, "--variant", "xen-4.8,xen-4.9", "--shard", `${i}/2`, "--json"]).stdout;
+    writeFileSync(join(mixed, "0.json"), shard(a, 0));
+    writeFileSync(join(mixed, "1.json"), shard(b, 1));
+    const r = vgic(["explore", "--merge", mixed]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/1\.json: build "[0-9a-f]{16}" differs from .*0\.json's "[0-9a-f]{16}"/);
+    // the same module for both: merged
+    writeFileSync(join(mixed, "1.json"), shard(a, 1));
+    expect(vgic(["explore", "--merge", mixed]).stderr).not.toMatch(/differs/);
+  });
 });

@@ -36,6 +36,9 @@ export function shardOf(arg: string | undefined, env: NodeJS.ProcessEnv = proces
 /** A sharded matrix document, as far as merging needs it. */
 export interface ShardDoc {
   vgicLab: string;
+  /** the program's and its modules' fingerprint (absent before 0.1.0's
+   *  shards recorded it) */
+  build?: string;
   shard: Shard;
   cellsTotal: number;
   options: Record<string, unknown>;
@@ -85,6 +88,7 @@ export function mergeShards(dir: string, parse: (doc: unknown, file: string) => 
     }
   };
   same("vgicLab", (d) => d.vgicLab);
+  same("build", (d) => d.build);
   same("options", (d) => d.options);
   same("the shard count", (d) => d.shard.count);
   same("cellsTotal", (d) => d.cellsTotal);

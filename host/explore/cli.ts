@@ -5,7 +5,10 @@
 
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
 import { printable, readTextFile } from "../io/input.ts";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 import { loadScenarios, loadVariants } from "../extend.ts";
@@ -119,6 +122,7 @@ export const ExploreMatrixOutput = z.strictObject({
   options: z.record(z.string(), z.unknown()).optional().describe("the search settings of every cell (a merge requires them equal)"),
   shard: z.strictObject({ index: z.number().int(), count: z.number().int() }).optional().describe("with --shard: the cells of this machine"),
   cellsTotal: z.number().int().optional().describe("cells of the whole matrix"),
+  build: z.string().optional().describe("fingerprint of the program and of the --scenarios and --variants files that made it (a merge requires it equal)"),
   cells: z.array(CellJson.extend({ signatures: z.array(z.string()).describe("the counterexample's finding signatures") }))
     .describe("one per scenario x variant, scenarios in order, variants in order"),
   baseline: z.strictObject({
@@ -303,7 +307,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const cmp = baseline ? compareCells(cellSignatures(rs), baseline.cells, rs, baseline.explored) : null;
     if (values.json) {
       const doc: z.infer<typeof ExploreMatrixOutput> = {
-        format: EXPLORE_MATRIX_FORMAT, vgicLab: VERSION, wallMs: wall, workers,
+        format: EXPLORE_MATRIX_FORMAT, vgicLab: VERSION, wallMs: wall, workers, build: buildOf(entry, scenariosFile, variantsFile),
         options: {
           strategy: mo.strategy, budget: mo.budget, seed: mo.seed ?? null, bound: mo.bound ?? null, depth: mo.depth ?? null, failOn: mo.failOn, variants, scenarios: scenarios.map((x) => x.name),
           ...(mo.memory !== undefined ? { memory: mo.memory, lockBarrier: mo.lockBarrier } : {}),
@@ -393,4 +397,17 @@ function printStory(lines: readonly string[], out: (s: string) => void): void {
   for (let i = 0; i < STORY_HEAD; i++) out(lines[i]!);
   out(`  ... ${lines.length - STORY_HEAD - STORY_TAIL} lines left out (--trace FILE keeps every event) ...`);
   for (let i = lines.length - STORY_TAIL; i < lines.length; i++) out(lines[i]!);
+}
+
+/** What made a matrix: the program and the modules it loaded. Shards of one
+ *  campaign must agree (a scenario edited between two shards is another
+ *  scenario under the same name). */
+function buildOf(entry: URL, scenariosFile: string | null, variantsFile: string | null): string {
+  const h = createHash("sha256");
+  h.update(readFileSync(fileURLToPath(entry)));
+  for (const f of [scenariosFile, variantsFile]) {
+    h.update("\0");
+    if (f !== null) h.update(readFileSync(f));
+  }
+  return h.digest("hex").slice(0, 16);
 }
