@@ -253,6 +253,10 @@ describe("from the command line", () => {
     const back = cli("explore", "--matrix", "--variant", "xen-4.8", "--budget", "300", "--bound", "1", "--baseline", rowJson);
     expect(back.stdout).toMatch(/against .*row\.json: 0 new, 0 gone, \d+ unchanged/);
     expect(back.status, back.stdout).toBe(0);
+    expect(back.stderr).not.toMatch(/^note:/m);
+    // a baseline searched otherwise (bound 1, this run 0) is pointed out
+    const narrower = cli("explore", "--matrix", "rank-abba", "--variant", "xen-4.8", "--budget", "300", "--bound", "0", "--baseline", rowJson);
+    expect(narrower.stderr).toMatch(/^note: the baseline was explored with bound 1, this run with bound 0: what is new or gone may come from the search, not the design$/m);
     // a merge of shards takes what it ran from them: a baseline is refused
     const m = cli("explore", "--merge", dir, "--baseline", whole);
     expect(m.status).toBe(2);

@@ -71,14 +71,28 @@ export function loadMatrixBaseline(path: string, mo: MemoryOptions = {}): CellSi
   return readdirSync(path).filter((n) => n.endsWith(".json")).sort().flatMap((n) => fromFile(join(path, n), false, want));
 }
 
-/** The cells a baseline explored, when it says (a `--matrix --json`
- *  output); null for a counterexample file or a directory of them. */
-export function exploredCells(path: string): Array<{ scenario: string; variant: string }> | null {
+/** What a baseline says of its search, when it does (a `--matrix --json`
+ *  output): the cells it explored and its search settings; null for a
+ *  counterexample file or a directory of them. */
+export function matrixOfBaseline(path: string): { cells: Array<{ scenario: string; variant: string }>; options: Record<string, unknown> } | null {
   if (statSync(path).isDirectory()) return null;
-  const o = parseJson(readTextFile(path)) as { cells?: unknown };
+  const o = parseJson(readTextFile(path)) as { cells?: unknown; options?: unknown };
   if (!Array.isArray(o.cells)) return null;
   // (loadMatrixBaseline has checked every cell's fields)
-  return o.cells.map((c: { scenario: string; variant: string }) => ({ scenario: c.scenario, variant: c.variant }));
+  const cells = o.cells.map((c: { scenario: string; variant: string }) => ({ scenario: c.scenario, variant: c.variant }));
+  return { cells, options: typeof o.options === "object" && o.options !== null ? o.options as Record<string, unknown> : {} };
+}
+
+/** The search settings that decide what a cell finds: a baseline explored
+ *  with others may differ by the search, not the design. */
+export const SEARCH_SETTINGS = ["strategy", "budget", "seed", "bound", "depth", "failOn"] as const;
+
+/** A note when the baseline's search settings differ from this run's, or null. */
+export function searchNote(base: Record<string, unknown>, now: Record<string, unknown>): string | null {
+  const diff = SEARCH_SETTINGS.filter((k) => k in base && JSON.stringify(base[k] ?? null) !== JSON.stringify(now[k] ?? null));
+  if (diff.length === 0) return null;
+  const show = (o: Record<string, unknown>) => diff.map((k) => `${k} ${JSON.stringify(o[k] ?? null)}`).join(", ");
+  return `note: the baseline was explored with ${show(base)}, this run with ${show(now)}: what is new or gone may come from the search, not the design`;
 }
 
 /** "sc", or "weak/smp_mb": what a baseline must have been explored under. */

@@ -19,7 +19,7 @@ import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
 import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
-import { cellSignatures, compareCells, exploredCells, findingSignatures, formatMatrixComparison, loadMatrixBaseline, type CellSignature } from "./baseline.ts";
+import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, loadMatrixBaseline, matrixOfBaseline, searchNote, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
 
@@ -280,8 +280,12 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     if (baselinePath !== undefined && baseVariant !== undefined) throw new UsageError("--baseline-variant: give either --baseline or --baseline-variant, not both");
     if (baseVariant !== undefined && variants.length !== 1) throw new UsageError("--baseline-variant: needs one --variant, the variant compared with it");
     // a baseline file is read first: a bad one costs no exploring
-    let baseline: { source: string; cells: CellSignature[]; explored: Array<{ scenario: string; variant: string }> | null } | null =
-      baselinePath !== undefined ? { source: baselinePath, cells: loadMatrixBaseline(baselinePath, mo), explored: exploredCells(baselinePath) } : null;
+    const matrixInfo = (path: string) => {
+      const m = matrixOfBaseline(path);
+      return { explored: m?.cells ?? null, options: m?.options ?? null };
+    };
+    let baseline: { source: string; cells: CellSignature[]; explored: Array<{ scenario: string; variant: string }> | null; options: Record<string, unknown> | null } | null =
+      baselinePath !== undefined ? { source: baselinePath, cells: loadMatrixBaseline(baselinePath, mo), ...matrixInfo(baselinePath) } : null;
     const cellsOf = (vs: readonly string[]): Cell[] => scenarios.flatMap((s) => vs.map((v) => ({ scenario: s.name, variant: v })));
     const runCells = async (cells: Cell[], what: string): Promise<CellResult[]> => {
       let done = 0;
@@ -296,7 +300,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     if (baseVariant !== undefined) {
       const ref = await runCells(cellsOf([variantNamed(baseVariant).name]), `baseline ${baseVariant}: `);
       // the reference cells stand for the compared variant's
-      baseline = { source: `variant ${baseVariant}`, cells: cellSignatures(ref).map((c) => ({ ...c, variant: variants[0]! })), explored: null };
+      baseline = { source: `variant ${baseVariant}`, cells: cellSignatures(ref).map((c) => ({ ...c, variant: variants[0]! })), explored: null, options: null };
     }
     const all = cellsOf(variants);
     const shard = shardOf(stringOption(values, "shard"));
@@ -305,11 +309,12 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const rs = await runCells(indices.map((k) => all[k]!), shard === null ? "" : `shard ${shard.index}/${shard.count}: `);
     const wall = performance.now() - t0;
     const cmp = baseline ? compareCells(cellSignatures(rs), baseline.cells, rs, baseline.explored) : null;
+    const searched = { strategy: mo.strategy, budget: mo.budget, seed: mo.seed ?? null, bound: mo.bound ?? null, depth: mo.depth ?? null, failOn: mo.failOn };
     if (values.json) {
       const doc: z.infer<typeof ExploreMatrixOutput> = {
         format: EXPLORE_MATRIX_FORMAT, vgicLab: VERSION, wallMs: wall, workers, build: buildOf(entry, scenariosFile, variantsFile),
         options: {
-          strategy: mo.strategy, budget: mo.budget, seed: mo.seed ?? null, bound: mo.bound ?? null, depth: mo.depth ?? null, failOn: mo.failOn, variants, scenarios: scenarios.map((x) => x.name),
+          ...searched, variants, scenarios: scenarios.map((x) => x.name),
           ...(mo.memory !== undefined ? { memory: mo.memory, lockBarrier: mo.lockBarrier } : {}),
         },
         ...(shard !== null ? { shard } : {}), cellsTotal: all.length,
@@ -325,6 +330,10 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       const total = rs.reduce((a, r) => a + r.schedules, 0);
       out(`\n${rs.length} cells, ${total} schedules in ${wall.toFixed(0)} ms wall (${workers} worker${workers > 1 ? "s" : ""}), ${(total * 1000 / wall).toFixed(0)} schedules/s`);
       if (baseline && cmp) for (const l of formatMatrixComparison(cmp, baseline.source)) out(l);
+    }
+    if (baseline?.options) {
+      const note = searchNote(baseline.options, searched);
+      if (note !== null) process.stderr.write(note + "\n");
     }
     // against a baseline only a change fails; otherwise any counterexample
     if (cmp) return cmp.new.length > 0 || cmp.gone.length > 0 ? EXIT.finding : EXIT.ok;
