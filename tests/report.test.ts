@@ -138,6 +138,13 @@ describe("vgic report", () => {
     const e = vgic("report", a, bad);
     expect(e.status).toBe(2);
     expect(e.stderr).toMatch(/bad\.json: line 1: format: .*expected a vgic run --json document, vgic-run\/1/);
+    expect(m.stderr).not.toMatch(/note:/);
+    // results of another version of the tool: merged, and said so
+    const older = join(dir, "older.json");
+    writeFileSync(older, JSON.stringify({ ...JSON.parse(readFileSync(a, "utf8").split("\n")[0]!), vgicLab: "0.0.9" }) + "\n");
+    const mixed = vgic("report", a, older, "--out", join(dir, "mixed.html"));
+    expect(mixed.status, mixed.stderr).toBe(0);
+    expect(mixed.stderr).toMatch(/^vgic report: note: the results come from vgic-lab 0\.0\.9, \d+\.\d+\.\d+: a difference between them may be the tool's, not the design's$/m);
   }, 60_000);
 
   // The page as a browser lays it out, at 800 px: no horizontal overflow, no

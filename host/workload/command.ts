@@ -272,6 +272,7 @@ function reportRun({ values, positionals }: Parsed): number {
   if (csvDir !== undefined) ensureDir(csvDir, "--csv", false);
   const results: WorkloadResult[] = [];
   const perfs: Perf[] = [];
+  const versions = new Set<string>();
   for (const file of positionals) {
     let text: string;
     try {
@@ -294,10 +295,13 @@ function reportRun({ values, positionals }: Parsed): number {
         const i = r.error.issues[0]!;
         throw new UsageError(`${printable(file)}: line ${n}: ${i.path.join(".") || "(root)"}: ${i.message} (expected a vgic run --json document, ${RUN_FORMAT})`);
       }
+      versions.add(r.data.vgicLab);
       results.push(...(r.data.results as unknown as WorkloadResult[]));
       perfs.push(...r.data.perf);
     }
   }
+  // results of several versions of the tool compare the tools as well
+  if (versions.size > 1) process.stderr.write(`vgic report: note: the results come from vgic-lab ${[...versions].sort().join(", ")}: a difference between them may be the tool's, not the design's\n`);
   const workloads = [...new Set(results.map((x) => x.workload))];
   writeFileAtomic(out, renderReport(results, perfs, { title: stringOption(values, "title") ?? `vgic report: ${workloads.join(", ")}` }));
   if (csvDir !== undefined) writeCsv(csvDir, results);
