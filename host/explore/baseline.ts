@@ -60,6 +60,18 @@ export function compareCells(run: readonly CellSignature[], base: readonly CellS
  *  output, one counterexample file, or a directory of them. Errors name
  *  the file and the field. */
 export function loadMatrixBaseline(path: string, mo: MemoryOptions = {}): CellSignature[] {
+  return readMatrixBaseline(path, mo).signatures;
+}
+
+/** A baseline's signatures and, when it says (a `--matrix --json` output),
+ *  the cells it explored and its search settings; null for a counterexample
+ *  file or a directory of them. */
+export interface MatrixBaseline {
+  signatures: CellSignature[];
+  matrix: { cells: Array<{ scenario: string; variant: string }>; options: Record<string, unknown> } | null;
+}
+
+export function readMatrixBaseline(path: string, mo: MemoryOptions = {}): MatrixBaseline {
   let dir: boolean;
   try {
     dir = statSync(path).isDirectory();
@@ -68,19 +80,8 @@ export function loadMatrixBaseline(path: string, mo: MemoryOptions = {}): CellSi
   }
   const want = memoryKey(mo);
   if (!dir) return fromFile(path, true, want);
-  return readdirSync(path).filter((n) => n.endsWith(".json")).sort().flatMap((n) => fromFile(join(path, n), false, want));
-}
-
-/** What a baseline says of its search, when it does (a `--matrix --json`
- *  output): the cells it explored and its search settings; null for a
- *  counterexample file or a directory of them. */
-export function matrixOfBaseline(path: string): { cells: Array<{ scenario: string; variant: string }>; options: Record<string, unknown> } | null {
-  if (statSync(path).isDirectory()) return null;
-  const o = parseJson(readTextFile(path)) as { cells?: unknown; options?: unknown };
-  if (!Array.isArray(o.cells)) return null;
-  // (loadMatrixBaseline has checked every cell's fields)
-  const cells = o.cells.map((c: { scenario: string; variant: string }) => ({ scenario: c.scenario, variant: c.variant }));
-  return { cells, options: typeof o.options === "object" && o.options !== null ? o.options as Record<string, unknown> : {} };
+  const signatures = readdirSync(path).filter((n) => n.endsWith(".json")).sort().flatMap((n) => fromFile(join(path, n), false, want).signatures);
+  return { signatures, matrix: null };
 }
 
 /** The search settings that decide what a cell finds: a baseline explored
@@ -100,7 +101,7 @@ function memoryKey(m: { memory?: unknown; lockBarrier?: unknown }): string {
   return m.memory === "weak" ? `weak/${typeof m.lockBarrier === "string" ? m.lockBarrier : "smp_mb"}` : "sc";
 }
 
-function fromFile(file: string, strict: boolean, want: string): CellSignature[] {
+function fromFile(file: string, strict: boolean, want: string): MatrixBaseline {
   let text: string;
   try {
     text = readTextFile(file);
@@ -120,14 +121,14 @@ function fromFile(file: string, strict: boolean, want: string): CellSignature[] 
     // those of the run's count; a single file must be of it
     if (memoryKey(f) !== want) {
       if (strict) throw new ReplayFileError(`${file}: field 'memory': expected a counterexample found under ${want} memory, like this run, got ${memoryKey(f)}`);
-      return [];
+      return { signatures: [], matrix: null };
     }
-    return findingSignatures(f.findings).map((signature) => ({ scenario: f.scenario, variant: f.variant, signature }));
+    return { signatures: findingSignatures(f.findings).map((signature) => ({ scenario: f.scenario, variant: f.variant, signature })), matrix: null };
   }
   if (Array.isArray(o.cells)) {
     const opts = (typeof o.options === "object" && o.options !== null ? o.options : {}) as Record<string, unknown>;
     if (memoryKey(opts) !== want) throw new ReplayFileError(`${file}: field 'options.memory': expected a matrix explored under ${want} memory, like this run, got ${memoryKey(opts)}`);
-    return o.cells.flatMap((c: unknown, i: number) => {
+    const signatures = o.cells.flatMap((c: unknown, i: number) => {
       const x = c as Record<string, unknown> | null;
       const bad = (field: string, expected: string, got: unknown) =>
         new ReplayFileError(`${file}: field 'cells[${i}].${field}': expected ${expected}, got ${got === undefined ? "nothing" : JSON.stringify(got)}`);
@@ -142,9 +143,11 @@ function fromFile(file: string, strict: boolean, want: string): CellSignature[] 
       });
       return findingSignatures(ce.findings as Finding[]).map((signature) => ({ scenario: x.scenario as string, variant: x.variant as string, signature }));
     });
+    const cells = (o.cells as Array<{ scenario: string; variant: string }>).map((c) => ({ scenario: c.scenario, variant: c.variant }));
+    return { signatures, matrix: { cells, options: opts } };
   }
   if (strict) throw new ReplayFileError(`${file}: expected a counterexample file (format "${COUNTEREXAMPLE_FORMAT}") or the output of vgic explore --matrix --json (an object with 'cells')`);
-  return [];
+  return { signatures: [], matrix: null };
 }
 
 /** Console lines: the count, then each new and gone signature by cell. */

@@ -36,8 +36,8 @@ export function shardOf(arg: string | undefined, env: NodeJS.ProcessEnv = proces
 /** A sharded matrix document, as far as merging needs it. */
 export interface ShardDoc {
   vgicLab: string;
-  /** the program's and its modules' fingerprint (absent before 0.1.0's
-   *  shards recorded it) */
+  /** the program's and its modules' fingerprint (buildFingerprint; absent
+   *  from documents made before it was recorded) */
   build?: string;
   shard: Shard;
   cellsTotal: number;

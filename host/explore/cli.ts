@@ -5,7 +5,6 @@
 
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
 import { printable, readTextFile } from "../io/input.ts";
-import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,9 +18,10 @@ import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
 import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
-import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, loadMatrixBaseline, matrixOfBaseline, searchNote, type CellSignature } from "./baseline.ts";
+import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, readMatrixBaseline, searchNote, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
+import { buildFingerprint } from "../fuzz/campaign.ts";
 
 export const EXPLORE_SPEC: CommandSpec = {
   name: "explore",
@@ -280,12 +280,9 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     if (baselinePath !== undefined && baseVariant !== undefined) throw new UsageError("--baseline-variant: give either --baseline or --baseline-variant, not both");
     if (baseVariant !== undefined && variants.length !== 1) throw new UsageError("--baseline-variant: needs one --variant, the variant compared with it");
     // a baseline file is read first: a bad one costs no exploring
-    const matrixInfo = (path: string) => {
-      const m = matrixOfBaseline(path);
-      return { explored: m?.cells ?? null, options: m?.options ?? null };
-    };
+    const read = baselinePath !== undefined ? readMatrixBaseline(baselinePath, mo) : null;
     let baseline: { source: string; cells: CellSignature[]; explored: Array<{ scenario: string; variant: string }> | null; options: Record<string, unknown> | null } | null =
-      baselinePath !== undefined ? { source: baselinePath, cells: loadMatrixBaseline(baselinePath, mo), ...matrixInfo(baselinePath) } : null;
+      read !== null ? { source: baselinePath!, cells: read.signatures, explored: read.matrix?.cells ?? null, options: read.matrix?.options ?? null } : null;
     const cellsOf = (vs: readonly string[]): Cell[] => scenarios.flatMap((s) => vs.map((v) => ({ scenario: s.name, variant: v })));
     const runCells = async (cells: Cell[], what: string): Promise<CellResult[]> => {
       let done = 0;
@@ -312,7 +309,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const searched = { strategy: mo.strategy, budget: mo.budget, seed: mo.seed ?? null, bound: mo.bound ?? null, depth: mo.depth ?? null, failOn: mo.failOn };
     if (values.json) {
       const doc: z.infer<typeof ExploreMatrixOutput> = {
-        format: EXPLORE_MATRIX_FORMAT, vgicLab: VERSION, wallMs: wall, workers, build: buildOf(entry, scenariosFile, variantsFile),
+        format: EXPLORE_MATRIX_FORMAT, vgicLab: VERSION, wallMs: wall, workers, build: buildFingerprint(readFileSync(fileURLToPath(entry)), variantsFile === null ? null : readFileSync(variantsFile),
+          scenariosFile === null ? null : readFileSync(scenariosFile)),
         options: {
           ...searched, variants, scenarios: scenarios.map((x) => x.name),
           ...(mo.memory !== undefined ? { memory: mo.memory, lockBarrier: mo.lockBarrier } : {}),
@@ -406,17 +404,4 @@ function printStory(lines: readonly string[], out: (s: string) => void): void {
   for (let i = 0; i < STORY_HEAD; i++) out(lines[i]!);
   out(`  ... ${lines.length - STORY_HEAD - STORY_TAIL} lines left out (--trace FILE keeps every event) ...`);
   for (let i = lines.length - STORY_TAIL; i < lines.length; i++) out(lines[i]!);
-}
-
-/** What made a matrix: the program and the modules it loaded. Shards of one
- *  campaign must agree (a scenario edited between two shards is another
- *  scenario under the same name). */
-function buildOf(entry: URL, scenariosFile: string | null, variantsFile: string | null): string {
-  const h = createHash("sha256");
-  h.update(readFileSync(fileURLToPath(entry)));
-  for (const f of [scenariosFile, variantsFile]) {
-    h.update("\0");
-    if (f !== null) h.update(readFileSync(f));
-  }
-  return h.digest("hex").slice(0, 16);
 }

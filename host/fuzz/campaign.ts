@@ -127,12 +127,15 @@ export function mergeFuzzShards(dir: string, parse: (doc: unknown, file: string)
   };
 }
 
-/** What a shard's report must share with the program that merges it: a
- *  hash of this program's code (the bundle that runs) and of the
- *  --variants file, whose designs a case may pick. */
-export function buildFingerprint(program: Uint8Array | string, variantsFile: Uint8Array | string | null): string {
+/** What a shard's document must share with the program that merges it: a
+ *  hash of this program's code (the bundle that runs), of the --variants
+ *  file, whose designs a case may pick, and of any other module the
+ *  campaign loaded (explore's --scenarios file). */
+export function buildFingerprint(program: Uint8Array | string, variantsFile: Uint8Array | string | null,
+  ...modules: Array<Uint8Array | string | null>): string {
   const h = createHash("sha256");
   h.update(program);
   h.update(variantsFile === null ? "\0no variants file" : variantsFile);
+  for (const m of modules) h.update(m === null ? "\0no module" : m);
   return h.digest("hex").slice(0, 16);
 }
