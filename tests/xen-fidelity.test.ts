@@ -185,11 +185,13 @@ describe("gic_restore_pending_irqs walks lr_pending as list_for_each_entry_safe 
       expect(restore(variant, [[40, 0x80], [41, 0x90]])).toEqual({ inLr: [52, 41, 40], waiting: [50, 51] });
     });
 
-    it(`${variant}: victims are taken from the cursor down, and an entry that meets its own priority stops the pass`, () => {
-      // P (0x80), T (0x90), U (0x98) evict X, W, V in turn, each search
-      // going on from the last victim (inflight_r), and fill LR2, LR1, LR0.
-      // The pass ends there (lrs reaches 0); Z (0x9c) would stop it anyway:
-      // searching down from V it meets itself first (equal priority: out)
+    it(`${variant}: with four waiting, the three most urgent take the list registers from the least urgent`, () => {
+      // P (0x80), T (0x90), U (0x98) evict X, W, V in turn and fill LR2,
+      // LR1, LR0; the pass ends (lrs reaches 0) with Z (0x9c) and the three
+      // victims waiting in priority order. (Neither the inflight_r cursor nor
+      // the countdown decides this case: without them the walk gives the
+      // same, as Z meets its own priority first; no short case was found
+      // where they do.)
       expect(restore(variant, [[40, 0x80], [41, 0x90], [42, 0x98], [43, 0x9c]])).toEqual({ inLr: [42, 41, 40], waiting: [43, 50, 51, 52] });
     });
   }
