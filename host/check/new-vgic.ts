@@ -77,9 +77,9 @@ export function checkNewVgic(vgic: NewVgic, gic: Gic): Finding[] {
     const target = vgic.vgic_target_oracle(irq);
     if (target === null || inLr.has(irq)) return;
     if (irq.vcpu === null) {
-      findings.push({ kind: "lost", message: `${where(irq, owner)} is ${irq.describe()}: vgic_target_oracle names vCPU${target.vcpu_id} but it is on no ap_list, so it will never be delivered` });
+      findings.push({ kind: "lost", path: "queued-on-no-list", message: `${where(irq, owner)} is ${irq.describe()}: vgic_target_oracle names vCPU${target.vcpu_id} but it is on no ap_list, so it will never be delivered` });
     } else if (irq.vcpu.blocked && irq.enabled && irq_is_pending(irq)) {
-      findings.push({ kind: "lost", message: `${where(irq, owner)} is ${irq.describe()}, but vCPU${irq.vcpu.vcpu_id} is blocked in WFI and nobody will wake it` });
+      findings.push({ kind: "lost", path: "blocked-not-woken", message: `${where(irq, owner)} is ${irq.describe()}, but vCPU${irq.vcpu.vcpu_id} is blocked in WFI and nobody will wake it` });
     }
   });
 
