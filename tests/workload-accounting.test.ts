@@ -6,6 +6,12 @@ import { runWorkload } from "../host/workload/runner.ts";
 import { VARIANTS } from "../host/xen/variants.ts";
 import { Histogram, bucketLow, bucketOf, BUCKETS } from "../host/workload/histogram.ts";
 import { bundled } from "./workload-helpers.ts";
+import { Accounting } from "../host/workload/accounting.ts";
+import { privateKey } from "../host/guest/devices.ts";
+import { buildSystem } from "../host/xen/system.ts";
+import { checkVgic } from "../host/check/vgic.ts";
+import { GIC_IRQ_GUEST_QUEUED } from "../host/xen/pending.ts";
+import type { Vgic } from "../host/xen/vgic.ts";
 
 const SHORT = 3_000_000; // cycles after boot: 1.25 ms at 2.4 GHz, at least one tick
 
@@ -46,7 +52,7 @@ describe("accounting balances", () => {
   });
 });
 
-describe("log-linear histogram", () => {
+describe("drops, losses and their reasons", () => {
   it("each source's drops by design are a `dropped` finding (--fail-on dropped could never fail)", () => {
     const w = bundled().find((b) => b.w.name === "seed-migrate")!.w;
     const { result: r } = runWorkload(w, { variant: "v3-posted" });
@@ -75,6 +81,33 @@ describe("log-linear histogram", () => {
     expect(r.findings.some((f) => f.kind === "lost" && /vCPU1 is blocked in WFI and nobody will wake it/.test(f.message))).toBe(true);
   });
 
+  it("a private interrupt's loss is charged to the source of the vCPU the finding names, not to its namesake on another vCPU", () => {
+    // both vCPUs own an SGI 3 source with one instance open; only vCPU1's
+    // pending_irq is QUEUED on no list (a state the old vGIC's checks call
+    // lost): the finding names the interrupt and its vCPU, and the tally
+    // charges vCPU1's source with that reason and vCPU0's with none of it
+    const sys = buildSystem({ variant: "xen-4.9", programs: [function* (g) { for (;;) yield* g.wfi(); }, function* (g) { for (;;) yield* g.wfi(); }] });
+    sys.machine.run({ until: 100_000 });
+    const vgic = sys.vgic as Vgic;
+    vgic.d.vcpu[1]!.private_irq(3).set_bit(GIC_IRQ_GUEST_QUEUED);
+    const findings = checkVgic(sys.vgic, sys.gic);
+    expect(findings).toEqual([{
+      kind: "lost", path: "queued-on-no-list", irq: 3, vcpu: 1,
+      message: "IRQ 3 of vCPU1 is QUEUED (QUEUED) but on no inflight or lr_pending list and in no list register: it will never be delivered",
+    }]);
+    const acc = new Accounting([
+      { name: "sgi3-v0", type: "ipi", keys: [privateKey(3, 0)] },
+      { name: "sgi3-v1", type: "ipi", keys: [privateKey(3, 1)] },
+    ], 2);
+    acc.raise(privateKey(3, 0), 10);
+    acc.raise(privateKey(3, 1), 10);
+    const { bySource } = acc.tally(sys.vgic, sys.gic, findings);
+    expect(bySource.map((c) => [c.lost, c.lostReasons])).toEqual([
+      [1, { "vanished: never delivered and pending nowhere at the end": 1 }],
+      [1, { "QUEUED on no list (vGIC finding)": 1 }],
+    ]);
+  });
+
   it("a maintenance storm shows as IRQ exits with nothing to acknowledge, not as maintenance IRQs", () => {
     // one list register and six SPIs: lr_pending never empties, so
     // gic_inject sets UIE, whose condition (at most one valid LR) always
@@ -92,6 +125,9 @@ describe("log-linear histogram", () => {
     }
   });
 
+});
+
+describe("log-linear histogram", () => {
   it("buckets are contiguous and each value falls in the bucket whose range holds it", () => {
     for (let i = 1; i < BUCKETS; i++) expect(bucketLow(i)).toBeGreaterThan(bucketLow(i - 1));
     for (const v of [0, 1, 31, 32, 33, 63, 64, 100, 1000, 12345, 2 ** 31 + 5, 1e12]) {

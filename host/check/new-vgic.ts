@@ -17,6 +17,7 @@ export function checkNewVgic(vgic: NewVgic, gic: Gic): Finding[] {
   const findings: Finding[] = [];
   const d = vgic.d;
   const where = (irq: VgicIrq, owner: number | null) => `IRQ ${irq.intid}${owner !== null ? ` of vCPU${owner}` : ""}`;
+  const ownedBy = (owner: number | null): { vcpu?: number } => (owner !== null ? { vcpu: owner } : {});
 
   // ap_list membership
   const seen = new Map<VgicIrq, number>();
@@ -77,9 +78,9 @@ export function checkNewVgic(vgic: NewVgic, gic: Gic): Finding[] {
     const target = vgic.vgic_target_oracle(irq);
     if (target === null || inLr.has(irq)) return;
     if (irq.vcpu === null) {
-      findings.push({ kind: "lost", path: "queued-on-no-list", message: `${where(irq, owner)} is ${irq.describe()}: vgic_target_oracle names vCPU${target.vcpu_id} but it is on no ap_list, so it will never be delivered` });
+      findings.push({ kind: "lost", path: "queued-on-no-list", irq: irq.intid, ...ownedBy(owner), message: `${where(irq, owner)} is ${irq.describe()}: vgic_target_oracle names vCPU${target.vcpu_id} but it is on no ap_list, so it will never be delivered` });
     } else if (irq.vcpu.blocked && irq.enabled && irq_is_pending(irq)) {
-      findings.push({ kind: "lost", path: "blocked-not-woken", message: `${where(irq, owner)} is ${irq.describe()}, but vCPU${irq.vcpu.vcpu_id} is blocked in WFI and nobody will wake it` });
+      findings.push({ kind: "lost", path: "blocked-not-woken", irq: irq.intid, vcpu: irq.vcpu.vcpu_id, message: `${where(irq, owner)} is ${irq.describe()}, but vCPU${irq.vcpu.vcpu_id} is blocked in WFI and nobody will wake it` });
     }
   });
 
@@ -90,7 +91,7 @@ export function checkNewVgic(vgic: NewVgic, gic: Gic): Finding[] {
     const hwLr = lrs.some((l) => { const lr = decodeLr(l.value); return lr.hw && lr.physicalId === desc.irq; });
     const parked = irq_is_pending(irq) && vgic.vgic_target_oracle(irq) === null; // the guest disabled or untargeted it
     if (!hwLr && irq.vcpu === null && !parked) {
-      findings.push({ kind: "stuck-active", message: `physical IRQ ${desc.irq} is active in the distributor with no HW list register and IRQ ${desc.irq} ${irq.describe()}: nobody will deactivate it, and it will never fire again` });
+      findings.push({ kind: "stuck-active", irq: desc.irq, message: `physical IRQ ${desc.irq} is active in the distributor with no HW list register and IRQ ${desc.irq} ${irq.describe()}: nobody will deactivate it, and it will never fire again` });
     }
   }
   return findings;

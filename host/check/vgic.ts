@@ -6,6 +6,7 @@ import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
 import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
 import { deliverableInflight, type Vgic } from "../xen/vgic.ts";
+import type { Vcpu } from "../xen/domain.ts";
 import type { VgicDesign } from "../xen/design.ts";
 import { isOldVgic } from "../xen/design.ts";
 import type { NewVgic } from "../xen/new-vgic/vgic.ts";
@@ -50,6 +51,9 @@ export interface Finding {
   where?: string;
   /** the interrupt concerned */
   irq?: number;
+  /** the vCPU concerned, for a loss or a stuck interrupt: a private
+   *  interrupt's own vCPU, or the vCPU blocked in WFI with it */
+  vcpu?: number;
 }
 
 /** Where an exception escaped the simulated code: the innermost Xen
@@ -116,13 +120,23 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
   });
 
   // every QUEUED interrupt is on a list or in a list register (one not
-  // made yet is not QUEUED)
-  for (const p of d.madePendingIrqs()) {
-    if (!p.test_bit(GIC_IRQ_GUEST_QUEUED)) continue;
+  // made yet is not QUEUED): the SPIs, then each vCPU's private ones
+  const queuedOnNoList = (p: PendingIrq, owner: Vcpu | null): void => {
+    if (!p.test_bit(GIC_IRQ_GUEST_QUEUED)) return;
     const inLr = lrs.some((l) => (l.value & 0x3ff) === p.irq && decodeLr(l.value).state !== LrState.Invalid);
     if (p.inflight === null && p.lr_queue === null && !inLr) {
-      findings.push({ kind: "lost", path: "queued-on-no-list", irq: p.irq, message: `IRQ ${p.irq} is QUEUED (${p.statusString()}) but on no inflight or lr_pending list and in no list register: it will never be delivered` });
+      findings.push({
+        kind: "lost", path: "queued-on-no-list", irq: p.irq, ...(owner !== null ? { vcpu: owner.vcpu_id } : {}),
+        message: `IRQ ${p.irq}${owner !== null ? ` of vCPU${owner.vcpu_id}` : ""} is QUEUED (${p.statusString()}) but on no inflight or lr_pending list and in no list register: it will never be delivered`,
+      });
     }
+  };
+  for (const p of d.madeSpis()) queuedOnNoList(p, null);
+  const privates: PendingIrq[] = [];
+  for (const v of d.vcpu) {
+    privates.length = 0;
+    v.madePrivateIrqs(privates);
+    for (const p of privates) queuedOnNoList(p, v);
   }
 
   // liveness: a vCPU blocked in WFI runs again only when vcpu_unblock wakes
@@ -138,7 +152,7 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
     if (!v.blocked) continue;
     const p = wouldWake(vgic, gic, v);
     if (p !== null) {
-      findings.push({ kind: "lost", path: "blocked-not-woken", irq: p.irq, message: `vCPU${v.vcpu_id} is blocked in WFI while IRQ ${p.irq} (${p.statusString()}, priority ${p.priority}) is in flight and deliverable to it: nothing in this run wakes the vCPU (no kick; only another interrupt for it would), so it is never delivered` });
+      findings.push({ kind: "lost", path: "blocked-not-woken", irq: p.irq, vcpu: v.vcpu_id, message: `vCPU${v.vcpu_id} is blocked in WFI while IRQ ${p.irq} (${p.statusString()}, priority ${p.priority}) is in flight and deliverable to it: nothing in this run wakes the vCPU (no kick; only another interrupt for it would), so it is never delivered` });
     }
   }
 

@@ -91,7 +91,8 @@ const FindingJson = z.strictObject({
   kind: z.string(), message: z.string(),
   path: z.string().optional().describe("the interrupt's path to the failure (part of the signature)"),
   where: z.string().optional().describe("the innermost Xen function of an exception (part of the signature)"),
-  irq: z.number().int().optional(),
+  irq: z.number().int().optional().describe("the interrupt concerned"),
+  vcpu: z.number().int().optional().describe("a loss's or stuck interrupt's vCPU: a private interrupt's own, or the one blocked in WFI with it"),
 });
 const CellSignatureJson = z.strictObject({ scenario: z.string(), variant: z.string(), signature: z.string() });
 const CellJson = z.looseObject({

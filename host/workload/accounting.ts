@@ -28,9 +28,7 @@
 import type { Gic } from "../hw/gic.ts";
 import type { Finding } from "../check/vgic.ts";
 import type { Vcpu } from "../xen/domain.ts";
-import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
 import type { VgicDesign } from "../xen/design.ts";
-import { isOldVgic } from "../xen/design.ts";
 import { KEYS, privateKey, spiKey, type RaiseSink } from "../guest/devices.ts";
 import { Histogram, type Summary } from "./histogram.ts";
 
@@ -276,23 +274,14 @@ export class Accounting implements RaiseSink {
     const lostKeys = new Map<number, { kind: "lost" | "stuck-active"; reason: string }>();
     for (const f of findings) {
       if (f.kind !== "lost" && f.kind !== "stuck-active") continue;
-      const m = /IRQ (\d+)/.exec(f.message);
-      if (m === null) continue;
-      const irq = Number(m[1]);
-      const keys: number[] = [];
-      // the new design's findings, and a blocked vCPU's, name the vCPU
-      const on = /vCPU(\d+)/.exec(f.message);
-      if (irq >= 32) keys.push(spiKey(irq));
-      else if (!isOldVgic(vgic) || f.path === "blocked-not-woken") {
-        if (on !== null) keys.push(Accounting.keyOf(irq, vgic.d.vcpu[Number(on[1])]!));
-      } else {
-        for (const v of vgic.d.vcpu) {
-          const p = v.private_irq(irq);
-          if (p.test_bit(GIC_IRQ_GUEST_QUEUED) && p.inflight === null && p.lr_queue === null) keys.push(Accounting.keyOf(irq, v));
-        }
-      }
-      const reason = lossReason(f);
-      for (const k of keys) if (lostKeys.get(k)?.kind !== "lost") lostKeys.set(k, { kind: f.kind, reason });
+      // the checks name the interrupt, and a private one's vCPU
+      const irq = f.irq;
+      if (irq === undefined) continue;
+      let key: number;
+      if (irq >= 32) key = spiKey(irq);
+      else if (f.vcpu !== undefined) key = Accounting.keyOf(irq, vgic.d.vcpu[f.vcpu]!);
+      else continue;
+      if (lostKeys.get(key)?.kind !== "lost") lostKeys.set(key, { kind: f.kind, reason: lossReason(f) });
     }
     const bySource: SourceCounts[] = this.sources.map(() => ({ ...zero(), droppedReasons: {}, lostReasons: {} }));
     const total = zero();

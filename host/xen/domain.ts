@@ -158,10 +158,16 @@ export class Domain {
   /** Every pending_irq made so far: SPIs, then each vCPU's private ones,
    *  in ID order. The others are as made: nothing pending, on no list. */
   madePendingIrqs(): PendingIrq[] {
+    const out = this.madeSpis();
+    for (const v of this.vcpu) v.madePrivateIrqs(out);
+    return out;
+  }
+
+  /** The SPIs' pending_irqs made so far, in ID order. */
+  madeSpis(): PendingIrq[] {
     const out: PendingIrq[] = [];
     const spis = this.spiIrqs;
     for (let i = 0; i < spis.length; i++) if (spis[i] !== undefined) out.push(spis[i]!);
-    for (const v of this.vcpu) v.madePrivateIrqs(out);
     return out;
   }
 }
