@@ -3,6 +3,8 @@
 // - 4.8.0's gic_raise_inflight_irq folds n->lr even when the interrupt is
 //   in flight without a list register (disabled): GIC_INVALID_LR, 0xff, an
 //   out-of-bounds clear_bit on lr_mask (XSA-223); 4.9.0 carries 471d9ca43c;
+// - 4.8.0's vgic_to_sgi reads d->vcpu[] past the array for a target list
+//   bit at or above max_vcpus; 4.9.0 carries ac505ee0f2, which skips it;
 // - the seed's v3 keeps 4.8's re-check of inflight under the old vCPU's
 //   lock before setting MIGRATING.
 import { describe, expect, it } from "vitest";
@@ -55,6 +57,44 @@ describe("a guest disabling an interrupt in flight (XSA-223)", () => {
     expect(got).toEqual(["5@v0"]);
     expect(checkVgic(sys.vgic, sys.gic)).toEqual([]);
   });
+});
+
+describe("a GICD_SGIR target list naming vCPUs the domain does not have (ac505ee0f2, in 4.9.0, not in 4.8.0)", () => {
+  /** vCPU0 of a 2-vCPU domain sends SGI 5 to the target list 0b110: vCPU1 and a vCPU2 that does not exist */
+  const program = (log: string[]) => function* (g: GuestCpu): Co {
+    yield* gic_dist_init(g);
+    yield* gic_cpu_init(g);
+    yield* gic_raise_softirq(g, 0b110, 5);
+    log.push("sent");
+    for (;;) yield* g.wfi();
+  };
+  const idle = function* (g: GuestCpu): Co { yield* gic_cpu_init(g); for (;;) yield* g.wfi(); };
+
+  for (const variant of ["xen-4.8", "v3-posted", "v3-fixed"]) {
+    it(`${variant} (4.8.0's vgic_to_sgi checks only for a NULL vCPU) reads d->vcpu[2] past the array: the run ends there`, () => {
+      const log: string[] = [];
+      const sys = buildSystem({ variant, pcpus: 2, programs: [program(log), idle] });
+      const r = sys.machine.run({ until: 1_000_000 });
+      expect(r.reason).toBe("error");
+      expect(r.error!.message).toBe("vgic_to_sgi: target list bit 2 reads d->vcpu[2] past the array of 2 vCPUs: host memory read out of bounds");
+      expect(checkRun(r).map((f) => `${f.kind} @${f.where}`)).toEqual(["error @vgic_to_sgi"]);
+      expect(log).toEqual([]);
+    });
+  }
+
+  for (const variant of ["xen-4.9", "xen-4.9-no-wmb"]) {
+    it(`${variant} skips the bit past max_vcpus and delivers to vCPU1`, () => {
+      const log: string[] = [];
+      const sys = buildSystem({ variant, pcpus: 2, programs: [program(log), idle] });
+      const got: string[] = [];
+      sys.vgic.observer.delivered = (irq, v) => got.push(`${irq}@v${v.vcpu_id}`);
+      const r = sys.machine.run({ until: 1_000_000 });
+      expect(["until", "done"]).toContain(r.reason);
+      expect(log).toEqual(["sent"]);
+      expect(got).toEqual(["5@v1"]);
+      expect(checkVgic(sys.vgic, sys.gic)).toEqual([]);
+    });
+  }
 });
 
 describe("v3's vgic_migrate_irq re-checks inflight under the old vCPU's lock", () => {

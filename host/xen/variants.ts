@@ -168,6 +168,12 @@ export class Xen49 extends Vgic {
     yield* super.gic_raise_inflight_irq(ctx, v, virq);
   }
 
+  /** ac505ee0f2: "Sanitize target mask used to send SGI": a target list
+   *  bit at or above max_vcpus is skipped (with a warning). */
+  protected override sgiListTarget(i: number): Vcpu | null {
+    return i < this.d.max_vcpus ? this.d.vcpu[i]! : null;
+  }
+
   /** 378384399e: an atomic read of rank->vcpu, no rank lock - which breaks
    *  the vgic -> rank order in gic_update_one_lr. */
   override *vgic_get_target_vcpu(ctx: PCpu, v: Vcpu, virq: number): Co<Vcpu> {

@@ -464,8 +464,11 @@ export class Vgic implements VgicDesign {
   *vgic_to_sgi(ctx: PCpu, v: Vcpu, filter: number, targetList: number, virq: number): Co<boolean> {
     const targets: Vcpu[] = [];
     if (filter === 0) {
-      // the target list bounded by max_vcpus (ac505ee0f2)
-      for (let i = 0; i < 8; i++) if ((targetList >>> i) & 1 && i < this.d.max_vcpus) targets.push(this.d.vcpu[i]!);
+      for (let i = 0; i < 8; i++) {
+        if (((targetList >>> i) & 1) === 0) continue;
+        const t = this.sgiListTarget(i);
+        if (t !== null) targets.push(t);
+      }
     } else if (filter === 1) {
       for (const t of this.d.vcpu) if (t !== v) targets.push(t);
     } else if (filter === 2) {
@@ -475,6 +478,19 @@ export class Vgic implements VgicDesign {
     }
     for (const t of targets) yield* this.vgic_vcpu_inject_irq(ctx, t, virq);
     return true;
+  }
+
+  /** vgic_to_sgi's d->vcpu[vcpuid] for bit `i` of the target list, or
+   *  null when Xen skips it. RELEASE-4.8.0 checks only for a NULL or
+   *  offline vCPU: a bit at or above max_vcpus reads past the d->vcpu
+   *  array (fixed by ac505ee0f2, in 4.9.0). What that read returns is
+   *  whatever lies beyond the array, so the model ends the run there. */
+  protected sgiListTarget(i: number): Vcpu | null {
+    const d = this.d;
+    if (i >= d.max_vcpus) {
+      throw new Error(`vgic_to_sgi: target list bit ${i} reads d->vcpu[${i}] past the array of ${d.max_vcpus} vCPUs: host memory read out of bounds`);
+    }
+    return d.vcpu[i]!;
   }
 
   /** arch_move_irqs (vgic.c, the same in 4.8.0 and 4.9.0), called by
