@@ -127,7 +127,7 @@ describe("a planted regression cannot pass quietly", () => {
     const a = io();
     expect(await runCommand([file, "--variant", "xen-4.9", "--duration", "3000000", "--fail-on", "no-delivery,lost"], a.io)).toBe(1);
     expect(a.o.err).toMatch(/xen-4\.9: fails on lost/);
-    expect(a.o.out).toMatch(/\n {2}lost: tick: \d+ raised instance\(s\) vanished/);
+    expect(a.o.out).toMatch(/\n {2}lost: tick: \d+ raised instance\(s\) lost \(\d+ vanished: never delivered and pending nowhere at the end\)/);
     expect(a.o.out).toMatch(/\n {2}stalled: nothing left to run/);
     const b = io();
     expect(await runCommand([file, "--variant", "xen-4.9", "--duration", "3000000"], b.io)).toBe(0);
