@@ -178,7 +178,7 @@ export class Xen49 extends Vgic {
    *  the vgic -> rank order in gic_update_one_lr. */
   override *vgic_get_target_vcpu(ctx: PCpu, v: Vcpu, virq: number): Co<Vcpu> {
     const rank = this.d.rank_irq(v, virq);
-    yield PT_READ_ATOMIC_RANK_VCPU;
+    if (!ctx.passes(PT_READ_ATOMIC_RANK_VCPU)) yield PT_READ_ATOMIC_RANK_VCPU;
     return this.d.vcpu[rank.target(virq & 31)]!;
   }
 

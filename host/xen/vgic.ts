@@ -582,12 +582,12 @@ export class Vgic implements VgicDesign {
       if (i < this.nr_lrs) {
         pc.lr_mask[i] = 1;
         this.gic_set_lr(ctx, i, p, LrState.Pending);
-        yield PT_GIC_SET_LR;
+        if (!ctx.passes(PT_GIC_SET_LR)) yield PT_GIC_SET_LR;
         return;
       }
     }
     this.gic_add_to_lr_pending(ctx, v, p);
-    yield PT_LR_PENDING_ADD;
+    if (!ctx.passes(PT_LR_PENDING_ADD)) yield PT_LR_PENDING_ADD;
   }
 
   /** What gic_update_one_lr does with an interrupt whose LR the guest has
@@ -644,7 +644,7 @@ export class Vgic implements VgicDesign {
       p.clear_bit(GIC_IRQ_GUEST_ACTIVE);
       p.lr = GIC_INVALID_LR;
       ctx.cost("listOp");
-      yield PT_TEST_QUEUED_MIGRATING;
+      if (!ctx.passes(PT_TEST_QUEUED_MIGRATING)) yield PT_TEST_QUEUED_MIGRATING;
       if (p.test_bit(GIC_IRQ_GUEST_ENABLED) && p.test_bit(GIC_IRQ_GUEST_QUEUED) &&
           !p.test_bit(GIC_IRQ_GUEST_MIGRATING)) {
         yield* this.gic_raise_guest_irq(ctx, v, irq, p.priority);
@@ -926,7 +926,7 @@ export class Vgic implements VgicDesign {
     this.gichWrite(ctx, GICH.HCR, 0);
     v.is_running = false;
     pc.current = null;
-    yield PT_GIC_SAVE_STATE;
+    if (!ctx.passes(PT_GIC_SAVE_STATE)) yield PT_GIC_SAVE_STATE;
   }
 
   *gic_restore_state(ctx: PCpu, v: Vcpu): Co {
