@@ -37,6 +37,24 @@ function validJson(stdout: string, file: string, format: string): Record<string,
   return doc;
 }
 
+/** The first ``` block after a README heading. */
+function readmeBlock(heading: string): string {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const at = readme.indexOf(`\n${heading}\n`);
+  if (at < 0) throw new Error(`README.md: no heading ${heading}`);
+  const m = /\n```[a-z]*\n([\s\S]*?)```/.exec(readme.slice(at));
+  if (m === null) throw new Error(`README.md: no code block after ${heading}`);
+  return m[1]!;
+}
+
+describe("README: command output shown whole", () => {
+  it("`vgic variants` lists every design, as the command prints it", () => {
+    const r = vgic(["variants"]);
+    expect(r.status).toBe(0);
+    expect(readmeBlock("### `vgic variants`: the vGIC designs")).toBe(r.stdout);
+  });
+});
+
 describe("help, version, usage errors", () => {
   it("every command answers --help with its usage and every option of its table, and --version", () => {
     for (const [name, c] of Object.entries(COMMANDS)) {
