@@ -49,12 +49,20 @@ describe("accounting balances", () => {
     expect(ahci.delivered + ahci.pending).toBeLessThanOrEqual(ahci.raised);
   });
 
-  it("more simultaneous interrupts than list registers wait on lr_pending and are all delivered (refilled at the next exit)", () => {
+  it("more simultaneous interrupts than list registers wait on lr_pending and are all delivered, refilled through the underflow maintenance interrupt", () => {
+    // lr-overflow raises each SPI once per burst, so no device edge brings
+    // the vCPU back: the exits that refill the list registers are UIE's
+    // (gic_inject sets it with lr_pending non-empty and every LR in use),
+    // and they find nothing to acknowledge, Xen's gic_clear_lrs clearing
+    // UIE on entry; without UIE the waiting interrupts would sit there
     const w = bundled().find((b) => b.w.name === "lr-overflow")!.w;
-    const { result: r } = runWorkload(w, { variant: "xen-4.9", duration: SHORT });
-    expect(r.vgic.lrPendingAdds).toBeGreaterThan(0);
-    expect(r.interrupts.lost).toBe(0);
-    expect(r.interrupts.sources.filter((s) => s.type === "spi").every((s) => s.delivered > 0)).toBe(true);
+    for (const variant of ["xen-4.8", "xen-4.9", "new-vgic"]) {
+      const { result: r } = runWorkload(w, { variant, duration: SHORT });
+      expect(r.vgic.lrPendingAdds, variant).toBeGreaterThan(0);
+      expect(r.vgic.spuriousIrqExits, variant).toBeGreaterThan(0);
+      expect(r.interrupts.lost, variant).toBe(0);
+      expect(r.interrupts.sources.filter((s) => s.type === "spi").every((s) => s.delivered > 0), variant).toBe(true);
+    }
   });
 });
 
