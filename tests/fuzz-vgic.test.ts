@@ -43,6 +43,14 @@ describe("vgic target: the seed's bugs from fixed seeds", () => {
     found.set("v3-posted", f!);
   });
 
+  it("reaches the out-of-bounds fold on xen-4.9 too, through an SPI retired on one pCPU and injected on another (README: seed 3, 2000 cases)", () => {
+    const fs = run("xen-4.9", 3, 2000);
+    const f = fs.find((x) => x.violation.invariant === "crash" && x.violation.message.includes("XSA-223"));
+    expect(f, fs.map((x) => x.signature).join(",")).toBeDefined();
+    expect(f!.case).toBe(1799);
+    expect(f!.violation.message).toMatch(/gic_update_one_lr\(d1v\d, lr=\d+\)/);
+  });
+
   it("finds no rank/vgic inversion and no ABBA deadlock in xen-4.9", () => {
     const fs = run("xen-4.9", 1, 250);
     const inv = fs.map((x) => x.violation.invariant);
