@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { Gic } from "../host/hw/gic.ts";
 import { GICC, GICD, sgir } from "../host/hw/regs.ts";
 import {
-  Machine, Sched, SpinLock, defaultProfile, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
+  Machine, Sched, SpinLock, defaultProfile, exploreDfs, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
   type Co, type PCpu, type SchedPoint,
 } from "../host/sim/index.ts";
 import { gicOn } from "./sim-helpers.ts";
@@ -141,6 +141,60 @@ describe("IRQ masking", () => {
     expect(r.reason).toBe("done");
     // The line rises at 100; the thread reaches its next point at 20 + 100.
     expect(handlerAt).toBe(C.lockAcquire + 100 + C.el2Entry + C.irqEntry);
+  });
+});
+
+describe("where an IRQ lands: decided by the clocks under the time scheduler, by the schedule under the others", () => {
+  const SPI = 40;
+  /** pCPU1 computes ten steps of 1000 cycles; a device thread whose clock
+   *  starts at 5000 raises SPI 40 (targeting pCPU1) at its first step */
+  function build(scheduler: Parameters<typeof Machine>[0]["scheduler"]) {
+    const gic = gicOn(2);
+    gic.writeDist(0, GICD.ITARGETSR + SPI, 0b10, 1);
+    const m = new Machine({ gic, profile, scheduler });
+    const landed = { at: -1, clock: -1 };
+    let pos = 0;
+    m.setIrqHandler(function* (c) {
+      landed.at = pos;
+      landed.clock = c.clock;
+      const iar = c.gicRead(gic.config.map.gicc + GICC.IAR);
+      c.setLine(SPI, 0);
+      c.gicWrite(gic.config.map.gicc + GICC.EOIR, iar);
+    });
+    m.spawn(0, "idle", function* () {});
+    m.spawn(1, "worker", function* (c) { for (pos = 0; pos < 10; pos++) { c.charge(1000); yield P; } });
+    m.spawnThread("device", function* (t) { t.setLine(SPI, 1); yield P; }, { clock: 5000 });
+    return { m, landed };
+  }
+
+  it("time: the IRQ lands when the worker's clock reaches the raise", () => {
+    const { m, landed } = build(Sched.time());
+    expect(m.run().reason).toBe("done");
+    // (at 5000 the worker goes first, the lower index breaking the tie; it
+    // computes to 6000, and the line raised at 5000 is taken there)
+    expect(landed.at).toBe(5);
+    expect(landed.clock).toBe(6000 + C.el2Entry + C.irqEntry);
+  });
+
+  it("dfs: every point of the worker is a place it can land, and the worker's clock jumps to the raise", () => {
+    // (a pCPU that a schedule runs while its clock lags the raiser's still
+    // takes the IRQ: else the explorers miss every interleaving where the
+    // IRQ lands early, and call the space exhausted)
+    const at = new Set<number>();
+    let last: ReturnType<typeof build> | null = null;
+    const r = exploreDfs((sched) => (last = build(sched)).m, {
+      preemptionBound: 2, maxSchedules: 5000,
+      isFailure: (run) => {
+        expect(run.reason).toBe("done");
+        at.add(last!.landed.at);
+        if (last!.landed.at >= 0) expect(last!.landed.clock).toBeGreaterThanOrEqual(5000 + C.el2Entry + C.irqEntry);
+        return false;
+      },
+    });
+    expect(r.exhausted).toBe(true);
+    // before any of the worker's steps, after each, or never (the worker
+    // ended first: a finished thread takes no IRQ)
+    expect([...at].sort((a, b) => a - b)).toEqual([-1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
 

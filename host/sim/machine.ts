@@ -17,19 +17,21 @@
 // the global time reaches them. The `time` scheduler runs the thread with
 // the smallest clock, which makes the run a discrete-event simulation whose
 // latencies follow the profile; the adversarial schedulers pick freely and
-// the clocks only account.
+// the clocks only account (also for interrupts: below).
 //
 // Interrupts. Before resuming a pCPU's thread, if its IRQs are unmasked,
 // an IRQ handler is installed, and the GIC's nIRQ output for that CPU is
-// visible (and became visible no later than the pCPU's clock), the machine
-// pushes the handler (charging el2Entry + irqEntry), masks IRQs while it runs
-// and restores the mask when it returns (charging el2Return). The handler
-// must acknowledge the interrupt (GICC_IAR), as on hardware, or it is taken
-// again. WFI (`idle`) wakes on a visible IRQ or FIQ even while masked, as an
-// ARMv8 core does (ARM ARM DDI 0487, WFI wake-up events), and the clock
-// jumps to when the line became visible; those cycles count as idle.
-// Limitation: a thread spinning on a lock takes no IRQ until it gets the
-// lock (the machine does not run handlers inside a spin).
+// visible (under the time scheduler: became visible no later than the
+// pCPU's clock; under the others at any clock, the clock then jumping to
+// the raise), the machine pushes the handler (charging el2Entry +
+// irqEntry), masks IRQs while it runs and restores the mask when it
+// returns (charging el2Return). The handler must acknowledge the interrupt
+// (GICC_IAR), as on hardware, or it is taken again. A pCPU spinning on a
+// lock with IRQs enabled takes its IRQ in the middle of the spin, as Xen's
+// spin_lock allows, and spins on when the handler returns. WFI (`idle`)
+// wakes on a visible IRQ or FIQ even while masked, as an ARMv8 core does
+// (ARM ARM DDI 0487, WFI wake-up events), and the clock jumps to when the
+// line became visible; those cycles count as idle.
 //
 // Locks and deadlock. lock.ts holds the lock operations; the bookkeeping
 // (ownership, ticket queue, lockdep, contention) is here. A waiting thread is
@@ -204,9 +206,7 @@ export class Thread {
 
   /** Would an IRQ be taken at the next scheduling point? */
   irqPending(): boolean {
-    const m = this.machine;
-    return this.cpu >= 0 && !this.irqMasked && m.hasIrqHandler() && (m.lineCache[this.cpu]! & IRQ) !== 0 &&
-      this.clock >= m.visibleAt[this.cpu]!;
+    return this.cpu >= 0 && !this.irqMasked && this.machine.hasIrqHandler() && this.machine.irqReaches(this.cpu, this.clock);
   }
 
   /** Run a named function: it is on the call stack (lockdep, narratives)
@@ -787,7 +787,7 @@ export class Machine implements SchedState {
     if ((this.heap.length > 0 || this.hasDelay) && this.nextEventTime() <= T) return false;
     if (T > this.runUntil) return false;
     const cpu = t.cpu;
-    if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && (this.lineCache[cpu]! & IRQ) !== 0 && T >= this.visibleAt[cpu]!) return false;
+    if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && this.irqReaches(cpu, T)) return false;
     if (!this.byClock && en.length > 1) {
       // A decision. The scheduler is asked here what the loop's next pass
       // would ask it, in the state it would see then (the step counted,
@@ -935,8 +935,11 @@ export class Machine implements SchedState {
         t.charge(at - t.clock, l.spinCategory);
       }
       this.spinTakesIrq(t as PCpu);
-    } else if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && (this.lineCache[cpu]! & IRQ) !== 0 &&
-      t.clock >= this.visibleAt[cpu]!) {
+    } else if (cpu >= 0 && !t.irqMasked && this.irqHandler !== null && this.irqReaches(cpu, t.clock)) {
+      // (an adversarial schedule may run a pCPU whose clock is behind the
+      // raise: it takes the IRQ now, and its clock waits until the raise)
+      const at = this.visibleAt[cpu]!;
+      if (at > t.clock) t.charge(at - t.clock, "idle");
       this.takeIrq(t as PCpu);
     }
     const tr = this.trace;
@@ -1200,6 +1203,16 @@ export class Machine implements SchedState {
   }
 
   // ---- lines
+
+  /** @internal Is pCPU `cpu`'s IRQ line up for a thread at `clock`? Under
+   *  the time scheduler, once the line became visible by that clock (the
+   *  discrete-event order). Under an adversarial scheduler, whenever it is
+   *  up: the schedule decides when the IRQ lands, by when it runs the pCPU,
+   *  and a pCPU whose clock lags the raiser's must not be kept from it
+   *  (the explorers would miss every interleaving where it lands early). */
+  irqReaches(cpu: number, clock: number): boolean {
+    return (this.lineCache[cpu]! & IRQ) !== 0 && (!this.byClock || clock >= this.visibleAt[cpu]!);
+  }
 
   /** @internal re-read the visible lines; `at` is when the change happened. */
   refreshLines(at: number): void {
