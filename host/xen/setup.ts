@@ -106,11 +106,15 @@ export function onLrPending(sys: System, vcpu: number, irq: number): void {
 }
 
 /** An ITARGETSR write already moved the interrupt while it sat in an LR:
- *  MIGRATING, and rank->vcpu names the new target. */
+ *  MIGRATING, and rank->vcpu names the new target; for a design whose
+ *  vgic_migrate_irq sets the physical affinity first (v3), the physical
+ *  interrupt already targets the new vCPU's pCPU. */
 export function migrating(sys: System, irq: number, newTarget: number): void {
-  if (!isOldVgic(sys.vgic)) return newRetargeted(sys, irq, newTarget);
-  const d = sys.vgic.d;
+  const { vgic, gic } = sys;
+  if (!isOldVgic(vgic)) return newRetargeted(sys, irq, newTarget);
+  const d = vgic.d;
   const p = d.irq_to_pending(d.vcpu[0]!, irq);
   p.set_bit(GIC_IRQ_GUEST_MIGRATING);
   d.rank_irq(d.vcpu[0]!, irq).setTarget(irq & 31, newTarget);
+  if (vgic.affinityAtMigrate && p.desc !== null) gic.writeDist(0, GICD.ITARGETSR + irq, 1 << d.vcpu[newTarget]!.processor, 1);
 }

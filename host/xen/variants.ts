@@ -28,6 +28,7 @@ const PT_SMP_WMB = point("smp_wmb");
  *  (seeds/000_553bf4098d4b9a97.txt, Jan 2017). */
 export class V3Posted extends Vgic {
   override readonly variant: string = "v3-posted";
+  override readonly affinityAtMigrate: boolean = true;
 
   /** gic.c hunk: gic_update_one_lr no longer sets the affinity (that moved
    *  to vgic_migrate_irq), so it takes no rank lock: it only clears MIGRATING. */

@@ -152,6 +152,10 @@ export interface PcpuState {
 export class Vgic implements VgicDesign {
   readonly variant: string = "xen-4.8";
   readonly family = "pending_irq" as const;
+  /** vgic_migrate_irq points the physical interrupt at the new pCPU as it
+   *  starts (the seed's v3), not when the old list register is folded (4.8,
+   *  4.9): a scenario set up in the middle of a migration moves it too. */
+  readonly affinityAtMigrate: boolean = false;
   readonly names: DesignNames = {
     foldLrs: "gic_clear_lrs", inject: ["vgic_vcpu_inject_irq"], flushLrs: "gic_inject",
     mmioRead: "vgic_v2_distr_mmio_read", mmioWrite: "vgic_v2_distr_mmio_write", queuedStage: "waiting on lr_pending",
