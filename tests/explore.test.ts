@@ -10,6 +10,7 @@ import { explore, minimise, runOnce, type ExploreOptions } from "../host/explore
 import { parseReplayFile, replayCounterexample, toReplayFile, ReplayFileError } from "../host/explore/replay.ts";
 import { SCENARIOS, scenarioNamed } from "../host/xen/scenarios.ts";
 import { Sched } from "../host/sim/sched.ts";
+import { verdictText } from "../host/explore/matrix.ts";
 
 const kinds = (c: { findings: { kind: string }[] } | undefined) => [...new Set((c?.findings ?? []).map((f) => f.kind))].sort();
 const ex = (name: string, variant: string, o: Partial<ExploreOptions> = {}) =>
@@ -49,6 +50,21 @@ describe("the matrix reproduces the seed thread", () => {
     const r = ex("migrate-reenable-window", "xen-4.9");
     expect(kinds(r.counterexample)).toEqual(["lost", "stuck-active"]);
     expect(r.counterexample!.findings.some((f) => /QUEUED \(QUEUED\|ENABLED\) but on no inflight or lr_pending list/.test(f.message))).toBe(true);
+  });
+
+  it("a --fail-on that leaves out deadlock counts the deadlocked schedules it passed without judging them", () => {
+    // xen-4.8's rank-abba deadlocks in some schedules: asked only for
+    // losses, the search finds none, and says how many runs it never judged
+    const r = ex("rank-abba", "xen-4.8", { failOn: ["lost"] });
+    expect(r.counterexample).toBeUndefined();
+    expect(r.exhausted).toBe(true);
+    expect(r.unjudged).toBeGreaterThan(0);
+    expect(r.unjudged).toBeLessThan(r.schedules);
+    expect(verdictText(r)).toBe(`ok (exhausted; ${r.unjudged} not judged)`);
+    // with deadlock among the kinds, the first deadlocked schedule is the counterexample
+    expect(kinds(ex("rank-abba", "xen-4.8", { failOn: ["lost", "deadlock"] }).counterexample)).toContain("deadlock");
+    // and a design that never deadlocks has nothing unjudged
+    expect(ex("rank-abba", "xen-4.9", { failOn: ["lost"] }).unjudged).toBe(0);
   });
 
   it("lock-inversion alone is no failure by default, and is one with --fail-on lock-inversion", () => {

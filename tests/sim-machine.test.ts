@@ -6,7 +6,7 @@ import { Gic } from "../host/hw/gic.ts";
 import { GICC, GICD, sgir } from "../host/hw/regs.ts";
 import {
   Machine, Sched, SpinLock, defaultProfile, exploreDfs, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
-  type Co, type PCpu, type SchedPoint,
+  type Co, type PCpu, type SchedPoint, type Scheduler,
 } from "../host/sim/index.ts";
 import { gicOn } from "./sim-helpers.ts";
 
@@ -148,7 +148,7 @@ describe("where an IRQ lands: decided by the clocks under the time scheduler, by
   const SPI = 40;
   /** pCPU1 computes ten steps of 1000 cycles; a device thread whose clock
    *  starts at 5000 raises SPI 40 (targeting pCPU1) at its first step */
-  function build(scheduler: Parameters<typeof Machine>[0]["scheduler"]) {
+  function build(scheduler: Scheduler) {
     const gic = gicOn(2);
     gic.writeDist(0, GICD.ITARGETSR + SPI, 0b10, 1);
     const m = new Machine({ gic, profile, scheduler });

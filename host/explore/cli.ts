@@ -17,7 +17,7 @@ import { VERSION } from "../version.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
-import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
+import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, readMatrixBaseline, searchNote, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
@@ -100,6 +100,7 @@ const CellJson = z.looseObject({
   scenario: z.string(), variant: z.string(), strategy: z.enum(["dfs", "pct", "random"]),
   schedules: z.number().int().describe("schedules run"), exhausted: z.boolean().describe("dfs: every schedule within the bound was run"),
   bound: z.number().int().optional(), elapsedMs: z.number(), schedulesPerSecond: z.number(),
+  unjudged: z.number().int().optional().describe("schedules that ended in a deadlock or an exception --fail-on leaves out: passed without their state being judged"),
   msToFirst: z.number().optional().describe("time to the first counterexample"),
   counterexample: z.looseObject({
     schedule: z.string(), preemptions: z.number().int(), picks: z.number().int(), steps: z.number().int(),
@@ -376,6 +377,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     out(`== ${scenario.name} under ${variant} (${how})`);
     if (c === undefined) {
       out(`no counterexample in ${r.schedules} schedules (${r.strategy === "dfs" ? (r.exhausted ? "space exhausted within the bound" : "budget spent, space not exhausted") : "sampled"}), ${r.elapsedMs.toFixed(0)} ms, ${rate}`);
+      if (r.unjudged > 0) out(unjudgedNote(r, mo.failOn!));
     } else {
       out(`counterexample after ${r.schedules} schedules, ${r.msToFirst!.toFixed(0)} ms (${rate}); minimised from ${c.found.preemptions} preemptions, ${c.found.picks} decisions, ${c.found.steps} steps to ${c.preemptions}, ${c.picks}, ${c.steps}`);
       out(`schedule ${c.schedule}`);

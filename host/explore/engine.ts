@@ -83,6 +83,9 @@ export interface ExploreResult {
   schedules: number;
   /** dfs only: every schedule within the bound was run */
   exhausted: boolean;
+  /** schedules that ended in a deadlock or an exception that failOn leaves
+   *  out: they passed without their state being judged for failOn's kinds */
+  unjudged: number;
   /** what the search established: a counterexample; no failure in the
    *  whole space within the bound (dfs, exhausted); no failure before the
    *  budget ran out (dfs, not exhausted: the rest is unknown); no failure
@@ -131,6 +134,13 @@ export function runOnce(scenario: Scenario, variant: string, sched: Scheduler, t
   built?.(run);
   const r = run.sys.machine.run({ maxSteps });
   return { run, r, findings: run.check(r) };
+}
+
+/** A run that ended before its state could be judged (a deadlock, an
+ *  exception): when failOn does not fail on how it ended, it passes only
+ *  because the kinds asked for were never looked for. */
+function unjudged(r: RunResult): boolean {
+  return r.reason === "deadlock" || r.reason === "error";
 }
 
 export function failing(findings: readonly Finding[], failOn: readonly FindingKind[]): FindingKind | null {
@@ -239,6 +249,9 @@ interface Hit { r: RunResult; log: Decision[] | null; findings: Finding[] }
 
 interface Search {
   schedules: number;
+  /** runs that ended in a deadlock or an exception that failOn leaves
+   *  out: the state checks never ran on them */
+  unjudged: number;
   exhausted: boolean;
   bound?: number;
   hit?: Hit;
@@ -257,7 +270,7 @@ function prefixKey(prefix: readonly number[]): string {
 function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "bound" | "failOn" | "maxSteps">> & Progress, t0: number): Search {
   // a prefix's decisions, keyed by the prefix as one character per pick
   const cache = new Map<string, Uint8Array>();
-  let schedules = 0;
+  let schedules = 0, unj = 0;
   // The stack of decisions, as parallel arrays: each entry's enabled
   // threads (stored in `en` from enOff, enLen long: entries are pushed and
   // popped in stack order, so `en` is cut back with them), the previous
@@ -275,14 +288,15 @@ function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" 
       const key = prefixKey(prefix);
       let log = cache.get(key);
       if (log === undefined) {
-        if (schedules >= o.budget) return { schedules, exhausted: false, bound };
+        if (schedules >= o.budget) return { schedules, unjudged: unj, exhausted: false, bound };
         const sched = new PrefixScheduler(prefix);
         const { run, r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
         schedules++;
         o.onProgress?.(schedules, performance.now() - t0);
         if (failing(findings, o.failOn) !== null) {
-          return { schedules, exhausted: false, bound, hit: { r, log: sched.log, findings }, msToFirst: performance.now() - t0 };
+          return { schedules, unjudged: unj, exhausted: false, bound, hit: { r, log: sched.log, findings }, msToFirst: performance.now() - t0 };
         }
+        if (unjudged(r)) unj++;
         log = sched.packed();
         cache.set(key, log);
         run.sys.gic.release();
@@ -334,7 +348,7 @@ function dfs(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" 
       prefix = chosen.slice(0, depth);
     }
   }
-  return { schedules, exhausted: true, bound: o.bound };
+  return { schedules, unjudged: unj, exhausted: true, bound: o.bound };
 }
 
 function sampled(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budget" | "seed" | "depth" | "failOn" | "maxSteps">> & Progress, strategy: "pct" | "random", t0: number): Search {
@@ -344,17 +358,19 @@ function sampled(o: Required<Pick<ExploreOptions, "scenario" | "variant" | "budg
     k = Math.max(1, cal.r.steps);
     cal.run.sys.gic.release();
   }
+  let unj = 0;
   for (let i = 0; i < o.budget; i++) {
     const seed = o.seed + i;
     const sched = strategy === "pct" ? Sched.pct(o.depth, seed, { steps: k }) : Sched.random(seed);
     const { run, r, findings } = runOnce(o.scenario, o.variant, sched, false, o.maxSteps);
     o.onProgress?.(i + 1, performance.now() - t0);
     if (failing(findings, o.failOn) !== null) {
-      return { schedules: i + 1, exhausted: false, hit: { r, log: null, findings }, msToFirst: performance.now() - t0 };
+      return { schedules: i + 1, unjudged: unj, exhausted: false, hit: { r, log: null, findings }, msToFirst: performance.now() - t0 };
     }
+    if (unjudged(r)) unj++;
     run.sys.gic.release();
   }
-  return { schedules: o.budget, exhausted: false };
+  return { schedules: o.budget, unjudged: unj, exhausted: false };
 }
 
 // ---- minimisation
@@ -516,7 +532,7 @@ export function explore(opts: ExploreOptions): ExploreResult {
   const s = strategy === "dfs" ? dfs(o, t0) : sampled(o, strategy, t0);
   const searchMs = performance.now() - t0;
   const res: ExploreResult = {
-    scenario: o.scenario.name, variant: o.variant, strategy, schedules: s.schedules, exhausted: s.exhausted,
+    scenario: o.scenario.name, variant: o.variant, strategy, schedules: s.schedules, exhausted: s.exhausted, unjudged: s.unjudged,
     verdict: s.hit !== undefined ? "counterexample" : strategy !== "dfs" ? "sampled" : s.exhausted ? "exhausted" : "budget-spent",
     elapsedMs: 0, schedulesPerSecond: searchMs > 0 ? (s.schedules * 1000) / searchMs : 0,
   };

@@ -90,11 +90,19 @@ export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cell
 /** A cell's result: the kinds found, or how far "nothing found" goes. */
 export function verdictText(r: CellResult): string {
   if (r.counterexample !== undefined) return [...new Set(r.counterexample.findings.map((f) => f.kind))].join(",");
+  // (schedules that ended in a deadlock or an exception --fail-on leaves
+  // out were never judged: an "ok" says how many)
+  const unjudged = r.unjudged > 0 ? `; ${r.unjudged} not judged` : "";
   switch (r.verdict) {
-    case "exhausted": return "ok (exhausted)";
-    case "budget-spent": return "none found (budget spent)";
-    default: return "none found (sampled)";
+    case "exhausted": return `ok (exhausted${unjudged})`;
+    case "budget-spent": return `none found (budget spent${unjudged})`;
+    default: return `none found (sampled${unjudged})`;
   }
+}
+
+/** What a search without a counterexample did not judge. */
+export function unjudgedNote(r: Pick<CellResult, "unjudged" | "schedules">, failOn: readonly string[]): string {
+  return `note: ${r.unjudged} of the ${r.schedules} schedules ended in a deadlock or an exception, which --fail-on (${failOn.join(",")}) leaves out: their state was never judged for those kinds`;
 }
 
 /** The table: which variant fails which scenario, how fast, how thoroughly. */
