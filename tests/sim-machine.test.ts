@@ -289,6 +289,16 @@ describe("contention", () => {
 });
 
 describe("run limits and errors", () => {
+  it("exploreDfs's default failure includes a run cut at maxSteps: a livelock is no passing schedule", () => {
+    const r = exploreDfs((sched) => {
+      const m = new Machine({ gic: gicOn(1), profile, scheduler: sched });
+      m.spawn(0, "spinner", function* (c) { for (;;) { c.charge(1); yield P; } });
+      return m;
+    }, { preemptionBound: 1, maxSteps: 1000 });
+    expect(r.exhausted).toBe(false);
+    expect(r.firstFailure?.result.reason).toBe("maxSteps");
+  });
+
   function spinner(m: Machine) {
     m.spawn(0, "loop", function* (c) {
       for (;;) {

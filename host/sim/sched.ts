@@ -250,7 +250,8 @@ export interface DfsOptions {
   maxSchedules?: number;
   /** step limit of each run; default 100000 */
   maxSteps?: number;
-  /** what counts as a failure; default: deadlock or error */
+  /** what counts as a failure; default: deadlock, error, or a run cut at
+   *  maxSteps (it never ended: a livelock is not a passing schedule) */
   isFailure?: (r: RunResult) => boolean;
 }
 
@@ -267,7 +268,7 @@ export interface DfsResult {
 export function exploreDfs(factory: (scheduler: Scheduler) => Machine, opts: DfsOptions): DfsResult {
   const bound = opts.preemptionBound;
   const maxSchedules = opts.maxSchedules ?? 10000;
-  const isFailure = opts.isFailure ?? ((r: RunResult) => r.reason === "deadlock" || r.reason === "error");
+  const isFailure = opts.isFailure ?? ((r: RunResult) => r.reason === "deadlock" || r.reason === "error" || r.reason === "maxSteps");
   const stack: Decision[] = [];
   let prefix: number[] = [];
   let runs = 0;
