@@ -126,6 +126,51 @@ describe("lockdep", () => {
     expect(r.lockdep[0]!.acquisitions.map((a) => a.irq)).toEqual(["hardirq", "irqs-on"]);
   });
 
+  it("irq inversion (lockdep's HARDIRQ-safe -> HARDIRQ-unsafe): a class taken in an IRQ handler is held while taking one that is taken elsewhere with IRQs enabled", () => {
+    // Xen 4.9's shape: the IRQ handler takes `vgic` (vgic_vcpu_inject_irq);
+    // with IRQs off, a path holds `vgic` and takes `gicv2` (gic_update_one_lr
+    // -> irq_set_affinity); arch_move_irqs takes `gicv2` with IRQs on. A CPU
+    // holding gicv2 with IRQs on takes an IRQ that wants vgic, held by a CPU
+    // waiting for gicv2. With the last acquisition irqsave, nothing is reported.
+    const run = (lastIrqsOn: boolean) => {
+      const g = Gic.create({ cpus: 1 });
+      const m = new Machine({ gic: g, profile, scheduler: Sched.time() });
+      const V = new SpinLock(m, "vgic", "vgic"), G = new SpinLock(m, "gicv2", "gicv2");
+      m.setIrqHandler(function* (c: PCpu) {
+        const id = c.gicRead(g.config.map.gicc + 0x0c);
+        yield* spin_lock(c, V);
+        yield* spin_unlock(c, V);
+        c.gicWrite(g.config.map.gicc + 0x10, id);
+      });
+      g.writeDist(0, 0, 1);
+      g.writeDist(0, 0x100, 0xffff);
+      g.writeCpu(0, 0, 1);
+      g.writeCpu(0, 4, 0xff);
+      m.spawn(0, "pcpu", function* (c) {
+        c.gicWrite(g.config.map.gicd + 0xf00, (2 << 24) | 1); // SGI 1 to self: the handler takes vgic
+        yield* c.point("after sgi");
+        const f = yield* spin_lock_irqsave(c, V);
+        yield* spin_lock(c, G);
+        yield* spin_unlock(c, G);
+        yield* spin_unlock_irqrestore(c, V, f);
+        if (lastIrqsOn) {
+          yield* spin_lock(c, G);
+          yield* spin_unlock(c, G);
+        } else {
+          const f2 = yield* spin_lock_irqsave(c, G);
+          yield* spin_unlock_irqrestore(c, G, f2);
+        }
+      });
+      return m.run();
+    };
+    const r = run(true);
+    expect(r.reason).toBe("done");
+    expect(r.lockdep.map((x) => `${x.kind}:${x.classes.join("-")}`)).toEqual(["irq-inversion:vgic-gicv2"]);
+    expect(r.lockdep[0]!.acquisitions.map((a) => `${a.lockClass}/${a.irq}`)).toEqual(["vgic/hardirq", "vgic/irqs-off", "gicv2/irqs-off", "gicv2/irqs-on"]);
+    expect(r.lockdep[0]!.message).toMatch(/^irq lock inversion: vgic is taken in hard-IRQ context \(pCPU0: .*\) and vgic -> gicv2 is a lock order, while gicv2 is taken with IRQs enabled/);
+    expect(run(false).lockdep).toEqual([]);
+  });
+
   it("trylock never waits and adds no order edge", () => {
     const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile, scheduler: Sched.time() });
     const A = new SpinLock(m, "a", "a"), B = new SpinLock(m, "b", "b");

@@ -5,9 +5,13 @@
 // an order graph. A new edge closing a cycle is an inversion, reported with
 // the acquisitions of every edge of the cycle, even when the run itself never
 // deadlocked: the order is what can deadlock. Also reported: recursive
-// acquisition of a held lock, and irq-unsafe use (a class taken in hard-IRQ
+// acquisition of a held lock; irq-unsafe use (a class taken in hard-IRQ
 // context and also taken elsewhere with IRQs enabled, which deadlocks when
-// the IRQ arrives on the CPU that holds it).
+// the IRQ arrives on the CPU that holds it); and an irq inversion, lockdep's
+// "HARDIRQ-safe -> HARDIRQ-unsafe" rule: a class S taken in hard-IRQ
+// context from which the order graph leads to a class U taken with IRQs
+// enabled. CPU0 holds U with IRQs on; CPU1 holds S (in an IRQ, or with IRQs
+// off) and, down the order, waits for U; an IRQ on CPU0 wants S.
 //
 // Limits, on purpose: two locks of one class held together (two vCPUs' vgic
 // locks) add no edge, because code orders such pairs itself (Xen 4.11's vGIC
@@ -53,13 +57,14 @@ export interface Acquisition {
 }
 
 export interface LockdepReport {
-  kind: "inversion" | "recursive" | "irq-unsafe";
+  kind: "inversion" | "recursive" | "irq-unsafe" | "irq-inversion";
   /** the classes involved, in the order of the report */
   classes: string[];
   message: string;
   /** inversion: pairs (held, acquired) for each edge of the cycle, the new
    *  edge first; recursive: (held, acquired again); irq-unsafe: (in hard IRQ,
-   *  with IRQs enabled) */
+   *  with IRQs enabled); irq-inversion: S in hard IRQ, then (held, acquired)
+   *  for each edge of the path from S to U, then U with IRQs enabled */
   acquisitions: Acquisition[];
 }
 
@@ -87,6 +92,8 @@ export class Lockdep {
   private readonly edges = new Map<string, Map<string, Edge>>();
   private readonly reportedPairs = new Set<string>();
   private readonly usage = new Map<string, Usage>();
+  /** irq inversions reported, by "S\0U" */
+  private readonly reportedIrqPairs = new Set<string>();
 
   /** The order graph: class -> classes taken while holding it. */
   graph(): Record<string, string[]> {
@@ -126,6 +133,7 @@ export class Lockdep {
     if (tos.has(acq.lockClass)) return;
     const edge: Edge = { from: held.lockClass, to: acq.lockClass, held, acquired: acq };
     tos.set(acq.lockClass, edge);
+    this.irqInversions(held.lockClass, acq.lockClass);
     // a cycle needs a way back out of the class just taken
     if (!this.edges.has(acq.lockClass)) return;
     const back = this.path(acq.lockClass, held.lockClass);
@@ -168,6 +176,66 @@ export class Lockdep {
     return null;
   }
 
+  /** Report every pair (S taken in hard IRQ, U taken with IRQs enabled),
+   *  S != U, joined by an order path through the edge a -> b (or, with
+   *  a === b, through class a): the classes that reach a, the classes b
+   *  reaches. */
+  private irqInversions(a: string, b: string): void {
+    for (const s of this.reaching(a)) {
+      const su = this.usage.get(s);
+      if (su === undefined || su.hardirq === null) continue;
+      for (const u of this.reachable(b)) {
+        const uu = this.usage.get(u);
+        if (u === s || uu === undefined || uu.irqsOn === null) continue;
+        const key = `${s}\u0000${u}`;
+        if (this.reportedIrqPairs.has(key)) continue;
+        const path = this.path(s, u);
+        if (path === null) continue;
+        this.reportedIrqPairs.add(key);
+        const acquisitions: Acquisition[] = [resolve(su.hardirq)];
+        for (const e of path) acquisitions.push(resolve(e.held), resolve(e.acquired));
+        acquisitions.push(resolve(uu.irqsOn));
+        const where = (x: RawAcquisition) => `${x.thread}: ${stackNames(x.stack).at(-1) ?? "?"}`;
+        this.reports.push({
+          kind: "irq-inversion",
+          classes: [s, u],
+          message: `irq lock inversion: ${s} is taken in hard-IRQ context (${where(su.hardirq)}) and ${[s, ...path.map((e) => e.to)].join(" -> ")} is a lock order, while ${u} is taken with IRQs enabled (${where(uu.irqsOn)}): a CPU holding ${u} with IRQs on takes an IRQ that wants ${s}, held by a CPU waiting for ${u}`,
+          acquisitions,
+        });
+      }
+    }
+  }
+
+  /** `c` and every class with an order path to it. */
+  private reaching(c: string): string[] {
+    const out = [c];
+    const seen = new Set(out);
+    for (let i = 0; i < out.length; i++) {
+      for (const [from, tos] of this.edges) {
+        if (!seen.has(from) && tos.has(out[i]!)) {
+          seen.add(from);
+          out.push(from);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** `c` and every class it has an order path to. */
+  private reachable(c: string): string[] {
+    const out = [c];
+    const seen = new Set(out);
+    for (let i = 0; i < out.length; i++) {
+      for (const n of this.edges.get(out[i]!)?.keys() ?? []) {
+        if (!seen.has(n)) {
+          seen.add(n);
+          out.push(n);
+        }
+      }
+    }
+    return out;
+  }
+
   private irqUsage(acq: RawAcquisition): void {
     if (acq.irq === "thread" || acq.irq === "irqs-off") return;
     let u = this.usage.get(acq.lockClass);
@@ -175,8 +243,11 @@ export class Lockdep {
       u = { hardirq: null, irqsOn: null, reported: false };
       this.usage.set(acq.lockClass, u);
     }
+    const first = acq.irq === "hardirq" ? u.hardirq === null : u.irqsOn === null;
     if (acq.irq === "hardirq") u.hardirq ??= acq;
     else u.irqsOn ??= acq;
+    // a class newly known safe (or unsafe): the order paths out of (into) it
+    if (first) this.irqInversions(acq.lockClass, acq.lockClass);
     if (u.hardirq !== null && u.irqsOn !== null && !u.reported) {
       u.reported = true;
       this.reports.push({
