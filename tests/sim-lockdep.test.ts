@@ -100,10 +100,12 @@ describe("lockdep", () => {
     expect(r.lockdep[0]!.acquisitions[1]!.stack).toEqual(["vgic_store_itargetsr", "vgic_get_virq_priority", "spin_lock(rank_lock)"]);
   });
 
-  it("irq-unsafe use: a class taken in the IRQ handler and elsewhere with IRQs enabled", () => {
+  /** One pCPU whose IRQ handler takes and drops a lock of class
+   *  `handlerClass` (the lock is returned), its GIC ready for an SGI. */
+  function handlerTakes(handlerClass: string) {
     const g = Gic.create({ cpus: 1 });
     const m = new Machine({ gic: g, profile, scheduler: Sched.time() });
-    const L = new SpinLock(m, "desc", "irq_desc");
+    const L = new SpinLock(m, handlerClass, handlerClass);
     m.setIrqHandler(function* (c: PCpu) {
       const id = c.gicRead(g.config.map.gicc + 0x0c);
       yield* spin_lock(c, L);
@@ -114,8 +116,15 @@ describe("lockdep", () => {
     g.writeDist(0, 0x100, 0xffff);
     g.writeCpu(0, 0, 1);
     g.writeCpu(0, 4, 0xff);
+    /** GICD_SGIR: SGI 1 to this CPU, taken at the next point */
+    const sgiToSelf = (c: PCpu) => c.gicWrite(g.config.map.gicd + 0xf00, (2 << 24) | 1);
+    return { m, L, sgiToSelf };
+  }
+
+  it("irq-unsafe use: a class taken in the IRQ handler and elsewhere with IRQs enabled", () => {
+    const { m, L, sgiToSelf } = handlerTakes("irq_desc");
     m.spawn(0, "setup_irq", function* (c) {
-      c.gicWrite(g.config.map.gicd + 0xf00, (2 << 24) | 1); // SGI 1 to self
+      sgiToSelf(c);
       yield* c.point("after sgi");
       yield* spin_lock(c, L);
       yield* spin_unlock(c, L);
@@ -133,21 +142,10 @@ describe("lockdep", () => {
     // holding gicv2 with IRQs on takes an IRQ that wants vgic, held by a CPU
     // waiting for gicv2. With the last acquisition irqsave, nothing is reported.
     const run = (lastIrqsOn: boolean) => {
-      const g = Gic.create({ cpus: 1 });
-      const m = new Machine({ gic: g, profile, scheduler: Sched.time() });
-      const V = new SpinLock(m, "vgic", "vgic"), G = new SpinLock(m, "gicv2", "gicv2");
-      m.setIrqHandler(function* (c: PCpu) {
-        const id = c.gicRead(g.config.map.gicc + 0x0c);
-        yield* spin_lock(c, V);
-        yield* spin_unlock(c, V);
-        c.gicWrite(g.config.map.gicc + 0x10, id);
-      });
-      g.writeDist(0, 0, 1);
-      g.writeDist(0, 0x100, 0xffff);
-      g.writeCpu(0, 0, 1);
-      g.writeCpu(0, 4, 0xff);
+      const { m, L: V, sgiToSelf } = handlerTakes("vgic");
+      const G = new SpinLock(m, "gicv2", "gicv2");
       m.spawn(0, "pcpu", function* (c) {
-        c.gicWrite(g.config.map.gicd + 0xf00, (2 << 24) | 1); // SGI 1 to self: the handler takes vgic
+        sgiToSelf(c); // the handler takes vgic
         yield* c.point("after sgi");
         const f = yield* spin_lock_irqsave(c, V);
         yield* spin_lock(c, G);
