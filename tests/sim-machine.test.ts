@@ -411,8 +411,8 @@ describe("run results", () => {
 describe("an IRQ taken while spinning (Xen's spin_lock leaves IRQs enabled)", () => {
   /** pCPU0 holds L for `hold` cycles; pCPU1 spins on it (irqsave or not);
    *  an SPI for pCPU1 arrives while it spins. */
-  function spinRace(irqsave: boolean, handlerTakesL: boolean) {
-    const gic = gicOn(2);
+  function spinRace(irqsave: boolean, handlerTakesL: boolean, busyThird = false) {
+    const gic = gicOn(busyThird ? 3 : 2);
     const m = new Machine({ gic, profile, scheduler: Sched.time() });
     const L = new SpinLock(m, "L", "L");
     const log: string[] = [];
@@ -445,8 +445,10 @@ describe("an IRQ taken while spinning (Xen's spin_lock leaves IRQs enabled)", ()
         yield* spin_unlock(c, L);
       }
     });
+    // a third pCPU that never stops computing: the run never runs out of work
+    if (busyThird) m.spawn(2, "busy", function* (c) { for (;;) { c.charge(1000); yield P; } });
     m.at(3000, "device", (mm) => { mm.setLine(40, 1); mm.setLine(40, 0); });
-    const r = m.run();
+    const r = m.run(busyThird ? { until: 200_000 } : {});
     return { r, log };
   }
 
@@ -472,5 +474,14 @@ describe("an IRQ taken while spinning (Xen's spin_lock leaves IRQs enabled)", ()
     const { r } = spinRace(false, true);
     expect(r.reason).toBe("deadlock");
     expect(r.deadlock!.cycle.map((e) => `${e.thread} spins on ${e.lock} held by ${e.holder}`)).toEqual(["pCPU1 spins on L held by pCPU1"]);
+  });
+
+  it("that deadlock is found when the lock is handed over, not only once nothing else can run", () => {
+    // (the hand-over to the interrupted spin closes the cycle; a pCPU that
+    // keeps computing must not hide it until the run's end)
+    const { r } = spinRace(false, true, true);
+    expect(r.reason).toBe("deadlock");
+    expect(r.deadlock!.cycle.map((e) => `${e.thread} spins on ${e.lock} held by ${e.holder}`)).toEqual(["pCPU1 spins on L held by pCPU1"]);
+    expect(r.clocks[2]).toBeLessThan(20_000);
   });
 });

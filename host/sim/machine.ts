@@ -1313,17 +1313,25 @@ export class Machine implements SchedState {
     l.stats.contended++;
     if (tr !== null) tr.add(t.clock, t.index, "lock-wait", l.name, 0, 0, `${fnName(t)} spins on ${l.name} held by ${holder.name}`);
     if (t.cpu >= 0 && (this.lineCache[t.cpu]! & IRQ) !== 0) this.interruptSpin(t);
-    // A wait closing a cycle can never end: stop the run now.
-    let h: Thread | null = holder;
+    this.checkCycle(t);
+    return false;
+  }
+
+  /** `t` waits (its waitingOn is set) and a wait-for edge out of it, or
+   *  into it, just appeared: if the chain from it comes back to it, the
+   *  wait can never end, so the run stops now as a deadlock (whatever else
+   *  still runs). A cycle made by an edge into t passes through t, so the
+   *  walk from t finds every one. */
+  private checkCycle(t: Thread): void {
+    let h: Thread | null = t.waitingOn === null ? null : t.waitingOn.holder;
     for (let i = 0; i <= this.threads.length && h !== null; i++) {
       if (h === t) {
         this.deadlockEdges = this.waitChain(t);
-        if (tr !== null) tr.add(t.clock, t.index, "deadlock", this.deadlockEdges.map((e) => e.thread).join(">"));
-        break;
+        if (this.trace !== null) this.trace.add(t.clock, t.index, "deadlock", this.deadlockEdges.map((e) => e.thread).join(">"));
+        return;
       }
       h = h.waitingOn === null ? null : h.waitingOn.holder;
     }
-    return false;
   }
 
   /** @internal release `l`; the first waiter gets it (ticket order). */
@@ -1356,6 +1364,9 @@ export class Machine implements SchedState {
       e.lock = null;
       if (tr !== null) tr.add(w.clock, w.index, "spin", l.name, e.since, 0, `${fnName(w)} gets ${l.name} (its spin was interrupted by an IRQ)`);
       this.handOver(w, l, e.acq);
+      // l's other waiters now wait for w, whose handler may itself wait
+      // (for l, or for a lock whose holder waits for l)
+      if (w.waitingOn !== null) this.checkCycle(w);
       return;
     }
     const since = w.clock;
