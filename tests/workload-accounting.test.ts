@@ -177,4 +177,21 @@ describe("log-linear histogram", () => {
     }
     expect(h.summary().max).toBe(xs[xs.length - 1]);
   });
+
+  it("summary: 1..1000 uniform gives the hand-computed p50, p90 and p99, each within 1/16 of the true quantile", () => {
+    const h = new Histogram();
+    for (let v = 1; v <= 1000; v++) h.record(v);
+    // True nearest-rank quantiles of 1..1000: the 500th, 900th and 990th
+    // values. Each is reported as the top of its bucket: 500 lies in
+    // [256, 512), cut into 16 buckets of 16, so in [496, 512) -> 511; 900
+    // and 990 lie in [512, 1024), buckets of 32: [896, 928) -> 927 and
+    // [960, 992) -> 991. Mean 500.5 rounds to 501.
+    expect(h.summary()).toEqual({ count: 1000, p50: 511, p90: 927, p99: 991, max: 1000, mean: 501 });
+    const s = h.summary();
+    for (const [got, exact] of [[s.p50, 500], [s.p90, 900], [s.p99, 990]] as const) {
+      expect(Math.abs(got - exact)).toBeLessThanOrEqual(exact / 16);
+    }
+    // p99 is not p90: they are 10 % apart, more than the buckets' 1/16
+    expect(s.p99).toBeGreaterThan(s.p90 * (1 + 1 / 16));
+  });
 });

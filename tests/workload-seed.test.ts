@@ -15,6 +15,9 @@ import { readFileSync } from "node:fs";
 import { runWorkload } from "../host/workload/runner.ts";
 import type { WorkloadResult } from "../host/workload/runner.ts";
 import { workload } from "./workload-helpers.ts";
+import { bucketHigh, bucketOf } from "../host/workload/histogram.ts";
+import { runLatencyBench } from "../host/bench/latency.ts";
+import { defaultProfile } from "../host/sim/profile.ts";
 
 const w = workload("seed-migrate");
 const DURATION = 4_800_000; // 2 ms after boot
@@ -22,6 +25,12 @@ const results = new Map<string, WorkloadResult>();
 function run(variant: string): WorkloadResult {
   if (!results.has(variant)) results.set(variant, runWorkload(w, { variant, duration: DURATION }).result);
   return results.get(variant)!;
+}
+/** The workload's own run (its whole duration), once per variant. */
+const wholeRuns = new Map<string, WorkloadResult>();
+function whole(variant: string): WorkloadResult {
+  if (!wholeRuns.has(variant)) wholeRuns.set(variant, runWorkload(w, { variant }).result);
+  return wholeRuns.get(variant)!;
 }
 const rankVgic = (r: WorkloadResult) => r.findings.filter((f) => f.kind === "lock-inversion" && /rank -> vgic|vgic -> rank/.test(f.message));
 
@@ -47,15 +56,43 @@ describe("seed-migrate: the designs differ as the thread says", () => {
       expect(r.findings.filter((f) => f.kind === "stuck-active").length).toBeGreaterThan(0);
       expect(rankVgic(r)).toEqual([]);
     });
+
+    it(`${variant}: once its injection is dropped, an SPI's physical interrupt stays active and every later raise of that source is lost, none pending`, () => {
+      // The drop only priority-drops the physical SPI (v3's vgic_vcpu_inject_irq
+      // returns before the list register that would deactivate it), so the
+      // distributor never signals it again: the next raise latches pending
+      // behind the active state, later ones merge into it, and at the end the
+      // check reports it stuck-active. The accounting must call all of them
+      // lost, from that finding, not pending: nothing will ever deliver them.
+      const r = run(variant);
+      const stuckIrqs = r.findings.filter((f) => f.kind === "stuck-active").map((f) => f.irq).sort();
+      const spis = r.interrupts.sources.filter((s) => s.type === "spi");
+      expect(spis.map((s) => s.name)).toEqual(["eth0-rx", "eth0-tx", "mmc0", "uart0"]);
+      expect(stuckIrqs).toEqual([40, 41, 42, 43]);
+      for (const s of spis) {
+        expect(s.droppedReasons, s.name).toEqual({ MIGRATING: 1 });
+        expect(s.pending, s.name).toBe(0);
+        expect(s.lost, s.name).toBe(s.raised - s.delivered - s.coalesced - s.dropped);
+        // each source's drop comes early in these 2 ms: most raises follow it
+        expect(s.lost, s.name).toBeGreaterThan(s.delivered);
+        expect(Object.keys(s.lostReasons), s.name).toEqual(["physical interrupt stuck active, or latched behind it (vGIC finding)"]);
+      }
+      const tick = r.interrupts.sources.find((s) => s.type === "timer")!;
+      expect([tick.lost, tick.dropped]).toEqual([0, 0]);
+      expect(r.interrupts.lost).toBe(spis.reduce((n, s) => n + s.lost, 0));
+    });
   }
 
-  it("xen-4.9: no lock inversion, no deadlock, nothing dropped or lost", () => {
+  it("xen-4.9: no lock inversion, no deadlock, nothing dropped, and in these 2 ms nothing lost", () => {
     const r = run("xen-4.9");
     expect(r.outcome).toBe("completed");
     expect(r.findings.filter((f) => f.kind === "lock-inversion" || f.kind === "deadlock")).toEqual([]);
     expect(r.interrupts.dropped).toBe(0);
-    // (not asserted: nothing lost - the thread's open question, a second
-    // interrupt injected while MIGRATING, can still lose one under 4.9)
+    // 4.9 can still lose one (the thread's open question, a second interrupt
+    // injected while MIGRATING): the workload's whole run does, later than
+    // 2 ms (the README figures below); this window has no such loss
+    expect(r.interrupts.lost).toBe(0);
+    expect(r.findings).toEqual([]);
     expect(r.guest.affinityWrites).toBeGreaterThan(10);
     expect(r.vgic.migrations).toBeGreaterThan(0);
   });
@@ -66,7 +103,7 @@ describe("README: the figures it quotes for npm start's seed workload", () => {
     const readme = readFileSync("README.md", "utf8").replace(/\s+/g, " ");
     const m = /`npm start`'s seed workload: xen-4\.9 delivers (\d+) and loses (\d+) \(eth0-tx, QUEUED on no list: the thread's open question\), new-vgic delivers (\d+) and loses none, handler latency p50 (\d+) \/ (\d+), p99 ([\d,]+) on both\./.exec(readme);
     expect(m, "the sentence is in the README").not.toBeNull();
-    const old = runWorkload(w, { variant: "xen-4.9" }).result, neu = runWorkload(w, { variant: "new-vgic" }).result;
+    const old = whole("xen-4.9"), neu = whole("new-vgic");
     const p99 = Number(m![6]!.replace(/,/g, ""));
     expect([old.interrupts.delivered, old.interrupts.lost, neu.interrupts.delivered, neu.interrupts.lost]).toEqual([Number(m![1]), Number(m![2]), Number(m![3]), 0]);
     expect([old.latency.handler.p50, neu.latency.handler.p50, old.latency.handler.p99, neu.latency.handler.p99]).toEqual([Number(m![4]), Number(m![5]), p99, p99]);
@@ -74,4 +111,46 @@ describe("README: the figures it quotes for npm start's seed workload", () => {
     const lossy = old.interrupts.sources.filter((s) => s.lost > 0);
     expect(lossy.map((s) => [s.name, Object.keys(s.lostReasons)])).toEqual([["eth0-tx", ["QUEUED on no list (vGIC finding)"]]]);
   });
+});
+
+describe("handler latency against the cost profile (profiles/xgene-xen.json, the workload's default)", () => {
+  // Every instance of the seed workload (SPIs, and the tick: the virtual
+  // timer's PPI or Xen's software timer behind its own PPI) reaches its
+  // handler only after, in causal order: the hypervisor's GICC_IAR read
+  // returns it (after the raise), a list register is written for it (on
+  // this pCPU or, after a kick, another), the pCPU returns to the guest
+  // (eret), and the guest's GICV_IAR read returns it (the handler starts
+  // when that read completes: host/guest/guest.ts). Everything else on the
+  // path (exception entry, priority drop, locks, the LR fold) can be
+  // skipped or overlapped by some instance, so the floor is these four.
+  // A design that drops an injection credits a later raise with an earlier
+  // instance's delivery (the accounting resolves the oldest open instance),
+  // so only designs that drop nothing in this workload are held to it.
+  const profile = defaultProfile();
+  const c = (name: keyof typeof profile.costs) => profile.costs[name].cycles;
+  const floor = c("giccAccess") + c("gichAccess") + c("el2Return") + c("gicvAccess");
+  const bench = runLatencyBench({ profile, reps: 20, seed: 1, variants: ["xen-4.9", "new-vgic"], paths: ["spi-running"] });
+
+  for (const variant of ["xen-4.9", "new-vgic"]) {
+    it(`${variant}: the fastest raise -> handler is at least the path's modelled floor (${floor}) and no slower than the isolated running-vCPU path of vgic bench --latency`, () => {
+      expect(floor).toBe(71 + 71 + 65 + 71);
+      const r = whole(variant);
+      expect(r.interrupts.dropped).toBe(0);
+      const h = r.latency.handler;
+      // the lowest non-empty bucket holds the minimum: [low, next bucket's low)
+      const low = h.histogram[0]![0];
+      const high = bucketHigh(bucketOf(low));
+      expect(low).toBeGreaterThanOrEqual(floor);
+      // In thousands of SPIs some reach a vCPU running on the receiving pCPU
+      // with nothing ahead of them; that delivery is the benchmark's
+      // spi-running path, or faster (no previous instance to fold, or taken
+      // in an exception already under way), so the minimum lies between the
+      // floor and that path: within a factor of 6 of the floor here.
+      const path = bench.paths.find((p) => p.path === "spi-running/handler" && p.variant === variant)!;
+      expect(path.outcome).toBe("ok");
+      expect(high).toBeLessThanOrEqual(path.total!.median);
+      expect(path.total!.median).toBeLessThanOrEqual(6 * floor);
+      expect(h.p50).toBeGreaterThanOrEqual(floor);
+    });
+  }
 });
