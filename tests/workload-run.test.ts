@@ -4,7 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runWorkload } from "../host/workload/runner.ts";
+import { runWorkload, type WorkloadResult } from "../host/workload/runner.ts";
+import type { Counts } from "../host/workload/accounting.ts";
+import type { Summary } from "../host/workload/histogram.ts";
 import { renderReport } from "../host/workload/report.ts";
 import { runCommand, type CommandIo } from "../host/workload/command.ts";
 import { workload } from "./workload-helpers.ts";
@@ -134,4 +136,74 @@ describe("vgic run --workers", () => {
       expect(r.stdout.match(/^== seed-migrate on /gm)).toHaveLength(6);
     }
   }, 180_000);
+});
+
+describe("vgic run: the printed tables say what the --json result says", () => {
+  // Each cell of each variant's per-source table and of the comparison,
+  // read by its column's header, against the same run's --json document.
+  // seed-migrate for 2 ms: v3-posted's sources have lost != pending and its
+  // comparison row dropped != lost, so a swap of those columns shows.
+  const args = ["workloads/seed-migrate.json", "--variant", "all", "--duration", "4800000"];
+  const cells = (line: string) => line.trim().split(/\s{2,}/);
+
+  it("per source and total, and the comparison across variants", async () => {
+    const t = io(), j = io();
+    expect(await runCommand(args, t)).toBe(0);
+    expect(await runCommand([...args, "--json"], j)).toBe(0);
+    const results: WorkloadResult[] = j.stdout.trim().split("\n").map((l) => JSON.parse(l).results[0]);
+    expect(results.map((r) => r.variant)).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic"]);
+    const lines = t.stdout.split("\n");
+    const lat = (s: Summary) =>
+      s.count === 0 ? "-" : [s.p50, s.p90, s.p99, s.max].join("/");
+    const counts = ["raised", "delivered", "coalesced", "dropped", "lost", "pending"] as const;
+
+    for (const r of results) {
+      const at = lines.findIndex((l) => l.startsWith(`== seed-migrate on ${r.variant} `));
+      expect(at, r.variant).toBeGreaterThanOrEqual(0);
+      const header = cells(lines[at + 1]!);
+      expect(header[0]).toBe("source");
+      const rows: Array<{ label: string; c: Counts; handler: Summary; eoi: Summary }> = [
+        ...r.interrupts.sources.map((s) => ({ label: `${s.name} (${s.type})`, c: s, handler: s.latency.handler, eoi: s.latency.eoi })),
+        { label: "total", c: r.interrupts, handler: r.latency.handler, eoi: r.latency.eoi },
+      ];
+      rows.forEach((row, i) => {
+        const got = cells(lines[at + 2 + i]!);
+        expect(got[0], r.variant).toBe(row.label);
+        expect(got).toHaveLength(header.length);
+        header.forEach((h, k) => {
+          if (k === 0) return;
+          const want = (counts as readonly string[]).includes(h) ? String(row.c[h as keyof Counts])
+            : h === "to handler p50/p90/p99/max" ? lat(row.handler)
+              : h === "to EOI p50/p90/p99/max" ? lat(row.eoi) : `unknown column ${h}`;
+          expect(got[k], `${r.variant} ${row.label} ${h}`).toBe(want);
+        });
+      });
+    }
+
+    const cmp = lines.findIndex((l) => l.startsWith("comparison (seed-migrate;"));
+    const header = cells(lines[cmp + 1]!);
+    expect(header).toEqual(["variant", "outcome", "inversions", "delivered", "dropped", "lost", "stuck IRQs", "pending", "p50", "p99", "max"]);
+    const expected = (r: WorkloadResult): Record<string, string> => ({
+      variant: r.variant,
+      outcome: r.outcome === "deadlock" ? "DEADLOCK" : r.outcome,
+      inversions: String(r.findings.filter((f) => f.kind === "lock-inversion").length),
+      delivered: String(r.interrupts.delivered),
+      dropped: String(r.interrupts.dropped),
+      lost: String(r.interrupts.lost),
+      "stuck IRQs": String(r.findings.filter((f) => f.kind === "stuck-active").length),
+      pending: String(r.interrupts.pending),
+      p50: String(r.latency.handler.p50),
+      p99: String(r.latency.handler.p99),
+      max: String(r.latency.handler.max),
+    });
+    results.forEach((r, i) => {
+      const got = cells(lines[cmp + 2 + i]!);
+      const want = expected(r);
+      expect(Object.fromEntries(header.map((h, k) => [h, got[k]])), r.variant).toEqual(want);
+    });
+
+    // the run tells the columns apart (else a swap would pass unseen)
+    expect(results.some((r) => r.interrupts.sources.some((s) => s.lost !== s.pending))).toBe(true);
+    expect(results.some((r) => r.interrupts.lost !== r.interrupts.dropped && r.interrupts.dropped > 0)).toBe(true);
+  });
 });
