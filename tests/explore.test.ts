@@ -107,18 +107,25 @@ describe("counterexamples", () => {
 
   it("minimisation never returns more preemptions or a longer schedule", () => {
     // random schedules are long and preempt often: good material
+    let reduced = 0;
     for (const [name, variant] of [["lr-pending-migrate", "v3-posted"], ["second-irq-lazy-clear", "v3-fixed"], ["rank-abba", "xen-4.8"]] as const) {
       const r = ex(name, variant, { strategy: "random", seed: 3, budget: 300, minimise: false });
-      if (r.counterexample === undefined) continue;
+      // each pair has a counterexample (the README's matrix) and this random
+      // search finds one: a search that found nothing would test nothing
+      expect(r.counterexample, `${name} under ${variant}`).toBeDefined();
+      const ce = r.counterexample!;
       const sc = scenarioNamed(name);
-      const picks = runOnce(sc, variant, Sched.replay(r.counterexample.schedule)).r.schedule.picks;
-      const kind = r.counterexample.findings.find((f) => f.kind !== "lock-inversion")!.kind;
+      const picks = runOnce(sc, variant, Sched.replay(ce.schedule)).r.schedule.picks;
+      const kind = ce.findings.find((f) => f.kind !== "lock-inversion")!.kind;
       const m = minimise(sc, variant, picks, kind);
-      expect(m.preemptions, name).toBeLessThanOrEqual(r.counterexample.preemptions);
+      expect(m.preemptions, name).toBeLessThanOrEqual(ce.preemptions);
       expect(m.picks.length, name).toBeLessThanOrEqual(picks.length);
-      if (m.picks.length === picks.length && m.preemptions === r.counterexample.preemptions) expect(m.r.steps).toBeLessThanOrEqual(r.counterexample.steps);
+      if (m.picks.length === picks.length && m.preemptions === ce.preemptions) expect(m.r.steps).toBeLessThanOrEqual(ce.steps);
+      if (m.preemptions < ce.preemptions || m.picks.length < picks.length) reduced++;
       expect(runOnce(sc, variant, Sched.replay({ v: 1, picks: m.picks })).findings.some((f) => f.kind === kind)).toBe(true);
     }
+    // and it is not met only by returning its input: some schedule shrinks
+    expect(reduced).toBeGreaterThan(0);
     const full = ex("lr-pending-migrate", "v3-posted", { strategy: "random", seed: 3, budget: 300 }).counterexample!;
     expect(full.preemptions).toBeLessThanOrEqual(full.found.preemptions);
     expect(full.picks).toBeLessThanOrEqual(full.found.picks);
@@ -188,12 +195,29 @@ describe("vgic explore (the bundle)", () => {
     expect(u.status).toBe(2);
   });
 
-  it("loads the example scenario file and explores it", () => {
+  it("loads the example scenario file and explores it: under xen-4.8 the rank/vgic inversion, and N left QUEUED on no list", () => {
     expect(existsSync("build/lib.mjs")).toBe(true);
     const r = cli("my-rank-migrate", "--scenarios", "examples/my-scenario.mjs", "--variant", "xen-4.8", "--out", dir);
     expect(r.stderr).toBe("");
     expect(r.stdout).toMatch(/== my-rank-migrate under xen-4\.8/);
-    expect([0, 1]).toContain(r.status);
+    expect(r.status).toBe(1);
+    // The scenario is rank-abba's lock order with second-irq-lazy-clear's
+    // second edge: vCPU0 retargets N (44, MIGRATING in vCPU1's LR) and M of
+    // the same rank, taking rank then vgic; vCPU1's EOI and trap fold N's LR
+    // in gic_update_one_lr, taking vgic then rank. N fires again while
+    // still MIGRATING: the injection only sets QUEUED, the fold unlinks it,
+    // and nothing delivers it nor deactivates the physical SPI (XEN-VGIC.md,
+    // the open question; the README's second-irq-lazy-clear row for 4.8).
+    const j = cli("my-rank-migrate", "--scenarios", "examples/my-scenario.mjs", "--variant", "xen-4.8", "--out", dir, "--json");
+    expect(j.status).toBe(1);
+    const res = (JSON.parse(j.stdout) as { results: Array<{ verdict: string; counterexample?: { findings: Array<{ kind: string; path?: string; irq?: number; message: string }> } }> }).results[0]!;
+    expect(res.verdict).toBe("counterexample");
+    const f = res.counterexample!.findings;
+    expect(f.map((x) => [x.kind, x.path ?? null, x.irq ?? null])).toEqual([
+      ["lock-inversion", "rank-vgic", null], ["lost", "queued-on-no-list", 44], ["stuck-active", null, 44], ["lost", null, null],
+    ]);
+    expect(f[0]!.message).toMatch(/vgic -> rank \(pCPU1: gic_update_one_lr\), rank -> vgic \(pCPU0: vgic_v2_distr_mmio_write\)/);
+    expect(f[3]!.message).toBe("IRQ 44 was raised but never reached a guest handler");
   });
 
   it("a scenario file's builds know the designs of a variant file (the two import the library bundle, a second copy of it)", () => {
@@ -201,8 +225,12 @@ describe("vgic explore (the bundle)", () => {
       const r = cli("my-rank-migrate", "--scenarios", "examples/my-scenario.mjs", "--variants", "examples/my-variant.mjs",
         "--variant", variant, "--out", dir, "--json");
       expect(r.stderr, variant).not.toMatch(/unknown variant/);
-      expect([0, 1], `${variant}: ${r.stderr}`).toContain(r.status);
-      return (JSON.parse(r.stdout) as { results: Array<{ variant: string; counterexample?: { traceHash: string } }> }).results[0]!;
+      // both lose N, left QUEUED on no list (the open question): N is
+      // migrated once, so the refusal 91ef736493 added never applies
+      expect(r.status, `${variant}: ${r.stderr}`).toBe(1);
+      const res = (JSON.parse(r.stdout) as { results: Array<{ variant: string; counterexample?: { traceHash: string; findings: Array<{ kind: string; path?: string; irq?: number }> } }> }).results[0]!;
+      expect(res.counterexample?.findings.filter((f) => f.kind === "lost" && f.path === "queued-on-no-list").map((f) => f.irq), variant).toEqual([44]);
+      return res;
     };
     const own = run("xen-4.9-no-refuse"), parent = run("xen-4.9");
     expect(own.variant).toBe("xen-4.9-no-refuse");

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { expect, it } from "vitest";
 import { MATRIX_BUDGET, runCell, verdictText } from "../host/explore/matrix.ts";
 import { SCENARIOS } from "../host/xen/scenarios.ts";
+import { VARIANTS } from "../host/xen/variants.ts";
 
 /** The rows readme-matrix-a checks (-b checks the rest): the two longest
  *  rows (lr-pending-migrate, stale-target-inject) fall in different files. */
@@ -32,6 +33,7 @@ export function checkRows(pick: (scenario: string, i: number) => boolean): void 
   const { variants, rows } = readmeMatrix();
   it("names every scenario and variant the explorer has, in its order", () => {
     expect([...rows.keys()]).toEqual(SCENARIOS.map((s) => s.name));
+    expect(variants).toEqual(VARIANTS.map((v) => v.name));
   });
   [...rows.entries()].forEach(([scenario, expected], i) => {
     if (!pick(scenario, i)) return;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Sched, exploreDfs, type Scheduler } from "../host/sim/sched.ts";
 import type { RunResult } from "../host/sim/machine.ts";
-import { scenarioNamed, type ScenarioRun } from "../host/xen/scenarios.ts";
+import { SCENARIOS, scenarioNamed, type ScenarioRun } from "../host/xen/scenarios.ts";
 import type { Finding, FindingKind } from "../host/check/vgic.ts";
 import type { Vgic } from "../host/xen/vgic.ts";
 
@@ -93,13 +93,27 @@ describe("v3-fixed: the re-injection restored", () => {
 });
 
 describe("xen-4.9: what was committed", () => {
-  it("delivers in every scenario under the time scheduler where 4.8 deadlocks or the v3 designs lose", () => {
-    for (const name of ["rank-abba", "lr-pending-migrate", "second-irq-lazy-clear"]) {
-      const { r, findings } = runOnce(name, "xen-4.9");
+  // What xen-4.9 still shows under the time scheduler, and why (README,
+  // "The scenarios"); every other scenario delivers with no finding.
+  const XEN49_TIME: Record<string, string[]> = {
+    // the thread's open question: the second instance is left QUEUED on no list
+    "migrate-reenable-window": ["lost", "stuck-active"],
+    // lockdep's IRQ-safety rule (gicv2.lock taken with IRQs on in
+    // arch_move_irqs, in hard-IRQ context elsewhere), no deadlock; delivered
+    "vcpu-migrate-inflight": ["lockdep"],
+  };
+
+  it("delivers with no finding under the time scheduler in every scenario but the open question's, and vcpu-migrate-inflight's IRQ-safety report", () => {
+    const runs = new Map(SCENARIOS.map(({ name }) => [name, runOnce(name, "xen-4.9")]));
+    for (const [name, { r, findings }] of runs) {
       expect(r.reason, name).toBe("done");
-      expect(findings, name).toEqual([]);
+      expect(kinds(findings), name).toEqual(XEN49_TIME[name] ?? []);
     }
-    expect(runOnce("lr-pending-migrate", "xen-4.9").run.delivered).toContain("40@v0");
+    // the exceptions name scenarios that exist
+    for (const name of Object.keys(XEN49_TIME)) expect([...runs.keys()]).toContain(name);
+    expect(runs.get("vcpu-migrate-inflight")!.findings.map((f) => f.path)).toEqual(["irq-unsafe:gicv2"]);
+    expect(runs.get("vcpu-migrate-inflight")!.run.delivered).toContain("40@v0");
+    expect(runs.get("lr-pending-migrate")!.run.delivered).toContain("40@v0");
   });
 
   it("has no lock inversion and no deadlock in any schedule within the preemption bound (exhaustive)", () => {
@@ -114,14 +128,19 @@ describe("xen-4.9: what was committed", () => {
     }
   });
 
-  it("has no lock inversion and no deadlock over many random schedules of every scenario", () => {
-    for (const name of ["rank-abba", "lr-pending-migrate", "second-irq-lazy-clear", "migrate-reenable-window"]) {
+  it("has no lock inversion and no deadlock over many random schedules of every scenario (vcpu-migrate-inflight: only its IRQ-safety report)", () => {
+    let irqUnsafe = 0;
+    for (const { name } of SCENARIOS) {
       for (let seed = 1; seed <= 25; seed++) {
         const { r } = runOnce(name, "xen-4.9", Sched.random(seed));
         expect(r.reason, `${name} seed ${seed}`).not.toBe("deadlock");
-        expect(r.lockdep, `${name} seed ${seed}`).toEqual([]);
+        // lockdep's IRQ-safety rule on gicv2.lock is the README's, not an inversion
+        const rule = (l: (typeof r.lockdep)[number]) => name === "vcpu-migrate-inflight" && l.kind === "irq-unsafe" && l.classes.join() === "gicv2";
+        irqUnsafe += r.lockdep.filter(rule).length;
+        expect(r.lockdep.filter((l) => !rule(l)), `${name} seed ${seed}`).toEqual([]);
       }
     }
+    expect(irqUnsafe).toBeGreaterThan(0);
   });
 });
 
