@@ -26,7 +26,24 @@ const PLANTED: Record<string, string> = {
   "prio-byte-lane": "ref-storage",
   "sgi-lost-source": "ref-storage",
   "veoi-wrong-source": "ref-storage",
+  // the CPU interface oracle (host/check/cpu-interface.ts)
+  "iar-skips-highest": "iar-not-highest",
+  "iar-spurious-nested": "iar-spurious",
+  "eoir-no-drop": "running-priority",
+  "eoir-no-deactivate": "eoi-deactivate",
+  "dir-ignored": "eoi-deactivate",
+  "viar-spurious-nested": "viar-spurious",
+  "vhppir-spurious": "hppir",
+  "hw-lr-keeps-active": "hw-deactivate",
+  "virq-stuck-low": "output-lines",
 };
+
+/** The CPU interface oracle's faults show in flows of up to 13 operations
+ *  (a physical acknowledge handed to a HW=1 list register and retired is the
+ *  longest): their findings are shrunk from the first failing case alone,
+ *  without the search for a smaller case, which keeps the suite fast. */
+const ORACLE_FAULTS = new Set(["iar-skips-highest", "iar-spurious-nested", "eoir-no-drop", "eoir-no-deactivate", "dir-ignored",
+  "viar-spurious-nested", "vhppir-spurious", "hw-lr-keeps-active", "virq-stuck-low"]);
 
 const found = new Map<string, Finding>();
 
@@ -37,10 +54,12 @@ describe("planted faults", () => {
   for (const [fault, invariant] of Object.entries(PLANTED)) {
     it(`finds ${fault} as ${invariant} and shrinks it to a handful of operations`, () => {
       // a case budget, not a time budget: the result must not depend on the machine's speed
-      const r = fuzz({ target: "hw", seed: 7, cases: 10_000, faults: [fault], stopOnFinding: true });
+      const oracle = ORACLE_FAULTS.has(fault);
+      const r = fuzz({ target: "hw", seed: 7, cases: 10_000, faults: [fault], stopOnFinding: true, ...(oracle ? { improve: 0 } : {}) });
       expect(r.findingsList.map((x) => x.violation.invariant)).toContain(invariant);
       const f = r.findingsList.find((x) => x.violation.invariant === invariant)!;
-      expect(f.ops.length).toBeLessThanOrEqual(6);
+      expect(f.ops.length).toBeLessThanOrEqual(oracle ? 13 : 6);
+      expect(f.ops.length).toBeLessThan(f.originalOps);
       expect(f.violation.op).toBe(f.ops.length - 1);
       expect(f.faults).toEqual([fault]);
       found.set(fault, f);

@@ -3,7 +3,10 @@
 // each check returns a violation message or null. State is read through the
 // model's linear memory (host/hw/layout.ts), never through extra MMIO, so a
 // check costs a few loads; the one exception is the re-read of a constant
-// register after a write to it, which is the invariant itself.
+// register after a write to it, which is the invariant itself. The output
+// lines are read as the CPU sees them, through the port. The CPU interface
+// oracle (./cpu-interface.ts) adds what an acknowledge, EOI, DIR and
+// highest-pending read must do, and what the output lines must be.
 
 import type { Gic, GicConfig } from "../hw/gic.ts";
 import * as L from "../hw/layout.ts";
@@ -12,6 +15,13 @@ import {
   type Expectation,
 } from "./access.ts";
 import { REF_INVARIANTS, RegisterReference } from "./reference.ts";
+import { bankWord, bit, byteAt, groupPriority, hex } from "./state.ts";
+import {
+  CPUIF_INVARIANTS, CpuInterfaceReference, checkAckChoice, checkHighestPending, checkHwDeactivate, checkLines,
+  checkVirtualAckChoice,
+} from "./cpu-interface.ts";
+
+export { groupPriority };
 
 /** The invariants, by name. */
 export const HW_INVARIANTS = {
@@ -42,6 +52,7 @@ export const HW_INVARIANTS = {
   "lr-derived": "GICH_EISR, GICH_ELRSR and GICH_MISR agree with the list registers (IHI 0048B 5.3.6-5.3.9)",
   "maintenance-line": "PPI 25 (maintenance) is pending exactly when GICH_HCR.En and GICH_MISR != 0",
   ...REF_INVARIANTS,
+  ...CPUIF_INVARIANTS,
 } as const;
 export type HwInvariantName = keyof typeof HW_INVARIANTS;
 
@@ -64,6 +75,8 @@ export interface HwPort {
   write(cpu: number, addr: number, value: number, size: number): number;
   setLine(irq: number, level: number, cpu: number): number;
   lastStatus(): number;
+  /** the output lines of `cpu` (LINE_* bits) as the CPU sees them */
+  lines(cpu: number): number;
 }
 
 export function rawPort(gic: Gic): HwPort {
@@ -73,6 +86,7 @@ export function rawPort(gic: Gic): HwPort {
     write: (cpu, addr, value, size) => raw.mmioWrite(cpu, addr >>> 0, value >>> 0, size),
     setLine: (irq, level, cpu) => raw.setLine(irq, level, cpu),
     lastStatus: () => raw.lastStatus(),
+    lines: (cpu) => raw.lines(cpu),
   };
 }
 
@@ -123,8 +137,6 @@ export function deriveVirtual(words: Uint32Array, base: number, n: number, hcr: 
   return out;
 }
 
-const hex = (v: number) => "0x" + (v >>> 0).toString(16);
-
 /** lr-derived and maintenance-line for one CPU, from the model's memory. */
 export function checkVirtualState(m: Uint32Array, config: GicConfig, cpu: number,
   d: VirtualDerived = { eisr0: 0, eisr1: 0, elrsr0: 0, elrsr1: 0, misr: 0 }): Violation | null {
@@ -154,18 +166,6 @@ export function checkVirtualState(m: Uint32Array, config: GicConfig, cpu: number
 }
 
 // ---- acknowledge (IHI 0048B 3.2.4, 3.3.3, 4.4.4)
-
-const bankWord = (bm: number, cpu: number, irq: number) =>
-  ((irq >>> 5) === 0 ? bm + cpu * 4 : bm + L.BM_BANK_BYTES + (irq >>> 5) * 4) >> 2;
-const bit = (w: Uint32Array, bm: number, cpu: number, irq: number) => ((w[bankWord(bm, cpu, irq)]! >>> (irq & 31)) & 1) === 1;
-const byteAt = (w: Uint32Array, addr: number) => (w[addr >> 2]! >>> ((addr & 3) * 8)) & 0xff;
-
-/** The group priority used for preemption (3.3.3): BPR for Group 0 and for
- *  Group 1 with CBPR, else ABPR (one more than the equivalent BPR). */
-export function groupPriority(prio: number, grp1: boolean, cbpr: boolean, bpr: number, abpr: number): number {
-  if (grp1 && !cbpr) return prio & ((0xff << abpr) & 0xff);
-  return prio & ((0xff << (bpr + 1)) & 0xff);
-}
 
 /** Check a GICC_IAR (alias: GICC_AIAR) result against the state before the
  *  read (`pre`, a copy of the model's memory) and after it (`post`). */
@@ -318,6 +318,8 @@ export class HwChecker {
   private snapped = false;
   /** the reference for register storage (./reference.ts) */
   readonly ref: RegisterReference;
+  /** the running priority and EOI/DIR reference (./cpu-interface.ts) */
+  readonly cpuif: CpuInterfaceReference;
   /** the access status of the operation last checked */
   lastStatus = ST_OK;
 
@@ -344,6 +346,7 @@ export class HwChecker {
     add(L.CAND_SUM, c.cpus * 4);
     add(L.G_DIST_CTLR, 4);
     this.ref = new RegisterReference(this.config, port);
+    this.cpuif = new CpuInterfaceReference(this.config, this.mem);
   }
 
   private words(): Uint32Array {
@@ -360,7 +363,8 @@ export class HwChecker {
     for (let k = 0; k < 5; k++) this.bad0[k] = m[cb + k]!;
     const e = expectAccess(this.config, op.addr, op.size, op.t === "w", op.t === "w" ? op.value : 0, this.exp);
     const role = e.row >= 0 ? ROWS[e.row]!.role : "";
-    if (e.noEffect || (e.status === ST_OK && op.t === "r" && (role === "iar" || role === "aiar"))) {
+    const sideEffect = op.t === "r" ? role === "iar" || role === "aiar" : role === "eoir" || role === "dir";
+    if (e.noEffect || (e.status === ST_OK && sideEffect)) {
       this.snap.set(m.subarray(0, this.snap.length));
       this.snapped = true;
     }
@@ -371,9 +375,28 @@ export class HwChecker {
    *  reference for register storage. */
   after(op: HwOp, result: number): Violation | null {
     this.lastStatus = op.t === "line" ? ST_OK : op.t === "w" ? result : this.port.lastStatus();
-    const v = this.afterAccess(op, result);
-    if (v || op.t === "line" || this.exp.status !== ST_OK) return v;
-    return this.ref.after(op, this.exp.frame, this.exp.offset, result);
+    const v = this.afterAccess(op, result) ??
+      (op.t === "line" || this.exp.status !== ST_OK ? null : this.ref.after(op, this.exp.frame, this.exp.offset, result));
+    return v ?? this.afterState(op);
+  }
+
+  /** What must hold after any operation: the running priority of the CPU
+   *  that made an access, and the output lines of every CPU the operation
+   *  may have changed (a distributor write or an SPI line: all of them). */
+  private afterState(op: HwOp): Violation | null {
+    const m = this.words();
+    if (op.t !== "line") {
+      const v = this.cpuif.check(op.cpu, m, () => this.describe(op));
+      if (v) return v;
+    }
+    const all = op.t === "line" ? op.irq >= 32 : this.exp.frame === 0 && op.t === "w";
+    // with a propagation delay nIRQ/nFIQ lag the state (host/hw/gic.ts)
+    const physical = this.config.propagationDelay === 0;
+    for (let cpu = all ? 0 : op.cpu, end = all ? this.config.cpus : op.cpu + 1; cpu < end; cpu++) {
+      const v = checkLines(m, this.config, cpu, this.port.lines(cpu), physical);
+      if (v) return { invariant: v.invariant, message: `${v.message}, after ${this.describe(op)}` };
+    }
+    return null;
   }
 
   private afterAccess(op: HwOp, result: number): Violation | null {
@@ -433,11 +456,23 @@ export class HwChecker {
       case "aiar":
         if (e.frame === 1) {
           c.acks++;
-          return checkAcknowledge(this.snap, m, this.config, cpu, result, row.role === "aiar");
+          const v = checkAcknowledge(this.snap, m, this.config, cpu, result, row.role === "aiar") ??
+            checkAckChoice(this.snap, this.config, cpu, result, row.role === "aiar");
+          if (!v) this.cpuif.acknowledged(cpu, result, this.snap);
+          return v;
         }
         c.virtualAcks++;
         return checkVirtualAcknowledge(this.snap, m, this.config, cpu, result, row.role === "aiar") ??
+          checkVirtualAckChoice(this.snap, this.config, cpu, result, row.role === "aiar") ??
           checkVirtualState(m, this.config, cpu, this.derived);
+      case "eoir":
+      case "dir":
+        if (op.t !== "w") break;
+        if (e.frame === 1) {
+          return row.role === "dir" ? this.cpuif.deactivate(cpu, op.value, this.snap, m)
+            : this.cpuif.eoi(cpu, op.value, row.name === "GICC_AEOIR", this.snap, m);
+        }
+        return checkHwDeactivate(this.snap, m, this.config, cpu, op.value, row.role === "dir") ?? this.virtualState(cpu).v;
       case "derived": {
         const d = this.virtualState(cpu);
         if (d.v) return d.v;
@@ -454,6 +489,11 @@ export class HwChecker {
         if (op.t === "w" && !e.raz && !e.noEffect) return this.setClear(op, row.role === "set", row.bitmap!, e.offset - row.start);
         break;
     }
+    if (op.t === "r" && (row.name.endsWith("HPPIR"))) {
+      return checkHighestPending(m, this.config, cpu, e.frame, row.name.endsWith("AHPPIR"), result);
+    }
+    if (row.name === "GICC_RPR" && op.t === "r") return this.cpuif.checkRead(cpu, result);
+    if (row.name === "GICC_APR" && op.t === "w") this.cpuif.prioritiesWritten(cpu);
     if (e.frame >= 2) return this.virtualState(cpu).v;
     return null;
   }

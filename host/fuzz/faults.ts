@@ -26,6 +26,24 @@ export const HW_FAULTS = {
   "sgi-lost-source": "GICD_SGIR loses the other source CPUs of an SGI already pending",
   /** GICV_EOIR of an SGI retires the first active list register with that ID, whatever its source */
   "veoi-wrong-source": "GICV_EOIR of an SGI ignores the source CPU and retires the first active entry with the ID",
+  /** GICC_IAR passes over the highest-priority candidate (the fault disables it around the read) */
+  "iar-skips-highest": "GICC_IAR acknowledges the next candidate instead of the highest-priority one",
+  /** GICC_IAR reads 1023 without acknowledging while an interrupt is active on the CPU */
+  "iar-spurious-nested": "GICC_IAR returns 1023 whenever the running priority is not idle",
+  /** GICC_EOIR deactivates but the active priorities are written back */
+  "eoir-no-drop": "GICC_EOIR/AEOIR does not drop the running priority",
+  /** GICC_EOIR with EOImode 0 drops the priority; the interrupt is made active again */
+  "eoir-no-deactivate": "GICC_EOIR/AEOIR with EOImode 0 leaves the interrupt active",
+  /** a write to GICC_DIR is dropped */
+  "dir-ignored": "GICC_DIR has no effect",
+  /** GICV_IAR reads 1023 without acknowledging while GICH_APR is not 0 */
+  "viar-spurious-nested": "GICV_IAR returns 1023 whenever a virtual priority is active",
+  /** GICV_HPPIR reads 1023 */
+  "vhppir-spurious": "GICV_HPPIR always reads 1023",
+  /** a virtual EOI/DIR retiring a HW=1 list register: the physical interrupt is made active again */
+  "hw-lr-keeps-active": "retiring a HW=1 list register leaves the physical interrupt active",
+  /** the vIRQ output line reads low */
+  "virq-stuck-low": "the vIRQ output line is never raised",
 } as const;
 export type HwFault = keyof typeof HW_FAULTS;
 
@@ -57,8 +75,19 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
     }
     return -1;
   };
+  const cpuWord = (cpu: number, field: number) => (L.CPU_BASE + cpu * L.CPU_STRIDE + field) >> 2;
+  const vifWord = (cpu: number, field: number) => (L.VIF_BASE + cpu * L.VIF_STRIDE + field) >> 2;
+  const activeBit = (cpu: number, irq: number) =>
+    ((words()[(L.BM_ACTIVE + (irq < 32 ? cpu * 4 : L.BM_BANK_BYTES + (irq >> 5) * 4)) >> 2]! >>> (irq & 31)) & 1) === 1;
+  const setActive = (cpu: number, irq: number) => port.write(cpu, map.gicd + 0x300 + (irq >> 5) * 4, (1 << (irq & 31)) >>> 0, 4);
   return {
     read(cpu, addr, size) {
+      if (size === 4 && addr === map.gicc + 0x0c) {
+        if (has("iar-spurious-nested") && words()[cpuWord(cpu, L.C_RPR)]! < 0x100) return spurious(cpu, map.gicc);
+        if (has("iar-skips-highest")) return skipHighest(cpu);
+      }
+      if (size === 4 && addr === map.gicv + 0x0c && has("viar-spurious-nested") && words()[vifWord(cpu, L.V_APR)]! !== 0) return spurious(cpu, map.gicv);
+      if (size === 4 && addr === map.gicv + 0x18 && has("vhppir-spurious")) return spurious(cpu, map.gicv);
       const v = port.read(cpu, addr, size);
       if (size === 4 && addr === map.gicc + 0x0c && v === 1023) {
         if (has("iar-disabled")) {
@@ -104,6 +133,33 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
         }
       }
       if (has("trap-dir") && addr === map.gicc + 0x1000) throw new WebAssembly.RuntimeError("unreachable");
+      if (has("dir-ignored") && addr === map.gicc + 0x1000 && size === 4) return L.ACCESS_OK;
+      if (size === 4 && (addr === map.gicc + 0x10 || addr === map.gicc + 0x24)) {
+        if (has("eoir-no-drop")) {
+          const apr = [0, 1, 2, 3].map((k) => port.read(cpu, map.gicc + 0xd0 + 4 * k, 4));
+          const st = port.write(cpu, addr, value, size);
+          apr.forEach((a, k) => port.write(cpu, map.gicc + 0xd0 + 4 * k, a, 4));
+          return st;
+        }
+        const irq = value & 0x3ff;
+        if (has("eoir-no-deactivate") && irq < nirq && (words()[cpuWord(cpu, L.C_CTLR)]! & 0x200) === 0 && activeBit(cpu, irq)) {
+          const st = port.write(cpu, addr, value, size);
+          if (!activeBit(cpu, irq)) setActive(cpu, irq);
+          return st;
+        }
+      }
+      if (has("hw-lr-keeps-active") && size === 4 && (addr === map.gicv + 0x10 || addr === map.gicv + 0x24 || addr === map.gicv + 0x1000)) {
+        const lr0 = vifWord(cpu, L.V_LR);
+        const before = Array.from(words().subarray(lr0, lr0 + gic.config.listRegisters));
+        const pid = (lr: number) => (lr >>> 10) & 0x3ff;
+        const held = before.map((lr) => (lr & 0xa0000000) >>> 0 === 0xa0000000 && pid(lr) >= 16 && pid(lr) < nirq && activeBit(cpu, pid(lr)));
+        const st = port.write(cpu, addr, value, size);
+        const m = words();
+        before.forEach((lr, n) => {
+          if (held[n] && (m[lr0 + n]! & 0x20000000) === 0 && !activeBit(cpu, pid(lr))) setActive(cpu, pid(lr));
+        });
+        return st;
+      }
       const st = port.write(cpu, addr, value, size);
       if (has("skip-bad-count") && st === L.ACCESS_UNALIGNED) uncount(cpu);
       return st;
@@ -112,7 +168,27 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
     lastStatus() {
       return port.lastStatus();
     },
+    lines: (cpu) => port.lines(cpu) & (has("virq-stuck-low") ? ~L.LINE_VIRQ : ~0),
   };
+  /** 1023 in place of a read of the CPU interface at `base`, whose status
+   *  a read of its RPR (no side effects) sets as a legal access. */
+  function spurious(cpu: number, base: number): number {
+    port.read(cpu, base + 0x14, 4);
+    return 1023;
+  }
+  /** GICC_IAR with the head (as GICC_HPPIR names it) disabled for the read;
+   *  when nothing else is acknowledged, the head is, as it should be. */
+  function skipHighest(cpu: number): number {
+    const iar = map.gicc + 0x0c;
+    const head = port.read(cpu, map.gicc + 0x18, 4) & 0x3ff;
+    if (head < 16 || head >= 1020) return port.read(cpu, iar, 4);
+    const word = (head >> 5) * 4;
+    const b = (1 << (head & 31)) >>> 0;
+    port.write(cpu, map.gicd + 0x180 + word, b, 4);
+    const v = port.read(cpu, iar, 4);
+    port.write(cpu, map.gicd + 0x100 + word, b, 4);
+    return (v & 0x3ff) < 1020 ? v : port.read(cpu, iar, 4);
+  }
   function setByte(a: number, v: number): void {
     const m = words();
     const sh = (a & 3) * 8;
