@@ -96,7 +96,10 @@ function physicalGroupPriority(w: Uint32Array, cpu: number, irq: number, prio: n
  * running priority (`preempt`); without the Security Extensions GICC_AIAR
  * acknowledges Group 1 only and reads 1023 for a Group 0 head, and
  * GICC_IAR reads 1022 for a Group 1 head unless AckCtl. With `preempt`
- * false it is what GICC_HPPIR/AHPPIR read (4.4.8).
+ * false it is what GICC_HPPIR/AHPPIR read (4.4.8): the highest pending
+ * interrupt whether or not it could preempt, still under the priority mask,
+ * as QEMU's GIC records it for HPPIR (hw/intc/arm_gic.c, gic_update_internal
+ * sets current_pending only below the mask).
  */
 export function expectedPhysicalAck(w: Uint32Array, config: GicConfig, cpu: number, alias: boolean, preempt: boolean): number {
   const h = physicalHead(w, config, cpu);

@@ -9,13 +9,18 @@
 // model's read-back, through the same port the operations use, must equal the
 // reference.
 //
-// What is not tracked, and why: pending and active state of PPIs and SPIs,
-// which input lines and the physical acknowledge/EOI flows change (the
-// invariants of ./invariants.ts judge those); the physical CPU interface's
-// GICC_APR, whose format is IMPLEMENTATION DEFINED (4.4.14). Reset values of
-// the tracked registers are read from the model once, when the reference is
-// made (several are IMPLEMENTATION DEFINED, e.g. PPI configuration); every
-// later value follows from the operations alone.
+// What is not tracked here, and why: pending and active state of PPIs and
+// SPIs, which input lines and the physical acknowledge/EOI flows change:
+// the invariants of ./invariants.ts judge an acknowledge against the state
+// before it, and the CPU interface oracle of ./cpu-interface.ts judges which
+// interrupt it takes, what GICC_EOIR/AEOIR and GICC_DIR do to the active
+// state, the deactivation a HW=1 list register's retirement makes, and the
+// output lines. The physical CPU interface's GICC_APR, whose format is
+// IMPLEMENTATION DEFINED (4.4.14): ./cpu-interface.ts tracks the running
+// priority it stands for from the acknowledges and EOIs instead. Reset
+// values of the tracked registers are read from the model once, when the
+// reference is made (several are IMPLEMENTATION DEFINED, e.g. PPI
+// configuration); every later value follows from the operations alone.
 
 import type { GicConfig } from "../hw/gic.ts";
 import { GICC, GICD, GICH, GICV } from "../hw/regs.ts";
