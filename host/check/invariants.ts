@@ -382,14 +382,19 @@ export class HwChecker {
 
   /** What must hold after any operation: the running priority of the CPU
    *  that made an access, and the output lines of every CPU the operation
-   *  may have changed (a distributor write or an SPI line: all of them). */
+   *  may have changed: all of them after a distributor write, an SPI line
+   *  change, or an acknowledge, EOI or DIR (an SPI's active state is seen
+   *  by every CPU it targets), else the CPU that made the access. */
   private afterState(op: HwOp): Violation | null {
     const m = this.words();
     if (op.t !== "line") {
       const v = this.cpuif.check(op.cpu, m, () => this.describe(op));
       if (v) return v;
     }
-    const all = op.t === "line" ? op.irq >= 32 : this.exp.frame === 0 && op.t === "w";
+    const e = this.exp;
+    const role = op.t === "line" || e.row < 0 ? "" : ROWS[e.row]!.role;
+    const all = op.t === "line" ? op.irq >= 32
+      : (e.frame === 0 && op.t === "w") || role === "iar" || role === "aiar" || role === "eoir" || role === "dir";
     // with a propagation delay nIRQ/nFIQ lag the state (host/hw/gic.ts)
     const physical = this.config.propagationDelay === 0;
     for (let cpu = all ? 0 : op.cpu, end = all ? this.config.cpus : op.cpu + 1; cpu < end; cpu++) {
