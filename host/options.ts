@@ -6,7 +6,7 @@
 import { parseCliArgs } from "./io/args.ts";
 import { printable } from "./io/input.ts";
 import { VERSION } from "./version.ts";
-import { LOCK_BARRIERS, MEMORY_MODELS, type LockBarrier, type MemoryModel, type MemoryOptions } from "./sim/memory.ts";
+import { UsageError, type Values } from "./io/usage.ts";
 import { loadVariants } from "./extend.ts";
 
 /** Exit statuses of every `vgic` command. */
@@ -24,10 +24,7 @@ export const EXIT = {
   brokenPipe: 141,
 } as const;
 
-/** A bad command line or input file: exit status 2, the message names the field. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError, intOption, memoryOptions, type Values } from "./io/usage.ts";
 
 export interface OptionSpec {
   type: "string" | "boolean";
@@ -64,7 +61,6 @@ export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   version: { type: "boolean", help: "print the vgic-lab version and exit" },
 };
 
-export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export interface Parsed {
   values: Values;
@@ -132,16 +128,6 @@ export function helpText(spec: CommandSpec): string {
   return lines.join("\n") + "\n";
 }
 
-/** An integer option from lo to hi (decimal or 0x hex), or undefined when absent. */
-export function intOption(values: Values, name: string, lo: number, hi: number): number | undefined {
-  const v = values[name];
-  if (v === undefined) return undefined;
-  if (typeof v !== "string" || !/^(0x[0-9a-f]+|[0-9]+)$/i.test(v) || Number(v) < lo || Number(v) > hi) {
-    throw new UsageError(`--${name}: expected an integer from ${lo} to ${hi}, got '${printable(String(v))}'`);
-  }
-  return Number(v);
-}
-
 /** Load --variants FILE when given: its designs are then known by name. */
 export async function withVariants(values: Values): Promise<void> {
   const f = stringOption(values, "variants");
@@ -152,16 +138,4 @@ export async function withVariants(values: Values): Promise<void> {
 export function stringOption(values: Values, name: string): string | undefined {
   const v = values[name];
   return typeof v === "string" ? v : undefined;
-}
-
-/** --memory and --lock-barrier as machine options: {} for sc; a usage
- *  error names the option and what it expects. */
-export function memoryOptions(memory: string | undefined, lockBarrier: string | undefined): MemoryOptions {
-  const m = memory ?? "sc";
-  if (!MEMORY_MODELS.includes(m as MemoryModel)) throw new UsageError(`--memory: expected ${MEMORY_MODELS.join(" or ")}, got '${printable(m)}'`);
-  if (lockBarrier !== undefined) {
-    if (!LOCK_BARRIERS.includes(lockBarrier as LockBarrier)) throw new UsageError(`--lock-barrier: expected ${LOCK_BARRIERS.join(" or ")}, got '${printable(lockBarrier)}'`);
-    if (m !== "weak") throw new UsageError("--lock-barrier: only with --memory weak (under sc every store is visible at once)");
-  }
-  return m === "weak" ? { memory: "weak", lockBarrier: (lockBarrier ?? "smp_mb") as LockBarrier } : {};
 }

@@ -16,10 +16,11 @@ import { Progress } from "../progress.ts";
 import { VERSION } from "../version.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
-import { ALL_KINDS, DEFAULT_FAIL_ON, STRATEGIES, explore, type ExploreOptions, type Strategy } from "./engine.ts";
+import { ALL_KINDS, DEFAULT_FAIL_ON, explore, type ExploreOptions } from "./engine.ts";
+import { searchSettings } from "./search.ts";
 import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, readMatrixBaseline, searchNote, type CellSignature } from "./baseline.ts";
-import { ReplayFileError, parseReplayFile, replayCounterexample, toReplayFile } from "./replay.ts";
+import { ReplayFileError, parseReplayFile, replayCounterexample, replayVerdict, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
 import { buildFingerprint } from "../fuzz/campaign.ts";
 
@@ -203,33 +204,12 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       printStory(o.narrative, out);
       out(o.reproduced ? `reproduced: same finding kinds, trace hash ${o.traceHash}` : `NOT reproduced: ${o.reason}`);
     }
-    // the status says whether the run fails now (a recorded kind, or one that
-    // fails by default), as fuzz --replay's does; a schedule the code can no
-    // longer follow (or a host exception) leaves that unknown
-    const recorded = new Set(file.findings.map((f) => f.kind));
-    // (the exception the saved run ended in, such as XSA-223's, is the
-    // finding itself; another one, thrown elsewhere, is not)
-    const site = (f: { path?: string; where?: string }) => `${f.path ?? ""}@${f.where ?? ""}`;
-    const recordedErrors = new Set(file.findings.filter((f) => f.kind === "error").map(site));
-    if (o.findings.some((f) => f.kind === "error" && !recordedErrors.has(site(f)))) return EXIT.error;
-    return o.findings.some((f) => recorded.has(f.kind) || DEFAULT_FAIL_ON.includes(f.kind)) ? EXIT.finding : EXIT.ok;
+    const now = replayVerdict(file, o);
+    return now === "fails" ? EXIT.finding : now === "broke" ? EXIT.error : EXIT.ok;
   }
 
-  const strategy = (stringOption(values, "strategy") ?? "dfs") as Strategy;
-  if (!STRATEGIES.includes(strategy)) throw new UsageError(`--strategy: expected ${STRATEGIES.join(", ")}, got '${String(values.strategy)}'`);
-  const mo: MatrixOptions = { strategy, failOn: failOnOf(stringOption(values, "fail-on")) };
-  const budget = intOption(values, "budget", 1, 1e9);
-  if (budget !== undefined) mo.budget = budget;
-  const seed = intOption(values, "seed", 0, 2 ** 31);
-  if (seed !== undefined) mo.seed = seed;
-  const bound = intOption(values, "bound", 0, 20);
-  if (bound !== undefined) mo.bound = bound;
-  const depth = intOption(values, "depth", 1, 50);
-  if (depth !== undefined) mo.depth = depth;
-  // an option the strategy does not read would be ignored without a word
-  if (strategy === "dfs" && seed !== undefined) throw new UsageError("--seed: only with --strategy pct or random (dfs draws nothing)");
-  if (strategy !== "pct" && depth !== undefined) throw new UsageError("--depth: only with --strategy pct");
-  if (strategy !== "dfs" && bound !== undefined) throw new UsageError(`--bound: only with --strategy dfs (${strategy} bounds no preemptions)`);
+  const { strategy, ...search } = searchSettings(values);
+  const mo: MatrixOptions = { strategy, failOn: failOnOf(stringOption(values, "fail-on")), ...search };
   Object.assign(mo, memoryOptions(stringOption(values, "memory"), stringOption(values, "lock-barrier")));
   const workers = intOption(values, "workers", 1, 64) ?? 1;
   const variantArg = stringOption(values, "variant") ?? "all";

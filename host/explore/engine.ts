@@ -25,8 +25,8 @@ import type { Finding, FindingKind } from "../check/vgic.ts";
 import type { Scenario, ScenarioRun } from "../xen/scenarios.ts";
 import type { LockBarrier, MemoryOptions } from "../sim/memory.ts";
 
-export type Strategy = "dfs" | "pct" | "random";
-export const STRATEGIES: readonly Strategy[] = ["dfs", "pct", "random"];
+import type { Strategy, Verdict } from "./search.ts";
+export { STRATEGIES, type Strategy, type Verdict } from "./search.ts";
 
 export const ALL_KINDS: readonly FindingKind[] = [
   "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "lr-mismatch", "dropped", "list-race", "no-quiescence", "error",
@@ -73,7 +73,6 @@ export interface Counterexample {
   found: { picks: number; preemptions: number; steps: number };
 }
 
-export type Verdict = "counterexample" | "exhausted" | "budget-spent" | "sampled";
 
 export interface ExploreResult {
   scenario: string;

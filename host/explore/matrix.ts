@@ -8,6 +8,9 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import type { Scenario } from "../xen/scenarios.ts";
 import { explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
+import { verdictText } from "./search.ts";
+
+export { verdictText };
 
 const TAG = "vgic-explore-worker";
 
@@ -85,19 +88,6 @@ export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cell
     worker.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`explore worker ${w} exited with status ${code}`))));
   })));
   return out;
-}
-
-/** A cell's result: the kinds found, or how far "nothing found" goes. */
-export function verdictText(r: CellResult): string {
-  if (r.counterexample !== undefined) return [...new Set(r.counterexample.findings.map((f) => f.kind))].join(",");
-  // (schedules that ended in a deadlock or an exception --fail-on leaves
-  // out were never judged: an "ok" says how many)
-  const unjudged = r.unjudged > 0 ? `; ${r.unjudged} not judged` : "";
-  switch (r.verdict) {
-    case "exhausted": return `ok (exhausted${unjudged})`;
-    case "budget-spent": return `none found (budget spent${unjudged})`;
-    default: return `none found (sampled${unjudged})`;
-  }
 }
 
 /** What a search without a counterexample did not judge. */

@@ -7,7 +7,7 @@ import { parseJson, printable } from "../io/text.ts";
 import { checkedReplay } from "../io/schedule.ts";
 import type { Scenario } from "../xen/scenarios.ts";
 import { variantNamed } from "../xen/variants.ts";
-import { ALL_KINDS, MAX_STEPS, explain, runOnce, withMemory, type Counterexample } from "./engine.ts";
+import { ALL_KINDS, DEFAULT_FAIL_ON, MAX_STEPS, explain, runOnce, withMemory, type Counterexample } from "./engine.ts";
 import { LOCK_BARRIERS, type LockBarrier, type MemoryOptions } from "../sim/memory.ts";
 
 import { VERSION } from "../version.ts";
@@ -99,6 +99,13 @@ export function parseReplayFile(text: string, where = "replay file"): ReplayFile
   return o as unknown as ReplayFile;
 }
 
+/** A schedule that does not fit the run it names (a replay file, a shared
+ *  link): an input error, never a verdict on the design. */
+export function misfitError(scenario: string, variant: string, misfit: string): ReplayFileError {
+  return new ReplayFileError(`field 'schedule': expected the decisions of a run of ${scenario} under ${variant}, got one that does not fit (${misfit}): ` +
+    `the file was edited, or the design no longer makes the recorded run; \`vgic explore ${scenario} --variant ${variant}\` judges the design`);
+}
+
 export interface ReplayOutcome {
   reproduced: boolean;
   kindsMatch: boolean;
@@ -122,10 +129,7 @@ export function replayCounterexample(file: ReplayFile, scenario: Scenario): Repl
   // the recorded run (a fixed deadlock runs on past the last decision)
   // look the same here, and calling the first "no longer fails" would be
   // a false all-clear. Exploring the scenario judges the design.
-  if (misfit !== null) {
-    throw new ReplayFileError(`field 'schedule': expected the decisions of a run of ${file.scenario} under ${file.variant}, got one that does not fit (${misfit}): ` +
-      `the file was edited, or the design no longer makes the recorded run; \`vgic explore ${file.scenario} --variant ${file.variant}\` judges the design`);
-  }
+  if (misfit !== null) throw misfitError(file.scenario, file.variant, misfit);
   const traceHash = r.traceHash!;
   const kindsMatch = kindSet(findings) === kindSet(file.findings);
   const hashMatch = traceHash === file.traceHash;
@@ -141,4 +145,17 @@ export function replayCounterexample(file: ReplayFile, scenario: Scenario): Repl
   else if (!kindsMatch) out.reason = `finding kinds differ: saved [${kindSet(file.findings)}], now [${kindSet(findings)}]`;
   else if (!hashMatch) out.reason = `trace hash differs: saved ${file.traceHash}, now ${traceHash}`;
   return out;
+}
+
+/** Whether a replayed run fails now (a recorded kind, or one that fails by
+ *  default), as `vgic fuzz --replay` says it; "broke" when it ended in an
+ *  exception other than the recorded one (such as XSA-223's, which is the
+ *  finding itself): a schedule the code can no longer follow, or a bug. The
+ *  exit status of `vgic explore --replay`: 1, 0 or 3. */
+export function replayVerdict(file: ReplayFile, o: ReplayOutcome): "fails" | "passes" | "broke" {
+  const recorded = new Set(file.findings.map((f) => f.kind));
+  const site = (f: { path?: string; where?: string }) => `${f.path ?? ""}@${f.where ?? ""}`;
+  const recordedErrors = new Set(file.findings.filter((f) => f.kind === "error").map(site));
+  if (o.findings.some((f) => f.kind === "error" && !recordedErrors.has(site(f)))) return "broke";
+  return o.findings.some((f) => recorded.has(f.kind) || DEFAULT_FAIL_ON.includes(f.kind)) ? "fails" : "passes";
 }

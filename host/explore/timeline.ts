@@ -10,14 +10,16 @@
 
 import { isOldVgic } from "../xen/design.ts";
 import { decodeLr, LrState } from "../hw/regs.ts";
-import { Sched } from "../sim/sched.ts";
+import { scheduleFromString } from "../sim/sched.ts";
+import { checkedReplay } from "../io/schedule.ts";
+import { misfitError } from "./replay.ts";
 import { stackNames } from "../sim/lockdep.ts";
 import type { Finding } from "../check/vgic.ts";
 import { GIC_INVALID_LR } from "../xen/pending.ts";
 import type { System } from "../xen/system.ts";
 import type { NewVgic } from "../xen/new-vgic/vgic.ts";
 import type { Scenario } from "../xen/scenarios.ts";
-import { STORY_KINDS, runOnce, story } from "./engine.ts";
+import { MAX_STEPS, STORY_KINDS, runOnce, story } from "./engine.ts";
 
 export interface PcpuSnap {
   name: string;
@@ -228,10 +230,15 @@ export function recordTimeline(meta: { scenario: string; variant: string; schedu
 }
 
 /** Replay `schedule` of a scenario with tracing and record the state after
- *  every line of its story. */
+ *  every line of its story. A schedule that does not fit the run (cut
+ *  short, a thread that cannot run, decisions left over) is refused as
+ *  `vgic explore --replay` refuses it (ReplayFileError). */
 export function timeline(scenario: Scenario, variant: string, schedule: string): Timeline {
   return recordTimeline({ scenario: scenario.name, variant, schedule }, (instrument) => {
-    const { run, r, findings } = runOnce(scenario, variant, Sched.replay(schedule), true, undefined, (run) => instrument(run.sys));
+    const replay = checkedReplay(scheduleFromString(schedule, MAX_STEPS));
+    const { run, r, findings } = runOnce(scenario, variant, replay.scheduler, true, undefined, (run) => instrument(run.sys));
+    const misfit = replay.misfit(r.schedule.picks.length, r.reason === "done" || r.reason === "deadlock");
+    if (misfit !== null) throw misfitError(scenario.name, variant, misfit);
     return { sys: run.sys, reason: r.reason, findings, traceHash: r.traceHash! };
   });
 }
