@@ -61,7 +61,7 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     const node = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
     const lines = await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent));
     expect(lines).toEqual(node.narrative);
-    expect(await page.textContent("#explore-results")).toMatch(/deadlock, lock-inversion/);
+    expect(await page.textContent("#explore-results")).toMatch(/deadlock,lock-inversion/);
     expect(lines.some((l) => /DEADLOCK: pCPU1 waits for pCPU0/.test(l!))).toBe(true);
 
     // it opens at the deadlock: the ABBA of the thread, rank then vgic on
@@ -90,8 +90,13 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.keyboard.press("ArrowLeft");
     await page.screenshot({ path: join(root, "build", "screenshots", "web.png") });
     // the share link replays this exact schedule
-    expect(await page.getAttribute("#share", "href"))
-      .toBe(`#scenario=rank-abba&variant=xen-4.8&strategy=dfs&bound=2&budget=3000&seed=1&schedule=${encodeURIComponent(node.schedule)}&run=1`);
+    const share = `#scenario=rank-abba&variant=xen-4.8&strategy=dfs&bound=2&budget=3000&seed=1&schedule=${encodeURIComponent(node.schedule)}&run=1`;
+    expect(await page.getAttribute("#share", "href")).toBe(share);
+    // ... also once the form says otherwise: the link is the run's, not the form's
+    await page.selectOption("#memory", "weak");
+    await page.fill("#budget", "7");
+    await page.click("#explore-results tr.pick");
+    expect(await page.getAttribute("#share", "href")).toBe(share);
     await page.close();
     expect(errors).toEqual([]);
   }, 60_000);
@@ -120,6 +125,11 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     const page = await open(`#scenario=rank-abba&variant=xen-4.8&schedule=${encodeURIComponent(node.schedule)}&run=1`);
     await page.waitForSelector("body[data-state=done]", { timeout: 30_000 });
     expect(await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).toEqual(node.narrative);
+    // decisions left over are refused as vgic explore --replay refuses them (exit 2), not shown as a run
+    await page.goto(`${base}#scenario=rank-abba&variant=xen-4.8&schedule=${encodeURIComponent(`${node.schedule},0,0`)}&run=1`);
+    await page.waitForFunction(() => /link: /.test(document.getElementById("explore-status")!.textContent ?? ""));
+    expect(await page.textContent("#explore-status")).toMatch(/^link: field 'schedule': expected the decisions of a run of rank-abba under xen-4.8, got one that does not fit/);
+    expect(await page.isHidden("#story")).toBe(true);
     await page.goto(`${base}#scenario=rank-abbba&variant=xen-4.8&run=1`);
     expect(await page.textContent("#explore-status")).toMatch(/link: scenario: expected one of rank-abba, .*got "rank-abbba"/);
     await page.close();
@@ -136,6 +146,8 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.setInputFiles("#replay-file", file);
     await page.waitForFunction(() => /reproduced/.test(document.getElementById("replay-status")!.textContent ?? ""));
     expect(await page.textContent("#replay-status")).toBe(`reproduced: same finding kinds, trace hash ${c.traceHash}`);
+    // it still fails (vgic explore --replay exits 1): a failure, not a pass
+    expect(await page.getAttribute("#replay-status span", "class")).toBe("bad");
     expect(await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).toEqual(c.narrative);
     // its link opens the Explore tab and replays the same schedule there
     await page.click("#share");
@@ -155,6 +167,8 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.setInputFiles("#replay-file", malformed);
     await page.waitForFunction(() => /field/.test(document.getElementById("replay-status")!.textContent ?? ""));
     expect(await page.textContent("#replay-status")).toMatch(/field 'schedule': expected a schedule string/);
+    // the tampered file's story is not left under the refused one
+    expect(await page.isHidden("#story")).toBe(true);
     await page.close();
   }, 60_000);
 
@@ -172,11 +186,17 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
       return page.textContent("#replay-status");
     };
     expect(await status("finding.json", f)).toBe("reproduced: same violation at the same operation");
+    expect(await page.getAttribute("#replay-status span", "class")).toBe("bad");
     const lines = await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent));
     expect(lines.at(-1)).toBe(`${String(lines.length).padStart(3)}. violation ${f.violation.invariant} at operation ${f.violation.op}: ${f.violation.message}`);
     expect(await page.textContent("#narrative li.cur")).toBe(lines.at(-1));
     // without the fault the real model does not fail there
     expect(await status("clean.json", { ...f, faults: [] })).toBe("NOT reproduced: no violation now");
+    // vgic fuzz --replay exits 0, and the story does not end in the recorded violation
+    expect(await page.getAttribute("#replay-status span", "class")).toBe("ok");
+    const clean = await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent));
+    expect(clean).toEqual(lines.slice(0, -1));
+    expect(await page.locator("#narrative li.finding").count()).toBe(0);
     await page.close();
   }, 60_000);
 
@@ -222,6 +242,11 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.click("#mmio-form button[type=submit]");
     await page.waitForFunction(() => /script:2:/.test(document.getElementById("mmio-out")!.textContent ?? ""));
     expect(await page.textContent("#mmio-out")).toMatch(/script:2: /);
+    // an error part-way: the reads before it stay, as vgic mmio prints them
+    await page.fill("#mmio-text", "r32 0x08000004\ncpu 3\nr32 0x08000004\n");
+    await page.click("#mmio-form button[type=submit]");
+    await page.waitForFunction(() => /CPU 3/.test(document.getElementById("mmio-out")!.textContent ?? ""));
+    expect(await page.textContent("#mmio-out")).toBe("0x08000004 = 0x00000008\nscript:2: CPU 3 does not exist (this GIC has 1)");
     await page.close();
   }, 60_000);
 
@@ -256,6 +281,12 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
       await page.waitForFunction(() => document.body.dataset.state === "exploring");
       await page.click("#run");
       await page.waitForFunction(() => document.body.dataset.state === "done");
+      // designs that never ran are not reported as explored
+      const st = (await page.textContent("#explore-status"))!;
+      const done = Number(/^stopped after (\d) of 6 designs/.exec(st)?.[1]);
+      expect(st).not.toMatch(/no counterexample/);
+      const outcomes = await page.$$eval("#explore-results tr[data-v] td:nth-child(2)", (ts) => ts.map((t) => t.textContent));
+      expect(outcomes.slice(done)).toEqual(["stopped", ...Array(5 - done).fill("not run")]);
       await page.click("nav button[data-tab=mmio]");
       await page.fill("#mmio-text", "r32 0x08000004\n");
       await page.click("#mmio-form button[type=submit]");
@@ -265,6 +296,75 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     } finally {
       await ctx.setOffline(false);
     }
+    await page.close();
+  }, 60_000);
+
+  it("refuses a link's bad numbers in the words of vgic explore, and says ok only for an exhausted search", async () => {
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    const refused = async (hash: string) => {
+      await page.goto(base + hash);
+      await page.waitForFunction(() => /link: /.test(document.getElementById("explore-status")!.textContent ?? ""));
+      expect(await page.textContent("#explore-results")).toBe("");
+      return page.textContent("#explore-status");
+    };
+    // the texts vgic explore prints for the same options (tests/web-worker.test.ts compares them with the command)
+    expect(await refused("#scenario=rank-abba&variant=xen-4.8&bound=-1&run=1")).toBe("link: --bound: expected an integer from 0 to 20, got '-1'");
+    expect(await refused("#scenario=rank-abba&variant=xen-4.8&budget=0&run=1")).toBe("link: --budget: expected an integer from 1 to 1000000000, got '0'");
+    expect(await refused("#scenario=rank-abba&variant=xen-4.8&strategy=pct&budget=-3&run=1")).toBe("link: --budget: expected an integer from 1 to 1000000000, got '-3'");
+    expect(await refused("#scenario=rank-abba&variant=xen-4.8&strategy=foo&run=1")).toBe("link: --strategy: expected dfs, pct, random, got 'foo'");
+    // an empty box is refused as an empty --budget is
+    await page.fill("#budget", "");
+    await page.click("#run");
+    expect(await page.textContent("#explore-status")).toBe("--budget: expected an integer from 1 to 1000000000, got ''");
+
+    // the verdicts of vgic explore --matrix: rank-abba on xen-4.9 is ok (exhausted) after 851 schedules (the README's matrix)
+    const outcome = async (hash: string) => {
+      await page.goto(base + hash);
+      await page.waitForFunction(() => document.body.dataset.state === "done" && /^explored/.test(document.getElementById("explore-status")!.textContent ?? ""));
+      return page.$eval("#explore-results tr[data-v] td:nth-child(2)", (t) => [t.textContent, t.querySelector(".ok") !== null]);
+    };
+    expect(await outcome("#scenario=rank-abba&variant=xen-4.9&strategy=dfs&budget=5&run=1")).toEqual(["none found (budget spent)", false]);
+    expect(await outcome("#scenario=rank-abba&variant=xen-4.9&strategy=pct&budget=3&seed=1&run=1")).toEqual(["none found (sampled)", false]);
+    expect(await outcome("#scenario=rank-abba&variant=xen-4.9&strategy=dfs&budget=3000&run=1")).toEqual(["ok (exhausted)", true]);
+    await page.close();
+  }, 60_000);
+
+  it("a link opened while exploring replaces the exploration; a new one clears the last one's status at once", async () => {
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.selectOption("#scenario", "lr-pending-migrate");
+    await page.click("#run"); // every design: long enough to be running when the link comes
+    await page.waitForFunction(() => document.body.dataset.state === "exploring");
+    await page.evaluate(() => { location.hash = "#scenario=rank-abba&variant=xen-4.8&run=1"; });
+    await page.waitForFunction(() => /^explored 1 design/.test(document.getElementById("explore-status")!.textContent ?? ""));
+    expect(await page.$$eval("#explore-results tr[data-v]", (ts) => ts.map((t) => t.textContent))).toEqual([expect.stringMatching(/^xen-4\.8deadlock,lock-inversion/)]);
+    expect(await page.textContent("#story-title")).toMatch(/^rank-abba under xen-4\.8: counterexample/);
+    // the next exploration's status replaces this one's before any progress
+    const first = await page.evaluate(() => { document.getElementById("run")!.click(); return document.getElementById("explore-status")!.textContent; });
+    expect(first).toMatch(/^exploring rank-abba/);
+    await page.close();
+  }, 60_000);
+
+  it("a long workload can be stopped from its tab, and the worker answers again", async () => {
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=workload]");
+    await page.selectOption("#workload-name", "idle-timer");
+    const text = (await page.inputValue("#workload-text")).replace(/"duration": \d+/, '"duration": 480000000000');
+    await page.fill("#workload-text", text);
+    await page.click("#workload-run");
+    await page.waitForFunction(() => /running idle-timer under/.test(document.getElementById("workload-status")!.textContent ?? ""));
+    expect(await page.textContent("#workload-run")).toBe("Stop");
+    await page.click("#workload-run");
+    await page.waitForFunction(() => document.getElementById("workload-status")!.textContent === "stopped");
+    expect(await page.textContent("#workload-run")).toBe("Run");
+    expect(await page.isHidden("#workload-report")).toBe(true);
+    await page.click("nav button[data-tab=mmio]");
+    await page.fill("#mmio-text", "r32 0x08000004\n");
+    await page.click("#mmio-form button[type=submit]");
+    await page.waitForFunction(() => (document.getElementById("mmio-out")!.textContent ?? "") !== "");
+    expect(await page.textContent("#mmio-out")).toBe("0x08000004 = 0x00000008");
     await page.close();
   }, 60_000);
 });

@@ -4,7 +4,9 @@
 // only asks and draws.
 
 import type { Timeline, Snapshot, TimelineStep } from "../explore/timeline.ts";
-import type { ExploreSummary, Named, Reply, Request } from "./protocol.ts";
+import type { CliOptions, ExploreSummary, Named, Reply, Request } from "./protocol.ts";
+import { searchSettings } from "../explore/search.ts";
+import { memoryOptions } from "../io/usage.ts";
 
 type Ask = Request extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
 
@@ -61,7 +63,7 @@ async function ask(q: Ask, progress: (r: Extract<Reply, { kind: "progress" }>) =
 
 function stopWorker(): void {
   worker.terminate();
-  for (const [id, w] of waiting) w.resolve({ id, kind: "error", message: "stopped" });
+  for (const [id, w] of waiting) w.resolve({ id, kind: "error", message: STOPPED });
   waiting.clear();
   startWorker();
 }
@@ -256,57 +258,97 @@ document.addEventListener("keydown", (e) => {
   if (to !== undefined) { e.preventDefault(); go(to); }
 });
 
+/** Take the story off the screen (a new request of its tab started). */
+function hideStory(tab: string): void {
+  if (storyTab !== tab) return;
+  current = null;
+  $("story").hidden = true;
+}
+
 // ---- explore
 
-interface Explored { variant: string; summary: ExploreSummary | null; timeline: Timeline | null; error?: string }
+interface Explored { variant: string; summary: ExploreSummary | null; timeline: Timeline | null; error?: string; notRun?: boolean }
+/** An exploration: the form it ran with, a row per design. */
+interface ExploreRun { form: ExploreForm; rows: Explored[] }
+
+/** the error every pending request gets when Stop ends the worker */
+const STOPPED = "stopped";
 
 function status(id: string, html: string): void { $(id).innerHTML = html; }
 const bar = (f: number) => `<span class="bar"><i style="width:${(100 * f).toFixed(0)}%"></i></span>`;
 
 function outcomeOf(e: Explored): string {
+  if (e.notRun) return `<span class="muted">not run</span>`;
+  if (e.error === STOPPED) return `<span class="muted">stopped</span>`;
   if (e.error) return `<span class="bad">error: ${esc(e.error)}</span>`;
   const s = e.summary;
   if (s === null) return "…";
-  if (s.schedule === null) {
-    return `<span class="ok">ok</span> (${s.strategy === "dfs" ? (s.exhausted ? "space exhausted within the bound" : "budget spent, space not exhausted") : "sampled"})`;
-  }
-  return `<span class="bad">${esc([...new Set(s.findings.map((f) => f.split(":")[0]))].join(", "))}</span>`;
+  // the command line's words; green only for a search that ran every
+  // schedule within the bound, no colour for one that could not say
+  const cls = s.verdict === "counterexample" ? "bad" : s.verdict === "exhausted" ? "ok" : "";
+  return cls === "" ? esc(s.verdictText) : `<span class="${cls}">${esc(s.verdictText)}</span>`;
 }
 
-function drawResults(scenario: string, rs: Explored[], selected: string | null): void {
-  const rows = rs.map((e) => {
+function drawResults(run: ExploreRun, selected: string | null): void {
+  const rows = run.rows.map((e) => {
     const s = e.summary;
     const pick = e.timeline !== null;
     return `<tr class="${pick ? "pick" : ""}${e.variant === selected ? " sel" : ""}" data-v="${esc(e.variant)}"><td>${esc(e.variant)}</td><td>${outcomeOf(e)}</td>`
       + `<td>${s ? s.schedules : ""}</td><td>${s?.msToFirst !== undefined ? `${s.msToFirst.toFixed(0)} ms` : ""}</td><td>${s ? `${s.elapsedMs.toFixed(0)} ms` : ""}</td>`
       + `<td>${pick ? "show ▸" : ""}</td></tr>`;
   }).join("");
-  $("explore-results").innerHTML = `<table class="results"><tr><th>design</th><th>${esc(scenario)}</th><th>schedules</th><th>first failure after</th><th>total</th><th></th></tr>${rows}</table>`;
+  $("explore-results").innerHTML = `<table class="results"><tr><th>design</th><th>${esc(run.form.scenario)}</th><th>schedules</th><th>first failure after</th><th>total</th><th></th></tr>${rows}</table>`;
   for (const tr of $("explore-results").querySelectorAll<HTMLTableRowElement>("tr.pick")) {
     tr.onclick = () => {
-      const e = rs.find((x) => x.variant === tr.dataset.v)!;
-      drawResults(scenario, rs, e.variant);
-      showExplored(e);
+      const e = run.rows.find((x) => x.variant === tr.dataset.v)!;
+      drawResults(run, e.variant);
+      showExplored(run, e);
     };
   }
 }
 
-function showExplored(e: Explored): void {
+function showExplored(run: ExploreRun, e: Explored): void {
   const tl = e.timeline!;
   const s = e.summary!;
-  const f = formValues();
+  // the link repeats the run as it ran, whatever the form says now
+  const f = run.form;
   showStory(tl, `${tl.scenario} under ${tl.variant}: counterexample after ${s.schedules} schedules, schedule ${tl.schedule}`, "explore",
-    `&strategy=${s.strategy}&bound=${f.bound}&budget=${f.budget}&seed=${f.seed}${memoryParam(f.memory)}`);
+    `&strategy=${s.strategy}&bound=${encodeURIComponent(f.bound)}&budget=${encodeURIComponent(f.budget)}&seed=${encodeURIComponent(f.seed)}${memoryParam(f.memory)}`);
 }
 
-interface ExploreForm { scenario: string; variants: string[]; strategy: string; bound: number; budget: number; seed: number; memory: string }
+/** The form as typed: numbers stay text, checked as the command line checks its options. */
+interface ExploreForm { scenario: string; variants: string[]; strategy: string; bound: string; budget: string; seed: string; memory: string }
 
 /** The memory choice in a link (nothing for the default, sc). */
 const memoryParam = (m: string) => (m === "sc" ? "" : `&memory=${m}`);
 
-/** The memory select's value as request fields: sc, weak, weak-acq-rel. */
-function memoryFields(m: string): { memory?: "weak"; lockBarrier?: "smp_mb" | "acq-rel" } {
-  return m === "weak" ? { memory: "weak", lockBarrier: "smp_mb" } : m === "weak-acq-rel" ? { memory: "weak", lockBarrier: "acq-rel" } : {};
+/** The memory select's value (sc, weak, weak-acq-rel) as `vgic explore` options. */
+function memoryOptionsOf(m: string): CliOptions {
+  return m === "weak" ? { memory: "weak", "lock-barrier": "smp_mb" } : m === "weak-acq-rel" ? { memory: "weak", "lock-barrier": "acq-rel" } : {};
+}
+
+/** Search settings as `vgic explore` options: the fields the strategy reads
+ *  (dfs a bound, pct and random a seed; the form greys out the other). */
+function searchOptionsOf(v: { strategy: string; budget?: string | null; bound?: string | null; seed?: string | null }): CliOptions {
+  const o: CliOptions = { strategy: v.strategy };
+  for (const k of ["budget", v.strategy === "dfs" ? "bound" : "seed"] as const) {
+    const x = v[k];
+    if (x !== undefined && x !== null) o[k] = x;
+  }
+  return o;
+}
+
+const cliOptionsOf = (f: ExploreForm): CliOptions => ({ ...searchOptionsOf(f), ...memoryOptionsOf(f.memory) });
+
+/** What `vgic explore` would refuse in these options (its own words), or null. */
+function objection(o: CliOptions): string | null {
+  try {
+    searchSettings(o);
+    memoryOptions(o.memory, o["lock-barrier"]);
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 function formValues(): ExploreForm {
@@ -314,70 +356,107 @@ function formValues(): ExploreForm {
     scenario: $<HTMLSelectElement>("scenario").value,
     variants: [...document.querySelectorAll<HTMLInputElement>("#variants input:checked")].map((i) => i.value),
     strategy: $<HTMLSelectElement>("strategy").value,
-    bound: Number($<HTMLInputElement>("bound").value), budget: Number($<HTMLInputElement>("budget").value), seed: Number($<HTMLInputElement>("seed").value),
+    bound: $<HTMLInputElement>("bound").value, budget: $<HTMLInputElement>("budget").value, seed: $<HTMLInputElement>("seed").value,
     memory: $<HTMLSelectElement>("memory").value,
   };
 }
 
-let running = false;
-async function runExplore(): Promise<void> {
-  if (running) { stopWorker(); return; }
-  const f = formValues();
-  if (f.variants.length === 0) { status("explore-status", `<span class="bad">pick at least one design</span>`); return; }
-  history.replaceState(null, "", `#scenario=${encodeURIComponent(f.scenario)}&variant=${encodeURIComponent(f.variants.join(","))}&strategy=${f.strategy}&bound=${f.bound}&budget=${f.budget}&seed=${f.seed}${memoryParam(f.memory)}&run=1`);
-  running = true;
-  document.body.dataset.state = "exploring";
+/** Grey out the field the strategy does not read. */
+function syncStrategy(): void {
+  const dfs = $<HTMLSelectElement>("strategy").value === "dfs";
+  $<HTMLInputElement>("bound").disabled = !dfs;
+  $<HTMLInputElement>("seed").disabled = dfs;
+}
+$("strategy").onchange = syncStrategy;
+syncStrategy();
+
+/** The exploration or schedule replay running, if any: Run stops it, a link replaces it. */
+let exploring: Promise<void> | null = null;
+
+function track(p: Promise<void>): void {
   $("run").textContent = "Stop";
-  $("story").hidden = true;
-  current = null;
-  const rs: Explored[] = f.variants.map((v) => ({ variant: v, summary: null, timeline: null }));
-  drawResults(f.scenario, rs, null);
+  exploring = p.finally(() => {
+    exploring = null;
+    $("run").textContent = "Explore";
+  });
+}
+
+async function runExplore(): Promise<void> {
+  const f = formValues();
+  hideStory("explore");
+  const refused = f.variants.length === 0 ? "pick at least one design" : objection(cliOptionsOf(f));
+  if (refused !== null) {
+    $("explore-results").innerHTML = "";
+    status("explore-status", `<span class="bad">${esc(refused)}</span>`);
+    return;
+  }
+  history.replaceState(null, "", `#scenario=${encodeURIComponent(f.scenario)}&variant=${encodeURIComponent(f.variants.join(","))}&strategy=${f.strategy}&bound=${encodeURIComponent(f.bound)}&budget=${encodeURIComponent(f.budget)}&seed=${encodeURIComponent(f.seed)}${memoryParam(f.memory)}&run=1`);
+  document.body.dataset.state = "exploring";
+  const run: ExploreRun = { form: f, rows: f.variants.map((v) => ({ variant: v, summary: null, timeline: null })) };
+  drawResults(run, null);
+  status("explore-status", `exploring ${esc(f.scenario)} ${bar(0)}`);
   const started = performance.now();
   let shown = false;
-  for (const [i, e] of rs.entries()) {
-    const r = await ask({ kind: "explore", scenario: f.scenario, variant: e.variant, strategy: f.strategy as "dfs", budget: f.budget, bound: f.bound, seed: f.seed, ...memoryFields(f.memory) },
-      (p) => status("explore-status", `exploring ${esc(p.text)} ${bar((i + 0.5) / rs.length)}`));
-    if (r.kind === "explored") { e.summary = r.summary; e.timeline = r.timeline; }
+  let done = 0;
+  let stopped = false;
+  for (const [i, e] of run.rows.entries()) {
+    const r = await ask({ kind: "explore", scenario: f.scenario, variant: e.variant, options: cliOptionsOf(f) },
+      (p) => status("explore-status", `exploring ${esc(p.text)} ${bar((i + 0.5) / run.rows.length)}`));
+    if (r.kind === "explored") { e.summary = r.summary; e.timeline = r.timeline; done++; }
     else if (r.kind === "error") e.error = r.message;
-    if (r.kind === "error" && r.message === "stopped") break;
-    drawResults(f.scenario, rs, shown ? rs.find((x) => x.timeline === current)?.variant ?? null : e.timeline ? e.variant : null);
-    if (!shown && e.timeline !== null) { shown = true; showExplored(e); }
+    if (r.kind === "error" && r.message === STOPPED) {
+      stopped = true;
+      for (const x of run.rows.slice(i + 1)) x.notRun = true;
+    }
+    drawResults(run, shown ? run.rows.find((x) => x.timeline === current)?.variant ?? null : e.timeline ? e.variant : null);
+    if (!shown && e.timeline !== null) { shown = true; showExplored(run, e); }
+    if (stopped) break;
   }
   const ms = performance.now() - started;
-  status("explore-status", `explored ${rs.length} design${rs.length > 1 ? "s" : ""} in ${(ms / 1000).toFixed(2)} s${shown ? "" : ": no counterexample"}`);
+  const n = run.rows.length;
+  const failed = run.rows.some((x) => x.error !== undefined && x.error !== STOPPED);
+  status("explore-status", stopped
+    ? `stopped after ${done} of ${n} design${n > 1 ? "s" : ""} (${(ms / 1000).toFixed(2)} s)`
+    : `explored ${n} design${n > 1 ? "s" : ""} in ${(ms / 1000).toFixed(2)} s${shown ? "" : failed ? "" : ": no counterexample"}`);
   document.body.dataset.exploreMs = ms.toFixed(0);
   document.body.dataset.state = "done";
-  $("run").textContent = "Explore";
-  running = false;
 }
 
 async function runSchedule(scenario: string, variant: string, schedule: string, memory: string): Promise<void> {
   document.body.dataset.state = "exploring";
+  hideStory("explore");
+  $("explore-results").innerHTML = "";
   status("explore-status", `replaying schedule ${esc(schedule)} of ${esc(scenario)} under ${esc(variant)}`);
   const started = performance.now();
-  const r = await ask({ kind: "schedule", scenario, variant, schedule, ...memoryFields(memory) });
+  const r = await ask({ kind: "schedule", scenario, variant, schedule, options: memoryOptionsOf(memory) });
   if (r.kind === "replayed") {
     showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`, "explore", memoryParam(memory));
     status("explore-status", `replayed in ${(performance.now() - started).toFixed(0)} ms: ${esc(r.timeline.findings.map((x) => x.kind).join(", ") || "no findings")}`);
-  } else if (r.kind === "error") status("explore-status", `<span class="bad">${esc(r.message)}</span>`);
+  } else if (r.kind === "error") status("explore-status", r.message === STOPPED ? "stopped" : `<span class="bad">link: ${esc(r.message)}</span>`);
   document.body.dataset.exploreMs = (performance.now() - started).toFixed(0);
   document.body.dataset.state = "done";
 }
 
 // ---- replay a file
 
+/** the latest file asked for: an earlier one's answer is not shown */
+let replaySeq = 0;
+
 async function replayFile(file: File): Promise<void> {
+  const my = ++replaySeq;
   currentTab = "replay";
   showTab("replay");
+  hideStory("replay");
   status("replay-status", `replaying ${esc(file.name)}…`);
   const r = await ask({ kind: "replay", name: file.name, text: await file.text() });
+  if (my !== replaySeq) return;
+  // coloured as the command line's exit status: a run that still fails is a failure found
+  const word = (r: { reproduced: boolean; fails: boolean }) => `<span class="${r.fails ? "bad" : "ok"}">${r.reproduced ? "reproduced" : "NOT reproduced"}</span>`;
   if (r.kind === "replayed") {
-    status("replay-status", r.reproduced ? `<span class="ok">reproduced</span>: same finding kinds, trace hash ${esc(r.timeline.traceHash)}`
-      : `<span class="bad">NOT reproduced</span>: ${esc(r.reason ?? "")}`);
+    status("replay-status", r.reproduced ? `${word(r)}: same finding kinds, trace hash ${esc(r.timeline.traceHash)}` : `${word(r)}: ${esc(r.reason ?? "")}`);
     showStory(r.timeline, `${file.name}: ${r.timeline.scenario} under ${r.timeline.variant}, schedule ${r.timeline.schedule}`, "replay");
   } else if (r.kind === "finding") {
-    status("replay-status", r.reproduced ? `<span class="ok">reproduced</span>: same violation at the same operation`
-      : `<span class="bad">NOT reproduced</span>: ${esc(r.reason ?? "")}`);
+    status("replay-status", r.reproduced ? `${word(r)}: same violation at the same operation` : `${word(r)}: ${esc(r.reason ?? "")}`);
     if (r.timeline === null) showLines(r.lines, r.title);
     else {
       drawTimeline(r.timeline);
@@ -413,12 +492,21 @@ wsel.value = "seed-migrate" in workloads ? "seed-migrate" : wsel.value;
 const setWorkload = () => { $<HTMLTextAreaElement>("workload-text").value = workloads[wsel.value] ?? ""; };
 wsel.onchange = setWorkload;
 setWorkload();
+/** the workload running, if any: its button is Stop meanwhile */
+let workloadRunning = false;
 $("workload-form").onsubmit = async (e) => {
   e.preventDefault();
+  if (workloadRunning) { stopWorker(); return; }
+  workloadRunning = true;
+  $("workload-run").textContent = "Stop";
   $("workload-details").hidden = true;
   $("workload-report").hidden = true;
+  $("workload-out").textContent = "";
+  status("workload-status", `running ${esc(wsel.value)} ${bar(0)}`);
   const r = await ask({ kind: "workload", name: `${wsel.value}.json`, text: $<HTMLTextAreaElement>("workload-text").value, variant: $<HTMLSelectElement>("workload-variant").value },
     (p) => status("workload-status", `running ${esc(p.text)} ${bar(p.fraction ?? 0)}`));
+  workloadRunning = false;
+  $("workload-run").textContent = "Run";
   if (r.kind === "workload") {
     status("workload-status", r.failed ? `<span class="bad">finished with errors</span>` : "done");
     $("workload-out").textContent = r.text;
@@ -427,7 +515,7 @@ $("workload-form").onsubmit = async (e) => {
     frame.onload = () => { frame.style.height = `${(frame.contentDocument?.documentElement.scrollHeight ?? 880) + 20}px`; };
     frame.srcdoc = r.reportHtml;
     frame.hidden = false;
-  } else if (r.kind === "error") status("workload-status", `<span class="bad">${esc(r.message)}</span>`);
+  } else if (r.kind === "error") status("workload-status", r.message === STOPPED ? "stopped" : `<span class="bad">${esc(r.message)}</span>`);
 };
 
 // ---- register scripts
@@ -438,10 +526,18 @@ msel.innerHTML = Object.keys(scripts).map((n) => `<option>${esc(n)}</option>`).j
 const setScript = () => { $<HTMLTextAreaElement>("mmio-text").value = scripts[msel.value] ?? ""; };
 msel.onchange = setScript;
 setScript();
+/** the latest script asked for: an earlier one's answer is not shown */
+let mmioSeq = 0;
 $("mmio-form").onsubmit = async (e) => {
   e.preventDefault();
-  const r = await ask({ kind: "mmio", script: $<HTMLTextAreaElement>("mmio-text").value, cpus: Number($<HTMLInputElement>("mmio-cpus").value), lrs: Number($<HTMLInputElement>("mmio-lrs").value) });
-  $("mmio-out").innerHTML = r.kind === "mmio" ? esc(r.lines.join("\n")) || "(no reads)" : r.kind === "error" ? `<span class="bad">${esc(r.message)}</span>` : "";
+  const my = ++mmioSeq;
+  $("mmio-out").innerHTML = "";
+  const r = await ask({ kind: "mmio", script: $<HTMLTextAreaElement>("mmio-text").value, cpus: $<HTMLInputElement>("mmio-cpus").value, lrs: $<HTMLInputElement>("mmio-lrs").value });
+  if (my !== mmioSeq) return;
+  // as vgic mmio: the reads made before a failing line, then its error
+  const bad = (m: string) => `<span class="bad">${esc(m)}</span>`;
+  $("mmio-out").innerHTML = r.kind === "mmio" ? [esc(r.lines.join("\n")), r.error === null ? "" : bad(r.error)].filter(Boolean).join("\n") || "(no reads)"
+    : r.kind === "error" ? bad(r.message) : "";
 };
 
 // ---- start: fill the forms, then follow the URL
@@ -457,9 +553,17 @@ function fill(scenarios: Named[], variants: Named[]): void {
   $("workload-variant").innerHTML += variants.map((v) => `<option>${esc(v.name)}</option>`).join("");
 }
 
-function fromHash(scenarios: Named[], variants: Named[]): void {
+async function fromHash(scenarios: Named[], variants: Named[]): Promise<void> {
+  // a link replaces what the Explore tab runs: the run going on is stopped
+  // first, so no result of it is left under the link's settings
+  const interrupted = exploring !== null;
+  if (exploring !== null) { stopWorker(); await exploring; }
   const p = new URLSearchParams(location.hash.replace(/^#/, ""));
-  const err = (m: string) => status("explore-status", `<span class="bad">link: ${esc(m)}</span>`);
+  const clear = () => {
+    hideStory("explore");
+    $("explore-results").innerHTML = "";
+  };
+  const err = (m: string) => { clear(); status("explore-status", `<span class="bad">link: ${esc(m)}</span>`); };
   const sc = p.get("scenario");
   if (sc !== null) {
     if (!scenarios.some((s) => s.name === sc)) return err(`scenario: expected one of ${scenarios.map((s) => s.name).join(", ")}, got "${sc}"`);
@@ -475,22 +579,33 @@ function fromHash(scenarios: Named[], variants: Named[]): void {
   }
   const mem = p.get("memory");
   if (mem !== null && !["sc", "weak", "weak-acq-rel"].includes(mem)) return err(`memory: expected sc, weak or weak-acq-rel, got "${mem}"`);
+  // the search settings as vgic explore takes them, refused in its words
+  const refused = objection(searchOptionsOf({ strategy: p.get("strategy") ?? $<HTMLSelectElement>("strategy").value, budget: p.get("budget"), bound: p.get("bound"), seed: p.get("seed") }));
+  if (refused !== null) return err(refused);
   for (const k of ["strategy", "bound", "budget", "seed", "memory"]) {
     const v = p.get(k);
     if (v !== null) ($(k) as HTMLInputElement).value = v;
   }
-  if (p.get("run") !== "1") return;
+  syncStrategy();
+  if (p.get("run") !== "1") {
+    if (interrupted) { clear(); status("explore-status", "stopped: a link changed the settings"); }
+    return;
+  }
   currentTab = "explore";
   showTab("explore");
   const schedule = p.get("schedule");
   if (schedule !== null) {
     const f = formValues();
     if (f.variants.length !== 1) return err("schedule: needs exactly one variant");
-    void runSchedule(f.scenario, f.variants[0]!, schedule, f.memory);
-  } else void runExplore();
+    track(runSchedule(f.scenario, f.variants[0]!, schedule, f.memory));
+  } else track(runExplore());
 }
 
-$("explore-form").onsubmit = (e) => { e.preventDefault(); void runExplore(); };
+$("explore-form").onsubmit = (e) => {
+  e.preventDefault();
+  if (exploring !== null) stopWorker();
+  else track(runExplore());
+};
 startWorker();
 hello.then((h) => {
   fill(h.scenarios, h.variants);
@@ -498,7 +613,7 @@ hello.then((h) => {
   const ready = performance.now();
   document.body.dataset.readyMs = ready.toFixed(0);
   status("explore-status", `ready in ${ready.toFixed(0)} ms`);
-  fromHash(h.scenarios, h.variants);
+  void fromHash(h.scenarios, h.variants);
   // a link followed in the same tab (the share link, a pasted address)
-  window.addEventListener("hashchange", () => fromHash(h.scenarios, h.variants));
+  window.addEventListener("hashchange", () => void fromHash(h.scenarios, h.variants));
 }, (e: unknown) => status("explore-status", `<span class="bad">cannot start the worker: ${esc(String(e))}</span>`));

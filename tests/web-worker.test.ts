@@ -1,0 +1,130 @@
+// The page's worker (host/web/handle.ts) under Node: every request is
+// checked as the command line checks the same input, and answered with the
+// command line's verdict; a malformed message gets an error naming its
+// field, never silence.
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { explore } from "../host/explore/engine.ts";
+import { toReplayFile } from "../host/explore/replay.ts";
+import { fuzz } from "../host/fuzz/engine.ts";
+import { runVgicCase, type VgicConfig, type VgicOp } from "../host/fuzz/vgic.ts";
+import { scenarioNamed } from "../host/xen/scenarios.ts";
+import { handle } from "../host/web/handle.ts";
+import type { Reply } from "../host/web/protocol.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const vgic = (args: string[]) => spawnSync(process.execPath, ["build/vgic.mjs", ...args], { cwd: root, encoding: "utf8", timeout: 30_000 });
+
+/** The final reply to one message (progress left out). */
+function ask(m: unknown): Reply {
+  const out: Reply[] = [];
+  handle(m, (r) => out.push(r));
+  const last = out.filter((r) => r.kind !== "progress");
+  expect(last).toHaveLength(1);
+  return last[0]!;
+}
+const error = (m: unknown) => {
+  const r = ask(m);
+  expect(r.kind).toBe("error");
+  return (r as Extract<Reply, { kind: "error" }>).message;
+};
+
+describe("the page's worker", () => {
+  it("answers a malformed message with an error naming the field", () => {
+    expect(ask(null)).toEqual({ id: 0, kind: "error", message: "message: expected an object {id, kind, ...}, got null" });
+    expect(ask({ id: 4, kind: "explode" })).toEqual({ id: 4, kind: "error", message: 'kind: expected one of explore, schedule, replay, workload, mmio, got "explode"' });
+    expect(error({ id: "1", kind: "mmio" })).toBe('id: expected a positive integer, got "1"');
+    expect(error({ id: 2, kind: "mmio", script: "", cpus: 1, lrs: "4" })).toBe("cpus: expected a string, got 1");
+    expect(error({ id: 3, kind: "explore", scenario: "rank-abba", variant: "xen-4.8", options: { fail: "x" } })).toMatch(/^options: unknown option '--fail'/);
+  });
+
+  it("refuses bad search settings in the words of vgic explore (exit 2), and runs nothing", () => {
+    const cases: Array<[Record<string, string>, string[]]> = [
+      [{ bound: "-1" }, ["--bound=-1"]],
+      [{ budget: "0" }, ["--budget", "0"]],
+      [{ budget: "" }, ["--budget="]],
+      [{ strategy: "pct", budget: "-3" }, ["--strategy", "pct", "--budget=-3"]],
+      [{ strategy: "foo" }, ["--strategy", "foo"]],
+      [{ seed: "1" }, ["--seed", "1"]],
+      [{ memory: "sc", "lock-barrier": "acq-rel" }, ["--memory", "sc", "--lock-barrier", "acq-rel"]],
+    ];
+    for (const [options, args] of cases) {
+      const cli = vgic(["explore", "rank-abba", "--variant", "xen-4.8", ...args]);
+      expect(cli.status, args.join(" ")).toBe(2);
+      const got = error({ id: 1, kind: "explore", scenario: "rank-abba", variant: "xen-4.8", options });
+      expect(`vgic explore: ${got}\n`).toBe(cli.stderr);
+    }
+  });
+
+  it("says ok only for an exhausted search, as vgic explore --matrix does", () => {
+    const verdict = (options: Record<string, string>) => {
+      const r = ask({ id: 1, kind: "explore", scenario: "rank-abba", variant: "xen-4.9", options });
+      if (r.kind !== "explored") throw new Error(JSON.stringify(r));
+      return [r.summary.verdict, r.summary.verdictText, r.summary.schedules];
+    };
+    // the README's matrix: rank-abba on xen-4.9 is ok (exhausted) after 851 schedules
+    expect(verdict({})).toEqual(["exhausted", "ok (exhausted)", 851]);
+    expect(verdict({ budget: "5" })).toEqual(["budget-spent", "none found (budget spent)", 5]);
+    expect(verdict({ strategy: "pct", budget: "3" })).toEqual(["sampled", "none found (sampled)", 3]);
+  });
+
+  it("refuses a schedule that does not fit the run, as vgic explore --replay does", () => {
+    const c = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
+    const ok = ask({ id: 1, kind: "schedule", scenario: "rank-abba", variant: "xen-4.8", schedule: c.schedule, options: {} });
+    expect(ok.kind === "replayed" && ok.timeline.traceHash).toBe(c.traceHash);
+    const padded = `${c.schedule},0,0`;
+    const dir = mkdtempSync(join(tmpdir(), "vgic-worker-"));
+    writeFileSync(join(dir, "padded.json"), JSON.stringify({ ...toReplayFile(c), schedule: padded }));
+    const cli = vgic(["explore", "--replay", join(dir, "padded.json")]);
+    expect(cli.status).toBe(2);
+    const got = error({ id: 1, kind: "schedule", scenario: "rank-abba", variant: "xen-4.8", schedule: padded, options: {} });
+    expect(got).toMatch(/does not fit/);
+    expect(cli.stderr).toBe(`vgic explore: ${join(dir, "padded.json")}: ${got}\n`);
+  });
+
+  it("a counterexample that still fails is a failure (vgic explore --replay exits 1)", () => {
+    const c = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
+    const r = ask({ id: 1, kind: "replay", name: "c.json", text: JSON.stringify(toReplayFile(c)) });
+    expect(r).toMatchObject({ kind: "replayed", reproduced: true, fails: true });
+  });
+
+  it("a finding replays with its planted faults, and ends in the violation only when there is one now", () => {
+    const f = fuzz({ target: "vgic", seed: 2, cases: 200, faults: ["restore-skips-vmcr"], params: { variant: "xen-4.9" }, shrinkBudget: 200, improve: 0, stopOnFinding: true })
+      .findingsList[0]!;
+    expect(f.faults).toEqual(["restore-skips-vmcr"]);
+    const hashOf = (faults: string[]) => runVgicCase(f.config as VgicConfig, f.ops as VgicOp[], { trace: true, faults, ...(f.schedule ? { schedule: f.schedule } : {}) }).run!.traceHash;
+    expect(hashOf([])).not.toBe(hashOf(f.faults));
+    const r = ask({ id: 1, kind: "replay", name: "f.json", text: JSON.stringify(f) });
+    if (r.kind !== "finding") throw new Error(JSON.stringify(r));
+    expect(r).toMatchObject({ reproduced: true, fails: true });
+    // the story is the run the finding records: with the fault planted
+    expect(r.timeline!.traceHash).toBe(hashOf(f.faults));
+    expect(r.timeline!.steps.at(-1)!.text).toMatch(/violation switch-restore at operation \d+: d1v\d switched back in/);
+
+    // the same case without the fault passes: no violation closes its story
+    const clean = ask({ id: 1, kind: "replay", name: "clean.json", text: JSON.stringify({ ...f, faults: [] }) });
+    if (clean.kind !== "finding") throw new Error(JSON.stringify(clean));
+    expect(clean).toMatchObject({ reproduced: false, fails: false, reason: "no violation now" });
+    expect(clean.timeline!.steps.some((s) => /violation/.test(s.text))).toBe(false);
+  });
+
+  it("a register script failing part-way keeps the reads before it, as vgic mmio prints them", () => {
+    const script = "r32 0x08000004\ncpu 3\nr32 0x08000004\n";
+    const dir = mkdtempSync(join(tmpdir(), "vgic-worker-"));
+    writeFileSync(join(dir, "s.gic"), script);
+    const cli = vgic(["mmio", "--cpus", "1", join(dir, "s.gic")]);
+    expect(cli.status).toBe(2);
+    const r = ask({ id: 1, kind: "mmio", script, cpus: "1", lrs: "4" });
+    if (r.kind !== "mmio") throw new Error(JSON.stringify(r));
+    expect(r.lines.map((l) => l + "\n").join("")).toBe(cli.stdout);
+    expect(r.lines).toEqual(["0x08000004 = 0x00000008"]);
+    expect(cli.stderr).toBe(`vgic mmio: ${r.error!.replace(/^script:/, `${join(dir, "s.gic")}:`)}\n`);
+    // an empty CPUs box is refused as --cpus '' is
+    expect(error({ id: 1, kind: "mmio", script, cpus: "", lrs: "4" })).toBe(vgic(["mmio", "--cpus=", join(dir, "s.gic")]).stderr.replace(/^vgic mmio: /, "").trimEnd());
+  });
+});
