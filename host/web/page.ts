@@ -553,11 +553,16 @@ function fill(scenarios: Named[], variants: Named[]): void {
   $("workload-variant").innerHTML += variants.map((v) => `<option>${esc(v.name)}</option>`).join("");
 }
 
+/** the latest link followed: an earlier one still waiting for a stop gives way */
+let hashSeq = 0;
+
 async function fromHash(scenarios: Named[], variants: Named[]): Promise<void> {
+  const my = ++hashSeq;
   // a link replaces what the Explore tab runs: the run going on is stopped
   // first, so no result of it is left under the link's settings
   const interrupted = exploring !== null;
   if (exploring !== null) { stopWorker(); await exploring; }
+  if (my !== hashSeq) return;
   const p = new URLSearchParams(location.hash.replace(/^#/, ""));
   const clear = () => {
     hideStory("explore");
