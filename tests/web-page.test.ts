@@ -125,6 +125,7 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     const page = await open(`#scenario=rank-abba&variant=xen-4.8&schedule=${encodeURIComponent(node.schedule)}&run=1`);
     await page.waitForSelector("body[data-state=done]", { timeout: 30_000 });
     expect(await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).toEqual(node.narrative);
+    expect(await page.textContent("#explore-status .bad")).toBe("deadlock, lock-inversion");
     // decisions left over are refused as vgic explore --replay refuses them (exit 2), not shown as a run
     await page.goto(`${base}#scenario=rank-abba&variant=xen-4.8&schedule=${encodeURIComponent(`${node.schedule},0,0`)}&run=1`);
     await page.waitForFunction(() => /link: /.test(document.getElementById("explore-status")!.textContent ?? ""));

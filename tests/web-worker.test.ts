@@ -77,6 +77,7 @@ describe("the page's worker", () => {
     const c = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
     const ok = ask({ id: 1, kind: "schedule", scenario: "rank-abba", variant: "xen-4.8", schedule: c.schedule, options: {} });
     expect(ok.kind === "replayed" && ok.timeline.traceHash).toBe(c.traceHash);
+    expect(ok.kind === "replayed" && ok.fails).toBe(true); // the seed's deadlock
     const padded = `${c.schedule},0,0`;
     const dir = mkdtempSync(join(tmpdir(), "vgic-worker-"));
     writeFileSync(join(dir, "padded.json"), JSON.stringify({ ...toReplayFile(c), schedule: padded }));

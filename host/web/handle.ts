@@ -5,7 +5,7 @@
 // verdict the command line would not. No `self` here: host/web/worker.ts
 // wires it to the worker, the tests call it directly.
 
-import { explore, withMemory } from "../explore/engine.ts";
+import { DEFAULT_FAIL_ON, explore, withMemory } from "../explore/engine.ts";
 import { searchSettings, verdictText } from "../explore/search.ts";
 import { recordTimeline, timeline, type Timeline } from "../explore/timeline.ts";
 import { parseReplayFile, replayCounterexample, replayVerdict } from "../explore/replay.ts";
@@ -133,7 +133,8 @@ function answer(post: Post, q: Request): void {
       variantNamed(q.variant);
       // as `vgic explore --replay`: a schedule that does not fit the run is refused
       const tl = timeline(withMemory(scenario, memoryOf(q.options)), q.variant, q.schedule);
-      post({ id: q.id, kind: "replayed", reproduced: true, fails: false, reason: null, timeline: tl });
+      // fails as a run of the search fails: a finding of a kind that fails by default
+      post({ id: q.id, kind: "replayed", reproduced: true, fails: tl.findings.some((f) => DEFAULT_FAIL_ON.includes(f.kind)), reason: null, timeline: tl });
       return;
     }
     case "replay": {

@@ -431,7 +431,8 @@ async function runSchedule(scenario: string, variant: string, schedule: string, 
   const r = await ask({ kind: "schedule", scenario, variant, schedule, options: memoryOptionsOf(memory) });
   if (r.kind === "replayed") {
     showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`, "explore", memoryParam(memory));
-    status("explore-status", `replayed in ${(performance.now() - started).toFixed(0)} ms: ${esc(r.timeline.findings.map((x) => x.kind).join(", ") || "no findings")}`);
+    const kinds = esc(r.timeline.findings.map((x) => x.kind).join(", ") || "no findings");
+    status("explore-status", `replayed in ${(performance.now() - started).toFixed(0)} ms: ${r.fails ? `<span class="bad">${kinds}</span>` : kinds}`);
   } else if (r.kind === "error") status("explore-status", r.message === STOPPED ? "stopped" : `<span class="bad">link: ${esc(r.message)}</span>`);
   document.body.dataset.exploreMs = (performance.now() - started).toFixed(0);
   document.body.dataset.state = "done";

@@ -36,7 +36,8 @@ export type Reply =
   | { id: 0; kind: "hello"; scenarios: Named[]; variants: Named[] }
   | { id: number; kind: "progress"; text: string; fraction?: number }
   | { id: number; kind: "explored"; summary: ExploreSummary; timeline: Timeline | null }
-  /** fails: the run fails now, where `vgic explore --replay` exits 1 */
+  /** fails: the run fails now, where `vgic explore --replay` exits 1 (a
+   *  schedule link: a finding of a kind that fails a search by default) */
   | { id: number; kind: "replayed"; reproduced: boolean; fails: boolean; reason: string | null; timeline: Timeline }
   /** a fuzz finding file (`vgic fuzz --out`): a timeline for the vgic
    *  target; the hw target's story (its last operations) has no states;
