@@ -15,7 +15,7 @@ import type { Gic } from "../hw/gic.ts";
 
 export type FindingKind =
   | "deadlock" // every thread waits: the wait-for cycle
-  | "lock-inversion" // lockdep saw two lock classes taken in both orders
+  | "lock-inversion" // lockdep saw two lock classes taken in both orders, or an irq inversion
   | "lockdep" // another lockdep report (recursion, irq-unsafe)
   | "lost" // QUEUED but on no list and in no list register: never delivered
   | "stuck-active" // a physical interrupt the hypervisor acknowledged that nobody will deactivate
@@ -201,8 +201,11 @@ export function checkRun(r: RunResult): Finding[] {
     });
   }
   for (const rep of r.lockdep) {
+    // an irq inversion is an order that can deadlock two CPUs, as an AB-BA
+    // one is: both are lock-inversion findings (an irq inversion's path
+    // says which); recursion and irq-unsafe use, one CPU's own, are lockdep
     findings.push({
-      kind: rep.kind === "inversion" ? "lock-inversion" : "lockdep", message: rep.message,
+      kind: rep.kind === "inversion" || rep.kind === "irq-inversion" ? "lock-inversion" : "lockdep", message: rep.message,
       path: rep.kind === "inversion" ? classes(rep.classes) : `${rep.kind}:${classes(rep.classes)}`,
     });
   }

@@ -92,8 +92,9 @@ export class Lockdep {
   private readonly edges = new Map<string, Map<string, Edge>>();
   private readonly reportedPairs = new Set<string>();
   private readonly usage = new Map<string, Usage>();
-  /** irq inversions reported, by "S\0U" */
-  private readonly reportedIrqPairs = new Set<string>();
+  /** unsafe classes an irq inversion was reported for (one report each:
+   *  the rest would repeat that it is taken with IRQs enabled) */
+  private readonly reportedUnsafe = new Set<string>();
 
   /** The order graph: class -> classes taken while holding it. */
   graph(): Record<string, string[]> {
@@ -111,7 +112,9 @@ export class Lockdep {
         this.addEdge(h, acq);
       }
     }
-    this.irqUsage(acq);
+    // a trylock never waits, so it makes its class neither IRQ-safe nor
+    // -unsafe (Linux's mark_usage skips trylocks too)
+    if (!trylock) this.irqUsage(acq);
   }
 
   /** The holder of a lock tried to take it again. */
@@ -176,22 +179,20 @@ export class Lockdep {
     return null;
   }
 
-  /** Report every pair (S taken in hard IRQ, U taken with IRQs enabled),
+  /** Report a pair (S taken in hard IRQ, U taken with IRQs enabled),
    *  S != U, joined by an order path through the edge a -> b (or, with
    *  a === b, through class a): the classes that reach a, the classes b
-   *  reaches. */
+   *  reaches. Once per U, with the first S found. */
   private irqInversions(a: string, b: string): void {
     for (const s of this.reaching(a)) {
       const su = this.usage.get(s);
       if (su === undefined || su.hardirq === null) continue;
       for (const u of this.reachable(b)) {
         const uu = this.usage.get(u);
-        if (u === s || uu === undefined || uu.irqsOn === null) continue;
-        const key = `${s}\u0000${u}`;
-        if (this.reportedIrqPairs.has(key)) continue;
+        if (u === s || uu === undefined || uu.irqsOn === null || this.reportedUnsafe.has(u)) continue;
         const path = this.path(s, u);
         if (path === null) continue;
-        this.reportedIrqPairs.add(key);
+        this.reportedUnsafe.add(u);
         const acquisitions: Acquisition[] = [resolve(su.hardirq)];
         for (const e of path) acquisitions.push(resolve(e.held), resolve(e.acquired));
         acquisitions.push(resolve(uu.irqsOn));
