@@ -98,6 +98,9 @@ export interface ExploreResult {
   schedulesPerSecond: number;
   /** weak memory (absent: sequentially consistent) */
   memory?: "weak";
+  /** weak memory, a design that keeps none of its own state in store
+   *  buffers (the new vGIC: only its GICD writes are buffered) */
+  weakStateless?: true;
   lockBarrier?: LockBarrier;
   counterexample?: Counterexample;
 }
@@ -538,6 +541,11 @@ export function explore(opts: ExploreOptions): ExploreResult {
   if (weak) {
     res.memory = "weak";
     res.lockBarrier = opts.lockBarrier ?? "smp_mb";
+    // a design of the new vGIC's family declares no buffered location of
+    // its own: only its GICD writes went through the store buffers
+    const probe = o.scenario.build(o.variant, Sched.time());
+    if (probe.sys.vgic.family !== "pending_irq") res.weakStateless = true;
+    probe.sys.gic.release();
   }
   if (s.bound !== undefined) res.bound = s.bound;
   if (s.hit !== undefined) {
