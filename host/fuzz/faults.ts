@@ -10,6 +10,8 @@ import type { HwPort } from "../check/invariants.ts";
 export const HW_FAULTS = {
   /** GICC_IAR returns a pending but disabled interrupt instead of a spurious ID */
   "iar-disabled": "GICC_IAR returns a pending, disabled interrupt instead of 1023",
+  /** GICC_IAR acknowledges a Group 1 interrupt with AckCtl clear (it must answer 1022) */
+  "iar-ignores-ackctl": "GICC_IAR acknowledges a Group 1 interrupt without AckCtl instead of answering 1022",
   /** GICC_IAR returns an SPI that is already active instead of a spurious ID */
   "iar-active-spi": "GICC_IAR returns an already active SPI instead of 1023",
   /** writes to GICD_ICENABLER/ICPENDR/ICACTIVER are dropped */
@@ -89,6 +91,8 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
       if (size === 4 && addr === map.gicv + 0x0c && has("viar-spurious-nested") && words()[vifWord(cpu, L.V_APR)]! !== 0) return spurious(cpu, map.gicv);
       if (size === 4 && addr === map.gicv + 0x18 && has("vhppir-spurious")) return spurious(cpu, map.gicv);
       const v = port.read(cpu, addr, size);
+      // (1022 acknowledged nothing: GICC_AIAR takes the Group 1 interrupt)
+      if (size === 4 && addr === map.gicc + 0x0c && v === 1022 && has("iar-ignores-ackctl")) return port.read(cpu, map.gicc + 0x20, 4);
       if (size === 4 && addr === map.gicc + 0x0c && v === 1023) {
         if (has("iar-disabled")) {
           const irq = find(cpu, L.BM_PEND, L.BM_ENABLE, 16);

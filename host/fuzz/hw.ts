@@ -308,12 +308,14 @@ class HwSession implements FuzzSession<HwOp> {
     const wl = (addr: number): Plan => (last) => ({ t: "w", cpu, addr, value: last >>> 0, size: 4 });
     const eoiMode = rng.below(3) === 0 ? 0x200 : 0;
     const alias = rng.below(4) === 0;
+    // AckCtl mostly set; clear, GICC_IAR answers 1022 for a Group 1 interrupt
+    const ackCtl = rng.below(4) === 0 ? 0 : 4;
     const irq = rng.below(3) === 0 ? rng.below(16) : 16 + rng.below(Math.min(c.irqs, 1020) - 16);
     const word = (irq >> 5) * 4;
     const plan = this.plan;
     const kind = rng.below(3);
     if (kind === 0 || kind === 2) {
-      plan.push(w(gicd, 3), w(gicc, (alias ? 2 : 1) | 4 | eoiMode | (rng.below(2) ? 2 : 0)), w(gicc + 4, 0xff));
+      plan.push(w(gicd, 3), w(gicc, (alias ? 2 : 1) | ackCtl | eoiMode | (rng.below(2) ? 2 : 0)), w(gicc + 4, 0xff));
       plan.push(w(gicd + 0x100 + word, 1 << (irq & 31)));
       if (rng.below(2) === 0) {
         // a priority, steered toward a running priority level this case has not reached
