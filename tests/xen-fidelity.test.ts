@@ -18,6 +18,15 @@ import { vgic_v2_distr_mmio } from "../host/xen/vgic-v2.ts";
 import { GICD, LrState, decodeLr } from "../host/hw/regs.ts";
 import type { Vgic } from "../host/xen/vgic.ts";
 
+/** Run `programs` under `variant` to cycle 1,000,000, recording each
+ *  delivery to a guest handler as "irq@vN". */
+function runDelivering(variant: string, pcpus: number, programs: NonNullable<Parameters<typeof buildSystem>[0]["programs"]>) {
+  const sys = buildSystem({ variant, pcpus, programs });
+  const got: string[] = [];
+  sys.vgic.observer.delivered = (irq, v) => got.push(`${irq}@v${v.vcpu_id}`);
+  return { sys, got, r: sys.machine.run({ until: 1_000_000 }) };
+}
+
 /** vCPU0 disables SGI 5, raises it at itself twice, waits, then re-enables it. */
 function disableInFlight(delivered: string[]) {
   return function* (g: GuestCpu): Co {
@@ -37,8 +46,7 @@ describe("a guest disabling an interrupt in flight (XSA-223)", () => {
   for (const variant of ["xen-4.8", "v3-posted", "v3-fixed"]) {
     it(`${variant} (4.8.0's gic_raise_inflight_irq) folds LR 0xff: out-of-bounds clear_bit on lr_mask, a host crash`, () => {
       const log: string[] = [];
-      const sys = buildSystem({ variant, pcpus: 1, programs: [disableInFlight(log)] });
-      const r = sys.machine.run({ until: 1_000_000 });
+      const { r } = runDelivering(variant, 1, [disableInFlight(log)]);
       expect(r.reason).toBe("error");
       expect(r.error!.message).toMatch(/^XSA-223: gic_update_one_lr\(d1v0, lr=255\) for IRQ 0: clear_bit\(255, &this_cpu\(lr_mask\)\)/);
       expect(checkRun(r).map((f) => f.kind)).toEqual(["error"]);
@@ -48,10 +56,7 @@ describe("a guest disabling an interrupt in flight (XSA-223)", () => {
 
   it("xen-4.9 (471d9ca43c) leaves it QUEUED on inflight_irqs, and delivers it once when re-enabled", () => {
     const log: string[] = [];
-    const sys = buildSystem({ variant: "xen-4.9", pcpus: 1, programs: [disableInFlight(log)] });
-    const got: string[] = [];
-    sys.vgic.observer.delivered = (irq, v) => got.push(`${irq}@v${v.vcpu_id}`);
-    const r = sys.machine.run({ until: 1_000_000 });
+    const { sys, got, r } = runDelivering("xen-4.9", 1, [disableInFlight(log)]);
     expect(["until", "done"]).toContain(r.reason);
     expect(log).toEqual(["before re-enable: 0"]);
     expect(got).toEqual(["5@v0"]);
@@ -73,22 +78,19 @@ describe("a GICD_SGIR target list naming vCPUs the domain does not have (ac505ee
   for (const variant of ["xen-4.8", "v3-posted", "v3-fixed"]) {
     it(`${variant} (4.8.0's vgic_to_sgi checks only for a NULL vCPU) reads d->vcpu[2] past the array: the run ends there`, () => {
       const log: string[] = [];
-      const sys = buildSystem({ variant, pcpus: 2, programs: [program(log), idle] });
-      const r = sys.machine.run({ until: 1_000_000 });
+      const { r, got } = runDelivering(variant, 2, [program(log), idle]);
       expect(r.reason).toBe("error");
       expect(r.error!.message).toBe("vgic_to_sgi: target list bit 2 reads d->vcpu[2] past the array of 2 vCPUs: host memory read out of bounds");
       expect(checkRun(r).map((f) => `${f.kind} @${f.where}`)).toEqual(["error @vgic_to_sgi"]);
       expect(log).toEqual([]);
+      expect(got).toEqual([]);
     });
   }
 
   for (const variant of ["xen-4.9", "xen-4.9-no-wmb"]) {
     it(`${variant} skips the bit past max_vcpus and delivers to vCPU1`, () => {
       const log: string[] = [];
-      const sys = buildSystem({ variant, pcpus: 2, programs: [program(log), idle] });
-      const got: string[] = [];
-      sys.vgic.observer.delivered = (irq, v) => got.push(`${irq}@v${v.vcpu_id}`);
-      const r = sys.machine.run({ until: 1_000_000 });
+      const { sys, got, r } = runDelivering(variant, 2, [program(log), idle]);
       expect(["until", "done"]).toContain(r.reason);
       expect(log).toEqual(["sent"]);
       expect(got).toEqual(["5@v1"]);
