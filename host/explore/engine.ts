@@ -23,6 +23,7 @@ import type { TraceKind } from "../sim/trace.ts";
 import { Sched, ReplayError, scheduleToString, type Scheduler, type SchedState } from "../sim/sched.ts";
 import type { Finding, FindingKind } from "../check/vgic.ts";
 import type { Scenario, ScenarioRun } from "../xen/scenarios.ts";
+import { isOldVgic } from "../xen/design.ts";
 import type { LockBarrier, MemoryOptions } from "../sim/memory.ts";
 
 import type { Strategy, Verdict } from "./search.ts";
@@ -544,7 +545,7 @@ export function explore(opts: ExploreOptions): ExploreResult {
     // a design of the new vGIC's family declares no buffered location of
     // its own: only its GICD writes went through the store buffers
     const probe = o.scenario.build(o.variant, Sched.time());
-    if (probe.sys.vgic.family !== "pending_irq") res.weakStateless = true;
+    if (!isOldVgic(probe.sys.vgic)) res.weakStateless = true;
     probe.sys.gic.release();
   }
   if (s.bound !== undefined) res.bound = s.bound;

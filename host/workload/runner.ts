@@ -234,7 +234,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   for (;;) {
     at += BOOT_CHUNK;
     r = machine.run({ until: at });
-    if (r.reason === "stopped") break;
+    // (the guest's readiness stops the run: "stopped", readyAt set)
     if (r.reason !== "until" || readyAt >= 0) break;
     if (at >= BOOT_LIMIT) { outcome = "boot-failed"; break; }
   }
