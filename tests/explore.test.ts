@@ -13,6 +13,9 @@ import { Sched } from "../host/sim/sched.ts";
 import { verdictText } from "../host/explore/matrix.ts";
 
 const kinds = (c: { findings: { kind: string }[] } | undefined) => [...new Set((c?.findings ?? []).map((f) => f.kind))].sort();
+/** Scenarios at the edges: one that never ends, one that crashes xen-4.8 (XSA-223). */
+const EDGE_CASES = "tests/scenarios/edge-cases.mjs";
+
 const ex = (name: string, variant: string, o: Partial<ExploreOptions> = {}) =>
   explore({ scenario: scenarioNamed(name), variant, bound: 2, budget: 3000, ...o });
 
@@ -240,11 +243,10 @@ describe("vgic explore (the bundle)", () => {
   });
 
   it("replaying a counterexample that ended in a modelled crash (XSA-223) exits 1 while it still crashes", () => {
-    const scen = "tests/scenarios/edge-cases.mjs";
-    const found = cli("sgi-twice-disabled", "--scenarios", scen, "--variant", "xen-4.8", "--out", dir);
+    const found = cli("sgi-twice-disabled", "--scenarios", EDGE_CASES, "--variant", "xen-4.8", "--out", dir);
     expect(found.status, found.stderr).toBe(1);
     expect(found.stdout).toMatch(/finding error: pCPU0: XSA-223: gic_update_one_lr\(d1v0, lr=255\)/);
-    const again = cli("--scenarios", scen, "--replay", join(dir, "sgi-twice-disabled.xen-4.8.json"));
+    const again = cli("--scenarios", EDGE_CASES, "--replay", join(dir, "sgi-twice-disabled.xen-4.8.json"));
     expect(again.stdout).toMatch(/^reproduced: same finding kinds/m);
     // it was 3, as for a host exception: the crash is the finding itself
     expect(again.status, again.stderr).toBe(1);
@@ -255,13 +257,13 @@ describe("vgic explore (the bundle)", () => {
     expect(j.findings.map((f) => [f.kind, f.where])).toEqual([["error", "gic_update_one_lr"]]);
     j.findings[0]!.where = "vgic_migrate_irq";
     writeFileSync(other, JSON.stringify(j));
-    expect(cli("--scenarios", scen, "--replay", other).status).toBe(3);
+    expect(cli("--scenarios", EDGE_CASES, "--replay", other).status).toBe(3);
     // 4.9 checks the LR index (the XSA-223 fix): nothing to find
-    expect(cli("sgi-twice-disabled", "--scenarios", scen, "--variant", "xen-4.9").status).toBe(0);
+    expect(cli("sgi-twice-disabled", "--scenarios", EDGE_CASES, "--variant", "xen-4.9").status).toBe(0);
   });
 
   it("a run cut at the step limit is a no-quiescence counterexample, not a passing schedule", () => {
-    const r = cli("never-ends", "--scenarios", "tests/scenarios/edge-cases.mjs", "--variant", "xen-4.9", "--bound", "0", "--out", dir);
+    const r = cli("never-ends", "--scenarios", EDGE_CASES, "--variant", "xen-4.9", "--bound", "0", "--out", dir);
     // it was "no counterexample in 2 schedules (space exhausted within the bound)", exit 0
     expect(r.status, r.stderr).toBe(1);
     expect(r.stdout).toMatch(/^\s*\d+\. finding no-quiescence: the run did not end within 200000 steps/m);
@@ -270,12 +272,12 @@ describe("vgic explore (the bundle)", () => {
     expect(r.stdout.split("\n").length).toBeLessThan(220);
     // a cut run fails whatever --fail-on names: it was not judged (this
     // said "space exhausted within the bound", exit 0)
-    const narrow = cli("never-ends", "--scenarios", "tests/scenarios/edge-cases.mjs", "--variant", "xen-4.9", "--bound", "0", "--fail-on", "deadlock", "--out", dir);
+    const narrow = cli("never-ends", "--scenarios", EDGE_CASES, "--variant", "xen-4.9", "--bound", "0", "--fail-on", "deadlock", "--out", dir);
     expect(narrow.status, narrow.stderr).toBe(1);
     expect(narrow.stdout).not.toMatch(/exhausted/);
     // a replay takes what to run from its file: a search option is refused
     for (const extra of [["--bound", "5"], ["--workers", "2"], ["--out", dir], ["--markdown"]]) {
-      const replay = cli("--scenarios", "tests/scenarios/edge-cases.mjs", "--replay", join(dir, "never-ends.xen-4.9.json"), ...extra);
+      const replay = cli("--scenarios", EDGE_CASES, "--replay", join(dir, "never-ends.xen-4.9.json"), ...extra);
       expect(replay.status).toBe(2);
       expect(replay.stderr).toBe(`vgic explore: ${extra[0]}: not with --replay (the file gives the scenario, design and schedule)\n`);
     }

@@ -170,28 +170,36 @@ describe("lockdep", () => {
   });
 
   it("a trylock in an IRQ handler makes its class neither IRQ-safe nor -unsafe: it never waits (Linux's mark_usage skips trylocks)", () => {
-    const { m, sgiToSelf } = handlerTakes("other");
-    const S = new SpinLock(m, "S", "S"), U = new SpinLock(m, "U", "U");
-    m.setIrqHandler(function* (c: PCpu) {
-      const id = c.gicRead(m.gic.config.map.gicc + 0x0c);
-      if (yield* spin_trylock(c, S)) yield* spin_unlock(c, S);
-      c.gicWrite(m.gic.config.map.gicc + 0x10, id);
-    });
-    m.spawn(0, "pcpu", function* (c) {
-      sgiToSelf(c);
-      yield* c.point("after sgi");
-      const f = yield* spin_lock_irqsave(c, S);
-      yield* spin_lock(c, U);
-      yield* spin_unlock(c, U);
-      yield* spin_unlock_irqrestore(c, S, f);
-      yield* spin_lock(c, U); // U with IRQs on
-      yield* spin_unlock(c, U);
-      yield* spin_lock(c, S); // and S too: with a waiting lock in the handler, irq-unsafe
-      yield* spin_unlock(c, S);
-    });
-    const r = m.run();
+    const run = (trylock: boolean) => {
+      const { m, sgiToSelf } = handlerTakes("other");
+      const S = new SpinLock(m, "S", "S"), U = new SpinLock(m, "U", "U");
+      m.setIrqHandler(function* (c: PCpu) {
+        const id = c.gicRead(m.gic.config.map.gicc + 0x0c);
+        if (trylock) { if (yield* spin_trylock(c, S)) yield* spin_unlock(c, S); }
+        else { yield* spin_lock(c, S); yield* spin_unlock(c, S); }
+        c.gicWrite(m.gic.config.map.gicc + 0x10, id);
+      });
+      m.spawn(0, "pcpu", function* (c) {
+        sgiToSelf(c);
+        yield* c.point("after sgi");
+        const f = yield* spin_lock_irqsave(c, S);
+        yield* spin_lock(c, U);
+        yield* spin_unlock(c, U);
+        yield* spin_unlock_irqrestore(c, S, f);
+        yield* spin_lock(c, U); // U with IRQs on
+        yield* spin_unlock(c, U);
+        yield* spin_lock(c, S); // and S too: with a waiting lock in the handler, irq-unsafe
+        yield* spin_unlock(c, S);
+      });
+      return m.run();
+    };
+    const r = run(true);
     expect(r.reason).toBe("done");
     expect(r.lockdep).toEqual([]);
+    // the same program with a lock that waits in the handler is reported twice
+    const w = run(false);
+    expect(w.reason).toBe("done");
+    expect(w.lockdep.map((x) => `${x.kind}:${x.classes.join("-")}`).sort()).toEqual(["irq-inversion:S-U", "irq-unsafe:S"]);
   });
 
   it("trylock never waits and adds no order edge", () => {

@@ -161,7 +161,8 @@ describe("vgic run: the printed tables say what the --json result says", () => {
       const at = lines.findIndex((l) => l.startsWith(`== seed-migrate on ${r.variant} `));
       expect(at, r.variant).toBeGreaterThanOrEqual(0);
       const header = cells(lines[at + 1]!);
-      expect(header[0]).toBe("source");
+      // every column, so that one left out cannot pass unseen
+      expect(header).toEqual(["source", ...counts, "to handler p50/p90/p99/max", "to EOI p50/p90/p99/max"]);
       const rows: Array<{ label: string; c: Counts; handler: Summary; eoi: Summary }> = [
         ...r.interrupts.sources.map((s) => ({ label: `${s.name} (${s.type})`, c: s, handler: s.latency.handler, eoi: s.latency.eoi })),
         { label: "total", c: r.interrupts, handler: r.latency.handler, eoi: r.latency.eoi },
