@@ -39,6 +39,23 @@ export function minBpr(): u32 {
   return (0xff << (bpr + 1)) & 0xff;
 }
 
+/** Whether GICC_CTLR enables the group of the head. IHI 0048B 4.4.1: the
+ *  EnableGrp bits enable the CPU interface's signalling of each group (the
+ *  distributor's forwarding is GICD_CTLR's, 4.3.1), and 4.4.4 reads 1023
+ *  while signalling is disabled. The head is chosen among what the
+ *  distributor forwards; when its group is disabled here nothing is
+ *  signalled, acknowledged or reported, and a lower-priority interrupt of
+ *  the other group does not take its place. Arm's GICv3 register
+ *  descriptions of the GICv2-compatible GICC_HPPIR/AHPPIR say so outright
+ *  (1023 for a head whose group the distributor enables and the CPU
+ *  interface does not), as QEMU's GICv3 does (hw/intc/arm_gicv3_cpuif.c,
+ *  icc_no_enabled_hppi, gating preemption, IAR and, since 44e25fbc19,
+ *  HPPIR); QEMU's GICv2 (hw/intc/arm_gic.c, gic_update_internal) likewise
+ *  raises no line for such a head, though its IAR and HPPIR still name it. */
+@inline function groupSignalled(b: u32, grp1: bool): bool {
+  return (load<u32>(b + C_CTLR) & (grp1 ? CTLR_EN_GRP1 : CTLR_EN_GRP0)) != 0;
+}
+
 @inline function groupPriority(b: u32, prio: u32, grp1: bool): u32 {
   return prio & groupMask(load<u32>(b + C_CTLR), load<u32>(b + C_BPR), load<u32>(b + C_ABPR), grp1);
 }
@@ -63,7 +80,7 @@ export function recomputeRunning(cpu: u32): void {
 function recomputePending(cpu: u32): void {
   const b = cpuBlock(cpu);
   clearDirty(1 << cpu);
-  const best = bestCandidate(cpu, load<u32>(b + C_CTLR) & (CTLR_EN_GRP0 | CTLR_EN_GRP1));
+  const best = bestCandidate(cpu);
   if (best < 0) {
     store<u32>(b + C_HPPI, SPURIOUS);
     store<u32>(b + C_HPPI_PRIO, IDLE_PRIORITY);
@@ -78,9 +95,10 @@ function recomputePending(cpu: u32): void {
   store<u32>(b + C_HPPI_PRIO, <u32>best >>> 16);
 }
 
-/** Physical output lines: nIRQ/nFIQ asserted when the best candidate beats the
- *  priority mask and, by group priority, the running priority (3.3.3). Group 0
- *  is signalled as FIQ when FIQEn is set (3.3.2). */
+/** Physical output lines: nIRQ/nFIQ asserted when the best candidate is of
+ *  a group GICC_CTLR enables and beats the priority mask and, by group
+ *  priority, the running priority (3.3.3). Group 0 is signalled as FIQ when
+ *  FIQEn is set (3.3.2). */
 function physicalLines(cpu: u32): u32 {
   const b = cpuBlock(cpu);
   const id = load<u32>(b + C_HPPI);
@@ -89,6 +107,7 @@ function physicalLines(cpu: u32): u32 {
   if (prio >= load<u32>(b + C_PMR)) return 0;
   const irq = id & 0x3ff;
   const grp1 = bmTest(BM_GROUP, cpu, irq);
+  if (!groupSignalled(b, grp1)) return 0;
   if (groupPriority(b, prio, grp1) >= load<u32>(b + C_RPR)) return 0;
   return !grp1 && (load<u32>(b + C_CTLR) & CTLR_FIQEN) != 0 ? LINE_FIQ : LINE_IRQ;
 }
@@ -170,9 +189,10 @@ export function advanceTo(now: f64): void {
 
 // ---- register semantics
 
-/** GICC_IAR / GICC_AIAR (IHI 0048B 4.4.4, 3.2.4). `alias` reads acknowledge
- *  Group 1 only. Without AckCtl, a Group 1 interrupt at the head reads as
- *  1022 through GICC_IAR and stays pending (3.3.2, Table 3-4). */
+/** GICC_IAR / GICC_AIAR (IHI 0048B 4.4.4, 3.2.4). A head of a group
+ *  GICC_CTLR disables reads as 1023 (groupSignalled). `alias` reads
+ *  acknowledge Group 1 only. Without AckCtl, a Group 1 interrupt at the head
+ *  reads as 1022 through GICC_IAR and stays pending (3.3.2, Table 3-4). */
 export function acknowledge(cpu: u32, alias: bool): u32 {
   const b = cpuBlock(cpu);
   if (isDirty(cpu)) recomputePending(cpu);
@@ -181,6 +201,7 @@ export function acknowledge(cpu: u32, alias: bool): u32 {
   const irq = id & 0x3ff;
   const prio = load<u32>(b + C_HPPI_PRIO);
   const grp1 = bmTest(BM_GROUP, cpu, irq);
+  if (!groupSignalled(b, grp1)) return SPURIOUS;
   if (prio >= load<u32>(b + C_PMR)) return SPURIOUS;
   const gprio = groupPriority(b, prio, grp1);
   if (gprio >= load<u32>(b + C_RPR)) return SPURIOUS;
@@ -246,7 +267,8 @@ export function deactivateWrite(cpu: u32, value: u32): void {
 }
 
 /** GICC_HPPIR / GICC_AHPPIR (IHI 0048B 4.4.8): the head of the queue if it
- *  beats the priority mask; 1022 for Group 1 through HPPIR without AckCtl. */
+ *  beats the priority mask and its group is enabled (groupSignalled), else
+ *  1023; 1022 for Group 1 through HPPIR without AckCtl. */
 export function highestPending(cpu: u32, alias: bool): u32 {
   const b = cpuBlock(cpu);
   if (isDirty(cpu)) recomputePending(cpu);
@@ -254,6 +276,7 @@ export function highestPending(cpu: u32, alias: bool): u32 {
   if (id == SPURIOUS) return SPURIOUS;
   if (load<u32>(b + C_HPPI_PRIO) >= load<u32>(b + C_PMR)) return SPURIOUS;
   const grp1 = bmTest(BM_GROUP, cpu, id & 0x3ff);
+  if (!groupSignalled(b, grp1)) return SPURIOUS;
   if (alias) return grp1 ? id : SPURIOUS;
   if (grp1 && (load<u32>(b + C_CTLR) & CTLR_ACKCTL) == 0) return 1022;
   return id;

@@ -133,10 +133,12 @@ export function refreshAll(): void {
   for (let irq: u32 = 32; irq < ni; irq++) refresh(0, irq);
 }
 
-/** Highest-priority candidate of `cpu` among the groups in `groupMask`
- *  (bit 0 Group 0, bit 1 Group 1), as ID | prio << 16, or -1 when none. Ties go
- *  to the lowest ID (IHI 0048B 3.3.3 leaves it IMPLEMENTATION DEFINED). */
-export function bestCandidate(cpu: u32, groupMask: u32): i32 {
+/** Highest-priority candidate of `cpu`, of either group the distributor
+ *  forwards, as ID | prio << 16, or -1 when none. Ties go to the lowest ID
+ *  (IHI 0048B 3.3.3 leaves it IMPLEMENTATION DEFINED). GICC_CTLR's group
+ *  enables take no part: they gate what the CPU interface does with this
+ *  interrupt (cpuif.ts), they do not pass it over for another. */
+export function bestCandidate(cpu: u32): i32 {
   let sum = load<u32>(CAND_SUM + (cpu << 2));
   let best: i32 = -1;
   let bestPrio: u32 = 0x100;
@@ -147,8 +149,6 @@ export function bestCandidate(cpu: u32, groupMask: u32): i32 {
     while (bits != 0) {
       const irq: u32 = (w << 5) | ctz<u32>(bits);
       bits &= bits - 1;
-      const grp: u32 = bmTest(BM_GROUP, cpu, irq) ? 2 : 1;
-      if ((groupMask & grp) == 0) continue;
       const p = priority(cpu, irq);
       if (p < bestPrio) {
         bestPrio = p;

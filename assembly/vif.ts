@@ -103,7 +103,15 @@ function virtualGroupPriority(vmcr: u32, prio: u32, grp1: bool): u32 {
 /** Index of the best pending list register, -1 if none. Only the pending
  *  state (01) is signalled: an active-and-pending virtual interrupt waits for
  *  its deactivation, as a physical one does (3.2.3). Ties go to the lowest
- *  list register. Visits only the pending ones. */
+ *  list register. Visits only the pending ones.
+ *  A list register of a group GICH_VMCR (GICV_CTLR) disables is passed over,
+ *  so a lower-priority one of the enabled group is the head: unlike the
+ *  physical interface (cpuif.ts, groupSignalled), where no distributor stands
+ *  in between. This follows Arm's rule for the virtual interface in its
+ *  GICv3 pseudocode (HighestPriorityVirtualInterrupt, which QEMU's
+ *  hw/intc/arm_gicv3_cpuif.c hppvi_index implements). QEMU's GICv2 model
+ *  (hw/intc/arm_gic.c, gic_get_best_virq) differs: it keeps the head and
+ *  only withholds vIRQ/vFIQ. */
 @inline function bestListRegister(cpu: u32): i32 {
   const b = vifBlock(cpu);
   const vmcr = load<u32>(b + V_VMCR);

@@ -138,6 +138,79 @@ describe("physical acknowledge: the highest pending interrupt, or a spurious ID 
   });
 });
 
+describe("a group the distributor forwards and GICC_CTLR does not signal (4.4.1, 4.4.4)", () => {
+  // GICC_CTLR.EnableGrp0/1 enable the CPU interface's signalling of each
+  // group, GICD_CTLR's the distributor's forwarding (4.3.1, 4.4.1); GICC_IAR
+  // reads 1023 while signalling is disabled (4.4.4). The head is chosen
+  // among what is forwarded: when its group is not signalled nothing is, and
+  // the other group's lower-priority interrupt does not stand in. Arm's
+  // GICv3 descriptions of the GICv2-compatible GICC_HPPIR/AHPPIR give 1023
+  // for such a head; QEMU's GICv3 gates IAR, HPPIR (commit 44e25fbc19) and
+  // preemption on it (hw/intc/arm_gicv3_cpuif.c, icc_no_enabled_hppi).
+  const grp1Head = [
+    ...spis, w(D + GICD.IGROUPR + 4, spiBit(41) | spiBit(42)), // 7: 41 and 42 (0x40) Group 1, 40 (0x80) Group 0
+    w(C + GICC.CTLR, 5), // 8: EnableGrp0 and AckCtl: Group 1 is forwarded, not signalled
+    r(C + GICC.HPPIR), r(C + GICC.AHPPIR), // 9, 10: head 41's group is disabled: 1023, not 40
+    r(C + GICC.IAR), r(C + GICC.AIAR), // 11, 12: 1023; nothing acknowledged
+    w(C + GICC.CTLR, 7), r(C + GICC.IAR), w(C + GICC.EOIR, 41), // 14: both groups signalled: 41
+    w(D + GICD.CTLR, 1), // 16: the distributor forwards Group 0 only
+    r(C + GICC.IAR), w(C + GICC.EOIR, 40), // 17: the head of what is forwarded is 40
+  ];
+  const grp0Head = [
+    ...spis, w(D + GICD.IGROUPR + 4, spiBit(40)), // 7: 40 (0x80) Group 1, 41 and 42 (0x40) Group 0
+    w(C + GICC.CTLR, 6), // 8: EnableGrp1 and AckCtl: Group 0 is forwarded, not signalled
+    r(C + GICC.IAR), r(C + GICC.AIAR), r(C + GICC.HPPIR), // 9, 10, 11: 1023, not 40
+  ];
+
+  it("runs clean on the model: 1023 and no line, never the other group's interrupt", () => {
+    expect(readsOf(grp1Head, [9, 10, 11, 12, 14, 17])).toEqual([1023, 1023, 1023, 1023, 41, 40]);
+    expect(readsOf(grp0Head, [9, 10, 11])).toEqual([1023, 1023, 1023]);
+    for (const ops of [grp1Head, grp0Head]) {
+      const d = drive(ops.slice(0, 9));
+      expect(d.violation).toBeNull();
+      expect(d.gic.lines(0) & (L.LINE_IRQ | L.LINE_FIQ)).toBe(0);
+    }
+  });
+
+  it("is what the oracle computes from the state, and an acknowledge of the other group is reported", () => {
+    const d = drive(grp1Head);
+    const c = d.gic.config;
+    const pre = d.snaps[11]!;
+    expect(expectedPhysicalAck(pre, c, 0, false, true)).toBe(1023);
+    expect(expectedPhysicalAck(pre, c, 0, true, false)).toBe(1023);
+    expect(expectedPhysicalLines(pre, c, 0)).toBe(0);
+    expect(checkAckChoice(pre, c, 0, 40, false)).toEqual({
+      invariant: "iar-not-highest",
+      message: "CPU 0: GICC_IAR returned 0x28 (expected 0x3ff: head 0x29 at priority 0x40, PMR 0xf0, RPR 0x100, GICC_CTLR 0x5)",
+    });
+    expect(checkHighestPending(pre, c, 0, 1, false, 40)?.invariant).toBe("hppir");
+    // with both groups signalled the same state gives 41 (AckCtl set)
+    expect(expectedPhysicalAck(d.snaps[14]!, c, 0, false, true)).toBe(41);
+  });
+
+  it("catches an acknowledge that falls through to the other group", () => {
+    const f = withFault(grp1Head, "iar-group-fallthrough");
+    expect(f).toMatchObject({ invariant: "iar-not-highest", at: 11 });
+    expect(withFault(grp0Head, "iar-group-fallthrough")).toMatchObject({ invariant: "iar-not-highest", at: 9 });
+  });
+
+  it("differs from the virtual interface, where a list register of a disabled group is passed over", () => {
+    // Arm's GICv3 pseudocode for the virtual interface
+    // (HighestPriorityVirtualInterrupt; QEMU hw/intc/arm_gicv3_cpuif.c,
+    // hppvi_index) leaves a disabled group's entries out of the choice
+    const vops = [
+      w(H + GICH.HCR, 1), w(V + GICV.CTLR, 5), w(V + GICV.PMR, 0xf8), // VMGrp0En and VMAckCtl only
+      w(H + GICH.LR, lr(61, 0x40, { group1: true })), w(H + GICH.LR + 4, lr(60, 0x80)),
+      r(V + GICV.HPPIR), // 5: 60, the best of the enabled group
+    ];
+    expect(readsOf([...vops, r(V + GICV.IAR)], [5, 6])).toEqual([60, 60]);
+    const d = drive(vops);
+    expect(d.gic.lines(0) & (L.LINE_VIRQ | L.LINE_VFIQ)).toBe(L.LINE_VIRQ);
+    expect(expectedVirtualAcks(d.gic.memoryWords(), d.gic.config, 0, false, true)).toEqual([60]);
+    expect(expectedVirtualLines(d.gic.memoryWords(), d.gic.config, 0)).toBe(2);
+  });
+});
+
 describe("EOI and deactivation: the running priority and the active state", () => {
   const nested = [
     ...spis.slice(0, 5), w(D + GICD.ISENABLER + 4, spiBit(40) | spiBit(41)), w(D + GICD.ISPENDR + 4, spiBit(40)),

@@ -765,7 +765,8 @@ describe("highest pending interrupt against a reference computed from the regist
         bits = (bits & (bits - 1)) >>> 0;
         const irq = w * 32 + b;
         const grp = (gr >>> b) & 1;
-        if (((dctlr >> grp) & 1) === 0 || ((cctlr >> grp) & 1) === 0) continue;
+        // 4.3.1: GICD_CTLR's group enables decide what is forwarded
+        if (((dctlr >> grp) & 1) === 0) continue;
         if (irq >= 32 && g.config.cpus > 1 && ((g.readDist(cpu, GICD.ITARGETSR + irq, 1) >> cpu) & 1) === 0) continue;
         const p = g.readDist(cpu, GICD.IPRIORITYR + irq, 1);
         if (p < bestPrio) { bestPrio = p; best = irq; }
@@ -773,6 +774,9 @@ describe("highest pending interrupt against a reference computed from the regist
     }
     if (best < 0 || bestPrio >= g.readCpu(cpu, GICC.PMR)) return { hppir: SPURIOUS, lines: 0 };
     const grp1 = ((g.readDist(cpu, GICD.IGROUPR + 4 * (best >> 5)) >>> (best & 31)) & 1) === 1;
+    // 4.4.1, 4.4.4: GICC_CTLR's enable of the head's group gates its
+    // signalling; no interrupt of the other group stands in for it
+    if (((cctlr >> (grp1 ? 1 : 0)) & 1) === 0) return { hppir: SPURIOUS, lines: 0 };
     const lines = !grp1 && (cctlr & CTLR.FIQEn) !== 0 ? Line.FIQ : Line.IRQ;
     if (grp1 && (cctlr & CTLR.AckCtl) === 0) return { hppir: 1022, lines };
     let id = best;

@@ -24,14 +24,14 @@ import type { Violation } from "./invariants.ts";
 import { bankWord, bit, byteAt, cpuWord, groupPriority, hex, priorityOf, vifWord } from "./state.ts";
 
 export const CPUIF_INVARIANTS = {
-  "iar-not-highest": "GICC_IAR/AIAR returns the highest-priority pending interrupt of the groups its CPU forwards, the lowest ID among equals, and no other (4.4.4, 3.3)",
-  "iar-spurious": "GICC_IAR/AIAR returns 1023 only when no forwarded interrupt is pending, or the highest is masked by GICC_PMR, does not beat the running priority or is Group 0 at the alias; 1022 only for a Group 1 one through GICC_IAR without AckCtl (4.4.4)",
+  "iar-not-highest": "GICC_IAR/AIAR returns the highest-priority pending interrupt the distributor forwards to its CPU, the lowest ID among equals, and no other (4.4.4, 3.3)",
+  "iar-spurious": "GICC_IAR/AIAR returns 1023 only when no forwarded interrupt is pending, or the highest is of a group GICC_CTLR does not enable, is masked by GICC_PMR, does not beat the running priority or is Group 0 at the alias; 1022 only for a Group 1 one through GICC_IAR without AckCtl (4.4.1, 4.4.4)",
   "viar-spurious": "GICV_IAR/AIAR returns 1023 only with GICH_HCR.En 0, no pending list register of an enabled group, or the highest masked, not beating the GICH_APR running priority or Group 0 at the alias; 1022 only for Group 1 without VMAckCtl (5.3.2, 4.4.4)",
   "hppir": "GICC_HPPIR/AHPPIR and GICV_HPPIR/AHPPIR read what the matching IAR would return, the running priority aside, and acknowledge nothing (4.4.8)",
   "running-priority": "the running priority (GICC_RPR) is the group priority of the latest acknowledged interrupt not yet EOId, 0xff when none: an acknowledge raises it, an EOI of that interrupt drops it to the one before (3.3, 4.4.5, 4.4.6)",
   "eoi-deactivate": "with GICC_CTLR.EOImode 0 an EOI of the running interrupt deactivates it; with EOImode 1 the EOI leaves it active and a GICC_DIR of it deactivates it (4.4.5, 4.4.15)",
   "hw-deactivate": "a virtual EOI (VEM 0) or GICV_DIR (VEM 1) that retires a HW=1 list register leaves its PhysicalID, an SPI or a PPI of that CPU, inactive in the distributor (5.3.11, 5.4)",
-  "output-lines": "after every operation each CPU's nIRQ/nFIQ follow its highest forwarded pending interrupt, GICC_PMR and the running priority, and vIRQ/vFIQ its list registers, GICH_HCR.En, GICV_CTLR, GICV_PMR and GICH_APR (3.3, 5.3)",
+  "output-lines": "after every operation each CPU's nIRQ/nFIQ follow its highest forwarded pending interrupt, GICC_CTLR's enable of its group, GICC_PMR and the running priority, and vIRQ/vFIQ its list registers, GICH_HCR.En, GICV_CTLR, GICV_PMR and GICH_APR (3.3, 5.3)",
 } as const;
 
 const SPURIOUS = 1023;
@@ -46,13 +46,14 @@ const v = (invariant: keyof typeof CPUIF_INVARIANTS, message: string): Violation
 /** The highest-priority interrupt the distributor forwards to `cpu`, packed
  *  as ID | priority << 16, or -1: enabled, pending (an SGI from any source,
  *  4.3.15; a level-sensitive one while its line is high, 3.2.4), not active
- *  (an active interrupt is not signalled again, 3.2.4), of a group enabled in
- *  both GICD_CTLR and GICC_CTLR (4.3.1, 4.4.1), an SPI only to a CPU in its
- *  ITARGETSR (a uniprocessor GIC delivers every SPI, 4.3.12). Among equal
+ *  (an active interrupt is not signalled again, 3.2.4), of a group GICD_CTLR
+ *  enables (4.3.1: its enables govern forwarding), an SPI only to a CPU in
+ *  its ITARGETSR (a uniprocessor GIC delivers every SPI, 4.3.12). Among equal
  *  priorities the lowest ID wins: the architecture leaves the choice
- *  IMPLEMENTATION DEFINED (3.3) and the model documents this one. */
+ *  IMPLEMENTATION DEFINED (3.3) and the model documents this one.
+ *  GICC_CTLR's group enables play no part here: see `signalled`. */
 export function physicalHead(w: Uint32Array, config: GicConfig, cpu: number): number {
-  const groups = w[L.G_DIST_CTLR >> 2]! & w[cpuWord(cpu, L.C_CTLR)]! & 3;
+  const groups = w[L.G_DIST_CTLR >> 2]! & 3;
   if (groups === 0) return -1;
   const n = Math.min(config.irqs, 1020);
   let best = -1;
@@ -83,6 +84,18 @@ export function physicalHead(w: Uint32Array, config: GicConfig, cpu: number): nu
   return best < 0 ? -1 : best | (bestPrio << 16);
 }
 
+/** Whether GICC_CTLR of `cpu` enables the group of `irq` (4.4.1: the
+ *  EnableGrp bits enable signalling by the CPU interface). A head of a
+ *  disabled group is neither signalled nor acknowledged nor reported (4.4.4:
+ *  1023 while signalling is disabled); no interrupt of the other group is
+ *  chosen in its place. Arm's GICv3 descriptions of the GICv2-compatible
+ *  GICC_HPPIR/AHPPIR state it for the head of a group the distributor
+ *  enables; QEMU's GICv3 gates HPPIR, IAR and preemption this way
+ *  (hw/intc/arm_gicv3_cpuif.c, icc_no_enabled_hppi; commit 44e25fbc19). */
+function signalled(w: Uint32Array, cpu: number, irq: number): boolean {
+  return ((w[cpuWord(cpu, L.C_CTLR)]! >>> (bit(w, L.BM_GROUP, cpu, irq) ? 1 : 0)) & 1) === 1;
+}
+
 /** The group priority of `irq` on `cpu` under its binary points (3.3). */
 function physicalGroupPriority(w: Uint32Array, cpu: number, irq: number, prio: number): number {
   return groupPriority(prio, bit(w, L.BM_GROUP, cpu, irq), (w[cpuWord(cpu, L.C_CTLR)]! & 0x10) !== 0,
@@ -92,8 +105,9 @@ function physicalGroupPriority(w: Uint32Array, cpu: number, irq: number, prio: n
 /**
  * The interrupt ID (without the SGI source, which may be any pending one)
  * or special ID a GICC_IAR (`alias`: GICC_AIAR) read returns in state `w`
- * (4.4.4): the head beats GICC_PMR (3.3) and, by group priority, the
- * running priority (`preempt`); without the Security Extensions GICC_AIAR
+ * (4.4.4): the head is of a group GICC_CTLR enables (`signalled`), beats
+ * GICC_PMR (3.3) and, by group priority, the running priority (`preempt`);
+ * without the Security Extensions GICC_AIAR
  * acknowledges Group 1 only and reads 1023 for a Group 0 head, and
  * GICC_IAR reads 1022 for a Group 1 head unless AckCtl. With `preempt`
  * false it is what GICC_HPPIR/AHPPIR read (4.4.8): the highest pending
@@ -106,6 +120,7 @@ export function expectedPhysicalAck(w: Uint32Array, config: GicConfig, cpu: numb
   if (h < 0) return SPURIOUS;
   const irq = h & 0xffff;
   const prio = h >>> 16;
+  if (!signalled(w, cpu, irq)) return SPURIOUS;
   if (prio >= w[cpuWord(cpu, L.C_PMR)]!) return SPURIOUS;
   if (preempt && physicalGroupPriority(w, cpu, irq, prio) >= w[cpuWord(cpu, L.C_RPR)]!) return SPURIOUS;
   const grp1 = bit(w, L.BM_GROUP, cpu, irq);
@@ -114,13 +129,15 @@ export function expectedPhysicalAck(w: Uint32Array, config: GicConfig, cpu: numb
 }
 
 /** What nIRQ (LINE_IRQ) and nFIQ (LINE_FIQ) of `cpu` must be in state `w`:
- *  the head signalled when it beats GICC_PMR and the running priority,
+ *  the head signalled when its group is enabled in GICC_CTLR and it beats
+ *  GICC_PMR and the running priority,
  *  as FIQ when it is Group 0 and GICC_CTLR.FIQEn is set (3.3, 4.4.1). */
 export function expectedPhysicalLines(w: Uint32Array, config: GicConfig, cpu: number): number {
   const h = physicalHead(w, config, cpu);
   if (h < 0) return 0;
   const irq = h & 0xffff;
   const prio = h >>> 16;
+  if (!signalled(w, cpu, irq)) return 0;
   if (prio >= w[cpuWord(cpu, L.C_PMR)]!) return 0;
   if (physicalGroupPriority(w, cpu, irq, prio) >= w[cpuWord(cpu, L.C_RPR)]!) return 0;
   return !bit(w, L.BM_GROUP, cpu, irq) && (w[cpuWord(cpu, L.C_CTLR)]! & 8) !== 0 ? L.LINE_FIQ : L.LINE_IRQ;
@@ -171,7 +188,11 @@ export function expectedVirtualAcks(w: Uint32Array, config: GicConfig, cpu: numb
 }
 
 const lrPriority = (lr: number) => ((lr >>> 23) & 0x1f) << 3;
-/** A pending (01) entry of a group GICH_VMCR enables. */
+/** A pending (01) entry of a group GICH_VMCR enables. An entry of a
+ *  disabled group is not a candidate at all, so one of the other group may
+ *  be the head: Arm's GICv3 pseudocode for the virtual interface
+ *  (HighestPriorityVirtualInterrupt; QEMU hw/intc/arm_gicv3_cpuif.c,
+ *  hppvi_index) skips it, unlike the physical interface (`signalled`). */
 const eligible = (lr: number, vmcr: number) => ((lr >>> 28) & 3) === 1 && (vmcr & (lr & LR_GRP1 ? 2 : 1)) !== 0;
 
 function bestListPriority(w: Uint32Array, config: GicConfig, cpu: number, vmcr: number): number {

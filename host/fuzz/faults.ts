@@ -30,6 +30,8 @@ export const HW_FAULTS = {
   "veoi-wrong-source": "GICV_EOIR of an SGI ignores the source CPU and retires the first active entry with the ID",
   /** GICC_IAR passes over the highest-priority candidate (the fault disables it around the read) */
   "iar-skips-highest": "GICC_IAR acknowledges the next candidate instead of the highest-priority one",
+  /** GICC_IAR passes over a head whose group GICC_CTLR disables and acknowledges the other group's best (the distributor's forwarding of that group is cut around the read) */
+  "iar-group-fallthrough": "GICC_IAR acknowledges the other group's interrupt when the head's group is disabled in GICC_CTLR",
   /** GICC_IAR reads 1023 without acknowledging while an interrupt is active on the CPU */
   "iar-spurious-nested": "GICC_IAR returns 1023 whenever the running priority is not idle",
   /** GICC_EOIR deactivates but the active priorities are written back */
@@ -87,6 +89,7 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
       if (size === 4 && addr === map.gicc + 0x0c) {
         if (has("iar-spurious-nested") && words()[cpuWord(cpu, L.C_RPR)]! < 0x100) return spurious(cpu, map.gicc);
         if (has("iar-skips-highest")) return skipHighest(cpu);
+        if (has("iar-group-fallthrough")) return groupFallthrough(cpu);
       }
       if (size === 4 && addr === map.gicv + 0x0c && has("viar-spurious-nested") && words()[vifWord(cpu, L.V_APR)]! !== 0) return spurious(cpu, map.gicv);
       if (size === 4 && addr === map.gicv + 0x18 && has("vhppir-spurious")) return spurious(cpu, map.gicv);
@@ -192,6 +195,19 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
     const v = port.read(cpu, iar, 4);
     port.write(cpu, map.gicd + 0x100 + word, b, 4);
     return (v & 0x3ff) < 1020 ? v : port.read(cpu, iar, 4);
+  }
+  /** GICC_IAR with the groups GICD_CTLR forwards but GICC_CTLR does not
+   *  signal cut off at the distributor for the read, so that the best of
+   *  the signalled group is acknowledged in place of the head. */
+  function groupFallthrough(cpu: number): number {
+    const iar = map.gicc + 0x0c;
+    const dctlr = words()[L.G_DIST_CTLR >> 2]! & 3;
+    const cctlr = words()[cpuWord(cpu, L.C_CTLR)]! & 3;
+    if ((dctlr & ~cctlr) === 0 || (dctlr & cctlr) === 0) return port.read(cpu, iar, 4);
+    port.write(cpu, map.gicd, dctlr & cctlr, 4);
+    const v = port.read(cpu, iar, 4);
+    port.write(cpu, map.gicd, dctlr, 4);
+    return v;
   }
   function setByte(a: number, v: number): void {
     const m = words();
