@@ -13,6 +13,7 @@ import { loadMatrixBaseline } from "../host/explore/baseline.ts";
 import { memoryOptions } from "../host/options.ts";
 import { parseWorkload } from "../host/workload/schema.ts";
 import { runWorkload } from "../host/workload/runner.ts";
+import { runCommand } from "../host/workload/command.ts";
 import { Gic } from "../host/hw/gic.ts";
 import { GICD } from "../host/hw/regs.ts";
 import { point, type Co } from "../host/sim/api.ts";
@@ -340,6 +341,33 @@ describe("vgic run under weak memory (time scheduler: stores drain 40 cycles aft
       expect(s.delivered + s.coalesced + s.dropped + s.lost + s.pending, s.name).toBe(s.raised);
     }
   }, 120_000);
+
+  it("vgic run says of new-vgic what explore says: only its GICD writes were buffered, so a clean run says nothing of its barriers", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-weak-run-"));
+    const wfile = join(dir, "w.json");
+    writeFileSync(wfile, readFileSync(new URL("../workloads/lr-overflow.json", import.meta.url), "utf8"));
+    const run = async (...args: string[]) => {
+      const o = { stdout: "", stderr: "" };
+      const status = await runCommand([wfile, "--duration", "300000", ...args], { out: (x) => { o.stdout += x; }, err: (x) => { o.stderr += x; }, tty: false });
+      expect(status, o.stderr).toBe(0);
+      return o.stdout;
+    };
+    // explore's note for the same design, with "run" for "search"
+    const note = "note: under --memory weak, new-vgic keeps none of its own state in store buffers (only GICD writes are buffered): the run says nothing about its barriers";
+    const text = (await run("--variant", "new-vgic", "--memory", "weak")).split("\n");
+    // right under the store buffers' line, which it qualifies
+    expect(text[text.findIndex((l) => l.startsWith("store buffers: ")) + 1]).toBe(note);
+    const doc = JSON.parse(await run("--variant", "new-vgic", "--memory", "weak", "--json"));
+    expect(doc.results[0].weakStateless).toBe(true);
+    // the buffers did carry its GICD writes: the note is about its own state only
+    expect(doc.results[0].memory.buffered).toBeGreaterThan(0);
+    // the old vGIC's own state is buffered: no note, no field
+    expect(await run("--variant", "xen-4.9", "--memory", "weak")).not.toMatch(/note: under --memory weak/);
+    expect(JSON.parse(await run("--variant", "xen-4.9", "--memory", "weak", "--json")).results[0].weakStateless).toBeUndefined();
+    // under sc memory the question does not arise
+    expect(await run("--variant", "new-vgic")).not.toMatch(/note: under --memory weak/);
+    expect(JSON.parse(await run("--variant", "new-vgic", "--json")).results[0].weakStateless).toBeUndefined();
+  }, 60_000);
 
   it("--memory and --lock-barrier are refused by name when wrong", () => {
     expect(memoryOptions(undefined, undefined)).toEqual({});

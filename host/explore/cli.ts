@@ -23,6 +23,7 @@ import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison
 import { ReplayFileError, parseReplayFile, replayCounterexample, replayVerdict, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
 import { buildFingerprint } from "../fuzz/campaign.ts";
+import { WEAK_STATELESS_DESCRIPTION, weakStatelessNote } from "../sim/memory.ts";
 
 export const EXPLORE_SPEC: CommandSpec = {
   name: "explore",
@@ -88,11 +89,6 @@ export const EXPLORE_FORMAT = "vgic-explore/1";
 export const EXPLORE_MATRIX_FORMAT = "vgic-explore-matrix/1";
 export const EXPLORE_REPLAY_FORMAT = "vgic-explore-replay/1";
 
-/** What a weak-memory search of a design with no buffered state of its own said nothing about. */
-function weakStatelessNote(variants: readonly string[]): string {
-  return `note: under --memory weak, ${variants.join(", ")} keep${variants.length === 1 ? "s" : ""} none of ${variants.length === 1 ? "its" : "their"} own state in store buffers (only GICD writes are buffered): the search says nothing about ${variants.length === 1 ? "its" : "their"} barriers`;
-}
-
 const FindingJson = z.strictObject({
   kind: z.string(), message: z.string(),
   path: z.string().optional().describe("the interrupt's path to the failure (part of the signature)"),
@@ -106,7 +102,7 @@ const CellJson = z.looseObject({
   scenario: z.string(), variant: z.string(), strategy: z.enum(["dfs", "pct", "random"]),
   schedules: z.number().int().describe("schedules run"), exhausted: z.boolean().describe("dfs: every schedule within the bound was run"),
   bound: z.number().int().optional(), elapsedMs: z.number(), schedulesPerSecond: z.number(),
-  weakStateless: z.literal(true).optional().describe("weak memory: the design keeps none of its own state in store buffers (only GICD writes are buffered)"),
+  weakStateless: z.literal(true).optional().describe(WEAK_STATELESS_DESCRIPTION),
   unjudged: z.number().int().optional().describe("schedules that ended in a deadlock or an exception --fail-on leaves out: passed without their state being judged"),
   msToFirst: z.number().optional().describe("time to the first counterexample"),
   counterexample: z.looseObject({
@@ -318,7 +314,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       if (baseline && cmp) for (const l of formatMatrixComparison(cmp, baseline.source)) out(l);
     }
     const stateless = [...new Set(rs.filter((r) => r.weakStateless === true).map((r) => r.variant))];
-    if (stateless.length > 0) process.stderr.write(weakStatelessNote(stateless) + "\n");
+    if (stateless.length > 0) process.stderr.write(weakStatelessNote(stateless, "search") + "\n");
     if (baseline?.options) {
       const note = searchNote(baseline.options, searched);
       if (note !== null) process.stderr.write(note + "\n");
@@ -363,7 +359,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const rate = `${r.schedulesPerSecond.toFixed(0)} schedules/s`;
     const how = (r.strategy === "dfs" ? `dfs, bound ${r.bound}` : r.strategy) + (r.memory === "weak" ? `, weak memory, locks ${r.lockBarrier}` : "");
     out(`== ${scenario.name} under ${variant} (${how})`);
-    if (r.weakStateless === true) out(weakStatelessNote([variant]));
+    if (r.weakStateless === true) out(weakStatelessNote([variant], "search"));
     if (c === undefined) {
       out(`no counterexample in ${r.schedules} schedules (${r.strategy === "dfs" ? (r.exhausted ? "space exhausted within the bound" : "budget spent, space not exhausted") : "sampled"}), ${r.elapsedMs.toFixed(0)} ms, ${rate}`);
       if (r.unjudged > 0) out(unjudgedNote(r, mo.failOn!));

@@ -87,6 +87,17 @@ export interface MemoryOptions {
   lockBarrier?: LockBarrier;
 }
 
+/** A weak-memory result of a design that keeps none of its own state in
+ *  store buffers (the new vGIC's family: only its GICD writes are
+ *  buffered): the JSON field's meaning (`weakStateless`, explore and run). */
+export const WEAK_STATELESS_DESCRIPTION = "weak memory: the design keeps none of its own state in store buffers (only GICD writes are buffered)";
+
+/** What a weak-memory search or run of such designs says nothing about. */
+export function weakStatelessNote(variants: readonly string[], what: "search" | "run"): string {
+  const one = variants.length === 1;
+  return `note: under --memory weak, ${variants.join(", ")} keep${one ? "s" : ""} none of ${one ? "its" : "their"} own state in store buffers (only GICD writes are buffered): the ${what} says nothing about ${one ? "its" : "their"} barriers`;
+}
+
 /** Scheduler index of the first drain choice; threads must stay below it. */
 export const DRAIN_BASE = 128;
 /** drainable stores offered per pCPU (8 pCPUs x 8 = indices 128..191) */

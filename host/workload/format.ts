@@ -3,6 +3,7 @@
 // went, the vGIC's counters, findings), then a comparison across variants.
 
 import type { Perf, WorkloadResult } from "./runner.ts";
+import { weakStatelessNote } from "../sim/memory.ts";
 
 function table(rows: string[][], right: boolean[] = []): string {
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
@@ -47,6 +48,7 @@ export function formatResult(r: WorkloadResult, perf?: Perf): string {
   if (r.memory !== undefined) {
     const m = r.memory;
     out.push(`store buffers: ${n(m.buffered)} stores buffered, ${n(m.scheduled)} drained in time, ${n(m.forced)} by a barrier or an access, ${n(m.staleLoads)} loads read an older value`);
+    if (r.weakStateless === true) out.push(weakStatelessNote([r.variant], "run"));
   }
   for (const s of I.sources) {
     const why = (what: string, m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${v} ${what}: ${k}`);

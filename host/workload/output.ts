@@ -3,6 +3,7 @@
 // reader relies on and lets the bulky ones (timeline, contention) be.
 
 import { z } from "zod";
+import { WEAK_STATELESS_DESCRIPTION } from "../sim/memory.ts";
 
 export const RUN_FORMAT = "vgic-run/1";
 
@@ -45,6 +46,7 @@ const Result = z.strictObject({
     scheduled: int.describe("drains the scheduler chose"), forced: int.describe("drains a barrier, lock, access or second writer forced"),
     staleLoads: int.describe("loads that read a value another pCPU's buffered store had replaced"),
   }).optional().describe("with --memory weak: the store buffers' counters"),
+  weakStateless: z.literal(true).optional().describe(WEAK_STATELESS_DESCRIPTION),
 });
 
 export const RunOutput = z.strictObject({

@@ -6,6 +6,7 @@
 
 import { buildSystem, type System } from "../xen/system.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
+import { isOldVgic } from "../xen/design.ts";
 import type { VgicStats } from "../xen/vgic.ts";
 import { VTIMER_PPI } from "../xen/vgic.ts";
 import type { RunResult, Contention, WaitEdge } from "../sim/machine.ts";
@@ -75,6 +76,10 @@ export interface WorkloadResult {
   steps: number;
   /** with weak memory: the store buffers' counters */
   memory?: { model: "weak"; lockBarrier: LockBarrier } & MemoryStats;
+  /** with weak memory, a design of the new vGIC's family: none of its own
+   *  state was buffered (only its GICD writes), so the run says nothing
+   *  about its barriers (as explore's weakStateless) */
+  weakStateless?: true;
 }
 
 export interface Perf {
@@ -335,7 +340,10 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
     steps: r.steps,
   };
   const mem = sys.machine.memory;
-  if (mem !== null) result.memory = { model: "weak", lockBarrier: mem.lockBarrier, ...mem.stats };
+  if (mem !== null) {
+    result.memory = { model: "weak", lockBarrier: mem.lockBarrier, ...mem.stats };
+    if (!isOldVgic(sys.vgic)) result.weakStateless = true;
+  }
   const secs = Math.max(wallMs, 1e-3) / 1000;
   const perf: Perf = {
     variant: vgic.variant, wallMs: Math.round(wallMs),
