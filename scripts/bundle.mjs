@@ -4,10 +4,9 @@ import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { VERSION_DEFINE, webBuildOptions } from "./web-build.mjs";
 
 rmSync("build/types", { recursive: true, force: true });
-// every output records the package's version (host/version.ts)
-const VERSION_DEFINE = { __VGIC_VERSION__: JSON.stringify(JSON.parse(readFileSync("package.json", "utf8")).version) };
 
 const outfile = "build/vgic.mjs";
 await build({
@@ -52,41 +51,11 @@ for (const f of readdirSync("build/types", { recursive: true, encoding: "utf8" }
 }
 
 // The web page (host/web): build/web/ holds index.html, page.js and
-// worker.js, a static site that runs the same library in the browser. Three
-// modules read files or use node:crypto under Node; the browser build swaps
-// each for its counterpart in host/web/platform/ (the wasm and the profiles
-// are inlined, so the page needs nothing else once loaded). Any other Node
-// built-in reaching the bundle fails the build: platform "browser" cannot
-// resolve it.
+// worker.js, a static site that runs the same library in the browser
+// (scripts/web-build.mjs says how each is bundled).
 const { mkdirSync, copyFileSync } = await import("node:fs");
-const { resolve: resolvePath } = await import("node:path");
-const SWAPS = {
-  [resolvePath("host/hw/wasm.ts")]: resolvePath("host/web/platform/wasm.ts"),
-  [resolvePath("host/sim/profile-source.ts")]: resolvePath("host/web/platform/profile-source.ts"),
-  [resolvePath("host/sim/digest.ts")]: resolvePath("host/web/platform/digest.ts"),
-};
-const browserPlatform = {
-  name: "browser-platform",
-  setup(b) {
-    b.onResolve({ filter: /\/(wasm|profile-source|digest)\.ts$/ }, (args) => {
-      const p = resolvePath(args.resolveDir, args.path);
-      return SWAPS[p] ? { path: SWAPS[p] } : undefined;
-    });
-  },
-};
-const dirTexts = (dir, ext) => Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith(ext) && f !== "schema.json").sort()
-  .map((f) => [f.slice(0, -ext.length), readFileSync(`${dir}/${f}`, "utf8")]));
 mkdirSync("build/web", { recursive: true });
-const web = {
-  bundle: true, platform: "browser", format: "esm", target: "es2022", minify: true, logLevel: "warning", plugins: [browserPlatform],
-  define: {
-    ...VERSION_DEFINE,
-    __VGIC_WASM_BASE64__: JSON.stringify(readFileSync("build/gic.wasm").toString("base64")),
-    __VGIC_PROFILES__: JSON.stringify(dirTexts("profiles", ".json")),
-    __VGIC_WORKLOADS__: JSON.stringify(dirTexts("workloads", ".json")),
-    __VGIC_SCRIPTS__: JSON.stringify(dirTexts("examples", ".gic")),
-  },
-};
+const web = webBuildOptions();
 await build({ ...web, entryPoints: ["host/web/worker.ts"], outfile: "build/web/worker.js" });
 await build({ ...web, entryPoints: ["host/web/page.ts"], outfile: "build/web/page.js" });
 copyFileSync("host/web/index.html", "build/web/index.html");

@@ -13,6 +13,9 @@ import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { explore } from "../host/explore/engine.ts";
 import { toReplayFile } from "../host/explore/replay.ts";
+import { BROKE_WORDS } from "../host/explore/search.ts";
+import { build, type PluginBuild } from "esbuild";
+import { webBuildOptions } from "../scripts/web-build.mjs";
 import { fuzz } from "../host/fuzz/engine.ts";
 import { Gic } from "../host/hw/gic.ts";
 import { parseScript, runScript } from "../host/hw/script.ts";
@@ -171,6 +174,43 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     // the tampered file's story is not left under the refused one
     expect(await page.isHidden("#story")).toBe(true);
     await page.close();
+  }, 60_000);
+
+  it("a replay that broke (an exception the file does not record) is said so in its own colour, neither a failure found nor a pass", async () => {
+    // no built-in scenario and design ends in an exception: the page's worker
+    // is bundled again with a design that throws (tests/scenarios/throwing-variant.mjs)
+    const dir = mkdtempSync(join(tmpdir(), "vgic-web-"));
+    const web = webBuildOptions();
+    const library = { name: "library", setup: (b: PluginBuild) => { b.onResolve({ filter: /\/build\/lib\.mjs$/ }, () => ({ path: join(root, "host", "xen", "vgic.ts") })); } };
+    await build({ ...web, plugins: [...web.plugins, library], entryPoints: [join(root, "tests", "scenarios", "throwing-worker.mjs")], outfile: join(dir, "worker.js") });
+    const { MESSAGE } = await import(join(root, "tests", "scenarios", "throwing-variant.mjs")) as { MESSAGE: string };
+    const c = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
+    const page = await ctx.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.route("**/worker.js", (r) => r.fulfill({ path: join(dir, "worker.js"), contentType: "text/javascript" }));
+    await page.goto(base);
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=replay]");
+    const replay = async (name: string, file: object) => {
+      writeFileSync(join(dir, name), JSON.stringify(file));
+      await page.setInputFiles("#replay-file", join(dir, name));
+      await page.waitForFunction((n) => (document.getElementById("story-title")!.textContent ?? "").startsWith(n), name);
+      return { text: await page.textContent("#replay-status"), verdict: await page.getAttribute("#replay-status", "data-verdict"),
+        colours: await page.$$eval("#replay-status span", (ss) => ss.map((x) => x.className)) };
+    };
+    // the counterexample under its own design still fails: red, as before
+    expect(await replay("c.json", toReplayFile(c))).toEqual({ text: `reproduced: same finding kinds, trace hash ${c.traceHash}`, verdict: "fails", colours: ["bad"] });
+    // under the design that throws, vgic explore --replay says "NOT
+    // reproduced: the run failed: ..." and exits 3 (tests/web-worker.test.ts):
+    // the page says what that status means, in amber, not red
+    expect(await replay("broke.json", { ...toReplayFile(c), variant: "xen-4.8-throws" })).toEqual({
+      text: `NOT reproduced: the run failed: ${MESSAGE}; ${BROKE_WORDS}`, verdict: "broke", colours: ["broke", "broke"],
+    });
+    expect(await page.$eval("#replay-status span", (x) => getComputedStyle(x).color)).toBe("rgb(206, 92, 0)");
+    // its story ends in the exception
+    expect((await page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent))).some((l) => l!.includes(MESSAGE))).toBe(true);
+    await page.close();
+    expect(errors).toEqual([]);
   }, 60_000);
 
   it("replays a fuzz finding file to the same violation, and says so when it does not", async () => {

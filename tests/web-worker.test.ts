@@ -17,6 +17,7 @@ import { scenarioNamed } from "../host/xen/scenarios.ts";
 import { handle } from "../host/web/handle.ts";
 import type { Reply } from "../host/web/protocol.ts";
 import { readmeMatrix } from "./readme-matrix.ts";
+import { loadVariants } from "../host/extend.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const vgic = (args: string[]) => spawnSync(process.execPath, ["build/vgic.mjs", ...args], { cwd: root, encoding: "utf8", timeout: 30_000 });
@@ -79,7 +80,7 @@ describe("the page's worker", () => {
     const c = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
     const ok = ask({ id: 1, kind: "schedule", scenario: "rank-abba", variant: "xen-4.8", schedule: c.schedule, options: {} });
     expect(ok.kind === "replayed" && ok.timeline.traceHash).toBe(c.traceHash);
-    expect(ok.kind === "replayed" && ok.fails).toBe(true); // the seed's deadlock
+    expect(ok.kind === "replayed" && ok.verdict).toBe("fails"); // the seed's deadlock
     const padded = `${c.schedule},0,0`;
     const dir = mkdtempSync(join(tmpdir(), "vgic-worker-"));
     writeFileSync(join(dir, "padded.json"), JSON.stringify({ ...toReplayFile(c), schedule: padded }));
@@ -90,10 +91,32 @@ describe("the page's worker", () => {
     expect(cli.stderr).toBe(`vgic explore: ${join(dir, "padded.json")}: ${got}\n`);
   });
 
-  it("a counterexample that still fails is a failure (vgic explore --replay exits 1)", () => {
+  it("a replay's verdict is vgic explore --replay's: a run that still fails is a failure (exit 1), one that ends in an exception the file does not record broke (exit 3)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-worker-"));
+    /** the worker's reply, and the command's answer with the same design files */
+    const both = (name: string, file: object, ...args: string[]) => {
+      writeFileSync(join(dir, name), JSON.stringify(file));
+      return { r: ask({ id: 1, kind: "replay", name, text: JSON.stringify(file) }), cli: vgic(["explore", ...args, "--replay", join(dir, name)]) };
+    };
     const c = explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!;
-    const r = ask({ id: 1, kind: "replay", name: "c.json", text: JSON.stringify(toReplayFile(c)) });
-    expect(r).toMatchObject({ kind: "replayed", reproduced: true, fails: true });
+    const fails = both("c.json", toReplayFile(c));
+    expect(fails.cli.status).toBe(1);
+    expect(fails.r).toMatchObject({ kind: "replayed", reproduced: true, verdict: "fails" });
+
+    // under a design that throws part-way (a variant file: no built-in
+    // scenario and design ends in an exception) the run ends in one the
+    // file does not record: neither a failure reproduced nor a pass
+    const design = join(root, "tests", "scenarios", "throwing-variant.mjs");
+    const { MESSAGE } = await import(design) as { MESSAGE: string };
+    const [throwing] = await loadVariants(design);
+    const { r: broke, cli } = both("broke.json", { ...toReplayFile(c), variant: throwing!.name }, "--variants", design);
+    if (broke.kind !== "replayed") throw new Error(JSON.stringify(broke));
+    expect(broke).toMatchObject({ reproduced: false, verdict: "broke", reason: `the run failed: ${MESSAGE}` });
+    expect(broke.timeline.findings).toEqual([expect.objectContaining({ kind: "error", where: "vgic_get_target_vcpu" })]);
+    // the command: exit 3, and the same reason
+    expect(cli.stderr).toBe("");
+    expect(cli.status).toBe(3);
+    expect(cli.stdout.split("\n")).toContain(`NOT reproduced: ${broke.reason}`);
   });
 
   it("a finding replays with its planted faults, and ends in the violation only when there is one now", () => {
@@ -104,7 +127,7 @@ describe("the page's worker", () => {
     expect(hashOf([])).not.toBe(hashOf(f.faults));
     const r = ask({ id: 1, kind: "replay", name: "f.json", text: JSON.stringify(f) });
     if (r.kind !== "finding") throw new Error(JSON.stringify(r));
-    expect(r).toMatchObject({ reproduced: true, fails: true });
+    expect(r).toMatchObject({ reproduced: true, verdict: "fails" });
     // the story is the run the finding records: with the fault planted
     expect(r.timeline!.traceHash).toBe(hashOf(f.faults));
     expect(r.timeline!.steps.at(-1)!.text).toMatch(/violation switch-restore at operation \d+: d1v\d switched back in/);
@@ -112,7 +135,7 @@ describe("the page's worker", () => {
     // the same case without the fault passes: no violation closes its story
     const clean = ask({ id: 1, kind: "replay", name: "clean.json", text: JSON.stringify({ ...f, faults: [] }) });
     if (clean.kind !== "finding") throw new Error(JSON.stringify(clean));
-    expect(clean).toMatchObject({ reproduced: false, fails: false, reason: "no violation now" });
+    expect(clean).toMatchObject({ reproduced: false, verdict: "passes", reason: "no violation now" });
     expect(clean.timeline!.steps.some((s) => /violation/.test(s.text))).toBe(false);
   });
 

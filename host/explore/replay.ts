@@ -11,6 +11,7 @@ import { ALL_KINDS, DEFAULT_FAIL_ON, MAX_STEPS, explain, runOnce, withMemory, ty
 import { LOCK_BARRIERS, type LockBarrier, type MemoryOptions } from "../sim/memory.ts";
 
 import { VERSION } from "../version.ts";
+import type { ReplayVerdict } from "./search.ts";
 
 export const FORMAT = "vgic-lab-counterexample";
 
@@ -152,7 +153,7 @@ export function replayCounterexample(file: ReplayFile, scenario: Scenario): Repl
  *  exception other than the recorded one (such as XSA-223's, which is the
  *  finding itself): a schedule the code can no longer follow, or a bug. The
  *  exit status of `vgic explore --replay`: 1, 0 or 3. */
-export function replayVerdict(file: ReplayFile, o: ReplayOutcome): "fails" | "passes" | "broke" {
+export function replayVerdict(file: ReplayFile, o: ReplayOutcome): ReplayVerdict {
   const recorded = new Set(file.findings.map((f) => f.kind));
   const site = (f: { path?: string; where?: string }) => `${f.path ?? ""}@${f.where ?? ""}`;
   const recordedErrors = new Set(file.findings.filter((f) => f.kind === "error").map(site));

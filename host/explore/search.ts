@@ -1,6 +1,6 @@
 // A search's settings as the command line takes them (`vgic explore
-// --strategy --budget --seed --bound --depth`) and a search's verdict as it
-// prints it. No Node built-ins: the web page checks its form and links with
+// --strategy --budget --seed --bound --depth`), a search's verdict as it
+// prints it and a replay's verdict (host/explore/replay.ts). No Node built-ins: the web page checks its form and links with
 // these same functions, and says what the command line says.
 
 import { UsageError, intOption, type Values } from "../io/usage.ts";
@@ -48,3 +48,13 @@ export function verdictText(r: { verdict: Verdict; unjudged: number; counterexam
     default: return `none found (sampled${unjudged})`;
   }
 }
+
+/** What a replayed counterexample says of the run now (replayVerdict in
+ *  host/explore/replay.ts, the exit status of `vgic explore --replay`): it
+ *  still fails (1), it no longer does (0), or it broke (3): the run ended in
+ *  an exception the file does not record, so it was not judged. */
+export type ReplayVerdict = "fails" | "passes" | "broke";
+
+/** A broke replay in words: what exit status 3 ("could not complete") of
+ *  `vgic explore --replay` means for it. */
+export const BROKE_WORDS = "broke: the run ended in an exception the file does not record, so it was not judged (vgic explore --replay exits 3)";

@@ -97,7 +97,7 @@ function replayFinding(post: Post, id: number, name: string, text: string): void
     lines = [...f.trace, ...closing].map((l, i) => `${String(i + 1).padStart(3)}. ${l}`);
   }
   post({
-    id, kind: "finding", reproduced: r.reproduced, fails: r.violation !== null, lines, timeline: tl,
+    id, kind: "finding", reproduced: r.reproduced, verdict: r.violation !== null ? "fails" : "passes", lines, timeline: tl,
     title: `${name}: ${f.target} target, ${f.ops.length} operations`,
     reason: r.reproduced ? null : r.violation === null ? "no violation now" : `now ${r.violation.invariant} at operation ${r.index}: ${r.violation.message}`,
   });
@@ -134,7 +134,7 @@ function answer(post: Post, q: Request): void {
       // as `vgic explore --replay`: a schedule that does not fit the run is refused
       const tl = timeline(withMemory(scenario, memoryOf(q.options)), q.variant, q.schedule);
       // fails as a run of the search fails: a finding of a kind that fails by default
-      post({ id: q.id, kind: "replayed", reproduced: true, fails: tl.findings.some((f) => DEFAULT_FAIL_ON.includes(f.kind)), reason: null, timeline: tl });
+      post({ id: q.id, kind: "replayed", reproduced: true, verdict: tl.findings.some((f) => DEFAULT_FAIL_ON.includes(f.kind)) ? "fails" : "passes", reason: null, timeline: tl });
       return;
     }
     case "replay": {
@@ -144,7 +144,7 @@ function answer(post: Post, q: Request): void {
       const o = replayCounterexample(file, scenario);
       // a weak-memory file is shown under the memory model it was found in
       post({
-        id: q.id, kind: "replayed", reproduced: o.reproduced, fails: replayVerdict(file, o) !== "passes", reason: o.reason ?? null,
+        id: q.id, kind: "replayed", reproduced: o.reproduced, verdict: replayVerdict(file, o), reason: o.reason ?? null,
         timeline: timeline(withMemory(scenario, file), file.variant, file.schedule),
       });
       return;

@@ -5,7 +5,7 @@
 
 import type { Timeline, Snapshot, TimelineStep } from "../explore/timeline.ts";
 import type { CliOptions, ExploreSummary, Named, Reply, Request } from "./protocol.ts";
-import { searchSettings } from "../explore/search.ts";
+import { BROKE_WORDS, searchSettings, type ReplayVerdict } from "../explore/search.ts";
 import { memoryOptions } from "../io/usage.ts";
 
 type Ask = Request extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
@@ -432,7 +432,7 @@ async function runSchedule(scenario: string, variant: string, schedule: string, 
   if (r.kind === "replayed") {
     showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`, "explore", memoryParam(memory));
     const kinds = esc(r.timeline.findings.map((x) => x.kind).join(", ") || "no findings");
-    status("explore-status", `replayed in ${(performance.now() - started).toFixed(0)} ms: ${r.fails ? `<span class="bad">${kinds}</span>` : kinds}`);
+    status("explore-status", `replayed in ${(performance.now() - started).toFixed(0)} ms: ${r.verdict === "fails" ? `<span class="bad">${kinds}</span>` : kinds}`);
   } else if (r.kind === "error") status("explore-status", r.message === STOPPED ? "stopped" : `<span class="bad">link: ${esc(r.message)}</span>`);
   document.body.dataset.exploreMs = (performance.now() - started).toFixed(0);
   document.body.dataset.state = "done";
@@ -442,19 +442,26 @@ async function runSchedule(scenario: string, variant: string, schedule: string, 
 
 /** the latest file asked for: an earlier one's answer is not shown */
 let replaySeq = 0;
+/** a replay's verdict as a colour: red where `vgic explore --replay` exits 1, green 0, amber 3 */
+const VERDICT_CLASS: Record<ReplayVerdict, string> = { fails: "bad", passes: "ok", broke: "broke" };
 
 async function replayFile(file: File): Promise<void> {
   const my = ++replaySeq;
   currentTab = "replay";
   showTab("replay");
   hideStory("replay");
+  const shown = $("replay-status");
+  delete shown.dataset.verdict;
   status("replay-status", `replaying ${esc(file.name)}…`);
   const r = await ask({ kind: "replay", name: file.name, text: await file.text() });
   if (my !== replaySeq) return;
-  // coloured as the command line's exit status: a run that still fails is a failure found
-  const word = (r: { reproduced: boolean; fails: boolean }) => `<span class="${r.fails ? "bad" : "ok"}">${r.reproduced ? "reproduced" : "NOT reproduced"}</span>`;
+  if (r.kind === "replayed" || r.kind === "finding") shown.dataset.verdict = r.verdict;
+  // the words vgic explore --replay prints, coloured as its exit status: a
+  // run that still fails is a failure found, one that broke was not judged
+  const word = (r: { reproduced: boolean; verdict: ReplayVerdict }) => `<span class="${VERDICT_CLASS[r.verdict]}">${r.reproduced ? "reproduced" : "NOT reproduced"}</span>`;
   if (r.kind === "replayed") {
-    status("replay-status", r.reproduced ? `${word(r)}: same finding kinds, trace hash ${esc(r.timeline.traceHash)}` : `${word(r)}: ${esc(r.reason ?? "")}`);
+    const broke = r.verdict === "broke" ? `; <span class="broke">${esc(BROKE_WORDS)}</span>` : "";
+    status("replay-status", (r.reproduced ? `${word(r)}: same finding kinds, trace hash ${esc(r.timeline.traceHash)}` : `${word(r)}: ${esc(r.reason ?? "")}`) + broke);
     showStory(r.timeline, `${file.name}: ${r.timeline.scenario} under ${r.timeline.variant}, schedule ${r.timeline.schedule}`, "replay");
   } else if (r.kind === "finding") {
     status("replay-status", r.reproduced ? `${word(r)}: same violation at the same operation` : `${word(r)}: ${esc(r.reason ?? "")}`);

@@ -5,6 +5,7 @@
 
 import type { ExploreResult } from "../explore/engine.ts";
 import type { Timeline } from "../explore/timeline.ts";
+import type { ReplayVerdict } from "../explore/search.ts";
 
 /** Search and memory settings as the command line spells them (`vgic
  *  explore --strategy pct --budget 200 --memory weak --lock-barrier acq-rel`),
@@ -36,13 +37,16 @@ export type Reply =
   | { id: 0; kind: "hello"; scenarios: Named[]; variants: Named[] }
   | { id: number; kind: "progress"; text: string; fraction?: number }
   | { id: number; kind: "explored"; summary: ExploreSummary; timeline: Timeline | null }
-  /** fails: the run fails now, where `vgic explore --replay` exits 1 (a
-   *  schedule link: a finding of a kind that fails a search by default) */
-  | { id: number; kind: "replayed"; reproduced: boolean; fails: boolean; reason: string | null; timeline: Timeline }
+  /** verdict: `vgic explore --replay`'s (replayVerdict): fails where it
+   *  exits 1, passes where it exits 0, broke where it exits 3 (an exception
+   *  the file does not record: not judged); a schedule link: fails for a
+   *  finding of a kind that fails a search by default, else passes */
+  | { id: number; kind: "replayed"; reproduced: boolean; verdict: ReplayVerdict; reason: string | null; timeline: Timeline }
   /** a fuzz finding file (`vgic fuzz --out`): a timeline for the vgic
    *  target; the hw target's story (its last operations) has no states;
-   *  fails: a violation now, where `vgic fuzz --replay` exits 1 */
-  | { id: number; kind: "finding"; reproduced: boolean; fails: boolean; reason: string | null; title: string; lines: string[]; timeline: Timeline | null }
+   *  verdict: fails for a violation now, where `vgic fuzz --replay` exits 1,
+   *  else passes (it has no third outcome) */
+  | { id: number; kind: "finding"; reproduced: boolean; verdict: Exclude<ReplayVerdict, "broke">; reason: string | null; title: string; lines: string[]; timeline: Timeline | null }
   | { id: number; kind: "workload"; text: string; reportHtml: string; failed: boolean }
   /** the reads made, and the error that stopped the script part-way, if one did */
   | { id: number; kind: "mmio"; lines: string[]; error: string | null }
