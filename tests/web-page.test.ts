@@ -408,4 +408,52 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     expect(await page.textContent("#mmio-out")).toBe("0x08000004 = 0x00000008");
     await page.close();
   }, 60_000);
+
+  it("Stop ends only the run of its own tab: a workload and an exploration go on while the other is stopped", async () => {
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    const workloadStatus = () => page.textContent("#workload-status");
+    // a workload that runs until stopped (as the test above)
+    const startWorkload = async () => {
+      await page.click("nav button[data-tab=workload]");
+      await page.selectOption("#workload-name", "idle-timer");
+      await page.fill("#workload-text", (await page.inputValue("#workload-text")).replace(/"duration": \d+/, '"duration": 480000000000'));
+      await page.click("#workload-run");
+      await page.waitForFunction(() => /running idle-timer under/.test(document.getElementById("workload-status")!.textContent ?? ""));
+    };
+    await startWorkload();
+
+    // Stop on the Workload tab while the Explore tab runs: the exploration
+    // is not cut short (it said "stopped after 0 of 1 design")
+    await page.click("nav button[data-tab=explore]");
+    await page.evaluate(() => { location.hash = "#scenario=rank-abba&variant=xen-4.8&run=1"; });
+    await page.waitForFunction(() => document.body.dataset.state === "exploring");
+    await page.click("nav button[data-tab=workload]");
+    await page.click("#workload-run");
+    await page.waitForFunction(() => document.getElementById("workload-status")!.textContent === "stopped");
+    await page.waitForFunction(() => document.body.dataset.state === "done");
+    expect(await page.textContent("#explore-status")).toMatch(/^explored 1 design in /);
+    expect(await page.$$eval("#explore-results tr[data-v]", (ts) => ts.map((t) => t.textContent))).toEqual([expect.stringMatching(/^xen-4\.8deadlock,lock-inversion/)]);
+
+    // Stop on the Explore tab while a workload runs: the workload goes on
+    await startWorkload();
+    await page.click("nav button[data-tab=explore]");
+    await page.selectOption("#scenario", "lr-pending-migrate");
+    // every design: long enough to stop
+    await page.$$eval("#variants input", (is) => is.forEach((i) => { (i as HTMLInputElement).checked = true; }));
+    await page.click("#run");
+    await page.waitForFunction(() => document.body.dataset.state === "exploring");
+    await page.click("#run");
+    await page.waitForFunction(() => document.body.dataset.state === "done");
+    expect(await page.textContent("#explore-status")).toMatch(/^stopped after \d of 6 designs/);
+    expect(await workloadStatus()).toMatch(/^running idle-timer under/);
+    expect(await page.textContent("#workload-run")).toBe("Stop");
+    // ... and still reports progress
+    const before = await page.getAttribute("#workload-status .bar i", "style");
+    await page.waitForFunction((b) => document.querySelector("#workload-status .bar i")?.getAttribute("style") !== b, before);
+    await page.click("nav button[data-tab=workload]");
+    await page.click("#workload-run");
+    await page.waitForFunction(() => document.getElementById("workload-status")!.textContent === "stopped");
+    await page.close();
+  }, 60_000);
 });

@@ -13,60 +13,78 @@ type Ask = Request extends infer R ? R extends { id: number } ? Omit<R, "id"> : 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
-// ---- the worker: one request at a time; Stop replaces the worker
+// ---- the workers: one per tab, each answering its tab's requests one at a
+// time; Stop ends the worker of its own tab only (and starts it again), so a
+// run in another tab goes on
 
-let worker!: Worker;
+type Hello = Extract<Reply, { kind: "hello" }>;
+type Progress = (r: Extract<Reply, { kind: "progress" }>) => void;
 let nextId = 1;
-const waiting = new Map<number, { resolve: (r: Reply) => void; progress: (r: Extract<Reply, { kind: "progress" }>) => void }>();
-let hello!: Promise<Extract<Reply, { kind: "hello" }>>;
 
 // The worker's code is fetched once and kept as a blob, so a worker started
-// again (Stop) needs no network: the page works offline once loaded.
+// later (another tab, or again after Stop) needs no network: the page works
+// offline once loaded.
 let workerUrl: Promise<string> | null = null;
+const workerCode = (): Promise<string> => workerUrl ??= fetch(new URL("./worker.js", import.meta.url)).then(async (r) => {
+  if (!r.ok) throw new Error(`worker.js: HTTP ${r.status}`);
+  return URL.createObjectURL(new Blob([await r.text()], { type: "text/javascript" }));
+});
 
-function startWorker(): void {
-  workerUrl ??= fetch(new URL("./worker.js", import.meta.url)).then(async (r) => {
-    if (!r.ok) throw new Error(`worker.js: HTTP ${r.status}`);
-    return URL.createObjectURL(new Blob([await r.text()], { type: "text/javascript" }));
-  });
-  const url = workerUrl;
-  hello = url.then((u) => new Promise((resolve) => {
-    worker = new Worker(u, { type: "module" });
-    wire(resolve);
-  }));
+class Channel {
+  private worker: Worker | null = null;
+  private ready: Promise<{ worker: Worker; hello: Hello }> | null = null;
+  /** bumped by stop: a worker still being started for an earlier one is not used */
+  private generation = 0;
+  private readonly waiting = new Map<number, { resolve: (r: Reply) => void; progress: Progress }>();
+
+  /** The worker, started if it is not, once it has said hello. */
+  start(): Promise<{ worker: Worker; hello: Hello }> {
+    const gen = this.generation;
+    this.ready ??= workerCode().then((u) => new Promise((resolve) => {
+      if (gen !== this.generation) return;
+      const worker = new Worker(u, { type: "module" });
+      this.worker = worker;
+      worker.onmessage = (e: MessageEvent<Reply>) => {
+        const m = e.data;
+        if (m.kind === "hello") { resolve({ worker, hello: m }); return; }
+        const w = this.waiting.get(m.id);
+        if (w === undefined) return;
+        if (m.kind === "progress") { w.progress(m); return; }
+        this.waiting.delete(m.id);
+        w.resolve(m);
+      };
+      worker.onerror = (e) => this.answerAll((id) => ({ id, kind: "error", message: `worker: ${e.message}` }));
+    }));
+    return this.ready;
+  }
+
+  async ask(q: Ask, progress: Progress = () => {}): Promise<Reply> {
+    const id = nextId++;
+    const answer = new Promise<Reply>((resolve) => this.waiting.set(id, { resolve, progress }));
+    const { worker } = await this.start();
+    // (stopped while its worker started: already answered)
+    if (this.waiting.has(id)) worker.postMessage({ ...q, id } as Request);
+    return answer;
+  }
+
+  /** End this worker's run: its requests are answered STOPPED; a new worker starts. */
+  stop(): void {
+    this.generation++;
+    this.worker?.terminate();
+    this.worker = null;
+    this.ready = null;
+    this.answerAll((id) => ({ id, kind: "error", message: STOPPED }));
+    void this.start();
+  }
+
+  private answerAll(reply: (id: number) => Reply): void {
+    for (const [id, w] of this.waiting) w.resolve(reply(id));
+    this.waiting.clear();
+  }
 }
 
-function wire(resolve: (h: Extract<Reply, { kind: "hello" }>) => void): void {
-  worker.onmessage = (e: MessageEvent<Reply>) => {
-    const m = e.data;
-    if (m.kind === "hello") { resolve(m); return; }
-    const w = waiting.get(m.id);
-    if (w === undefined) return;
-    if (m.kind === "progress") { w.progress(m); return; }
-    waiting.delete(m.id);
-    w.resolve(m);
-  };
-  worker.onerror = (e) => {
-    for (const [id, w] of waiting) w.resolve({ id, kind: "error", message: `worker: ${e.message}` });
-    waiting.clear();
-  };
-}
-
-async function ask(q: Ask, progress: (r: Extract<Reply, { kind: "progress" }>) => void = () => {}): Promise<Reply> {
-  await hello;
-  const id = nextId++;
-  return new Promise((resolve) => {
-    waiting.set(id, { resolve, progress });
-    worker.postMessage({ ...q, id } as Request);
-  });
-}
-
-function stopWorker(): void {
-  worker.terminate();
-  for (const [id, w] of waiting) w.resolve({ id, kind: "error", message: STOPPED });
-  waiting.clear();
-  startWorker();
-}
+/** Each tab's worker: the Explore tab's at once (it names the scenarios and designs), the others when first asked. */
+const workers = { explore: new Channel(), replay: new Channel(), workload: new Channel(), mmio: new Channel() };
 
 // ---- tabs
 
@@ -400,7 +418,7 @@ async function runExplore(): Promise<void> {
   let done = 0;
   let stopped = false;
   for (const [i, e] of run.rows.entries()) {
-    const r = await ask({ kind: "explore", scenario: f.scenario, variant: e.variant, options: cliOptionsOf(f) },
+    const r = await workers.explore.ask({ kind: "explore", scenario: f.scenario, variant: e.variant, options: cliOptionsOf(f) },
       (p) => status("explore-status", `exploring ${esc(p.text)} ${bar((i + 0.5) / run.rows.length)}`));
     if (r.kind === "explored") { e.summary = r.summary; e.timeline = r.timeline; done++; }
     else if (r.kind === "error") e.error = r.message;
@@ -428,7 +446,7 @@ async function runSchedule(scenario: string, variant: string, schedule: string, 
   $("explore-results").innerHTML = "";
   status("explore-status", `replaying schedule ${esc(schedule)} of ${esc(scenario)} under ${esc(variant)}`);
   const started = performance.now();
-  const r = await ask({ kind: "schedule", scenario, variant, schedule, options: memoryOptionsOf(memory) });
+  const r = await workers.explore.ask({ kind: "schedule", scenario, variant, schedule, options: memoryOptionsOf(memory) });
   if (r.kind === "replayed") {
     showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`, "explore", memoryParam(memory));
     const kinds = esc(r.timeline.findings.map((x) => x.kind).join(", ") || "no findings");
@@ -453,7 +471,7 @@ async function replayFile(file: File): Promise<void> {
   const shown = $("replay-status");
   delete shown.dataset.verdict;
   status("replay-status", `replaying ${esc(file.name)}…`);
-  const r = await ask({ kind: "replay", name: file.name, text: await file.text() });
+  const r = await workers.replay.ask({ kind: "replay", name: file.name, text: await file.text() });
   if (my !== replaySeq) return;
   if (r.kind === "replayed" || r.kind === "finding") shown.dataset.verdict = r.verdict;
   // the words vgic explore --replay prints, coloured as its exit status: a
@@ -504,14 +522,14 @@ setWorkload();
 let workloadRunning = false;
 $("workload-form").onsubmit = async (e) => {
   e.preventDefault();
-  if (workloadRunning) { stopWorker(); return; }
+  if (workloadRunning) { workers.workload.stop(); return; }
   workloadRunning = true;
   $("workload-run").textContent = "Stop";
   $("workload-details").hidden = true;
   $("workload-report").hidden = true;
   $("workload-out").textContent = "";
   status("workload-status", `running ${esc(wsel.value)} ${bar(0)}`);
-  const r = await ask({ kind: "workload", name: `${wsel.value}.json`, text: $<HTMLTextAreaElement>("workload-text").value, variant: $<HTMLSelectElement>("workload-variant").value },
+  const r = await workers.workload.ask({ kind: "workload", name: `${wsel.value}.json`, text: $<HTMLTextAreaElement>("workload-text").value, variant: $<HTMLSelectElement>("workload-variant").value },
     (p) => status("workload-status", `running ${esc(p.text)} ${bar(p.fraction ?? 0)}`));
   workloadRunning = false;
   $("workload-run").textContent = "Run";
@@ -540,7 +558,7 @@ $("mmio-form").onsubmit = async (e) => {
   e.preventDefault();
   const my = ++mmioSeq;
   $("mmio-out").innerHTML = "";
-  const r = await ask({ kind: "mmio", script: $<HTMLTextAreaElement>("mmio-text").value, cpus: $<HTMLInputElement>("mmio-cpus").value, lrs: $<HTMLInputElement>("mmio-lrs").value });
+  const r = await workers.mmio.ask({ kind: "mmio", script: $<HTMLTextAreaElement>("mmio-text").value, cpus: $<HTMLInputElement>("mmio-cpus").value, lrs: $<HTMLInputElement>("mmio-lrs").value });
   if (my !== mmioSeq) return;
   // as vgic mmio: the reads made before a failing line, then its error
   const bad = (m: string) => `<span class="bad">${esc(m)}</span>`;
@@ -569,7 +587,7 @@ async function fromHash(scenarios: Named[], variants: Named[]): Promise<void> {
   // a link replaces what the Explore tab runs: the run going on is stopped
   // first, so no result of it is left under the link's settings
   const interrupted = exploring !== null;
-  if (exploring !== null) { stopWorker(); await exploring; }
+  if (exploring !== null) { workers.explore.stop(); await exploring; }
   if (my !== hashSeq) return;
   const p = new URLSearchParams(location.hash.replace(/^#/, ""));
   const clear = () => {
@@ -616,11 +634,10 @@ async function fromHash(scenarios: Named[], variants: Named[]): Promise<void> {
 
 $("explore-form").onsubmit = (e) => {
   e.preventDefault();
-  if (exploring !== null) stopWorker();
+  if (exploring !== null) workers.explore.stop();
   else track(runExplore());
 };
-startWorker();
-hello.then((h) => {
+workers.explore.start().then(({ hello: h }) => {
   fill(h.scenarios, h.variants);
   // performance.now() counts from the navigation: the page's load time
   const ready = performance.now();
