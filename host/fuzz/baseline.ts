@@ -21,11 +21,11 @@ export interface Baseline {
   source: string;
   signatures: Record<string, Partial<SignatureStats> & { invariant: string }>;
   /** the reference run's seed, budget and parameters, when its report says */
-  run?: { seed: number; cases: number; params: Record<string, string>; shard: string };
+  run?: { seed: number; cases: number; params: Record<string, string>; shard: string; corpus: boolean };
 }
 
 /** "I/N" of a report's shard, "0/1" for a whole run. */
-function shardText(s: unknown): string {
+export function shardText(s: unknown): string {
   const o = s as { index?: unknown; count?: unknown } | null | undefined;
   return typeof o?.index === "number" && typeof o.count === "number" ? `${o.index}/${o.count}` : "0/1";
 }
@@ -36,6 +36,9 @@ export interface Comparison {
   /** in the baseline, not in this run */
   gone: string[];
   unchanged: string[];
+  /** of the unchanged, those seen in another number of cases, when both
+   *  runs ran the same cases (countsComparable); else empty */
+  recounted: string[];
 }
 
 /** Sorted set differences of two signature lists. */
@@ -47,12 +50,41 @@ export function compareSignatures(run: Iterable<string>, baseline: Iterable<stri
     new: sorted([...a].filter((s) => !b.has(s))),
     gone: sorted([...b].filter((s) => !a.has(s))),
     unchanged: sorted([...a].filter((s) => b.has(s))),
+    recounted: [],
   };
 }
 
-/** A comparison fails a run when anything is new or gone. */
+/** The comparison of a run with its baseline: the signatures, and when
+ *  both ran the same cases, the cases each signature was seen in. A count
+ *  is what tells a second bug of a kind the design already shows when the
+ *  losses it causes carry the same path (a dropped re-injection and a race
+ *  already there both end as `lost:acked-not-handled`): the same cases,
+ *  judged again, show it in more of them. */
+export function compareRuns(run: Record<string, Partial<SignatureStats>>, b: Baseline, sameCases: boolean): Comparison {
+  const c = compareSignatures(Object.keys(run), Object.keys(b.signatures));
+  if (sameCases) c.recounted = c.unchanged.filter((s) => run[s]?.count !== undefined && b.signatures[s]!.count !== undefined && run[s]!.count !== b.signatures[s]!.count);
+  return c;
+}
+
+/** Whether this run's cases are the baseline's, one for one, so that a
+ *  signature's count means the same in both: the vgic target generates its
+ *  cases from the seed and the configuration parameters alone (not from
+ *  coverage, which a change to the design would move), so the same seed,
+ *  cases, shard and parameters other than the variant, and no corpus on
+ *  either side, run the same cases. */
+export function countsComparable(b: Baseline, o: FuzzOptions, stats: FuzzStats): boolean {
+  if (o.target !== "vgic" || !b.run || b.run.corpus || o.corpus !== undefined) return false;
+  if (b.run.seed !== o.seed || b.run.cases !== stats.cases || b.run.shard !== shardText(o.shard)) return false;
+  const { variant: _a, ...mine } = o.params ?? {};
+  const { variant: _b, ...theirs } = b.run.params;
+  const ka = Object.keys(mine).sort(), kb = Object.keys(theirs).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && mine[k] === theirs[k]);
+}
+
+/** A comparison fails a run when anything is new or gone, or was seen in
+ *  another number of the same cases. */
 export function changed(c: Comparison): boolean {
-  return c.new.length > 0 || c.gone.length > 0;
+  return c.new.length > 0 || c.gone.length > 0 || c.recounted.length > 0;
 }
 
 /** The baseline of a fuzzing target from a path: a directory of finding
@@ -114,7 +146,10 @@ function addFile(b: Baseline, file: string, target: string, strict: boolean): vo
       b.signatures[so.signature] = { invariant: so.invariant, ...(count !== undefined ? { count } : {}), file: typeof so.file === "string" ? so.file : null };
     });
     if (typeof o.seed === "number" && typeof o.cases === "number") {
-      b.run = { seed: o.seed, cases: o.cases, params: (typeof o.params === "object" && o.params !== null ? o.params : {}) as Record<string, string>, shard: shardText(o.shard) };
+      b.run = {
+        seed: o.seed, cases: o.cases, params: (typeof o.params === "object" && o.params !== null ? o.params : {}) as Record<string, string>,
+        shard: shardText(o.shard), corpus: o.corpus !== false,
+      };
     }
     return;
   }
@@ -152,6 +187,7 @@ export function fuzzReport(o: FuzzOptions, stats: FuzzStats, baseline?: { b: Bas
       new: entries(stats.signatures, c.new),
       gone: entries(b.signatures, c.gone),
       unchanged: entries(stats.signatures, c.unchanged),
+      recounted: c.recounted.map((signature) => ({ ...entries(stats.signatures, [signature])[0]!, baselineCount: b.signatures[signature]!.count ?? 0 })),
     };
   }
   return report;
@@ -174,8 +210,13 @@ export function budgetWarning(b: Baseline, o: FuzzOptions, stats: FuzzStats): st
 export function formatComparison(c: Comparison, source: string, run: Record<string, Partial<SignatureStats>>,
   base: Record<string, Partial<SignatureStats>>): string[] {
   const n = (s: Partial<SignatureStats> | undefined) => (s?.count !== undefined ? ` (${s.count} case${s.count === 1 ? "" : "s"})` : "");
-  const out = [`against ${source}: ${c.new.length} new, ${c.gone.length} gone, ${c.unchanged.length} unchanged`];
+  const more = c.recounted.length > 0 ? ` (${c.recounted.length} seen in another number of cases)` : "";
+  const out = [`against ${source}: ${c.new.length} new, ${c.gone.length} gone, ${c.unchanged.length} unchanged${more}`];
   for (const s of c.new) out.push(`  new:  ${s}${n(run[s])}${run[s]?.file ? ` ${run[s]!.file}` : ""}`);
   for (const s of c.gone) out.push(`  gone: ${s}${n(base[s])}`);
+  for (const s of c.recounted) {
+    const now = run[s]!.count!, was = base[s]!.count!;
+    out.push(`  ${now > was ? "more" : "fewer"}: ${s} (${now} case${now === 1 ? "" : "s"}, baseline ${was})${now > was && run[s]?.file ? ` ${run[s]!.file}` : ""}`);
+  }
   return out;
 }

@@ -1,6 +1,7 @@
 // `vgic fuzz`: the command-line front end of the fuzzer. Exit status (EXIT):
-// 1 when a finding was made (with a baseline: a signature is new or gone)
-// or a replayed finding still fails, 0 when nothing was found, 2 for usage
+// 1 when a finding was made (with a baseline: a signature is new or gone,
+// or seen in another number of the same cases) or a replayed finding still
+// fails, 0 when nothing was found, 2 for usage
 // errors and malformed finding files.
 // Planted faults are not reachable from here except by replaying a finding
 // file that names them.
@@ -9,7 +10,7 @@ import { z } from "zod";
 import {
   fuzz, formatProgress, getTarget, loadCorpus, rates, readFinding, replay, TARGETS, type Finding, type FuzzOptions, type FuzzStats,
 } from "./engine.ts";
-import { budgetWarning, changed, compareSignatures, formatComparison, fuzzReport, loadBaseline, REPORT_FORMAT, REPORT_VERSION, type Baseline } from "./baseline.ts";
+import { budgetWarning, changed, compareRuns, countsComparable, formatComparison, shardText, fuzzReport, loadBaseline, REPORT_FORMAT, REPORT_VERSION, type Baseline } from "./baseline.ts";
 import { FindingError } from "./target.ts";
 import { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
 import { EXIT, UsageError, VARIANTS_OPTION, intOption, stringOption, type CommandSpec, type Parsed } from "../options.ts";
@@ -42,7 +43,7 @@ and coverage on any machine; --seconds N runs for a wall-clock time instead.`,
     corpus: { type: "string", arg: "DIR", help: "keep cases that reached new coverage there, and start from them" },
     replay: { type: "string", arg: "FILE", help: "replay a finding file: exit 1 if it still fails, 0 if not" },
     merge: { type: "string", arg: "DIR", help: "join the --json reports of a sharded vgic campaign found in DIR into\nthe run one machine makes with every shard's cases (findings re-made\nfrom the failing cases, written under --out)" },
-    baseline: { type: "string", arg: "FILE|DIR", help: "compare the finding signatures with a reference run's (a directory of\nfinding files, a finding file or a --json report): report, and fail\non, only new and gone ones" },
+    baseline: { type: "string", arg: "FILE|DIR", help: "compare the finding signatures with a reference run's (a directory of\nfinding files, a finding file or a --json report): report, and fail\non, new and gone ones and, when both ran the same cases, ones seen\nin another number of cases" },
     "baseline-variant": { type: "string", arg: "NAME", help: "the reference is this variant fuzzed first with the same seed and\n--cases (vgic target; needs --variant and --cases)" },
     json: { type: "boolean", help: "one JSON document: the run's report (schemas/fuzz.schema.json, a valid\n--baseline) or the replay's (schemas/fuzz-replay.schema.json)" },
   },
@@ -83,6 +84,8 @@ export const FuzzOutput = z.strictObject({
   }),
   baseline: z.strictObject({
     source: z.string(), new: z.array(SignatureEntry), gone: z.array(SignatureEntry), unchanged: z.array(SignatureEntry),
+    recounted: z.array(SignatureEntry.extend({ baselineCount: z.number().int() }))
+      .describe("of the unchanged, those seen in another number of cases than in the baseline, when both ran the same cases"),
   }).optional(),
 });
 
@@ -264,7 +267,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     };
     const finish = (s: FuzzStats & { curve?: Array<[number, number]>; features?: Array<[number, number]> }): number => {
       progress.clear();
-      const c = baseline ? compareSignatures(Object.keys(s.signatures), Object.keys(baseline.signatures)) : null;
+      const c = baseline ? compareRuns(s.signatures, baseline, countsComparable(baseline, options, s)) : null;
       const warning = baseline ? budgetWarning(baseline, options, s) : null;
       if (warning) err(warning + "\n");
       found.sort((a, b) => a.at - b.at);
@@ -292,7 +295,10 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
       const ref: FuzzOptions = { ...rest, params: { ...options.params, variant: baseVariant }, signaturesOnly: true };
       progress.note(`baseline: variant ${baseVariant}, ${cases} cases`);
       const b = await run(ref);
-      baseline = { source: `variant ${baseVariant}`, signatures: b.signatures };
+      baseline = {
+        source: `variant ${baseVariant}`, signatures: b.signatures,
+        run: { seed: ref.seed, cases: b.cases, params: ref.params ?? {}, shard: shardText(ref.shard), corpus: false },
+      };
     }
     if (merged !== null) {
       const m = merged;
