@@ -49,6 +49,14 @@ describe("workload schema", () => {
     ["two devices on one SPI", (w) => { w.devices[2].irq = 40; }, "devices[2].irq", /got 40, expected an interrupt no other device uses/],
     ["an unknown variant", (w) => { w.variant = "xen-5.0"; }, "variant", /got "xen-5.0", expected one of xen-4.8, v3-posted, v3-fixed, xen-4.9, xen-4.9-no-wmb, new-vgic, all/],
     ["a vCPU that does not exist", (w) => { w.devices[1].target = 5; }, "devices[1].target", /got 5, expected a vCPU below 2/],
+    // a source is a row of the report, named: two rows of one name could not be told apart
+    ["two devices of one name", (w) => { w.devices[3].name = "eth0-rx"; }, "devices[3].name", /got "eth0-rx", expected a name no other device has \(devices\[1\] is "eth0-rx"\)/],
+    ["a device named as another's default", (w) => { w.devices[2].name = "spi33"; w.devices[3].irq = 33; delete w.devices[3].name; }, "devices[3].name", /got "spi33", expected a name no other device has/],
+    ["the virtual timer's row taken", (w) => { w.devices.shift(); w.devices[0].name = "vtimer"; }, "devices[0].name", /got "vtimer", expected a name other than "vtimer"/],
+    // a newline or an escape in a name would forge table rows or reach the terminal
+    ["a control character in a name", (w) => { w.devices[1].name = "eth0\nrx"; }, "devices[1].name", /expected printable text \(no control characters\)/],
+    ["an escape in a name", (w) => { w.devices[1].name = "\u001b[31meth0"; }, "devices[1].name", /expected printable text/],
+    ["a name too long", (w) => { w.devices[1].name = "x".repeat(65); }, "devices[1].name", /expected at most 64 characters/],
     ["an agent moving a non-device interrupt", (w) => { w.affinity.irqs = [40, 99]; }, "affinity.irqs[1]", /got 99, expected an irq of an spi device/],
   ];
   for (const [what, mutate, field, msg] of cases) {

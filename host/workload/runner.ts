@@ -20,7 +20,7 @@ import type { VirtTimer } from "../xen/vtimer.ts";
 import { WorkloadGuest, type GuestIpi, type GuestSpi } from "../guest/workload-guest.ts";
 import { Accounting, type Counts, type SourceCounts, type SourceInfo } from "./accounting.ts";
 import type { Summary } from "./histogram.ts";
-import type { Workload } from "./schema.ts";
+import { sourceName, type Workload } from "./schema.ts";
 import type { ChromeWriter, TraceKind } from "../sim/trace.ts";
 
 /** Timeline windows per run (also the progress granularity). */
@@ -151,7 +151,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   w.devices.forEach((d, i) => {
     if (d.type === "spi") {
       spiDevs.push({ d, src: null, idx: infos.length });
-      infos.push({ name: d.name ?? `spi${d.irq}`, type: "spi", keys: [spiKey(d.irq)] });
+      infos.push({ name: sourceName(d), type: "spi", keys: [spiKey(d.irq)] });
     } else if (d.type === "ipi") {
       let targets = 0;
       if (d.to === "others") targets = ((1 << nv) - 1) & ~(1 << d.from);
@@ -159,7 +159,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
       ipis.push({ sgi: d.sgi, from: d.from, targets, arrival: d.arrival, handlerCycles: d.handlerCycles ?? 0, rng: rngFor(i) });
       const keys: number[] = [];
       for (let t = 0; t < nv; t++) if ((targets >>> t) & 1) keys.push(privateKey(d.sgi, t));
-      infos.push({ name: d.name ?? `sgi${d.sgi}`, type: "ipi", keys });
+      infos.push({ name: sourceName(d), type: "ipi", keys });
     } else {
       tickDev = d;
     }
@@ -167,8 +167,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   // PPI 27 carries the tick and every other timer the guest programs (its
   // agents' deadlines, the end of an idle period), as Linux's hrtimers do;
   // each vCPU has its own
-  const tickName = (tickDev as { name?: string } | null)?.name;
-  infos.push({ name: tickName ?? "vtimer", type: "timer", keys: Array.from({ length: nv }, (_, v) => privateKey(VTIMER_PPI, v)) });
+  infos.push({ name: tickDev !== null ? sourceName(tickDev) : "vtimer", type: "timer", keys: Array.from({ length: nv }, (_, v) => privateKey(VTIMER_PPI, v)) });
   const acct = new Accounting(infos, nv);
 
   const spis: GuestSpi[] = spiDevs.map(({ d, idx }, k) => {

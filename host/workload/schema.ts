@@ -20,7 +20,9 @@ export const MAX_DEVICES = 64;
 
 const cycles = (what: string) => z.number().positive().max(MAX_DURATION).int().describe(`${what}, in cycles (at most 1e12)`);
 const cyclesOrZero = (what: string) => z.number().nonnegative().max(MAX_DURATION).int().describe(`${what}, in cycles (at most 1e12)`);
-const label = z.string().min(1).max(64);
+// printed as a table row and a CSV field: no control characters (a newline
+// or an escape sequence would forge rows or reach the terminal)
+const label = z.string().min(1).max(64).regex(/^[^\x00-\x1f\x7f]*$/, { message: "printable text (no control characters)" });
 
 const Periodic = z.strictObject({
   kind: z.literal("periodic"),
@@ -135,6 +137,16 @@ export const Workload = z.strictObject({
   const spiIrqs = new Map<number, number>();
   const sgis = new Map<number, number>();
   let timers = 0;
+  // each source is a row of the report, by name (the runner's defaults)
+  const names = new Map<string, number>();
+  w.devices.forEach((d, i) => {
+    const name = sourceName(d);
+    if (names.has(name)) bad(["devices", i, "name"], name, `a name no other device has (devices[${names.get(name)}] is ${JSON.stringify(name)})`);
+    else names.set(name, i);
+  });
+  // without a timer device the virtual timer's row is still there
+  const vt = names.get("vtimer");
+  if (vt !== undefined && !w.devices.some((d) => d.type === "timer")) bad(["devices", vt, "name"], "vtimer", "a name other than \"vtimer\", the virtual timer's row");
   w.devices.forEach((d, i) => {
     if (d.type === "spi") {
       if (d.irq >= irqs) bad(["devices", i, "irq"], d.irq, `an SPI below machine.irqs (${irqs})`);
@@ -164,6 +176,11 @@ export const Workload = z.strictObject({
   const budget = eventBudget(w, w.duration);
   if (budget !== null) bad(budget.path, budget.value, budget.expected);
 });
+
+/** A device's name in reports: its own, else spiN, sgiN or vtimer. */
+export function sourceName(d: Workload["devices"][number]): string {
+  return d.name ?? (d.type === "spi" ? `spi${d.irq}` : d.type === "ipi" ? `sgi${d.sgi}` : "vtimer");
+}
 
 /** Expected events of one arrival process over `duration` cycles. */
 function arrivalEvents(a: Arrival, duration: number): number {
@@ -236,7 +253,8 @@ function expectation(issue: z.core.$ZodIssue): string {
     case "invalid_type": return issue.expected === "int" ? "an integer" : `a value of type ${issue.expected}`;
     case "too_small": return issue.origin === "array" ? `at least ${String(issue.minimum)} entries`
       : issue.origin === "string" ? "a non-empty string" : `a number ${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}`;
-    case "too_big": return issue.origin === "array" ? `at most ${String(issue.maximum)} entries` : `a number ${issue.inclusive ? "<=" : "<"} ${String(issue.maximum)}`;
+    case "too_big": return issue.origin === "array" ? `at most ${String(issue.maximum)} entries`
+      : issue.origin === "string" ? `at most ${String(issue.maximum)} characters` : `a number ${issue.inclusive ? "<=" : "<"} ${String(issue.maximum)}`;
     case "invalid_value": return `one of ${issue.values.map((x) => JSON.stringify(x)).join(", ")}`;
     case "invalid_union":
       if (issue.discriminator !== undefined && "options" in issue && issue.options !== undefined) {
