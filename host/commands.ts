@@ -3,7 +3,7 @@
 // explore, fuzz and bench live with their subsystems.
 
 import { z } from "zod";
-import { Gic, type GicConfig } from "./hw/gic.ts";
+import { ConfigError, Gic, shown, type GicConfig } from "./hw/gic.ts";
 import type { ScriptRead } from "./hw/script.ts";
 import { runScriptFile } from "./hw/script-file.ts";
 import { serveCommand } from "./web/serve.ts";
@@ -82,12 +82,27 @@ function gicConfig(v: Values): Partial<GicConfig> {
   return c;
 }
 
+/** The option of each configuration field vgic mmio sets. */
+const MMIO_OPTION_OF: Record<string, string> = {
+  cpus: "--cpus", irqs: "--irqs", priorityBits: "--prio-bits", listRegisters: "--lrs",
+  "map.gicd": "--gicd", "map.gicc": "--gicc", "map.gich": "--gich", "map.gicv": "--gicv",
+};
+
 const MMIO_COMMAND: Command = {
   spec: MMIO_SPEC,
   run({ values, positionals }) {
     if (positionals.length !== 1) throw new UsageError("expected one SCRIPT file");
     const file = positionals[0]!;
-    const gic = Gic.create(gicConfig(values));
+    let gic: Gic;
+    try {
+      gic = Gic.create(gicConfig(values));
+    } catch (e) {
+      // named by the option given, not the configuration field it sets
+      if (!(e instanceof ConfigError)) throw e;
+      const option = MMIO_OPTION_OF[e.field] ?? e.field;
+      const other = e.expected.replace(/\b(map\.gic[dchv]|cpus|irqs|priorityBits|listRegisters)\b/g, (f) => MMIO_OPTION_OF[f] ?? f);
+      throw new UsageError(`${option}: got ${shown(e.value)}, expected ${other}`);
+    }
     const reads: ScriptRead[] = [];
     const json = values.json === true;
     // reads are printed in batches; whatever ran before an error is printed

@@ -106,12 +106,19 @@ const CASES: Case[] = [
   { what: "a 10 MB line", args: ["mmio", longLine], status: 2, says: /^vgic mmio: .*long\.gic:1: line longer than 4096 bytes \(is it a text file\?\)\n$/ },
   { what: "escape sequences", args: ["mmio", `${H}/script-binary.gic`], status: 2, says: /script-binary\.gic:2: unknown command '\\x1b\[31mEVIL\\x1b\]0;title\\x07'/ },
   { what: "line 25", args: ["mmio", `${H}/script-ppi-25.gic`], status: 2, says: /script-ppi-25\.gic:2: interrupt 25 is the maintenance PPI/ },
+  // a bad configuration is named by the option given, not the field it sets
+  { what: "mmio --prio-bits 3", args: ["mmio", "--prio-bits", "3", "examples/sgi-roundtrip.gic"], status: 2, says: /^vgic mmio: --prio-bits: got 3, expected an integer from 4 to 8\n$/ },
+  { what: "mmio --gicc on --gicd", args: ["mmio", "--gicc", "0x08000000", "examples/sgi-roundtrip.gic"], status: 2, says: /^vgic mmio: --gicc: got 134217728, expected a frame base different from --gicd\n$/ },
   // arguments
   { what: "run --seed -1", args: ["run", W, "--seed", "-1"], status: 2, says: /--seed: got "-1", expected an integer from 0 to 4294967295/ },
   { what: "fuzz --seed -1", args: ["fuzz", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 4294967295, got '-1'/ },
   { what: "explore --seed -1", args: ["explore", "rank-abba", "--seed", "-1"], status: 2, says: /--seed: expected an integer from 0 to 2147483648, got '-1'/ },
   { what: "explore --strategy random --bound 5", args: ["explore", "rank-abba", "--strategy", "random", "--bound", "5"], status: 2, says: /^vgic explore: --bound: only with --strategy dfs \(random bounds no preemptions\)\n$/ },
   { what: "explore --seed 9 (dfs)", args: ["explore", "rank-abba", "--seed", "9"], status: 2, says: /^vgic explore: --seed: only with --strategy pct or random/ },
+  // an option that would do nothing here is refused rather than ignored
+  { what: "run --schema with a WORKLOAD", args: ["run", "--schema", W], status: 2, says: /^vgic run: --schema prints the format and runs nothing: no WORKLOAD expected\n$/ },
+  { what: "explore SCENARIO --shard", args: ["explore", "rank-abba", "--shard", "0/2"], status: 2, says: /^vgic explore: --shard: only with --matrix\n$/ },
+  { what: "explore SCENARIO --markdown", args: ["explore", "rank-abba", "--markdown"], status: 2, says: /^vgic explore: --markdown: only with --matrix\n$/ },
   { what: "explore --depth 7 (random)", args: ["explore", "rank-abba", "--strategy", "random", "--depth", "7"], status: 2, says: /^vgic explore: --depth: only with --strategy pct\n$/ },
   { what: "bench --runs 0", args: ["bench", "--hw", "--runs", "0"], status: 2, says: /--runs: expected an integer from 1 to 1000, got '0'/ },
   // a device that never ends (it hung every command that reads a file)

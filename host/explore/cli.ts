@@ -325,6 +325,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   }
 
   if (positionals.length !== 1) throw new UsageError("expected one SCENARIO (or all, or --matrix)");
+  // options of the matrix would be ignored here without a word
+  for (const k of ["shard", "markdown"]) if (values[k] !== undefined) throw new UsageError(`--${k}: only with --matrix`);
   const scenario = scenarios.find((s) => s.name === positionals[0]);
   if (scenario === undefined) throw new UsageError(`unknown scenario '${printable(positionals[0]!)}': expected one of ${scenarios.map((s) => s.name).join(", ")}, or all`);
   const dir = stringOption(values, "out") ?? "counterexamples";

@@ -102,6 +102,10 @@ export async function runCommand(args: string[], io: CommandIo = processIo): Pro
 
 async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: URL | null = null): Promise<number> {
   if (values.schema) {
+    if (positionals.length > 0) {
+      io.err(`vgic run: --schema prints the format and runs nothing: no WORKLOAD expected\n`);
+      return EXIT.usage;
+    }
     io.out(workloadJsonSchemaText());
     return EXIT.ok;
   }
