@@ -194,7 +194,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     const workers = intOption(values, "workers", 1, 256) ?? 1;
     const cases = intOption(values, "cases", 1, 1e12);
     // a case budget alone is the whole budget: no wall-clock limit cuts it
-    const seconds = intOption(values, "seconds", 0, 1e7) ?? (cases === undefined ? 10 : undefined);
+    const seconds = intOption(values, "seconds", 1, 1e7) ?? (cases === undefined ? 10 : undefined);
     const corpus = stringOption(values, "corpus");
     const options: FuzzOptions = {
       target,

@@ -109,14 +109,13 @@ export function parseFinding(x: unknown): Finding {
   if (o.format !== FINDING_FORMAT) throw new FindingError("format", o.format, `"${FINDING_FORMAT}"`);
   if (o.version !== FINDING_VERSION) throw new FindingError("version", o.version, `${FINDING_VERSION}`);
   if (typeof o.target !== "string") throw new FindingError("target", o.target, "a target name");
-  let target: AnyTarget;
-  try {
-    target = getTarget(o.target);
-  } catch (e) {
-    throw new FindingError("target", o.target, (e as Error).message);
-  }
+  if (!Object.hasOwn(TARGETS, o.target)) throw new FindingError("target", o.target, `one of ${Object.keys(TARGETS).join(", ")}`);
+  const target = getTarget(o.target);
+  // a seed as --seed takes it; a case as a run numbers them
+  const range = { seed: 0xffffffff, case: 1e12 } as const;
   for (const k of ["seed", "case"] as const) {
-    if (typeof o[k] !== "number" || !Number.isInteger(o[k])) throw new FindingError(k, o[k], "an integer");
+    const v = o[k];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > range[k]) throw new FindingError(k, v, `an integer from 0 to ${range[k]}`);
   }
   const config = target.parseConfig(o.config, "config");
   const faults = o.faults ?? [];
