@@ -21,7 +21,10 @@
 // it reports what the design did instead: "deadlock" (the machine's
 // wait-for cycle), "dropped" (the design discarded the injection, as v3's
 // MIGRATING check), "lost" (never delivered), "misrouted" (delivered on the
-// wrong vCPU); the table prints that instead of a number.
+// wrong vCPU); the table prints that instead of a number. Each repetition
+// is read from its cause up to the next repetition's cause (finish sets the
+// trace index's window), so a repetition the design lost is "lost", not
+// matched to the next repetition's milestones as one slow delivery.
 
 import { buildSystem, type System } from "../xen/system.ts";
 import { guestCpuInterfaces, guestIrq } from "../xen/setup.ts";
@@ -126,6 +129,10 @@ class MilestoneError extends Error {}
 /** The trace by thread, each list in clock order, searched by time. */
 class TraceIndex {
   private readonly byTid = new Map<number, TraceEvent[]>();
+  /** The end of the repetition being read (exclusive): the next
+   *  repetition's cause. Forward searches stop there, so a repetition the
+   *  design lost is not matched to the next one's milestones. */
+  until = Infinity;
 
   constructor(events: readonly TraceEvent[]) {
     for (const e of events) {
@@ -147,10 +154,10 @@ class TraceIndex {
     return lo;
   }
 
-  /** First event on `tid` at or after `t` matching `pred`, within `horizon` cycles. */
-  first(tid: number, t: number, pred: (e: TraceEvent) => boolean, horizon = 2_000_000): TraceEvent | undefined {
+  /** First event on `tid` at or after `t`, before `until`, matching `pred`. */
+  first(tid: number, t: number, pred: (e: TraceEvent) => boolean): TraceEvent | undefined {
     const l = this.list(tid);
-    for (let i = this.lower(l, t); i < l.length && l[i]!.ts <= t + horizon; i++) if (pred(l[i]!)) return l[i];
+    for (let i = this.lower(l, t); i < l.length && l[i]!.ts < this.until; i++) if (pred(l[i]!)) return l[i];
     return undefined;
   }
 
@@ -315,7 +322,7 @@ class Bench {
     c.at(w.ts + this.gichAccess, "return to guest", "list register written");
     const gack = ix.first(tgt, w.ts, this.isRead(this.map.gicv + GICV.IAR, irq));
     c.at(gack?.ts, "guest acknowledge", "guest GICV_IAR");
-    const d = this.delivered.find((m) => m.irq === irq && m.cycle >= gack!.ts);
+    const d = this.delivered.find((m) => m.irq === irq && m.cycle >= gack!.ts && m.cycle < ix.until);
     if (d === undefined) throw new MilestoneError("no handler entry");
     if (d.vcpu !== vcpu) throw new Misrouted(`delivered on vCPU${d.vcpu}, not vCPU${vcpu}`);
     return { tgt, handler: c.at(d.cycle, "handler", "handler entry"), waited };
@@ -325,7 +332,7 @@ class Bench {
   eoi(c: Chain, irq: number, tgt: number, handler: number): [number, number] {
     const e = this.ix().first(tgt, handler, this.isWrite(this.map.gicv + GICV.EOIR, irq));
     const t = c.at(e?.ts, "EOI", "guest GICV_EOIR");
-    const done = this.completed.find((m) => m.irq === irq && m.cycle >= t);
+    const done = this.completed.find((m) => m.irq === irq && m.cycle >= t && m.cycle < this.ix().until);
     if (done === undefined) throw new MilestoneError("no completion");
     return [t, done.cycle];
   }
@@ -369,11 +376,20 @@ function system(variant: string, profile: CostProfile, o: { pcpus: number; progr
   return new Bench(sys);
 }
 
-/** Run the machine, then turn each repetition into samples. */
-function finish(b: Bench, until: number, reps: number, one: (k: number) => Partial<Record<string, Sample>>): ReturnType<PathDef["run"]> {
+/** Run the machine, then turn each repetition into samples. `cause(k)` is
+ *  when repetition k began (undefined if it never did): each repetition is
+ *  read from its cause up to the next one's, so a repetition the design
+ *  lost reports that rather than the next repetition's delivery. */
+function finish(b: Bench, until: number, reps: number, cause: (k: number) => number | undefined,
+  one: (k: number) => Partial<Record<string, Sample>>): ReturnType<PathDef["run"]> {
   const r = b.sys.machine.run({ until });
   const out: RepResult[] = [];
-  for (let k = 0; k < reps; k++) out.push(classify(b, () => one(k)));
+  const ix = b.ix();
+  for (let k = 0; k < reps; k++) {
+    ix.until = cause(k + 1) ?? Infinity;
+    out.push(classify(b, cause(k) ?? -Infinity, () => one(k)));
+  }
+  ix.until = Infinity;
   if (r.reason === "deadlock") {
     const cyc = r.deadlock?.cycle.map((e) => `${e.thread} spins on ${e.lock} held by ${e.holder ?? "nobody"}`).join("; ") ?? "";
     return { reps: out, global: { outcome: "deadlock", note: cyc } };
@@ -382,18 +398,20 @@ function finish(b: Bench, until: number, reps: number, one: (k: number) => Parti
   return { reps: out };
 }
 
-function classify(b: Bench, one: () => Partial<Record<string, Sample>>): RepResult {
+function classify(b: Bench, from: number, one: () => Partial<Record<string, Sample>>): RepResult {
   try {
     return { samples: one() };
   } catch (e) {
     if (e instanceof Misrouted) return { samples: {}, failure: { outcome: "misrouted", note: e.message } };
     if (e instanceof MilestoneError) {
-      if (b.dropped.length > 0) {
-        const d = b.dropped[b.dropped.length - 1]!;
+      // a drop by the design within this repetition
+      const d = b.dropped.filter((m) => m.cycle >= from && m.cycle < b.ix().until).pop();
+      if (d !== undefined) {
         const stuck = b.sys.gic.isActive(0, d.irq) ? "; the physical SPI stays active (never deactivated)" : "";
         return { samples: {}, failure: { outcome: "dropped", note: `vgic_vcpu_inject_irq dropped IRQ ${d.irq} for vCPU${d.vcpu} (MIGRATING)${stuck}` } };
       }
-      return { samples: {}, failure: { outcome: "lost", note: e.message } };
+      const next = Number.isFinite(b.ix().until) ? " before the next repetition's cause" : "";
+      return { samples: {}, failure: { outcome: "lost", note: `${e.message}${next}` } };
     }
     throw e;
   }
@@ -417,7 +435,7 @@ function spiPath(kind: "local" | "kick" | "wfi"): PathDef["run"] {
       raises.push(t);
       b.sys.machine.at(t, "device", (m) => { m.setLine(SPI, 1); m.setLine(SPI, 0); });
     }
-    return finish(b, START + reps * PERIOD + 100_000, reps, (k) => {
+    return finish(b, START + reps * PERIOD + 100_000, reps, (k) => raises[k], (k) => {
       const c = new Chain();
       const { src, ib } = b.physical(c, SPI, raises[k]!);
       const { tgt, handler } = b.virtual(c, SPI, src, ib, target);
@@ -444,7 +462,7 @@ const vipiPath: PathDef["run"] = (variant, reps, rng, profile) => {
   };
   const b = system(variant, profile, { pcpus: 2, programs: [sender, computeForever] });
   guestIrq(b.sys, { irq: 1, target: 1 });
-  return finish(b, START + reps * PERIOD + 100_000, reps, (k) => {
+  return finish(b, START + reps * PERIOD + 100_000, reps, (k) => starts[k], (k) => {
     const ix = b.ix();
     const c = new Chain();
     const t0 = starts[k];
@@ -480,7 +498,7 @@ const trapPath: PathDef["run"] = (variant, reps, rng, profile) => {
     yield* computeForever(g);
   };
   const b = system(variant, profile, { pcpus: 1, programs: [reader] });
-  return finish(b, START + reps * 5_000 + 50_000, reps, (k) => {
+  return finish(b, START + reps * 5_000 + 50_000, reps, (k) => spans[k]?.[0], (k) => {
     const ix = b.ix();
     const [t0, t1] = spans[k] ?? [];
     if (t0 === undefined || t1 === undefined) throw new MilestoneError("the read did not return");
@@ -527,7 +545,7 @@ const migratePath: PathDef["run"] = (variant, reps, rng, profile) => {
       g.ctx.machine.at(raise2, "device", (m) => { m.setLine(SPI, 1); m.setLine(SPI, 0); });
     };
     b.sys.machine.at(first, "device", (m) => { m.setLine(SPI, 1); m.setLine(SPI, 0); });
-    const r = finish(b, first + 200_000, 1, () => {
+    const r = finish(b, first + 200_000, 1, (k) => (k === 0 ? first : undefined), () => {
       if (w0 < 0) throw new MilestoneError("the first interrupt never reached the handler");
       const c = new Chain();
       c.at(w0, "ITARGETSR trap", "guest ITARGETSR write");
@@ -557,7 +575,8 @@ const overflowPath: PathDef["run"] = (variant, reps, rng, profile) => {
       return t;
     }));
   }
-  const r = finish(b, START + reps * PERIOD + 100_000, reps, (k) => {
+  // a repetition's cause: the first of its six raises
+  const r = finish(b, START + reps * PERIOD + 100_000, reps, (k) => (k < reps ? Math.min(...raises[k]!) : undefined), (k) => {
     const got: Partial<Record<string, Sample>> = {};
     // the samples of one repetition: each interrupt that waited
     irqs.forEach((irq, i) => {
