@@ -99,4 +99,4 @@ export {
 } from "./bench/latency.ts";
 export { runHardwareBench, type Rate } from "./bench/hw.ts";
 export { runSimBench, type SimBench } from "./bench/sim.ts";
-export { runStackBench, type StackRate } from "./bench/stack.ts";
+export { runStackBench, type StackRate, type StackFailure, type StackResult } from "./bench/stack.ts";

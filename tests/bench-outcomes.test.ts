@@ -5,6 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { runLatencyBench, type LatencyResult, type PathResult } from "../host/bench/latency.ts";
 import { benchCommand } from "../host/bench/command.ts";
+import { runStackBench, stackRun, stackRunFailure } from "../host/bench/stack.ts";
+import { parseBenchResult } from "../host/bench/result.ts";
+import { spin_lock } from "../host/sim/lock.ts";
 import { registerVariant, Xen49 } from "../host/xen/variants.ts";
 import { GICC } from "../host/hw/regs.ts";
 import type { Co } from "../host/sim/api.ts";
@@ -35,6 +38,29 @@ class LossyTestDesign extends Xen49 {
     yield* super.vgic_vcpu_inject_irq(ctx, v, virq);
   }
 }
+/** Xen 4.9 that takes the vCPU's vgic lock a second time at its 50th
+ *  injection: it spins on a lock it holds, for ever. */
+class SelfDeadlockTestDesign extends Xen49 {
+  override readonly variant: string = "deadlock-test";
+  private injections = 0;
+  override *vgic_vcpu_inject_irq(ctx: PCpu, v: Vcpu, virq: number): Co {
+    if (++this.injections === 50) yield* spin_lock(ctx, v.lock);
+    yield* super.vgic_vcpu_inject_irq(ctx, v, virq);
+  }
+}
+
+/** Xen 4.9 that throws at its 50th injection. */
+class ThrowingTestDesign extends Xen49 {
+  override readonly variant: string = "throw-test";
+  private injections = 0;
+  override *vgic_vcpu_inject_irq(ctx: PCpu, v: Vcpu, virq: number): Co {
+    if (++this.injections === 50) throw new Error("test design: no injection 50");
+    yield* super.vgic_vcpu_inject_irq(ctx, v, virq);
+  }
+}
+
+registerVariant({ name: "deadlock-test", parent: "xen-4.9", summary: "test only: deadlocks at injection 50", create: (m, o) => new SelfDeadlockTestDesign(m, o) });
+registerVariant({ name: "throw-test", parent: "xen-4.9", summary: "test only: throws at injection 50", create: (m, o) => new ThrowingTestDesign(m, o) });
 registerVariant({ name: "lossy-test", parent: "xen-4.9", summary: "test only: loses every third SPI", create: (m, o) => new LossyTestDesign(m, o) });
 
 async function bench(args: string[]): Promise<{ status: number; out: string }> {
@@ -74,5 +100,59 @@ describe("the latency bench and a design that loses interrupts", () => {
     const doc = JSON.parse((await bench(["--latency", "--variant", "lossy-test", "--reps", "30", "--json"])).out);
     const spi = doc.latency.paths.find((p: PathResult) => p.path === "spi-running/handler");
     expect(spi).toMatchObject({ outcome: "lost", reps: 30, measured: 20 });
+  });
+});
+
+describe("the stack bench and a design that does not complete its injections", () => {
+  // 2 pCPUs, 100,000 cycles warm-up (25 injections a vCPU), 1,000,000 timed
+  const small = { pcpus: 2, cycles: 1_000_000, runs: 1 };
+
+  it("a design that deadlocks: no figure, the wait-for cycle, the run it happened in", () => {
+    const r = runStackBench({ variant: "deadlock-test", ...small });
+    // the warm-up makes 50 injections, the 50th deadlocks
+    expect(r).toMatchObject({ variant: "deadlock-test", pcpus: 2, outcome: "deadlock", run: 0 });
+    expect(r).not.toHaveProperty("median");
+    if (r.outcome === "ok") throw new Error("unreachable");
+    expect(r.note).toMatch(/^pCPU\d spins on d1v\d\.vgic held by pCPU\d$/);
+  });
+
+  it("a design that throws: ERROR with its message", () => {
+    const r = runStackBench({ variant: "throw-test", ...small });
+    expect(r).toMatchObject({ outcome: "error", run: 0 });
+    if (r.outcome === "ok") throw new Error("unreachable");
+    expect(r.note).toMatch(/test design: no injection 50/);
+  });
+
+  it("a design that loses every third SPI: lost, with the count per vCPU", () => {
+    const r = runStackBench({ variant: "lossy-test", ...small });
+    expect(r).toMatchObject({ outcome: "lost", run: 0 });
+    if (r.outcome === "ok") throw new Error("unreachable");
+    // 25 edges a device in the warm-up; the design loses every third of
+    // the 50 it is asked to inject (16 of them), no edge is merged
+    const counts = [...r.note.matchAll(/raised (\d+) times \((\d+) merged\), completed (\d+), (\d) in flight/g)].map((m) => m.slice(1).map(Number));
+    expect(counts).toHaveLength(2);
+    const lost = counts.reduce((a, [raised, merged, done, held]) => a + raised! - merged! - done! - held!, 0);
+    expect(lost).toBe(16);
+  });
+
+  it("every built-in design accounts for every edge raised: completed, merged, or in flight at the end", () => {
+    for (const variant of ["xen-4.8", "v3-fixed", "xen-4.9", "new-vgic"]) {
+      const run = stackRun(variant, 4, 400_000);
+      expect(stackRunFailure(run), variant).toBeUndefined();
+      expect(run.end.reason).toBe("until");
+      expect(run.raised.reduce((a, b) => a + b, 0)).toBe(400);
+    }
+  });
+
+  it("vgic bench --stack prints the outcome instead of a rate and exits 3; --json records it", async () => {
+    const text = await bench(["--stack", "--variant", "deadlock-test", "--runs", "1"]);
+    expect(text.status).toBe(3);
+    expect(text.out).toMatch(/^physical SPI -> guest EOI, deadlock-test, 4 pCPUs, time scheduler +DEADLOCK in the warm-up run: pCPU\d spins on /m);
+    expect(text.out).not.toMatch(/k\/s/);
+    expect(text.out).toMatch(/^load average at the end: /m);
+    const json = await bench(["--stack", "--variant", "throw-test", "--runs", "1", "--json"]);
+    expect(json.status).toBe(3);
+    const doc = parseBenchResult(JSON.parse(json.out));
+    expect(doc.stack).toMatchObject({ variant: "throw-test", outcome: "error", run: 0, note: expect.stringMatching(/no injection 50/) });
   });
 });

@@ -93,6 +93,7 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
     format: "vgic-bench/1", vgicLab: VERSION, createdAt: new Date().toISOString(), host: hostInfo(), profile: profileInfo(profile, origin),
   };
   const say = (s: string) => { if (!values.json) write(s + "\n"); };
+  let status: number = EXIT.ok;
   const h = result.host;
   say(`host: ${h.cpu} (${h.cpus} CPUs), Node ${h.node} ${h.platform}/${h.arch}, load average ${h.load!.start.join(" ")}; profile ${profile.name} (${origin}), ${profile.hz / 1e6} MHz\n`);
   if (all || values.hw) {
@@ -115,7 +116,11 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
     const variant = variantArg === "all" ? "xen-4.9" : variants[0]!;
     const r = runStackBench({ variant, ...(runs !== undefined ? { runs } : {}) });
     result.stack = r as unknown as BenchResult["stack"];
-    say("== whole stack: completed injections per wall-second (goal: 1 M/s)\n" + formatStackRate(r) + `\nnoise: (max - min) / median over the runs: ${spread(r)}%\n`);
+    // a run that deadlocked, threw or lost interrupts has no figure: the
+    // bench could not measure what it says (exit 3, once all is written)
+    if (r.outcome !== "ok") status = EXIT.error;
+    say("== whole stack: completed injections per wall-second (goal: 1 M/s)\n" + formatStackRate(r) +
+      (r.outcome === "ok" ? `\nnoise: (max - min) / median over the runs: ${spread(r)}%\n` : "\n"));
   }
   if (all || values.latency) {
     const lat = runLatencyBench({ profile, variants, seed, ...(reps !== undefined ? { reps } : {}) });
@@ -131,7 +136,7 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
   result.host.load!.end = loadNow();
   say(`load average at the end: ${result.host.load!.end.join(" ")} (compare figures from one run, and ratios; a loaded machine's drift)`);
   if (values.json) write(JSON.stringify(result, null, 2) + "\n");
-  return EXIT.ok;
+  return status;
 }
 
 export const BENCH_COMMAND = {

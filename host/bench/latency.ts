@@ -36,10 +36,11 @@ import { Rng } from "../sim/rng.ts";
 import { GICC, GICD, GICH, GICV, decodeLr } from "../hw/regs.ts";
 import { allVariants } from "../xen/variants.ts";
 import type { DesignNames } from "../xen/design.ts";
+import { runFailure, type Outcome } from "./outcome.ts";
 
 // ---- results
 
-export type Outcome = "ok" | "deadlock" | "dropped" | "lost" | "misrouted" | "error";
+export type { Outcome };
 
 /** One repetition: its total and the stages it splits into, in path order. */
 export interface Sample {
@@ -390,12 +391,8 @@ function finish(b: Bench, until: number, reps: number, cause: (k: number) => num
     out.push(classify(b, cause(k) ?? -Infinity, () => one(k)));
   }
   ix.until = Infinity;
-  if (r.reason === "deadlock") {
-    const cyc = r.deadlock?.cycle.map((e) => `${e.thread} spins on ${e.lock} held by ${e.holder ?? "nobody"}`).join("; ") ?? "";
-    return { reps: out, global: { outcome: "deadlock", note: cyc } };
-  }
-  if (r.reason === "error") return { reps: out, global: { outcome: "error", note: r.error?.message ?? "error" } };
-  return { reps: out };
+  const global = runFailure(r);
+  return global === undefined ? { reps: out } : { reps: out, global };
 }
 
 function classify(b: Bench, from: number, one: () => Partial<Record<string, Sample>>): RepResult {

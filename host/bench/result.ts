@@ -59,11 +59,21 @@ export const BenchResult = z.strictObject({
   latency: Latency.optional(),
   hardware: z.array(Rate).optional().describe("register round trips per wall-second"),
   machine: z.looseObject({ rates: z.array(SimRate), overheadNsPerPoint: num }).optional().describe("scheduler steps per wall-second"),
-  stack: z.looseObject({
-    variant: z.string(), pcpus: z.number().int(), median: num, min: num, max: num, runs: z.number().int(),
-    injections: z.number().int(), perVcpu: z.array(z.number().int().min(1)).describe("completed injections a run, per vCPU; every vCPU has a device, so none is zero"),
-    cyclesPerSecond: num,
-  }).optional().describe("whole-stack completed injections per wall-second"),
+  stack: z.union([
+    z.looseObject({
+      variant: z.string(), pcpus: z.number().int(),
+      outcome: z.literal("ok").optional().describe("every run ran to its end and accounted for every interrupt raised; absent in documents of earlier versions, which did not check"),
+      median: num, min: num, max: num, runs: z.number().int(),
+      injections: z.number().int(), perVcpu: z.array(z.number().int().min(1)).describe("completed injections a run, per vCPU; every vCPU has a device, so none is zero"),
+      cyclesPerSecond: num,
+    }),
+    z.strictObject({
+      variant: z.string(), pcpus: z.number().int(),
+      outcome: z.enum(["deadlock", "error", "lost"]).describe("what a run did instead of completing its injections: no figure"),
+      note: z.string(),
+      run: z.number().int().nonnegative().describe("the run that failed: 0 is the warm-up, 1 the first timed run"),
+    }),
+  ]).optional().describe("whole-stack completed injections per wall-second"),
 });
 export type BenchResult = z.infer<typeof BenchResult>;
 
@@ -144,7 +154,12 @@ export function compareResults(old: BenchResult, now: BenchResult): Change[] {
       if (q !== undefined) numeric("machine", r.name, "steps/s (median)", q.median, r.median);
     }
   }
-  if (old.stack && now.stack) numeric("stack", `${now.stack.variant}, ${now.stack.pcpus} pCPUs`, "injections/s (median)", old.stack.median, now.stack.median);
+  if (old.stack && now.stack) {
+    const key = `${now.stack.variant}, ${now.stack.pcpus} pCPUs`;
+    const [a, b] = [old.stack, now.stack];
+    if ("median" in a && "median" in b) numeric("stack", key, "injections/s (median)", a.median, b.median);
+    else if ((a.outcome ?? "ok") !== (b.outcome ?? "ok")) out.push({ section: "stack", key, unit: "outcome", old: a.outcome ?? "ok", now: b.outcome ?? "ok" });
+  }
   return out;
 }
 

@@ -2,16 +2,21 @@
 // hypervisor (do_IRQ, injection into a list register), acknowledged and
 // deactivated by the guest through GICV, the LR folded at the next entry.
 // Reported as completed injections per wall-clock second with the `time`
-// scheduler, median of several runs.
+// scheduler, median of several runs. A run that did not get there (the
+// design deadlocked, threw, or lost interrupts) gives no figure: the bench
+// reports what happened instead.
 
 import { buildSystem } from "../xen/system.ts";
 import { gic_cpu_init, gic_dist_init, gic_set_affinity, gic_unmask_irq } from "../guest/driver.ts";
 import type { GuestCpu } from "../guest/guest.ts";
 import type { Co } from "../sim/api.ts";
+import type { RunResult } from "../sim/machine.ts";
+import { runFailure, type Failure } from "./outcome.ts";
 
 export interface StackRate {
   variant: string;
   pcpus: number;
+  outcome: "ok";
   /** completed injections (guest EOI) per wall second: median, min, max */
   median: number;
   min: number;
@@ -23,6 +28,16 @@ export interface StackRate {
   /** simulated cycles per wall second */
   cyclesPerSecond: number;
 }
+
+/** A stack bench whose run did not do what the bench measures: no figure. */
+export interface StackFailure extends Failure {
+  variant: string;
+  pcpus: number;
+  /** the run that failed: 0 is the warm-up, 1 the first timed run */
+  run: number;
+}
+
+export type StackResult = StackRate | StackFailure;
 
 /** One run: `pcpus` pinned vCPUs, one edge SPI per vCPU firing every
  *  `period` cycles, for `cycles` simulated cycles after boot. The boot vCPU
@@ -49,33 +64,69 @@ export function stackRun(variant: string, pcpus: number, cycles: number, period 
   });
   sys.vgic.observer.completed = (_irq, v) => { completed++; perVcpu[v.vcpu_id]!++; };
   const boot = 400_000;
+  // edges per device, and those that found the SPI still pending at the
+  // distributor (an edge then sets nothing: the GIC merges the two)
+  const raised = new Array<number>(pcpus).fill(0);
+  const merged = new Array<number>(pcpus).fill(0);
   // each device keeps one event in flight: it schedules its next edge
-  for (const irq of spis) {
+  spis.forEach((irq, i) => {
     const fire = (t: number) => sys.machine.at(t, "dev", (m) => {
+      raised[i]!++;
+      if (m.gic.isPending(0, irq)) merged[i]!++;
       m.setLine(irq, 1);
       m.setLine(irq, 0);
       if (t + period < boot + cycles) fire(t + period);
     });
     fire(boot + irq);
-  }
+  });
   const t0 = process.hrtime.bigint();
-  sys.machine.run({ until: boot + cycles });
+  const end = sys.machine.run({ until: boot + cycles });
   const ns = Number(process.hrtime.bigint() - t0);
-  return { completed, perVcpu, ns, cycles: boot + cycles, sys };
+  return { completed, perVcpu, raised, merged, spis, ns, cycles: boot + cycles, sys, end };
 }
 
-export function runStackBench(opts: { variant?: string; pcpus?: number; cycles?: number; runs?: number; period?: number } = {}): StackRate {
+/** Whether a run measured what the bench says: it ran to its end (no
+ *  deadlock, no exception, not stopped early), and every edge a device
+ *  raised was completed by the guest, merged into one still pending, or is
+ *  still in flight at the end: pending or active at the distributor (the
+ *  guest's EOI of a hardware list register deactivates the physical SPI,
+ *  and the completion is counted at that EOI). */
+export function stackRunFailure(run: ReturnType<typeof stackRun>): Failure | undefined {
+  const end: RunResult = run.end;
+  const f = runFailure(end);
+  if (f !== undefined) return f;
+  if (end.reason !== "until") {
+    return { outcome: "error", note: `the run ended (${end.reason}) at cycle ${Math.min(...end.clocks)}, before cycle ${run.cycles}` };
+  }
+  const gic = run.sys.gic;
+  const wrong: string[] = [];
+  let lost = 0;
+  run.spis.forEach((irq, v) => {
+    const held = (gic.isPending(0, irq) ? 1 : 0) + (gic.isActive(0, irq) ? 1 : 0);
+    const missing = run.raised[v]! - run.merged[v]! - run.perVcpu[v]! - held;
+    if (missing === 0) return;
+    if (missing > 0) lost += missing;
+    wrong.push(`vCPU${v}: SPI ${irq} raised ${run.raised[v]} times (${run.merged[v]} merged), completed ${run.perVcpu[v]}, ${held} in flight at the end`);
+  });
+  if (wrong.length === 0) return undefined;
+  return { outcome: lost > 0 ? "lost" : "error", note: wrong.join("; ") };
+}
+
+export function runStackBench(opts: { variant?: string; pcpus?: number; cycles?: number; runs?: number; period?: number } = {}): StackResult {
   const variant = opts.variant ?? "xen-4.9";
   const pcpus = opts.pcpus ?? 4;
   const cycles = opts.cycles ?? 40_000_000;
   const runs = opts.runs ?? 5;
   const period = opts.period ?? 4000;
-  stackRun(variant, pcpus, cycles / 10, period); // warm-up
   const rates: number[] = [];
   let injections = 0, cps = 0;
   let perVcpu: number[] = [];
-  for (let r = 0; r < runs; r++) {
-    const run = stackRun(variant, pcpus, cycles, period);
+  // run 0 is the warm-up, checked like the others
+  for (let r = 0; r <= runs; r++) {
+    const run = stackRun(variant, pcpus, r === 0 ? cycles / 10 : cycles, period);
+    const failed = stackRunFailure(run);
+    if (failed !== undefined) return { variant, pcpus, ...failed, run: r };
+    if (r === 0) continue;
     // every vCPU has a device: one that handled nothing means the bench
     // measured less than it says
     const idle = run.perVcpu.flatMap((n, v) => (n === 0 ? [v] : []));
@@ -86,11 +137,13 @@ export function runStackBench(opts: { variant?: string; pcpus?: number; cycles?:
     cps = run.cycles / (run.ns / 1e9);
   }
   rates.sort((a, b) => a - b);
-  return { variant, pcpus, median: rates[rates.length >> 1]!, min: rates[0]!, max: rates[rates.length - 1]!, runs, injections, perVcpu, cyclesPerSecond: cps };
+  return { variant, pcpus, outcome: "ok", median: rates[rates.length >> 1]!, min: rates[0]!, max: rates[rates.length - 1]!, runs, injections, perVcpu, cyclesPerSecond: cps };
 }
 
-export function formatStackRate(r: StackRate): string {
-  return `physical SPI -> guest EOI, ${r.variant}, ${r.pcpus} pCPUs, time scheduler`.padEnd(70) +
+export function formatStackRate(r: StackResult): string {
+  const what = `physical SPI -> guest EOI, ${r.variant}, ${r.pcpus} pCPUs, time scheduler`.padEnd(70);
+  if (r.outcome !== "ok") return `${what} ${r.outcome.toUpperCase()} in ${r.run === 0 ? "the warm-up run" : `timed run ${r.run}`}: ${r.note}`;
+  return what +
     ` ${(r.median / 1e3).toFixed(1).padStart(7)} k/s  (min ${(r.min / 1e3).toFixed(1)}, max ${(r.max / 1e3).toFixed(1)}, ${r.runs} runs;` +
     ` ${r.injections} injections a run (per vCPU ${r.perVcpu.join("/")}); ${(r.cyclesPerSecond / 1e6).toFixed(0)} M simulated cycles/s)`;
 }
