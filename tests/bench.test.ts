@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runLatencyBench, type LatencyResult, type PathResult } from "../host/bench/latency.ts";
 import { benchCommand } from "../host/bench/command.ts";
+import { UsageError } from "../host/options.ts";
 import { runStackBench, stackRun } from "../host/bench/stack.ts";
 import {
   BenchResult, compareResults, formatChanges, parseBenchResult,
@@ -157,7 +158,8 @@ describe("vgic bench --json and --compare", () => {
     const old = structuredClone(doc) as BenchResult;
     const trap = old.latency!.paths.find((p) => p.path === "trap")!;
     trap.total!.median = 1000;
-    const changes = compareResults(old, parseBenchResult(doc));
+    const { changes, notCompared } = compareResults(old, parseBenchResult(doc));
+    expect(notCompared).toEqual([]);
     const moved = changes.filter((c) => c.delta !== 0);
     expect(moved).toEqual([expect.objectContaining({ section: "latency", key: "trap xen-4.9", old: 1000, now: 1356, delta: 356 })]);
     expect(formatChanges(changes)).toMatch(/trap xen-4\.9 +1,000 +1,356 +\+35\.6%/);
@@ -190,8 +192,65 @@ describe("vgic bench --json and --compare", () => {
     const p = old.latency!.paths.find((x) => x.path === "migration")!;
     p.outcome = "dropped";
     delete p.total;
-    const c = compareResults(old, parseBenchResult(doc)).find((x) => x.key === "migration xen-4.9");
+    const c = compareResults(old, parseBenchResult(doc)).changes.find((x) => x.key === "migration xen-4.9");
     expect(c).toMatchObject({ old: "dropped", now: "ok", unit: "outcome" });
+  });
+
+  it("--compare compares latency only under the same cost profile, and says so", () => {
+    const now = parseBenchResult(doc);
+    const old = structuredClone(now);
+    old.profile.costs.mmioTrap = 2000;
+    old.latency!.paths.find((p) => p.path === "trap")!.total!.median = 2000;
+    const r = compareResults(old, now);
+    expect(r.changes).toEqual([]);
+    expect(r.notCompared).toEqual(["latency: modelled cycles of another cost profile (profile xgene-xen with other costs: mmioTrap 2000 before, 1356 now)"]);
+    old.profile = { ...now.profile, name: "other" };
+    expect(compareResults(old, now).notCompared).toEqual(["latency: modelled cycles of another cost profile (profile other before, xgene-xen now)"]);
+  });
+
+  it("--compare says which figures are in one document only", () => {
+    const now = parseBenchResult(doc);
+    const old = structuredClone(now);
+    old.latency!.paths = old.latency!.paths.filter((p) => p.path !== "trap");
+    old.latency!.paths.push({ ...old.latency!.paths[0]!, variant: "xen-4.8" });
+    const r = compareResults(old, now);
+    expect(r.changes.map((c) => c.key)).not.toContain("trap xen-4.9");
+    expect(r.changes).toHaveLength(now.latency!.paths.length - 1);
+    expect(r.notCompared).toEqual(["latency: figures 1 only in the earlier document (spi-running/handler xen-4.8), 1 only in this run"]);
+  });
+
+  it("--compare compares the stack figure only for the same design and pCPUs", () => {
+    const stack = { variant: "xen-4.9", pcpus: 4, outcome: "ok" as const, median: 100_000, min: 90_000, max: 110_000, runs: 5, injections: 39_996, perVcpu: [9999, 9999, 9999, 9999], cyclesPerSecond: 4e7 };
+    const now = { ...parseBenchResult(doc), stack };
+    const same = compareResults({ ...now, stack: { ...stack, median: 80_000 } }, now);
+    expect(same.changes.filter((c) => c.section === "stack")).toEqual([expect.objectContaining({ key: "xen-4.9, 4 pCPUs", old: 80_000, now: 100_000 })]);
+    for (const [other, says] of [
+      [{ ...stack, variant: "xen-4.8", median: 50_000 }, "stack: another measurement (xen-4.8, 4 pCPUs before, xen-4.9, 4 pCPUs now)"],
+      [{ ...stack, pcpus: 2, median: 50_000 }, "stack: another measurement (xen-4.9, 2 pCPUs before, xen-4.9, 4 pCPUs now)"],
+    ] as const) {
+      const r = compareResults({ ...now, stack: other }, now);
+      expect(r.changes.filter((c) => c.section === "stack")).toEqual([]);
+      expect(r.notCompared).toEqual([says]);
+    }
+  });
+
+  it("--compare with nothing in common: exit 2 naming why, before running (or after, when only the figures differ)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-bench-"));
+    const file = join(dir, "hw.json");
+    const hwOnly = { ...(doc as BenchResult), latency: undefined, hardware: [{ name: "x", median: 1, min: 1, max: 1, runs: 1 }] };
+    writeFileSync(file, JSON.stringify(hwOnly));
+    let out = "";
+    const status = await benchCommand(["--latency", "--compare", file], (s) => { out += s; }).catch((e: Error) => e);
+    expect(status).toBeInstanceOf(UsageError);
+    expect((status as Error).message).toBe(`--compare: ${file} has no figure in common with this run: latency: not in it`);
+    expect(out).toBe("");
+    // the same sections, no figure of the same name
+    const renamed = structuredClone(doc) as BenchResult;
+    for (const p of renamed.latency!.paths) p.path = `old-${p.path}`;
+    writeFileSync(file, JSON.stringify(renamed));
+    out = "";
+    expect(await benchCommand(["--latency", "--reps", "2", "--variant", "xen-4.9", "--compare", file], (s) => { out += s; })).toBe(2);
+    expect(out).toMatch(/== change against .*\nno figure in common\nnot compared: latency: figures 11 only in the earlier document \(old-spi-running\/handler xen-4\.9; old-spi-running\/eoi xen-4\.9; old-spi-kick\/handler xen-4\.9; \.\.\.\), 11 only in this run\n/);
   });
 
   it("the table prints the published figures beside the modelled ones and the outcome instead of a number", async () => {

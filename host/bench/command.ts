@@ -11,9 +11,11 @@ import { parseJson, printable, readTextFile } from "../io/input.ts";
 import { EXIT, UsageError, VARIANTS_OPTION, intOption, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
 import { formatRates, runHardwareBench } from "./hw.ts";
 import { formatSimBench, runSimBench } from "./sim.ts";
-import { formatStackRate, runStackBench } from "./stack.ts";
+import { STACK_PCPUS, formatStackRate, runStackBench } from "./stack.ts";
 import { formatLatency, runLatencyBench } from "./latency.ts";
-import { compareResults, formatChanges, hostInfo, loadNow, spread, parseBenchResult, profileInfo, type BenchResult } from "./result.ts";
+import {
+  SECTIONS, compareResults, formatChanges, hostInfo, loadNow, nothingInCommon, spread, parseBenchResult, profileInfo, type BenchResult,
+} from "./result.ts";
 import { loadProfile, profilePath } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
@@ -48,7 +50,7 @@ export const BENCH_SPEC: CommandSpec = {
     reps: { type: "string", arg: "N", help: "repetitions per latency path (200; migration at most 50)" },
     seed: { type: "string", arg: "N", help: "seed of the latency paths' timing offsets (1)" },
     profile: { type: "string", arg: "NAME|PATH", help: "cost profile for --latency: a name in profiles/ or a file (xgene-xen)" },
-    compare: { type: "string", arg: "FILE", help: "print the change of every figure against an earlier --json result" },
+    compare: { type: "string", arg: "FILE", help: "print the change of every figure measured the same way in an earlier --json result, and what could not be compared" },
     iterations: { type: "string", arg: "N", help: "operations per timed run of --hw (1000000)" },
     runs: { type: "string", arg: "N", help: "timed runs of --hw/--sim/--stack; the median is reported (7)" },
     json: { type: "boolean", help: "one JSON document (schemas/bench.schema.json)" },
@@ -92,6 +94,15 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
   const result: BenchResult = {
     format: "vgic-bench/1", vgicLab: VERSION, createdAt: new Date().toISOString(), host: hostInfo(), profile: profileInfo(profile, origin),
   };
+  // one design for the throughput figure: the named one, xen-4.9 for "all"
+  const stackVariant = variantArg === "all" ? "xen-4.9" : variants[0]!;
+  if (previous !== undefined) {
+    const run = { hardware: all || values.hw, machine: all || values.sim, stack: all || values.stack, latency: all || values.latency };
+    const why = nothingInCommon(previous, {
+      sections: SECTIONS.filter((s) => run[s]), profile: result.profile, variants, stack: { variant: stackVariant, pcpus: STACK_PCPUS },
+    });
+    if (why.length > 0) throw new UsageError(`--compare: ${printable(compare!)} has no figure in common with this run: ${why.join("; ")}`);
+  }
   const say = (s: string) => { if (!values.json) write(s + "\n"); };
   let status: number = EXIT.ok;
   const h = result.host;
@@ -112,9 +123,7 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
     say("== machine: scheduler steps per wall-second\n" + formatSimBench(b) + "\n");
   }
   if (all || values.stack) {
-    // one design for the throughput figure: the named one, xen-4.9 for "all"
-    const variant = variantArg === "all" ? "xen-4.9" : variants[0]!;
-    const r = runStackBench({ variant, ...(runs !== undefined ? { runs } : {}) });
+    const r = runStackBench({ variant: stackVariant, pcpus: STACK_PCPUS, ...(runs !== undefined ? { runs } : {}) });
     result.stack = r as unknown as BenchResult["stack"];
     // a run that deadlocked, threw or lost interrupts has no figure: the
     // bench could not measure what it says (exit 3, once all is written)
@@ -128,10 +137,17 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
     say("== injection latency: modelled cycles per path\n" + formatLatency(lat, profile.name) + "\n");
   }
   if (previous !== undefined) {
-    const changes = compareResults(previous, result);
+    const { changes, notCompared } = compareResults(previous, result);
     // with --json the comparison goes to stderr, the document alone to stdout
     const tell = values.json ? (s: string) => process.stderr.write(s + "\n") : say;
-    tell(`== change against ${compare} (${previous.createdAt}, profile ${previous.profile.name}): medians\n` + formatChanges(changes) + "\n");
+    const head = `== change against ${compare} (${previous.createdAt}, profile ${previous.profile.name}): medians\n`;
+    const not = notCompared.map((l) => `not compared: ${l}\n`).join("");
+    if (changes.length === 0) {
+      // (the sections matched, their figures did not: paths or operations
+      // of another version)
+      tell(head + `no figure in common\n${not}`);
+      if (status === EXIT.ok) status = EXIT.usage;
+    } else tell(head + formatChanges(changes) + "\n" + not);
   }
   result.host.load!.end = loadNow();
   say(`load average at the end: ${result.host.load!.end.join(" ")} (compare figures from one run, and ratios; a loaded machine's drift)`);

@@ -121,46 +121,107 @@ export interface Change {
   ratio?: number;
 }
 
-/** Every figure present in both documents, with its change (medians). */
-export function compareResults(old: BenchResult, now: BenchResult): Change[] {
+export interface Comparison {
+  /** every figure measured the same way in both documents */
+  changes: Change[];
+  /** what could not be compared, and why, one line each */
+  notCompared: string[];
+}
+
+/** Why two profiles give different modelled cycles, or undefined when they
+ *  are the same (name, clock and every cost). */
+export function profileDifference(a: BenchResult["profile"], b: BenchResult["profile"]): string | undefined {
+  if (a.name !== b.name) return `profile ${a.name} before, ${b.name} now`;
+  if (a.hz !== b.hz) return `profile ${a.name} at ${a.hz} Hz before, ${b.hz} Hz now`;
+  const costs = [...new Set([...Object.keys(a.costs), ...Object.keys(b.costs)])].filter((k) => a.costs[k] !== b.costs[k]);
+  if (costs.length > 0) return `profile ${a.name} with other costs: ${costs.map((k) => `${k} ${a.costs[k] ?? "none"} before, ${b.costs[k] ?? "none"} now`).join(", ")}`;
+  return undefined;
+}
+
+export const SECTIONS: readonly Change["section"][] = ["hardware", "machine", "stack", "latency"];
+
+/** What the stack figure measured: the design and the pCPUs. */
+export const stackKey = (s: { variant: string; pcpus: number }): string => `${s.variant}, ${s.pcpus} pCPUs`;
+
+/** The change of every figure measured the same way in both documents
+ *  (medians): latency by path and design under the same cost profile,
+ *  hardware and machine rates by name, the stack by design and pCPUs; and
+ *  what could not be compared. */
+export function compareResults(old: BenchResult, now: BenchResult): Comparison {
   const out: Change[] = [];
+  const notCompared: string[] = [];
   const numeric = (section: Change["section"], key: string, unit: string, a: number, b: number) => {
     out.push({ section, key, unit, old: a, now: b, delta: b - a, ratio: a === 0 ? (b === 0 ? 0 : Infinity) : (b - a) / a });
   };
-  if (old.latency && now.latency) {
-    const prev = new Map(old.latency.paths.map((p) => [`${p.path} ${p.variant}`, p]));
-    for (const p of now.latency.paths) {
-      const key = `${p.path} ${p.variant}`;
-      const q = prev.get(key);
-      if (q === undefined) continue;
-      if (p.outcome !== q.outcome || p.total === undefined || q.total === undefined) {
-        if (p.outcome !== q.outcome) out.push({ section: "latency", key, unit: "outcome", old: q.outcome, now: p.outcome });
-        continue;
+  /** Pair the figures of a section by key; those in one document only are counted. */
+  const pair = <T>(section: Change["section"], before: readonly T[], after: readonly T[], key: (x: T) => string, both: (k: string, a: T, b: T) => void) => {
+    const prev = new Map(before.map((x) => [key(x), x]));
+    let onlyNow = 0;
+    for (const x of after) {
+      const k = key(x);
+      const q = prev.get(k);
+      if (q === undefined) onlyNow++;
+      else {
+        prev.delete(k);
+        both(k, q, x);
       }
-      numeric("latency", key, "cycles (median)", q.total.median, p.total.median);
+    }
+    const parts = [];
+    if (prev.size > 0) parts.push(`${prev.size} only in the earlier document (${[...prev.keys()].slice(0, 3).join("; ")}${prev.size > 3 ? "; ..." : ""})`);
+    if (onlyNow > 0) parts.push(`${onlyNow} only in this run`);
+    if (parts.length > 0) notCompared.push(`${section}: figures ${parts.join(", ")}`);
+  };
+  if (old.latency && now.latency) {
+    const why = profileDifference(old.profile, now.profile);
+    if (why !== undefined) notCompared.push(`latency: modelled cycles of another cost profile (${why})`);
+    else {
+      pair("latency", old.latency.paths, now.latency.paths, (p) => `${p.path} ${p.variant}`, (key, q, p) => {
+        if (p.outcome !== q.outcome) out.push({ section: "latency", key, unit: "outcome", old: q.outcome, now: p.outcome });
+        else if (p.total !== undefined && q.total !== undefined) numeric("latency", key, "cycles (median)", q.total.median, p.total.median);
+      });
     }
   }
-  if (old.hardware && now.hardware) {
-    const prev = new Map(old.hardware.map((r) => [r.name, r]));
-    for (const r of now.hardware) {
-      const q = prev.get(r.name);
-      if (q !== undefined) numeric("hardware", r.name, "ops/s (median)", q.median, r.median);
-    }
-  }
-  if (old.machine && now.machine) {
-    const prev = new Map(old.machine.rates.map((r) => [r.name, r]));
-    for (const r of now.machine.rates) {
-      const q = prev.get(r.name);
-      if (q !== undefined) numeric("machine", r.name, "steps/s (median)", q.median, r.median);
-    }
-  }
+  if (old.hardware && now.hardware) pair("hardware", old.hardware, now.hardware, (r) => r.name, (k, q, r) => numeric("hardware", k, "ops/s (median)", q.median, r.median));
+  if (old.machine && now.machine) pair("machine", old.machine.rates, now.machine.rates, (r) => r.name, (k, q, r) => numeric("machine", k, "steps/s (median)", q.median, r.median));
   if (old.stack && now.stack) {
-    const key = `${now.stack.variant}, ${now.stack.pcpus} pCPUs`;
+    const what = stackKey;
     const [a, b] = [old.stack, now.stack];
-    if ("median" in a && "median" in b) numeric("stack", key, "injections/s (median)", a.median, b.median);
-    else if ((a.outcome ?? "ok") !== (b.outcome ?? "ok")) out.push({ section: "stack", key, unit: "outcome", old: a.outcome ?? "ok", now: b.outcome ?? "ok" });
+    if (what(a) !== what(b)) notCompared.push(`stack: another measurement (${what(a)} before, ${what(b)} now)`);
+    else if ("median" in a && "median" in b) numeric("stack", what(b), "injections/s (median)", a.median, b.median);
+    else if ((a.outcome ?? "ok") !== (b.outcome ?? "ok")) out.push({ section: "stack", key: what(b), unit: "outcome", old: a.outcome ?? "ok", now: b.outcome ?? "ok" });
   }
-  return out;
+  const notNow = SECTIONS.filter((s) => section(old, s) && !section(now, s));
+  if (notNow.length > 0) notCompared.push(`not run now: ${notNow.join(", ")}`);
+  const notBefore = SECTIONS.filter((s) => !section(old, s) && section(now, s));
+  if (notBefore.length > 0) notCompared.push(`not in the earlier document: ${notBefore.join(", ")}`);
+  return { changes: out, notCompared };
+}
+
+function section(r: BenchResult, s: Change["section"]): boolean {
+  return (s === "latency" ? r.latency : s === "hardware" ? r.hardware : s === "machine" ? r.machine : r.stack) !== undefined;
+}
+
+/** Before a run: why none of its sections could be compared with `old`,
+ *  or an empty list when one could (the run itself may still have figures
+ *  the other lacks: compareResults says which). */
+export function nothingInCommon(old: BenchResult, plan: {
+  sections: readonly Change["section"][]; profile: BenchResult["profile"]; variants: readonly string[]; stack: { variant: string; pcpus: number };
+}): string[] {
+  const why: string[] = [];
+  for (const s of plan.sections) {
+    if (!section(old, s)) why.push(`${s}: not in it`);
+    else if (s === "latency") {
+      const d = profileDifference(old.profile, plan.profile);
+      const common = plan.variants.filter((v) => old.latency!.variants.includes(v));
+      if (d !== undefined) why.push(`latency: another cost profile (${d})`);
+      else if (common.length === 0) why.push(`latency: no design in common (${old.latency!.variants.join(", ")} before, ${plan.variants.join(", ")} now)`);
+      else return [];
+    } else if (s === "stack") {
+      if (stackKey(old.stack!) !== stackKey(plan.stack)) why.push(`stack: another measurement (${stackKey(old.stack!)} before, ${stackKey(plan.stack)} now)`);
+      else return [];
+    } else return [];
+  }
+  return why;
 }
 
 export function formatChanges(changes: Change[], threshold = 0): string {

@@ -39,6 +39,9 @@ export interface StackFailure extends Failure {
 
 export type StackResult = StackRate | StackFailure;
 
+/** The stack bench's pCPUs (and vCPUs, one pinned on each). */
+export const STACK_PCPUS = 4;
+
 /** One run: `pcpus` pinned vCPUs, one edge SPI per vCPU firing every
  *  `period` cycles, for `cycles` simulated cycles after boot. The boot vCPU
  *  initialises the distributor and then routes and unmasks every SPI (as
@@ -114,7 +117,7 @@ export function stackRunFailure(run: ReturnType<typeof stackRun>): Failure | und
 
 export function runStackBench(opts: { variant?: string; pcpus?: number; cycles?: number; runs?: number; period?: number } = {}): StackResult {
   const variant = opts.variant ?? "xen-4.9";
-  const pcpus = opts.pcpus ?? 4;
+  const pcpus = opts.pcpus ?? STACK_PCPUS;
   const cycles = opts.cycles ?? 40_000_000;
   const runs = opts.runs ?? 5;
   const period = opts.period ?? 4000;
