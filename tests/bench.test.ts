@@ -6,7 +6,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runLatencyBench, type LatencyResult, type PathResult } from "../host/bench/latency.ts";
+import { runLatencyBench, summarize, type LatencyResult, type PathResult } from "../host/bench/latency.ts";
+import { runHardwareBench } from "../host/bench/hw.ts";
+import { runSimBench } from "../host/bench/sim.ts";
 import { benchCommand } from "../host/bench/command.ts";
 import { UsageError } from "../host/options.ts";
 import { runStackBench, stackRun } from "../host/bench/stack.ts";
@@ -303,6 +305,24 @@ describe("the bench says how noisy it was", () => {
     const doc = parseBenchResult(JSON.parse(await runCli(["--hw", "--iterations", "2000", "--runs", "3", "--json"])));
     expect(doc.host.load!.start).toHaveLength(3);
     expect(doc.host.load!.end).toHaveLength(3);
+  });
+
+  it("every median is the middle value, or the mean of the two middle ones: runs of --hw, --sim and --stack, latency repetitions", async () => {
+    const { median } = await import("../host/bench/stats.ts");
+    expect(median([1, 2, 3])).toBe(2);
+    expect(median([1, 2, 3, 10])).toBe(2.5);
+    expect(median([7])).toBe(7);
+    expect(() => median([])).toThrow(RangeError);
+    // two timed runs: the median is halfway between them, not the faster
+    const hw = runHardwareBench({ iterations: 2000, runs: 2 });
+    const sim = runSimBench({ steps: 2000, runs: 2 }).rates;
+    const stack = runStackBench({ pcpus: 2, cycles: 200_000, runs: 2 });
+    if (stack.outcome !== "ok") throw new Error(stack.note);
+    for (const r of [...hw, ...sim, stack]) {
+      expect(r.median).toBeCloseTo((r.min + r.max) / 2, 6);
+    }
+    expect(summarize([5, 1, 4, 2]).median).toBe(3);
+    expect(summarize([5, 1, 4]).median).toBe(4);
   });
 
   it("spread is (max - min) / median in percent", async () => {

@@ -13,6 +13,7 @@ import { formatRates, runHardwareBench } from "./hw.ts";
 import { formatSimBench, runSimBench } from "./sim.ts";
 import { STACK_PCPUS, formatStackRate, runStackBench } from "./stack.ts";
 import { formatLatency, runLatencyBench } from "./latency.ts";
+import { median } from "./stats.ts";
 import {
   SECTIONS, compareResults, formatChanges, hostInfo, loadNow, nothingInCommon, spread, parseBenchResult, profileInfo, type BenchResult,
 } from "./result.ts";
@@ -115,7 +116,7 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
     result.hardware = rates as unknown as BenchResult["hardware"];
     const sp = rates.map(spread).sort((a, b) => a - b);
     say("== hardware model (wasm): register round trips per wall-second\n" + formatRates(rates) +
-      `\nnoise: (max - min) / median over the runs of each operation: ${sp[0]}% to ${sp[sp.length - 1]}%, median ${sp[sp.length >> 1]}%\n`);
+      `\nnoise: (max - min) / median over the runs of each operation: ${sp[0]}% to ${sp[sp.length - 1]}%, median ${Math.round(median(sp) * 10) / 10}%\n`);
   }
   if (all || values.sim) {
     const b = runSimBench(runs !== undefined ? { runs } : {});

@@ -5,6 +5,7 @@
 
 import { Gic } from "../hw/gic.ts";
 import { GICC, GICD, GICH, GICV, encodeLr, LrState, sgir } from "../hw/regs.ts";
+import { median } from "./stats.ts";
 
 /** QEMU TCG on this machine class (GICV2.md: measured with qemu-system-aarch64 -M virt). */
 export const QEMU_SGI_ROUND_TRIPS_PER_S = 1.35e6;
@@ -31,7 +32,7 @@ function measure(name: string, opsPerRun: number, runs: number, body: (n: number
     rates.push(opsPerRun / (ns / 1e9));
   }
   rates.sort((a, b) => a - b);
-  return { name, median: rates[rates.length >> 1]!, min: rates[0]!, max: rates[rates.length - 1]!, runs };
+  return { name, median: median(rates), min: rates[0]!, max: rates[rates.length - 1]!, runs };
 }
 
 function sgiGic(): Gic {

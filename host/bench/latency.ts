@@ -37,6 +37,7 @@ import { GICC, GICD, GICH, GICV, decodeLr } from "../hw/regs.ts";
 import { allVariants } from "../xen/variants.ts";
 import type { DesignNames } from "../xen/design.ts";
 import { runFailure, type Outcome } from "./outcome.ts";
+import { median } from "./stats.ts";
 
 // ---- results
 
@@ -120,7 +121,7 @@ function pct(sorted: number[], p: number): number {
 export function summarize(values: number[]): Summary {
   const s = [...values].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  return { median: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1]!, min: s[0]!, mean };
+  return { median: median(s), p99: pct(s, 99), max: s[s.length - 1]!, min: s[0]!, mean };
 }
 
 // ---- trace milestones

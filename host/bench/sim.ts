@@ -13,6 +13,7 @@ import { Machine, type PCpu } from "../sim/machine.ts";
 import { defaultProfile } from "../sim/profile.ts";
 import { Sched, type Scheduler } from "../sim/sched.ts";
 import { SpinLock, spin_lock, spin_unlock } from "../sim/lock.ts";
+import { median as medianOf } from "./stats.ts";
 
 export interface SimRate {
   name: string;
@@ -50,7 +51,7 @@ function median(name: string, steps: number, runs: number, once: () => void): Si
     rates.push(steps / (ns / 1e9));
   }
   rates.sort((a, b) => a - b);
-  const med = rates[rates.length >> 1]!;
+  const med = medianOf(rates);
   return { name, median: med, min: rates[0]!, max: rates[rates.length - 1]!, nsPerStep: 1e9 / med, runs };
 }
 

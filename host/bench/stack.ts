@@ -12,6 +12,7 @@ import type { GuestCpu } from "../guest/guest.ts";
 import type { Co } from "../sim/api.ts";
 import type { RunResult } from "../sim/machine.ts";
 import { runFailure, type Failure } from "./outcome.ts";
+import { median } from "./stats.ts";
 
 export interface StackRate {
   variant: string;
@@ -140,7 +141,7 @@ export function runStackBench(opts: { variant?: string; pcpus?: number; cycles?:
     cps = run.cycles / (run.ns / 1e9);
   }
   rates.sort((a, b) => a - b);
-  return { variant, pcpus, outcome: "ok", median: rates[rates.length >> 1]!, min: rates[0]!, max: rates[rates.length - 1]!, runs, injections, perVcpu, cyclesPerSecond: cps };
+  return { variant, pcpus, outcome: "ok", median: median(rates), min: rates[0]!, max: rates[rates.length - 1]!, runs, injections, perVcpu, cyclesPerSecond: cps };
 }
 
 export function formatStackRate(r: StackResult): string {
