@@ -61,6 +61,17 @@ describe("latency paths", () => {
     expect(checked).toBeGreaterThan(500);
   });
 
+  it("measured counts repetitions that reached the end, sampled the values summarised: several a repetition on lr-overflow", () => {
+    for (const p of all.paths) {
+      if (p.outcome !== "ok") continue;
+      expect(p.measured, `${p.path} ${p.variant}`).toBe(p.reps);
+      expect(p.sampled).toBe(p.samples!.length);
+      // six SPIs at four list registers: at least two wait each repetition
+      if (p.path === "lr-overflow") expect(p.sampled).toBeGreaterThanOrEqual(2 * p.reps);
+      else expect(p.sampled).toBe(p.measured);
+    }
+  });
+
   it("the stages name the path's steps: kick on another pCPU, lr_pending wait on overflow", () => {
     const stages = (path: string) => find(all, path, "xen-4.9").stages.map((s) => s.stage);
     expect(stages("spi-running/eoi")).toEqual(expect.arrayContaining(
@@ -323,6 +334,14 @@ describe("the bench says how noisy it was", () => {
     }
     expect(summarize([5, 1, 4, 2]).median).toBe(3);
     expect(summarize([5, 1, 4]).median).toBe(4);
+  });
+
+  it("--help gives each section's default number of timed runs, the one it uses", async () => {
+    const help = await runCli(["--help"]);
+    expect(help).toMatch(/--runs N +timed runs of --hw \(7\), --sim \(7\) and --stack \(5\); the median is reported/);
+    expect(runHardwareBench({ iterations: 10 }).map((r) => r.runs)).toEqual(new Array(6).fill(7));
+    expect(runSimBench({ steps: 10 }).rates.map((r) => r.runs)).toEqual(new Array(5).fill(7));
+    expect(runStackBench({ pcpus: 1, cycles: 40_000 })).toMatchObject({ outcome: "ok", runs: 5 });
   });
 
   it("spread is (max - min) / median in percent", async () => {

@@ -13,7 +13,7 @@ import { formatRates, runHardwareBench } from "./hw.ts";
 import { formatSimBench, runSimBench } from "./sim.ts";
 import { STACK_PCPUS, formatStackRate, runStackBench } from "./stack.ts";
 import { formatLatency, runLatencyBench } from "./latency.ts";
-import { median } from "./stats.ts";
+import { DEFAULT_RUNS, median } from "./stats.ts";
 import {
   SECTIONS, compareResults, formatChanges, hostInfo, loadNow, nothingInCommon, spread, parseBenchResult, profileInfo, type BenchResult,
 } from "./result.ts";
@@ -53,7 +53,7 @@ export const BENCH_SPEC: CommandSpec = {
     profile: { type: "string", arg: "NAME|PATH", help: "cost profile for --latency: a name in profiles/ or a file (xgene-xen)" },
     compare: { type: "string", arg: "FILE", help: "print the change of every figure measured the same way in an earlier --json result, and what could not be compared" },
     iterations: { type: "string", arg: "N", help: "operations per timed run of --hw (1000000)" },
-    runs: { type: "string", arg: "N", help: "timed runs of --hw/--sim/--stack; the median is reported (7)" },
+    runs: { type: "string", arg: "N", help: `timed runs of --hw (${DEFAULT_RUNS.hw}), --sim (${DEFAULT_RUNS.sim}) and --stack (${DEFAULT_RUNS.stack}); the median is reported` },
     json: { type: "boolean", help: "one JSON document (schemas/bench.schema.json)" },
   },
 };

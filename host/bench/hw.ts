@@ -5,7 +5,7 @@
 
 import { Gic } from "../hw/gic.ts";
 import { GICC, GICD, GICH, GICV, encodeLr, LrState, sgir } from "../hw/regs.ts";
-import { median } from "./stats.ts";
+import { DEFAULT_RUNS, median } from "./stats.ts";
 
 /** QEMU TCG on this machine class (GICV2.md: measured with qemu-system-aarch64 -M virt). */
 export const QEMU_SGI_ROUND_TRIPS_PER_S = 1.35e6;
@@ -54,7 +54,7 @@ function lrGic(): Gic {
 
 export function runHardwareBench(opts: { iterations?: number; runs?: number } = {}): Rate[] {
   const n = opts.iterations ?? 1_000_000;
-  const runs = opts.runs ?? 7;
+  const runs = opts.runs ?? DEFAULT_RUNS.hw;
   const out: Rate[] = [];
 
   {

@@ -77,12 +77,16 @@ export interface PathResult {
   /** repetitions run, and measured (reached the end of the path) */
   reps: number;
   measured: number;
-  /** over measured repetitions (absent when none was) */
+  /** the values total and stages are over: one per measured repetition,
+   *  except on lr-overflow (one per interrupt that waited: none, one or
+   *  several a repetition) */
+  sampled: number;
+  /** over the samples (absent when there is none) */
   total?: Summary;
   /** per stage over measured repetitions; the means add up to total.mean */
   stages: StageSummary[];
   published?: Published;
-  /** the repetitions themselves (not written to JSON) */
+  /** the samples themselves (not written to JSON) */
   samples?: Sample[];
 }
 
@@ -664,7 +668,8 @@ export function runLatencyBench(opts: LatencyOptions & { profile: CostProfile })
         }
         const id = def.ends.length > 1 ? `${def.id}/${end.id}` : def.id;
         const title = end.title === "" ? def.title : `${def.title} ${end.title}`;
-        const res: PathResult = { path: id, title, variant, outcome, reps: results.length, measured: samples.length, stages: stageSummaries(samples) };
+        const measured = results.filter((r) => r.failure === undefined).length;
+        const res: PathResult = { path: id, title, variant, outcome, reps: results.length, measured, sampled: samples.length, stages: stageSummaries(samples) };
         if (note !== undefined) res.note = note;
         if (samples.length > 0) res.total = summarize(samples.map((s) => s.total));
         if (end.published !== undefined) res.published = end.published(profile);

@@ -20,8 +20,9 @@ const PathResult = z.strictObject({
   outcome: Outcome.describe("ok: every repetition reached the end of the path; otherwise what the design did instead"),
   note: z.string().optional(),
   reps: z.number().int().nonnegative(),
-  measured: z.number().int().nonnegative(),
-  total: Summary.optional().describe("modelled cycles over the measured repetitions"),
+  measured: z.number().int().nonnegative().describe("repetitions that reached the end of the path"),
+  sampled: z.number().int().nonnegative().optional().describe("values that total and stages summarise: one per measured repetition, except on lr-overflow, one per interrupt that waited on lr_pending (absent in documents of earlier versions, whose measured counted these on lr-overflow)"),
+  total: Summary.optional().describe("modelled cycles over the samples"),
   stages: z.array(Summary.extend({ stage: z.string() })).describe("per stage, in path order; the means add up to total.mean"),
   published: Published.optional(),
 });

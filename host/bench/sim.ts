@@ -13,7 +13,7 @@ import { Machine, type PCpu } from "../sim/machine.ts";
 import { defaultProfile } from "../sim/profile.ts";
 import { Sched, type Scheduler } from "../sim/sched.ts";
 import { SpinLock, spin_lock, spin_unlock } from "../sim/lock.ts";
-import { median as medianOf } from "./stats.ts";
+import { DEFAULT_RUNS, median as medianOf } from "./stats.ts";
 
 export interface SimRate {
   name: string;
@@ -67,7 +67,7 @@ function machineRun(cpus: number, scheduler: () => Scheduler, steps: number, pro
 
 export function runSimBench(opts: { steps?: number; runs?: number } = {}): SimBench {
   const steps = opts.steps ?? 1_000_000;
-  const runs = opts.runs ?? 7;
+  const runs = opts.runs ?? DEFAULT_RUNS.sim;
   const rates: SimRate[] = [];
 
   // The floor: two generators resumed alternately by a bare loop.

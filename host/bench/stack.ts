@@ -12,7 +12,7 @@ import type { GuestCpu } from "../guest/guest.ts";
 import type { Co } from "../sim/api.ts";
 import type { RunResult } from "../sim/machine.ts";
 import { runFailure, type Failure } from "./outcome.ts";
-import { median } from "./stats.ts";
+import { DEFAULT_RUNS, median } from "./stats.ts";
 
 export interface StackRate {
   variant: string;
@@ -120,7 +120,7 @@ export function runStackBench(opts: { variant?: string; pcpus?: number; cycles?:
   const variant = opts.variant ?? "xen-4.9";
   const pcpus = opts.pcpus ?? STACK_PCPUS;
   const cycles = opts.cycles ?? 40_000_000;
-  const runs = opts.runs ?? 5;
+  const runs = opts.runs ?? DEFAULT_RUNS.stack;
   const period = opts.period ?? 4000;
   const rates: number[] = [];
   let injections = 0, cps = 0;
