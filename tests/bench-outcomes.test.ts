@@ -14,6 +14,7 @@ import type { Co } from "../host/sim/api.ts";
 import type { PCpu } from "../host/sim/machine.ts";
 import type { Vcpu } from "../host/xen/domain.ts";
 import { defaultProfile } from "../host/sim/profile.ts";
+import { runCommand } from "../host/workload/command.ts";
 
 const profile = defaultProfile();
 const find = (r: LatencyResult, path: string, variant: string): PathResult => {
@@ -154,5 +155,25 @@ describe("the stack bench and a design that does not complete its injections", (
     expect(json.status).toBe(3);
     const doc = parseBenchResult(JSON.parse(json.out));
     expect(doc.stack).toMatchObject({ variant: "throw-test", outcome: "error", run: 0, note: expect.stringMatching(/no injection 50/) });
+  });
+});
+
+describe("vgic run and a design that throws", () => {
+  // README, exit statuses: a design's exception is what the design did, a
+  // finding of kind `error` like a deadlock (exit 0, or 1 when --fail-on
+  // names it); 3 is for a variant the program could not run
+  it("prints ERROR and the exception, exits 0; with --fail-on error, 1", async () => {
+    const file = new URL("../workloads/lr-overflow.json", import.meta.url).pathname;
+    const io = () => {
+      const o = { out: "", err: "" };
+      return { o, io: { out: (s: string) => { o.out += s; }, err: (s: string) => { o.err += s; }, tty: false } };
+    };
+    const a = io();
+    expect(await runCommand([file, "--variant", "throw-test", "--duration", "3000000"], a.io)).toBe(0);
+    expect(a.o.out).toMatch(/ERROR at cycle \d+: .*test design: no injection 50/);
+    expect(a.o.out).toMatch(/\n {2}error: .*test design: no injection 50/);
+    const b = io();
+    expect(await runCommand([file, "--variant", "throw-test", "--duration", "3000000", "--fail-on", "error"], b.io)).toBe(1);
+    expect(b.o.err).toMatch(/throw-test: fails on error/);
   });
 });
