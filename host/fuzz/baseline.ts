@@ -21,13 +21,19 @@ export interface Baseline {
   source: string;
   signatures: Record<string, Partial<SignatureStats> & { invariant: string }>;
   /** the reference run's seed, budget and parameters, when its report says */
-  run?: { seed: number; cases: number; params: Record<string, string>; shard: string; corpus: boolean };
+  run?: { seed: number; cases: number; params: Record<string, string>; shard: string; corpus: boolean; budgetCases: number | null };
 }
 
 /** "I/N" of a report's shard, "0/1" for a whole run. */
 export function shardText(s: unknown): string {
   const o = s as { index?: unknown; count?: unknown } | null | undefined;
   return typeof o?.index === "number" && typeof o.count === "number" ? `${o.index}/${o.count}` : "0/1";
+}
+
+/** A report's --cases budget, null when it had none (or does not say). */
+function budgetCases(budget: unknown): number | null {
+  const c = (budget as { cases?: unknown } | null | undefined)?.cases;
+  return typeof c === "number" ? c : null;
 }
 
 export interface Comparison {
@@ -37,7 +43,7 @@ export interface Comparison {
   gone: string[];
   unchanged: string[];
   /** of the unchanged, those seen in another number of cases, when both
-   *  runs ran the same cases (countsComparable); else empty */
+   *  runs ran the same cases (countsIncomparable is null); else empty */
   recounted: string[];
 }
 
@@ -66,19 +72,25 @@ export function compareRuns(run: Record<string, Partial<SignatureStats>>, b: Bas
   return c;
 }
 
-/** Whether this run's cases are the baseline's, one for one, so that a
- *  signature's count means the same in both: the vgic target generates its
- *  cases from the seed and the configuration parameters alone (not from
- *  coverage, which a change to the design would move), so the same seed,
- *  cases, shard and parameters other than the variant, and no corpus on
- *  either side, run the same cases. */
-export function countsComparable(b: Baseline, o: FuzzOptions, stats: FuzzStats): boolean {
-  if (o.target !== "vgic" || !b.run || b.run.corpus || o.corpus !== undefined) return false;
-  if (b.run.seed !== o.seed || b.run.cases !== stats.cases || b.run.shard !== shardText(o.shard)) return false;
-  const { variant: _a, ...mine } = o.params ?? {};
-  const { variant: _b, ...theirs } = b.run.params;
+/** Why this run's cases may not be the baseline's, one for one, so that a
+ *  signature's count would not mean the same in both; null when they are.
+ *  The vgic target generates a case from the seed, its index and the fixed
+ *  parameters alone (not from coverage, which a change to the design would
+ *  move); a run without --variant draws each case's design from the
+ *  variants loaded, which moves every later draw. */
+export function countsIncomparable(b: Baseline, o: FuzzOptions, stats: FuzzStats): string | null {
+  if (o.target !== "vgic") return `the ${o.target} target steers its cases by the coverage the model reaches`;
+  if (!b.run) return "the baseline's finding files do not say which cases their run ran (give a --json report)";
+  if (b.run.corpus || o.corpus !== undefined) return "cases started from a corpus depend on what it holds";
+  if (b.run.seed !== o.seed || b.run.cases !== stats.cases || b.run.shard !== shardText(o.shard)) return "the runs ran other cases";
+  // a budget in time ends each worker at its own case
+  if (b.run.budgetCases !== b.run.cases || o.cases !== stats.cases) return "a run was ended by --seconds, not by its --cases";
+  const { variant: va, ...mine } = o.params ?? {};
+  const { variant: vb, ...theirs } = b.run.params;
+  if (va === undefined || vb === undefined) return "a run without --variant draws each case's design, and with it the rest of the case";
   const ka = Object.keys(mine).sort(), kb = Object.keys(theirs).sort();
-  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && mine[k] === theirs[k]);
+  if (!(ka.length === kb.length && ka.every((k, i) => k === kb[i] && mine[k] === theirs[k]))) return "the runs fixed other parameters";
+  return null;
 }
 
 /** A comparison fails a run when anything is new or gone, or was seen in
@@ -148,7 +160,7 @@ function addFile(b: Baseline, file: string, target: string, strict: boolean): vo
     if (typeof o.seed === "number" && typeof o.cases === "number") {
       b.run = {
         seed: o.seed, cases: o.cases, params: (typeof o.params === "object" && o.params !== null ? o.params : {}) as Record<string, string>,
-        shard: shardText(o.shard), corpus: o.corpus !== false,
+        shard: shardText(o.shard), corpus: o.corpus !== false, budgetCases: budgetCases(o.budget),
       };
     }
     return;
