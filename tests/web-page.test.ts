@@ -409,6 +409,24 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.close();
   }, 60_000);
 
+  it("Stop pressed before the tab's worker has said hello stops the run, and the tab runs again", async () => {
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    await page.click("nav button[data-tab=workload]");
+    await page.selectOption("#workload-name", "idle-timer");
+    // Run, then Stop in the same task: the tab's worker is still starting
+    // (its start waited for ever and the tab stayed "running")
+    await page.evaluate(() => { const b = document.getElementById("workload-run")!; b.click(); b.click(); });
+    await page.waitForFunction(() => document.getElementById("workload-status")!.textContent === "stopped");
+    expect(await page.textContent("#workload-run")).toBe("Run");
+    // and a second run completes
+    await page.click("#workload-run");
+    await page.waitForFunction(() => document.getElementById("workload-status")!.textContent === "done", undefined, { timeout: 30_000 });
+    expect(await page.textContent("#workload-run")).toBe("Run");
+    expect(await page.textContent("#workload-out")).toMatch(/idle-timer/);
+    await page.close();
+  }, 60_000);
+
   it("Stop ends only the run of its own tab: a workload and an exploration go on while the other is stopped", async () => {
     const page = await open("");
     await page.waitForSelector("body[data-ready-ms]");

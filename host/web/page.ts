@@ -36,17 +36,23 @@ class Channel {
   /** bumped by stop: a worker still being started for an earlier one is not used */
   private generation = 0;
   private readonly waiting = new Map<number, { resolve: (r: Reply) => void; progress: Progress }>();
+  /** settles the start whose worker has not said hello yet */
+  private hello: ((r: Promise<{ worker: Worker; hello: Hello }>) => void) | null = null;
 
-  /** The worker, started if it is not, once it has said hello. */
+  /** The worker, started if it is not, once it has said hello. A start a
+   *  Stop overtook (before the worker existed, or before it said hello)
+   *  settles as the start that Stop made: whoever waits on it never waits
+   *  for ever. */
   start(): Promise<{ worker: Worker; hello: Hello }> {
     const gen = this.generation;
     this.ready ??= workerCode().then((u) => new Promise((resolve) => {
-      if (gen !== this.generation) return;
+      if (gen !== this.generation) { resolve(this.start()); return; }
       const worker = new Worker(u, { type: "module" });
       this.worker = worker;
+      this.hello = (r) => resolve(r);
       worker.onmessage = (e: MessageEvent<Reply>) => {
         const m = e.data;
-        if (m.kind === "hello") { resolve({ worker, hello: m }); return; }
+        if (m.kind === "hello") { this.hello = null; resolve({ worker, hello: m }); return; }
         const w = this.waiting.get(m.id);
         if (w === undefined) return;
         if (m.kind === "progress") { w.progress(m); return; }
@@ -74,7 +80,10 @@ class Channel {
     this.worker = null;
     this.ready = null;
     this.answerAll((id) => ({ id, kind: "error", message: STOPPED }));
-    void this.start();
+    const orphan = this.hello;
+    this.hello = null;
+    const next = this.start();
+    orphan?.(next);
   }
 
   private answerAll(reply: (id: number) => Reply): void {
