@@ -56,6 +56,7 @@ describe("workload schema", () => {
     // a newline or an escape in a name would forge table rows or reach the terminal
     ["a control character in a name", (w) => { w.devices[1].name = "eth0\nrx"; }, "devices[1].name", /expected printable text \(no control characters\)/],
     ["an escape in a name", (w) => { w.devices[1].name = "\u001b[31meth0"; }, "devices[1].name", /expected printable text/],
+    ["a C1 control (CSI) in a name", (w) => { w.devices[1].name = "\u009b31meth0"; }, "devices[1].name", /expected printable text/],
     ["a name too long", (w) => { w.devices[1].name = "x".repeat(65); }, "devices[1].name", /expected at most 64 characters/],
     ["an agent moving a non-device interrupt", (w) => { w.affinity.irqs = [40, 99]; }, "affinity.irqs[1]", /got 99, expected an irq of an spi device/],
   ];

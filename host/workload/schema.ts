@@ -22,7 +22,7 @@ const cycles = (what: string) => z.number().positive().max(MAX_DURATION).int().d
 const cyclesOrZero = (what: string) => z.number().nonnegative().max(MAX_DURATION).int().describe(`${what}, in cycles (at most 1e12)`);
 // printed as a table row and a CSV field: no control characters (a newline
 // or an escape sequence would forge rows or reach the terminal)
-const label = z.string().min(1).max(64).regex(/^[^\x00-\x1f\x7f]*$/, { message: "printable text (no control characters)" });
+const label = z.string().min(1).max(64).regex(/^[^\x00-\x1f\x7f-\x9f]*$/, { message: "printable text (no control characters)" });
 
 const Periodic = z.strictObject({
   kind: z.literal("periodic"),
