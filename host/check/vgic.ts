@@ -23,6 +23,7 @@ export type FindingKind =
   | "dropped" // an injection the design dropped on purpose
   | "no-delivery" // a workload source raised and none of its instances reached a handler
   | "accounting" // a workload's instance accounting does not balance
+  | "duplicate" // a guest handler entered for an interrupt with no injected instance of it in flight
   | "stalled" // a workload run had nothing left to run before its end: every vCPU waits for what will not come
   | "list-race" // a list operation on a vCPU's list without that vCPU's lock
   | "no-quiescence" // a scenario run did not end within its step limit: cut, so not judged

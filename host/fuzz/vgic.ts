@@ -220,20 +220,52 @@ function* deviceOps(t: Thread, dev: ReadonlyArray<Extract<VgicOp, { t: "raise" }
 /** A case's vGIC observer: instances per interrupt, and the context-switch
  *  checker's points. A class rather than closures made in runVgicCase,
  *  whose scope holds the system: an observer closing over the system it
- *  observes kept each case's system alive through young collections. */
+ *  observes kept each case's system alive through young collections.
+ *  Each guest handler entry is judged as it happens: it takes an instance
+ *  the vGIC injected and nobody delivered yet (`inFlight`), else it is a
+ *  duplicate, counted apart (`dups`), which hides no lost instance. */
 class CaseObserver implements VgicObserver {
+  /** per interrupt: instances injected and not yet delivered */
+  readonly inFlight = new Map<number, number>();
   constructor(private readonly acks: Map<number, number>, private readonly softPended: Map<number, number>,
     private readonly deliveries: Map<number, number>, private readonly drops: Map<number, number>,
-    private readonly switches: SwitchChecker | null, private readonly cleared: Map<number, number>) {}
+    private readonly switches: SwitchChecker | null, private readonly cleared: Map<number, number>,
+    private readonly dups: Map<number, { n: number; vcpu: number }>) {}
   physicalAck(irq: number): void { bump(this.acks, irq); }
+  injecting(irq: number, _v: Vcpu, merges: boolean): void { if (!merges) bump(this.inFlight, irq); }
+  // two injected instances became one, or (fewer in flight) an injected
+  // one merged into a list register holding an instance nobody injected
+  merged(irq: number, v: Vcpu): void {
+    if ((this.inFlight.get(irq) ?? 0) >= 2) this.retire(irq);
+    else this.duplicate(irq, v);
+  }
+  withdrawn(irq: number): void { this.retire(irq); }
   // a design that emulates GICD_ISPENDR (the new vGIC) makes the interrupt
   // pending without a physical acknowledge: such instances may reach the
   // guest on top of the acknowledged ones
   guestPended(irq: number): void { bump(this.softPended, irq); }
   // ... and withdraws one through GICD_ICPENDR: the guest's own choice
-  guestCleared(irq: number): void { bump(this.cleared, irq); }
-  delivered(irq: number): void { bump(this.deliveries, irq); }
-  dropped(irq: number): void { bump(this.drops, irq); }
+  guestCleared(irq: number): void { bump(this.cleared, irq); this.retire(irq); }
+  delivered(irq: number, v: Vcpu): void {
+    if (this.retire(irq)) bump(this.deliveries, irq);
+    else this.duplicate(irq, v);
+  }
+  private duplicate(irq: number, v: Vcpu): void {
+    const d = this.dups.get(irq);
+    if (d === undefined) this.dups.set(irq, { n: 1, vcpu: v.vcpu_id });
+    else d.n++;
+  }
+  dropped(irq: number, _v: Vcpu, _reason: string, _cycle: number, injected: boolean): void {
+    bump(this.drops, irq);
+    if (injected) this.retire(irq);
+  }
+  /** One injected instance of `irq` is in flight no more; false when none was. */
+  private retire(irq: number): boolean {
+    const n = this.inFlight.get(irq) ?? 0;
+    if (n === 0) return false;
+    this.inFlight.set(irq, n - 1);
+    return true;
+  }
   switchingOut(v: Vcpu, pcpu: number): void { this.switches?.switchingOut(v, pcpu); }
   switchedIn(v: Vcpu, pcpu: number): void { this.switches?.switchedIn(v, pcpu); }
   clearedLrs(v: Vcpu, pcpu: number): void { this.switches?.clearedLrs(v, pcpu); }
@@ -286,7 +318,9 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   const cov = o.coverage;
   if (cov && switches !== null) switches.hit = (f) => cov.hit(f);
   const cleared = new Map<number, number>();
-  s.vgic.observer = new CaseObserver(acks, softPended, delivered, droppedBy, switches, cleared);
+  const dups = new Map<number, { n: number; vcpu: number }>();
+  const observer = new CaseObserver(acks, softPended, delivered, droppedBy, switches, cleared, dups);
+  s.vgic.observer = observer;
   if (dev.length > 0) {
     s.machine.spawnThread("device", (t: Thread) => deviceOps(t, dev));
   }
@@ -322,7 +356,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   if (r.reason === "done") {
     try {
       for (const f of checkVgic(s.vgic, s.gic)) add(f);
-      judgeAccounting(s, routed, acks, delivered, droppedBy, add, softPended, cleared);
+      judgeAccounting(s, routed, acks, delivered, droppedBy, add, softPended, cleared, dups, observer.inFlight);
     } catch (e) {
       add(hostException("final check", e));
     }
@@ -338,11 +372,14 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
 
 /** Every physical interrupt the hypervisor acknowledged was delivered to a
  *  guest handler, dropped explicitly, or is still waiting (QUEUED on a list,
- *  or pending in a list register); every raised edge still pending in the
- *  distributor for an SPI the guest enabled is taken. */
+ *  or pending in a list register); no handler entry was a duplicate (one
+ *  with no injected instance in flight); every raised edge still pending in
+ *  the distributor for an SPI the guest enabled is taken. `delivered`
+ *  counts the handler entries that took an injected instance. */
 function judgeAccounting(s: System, routed: readonly number[], acks: Map<number, number>, delivered: Map<number, number>,
   dropped: Map<number, number>, add: (v: VgicViolation) => void, softPended: ReadonlyMap<number, number>,
-  cleared: ReadonlyMap<number, number>): void {
+  cleared: ReadonlyMap<number, number>, dups: ReadonlyMap<number, { n: number; vcpu: number }>,
+  inFlight: ReadonlyMap<number, number>): void {
   const { vgic, gic } = s;
   const lrs: Array<{ irq: number; state: number }> = [];
   vgic.pcpu.forEach((pc, cpu) => {
@@ -361,17 +398,21 @@ function judgeAccounting(s: System, routed: readonly number[], acks: Map<number,
     const dl = delivered.get(irq) ?? 0;
     const dr = dropped.get(irq) ?? 0;
     const p = isOldVgic(vgic) ? vgic.d.spi_to_pending(irq) : null;
-    const waiting = (p !== null ? p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null) : vgic.virtualPending(gic, irq) === 1) ||
-      lrs.some((l) => l.irq === irq && (l.state & LrState.Pending) !== 0);
+    // one waiting for the guest counts when it is an injected instance,
+    // not one the design made pending again after its delivery
+    const waiting = ((p !== null ? p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null) : vgic.virtualPending(gic, irq) === 1) ||
+      lrs.some((l) => l.irq === irq && (l.state & LrState.Pending) !== 0)) && (inFlight.get(irq) ?? 0) > 0;
     // an instance the guest withdrew (GICD_ICPENDR on the new vGIC, as Xen
     // 4.11's vgic_mmio_write_cpending clears the latch) is not lost
     const cl = cleared.get(irq) ?? 0;
     const unaccounted = a - dl - dr - cl - (waiting ? 1 : 0);
     if (unaccounted > 0) {
       add({ invariant: "lost", signature: "lost:acked-not-handled", message: `IRQ ${irq}: the hypervisor acknowledged it ${a} times, the guest handled it ${dl} times, ${dr} dropped by design, ${cl > 0 ? `${cl} withdrawn by the guest, ` : ""}${waiting ? "one still waiting" : "none waiting"}: ${unaccounted} silently lost` });
-    } else if (dl > a + (softPended.get(irq) ?? 0)) {
+    }
+    const dup = dups.get(irq);
+    if (dup !== undefined) {
       const sp = softPended.get(irq) ?? 0;
-      add({ invariant: "duplicate", message: `IRQ ${irq}: the guest handled it ${dl} times but the hypervisor acknowledged it only ${a} times${sp > 0 ? ` and the guest pended it ${sp} times` : ""}` });
+      add({ invariant: "duplicate", message: `IRQ ${irq}: ${dup.n} time(s) (the first on vCPU${dup.vcpu}) the guest handled it, or an injection merged into its list register, with no injected instance in flight; it handled ${dl} injected instances, the hypervisor acknowledged it ${a} times${sp > 0 ? ` and the guest pended it ${sp} times` : ""}` });
     }
     const guestEnabled = vgic.guestEnabled(irq);
     if (guestEnabled && gic.isPending(0, irq) && !gic.isActive(0, irq)) {

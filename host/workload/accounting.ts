@@ -89,6 +89,25 @@ class OpenQueue {
     return r;
   }
 
+  /** Resolve the oldest open instance no injection served (one the design
+   *  refused at its injection), or null when every open one was served. */
+  takeUninjected(): { time: number; merges: number; id: number } | null {
+    if (this.injected >= this.length) return null;
+    if (this.injected === 0) return this.shift();
+    const at = this.head + this.injected;
+    const r = { time: this.times[at]!, merges: this.merges[at]!, id: this.ids[at]! };
+    this.times.splice(at, 1);
+    this.merges.splice(at, 1);
+    this.ids.splice(at, 1);
+    return r;
+  }
+
+  /** An injected instance stopped being in flight without a delivery:
+   *  merged into another injected one, or withdrawn by the design. */
+  uninject(): void {
+    if (this.injected > 0) this.injected--;
+  }
+
   /** The newest open instance stops being one: it merged into the one
    *  before it. Its number, or -1 when nothing open is there to merge into. */
   mergeNewest(): number {
@@ -134,8 +153,12 @@ export class Accounting implements RaiseSink {
   private readonly open: (OpenQueue | undefined)[] = new Array(KEYS);
   /** per key: reason -> dropped instances, merges included */
   private readonly droppedBy = new Map<number, Map<string, number>>();
-  /** accounting errors (a delivery with no raise, a merge into nothing) */
+  /** accounting errors (a drop or a merge of nothing) */
   readonly errors: string[] = [];
+  /** duplicates, in order: handler entries with no injected instance in
+   *  flight, and (`merged`) injected instances merged into a list register
+   *  that held none */
+  private readonly duplicates: Array<{ key: number; irq: number; vcpu: number; merged: boolean }> = [];
   /** per vCPU: raise time of the instance its handler runs, for EOI latency */
   private readonly handling: Float64Array;
   /** per key: index of its source */
@@ -194,16 +217,32 @@ export class Accounting implements RaiseSink {
       this.mergeNewest(irq, v, "an injection merged into a waiting instance");
       return;
     }
-    if (this.flows === null) return;
     const id = this.queue(Accounting.keyOf(irq, v)).inject();
-    if (id >= 0) this.flows("inject", id, irq, -1);
+    if (id >= 0 && this.flows !== null) this.flows("inject", id, irq, -1);
   }
 
   /** gic_update_one_lr folded a QUEUED instance into the one still pending
    *  in its list register (the new vGIC: vgic_v2_fold_lr_state found the
-   *  latch set again while its list register was still pending). */
+   *  latch set again while its list register was still pending): two
+   *  injected instances are one now. */
   onMerged(irq: number, v: Vcpu): void {
+    const key = Accounting.keyOf(irq, v);
+    const q = this.queue(key);
+    if (q.injected < 2) {
+      // the list register held an instance the vGIC never injected (one
+      // delivered already, made pending again): it absorbs the injected
+      // one, which is delivered with it
+      if (this.sourceOf[key]! >= 0) this.duplicates.push({ key, irq, vcpu: v.vcpu_id, merged: true });
+      return;
+    }
+    q.uninject();
     this.mergeNewest(irq, v, "a QUEUED instance merged into its pending list register");
+  }
+
+  /** vgic_migrate_irq took an injected instance off `v`'s lr_pending: in
+   *  flight no more until it is injected again. */
+  onWithdrawn(irq: number, v: Vcpu): void {
+    this.queue(Accounting.keyOf(irq, v)).uninject();
   }
 
   private mergeNewest(irq: number, v: Vcpu, what: string): void {
@@ -215,19 +254,24 @@ export class Accounting implements RaiseSink {
     if (id >= 0 && this.flows !== null) this.flows("merge", id, irq, -1);
   }
 
+  /** A guest handler entered for `irq` on v. It is the delivery of the
+   *  oldest instance the vGIC injected and nobody has delivered yet; with
+   *  none in flight it is a duplicate (the guest handles an instance a
+   *  second time), which takes no raised instance's place: one the vGIC
+   *  lost stays lost. */
   onDelivered(irq: number, v: Vcpu, cycle: number): void {
     const key = Accounting.keyOf(irq, v);
-    this.delivered[key]!++;
     this.deliveredByVcpu[v.vcpu_id]!++;
     const q = this.queue(key);
     const src = this.sourceOf[key]!;
     this.handlingSource[v.vcpu_id] = src;
-    if (q.length === 0) {
+    if (q.injected === 0) {
       this.handling[v.vcpu_id] = NaN;
       this.handlingId[v.vcpu_id] = -1;
-      if (src >= 0) this.errors.push(`IRQ ${irq} on ${v.name}: delivered with no raise open`);
+      if (src >= 0) this.duplicates.push({ key, irq, vcpu: v.vcpu_id, merged: false });
       return;
     }
+    this.delivered[key]!++;
     const { time, merges, id } = q.shift();
     this.handlingId[v.vcpu_id] = id;
     if (this.flows !== null) this.flows("ack", id, irq, v.vcpu_id, cycle);
@@ -249,15 +293,18 @@ export class Accounting implements RaiseSink {
     if (src >= 0) this.eoiBySource[src]!.record(cycle - t);
   }
 
-  /** The design dropped an injection of `irq` into v on purpose. */
-  onDropped(irq: number, v: Vcpu, reason: string): void {
+  /** The design dropped an instance of `irq` for v on purpose: one it
+   *  refused at its injection (the oldest open one no injection served),
+   *  or one injected and waiting (`injected`: the oldest in flight). */
+  onDropped(irq: number, v: Vcpu, reason: string, injected: boolean): void {
     const key = Accounting.keyOf(irq, v);
     const q = this.queue(key);
-    if (q.length === 0) {
-      this.errors.push(`IRQ ${irq} on ${v.name}: dropped (${reason}) with no raise open`);
+    const r = injected ? (q.injected > 0 ? q.shift() : null) : q.takeUninjected();
+    if (r === null) {
+      this.errors.push(`IRQ ${irq} on ${v.name}: dropped (${reason}) with no ${injected ? "injected instance in flight" : "raise open that no injection served"}`);
       return;
     }
-    const { merges, id } = q.shift();
+    const { merges, id } = r;
     if (this.flows !== null) this.flows("drop", id, irq, -1);
     let m = this.droppedBy.get(key);
     if (m === undefined) this.droppedBy.set(key, m = new Map());
@@ -339,6 +386,23 @@ export class Accounting implements RaiseSink {
       if (c.dropped > 0) out.push({ kind: "dropped", message: `${s.name}: ${c.dropped} raised instance(s) dropped by the design (${why(c.droppedReasons)})` });
       if (stopped === null && c.raised > 0 && c.delivered === 0) {
         out.push({ kind: "no-delivery", message: `${s.name}: raised ${c.raised} and delivered none` });
+      }
+      // per interrupt and vCPU: what the guest got beyond what the vGIC injected
+      const dups = new Map<string, { irq: number; vcpu: number; handled: number; merged: number }>();
+      for (const d of this.duplicates) {
+        if (this.sourceOf[d.key] !== i) continue;
+        const k = `${d.irq}/${d.vcpu}`;
+        let e = dups.get(k);
+        if (e === undefined) dups.set(k, e = { irq: d.irq, vcpu: d.vcpu, handled: 0, merged: 0 });
+        if (d.merged) e.merged++;
+        else e.handled++;
+      }
+      for (const d of dups.values()) {
+        const what = [
+          ...(d.handled > 0 ? [`handled ${d.handled} time(s) with no injected instance in flight (not counted as delivered)`] : []),
+          ...(d.merged > 0 ? [`${d.merged} injected instance(s) merged into a list register that held none`] : []),
+        ];
+        out.push({ kind: "duplicate", irq: d.irq, vcpu: d.vcpu, message: `${s.name}: IRQ ${d.irq} on vCPU${d.vcpu}: ${what.join("; ")}: a duplicate` });
       }
     });
     for (const e of errors) out.push({ kind: "accounting", message: e });

@@ -224,9 +224,10 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   vgic.observer = {
     delivered: (irq, v, c) => acct.onDelivered(irq, v, c),
     completed: (irq, v, c) => acct.onCompleted(irq, v, c),
-    dropped: (irq, v, reason) => acct.onDropped(irq, v, reason),
+    dropped: (irq, v, reason, _cycle, injected) => acct.onDropped(irq, v, reason, injected),
     injecting: (irq, v, merges) => acct.onInjecting(irq, v, merges),
     merged: (irq, v) => acct.onMerged(irq, v),
+    withdrawn: (irq, v) => acct.onWithdrawn(irq, v),
   };
 
   const t0 = performance.now();

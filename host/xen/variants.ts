@@ -94,8 +94,9 @@ export class V3Posted extends Vgic {
 
   /** The lr_pending branch of v3 as posted: unlinked, affinity set again,
    *  and not re-injected. */
-  protected *migrate_lr_pending(ctx: PCpu, old: Vcpu, _nw: Vcpu, _irq: number, p: PendingIrq, flags: boolean): Co {
+  protected *migrate_lr_pending(ctx: PCpu, old: Vcpu, _nw: Vcpu, irq: number, p: PendingIrq, flags: boolean): Co {
     p.clear_bit(GIC_IRQ_GUEST_QUEUED);
+    this.observer.withdrawn?.(irq, old);
     old.lr_pending.del(p);
     old.inflight_irqs.del(p);
     ctx.cost("listOp");
@@ -132,6 +133,7 @@ export class V3Fixed extends V3Posted {
    */
   protected override *migrate_lr_pending(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number, p: PendingIrq, flags: boolean): Co {
     p.clear_bit(GIC_IRQ_GUEST_QUEUED);
+    this.observer.withdrawn?.(irq, old);
     old.lr_pending.del(p);
     old.inflight_irqs.del(p);
     ctx.cost("listOp");

@@ -103,15 +103,25 @@ export interface VgicStats {
 export interface VgicObserver {
   /** a physical interrupt was acknowledged on `pcpu` and handed to the vGIC */
   physicalAck?(irq: number, pcpu: number, cycle: number): void;
-  /** the design dropped an injection on purpose */
-  dropped?(irq: number, v: Vcpu, reason: string, cycle: number): void;
+  /** the design dropped an instance on purpose: refused at its injection
+   *  (`injected` false: v3's MIGRATING check, before `injecting`), or one
+   *  injected earlier and waiting (`injected` true: "already active in LR") */
+  dropped?(irq: number, v: Vcpu, reason: string, cycle: number, injected: boolean): void;
   /** an injection into v is about to mark the interrupt pending (the old
    *  design: QUEUED, under v's vgic lock, after any drop); `merges`: an
-   *  instance already waits there and absorbs this one */
+   *  instance already waits there and absorbs this one. Every path that
+   *  makes an instance pending for the guest tells it (a device's, a
+   *  timer's, an SGI, the guest's own GICD_ISPENDR/SPENDSGIR): the
+   *  accounting judges each delivery against the instances injected */
   injecting?(irq: number, v: Vcpu, merges: boolean): void;
+  /** vgic_migrate_irq took an injected instance that was still waiting on
+   *  v's lr_pending off every list (QUEUED cleared): it is in flight no
+   *  more, until it is injected into the new target again (or never, as in
+   *  v3 as posted) */
+  withdrawn?(irq: number, v: Vcpu): void;
   /** the guest made `irq` pending itself (a GICD_ISPENDR write the design
    *  emulates): an instance that no device raised and the hypervisor never
-   *  acknowledged */
+   *  acknowledged (the design also tells `injecting`) */
   guestPended?(irq: number, v: Vcpu): void;
   /** the guest withdrew a pending instance of `irq` (a GICD_ICPENDR write
    *  the design emulates, clearing a set pending latch) */
@@ -327,7 +337,7 @@ export class Vgic implements VgicDesign {
 
     if (yield* this.vgic_vcpu_inject_irq_drop(ctx, v, n)) {
       this.stats.dropped++;
-      this.observer.dropped?.(virq, v, "MIGRATING", ctx.clock);
+      this.observer.dropped?.(virq, v, "MIGRATING", ctx.clock, false);
       yield* spin_unlock_irqrestore(ctx, v.lock, flags);
       ctx.leaveFn(fn);
       return;
@@ -384,6 +394,7 @@ export class Vgic implements VgicDesign {
     // If the IRQ is still lr_pending, re-inject it to the new vCPU
     if (p.lr_queue !== null) {
       p.clear_bit(GIC_IRQ_GUEST_QUEUED);
+      this.observer.withdrawn?.(irq, old);
       old.lr_pending.del(p);
       old.inflight_irqs.del(p);
       ctx.cost("listOp");
@@ -628,7 +639,7 @@ export class Vgic implements VgicDesign {
         } else {
           // "unable to inject hw irq: already active in LR": the new
           // instance is dropped (Xen prints a warning)
-          this.observer.dropped?.(irq, v, "hw irq already active in LR", ctx.clock);
+          this.observer.dropped?.(irq, v, "hw irq already active in LR", ctx.clock, true);
         }
       }
     } else if (lr.state & LrState.Pending) {

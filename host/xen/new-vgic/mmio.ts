@@ -147,9 +147,14 @@ function* write_pending(a: Access, val: number, set: boolean): Co {
   for (const i of bitsOf(val, a.len)) {
     const irq = a.vgic.vgic_get_irq(a.vcpu, intid + i);
     const flags = yield* spin_lock_irqsave(a.ctx, irq.irq_lock);
-    if (set) a.vgic.observer.guestPended?.(intid + i, a.vcpu);
-    else if (irq.pending_latch) a.vgic.observer.guestCleared?.(intid + i, a.vcpu);
+    const was = irq_is_pending(irq);
+    if (set) {
+      a.vgic.observer.guestPended?.(intid + i, a.vcpu);
+      a.vgic.observer.injecting?.(intid + i, a.vcpu, was);
+    }
     irq.pending_latch = set;
+    // a level line still high keeps the instance pending
+    if (!set && was && !irq_is_pending(irq)) a.vgic.observer.guestCleared?.(intid + i, a.vcpu);
     const desc = irq.hw ? a.vgic.descs.get(irq.hwintid)! : null;
     if (set) yield* a.vgic.vgic_queue_irq_unlock(a.ctx, irq, flags);
     else yield* spin_unlock_irqrestore(a.ctx, irq.irq_lock, flags);
@@ -320,8 +325,10 @@ function* vgic_mmio_write_sgipendc(a: Access, val: number): Co {
   for (let i = 0; i < a.len; i++) {
     const irq = a.vgic.vgic_get_irq(a.vcpu, intid + i);
     const flags = yield* spin_lock_irqsave(a.ctx, irq.irq_lock);
+    const was = irq_is_pending(irq);
     irq.source &= ~((val >>> (i * 8)) & 0xff);
     if (irq.source === 0) irq.pending_latch = false;
+    if (was && !irq_is_pending(irq)) a.vgic.observer.guestCleared?.(intid + i, a.vcpu);
     yield* spin_unlock_irqrestore(a.ctx, irq.irq_lock, flags);
   }
 }
@@ -332,6 +339,11 @@ function* vgic_mmio_write_sgipends(a: Access, val: number): Co {
   for (let i = 0; i < a.len; i++) {
     const irq = a.vgic.vgic_get_irq(a.vcpu, intid + i);
     const flags = yield* spin_lock_irqsave(a.ctx, irq.irq_lock);
+    if (((val >>> (i * 8)) & 0xff) !== 0) {
+      // one instance per write, as GICD_ISPENDR's (the latch is one bit)
+      a.vgic.observer.guestPended?.(intid + i, a.vcpu);
+      a.vgic.observer.injecting?.(intid + i, a.vcpu, irq_is_pending(irq));
+    }
     irq.source |= (val >>> (i * 8)) & 0xff;
     if (irq.source !== 0) {
       irq.pending_latch = true;

@@ -1,0 +1,82 @@
+// Planted regressions for the accounting tests (test only, never designs).
+//
+// DropRequeue: xen-4.9 whose do_IRQ drops one acknowledge of an SPI - priority
+// drop and deactivation (GICC_EOIR, GICC_DIR), no injection: the instance
+// is gone - and whose gic_update_one_lr, at that interrupt's next retire,
+// sets QUEUED again and raises it into a list register instead of
+// retiring it, so the guest handles the instance it already handled a
+// second time. One loss and one duplicate of the same interrupt: counted
+// per total they cancel out.
+
+import { GICC } from "../host/hw/regs.ts";
+import type { Co } from "../host/sim/api.ts";
+import type { Machine, PCpu } from "../host/sim/machine.ts";
+import { spin_lock, spin_unlock } from "../host/sim/lock.ts";
+import type { Vcpu } from "../host/xen/domain.ts";
+import { GIC_IRQ_GUEST_QUEUED, type PendingIrq } from "../host/xen/pending.ts";
+import { Xen49, registerVariant } from "../host/xen/variants.ts";
+import type { VgicOptions } from "../host/xen/vgic.ts";
+
+export interface DropRequeuePlan {
+  /** the SPI, or null for whichever reaches `nth` acknowledges first */
+  irq: number | null;
+  /** which of its acknowledges */
+  nth: number;
+  /** drop that acknowledge (else inject it as usual) */
+  drop: boolean;
+  /** re-queue at the interrupt's next retire after it */
+  requeue: boolean;
+}
+
+export class DropRequeue extends Xen49 {
+  /** the instance the newest system built (cases run one after another) */
+  static last: DropRequeue | null = null;
+  private readonly acks = new Map<number, number>();
+  /** the SPI whose acknowledge the plan took, once it did */
+  struck: number | null = null;
+  requeued = false;
+  override readonly variant: string;
+
+  constructor(machine: Machine, opts: VgicOptions | undefined, readonly plan: DropRequeuePlan, name: string) {
+    super(machine, opts);
+    this.variant = name;
+    DropRequeue.last = this;
+  }
+
+  override *do_IRQ(ctx: PCpu, irq: number): Co {
+    const desc = this.descs.get(irq);
+    if (desc !== undefined && this.struck === null && (this.plan.irq === null || this.plan.irq === irq)) {
+      const n = (this.acks.get(irq) ?? 0) + 1;
+      this.acks.set(irq, n);
+      if (n === this.plan.nth) {
+        this.struck = irq;
+        if (this.plan.drop) {
+          yield* spin_lock(ctx, desc.lock);
+          this.giccWrite(ctx, GICC.EOIR, irq);
+          this.observer.physicalAck?.(irq, ctx.id, ctx.clock);
+          this.giccWrite(ctx, GICC.DIR, irq);
+          yield* spin_unlock(ctx, desc.lock);
+          return;
+        }
+      }
+    }
+    yield* super.do_IRQ(ctx, irq);
+  }
+
+  protected override *gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
+    if (this.plan.requeue && !this.requeued && irq === this.struck) {
+      this.requeued = true;
+      p.set_bit(GIC_IRQ_GUEST_QUEUED);
+      yield* this.gic_raise_guest_irq(ctx, v, irq, p.priority);
+      return;
+    }
+    yield* super.gic_update_one_lr_retire(ctx, v, p, irq);
+  }
+}
+
+/** Register the plan as a design named `name` (once per name). */
+export function registerDropRequeue(name: string, plan: DropRequeuePlan): string {
+  registerVariant({ name, parent: "xen-4.9", summary: "test only: a dropped acknowledge, a re-queued retire", create: (m, o) => new DropRequeue(m, o, plan, name) });
+  return name;
+}
+
