@@ -1,19 +1,26 @@
-// A real loss that used to pass as nothing, planted (a test-only design,
-// ./accounting-plants.ts): a duplicate delivery cancelling a loss of the
-// same interrupt. The workload's accounting matched handler entries to
-// raises first in, first out, and the fuzzer compared totals, so one
-// acknowledge dropped (acknowledged, deactivated, never injected) and one
-// instance handled twice balanced. Each handler entry must now take an
-// instance the vGIC injected and nobody delivered yet; one that finds none
-// is a duplicate, and takes no lost instance's place.
+// Two ways a real loss used to pass as nothing, each planted (test-only
+// designs, ./accounting-plants.ts):
+//
+// - a duplicate delivery cancelling a loss of the same interrupt: the
+//   workload's accounting matched handler entries to raises first in,
+//   first out, and the fuzzer compared totals, so one acknowledge dropped
+//   (acknowledged, deactivated, never injected) and one instance handled
+//   twice balanced. Each handler entry must now take an instance the vGIC
+//   injected and nobody delivered yet; one that finds none is a duplicate,
+//   and takes no lost instance's place;
+// - an edge left latched in the distributor behind an ITARGETSR byte that
+//   names no pCPU: the workload counted it pending and every later raise
+//   coalesced into it. The runner now judges it as the fuzzer does
+//   (check/distributor.ts): lost.
 import { describe, expect, it } from "vitest";
 import { runWorkload, type WorkloadResult } from "../host/workload/runner.ts";
 import { runCommand } from "../host/workload/command.ts";
 import { generateCase, signaturesOf, vgicTarget } from "../host/fuzz/index.ts";
-import { DropRequeue, registerDropRequeue } from "./accounting-plants.ts";
+import { DropRequeue, EmptyTarget, registerDropRequeue, registerEmptyTarget } from "./accounting-plants.ts";
 import { workload } from "./workload-helpers.ts";
 
 const NET_STORM = new URL("../workloads/net-storm.json", import.meta.url).pathname;
+const SEED_MIGRATE = new URL("../workloads/seed-migrate.json", import.meta.url).pathname;
 
 // net-storm's eth0-q0 is IRQ 48, targeted at vCPU0: its 5th acknowledge
 const both = registerDropRequeue("test-drop-requeue-48", { irq: 48, nth: 5, drop: true, requeue: true });
@@ -21,15 +28,17 @@ const dropOnly = registerDropRequeue("test-drop-48", { irq: 48, nth: 5, drop: tr
 const requeueOnly = registerDropRequeue("test-requeue-48", { irq: 48, nth: 5, drop: false, requeue: true });
 // the fuzzer's cases: the 2nd acknowledge of whichever SPI gets there first
 const anySpi = registerDropRequeue("test-drop-requeue-any", { irq: null, nth: 2, drop: true, requeue: true });
+// seed-migrate's eth0-rx is IRQ 40: from its 4th idle migration on
+const emptyTarget = registerEmptyTarget("test-empty-target-40", 40, 4);
 
 function io() {
   const o = { out: "", err: "" };
   return { o, io: { out: (s: string) => { o.out += s; }, err: (s: string) => { o.err += s; }, tty: false } };
 }
 
-function run(variant: string, name: string, duration: number): { r: WorkloadResult; plant: DropRequeue } {
+function run(variant: string, name: string, duration: number): { r: WorkloadResult; plant: DropRequeue | EmptyTarget } {
   const { result, sys } = runWorkload(workload(name), { variant, duration });
-  return { r: result, plant: sys.vgic as unknown as DropRequeue };
+  return { r: result, plant: sys.vgic as unknown as DropRequeue | EmptyTarget };
 }
 
 function source(r: WorkloadResult, name: string) {
@@ -51,8 +60,8 @@ describe("a duplicate delivery does not cancel a loss of the same interrupt: the
 
   it("IRQ 48's 5th acknowledge dropped and one instance re-queued: one eth0-q0 instance lost, and a duplicate on vCPU0", () => {
     const { r, plant } = run(both, "net-storm", 3_000_000);
-    expect(plant.struck).toBe(48);
-    expect(plant.requeued).toBe(true);
+    expect((plant as DropRequeue).struck).toBe(48);
+    expect((plant as DropRequeue).requeued).toBe(true);
     const q0 = source(r, "eth0-q0");
     // the dropped instance: acknowledged, never injected, never delivered
     expect(q0.lost).toBe(1);
@@ -72,7 +81,7 @@ describe("a duplicate delivery does not cancel a loss of the same interrupt: the
     expect(drop.findings.map((f) => f.kind)).toEqual(["lost"]);
     expectBalanced(drop);
     const requeue = run(requeueOnly, "net-storm", 3_000_000);
-    expect(requeue.plant.requeued).toBe(true);
+    expect((requeue.plant as DropRequeue).requeued).toBe(true);
     expect(source(requeue.r, "eth0-q0").lost).toBe(0);
     expect(requeue.r.findings.map((f) => [f.kind, f.irq, f.vcpu])).toEqual([["duplicate", 48, 0]]);
     expectBalanced(requeue.r);
@@ -107,5 +116,25 @@ describe("a duplicate delivery does not cancel a loss of the same interrupt: the
     expect(struck).toBeGreaterThanOrEqual(20);
     // a re-queued instance the guest never took before the end is no duplicate yet
     expect(duplicates).toBeGreaterThanOrEqual(struck - 3);
+  });
+});
+
+describe("an edge no pCPU will take is lost, not pending: the workload judges it as the fuzzer does", () => {
+  it("seed-migrate with IRQ 40's affinity emptied from its 4th idle migration: eth0-rx's stranded instances are lost", async () => {
+    const { r, plant } = run(emptyTarget, "seed-migrate", 6_000_000);
+    expect((plant as EmptyTarget).idleMoves).toBeGreaterThanOrEqual(4);
+    const rx = source(r, "eth0-rx");
+    // the edge latched behind ITARGETSR 0 and every raise merged into it
+    expect(rx.pending).toBe(0);
+    expect(rx.lost).toBe(rx.raised - rx.delivered - rx.coalesced - rx.dropped);
+    expect(rx.lost).toBeGreaterThan(rx.raised / 2);
+    expect(rx.lostReasons).toEqual({ [`left pending in the distributor, taken by no pCPU (vGIC finding)`]: rx.lost });
+    const f = r.findings.find((x) => x.path === "pending-not-taken")!;
+    expect(f).toMatchObject({ kind: "lost", irq: 40 });
+    expect(f.message).toMatch(/ITARGETSR 0x00: no pCPU/);
+    expectBalanced(r);
+    const a = io();
+    expect(await runCommand([SEED_MIGRATE, "--variant", emptyTarget, "--duration", "6000000", "--fail-on", "lost,stuck-active,no-delivery,accounting"], a.io)).toBe(1);
+    expect(a.o.out).toMatch(/\n {2}lost: eth0-rx: \d+ raised instance\(s\) lost \(\d+ left pending in the distributor, taken by no pCPU/);
   });
 });

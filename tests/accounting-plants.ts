@@ -13,7 +13,7 @@ import type { Co } from "../host/sim/api.ts";
 import type { Machine, PCpu } from "../host/sim/machine.ts";
 import { spin_lock, spin_unlock } from "../host/sim/lock.ts";
 import type { Vcpu } from "../host/xen/domain.ts";
-import { GIC_IRQ_GUEST_QUEUED, type PendingIrq } from "../host/xen/pending.ts";
+import { GIC_IRQ_GUEST_QUEUED, type IrqDesc, type PendingIrq } from "../host/xen/pending.ts";
 import { Xen49, registerVariant } from "../host/xen/variants.ts";
 import type { VgicOptions } from "../host/xen/vgic.ts";
 
@@ -80,3 +80,38 @@ export function registerDropRequeue(name: string, plan: DropRequeuePlan): string
   return name;
 }
 
+/** xen-4.9 whose vgic_migrate_irq, moving SPI `irq` while it is in flight
+ *  nowhere (the idle path), points its physical affinity at no pCPU
+ *  (ITARGETSR 0) from the `from`th such move on: every later edge stays
+ *  latched in the distributor, where nothing takes it. */
+export class EmptyTarget extends Xen49 {
+  override readonly variant: string;
+  private readonly migrating = new Set<number>();
+  idleMoves = 0;
+
+  constructor(machine: Machine, opts: VgicOptions | undefined, readonly irq: number, readonly from: number, name: string) {
+    super(machine, opts);
+    this.variant = name;
+  }
+
+  override *vgic_migrate_irq(ctx: PCpu, old: Vcpu, nw: Vcpu, irq: number): Co<boolean> {
+    if (irq !== this.irq) return yield* super.vgic_migrate_irq(ctx, old, nw, irq);
+    this.migrating.add(ctx.id);
+    try {
+      return yield* super.vgic_migrate_irq(ctx, old, nw, irq);
+    } finally {
+      this.migrating.delete(ctx.id);
+    }
+  }
+
+  override *irq_set_affinity(ctx: PCpu, desc: IrqDesc, mask: number): Co {
+    if (this.migrating.has(ctx.id) && desc.irq === this.irq && this.d.spi_to_pending(desc.irq).inflight === null &&
+        ++this.idleMoves >= this.from) mask = 0;
+    yield* super.irq_set_affinity(ctx, desc, mask);
+  }
+}
+
+export function registerEmptyTarget(name: string, irq: number, from: number): string {
+  registerVariant({ name, parent: "xen-4.9", summary: "test only: an idle migration's affinity names no pCPU", create: (m, o) => new EmptyTarget(m, o, irq, from, name) });
+  return name;
+}

@@ -29,6 +29,7 @@ import { gicdRowName } from "../xen/vgic-v2.ts";
 import { allVariants } from "../xen/variants.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
 import { checkRun, checkVgic, exceptionSite, type Finding as VgicFinding } from "../check/vgic.ts";
+import { pendingNotTaken } from "../check/distributor.ts";
 import { SWITCH_FEATURE, SwitchChecker } from "../check/vgic-switch.ts";
 import { makeSignature, signatureOf } from "./signature.ts";
 import { VGIC_FAULTS, plantVgicFaults } from "./vgic-faults.ts";
@@ -377,7 +378,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
  *  the distributor for an SPI the guest enabled is taken. `delivered`
  *  counts the handler entries that took an injected instance. */
 function judgeAccounting(s: System, routed: readonly number[], acks: Map<number, number>, delivered: Map<number, number>,
-  dropped: Map<number, number>, add: (v: VgicViolation) => void, softPended: ReadonlyMap<number, number>,
+  dropped: Map<number, number>, add: (v: VgicViolation | VgicFinding) => void, softPended: ReadonlyMap<number, number>,
   cleared: ReadonlyMap<number, number>, dups: ReadonlyMap<number, { n: number; vcpu: number }>,
   inFlight: ReadonlyMap<number, number>): void {
   const { vgic, gic } = s;
@@ -414,10 +415,7 @@ function judgeAccounting(s: System, routed: readonly number[], acks: Map<number,
       const sp = softPended.get(irq) ?? 0;
       add({ invariant: "duplicate", message: `IRQ ${irq}: ${dup.n} time(s) (the first on vCPU${dup.vcpu}) the guest handled it, or an injection merged into its list register, with no injected instance in flight; it handled ${dl} injected instances, the hypervisor acknowledged it ${a} times${sp > 0 ? ` and the guest pended it ${sp} times` : ""}` });
     }
-    const guestEnabled = vgic.guestEnabled(irq);
-    if (guestEnabled && gic.isPending(0, irq) && !gic.isActive(0, irq)) {
-      add({ invariant: "lost", signature: "lost:pending-not-taken", message: `IRQ ${irq}: raised and enabled by the guest, but left pending in the distributor with every pCPU idle (physically ${gic.isEnabled(0, irq) ? "enabled" : "disabled"})` });
-    }
+    for (const f of pendingNotTaken(vgic, gic, [irq])) add(f);
   }
 }
 

@@ -419,6 +419,7 @@ function lossReason(f: Finding): string {
   if (f.kind === "stuck-active") return "physical interrupt stuck active, or latched behind it (vGIC finding)";
   if (f.path === "blocked-not-woken") return "waiting for a vCPU blocked in WFI that nothing wakes (vGIC finding)";
   if (f.path === "queued-on-no-list") return "QUEUED on no list (vGIC finding)";
+  if (f.path === "pending-not-taken") return "left pending in the distributor, taken by no pCPU (vGIC finding)";
   return "lost (vGIC finding)";
 }
 

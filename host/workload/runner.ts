@@ -15,6 +15,7 @@ import { defaultProfile, loadProfile, profilePath } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import type { LockBarrier, MemoryModel, MemoryStats } from "../sim/memory.ts";
 import { checkRun, checkVgic, type Finding } from "../check/vgic.ts";
+import { pendingNotTaken } from "../check/distributor.ts";
 import { SpiSource, privateKey, spiKey } from "../guest/devices.ts";
 import type { VirtTimer } from "../xen/vtimer.ts";
 import { WorkloadGuest, type GuestIpi, type GuestSpi } from "../guest/workload-guest.ts";
@@ -282,6 +283,9 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   const stoppedAt = drained ? end + DRAIN : Math.max(...r.clocks);
 
   const vgicFindings = [...checkRun(r), ...checkVgic(vgic, gic)];
+  // an edge left latched where no pCPU takes it is lost (as the fuzzer
+  // judges it), once the run has drained or had nothing left to run
+  if (drained || outcome === "done") vgicFindings.push(...pendingNotTaken(vgic, gic, spis.map((s) => s.irq)));
   if (outcome === "done") {
     vgicFindings.push({ kind: "stalled", message: `nothing left to run at cycle ${stoppedAt}, before the workload's end at ${end}: every vCPU waits for an interrupt that will not come` });
   }
