@@ -12,16 +12,24 @@
 //   raises merged into a dropped instance are dropped with it;
 // - lost: it never reached a handler and is pending nowhere at the end, with
 //   the reason (a vGIC finding: QUEUED on no list, the physical interrupt
-//   stuck active; or vanished: acknowledged and never injected, never
+//   stuck active, an edge left pending in the distributor where no pCPU
+//   takes it; or vanished: acknowledged and never injected, never
 //   delivered); raises merged into a lost instance are lost with it;
 // - pending at the end (physically latched, in transit in the hypervisor,
 //   QUEUED, or pending in a list register).
 //
 //   raised = delivered + coalesced + dropped + lost + pending, per source
 //
+// Deliveries are judged one by one against the injections the designs
+// report (VgicObserver.injecting): a handler entry delivers the oldest
+// instance injected and not yet delivered. One with no injected instance
+// in flight is a duplicate (a finding of its own, not a delivery), which
+// takes no open instance's place: a duplicate cannot make up for a loss.
+//
 // Instances are kept per accounting key (the interrupt a handler sees) in
-// raise order: a delivery or a drop takes the oldest open instance, a merge
-// joins the newest. The hot path (raise, delivery, EOI) touches typed arrays
+// raise order: an injection serves the oldest open instance none served, a
+// delivery takes the oldest served one, a drop the oldest of the kind it
+// drops (refused at injection, or injected), a merge joins the newest. The hot path (raise, delivery, EOI) touches typed arrays
 // and small per-key queues only. Latency is from an instance's raise to the
 // guest handler's entry and to its EOI.
 
@@ -155,10 +163,10 @@ export class Accounting implements RaiseSink {
   private readonly droppedBy = new Map<number, Map<string, number>>();
   /** accounting errors (a drop or a merge of nothing) */
   readonly errors: string[] = [];
-  /** duplicates, in order: handler entries with no injected instance in
-   *  flight, and (`merged`) injected instances merged into a list register
-   *  that held none */
-  private readonly duplicates: Array<{ key: number; irq: number; vcpu: number; merged: boolean }> = [];
+  /** duplicates per key and vCPU ("key/vCPU"), in the order first seen:
+   *  handler entries with no injected instance in flight, and injected
+   *  instances merged into a list register that held none */
+  private readonly duplicates = new Map<string, { key: number; irq: number; vcpu: number; handled: number; merged: number }>();
   /** per vCPU: raise time of the instance its handler runs, for EOI latency */
   private readonly handling: Float64Array;
   /** per key: index of its source */
@@ -232,7 +240,7 @@ export class Accounting implements RaiseSink {
       // the list register held an instance the vGIC never injected (one
       // delivered already, made pending again): it absorbs the injected
       // one, which is delivered with it
-      if (this.sourceOf[key]! >= 0) this.duplicates.push({ key, irq, vcpu: v.vcpu_id, merged: true });
+      if (this.sourceOf[key]! >= 0) this.duplicate(key, irq, v).merged++;
       return;
     }
     q.uninject();
@@ -243,6 +251,13 @@ export class Accounting implements RaiseSink {
    *  flight no more until it is injected again. */
   onWithdrawn(irq: number, v: Vcpu): void {
     this.queue(Accounting.keyOf(irq, v)).uninject();
+  }
+
+  private duplicate(key: number, irq: number, v: Vcpu): { handled: number; merged: number } {
+    const k = `${key}/${v.vcpu_id}`;
+    let d = this.duplicates.get(k);
+    if (d === undefined) this.duplicates.set(k, d = { key, irq, vcpu: v.vcpu_id, handled: 0, merged: 0 });
+    return d;
   }
 
   private mergeNewest(irq: number, v: Vcpu, what: string): void {
@@ -268,7 +283,7 @@ export class Accounting implements RaiseSink {
     if (q.injected === 0) {
       this.handling[v.vcpu_id] = NaN;
       this.handlingId[v.vcpu_id] = -1;
-      if (src >= 0) this.duplicates.push({ key, irq, vcpu: v.vcpu_id, merged: false });
+      if (src >= 0) this.duplicate(key, irq, v).handled++;
       return;
     }
     this.delivered[key]!++;
@@ -388,16 +403,8 @@ export class Accounting implements RaiseSink {
         out.push({ kind: "no-delivery", message: `${s.name}: raised ${c.raised} and delivered none` });
       }
       // per interrupt and vCPU: what the guest got beyond what the vGIC injected
-      const dups = new Map<string, { irq: number; vcpu: number; handled: number; merged: number }>();
-      for (const d of this.duplicates) {
+      for (const d of this.duplicates.values()) {
         if (this.sourceOf[d.key] !== i) continue;
-        const k = `${d.irq}/${d.vcpu}`;
-        let e = dups.get(k);
-        if (e === undefined) dups.set(k, e = { irq: d.irq, vcpu: d.vcpu, handled: 0, merged: 0 });
-        if (d.merged) e.merged++;
-        else e.handled++;
-      }
-      for (const d of dups.values()) {
         const what = [
           ...(d.handled > 0 ? [`handled ${d.handled} time(s) with no injected instance in flight (not counted as delivered)`] : []),
           ...(d.merged > 0 ? [`${d.merged} injected instance(s) merged into a list register that held none`] : []),
