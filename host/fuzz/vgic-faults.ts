@@ -10,6 +10,8 @@ import type { Vcpu } from "../xen/domain.ts";
 import type { Vgic } from "../xen/vgic.ts";
 import type { Gic } from "../hw/gic.ts";
 import { requireFaults } from "./faults.ts";
+import { isOldVgic, type VgicDesign } from "../xen/design.ts";
+import { sgirTargets } from "../check/sgi.ts";
 
 export const VGIC_FAULTS = {
   // one step of the context switch or the maintenance bookkeeping broken,
@@ -31,9 +33,51 @@ export const VGIC_FAULTS = {
    *  patch as posted. Its losses end as `lost:acked-not-handled`, the path
    *  of a loss xen-4.9 already shows: a baseline tells it by the count */
   "migrate-drops-reinject": "vgic_migrate_irq does not re-inject an lr_pending interrupt into the new vCPU",
+  /** vgic_to_sgi injects into every vCPU the filter names but the last
+   *  (a `targets.slice(0, -1)`): the SGI oracle's loss */
+  "sgi-skips-last-target": "vgic_to_sgi skips the last vCPU it names",
+  /** the new vGIC's vgic_mmio_write_sgir leaves vCPU0 out of its targets */
+  "sgir-skips-vcpu0": "vgic_mmio_write_sgir (new vGIC) skips vCPU0",
 } as const;
 export type VgicFault = keyof typeof VGIC_FAULTS;
 
+/** The faults that plant into the new vGIC; every other one plants into
+ *  the original vGIC's designs. */
+const NEW_VGIC_FAULTS: readonly string[] = ["sgir-skips-vcpu0"] satisfies VgicFault[];
+
+/** Plant the named changes into a design of either family; a fault of the
+ *  other family is a RangeError naming it. */
+export function plantDesignFaults(design: VgicDesign, gic: Gic, faults: readonly string[]): void {
+  requireFaults(VGIC_FAULTS, faults);
+  const old = isOldVgic(design);
+  const misfit = faults.filter((f) => NEW_VGIC_FAULTS.includes(f) === old);
+  if (misfit.length > 0) {
+    throw new RangeError(`faults ${misfit.join(", ")}: they plant into the ${old ? "new" : "original"} vGIC's designs, not ${design.variant}`);
+  }
+  if (old) plantVgicFaults(design, gic, faults);
+  else plantNewVgicFaults(design, faults);
+}
+
+/** The new vGIC's faults: its GICD_SGIR emulation is a function of its
+ *  register table, so the write is narrowed before it reaches it. */
+function plantNewVgicFaults(design: VgicDesign, faults: readonly string[]): void {
+  if (!faults.includes("sgir-skips-vcpu0")) return;
+  const mmio = design.distr_mmio.bind(design);
+  const nv = design.d.vcpu.length;
+  (design as unknown as Record<string, unknown>).distr_mmio = (ctx: PCpu, v: Vcpu, off: number, size: 1 | 2 | 4, write: boolean, value: number) => {
+    // GICD_SGIR (0xf00): the same SGI to the vCPUs the filter names, less
+    // vCPU0, as a target list (the reserved filter is left to the design)
+    if (write && off === 0xf00 && size === 4 && ((value >>> 24) & 3) !== 3) {
+      const list = sgirTargets(value, v.vcpu_id, nv).reduce((m, t) => m | (1 << t), 0) & ~1;
+      value = ((list << 16) | (value & 0xf)) >>> 0;
+    }
+    return mmio(ctx, v, off, size, write, value);
+  };
+}
+
+interface SgiTargets {
+  sgiTargets(v: Vcpu, filter: number, list: number): Vcpu[] | null;
+}
 
 interface GichWriter {
   gichWrite(ctx: { id: number }, off: number, v: number): void;
@@ -50,6 +94,10 @@ export function plantVgicFaults(vgic: Vgic, gic: Gic, faults: readonly string[])
   if (faults.includes("enable-no-physical")) {
     // eslint-disable-next-line require-yield
     o.gicv2_irq_enable = function* gicv2_irq_enable(): Co {};
+  }
+  if (faults.includes("sgi-skips-last-target")) {
+    const targets = (vgic as unknown as SgiTargets).sgiTargets.bind(vgic);
+    o.sgiTargets = (v: Vcpu, filter: number, list: number) => targets(v, filter, list)?.slice(0, -1) ?? null;
   }
   if (faults.includes("inflight-resort")) {
     const raise = vgic.gic_raise_inflight_irq.bind(vgic);

@@ -30,9 +30,10 @@ import { allVariants } from "../xen/variants.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
 import { checkRun, checkVgic, exceptionSite, type Finding as VgicFinding } from "../check/vgic.ts";
 import { pendingNotTaken } from "../check/distributor.ts";
+import { SgiOracle } from "../check/sgi.ts";
 import { SWITCH_FEATURE, SwitchChecker } from "../check/vgic-switch.ts";
 import { makeSignature, signatureOf } from "./signature.ts";
-import { VGIC_FAULTS, plantVgicFaults } from "./vgic-faults.ts";
+import { VGIC_FAULTS, plantDesignFaults } from "./vgic-faults.ts";
 import { Coverage, FindingError, type FuzzSession, type FuzzTarget, type SessionOptions, type Violation } from "./target.ts";
 
 // ---- configuration
@@ -156,6 +157,8 @@ function schedulerOf(c: VgicSchedConfig): Scheduler {
  *  reach the vGIC through their GuestCpu.) */
 interface CaseRun {
   illegalIssued: number;
+  /** what the guests' GICD_SGIR writes sent, judged at quiescence */
+  sgi: SgiOracle;
 }
 
 /** One vCPU's operations of a case. A generator function of this module
@@ -169,8 +172,11 @@ function* guestOps(g: GuestCpu, list: readonly VgicOp[], cs: CaseRun): Co {
       case "r": {
         const legal = legalGicdAccess(op.off, op.size);
         if (!legal) cs.illegalIssued++;
+        const sgir = op.t === "w" && legal && op.off === GICD.SGIR;
+        if (sgir) cs.sgi.writing(g.v.vcpu_id, op.value);
         if (op.t === "w") yield* g.writeDist(op.off, op.value, op.size);
         else yield* g.readDist(op.off, op.size);
+        if (sgir) cs.sgi.written(g.v.vcpu_id);
         // bad_width crashes the domain: this vCPU's script ends there
         if (!legal) return;
         break;
@@ -291,7 +297,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   const softPended = new Map<number, number>();
   const droppedBy = new Map<number, number>();
   const replay = o.schedule ? checkedReplay(o.schedule) : null;
-  const cs: CaseRun = { illegalIssued: 0 };
+  const cs: CaseRun = { illegalIssued: 0, sgi: new SgiOracle(nv) };
   const program = (list: VgicOp[]) => (g: GuestCpu) => guestOps(g, list, cs);
   const s = buildSystem({
     variant: config.variant,
@@ -307,14 +313,11 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   });
   guestCpuInterfaces(s);
   for (const spi of config.spis) guestIrq(s, { irq: spi.irq, target: spi.target, priority: spi.priority, enabled: spi.enabled });
-  // The planted faults and the context-switch checker are the original
-  // vGIC's (its lr_mask, lr_pending and gic_inject's UIE rule); the new
-  // vGIC's state is checked by checkVgic.
+  // The context-switch checker is the original vGIC's (its lr_mask,
+  // lr_pending and gic_inject's UIE rule); the new vGIC's state is checked
+  // by checkVgic. Each planted fault belongs to one family.
   const original = isOldVgic(s.vgic) ? s.vgic : null;
-  if (original === null && (o.faults ?? []).length > 0) {
-    throw new RangeError(`faults ${o.faults!.join(", ")}: they plant into the original vGIC's designs, not ${config.variant}`);
-  }
-  if (original !== null) plantVgicFaults(original, s.gic, o.faults ?? []);
+  plantDesignFaults(s.vgic, s.gic, o.faults ?? []);
   const switches = original !== null ? new SwitchChecker(original, s.gic) : null;
   const cov = o.coverage;
   if (cov && switches !== null) switches.hit = (f) => cov.hit(f);
@@ -322,6 +325,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   const dups = new Map<number, { n: number; vcpu: number }>();
   const observer = new CaseObserver(acks, softPended, delivered, droppedBy, switches, cleared, dups);
   s.vgic.observer = observer;
+  cs.sgi.attach(s.vgic);
   if (dev.length > 0) {
     s.machine.spawnThread("device", (t: Thread) => deviceOps(t, dev));
   }
@@ -357,6 +361,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   if (r.reason === "done") {
     try {
       for (const f of checkVgic(s.vgic, s.gic)) add(f);
+      for (const f of cs.sgi.judge(s.vgic, s.gic)) add(f);
       judgeAccounting(s, routed, acks, delivered, droppedBy, add, softPended, cleared, dups, observer.inFlight);
     } catch (e) {
       add(hostException("final check", e));

@@ -477,6 +477,15 @@ export class Vgic implements VgicDesign {
 
   /** vgic_to_sgi: a virtual SGI to the vCPUs the filter names. */
   *vgic_to_sgi(ctx: PCpu, v: Vcpu, filter: number, targetList: number, virq: number): Co<boolean> {
+    const targets = this.sgiTargets(v, filter, targetList);
+    if (targets === null) return false;
+    for (const t of targets) yield* this.vgic_vcpu_inject_irq(ctx, t, virq);
+    return true;
+  }
+
+  /** The vCPUs vgic_to_sgi injects into for a filter and target list sent
+   *  by `v`, in d->vcpu order; null for the reserved filter. */
+  protected sgiTargets(v: Vcpu, filter: number, targetList: number): Vcpu[] | null {
     const targets: Vcpu[] = [];
     if (filter === 0) {
       for (let i = 0; i < 8; i++) {
@@ -489,10 +498,9 @@ export class Vgic implements VgicDesign {
     } else if (filter === 2) {
       targets.push(v);
     } else {
-      return false;
+      return null;
     }
-    for (const t of targets) yield* this.vgic_vcpu_inject_irq(ctx, t, virq);
-    return true;
+    return targets;
   }
 
   /** vgic_to_sgi's d->vcpu[vcpuid] for bit `i` of the target list, or

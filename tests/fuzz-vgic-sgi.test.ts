@@ -1,0 +1,125 @@
+// The vgic target's SGI oracle: a GICD_SGIR write names its targets by
+// TargetListFilter (IHI 0048B 4.3.15), each of them must have the SGI made
+// pending during the write, and taken afterwards or still pending at the
+// end. Planted: Xen 4.9's vgic_to_sgi skipping its last target, the new
+// vGIC's vgic_mmio_write_sgir skipping vCPU0; both unseen before the oracle.
+
+import { describe, expect, it } from "vitest";
+import { GICD } from "../host/hw/regs.ts";
+import { SgiOracle, sgirTargets } from "../host/check/sgi.ts";
+import { fuzz, runVgicCase, type VgicConfig, type VgicOp } from "../host/fuzz/index.ts";
+import type { VgicDesign } from "../host/xen/design.ts";
+import type { Vcpu } from "../host/xen/domain.ts";
+
+const sgir = (filter: number, list: number, sgi: number) => ((filter << 24) | (list << 16) | sgi) >>> 0;
+
+describe("sgirTargets", () => {
+  it("follows TargetListFilter", () => {
+    // 0: the list, bounded by the vCPUs that exist
+    expect(sgirTargets(sgir(0, 0b1010_0110, 5), 0, 3)).toEqual([1, 2]);
+    // 1: every vCPU but the sender
+    expect(sgirTargets(sgir(1, 0xff, 5), 1, 3)).toEqual([0, 2]);
+    // 2: the sender alone, whatever the list
+    expect(sgirTargets(sgir(2, 0b1, 5), 2, 3)).toEqual([2]);
+    // 3: reserved, nothing
+    expect(sgirTargets(sgir(3, 0xff, 5), 0, 3)).toEqual([]);
+  });
+});
+
+describe("the oracle's judgement", () => {
+  const vcpus = [{ vcpu_id: 0 }, { vcpu_id: 1 }] as Vcpu[];
+  const design = (pending: number) => ({ observer: {}, d: { vcpu: vcpus }, virtualPending: () => pending }) as unknown as VgicDesign;
+  const judge = (pending: number, events: (d: VgicDesign, o: SgiOracle) => void) => {
+    const d = design(pending);
+    const o = new SgiOracle(2);
+    o.attach(d);
+    events(d, o);
+    return o.judge(d, null as never).map((f) => `${f.path} ${f.irq} v${f.vcpu}`);
+  };
+
+  it("wants the SGI taken after it was made pending, or still pending", () => {
+    // vCPU0 sends SGI 3 to the others (vCPU1): made pending, then taken
+    expect(judge(0, (d, o) => {
+      o.writing(0, sgir(1, 0, 3));
+      d.observer.injecting!(3, vcpus[1]!, false);
+      o.written(0);
+      d.observer.delivered!(3, vcpus[1]!, 0);
+    })).toEqual([]);
+    // taken only before this write's injection (an earlier instance): lost
+    expect(judge(0, (d, o) => {
+      o.writing(0, sgir(1, 0, 3));
+      d.observer.delivered!(3, vcpus[1]!, 0);
+      d.observer.injecting!(3, vcpus[1]!, false);
+      o.written(0);
+    })).toEqual(["sgi-not-delivered 3 v1"]);
+    // ... unless still pending at the end
+    expect(judge(1, (d, o) => {
+      o.writing(0, sgir(1, 0, 3));
+      d.observer.injecting!(3, vcpus[1]!, false);
+      o.written(0);
+    })).toEqual([]);
+    // another SGI, or the same SGI for another vCPU, does not count
+    expect(judge(0, (d, o) => {
+      o.writing(0, sgir(0, 0b11, 3));
+      d.observer.injecting!(3, vcpus[0]!, false);
+      d.observer.injecting!(4, vcpus[1]!, false);
+      o.written(0);
+      d.observer.delivered!(3, vcpus[0]!, 0);
+    })).toEqual(["sgi-not-sent 3 v1"]);
+  });
+});
+
+/** Two vCPUs on two pCPUs: vCPU1 enables its SGIs (the original vGIC starts
+ *  them disabled; the new one enabled, vgic_vcpu_early_init) and takes
+ *  interrupts while vCPU0 sends SGI 5 with `value`. */
+function sgiCase(variant: string, value: number, faults: string[] = []): string[] {
+  const config: VgicConfig = {
+    variant, pcpus: 2, placement: [0, 1], listRegisters: 4,
+    spis: [{ irq: 40, target: 0, priority: 0xa0, enabled: true }],
+    sched: { kind: "random", seed: 3 }, maxSteps: 50_000,
+  };
+  const ops: VgicOp[] = [
+    { v: 1, t: "w", off: GICD.ISENABLER, size: 4, value: 0xffff },
+    { v: 0, t: "w", off: GICD.ISENABLER, size: 4, value: 0xffff },
+    { v: 0, t: "work", cycles: 3000 },
+    { v: 0, t: "w", off: GICD.SGIR, size: 4, value },
+    { v: 0, t: "work", cycles: 10_000 },
+    { v: 1, t: "work", cycles: 20_000 },
+  ];
+  const r = runVgicCase(config, ops, { faults });
+  r.sys?.gic.release();
+  return r.violations.map((v) => `${v.signature} ${v.message}`);
+}
+
+describe("planted SGI losses", () => {
+  it("xen-4.9: vgic_to_sgi skipping its last target", () => {
+    // to both vCPUs: vCPU1 is the last
+    expect(sgiCase("xen-4.9", sgir(0, 0b11, 5))).toEqual([]);
+    const found = sgiCase("xen-4.9", sgir(0, 0b11, 5), ["sgi-skips-last-target"]);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^lost:sgi-not-sent SGI 5 from vCPU0 to vCPU1 /);
+  });
+
+  it("new-vgic: vgic_mmio_write_sgir skipping vCPU0", () => {
+    // to itself only (filter 2): vCPU0
+    expect(sgiCase("new-vgic", sgir(2, 0, 5))).toEqual([]);
+    const found = sgiCase("new-vgic", sgir(2, 0, 5), ["sgir-skips-vcpu0"]);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatch(/^lost:sgi-not-sent SGI 5 from vCPU0 to vCPU0 /);
+    // vCPU1 still gets its SGI
+    expect(sgiCase("new-vgic", sgir(1, 0, 5), ["sgir-skips-vcpu0"])).toEqual([]);
+  });
+
+  it("are found by the fuzzer, and a clean design shows no SGI finding", () => {
+    const sigs = (variant: string, faults: string[]) =>
+      Object.keys(fuzz({ target: "vgic", seed: 1, cases: 120, params: { variant }, faults, signaturesOnly: true }).signatures).filter((s) => s.includes("sgi-"));
+    expect(sigs("xen-4.9", ["sgi-skips-last-target"])).toEqual(["lost:sgi-not-sent"]);
+    expect(sigs("new-vgic", ["sgir-skips-vcpu0"])).toEqual(["lost:sgi-not-sent"]);
+    expect(sigs("xen-4.9", [])).toEqual([]);
+    expect(sigs("new-vgic", [])).toEqual([]);
+  });
+
+  it("a fault of the other family is refused", () => {
+    expect(() => sgiCase("xen-4.9", sgir(2, 0, 5), ["sgir-skips-vcpu0"])).toThrow(/sgir-skips-vcpu0: they plant into the new vGIC's designs, not xen-4.9/);
+  });
+});
