@@ -71,12 +71,12 @@ export class SgiOracle {
   /** Watch a design's observer for SGI injections, deliveries and
    *  withdrawals; the observer it had still sees every event. */
   attach(design: VgicDesign): void {
-    const inner = design.observer;
-    const outer = Object.create(inner) as VgicObserver;
-    outer.injecting = (irq, v, merges) => { this.note(this.injected, irq, v); inner.injecting?.(irq, v, merges); };
-    outer.delivered = (irq, v, cycle) => { this.note(this.taken, irq, v); inner.delivered?.(irq, v, cycle); };
-    outer.guestCleared = (irq, v) => { this.note(this.withdrawn, irq, v); inner.guestCleared?.(irq, v); };
-    design.observer = outer;
+    design.observer = new SgiObserver(design.observer, this);
+  }
+
+  /** (for SgiObserver) */
+  event(kind: "injected" | "taken" | "withdrawn", irq: number, v: Vcpu): void {
+    this.note(this[kind], irq, v);
   }
 
   private note(m: Map<number, number[]>, irq: number, v: Vcpu): void {
@@ -134,4 +134,24 @@ export class SgiOracle {
       return true;
     });
   }
+}
+
+/** A design's observer with the SGI oracle in front: a class, not an
+ *  object made per case with the old observer as its prototype or closures
+ *  over it, which would keep each case's objects alive through young
+ *  collections (see CaseObserver in ../fuzz/vgic.ts). */
+class SgiObserver implements VgicObserver {
+  constructor(private readonly inner: VgicObserver, private readonly oracle: SgiOracle) {}
+  injecting(irq: number, v: Vcpu, merges: boolean): void { this.oracle.event("injected", irq, v); this.inner.injecting?.(irq, v, merges); }
+  delivered(irq: number, v: Vcpu, cycle: number): void { this.oracle.event("taken", irq, v); this.inner.delivered?.(irq, v, cycle); }
+  guestCleared(irq: number, v: Vcpu): void { this.oracle.event("withdrawn", irq, v); this.inner.guestCleared?.(irq, v); }
+  physicalAck(irq: number, pcpu: number, cycle: number): void { this.inner.physicalAck?.(irq, pcpu, cycle); }
+  dropped(irq: number, v: Vcpu, reason: string, cycle: number): void { this.inner.dropped?.(irq, v, reason, cycle); }
+  guestPended(irq: number, v: Vcpu): void { this.inner.guestPended?.(irq, v); }
+  merged(irq: number, v: Vcpu): void { this.inner.merged?.(irq, v); }
+  completed(irq: number, v: Vcpu, cycle: number): void { this.inner.completed?.(irq, v, cycle); }
+  switchingOut(v: Vcpu, pcpu: number): void { this.inner.switchingOut?.(v, pcpu); }
+  switchedIn(v: Vcpu, pcpu: number): void { this.inner.switchedIn?.(v, pcpu); }
+  clearedLrs(v: Vcpu, pcpu: number): void { this.inner.clearedLrs?.(v, pcpu); }
+  enteringGuest(pcpu: number): void { this.inner.enteringGuest?.(pcpu); }
 }
