@@ -4,7 +4,7 @@
 
 import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
-import { GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
+import { GIC_INVALID_LR, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
 import { deliverableInflight, type Vgic } from "../xen/vgic.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import type { VgicDesign } from "../xen/design.ts";
@@ -120,6 +120,8 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
     }
   });
 
+  visibleIsInLr(vgic, gic, findings);
+
   // every QUEUED interrupt is on a list or in a list register (one not
   // made yet is not QUEUED): the SPIs, then each vCPU's private ones
   const queuedOnNoList = (p: PendingIrq, owner: Vcpu | null): void => {
@@ -132,13 +134,7 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
       });
     }
   };
-  for (const p of d.madeSpis()) queuedOnNoList(p, null);
-  const privates: PendingIrq[] = [];
-  for (const v of d.vcpu) {
-    privates.length = 0;
-    v.madePrivateIrqs(privates);
-    for (const p of privates) queuedOnNoList(p, v);
-  }
+  eachMadeIrq(vgic, queuedOnNoList);
 
   // liveness: a vCPU blocked in WFI runs again only when vcpu_unblock wakes
   // it (an injection's kick), and at the end of a run nothing injects
@@ -172,6 +168,58 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
     }
   }
   return findings;
+}
+
+/** pending_irq agrees with the list registers, from pending_irq's side:
+ *  VISIBLE exactly when p->lr names a list register, and that register of
+ *  the vCPU whose inflight list holds the interrupt (live on its pCPU when
+ *  it runs, else in its saved state) is in use and holds this interrupt.
+ *  Xen 4.9 (RELEASE-4.9.0 xen/arch/arm/gic.c) changes the two together
+ *  under the vCPU's vgic lock: gic_set_lr (from gic_raise_guest_irq and
+ *  gic_restore_pending_irqs) sets VISIBLE with p->lr; gic_update_one_lr
+ *  clears VISIBLE and resets p->lr to GIC_INVALID_LR when the LR is
+ *  retired; gic_restore_pending_irqs' eviction does the same to the
+ *  interrupt it pushes back to lr_pending; vgic_migrate_irq moves only an
+ *  interrupt that is not VISIBLE (on lr_pending or not in flight) and
+ *  leaves one in an LR MIGRATING, VISIBLE and on the old vCPU's inflight
+ *  list. A virtual EOI the guest made without a trap leaves the register's
+ *  virtual ID in place (only its state goes invalid) until the fold, so the
+ *  ID is what is compared. */
+function visibleIsInLr(vgic: Vgic, gic: Gic, findings: Finding[]): void {
+  const d = vgic.d;
+  const judge = (p: PendingIrq, owner: Vcpu | null): void => {
+    const visible = p.test_bit(GIC_IRQ_GUEST_VISIBLE);
+    const named = p.lr !== GIC_INVALID_LR;
+    if (!visible && !named) return;
+    const who = `IRQ ${p.irq}${owner !== null ? ` of vCPU${owner.vcpu_id}` : ""} (${p.statusString()}, lr=${p.lr})`;
+    const found = (message: string): void => {
+      findings.push({ kind: "lr-mismatch", path: visible ? "visible-not-in-lr" : "lr-not-visible", irq: p.irq, ...(owner !== null ? { vcpu: owner.vcpu_id } : {}), message });
+    };
+    if (!visible) return found(`${who} names a list register but is not VISIBLE`);
+    if (!named) return found(`${who} is VISIBLE but names no list register`);
+    const v = owner ?? (p.inflight !== null ? d.vcpu[p.inflight.vcpu_id]! : null);
+    if (v === null) return found(`${who} is VISIBLE but on no vCPU's inflight list`);
+    const running = v.saved === null && vgic.pcpu[v.processor]?.current === v;
+    const used = running ? vgic.pcpu[v.processor]!.lr_mask[p.lr] : v.saved?.lr_mask[p.lr];
+    const value = running ? gic.listRegister(v.processor, p.lr) : v.saved?.lrs[p.lr] ?? 0;
+    if (p.lr >= vgic.nr_lrs || used !== 1 || decodeLr(value).virtualId !== p.irq) {
+      found(`${who} is VISIBLE in vCPU${v.vcpu_id}'s LR${p.lr}, which ${used === 1 ? `holds IRQ ${decodeLr(value).virtualId}` : "lr_mask says is free"}${running ? "" : " (saved)"}`);
+    }
+  };
+  eachMadeIrq(vgic, judge);
+}
+
+/** Every pending_irq made so far: the SPIs (owner null), then each vCPU's
+ *  private ones. */
+function eachMadeIrq(vgic: Vgic, f: (p: PendingIrq, owner: Vcpu | null) => void): void {
+  const d = vgic.d;
+  for (const p of d.madeSpis()) f(p, null);
+  const privates: PendingIrq[] = [];
+  for (const v of d.vcpu) {
+    privates.length = 0;
+    v.madePrivateIrqs(privates);
+    for (const p of privates) f(p, v);
+  }
 }
 
 /** What gic_events_need_delivery answers for `v`: a vCPU not loaded on a

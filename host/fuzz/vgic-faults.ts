@@ -10,6 +10,8 @@ import type { Vcpu } from "../xen/domain.ts";
 import type { Vgic } from "../xen/vgic.ts";
 import type { Gic } from "../hw/gic.ts";
 import { requireFaults } from "./faults.ts";
+import { decodeLr } from "../hw/regs.ts";
+import { GIC_IRQ_GUEST_VISIBLE, PendingIrq } from "../xen/pending.ts";
 import { isOldVgic, type VgicDesign } from "../xen/design.ts";
 import { sgirTargets } from "../check/sgi.ts";
 
@@ -36,6 +38,9 @@ export const VGIC_FAULTS = {
   /** vgic_to_sgi injects into every vCPU the filter names but the last
    *  (a `targets.slice(0, -1)`): the SGI oracle's loss */
   "sgi-skips-last-target": "vgic_to_sgi skips the last vCPU it names",
+  /** gic_update_one_lr retires a list register without clearing VISIBLE:
+   *  the interrupt stays VISIBLE with p->lr GIC_INVALID_LR */
+  "visible-kept": "gic_update_one_lr does not clear GIC_IRQ_GUEST_VISIBLE",
   /** the new vGIC's vgic_mmio_write_sgir leaves vCPU0 out of its targets */
   "sgir-skips-vcpu0": "vgic_mmio_write_sgir (new vGIC) skips vCPU0",
 } as const;
@@ -98,6 +103,22 @@ export function plantVgicFaults(vgic: Vgic, gic: Gic, faults: readonly string[])
   if (faults.includes("sgi-skips-last-target")) {
     const targets = (vgic as unknown as SgiTargets).sgiTargets.bind(vgic);
     o.sgiTargets = (v: Vcpu, filter: number, list: number) => targets(v, filter, list)?.slice(0, -1) ?? null;
+  }
+  if (faults.includes("visible-kept")) {
+    // the one clear_bit(VISIBLE) of the fold is skipped: the interrupt's
+    // clear_bit is shadowed while gic_update_one_lr runs (under the vCPU's
+    // vgic lock, which every other change of VISIBLE also holds)
+    const update = vgic.gic_update_one_lr.bind(vgic);
+    o.gic_update_one_lr = function* gic_update_one_lr(ctx: PCpu, v: Vcpu, i: number): Co {
+      if (i >= vgic.nr_lrs) return yield* update(ctx, v, i);
+      const p = vgic.d.irq_to_pending(v, decodeLr(gic.listRegister(ctx.id, i)).virtualId) as PendingIrq & { clear_bit: (bit: number) => void };
+      p.clear_bit = (bit: number) => { if (bit !== GIC_IRQ_GUEST_VISIBLE) PendingIrq.prototype.clear_bit.call(p, bit); };
+      try {
+        yield* update(ctx, v, i);
+      } finally {
+        delete (p as { clear_bit?: unknown }).clear_bit;
+      }
+    };
   }
   if (faults.includes("inflight-resort")) {
     const raise = vgic.gic_raise_inflight_irq.bind(vgic);
