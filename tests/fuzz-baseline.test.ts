@@ -116,14 +116,17 @@ describe("a planted change against the unchanged design", () => {
 
   it("reports a list race in another function as new where the design already has a list race", () => {
     const base = run(17);
-    expect(sigs(base)).toEqual(["list-race:lr_queue-del@vgic_migrate_irq"]);
+    // (and Xen 4.9's stale affinity after an LR retired before the
+    // rank->vcpu store: README, check/affinity.ts)
+    const already = ["affinity:set-before-target-store", "list-race:lr_queue-del@vgic_migrate_irq"];
+    expect(sigs(base).sort()).toEqual(already);
     const planted = run(17, ["inflight-resort"]);
     const c = compareSignatures(sigs(planted), sigs(base));
     expect(c).toEqual({
-      new: ["list-race:inflight-del@gic_raise_inflight_irq"], gone: [], unchanged: ["list-race:lr_queue-del@vgic_migrate_irq"], recounted: [],
+      new: ["list-race:inflight-del@gic_raise_inflight_irq"], gone: [], unchanged: already, recounted: [],
     });
     expect(formatComparison(c, "variant xen-4.9", planted.signatures, base.signatures)).toEqual([
-      "against variant xen-4.9: 1 new, 0 gone, 1 unchanged",
+      "against variant xen-4.9: 1 new, 0 gone, 2 unchanged",
       `  new:  list-race:inflight-del@gic_raise_inflight_irq (${planted.signatures["list-race:inflight-del@gic_raise_inflight_irq"]!.count} case${planted.signatures["list-race:inflight-del@gic_raise_inflight_irq"]!.count === 1 ? "" : "s"})`,
     ]);
   });

@@ -26,6 +26,7 @@ export type FindingKind =
   | "duplicate" // a guest handler entered for an interrupt with no injected instance of it in flight
   | "stalled" // a workload run had nothing left to run before its end: every vCPU waits for what will not come
   | "list-race" // a list operation on a vCPU's list without that vCPU's lock
+  | "affinity" // a routed SPI's physical target is not its vCPU's pCPU at quiescence (the fuzzer's check/affinity.ts)
   | "no-quiescence" // a scenario run did not end within its step limit: cut, so not judged
   | "error"; // an exception escaped the simulated code
 

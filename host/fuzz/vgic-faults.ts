@@ -11,7 +11,7 @@ import type { Vgic } from "../xen/vgic.ts";
 import type { Gic } from "../hw/gic.ts";
 import { requireFaults } from "./faults.ts";
 import { decodeLr } from "../hw/regs.ts";
-import { GIC_IRQ_GUEST_VISIBLE, PendingIrq } from "../xen/pending.ts";
+import { GIC_IRQ_GUEST_VISIBLE, PendingIrq, type IrqDesc } from "../xen/pending.ts";
 import { isOldVgic, type VgicDesign } from "../xen/design.ts";
 import { sgirTargets } from "../check/sgi.ts";
 
@@ -41,6 +41,10 @@ export const VGIC_FAULTS = {
   /** gic_update_one_lr retires a list register without clearing VISIBLE:
    *  the interrupt stays VISIBLE with p->lr GIC_INVALID_LR */
   "visible-kept": "gic_update_one_lr does not clear GIC_IRQ_GUEST_VISIBLE",
+  /** gic_update_one_lr's retire of a MIGRATING interrupt (Xen 4.9's
+   *  gic_update_one_lr_retire) clears MIGRATING without irq_set_affinity:
+   *  the physical interrupt keeps firing on the old vCPU's pCPU */
+  "retire-skips-affinity": "gic_update_one_lr does not move the physical affinity of a MIGRATING interrupt it retires",
   /** the new vGIC's vgic_mmio_write_sgir leaves vCPU0 out of its targets */
   "sgir-skips-vcpu0": "vgic_mmio_write_sgir (new vGIC) skips vCPU0",
 } as const;
@@ -78,6 +82,10 @@ function plantNewVgicFaults(design: VgicDesign, faults: readonly string[]): void
     }
     return mmio(ctx, v, off, size, write, value);
   };
+}
+
+interface Retirer {
+  gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co;
 }
 
 interface SgiTargets {
@@ -118,6 +126,24 @@ export function plantVgicFaults(vgic: Vgic, gic: Gic, faults: readonly string[])
       } finally {
         delete (p as { clear_bit?: unknown }).clear_bit;
       }
+    };
+  }
+  if (faults.includes("retire-skips-affinity")) {
+    // irq_set_affinity does nothing while this pCPU retires an LR
+    const w = vgic as unknown as Retirer;
+    const retire = w.gic_update_one_lr_retire.bind(vgic);
+    const setAffinity = vgic.irq_set_affinity.bind(vgic);
+    const retiring = new Set<number>();
+    o.gic_update_one_lr_retire = function* gic_update_one_lr_retire(ctx: PCpu, v: Vcpu, p: PendingIrq, irq: number): Co {
+      retiring.add(ctx.id);
+      try {
+        yield* retire(ctx, v, p, irq);
+      } finally {
+        retiring.delete(ctx.id);
+      }
+    };
+    o.irq_set_affinity = function* irq_set_affinity(ctx: PCpu, desc: IrqDesc, mask: number): Co {
+      if (!retiring.has(ctx.id)) yield* setAffinity(ctx, desc, mask);
     };
   }
   if (faults.includes("inflight-resort")) {

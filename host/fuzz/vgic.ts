@@ -31,6 +31,7 @@ import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
 import { checkRun, checkVgic, exceptionSite, type Finding as VgicFinding } from "../check/vgic.ts";
 import { pendingNotTaken } from "../check/distributor.ts";
 import { SgiOracle } from "../check/sgi.ts";
+import { AffinityLog, checkAffinity } from "../check/affinity.ts";
 import { SWITCH_FEATURE, SwitchChecker } from "../check/vgic-switch.ts";
 import { makeSignature, signatureOf } from "./signature.ts";
 import { VGIC_FAULTS, plantDesignFaults } from "./vgic-faults.ts";
@@ -124,7 +125,7 @@ function describe(op: VgicOp): string {
 // ---- the session
 
 /** Order in which simultaneous findings are reported (the first wins). */
-const PRIORITY = ["crash", "switch-restore", "maintenance-enables", "list-race", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "domain-crash", "lost", "duplicate", "stuck-active", "no-quiescence"];
+const PRIORITY = ["crash", "switch-restore", "maintenance-enables", "list-race", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "domain-crash", "lost", "duplicate", "stuck-active", "affinity", "no-quiescence"];
 const MESSAGE_LIMIT = 600;
 
 export interface VgicViolation extends Violation {
@@ -317,6 +318,9 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   // lr_pending and gic_inject's UIE rule); the new vGIC's state is checked
   // by checkVgic. Each planted fault belongs to one family.
   const original = isOldVgic(s.vgic) ? s.vgic : null;
+  // the affinity log sees only the irq_set_affinity calls a fault lets through
+  const affinity = new AffinityLog();
+  affinity.attach(s.vgic);
   plantDesignFaults(s.vgic, s.gic, o.faults ?? []);
   const switches = original !== null ? new SwitchChecker(original, s.gic) : null;
   const cov = o.coverage;
@@ -362,6 +366,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     try {
       for (const f of checkVgic(s.vgic, s.gic)) add(f);
       for (const f of cs.sgi.judge(s.vgic, s.gic)) add(f);
+      for (const f of checkAffinity(s.vgic, s.gic, affinity)) add(f);
       judgeAccounting(s, routed, acks, delivered, droppedBy, add, softPended, cleared, dups, observer.inFlight);
     } catch (e) {
       add(hostException("final check", e));
