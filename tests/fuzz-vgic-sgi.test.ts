@@ -72,7 +72,7 @@ describe("the oracle's judgement", () => {
 /** Two vCPUs on two pCPUs: vCPU1 enables its SGIs (the original vGIC starts
  *  them disabled; the new one enabled, vgic_vcpu_early_init) and takes
  *  interrupts while vCPU0 sends SGI 5 with `value`. */
-function sgiCase(variant: string, value: number, faults: string[] = []): string[] {
+function sgiCase(variant: string, value: number, faults: string[] = [], taken: string[] = []): string[] {
   const config: VgicConfig = {
     variant, pcpus: 2, placement: [0, 1], listRegisters: 4,
     spis: [{ irq: 40, target: 0, priority: 0xa0, enabled: true }],
@@ -86,15 +86,24 @@ function sgiCase(variant: string, value: number, faults: string[] = []): string[
     { v: 0, t: "work", cycles: 10_000 },
     { v: 1, t: "work", cycles: 20_000 },
   ];
-  const r = runVgicCase(config, ops, { faults });
+  const r = runVgicCase(config, ops, {
+    faults,
+    built: (s) => {
+      const o = s.vgic.observer;
+      const delivered = o.delivered?.bind(o);
+      o.delivered = (irq, v, cycle) => { if (irq < 16) taken.push(`SGI ${irq} v${v.vcpu_id}`); delivered?.(irq, v, cycle); };
+    },
+  });
   r.sys?.gic.release();
   return r.violations.map((v) => `${v.signature} ${v.message}`);
 }
 
 describe("planted SGI losses", () => {
   it("xen-4.9: vgic_to_sgi skipping its last target", () => {
-    // to both vCPUs: vCPU1 is the last
-    expect(sgiCase("xen-4.9", sgir(0, 0b11, 5))).toEqual([]);
+    // to both vCPUs: vCPU1 is the last; both take it
+    const taken: string[] = [];
+    expect(sgiCase("xen-4.9", sgir(0, 0b11, 5), [], taken)).toEqual([]);
+    expect(taken.sort()).toEqual(["SGI 5 v0", "SGI 5 v1"]);
     const found = sgiCase("xen-4.9", sgir(0, 0b11, 5), ["sgi-skips-last-target"]);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/^lost:sgi-not-sent SGI 5 from vCPU0 to vCPU1 /);
@@ -102,7 +111,9 @@ describe("planted SGI losses", () => {
 
   it("new-vgic: vgic_mmio_write_sgir skipping vCPU0", () => {
     // to itself only (filter 2): vCPU0
-    expect(sgiCase("new-vgic", sgir(2, 0, 5))).toEqual([]);
+    const taken: string[] = [];
+    expect(sgiCase("new-vgic", sgir(2, 0, 5), [], taken)).toEqual([]);
+    expect(taken).toEqual(["SGI 5 v0"]);
     const found = sgiCase("new-vgic", sgir(2, 0, 5), ["sgir-skips-vcpu0"]);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(/^lost:sgi-not-sent SGI 5 from vCPU0 to vCPU0 /);
