@@ -140,13 +140,16 @@ export class SgiOracle {
  *  object made per case with the old observer as its prototype or closures
  *  over it, which would keep each case's objects alive through young
  *  collections (see CaseObserver in ../fuzz/vgic.ts). */
-class SgiObserver implements VgicObserver {
+// (Required: a hook the design gains must be passed on here too, or the
+// case's own observer would stop hearing it)
+class SgiObserver implements Required<VgicObserver> {
   constructor(private readonly inner: VgicObserver, private readonly oracle: SgiOracle) {}
   injecting(irq: number, v: Vcpu, merges: boolean): void { this.oracle.event("injected", irq, v); this.inner.injecting?.(irq, v, merges); }
   delivered(irq: number, v: Vcpu, cycle: number): void { this.oracle.event("taken", irq, v); this.inner.delivered?.(irq, v, cycle); }
   guestCleared(irq: number, v: Vcpu): void { this.oracle.event("withdrawn", irq, v); this.inner.guestCleared?.(irq, v); }
   physicalAck(irq: number, pcpu: number, cycle: number): void { this.inner.physicalAck?.(irq, pcpu, cycle); }
-  dropped(irq: number, v: Vcpu, reason: string, cycle: number): void { this.inner.dropped?.(irq, v, reason, cycle); }
+  dropped(irq: number, v: Vcpu, reason: string, cycle: number, injected: boolean): void { this.inner.dropped?.(irq, v, reason, cycle, injected); }
+  withdrawn(irq: number, v: Vcpu): void { this.inner.withdrawn?.(irq, v); }
   guestPended(irq: number, v: Vcpu): void { this.inner.guestPended?.(irq, v); }
   merged(irq: number, v: Vcpu): void { this.inner.merged?.(irq, v); }
   completed(irq: number, v: Vcpu, cycle: number): void { this.inner.completed?.(irq, v, cycle); }
