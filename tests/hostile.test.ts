@@ -123,6 +123,8 @@ const CASES: Case[] = [
   { what: "explore SCENARIO --shard", args: ["explore", "rank-abba", "--shard", "0/2"], status: 2, says: /^vgic explore: --shard: only with --matrix\n$/ },
   { what: "explore SCENARIO --markdown", args: ["explore", "rank-abba", "--markdown"], status: 2, says: /^vgic explore: --markdown: only with --matrix\n$/ },
   { what: "explore --depth 7 (random)", args: ["explore", "rank-abba", "--strategy", "random", "--depth", "7"], status: 2, says: /^vgic explore: --depth: only with --strategy pct\n$/ },
+  // a latency path keeps its trace: 100,000 repetitions ran for minutes towards 10 GB
+  { what: "bench --reps 100000", args: ["bench", "--latency", "--reps", "100000"], status: 2, says: /--reps: expected an integer from 1 to 5000, got '100000'/ },
   { what: "bench --runs 0", args: ["bench", "--hw", "--runs", "0"], status: 2, says: /--runs: expected an integer from 1 to 1000, got '0'/ },
   // a device that never ends (it hung every command that reads a file)
   { what: "run /dev/zero", args: ["run", "/dev/zero"], status: 2, says: /^vgic run: cannot read \/dev\/zero: more than the 16 MiB an input file may have\n$/ },

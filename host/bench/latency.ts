@@ -167,10 +167,12 @@ class TraceIndex {
     return undefined;
   }
 
-  /** Last event on `tid` at or before `t` matching `pred`. */
-  last(tid: number, t: number, pred: (e: TraceEvent) => boolean): TraceEvent | undefined {
+  /** Last event on `tid` at or before `t`, and at or after `since`,
+   *  matching `pred`. (A search back to the run's start would make reading
+   *  a long run quadratic: a running vCPU's last context switch is at boot.) */
+  last(tid: number, t: number, pred: (e: TraceEvent) => boolean, since = -Infinity): TraceEvent | undefined {
     const l = this.list(tid);
-    for (let i = this.lower(l, t + 1) - 1; i >= 0; i--) if (pred(l[i]!)) return l[i];
+    for (let i = this.lower(l, t + 1) - 1; i >= 0 && l[i]!.ts >= since; i--) if (pred(l[i]!)) return l[i];
     return undefined;
   }
 
@@ -220,12 +222,45 @@ class Chain {
 
 interface Mark { irq: number; vcpu: number; cycle: number }
 
+/** Marks recorded during a run, searched by cycle once it has ended (each
+ *  repetition's search starts where its window does, not at the first
+ *  mark: a long run's reading stays linear in its repetitions). */
+class Marks {
+  private readonly all: Mark[] = [];
+  private byCycle: Mark[] | null = null;
+
+  push(m: Mark): void {
+    this.all.push(m);
+    this.byCycle = null;
+  }
+
+  /** The earliest mark of `irq` in [from, until), or undefined. */
+  first(irq: number, from: number, until: number): Mark | undefined {
+    const l = (this.byCycle ??= [...this.all].sort((a, b) => a.cycle - b.cycle));
+    let lo = 0, hi = l.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (l[mid]!.cycle < from) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < l.length && l[i]!.cycle < until; i++) if (l[i]!.irq === irq) return l[i];
+    return undefined;
+  }
+
+  /** The latest mark of any interrupt in [from, until), or undefined. */
+  last(from: number, until: number): Mark | undefined {
+    let found: Mark | undefined;
+    for (const m of this.all) if (m.cycle >= from && m.cycle < until) found = m;
+    return found;
+  }
+}
+
 /** A path's system with what the benchmark records about it. */
 class Bench {
   readonly ix: () => TraceIndex;
-  readonly delivered: Mark[] = [];
-  readonly completed: Mark[] = [];
-  readonly dropped: Mark[] = [];
+  readonly delivered = new Marks();
+  readonly completed = new Marks();
+  readonly dropped = new Marks();
   readonly cpus: number[];
   private index: TraceIndex | null = null;
   readonly map: { gicc: number; gich: number; gicv: number; gicd: number };
@@ -288,7 +323,8 @@ class Bench {
     const w = ix.firstAny(this.cpus, ib, this.isLrWrite(irq));
     if (w === undefined) throw new MilestoneError(`no list register received ${irq}`);
     const tgt = w.tid;
-    const gi = ix.last(tgt, w.ts, isFn("fn-begin", n.flushLrs));
+    // (only one since the injection began matters)
+    const gi = ix.last(tgt, w.ts, isFn("fn-begin", n.flushLrs), ib);
     const giEnd = gi === undefined ? undefined : ix.first(tgt, gi.ts, isFn("fn-end", n.flushLrs));
     const inGicInject = gi !== undefined && gi.ts >= ib && (giEnd === undefined || giEnd.ts >= w.ts);
     if (tgt !== src) {
@@ -321,14 +357,14 @@ class Bench {
     // a vCPU woken from WFI: its pCPU switches from the idle vCPU back to
     // it, and gic_restore_state's gic_restore_pending_irqs writes the LR
     // (with the new vGIC the LR is written by the fill after the switch)
-    const cs = ix.last(tgt, w.ts, isFn("fn-begin", "context_switch"));
+    const cs = ix.last(tgt, w.ts, isFn("fn-begin", "context_switch"), ib);
     if (cs !== undefined && cs.ts >= ib && (!inGicInject || cs.ts < gi.ts)) c.at(cs.ts, "context switch", "context_switch (idle -> vCPU)");
     if (inGicInject) c.at(gi.ts, n.flushLrs, n.flushLrs);
     c.at(w.ts, "LR write", "list register write");
     c.at(w.ts + this.gichAccess, "return to guest", "list register written");
     const gack = ix.first(tgt, w.ts, this.isRead(this.map.gicv + GICV.IAR, irq));
     c.at(gack?.ts, "guest acknowledge", "guest GICV_IAR");
-    const d = this.delivered.find((m) => m.irq === irq && m.cycle >= gack!.ts && m.cycle < ix.until);
+    const d = this.delivered.first(irq, gack!.ts, ix.until);
     if (d === undefined) throw new MilestoneError("no handler entry");
     if (d.vcpu !== vcpu) throw new Misrouted(`delivered on vCPU${d.vcpu}, not vCPU${vcpu}`);
     return { tgt, handler: c.at(d.cycle, "handler", "handler entry"), waited };
@@ -338,7 +374,7 @@ class Bench {
   eoi(c: Chain, irq: number, tgt: number, handler: number): [number, number] {
     const e = this.ix().first(tgt, handler, this.isWrite(this.map.gicv + GICV.EOIR, irq));
     const t = c.at(e?.ts, "EOI", "guest GICV_EOIR");
-    const done = this.completed.find((m) => m.irq === irq && m.cycle >= t && m.cycle < this.ix().until);
+    const done = this.completed.first(irq, t, this.ix().until);
     if (done === undefined) throw new MilestoneError("no completion");
     return [t, done.cycle];
   }
@@ -407,12 +443,16 @@ function classify(b: Bench, from: number, one: () => Partial<Record<string, Samp
     if (e instanceof Misrouted) return { samples: {}, failure: { outcome: "misrouted", note: e.message } };
     if (e instanceof MilestoneError) {
       // a drop by the design within this repetition
-      const d = b.dropped.filter((m) => m.cycle >= from && m.cycle < b.ix().until).pop();
+      const d = b.dropped.last(from, b.ix().until);
       if (d !== undefined) {
         const stuck = b.sys.gic.isActive(0, d.irq) ? "; the physical SPI stays active (never deactivated)" : "";
         return { samples: {}, failure: { outcome: "dropped", note: `vgic_vcpu_inject_irq dropped IRQ ${d.irq} for vCPU${d.vcpu} (MIGRATING)${stuck}` } };
       }
-      const next = Number.isFinite(b.ix().until) ? " before the next repetition's cause" : "";
+      // (a delivery after the next cause is not told from that one's: the
+      // bench cannot time a design slower than the gap between causes, and
+      // says so rather than call it a loss for certain)
+      const next = Number.isFinite(b.ix().until)
+        ? ` before the next repetition's cause, ${Math.round(b.ix().until - from)} cycles after this one's (lost, or slower than the bench can time)` : "";
       return { samples: {}, failure: { outcome: "lost", note: `${e.message}${next}` } };
     }
     throw e;
