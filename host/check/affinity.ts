@@ -11,7 +11,13 @@
 // arch_move_irqs (skipping MIGRATING ones) point it at the target's pCPU.
 // So an interrupt not MIGRATING has the affinity of its target; a MIGRATING
 // one legitimately has a stale one for as long as it sits in an LR (the
-// guest may never EOI it), and is not judged. One window remains in Xen
+// guest may never EOI it), and is not judged. Not only in an LR: one
+// injected while disabled sits on inflight alone and is made MIGRATING
+// there (vgic_enable_irqs moves it when enabled), and an LR evicted by
+// gic_restore_pending_irqs keeps MIGRATING on lr_pending; exempting
+// MIGRATING only in an LR found stale affinities in clean xen-4.8 and
+// xen-4.9 runs, so every MIGRATING interrupt is exempt (a flag a race left
+// set would hide its affinity here). One window remains in Xen
 // 4.9 itself: vgic_store_itargetsr stores rank->vcpu only after
 // vgic_migrate_irq returns (91ef736493), and gic_update_one_lr reads it
 // without the rank lock (378384399e), so an LR retired in between moves
