@@ -52,12 +52,36 @@ describe("every bundled workload delivers from every source, under every design"
         // design's path (level lines, the new vGIC's latch, SGIs, timers)
         // injects without telling the accounting
         expect(r.findings.filter((f) => f.kind === "duplicate")).toEqual([]);
+        // the guest's EOI finds its list register on the original vGIC
+        // (the new one loses an active SGI's source: the test below)
+        if (variant !== "new-vgic") expect(r.findings.filter((f) => f.path === "virtual-lr")).toEqual([]);
         if (variant === "xen-4.9" && r.outcome === "completed") {
           expect(r.findings.filter((f) => f.kind === "no-delivery")).toEqual([]);
         }
       });
     }
   }
+});
+
+describe("a list register left active is found", () => {
+  it("ipi-heavy on new-vgic: Xen 4.11 writes an active SGI back without its source (vgic_v2_populate_lr), the guest's EOI matches nothing, and later SGIs from that source merge into it", () => {
+    const w = bundled().find((b) => b.file === "ipi-heavy.json")!.w;
+    const { result: r } = runWorkload(w, { variant: "new-vgic" });
+    expectBalanced(r);
+    const stuck = r.findings.filter((f) => f.path === "virtual-lr");
+    // SGI 2 (resched-2to3) on vCPU3, acknowledged as 0x802 from vCPU2 and left active with source 0
+    expect(stuck).toContainEqual(expect.objectContaining({ kind: "stuck-active", irq: 2, vcpu: 3 }));
+    expect(stuck.find((f) => f.irq === 2 && f.vcpu === 3)!.message).toMatch(/^LR\d of vCPU3 holds IRQ 2 active \(0x[23]a000[0-9a-f]02\) while the guest handles nothing of it/);
+    // what merged into it is lost, and said so: the source fails --fail-on lost
+    const src = r.interrupts.sources.find((s) => s.name === "resched-2to3")!;
+    expect(src.delivered).toBeLessThan(10);
+    expect(src.lost).toBeGreaterThan(500);
+    expect(Object.keys(src.lostReasons)).toEqual(["merged into an interrupt left active in a list register (vGIC finding)"]);
+    expect(r.findings).toContainEqual(expect.objectContaining({ kind: "lost", message: expect.stringMatching(/^resched-2to3: \d+ raised instance\(s\) lost/) }));
+    // xen-4.9 keeps each SGI's source in its pending_irq's LR: nothing stuck, nothing lost
+    const { result: old } = runWorkload(w, { variant: "xen-4.9" });
+    expect(old.findings.filter((f) => f.kind === "stuck-active" || f.kind === "lost")).toEqual([]);
+  });
 });
 
 describe("interrupts reach vCPUs that wait in WFI", () => {

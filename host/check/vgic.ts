@@ -96,6 +96,31 @@ function listRegisters(vgic: Vgic, gic: Gic): Array<{ vcpu: number; lr: number; 
   return out;
 }
 
+/** A list register left active (or active and pending) for an interrupt
+ *  its vCPU's guest is not handling: the guest's EOI and DIR found no list
+ *  register holding what it acknowledged, so nothing will deactivate this
+ *  one, and the interrupt is never delivered to that vCPU again (its later
+ *  instances merge into it). Xen 4.11's new vGIC does this to an SGI:
+ *  vgic_v2_populate_lr writes the source CPU into the LR only for a
+ *  pending SGI, so an active one written back loses it (RELEASE-4.11.0
+ *  xen/arch/arm/vgic/vgic-v2.c; KVM keeps an active_source for this).
+ *  `handling(v)`: the interrupt ID vCPU v's handler runs, or -1. */
+export function strandedActive(design: VgicDesign, gic: Gic, handling: (vcpu: number) => number): Finding[] {
+  const lrs = isOldVgic(design) ? listRegisters(design, gic)
+    : (design as unknown as NewVgic).listRegisters(gic).map((l) => ({ vcpu: l.vcpu.vcpu_id, lr: l.lr, value: l.value }));
+  const out: Finding[] = [];
+  for (const l of lrs) {
+    const lr = decodeLr(l.value);
+    if ((lr.state & LrState.Active) === 0 || handling(l.vcpu) === lr.virtualId) continue;
+    const hex = `0x${(l.value >>> 0).toString(16).padStart(8, "0")}`;
+    out.push({
+      kind: "stuck-active", path: "virtual-lr", irq: lr.virtualId, vcpu: l.vcpu,
+      message: `LR${l.lr} of vCPU${l.vcpu} holds IRQ ${lr.virtualId} active (${hex}) while the guest handles nothing of it: its EOI matched no list register, nothing will deactivate it, and IRQ ${lr.virtualId} is not delivered to vCPU${l.vcpu} again`,
+    });
+  }
+  return out;
+}
+
 /** State invariants of the vGIC at a quiescent moment (end of a run). */
 export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
   if (!isOldVgic(design)) return checkNewVgic(design as unknown as NewVgic, gic);

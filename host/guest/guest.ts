@@ -53,6 +53,8 @@ export class GuestCpu {
   /** set by the guest runner when the pCPU must leave this vCPU */
   exitRequested = false;
   readonly stats: GuestStats = { irqsHandled: 0, spurious: 0, trappedAccesses: 0, wfis: 0 };
+  /** the interrupt ID the handler runs (acknowledged, not yet EOI'd), or -1 */
+  handling = -1;
 
   /** the GICV frame base of the (frozen) memory map */
   private readonly gicvBase: number;
@@ -128,12 +130,14 @@ export class GuestCpu {
         break;
       }
       this.stats.irqsHandled++;
+      this.handling = irq;
       const tr = this.hyp.machine.trace;
       if (tr !== null) tr.add(this.ctx.clock, this.ctx.index, "virq", this.v.name, this.v.vcpu_id, irq);
       this.hyp.vgic.observer.delivered?.(irq, this.v, this.ctx.clock);
       if (this.action !== null) yield* this.action(this, iar);
       this.writeCpu(GICV.EOIR, iar);
       if (this.eoiModeSplit) this.writeCpu(GICC.DIR, iar);
+      this.handling = -1;
       this.hyp.vgic.observer.completed?.(irq, this.v, this.ctx.clock);
       yield PT_GUEST_EOI;
     }

@@ -423,6 +423,7 @@ export class Accounting implements RaiseSink {
 
 /** A loss's reason in the table, from the vGIC finding that explains it. */
 function lossReason(f: Finding): string {
+  if (f.kind === "stuck-active" && f.path === "virtual-lr") return "merged into an interrupt left active in a list register (vGIC finding)";
   if (f.kind === "stuck-active") return "physical interrupt stuck active, or latched behind it (vGIC finding)";
   if (f.path === "blocked-not-woken") return "waiting for a vCPU blocked in WFI that nothing wakes (vGIC finding)";
   if (f.path === "queued-on-no-list") return "QUEUED on no list (vGIC finding)";
