@@ -6,6 +6,7 @@
 // regression (the software timer gone, as before virt_timer_save was
 // modelled) must turn into findings and a failing exit status.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { parseWorkload } from "../host/workload/schema.ts";
 import { runWorkload, type WorkloadResult } from "../host/workload/runner.ts";
 import { runCommand } from "../host/workload/command.ts";
 import { VARIANTS } from "../host/xen/variants.ts";
@@ -78,6 +79,30 @@ describe("a list register left active is found", () => {
     expect(src.lost).toBeGreaterThan(500);
     expect(Object.keys(src.lostReasons)).toEqual(["merged into an interrupt left active in a list register (vGIC finding)"]);
     expect(r.findings).toContainEqual(expect.objectContaining({ kind: "lost", message: expect.stringMatching(/^resched-2to3: \d+ raised instance\(s\) lost/) }));
+    // a vCPU descheduled with its SGIs stuck: the new vGIC folded them into
+    // its ap_list, still active, and they fill its two list registers
+    // again whenever it runs, so it takes nothing else (a workload with 4
+    // vCPUs on 3 pCPUs, 2 list registers, SGIs from several senders)
+    const crowded = parseWorkload(JSON.stringify({
+      name: "crowded", machine: { pcpus: 3, irqs: 128, listRegisters: 2 },
+      guest: { vcpus: 4, placement: [0, 1, 2, 0], load: 0.6 },
+      devices: [
+        { type: "timer", name: "tick", period: 30000, handlerCycles: 3000 },
+        { type: "spi", name: "e1", irq: 50, trigger: "edge", target: 2, arrival: { kind: "poisson", mean: 3000 }, handlerCycles: 1500 },
+        { type: "ipi", name: "i2", sgi: 3, from: 1, to: [0, 2, 3], arrival: { kind: "poisson", mean: 5000 }, handlerCycles: 800 },
+        { type: "ipi", name: "i3", sgi: 2, from: 3, to: [1, 2], arrival: { kind: "periodic", period: 7000 }, handlerCycles: 800 },
+      ],
+      migrations: [{ at: 300000, vcpu: 1, pcpu: 2 }, { at: 1200000, vcpu: 2, pcpu: 0 }],
+      duration: 2400000, seed: 3,
+    }));
+    const c = runWorkload(crowded, { variant: "new-vgic" });
+    const folded = c.result.findings.filter((f) => f.path === "virtual-lr" && /on d1v\d's ap_list/.test(f.message));
+    expect(folded.length).toBeGreaterThan(0);
+    for (const f of folded) {
+      const v = c.sys.vgic.d.vcpu[f.vcpu!]!;
+      expect(c.sys.vgic.pcpu[v.processor]!.current).not.toBe(v); // descheduled: its LRs were folded
+    }
+    expect(runWorkload(crowded, { variant: "xen-4.9" }).result.findings.filter((f) => f.path === "virtual-lr")).toEqual([]);
     // xen-4.9 keeps each SGI's source in its pending_irq's LR: nothing stuck, nothing lost
     const { result: old } = runWorkload(w, { variant: "xen-4.9" });
     expect(old.findings.filter((f) => f.kind === "stuck-active" || f.kind === "lost")).toEqual([]);

@@ -118,6 +118,23 @@ export function strandedActive(design: VgicDesign, gic: Gic, handling: (vcpu: nu
       message: `LR${l.lr} of vCPU${l.vcpu} holds IRQ ${lr.virtualId} active (${hex}) while the guest handles nothing of it: its EOI matched no list register, nothing will deactivate it, and IRQ ${lr.virtualId} is not delivered to vCPU${l.vcpu} again`,
     });
   }
+  // the new vGIC folds a descheduled vCPU's list registers into its
+  // vgic_irqs, so there an active one is on the vCPU's ap_list (and fills
+  // an LR again, active, when the vCPU next runs)
+  if (!isOldVgic(design)) {
+    const nv = design as unknown as NewVgic;
+    nv.vgic_cpu.forEach((vc, k) => {
+      const v = nv.d.vcpu[k]!;
+      if (nv.pcpu[v.processor]!.current === v) return;
+      for (const irq of vc.ap_list_head) {
+        if (!irq.active || handling(k) === irq.intid) continue;
+        out.push({
+          kind: "stuck-active", path: "virtual-lr", irq: irq.intid, vcpu: k,
+          message: `IRQ ${irq.intid} is ${irq.describe()} while vCPU${k}'s guest handles nothing of it: its EOI matched no list register, nothing will deactivate it, and IRQ ${irq.intid} is not delivered to vCPU${k} again (it fills a list register, active, each time vCPU${k} runs)`,
+        });
+      }
+    });
+  }
   return out;
 }
 
