@@ -103,7 +103,8 @@ describe("a list register left active is found", () => {
       expect(c.sys.vgic.pcpu[v.processor]!.current).not.toBe(v); // descheduled: its LRs were folded
     }
     expect(runWorkload(crowded, { variant: "xen-4.9" }).result.findings.filter((f) => f.path === "virtual-lr")).toEqual([]);
-    // xen-4.9 keeps each SGI's source in its pending_irq's LR: nothing stuck, nothing lost
+    // xen-4.9 writes source 0 into an SGI's LR (gicv2_update_lr) and the guest
+    // EOIs what it acknowledged, source 0: they match, nothing stuck, nothing lost
     const { result: old } = runWorkload(w, { variant: "xen-4.9" });
     expect(old.findings.filter((f) => f.kind === "stuck-active" || f.kind === "lost")).toEqual([]);
   });

@@ -118,16 +118,23 @@ export function strandedActive(design: VgicDesign, gic: Gic, handling: (vcpu: nu
       message: `LR${l.lr} of vCPU${l.vcpu} holds IRQ ${lr.virtualId} active (${hex}) while the guest handles nothing of it: its EOI matched no list register, nothing will deactivate it, and IRQ ${lr.virtualId} is not delivered to vCPU${l.vcpu} again`,
     });
   }
-  // the new vGIC folds a descheduled vCPU's list registers into its
-  // vgic_irqs, so there an active one is on the vCPU's ap_list (and fills
-  // an LR again, active, when the vCPU next runs)
+  // the new vGIC folds a vCPU's list registers into its vgic_irqs at every
+  // exit from the guest (vgic_sync_from_lrs, used_lrs back to 0), so one
+  // blocked, descheduled or in the hypervisor holds an active interrupt on
+  // its ap_list (it fills an LR again, active, when the vCPU next enters
+  // the guest); one in an LR not folded yet is judged from the LR above
+  // (which runs ahead of its vgic_irq: an EOI there leaves it invalid)
   if (!isOldVgic(design)) {
     const nv = design as unknown as NewVgic;
+    const unfolded = new Set<string>();
     nv.vgic_cpu.forEach((vc, k) => {
       const v = nv.d.vcpu[k]!;
-      if (nv.pcpu[v.processor]!.current === v) return;
+      if (nv.pcpu[v.processor]!.current !== v) return;
+      for (let i = 0; i < vc.used_lrs; i++) unfolded.add(`${k}:${gic.listRegister(v.processor, i) & 0x3ff}`);
+    });
+    nv.vgic_cpu.forEach((vc, k) => {
       for (const irq of vc.ap_list_head) {
-        if (!irq.active || handling(k) === irq.intid) continue;
+        if (!irq.active || handling(k) === irq.intid || unfolded.has(`${k}:${irq.intid}`)) continue;
         out.push({
           kind: "stuck-active", path: "virtual-lr", irq: irq.intid, vcpu: k,
           message: `IRQ ${irq.intid} is ${irq.describe()} while vCPU${k}'s guest handles nothing of it: its EOI matched no list register, nothing will deactivate it, and IRQ ${irq.intid} is not delivered to vCPU${k} again (it fills a list register, active, each time vCPU${k} runs)`,
