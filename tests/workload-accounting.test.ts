@@ -137,33 +137,6 @@ describe("drops, losses and their reasons", () => {
     ]);
   });
 
-  it("a timer deadline the guest withdrew before the hypervisor took it is one interrupt with the next, not a loss", () => {
-    // the virtual timer fires, the guest reprograms it (the line drops)
-    // before Xen takes the PPI, it fires again, and one injection serves
-    // both: a level line asserted twice before service is one interrupt
-    const sys = buildSystem({ variant: "xen-4.9", programs: [function* (g) { for (;;) yield* g.wfi(); }] });
-    sys.machine.run({ until: 100_000 });
-    const key = privateKey(27, 0);
-    const v0 = sys.vgic.d.vcpu[0]!;
-    const acc = new Accounting([{ name: "tick", type: "timer", keys: [key] }], 1);
-    acc.raiseLevel(key, 100); // fired, not taken
-    acc.raiseLevel(key, 200); // reprogrammed and fired again
-    acc.onInjecting(27, v0, false);
-    acc.onDelivered(27, v0, 300);
-    acc.onCompleted(27, v0, 400);
-    let { bySource } = acc.tally(sys.vgic, sys.gic, []);
-    expect(bySource.map((c) => [c.raised, c.delivered, c.coalesced, c.lost])).toEqual([[2, 1, 1, 0]]);
-    // once injected, the next deadline is an instance of its own: lost if never delivered
-    const acc2 = new Accounting([{ name: "tick", type: "timer", keys: [key] }], 1);
-    acc2.raiseLevel(key, 100);
-    acc2.onInjecting(27, v0, false);
-    acc2.onDelivered(27, v0, 300);
-    acc2.onCompleted(27, v0, 400);
-    acc2.raiseLevel(key, 500);
-    ({ bySource } = acc2.tally(sys.vgic, sys.gic, []));
-    expect(bySource.map((c) => [c.raised, c.delivered, c.coalesced, c.lost])).toEqual([[2, 1, 0, 1]]);
-  });
-
   it("a maintenance storm shows as IRQ exits with nothing to acknowledge, not as maintenance IRQs", () => {
     // one list register and six SPIs: lr_pending never empties, so
     // gic_inject sets UIE, whose condition (at most one valid LR) always

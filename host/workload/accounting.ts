@@ -216,17 +216,6 @@ export class Accounting implements RaiseSink {
     if (this.flows !== null) this.flows("raise", id, irqOfKey(key), -1, cycle);
   }
 
-  /** A level source's new assertion (the virtual timer's next deadline)
-   *  while its last one is still open and not injected: the guest withdrew
-   *  that one before the hypervisor took it (it reprogrammed the timer,
-   *  which drops the line), and the interrupt taken now is one instance for
-   *  both, as a level line asserted twice before service is one interrupt.
-   *  The new raise merges into it; otherwise it is an instance of its own. */
-  raiseLevel(key: number, cycle: number): void {
-    const q = this.open[key];
-    this.raise(key, cycle, q !== undefined && q.length > 0 && q.injected < q.length);
-  }
-
   /** The vGIC is about to inject into v: an instance already waiting
    *  (QUEUED, not yet in a list register or waiting to be folded into one;
    *  the new vGIC's pending latch) absorbs the new one, the newest open

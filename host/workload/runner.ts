@@ -218,7 +218,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   if (machine.trace !== null) acct.flows = (stage, id, irq, vcpu, cycle) => machine.traceHere("irq-flow", stage, id, vcpu, `IRQ ${irq}`, cycle);
   for (const v of vgic.d.vcpu) {
     const key = privateKey(VTIMER_PPI, v.vcpu_id);
-    v.virt_timer.onRaise = (cycle) => acct.raiseLevel(key, cycle);
+    v.virt_timer.onRaise = (cycle) => acct.raise(key, cycle);
     timers.push(v.virt_timer);
   }
   for (const s of spis) s.source.spawn(machine);
