@@ -282,11 +282,16 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   else if (r.reason === "done") outcome = "done";
   const stoppedAt = drained ? end + DRAIN : Math.max(...r.clocks);
 
-  // (and a list register left active that no handler will deactivate)
-  const vgicFindings = [...checkRun(r), ...checkVgic(vgic, gic), ...strandedActive(vgic, gic, (v) => sys.hyp.guests[v]!.handling)];
+  const vgicFindings = [...checkRun(r), ...checkVgic(vgic, gic)];
   // an edge left latched where no pCPU takes it is lost (as the fuzzer
-  // judges it), once the run has drained or had nothing left to run
-  if (drained || outcome === "done") vgicFindings.push(...pendingNotTaken(vgic, gic, spis.map((s) => s.irq)));
+  // judges it), and a list register left active that no handler will
+  // deactivate is stuck, once the run has drained or had nothing left to
+  // run (a deadlock or an exception stops a pCPU anywhere, in the middle of
+  // a fold too)
+  if (drained || outcome === "done") {
+    vgicFindings.push(...pendingNotTaken(vgic, gic, spis.map((s) => s.irq)));
+    vgicFindings.push(...strandedActive(vgic, gic, (v) => sys.hyp.guests[v]!.handling));
+  }
   if (outcome === "done") {
     vgicFindings.push({ kind: "stalled", message: `nothing left to run at cycle ${stoppedAt}, before the workload's end at ${end}: every vCPU waits for an interrupt that will not come` });
   }
