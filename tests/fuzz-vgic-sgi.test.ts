@@ -134,3 +134,28 @@ describe("planted SGI losses", () => {
     expect(() => sgiCase("xen-4.9", sgir(2, 0, 5), ["sgir-skips-vcpu0"])).toThrow(/sgir-skips-vcpu0: they plant into the new vGIC's designs, not xen-4.9/);
   });
 });
+
+describe("an SGI left active by the new vGIC (Xen 4.11's vgic_v2_populate_lr)", () => {
+  it("vCPU1 sends SGI 12 to vCPU0, which exits between its acknowledge (0x40c) and its EOI: the LR comes back active with source 0, the EOI matches nothing", () => {
+    // a fuzz case (new-vgic, seed 1), three operations
+    const config: VgicConfig = {
+      variant: "new-vgic", pcpus: 3, placement: [0, 1, 2, 1], listRegisters: 4,
+      spis: [{ irq: 32, target: 2, priority: 192, enabled: false }, { irq: 33, target: 1, priority: 128, enabled: true },
+        { irq: 40, target: 2, priority: 192, enabled: true }, { irq: 63, target: 0, priority: 192, enabled: true }],
+      sched: { kind: "random", seed: 474025197 }, maxSteps: 50000, timeSlice: 5000,
+    };
+    const ops: VgicOp[] = [
+      { v: 1, t: "w", off: 0xf00, size: 4, value: 0x0005000c }, // GICD_SGIR: SGI 12 to vCPUs 0 and 2
+      { v: 0, t: "w", off: 0x83f, size: 1, value: 67 },
+      { v: 0, t: "gicv", kind: "ack-eoi" },
+    ];
+    const r = runVgicCase(config, ops);
+    const stuck = r.violations.filter((v) => v.signature === "stuck-active:virtual-lr");
+    expect(stuck.map((v) => v.message)).toEqual([expect.stringMatching(/^IRQ 12 is active\+enabled on d1v0's ap_list, target vCPU0 while vCPU0's guest handles nothing of it/)]);
+    r.sys?.gic.release();
+    // the original vGIC writes source 0 and its guest EOIs source 0: the same case is clean of it
+    const old = runVgicCase({ ...config, variant: "xen-4.9" }, ops);
+    expect(old.violations.filter((v) => v.signature === "stuck-active:virtual-lr")).toEqual([]);
+    old.sys?.gic.release();
+  });
+});

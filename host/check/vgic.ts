@@ -104,14 +104,15 @@ function listRegisters(vgic: Vgic, gic: Gic): Array<{ vcpu: number; lr: number; 
  *  vgic_v2_populate_lr writes the source CPU into the LR only for a
  *  pending SGI, so an active one written back loses it (RELEASE-4.11.0
  *  xen/arch/arm/vgic/vgic-v2.c; KVM keeps an active_source for this).
- *  `handling(v)`: the interrupt ID vCPU v's handler runs, or -1. */
-export function strandedActive(design: VgicDesign, gic: Gic, handling: (vcpu: number) => number): Finding[] {
+ *  `handles(v, irq)`: whether vCPU v's guest holds `irq` active itself
+ *  (its handler runs it, or it acknowledged it and will not EOI it). */
+export function strandedActive(design: VgicDesign, gic: Gic, handles: (vcpu: number, irq: number) => boolean): Finding[] {
   const lrs = isOldVgic(design) ? listRegisters(design, gic)
     : (design as unknown as NewVgic).listRegisters(gic).map((l) => ({ vcpu: l.vcpu.vcpu_id, lr: l.lr, value: l.value }));
   const out: Finding[] = [];
   for (const l of lrs) {
     const lr = decodeLr(l.value);
-    if ((lr.state & LrState.Active) === 0 || handling(l.vcpu) === lr.virtualId) continue;
+    if ((lr.state & LrState.Active) === 0 || handles(l.vcpu, lr.virtualId)) continue;
     const hex = `0x${(l.value >>> 0).toString(16).padStart(8, "0")}`;
     out.push({
       kind: "stuck-active", path: "virtual-lr", irq: lr.virtualId, vcpu: l.vcpu,
@@ -134,7 +135,7 @@ export function strandedActive(design: VgicDesign, gic: Gic, handling: (vcpu: nu
     });
     nv.vgic_cpu.forEach((vc, k) => {
       for (const irq of vc.ap_list_head) {
-        if (!irq.active || handling(k) === irq.intid || unfolded.has(`${k}:${irq.intid}`)) continue;
+        if (!irq.active || handles(k, irq.intid) || unfolded.has(`${k}:${irq.intid}`)) continue;
         out.push({
           kind: "stuck-active", path: "virtual-lr", irq: irq.intid, vcpu: k,
           message: `IRQ ${irq.intid} is ${irq.describe()} while vCPU${k}'s guest handles nothing of it: its EOI matched no list register, nothing will deactivate it, and IRQ ${irq.intid} is not delivered to vCPU${k} again (it fills a list register, active, each time vCPU${k} runs)`,

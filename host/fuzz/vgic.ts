@@ -28,7 +28,7 @@ import { guestCpuInterfaces, guestIrq } from "../xen/setup.ts";
 import { gicdRowName } from "../xen/vgic-v2.ts";
 import { allVariants } from "../xen/variants.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
-import { checkRun, checkVgic, exceptionSite, type Finding as VgicFinding } from "../check/vgic.ts";
+import { checkRun, checkVgic, exceptionSite, strandedActive, type Finding as VgicFinding } from "../check/vgic.ts";
 import { pendingNotTaken } from "../check/distributor.ts";
 import { SgiOracle } from "../check/sgi.ts";
 import { AffinityLog, checkAffinity } from "../check/affinity.ts";
@@ -160,6 +160,10 @@ interface CaseRun {
   illegalIssued: number;
   /** what the guests' GICD_SGIR writes sent, judged at quiescence */
   sgi: SgiOracle;
+  /** per vCPU: the interrupt its handler runs (acknowledged, EOI to come), or -1 */
+  handling: number[];
+  /** vCPU * 1024 + interrupt acknowledged by an `ack-only` (never EOI'd) */
+  kept: Set<number>;
 }
 
 /** One vCPU's operations of a case. A generator function of this module
@@ -189,9 +193,13 @@ function* guestOps(g: GuestCpu, list: readonly VgicOp[], cs: CaseRun): Co {
           if (irq < 1020) {
             g.hyp.vgic.observer.delivered?.(irq, g.v, g.ctx.clock);
             if (op.kind === "ack-eoi") {
+              cs.handling[g.v.vcpu_id] = irq;
               yield g.ctx.machine.pointFor("guest iar");
               g.writeCpu(GICV.EOIR, iar);
+              cs.handling[g.v.vcpu_id] = -1;
               g.hyp.vgic.observer.completed?.(irq, g.v, g.ctx.clock);
+            } else {
+              cs.kept.add(g.v.vcpu_id * 1024 + irq);
             }
           }
         } else if (op.kind === "pmr") {
@@ -298,7 +306,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   const softPended = new Map<number, number>();
   const droppedBy = new Map<number, number>();
   const replay = o.schedule ? checkedReplay(o.schedule) : null;
-  const cs: CaseRun = { illegalIssued: 0, sgi: new SgiOracle(nv) };
+  const cs: CaseRun = { illegalIssued: 0, sgi: new SgiOracle(nv), handling: new Array<number>(nv).fill(-1), kept: new Set() };
   const program = (list: VgicOp[]) => (g: GuestCpu) => guestOps(g, list, cs);
   const s = buildSystem({
     variant: config.variant,
@@ -366,6 +374,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     try {
       for (const f of checkVgic(s.vgic, s.gic)) add(f);
       for (const f of cs.sgi.judge(s.vgic, s.gic)) add(f);
+      for (const f of strandedActive(s.vgic, s.gic, (v, irq) => cs.handling[v] === irq || cs.kept.has(v * 1024 + irq))) add(f);
       for (const f of checkAffinity(s.vgic, s.gic, affinity)) add(f);
       judgeAccounting(s, routed, acks, delivered, droppedBy, add, softPended, cleared, dups, observer.inFlight);
     } catch (e) {

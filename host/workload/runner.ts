@@ -290,7 +290,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   // a fold too)
   if (drained || outcome === "done") {
     vgicFindings.push(...pendingNotTaken(vgic, gic, spis.map((s) => s.irq)));
-    vgicFindings.push(...strandedActive(vgic, gic, (v) => sys.hyp.guests[v]!.handling));
+    vgicFindings.push(...strandedActive(vgic, gic, (v, irq) => sys.hyp.guests[v]!.handling === irq));
   }
   if (outcome === "done") {
     vgicFindings.push({ kind: "stalled", message: `nothing left to run at cycle ${stoppedAt}, before the workload's end at ${end}: every vCPU waits for an interrupt that will not come` });
