@@ -54,6 +54,16 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     return page;
   }
 
+  /** On the Workload tab, idle-timer made to run until stopped (480 s of
+   *  guest time), started and seen running. */
+  async function startLongWorkload(page: Page): Promise<void> {
+    await page.click("nav button[data-tab=workload]");
+    await page.selectOption("#workload-name", "idle-timer");
+    await page.fill("#workload-text", (await page.inputValue("#workload-text")).replace(/"duration": \d+/, '"duration": 480000000000'));
+    await page.click("#workload-run");
+    await page.waitForFunction(() => /running idle-timer under/.test(document.getElementById("workload-status")!.textContent ?? ""));
+  }
+
   it("a shared link explores rank-abba on xen-4.8 and shows the deadlock, its story and timeline", async () => {
     const page = await open("#scenario=rank-abba&variant=xen-4.8&run=1");
     await page.waitForSelector("body[data-state=done]", { timeout: 30_000 });
@@ -390,12 +400,7 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
   it("a long workload can be stopped from its tab, and the worker answers again", async () => {
     const page = await open("");
     await page.waitForSelector("body[data-ready-ms]");
-    await page.click("nav button[data-tab=workload]");
-    await page.selectOption("#workload-name", "idle-timer");
-    const text = (await page.inputValue("#workload-text")).replace(/"duration": \d+/, '"duration": 480000000000');
-    await page.fill("#workload-text", text);
-    await page.click("#workload-run");
-    await page.waitForFunction(() => /running idle-timer under/.test(document.getElementById("workload-status")!.textContent ?? ""));
+    await startLongWorkload(page);
     expect(await page.textContent("#workload-run")).toBe("Stop");
     await page.click("#workload-run");
     await page.waitForFunction(() => document.getElementById("workload-status")!.textContent === "stopped");
@@ -431,15 +436,7 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     const page = await open("");
     await page.waitForSelector("body[data-ready-ms]");
     const workloadStatus = () => page.textContent("#workload-status");
-    // a workload that runs until stopped (as the test above)
-    const startWorkload = async () => {
-      await page.click("nav button[data-tab=workload]");
-      await page.selectOption("#workload-name", "idle-timer");
-      await page.fill("#workload-text", (await page.inputValue("#workload-text")).replace(/"duration": \d+/, '"duration": 480000000000'));
-      await page.click("#workload-run");
-      await page.waitForFunction(() => /running idle-timer under/.test(document.getElementById("workload-status")!.textContent ?? ""));
-    };
-    await startWorkload();
+    await startLongWorkload(page);
 
     // Stop on the Workload tab while the Explore tab runs: the exploration
     // is not cut short (it said "stopped after 0 of 1 design")
@@ -454,7 +451,7 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     expect(await page.$$eval("#explore-results tr[data-v]", (ts) => ts.map((t) => t.textContent))).toEqual([expect.stringMatching(/^xen-4\.8deadlock,lock-inversion/)]);
 
     // Stop on the Explore tab while a workload runs: the workload goes on
-    await startWorkload();
+    await startLongWorkload(page);
     await page.click("nav button[data-tab=explore]");
     await page.selectOption("#scenario", "lr-pending-migrate");
     // every design: long enough to stop
