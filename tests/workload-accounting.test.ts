@@ -7,7 +7,7 @@ import { VARIANTS } from "../host/xen/variants.ts";
 import { Histogram, bucketLow, bucketOf, BUCKETS } from "../host/workload/histogram.ts";
 import { bundled } from "./workload-helpers.ts";
 import { Accounting } from "../host/workload/accounting.ts";
-import { privateKey } from "../host/guest/devices.ts";
+import { privateKey, spiKey } from "../host/guest/devices.ts";
 import { buildSystem } from "../host/xen/system.ts";
 import { checkVgic } from "../host/check/vgic.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../host/xen/pending.ts";
@@ -135,6 +135,18 @@ describe("drops, losses and their reasons", () => {
       [1, { "vanished: never delivered and pending nowhere at the end": 1 }],
       [1, { "QUEUED on no list (vGIC finding)": 1 }],
     ]);
+  });
+
+  it("a design's drop must say whether its instance was injected: the four-argument hook of a design of one's own is refused by name", () => {
+    const sys = buildSystem({ variant: "xen-4.9", programs: [function* (g) { for (;;) yield* g.wfi(); }] });
+    const v0 = sys.vgic.d.vcpu[0]!;
+    const acc = new Accounting([{ name: "spi40", type: "spi", keys: [spiKey(40)] }], 1);
+    acc.raise(spiKey(40), 10);
+    expect(() => acc.onDropped(40, v0, "MIGRATING", undefined as unknown as boolean))
+      .toThrow(/^observer\.dropped\(IRQ 40, d1v0, "MIGRATING"\): injected: got undefined, expected true \(an injected instance waiting\) or false/);
+    // with it, the refused instance is dropped
+    acc.onDropped(40, v0, "MIGRATING", false);
+    expect(acc.tally(sys.vgic, sys.gic, []).bySource[0]!.dropped).toBe(1);
   });
 
   it("a maintenance storm shows as IRQ exits with nothing to acknowledge, not as maintenance IRQs", () => {
