@@ -294,6 +294,21 @@ describe("virtual acknowledge and highest pending", () => {
     expect(expectedVirtualAcks(after, c, 0, true, true)).toEqual([60]);
   });
 
+  it("reads GICV_RPR as GICH_APR's highest active priority, 0xff when none (5.3.5, 4.4.6)", () => {
+    const rpr = [
+      w(H + GICH.HCR, 1), w(V + GICV.CTLR, 1), w(V + GICV.PMR, 0xf8),
+      w(H + GICH.LR, lr(50, 0x80)), w(H + GICH.LR + 4, lr(51, 0x48)),
+      r(V + GICV.RPR), r(V + GICV.IAR), r(V + GICV.RPR), // 5: idle 0xff; 6: 51; 7: 0x48
+      w(H + GICH.LR + 8, lr(52, 0x20)), r(V + GICV.IAR), r(V + GICV.RPR), // 9: 52 preempts; 10: 0x20
+      w(V + GICV.EOIR, 52), r(V + GICV.RPR), w(V + GICV.EOIR, 51), r(V + GICV.RPR), // 12: back to 0x48; 14: 0xff
+      w(H + GICH.APR, 0x80000002), r(V + GICV.RPR), // 16: the hypervisor's restore: bit 1 is 0x08
+    ];
+    expect(readsOf(rpr, [5, 6, 7, 9, 10, 12, 14, 16])).toEqual([0xff, 51, 0x48, 52, 0x20, 0x48, 0xff, 0x08]);
+    const idle = withFault(rpr, "vrpr-idle");
+    expect(idle).toMatchObject({ invariant: "vrunning-priority", at: 7 });
+    expect(idle.message).toBe("CPU 0: GICV_RPR read 0xff, expected 0x48 (GICH_APR 0x200)");
+  });
+
   it("catch a spurious GICV_IAR while a virtual priority is active, and a spurious GICV_HPPIR", () => {
     const nested = withFault(vif, "viar-spurious-nested");
     expect(nested).toMatchObject({ invariant: "viar-spurious", at: 11 });

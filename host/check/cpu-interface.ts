@@ -28,6 +28,7 @@ export const CPUIF_INVARIANTS = {
   "iar-spurious": "GICC_IAR/AIAR returns 1023 only when no forwarded interrupt is pending, or the highest is of a group GICC_CTLR does not enable, is masked by GICC_PMR, does not beat the running priority or is Group 0 at the alias; 1022 only for a Group 1 one through GICC_IAR without AckCtl (4.4.1, 4.4.4)",
   "viar-spurious": "GICV_IAR/AIAR returns 1023 only with GICH_HCR.En 0, no pending list register of an enabled group, or the highest masked, not beating the GICH_APR running priority or Group 0 at the alias; 1022 only for Group 1 without VMAckCtl (5.3.2, 4.4.4)",
   "hppir": "GICC_HPPIR/AHPPIR and GICV_HPPIR/AHPPIR read what the matching IAR would return, the running priority aside, and acknowledge nothing (4.4.8)",
+  "vrunning-priority": "GICV_RPR reads the group priority of the highest active priority GICH_APR holds (bit n: priority n << 3), 0xff when GICH_APR is 0 (5.3.5, 4.4.6)",
   "running-priority": "the running priority (GICC_RPR) is the group priority of the latest acknowledged interrupt not yet EOId, 0xff when none: an acknowledge raises it, an EOI of that interrupt drops it to the one before (3.3, 4.4.5, 4.4.6)",
   "eoi-deactivate": "with GICC_CTLR.EOImode 0 an EOI of the running interrupt deactivates it; with EOImode 1 the EOI leaves it active and a GICC_DIR of it deactivates it (4.4.5, 4.4.15)",
   "hw-deactivate": "a virtual EOI (VEM 0) or GICV_DIR (VEM 1) that retires a HW=1 list register leaves its PhysicalID, an SPI or a PPI of that CPU, inactive in the distributor (5.3.11, 5.4)",
@@ -436,6 +437,17 @@ export class CpuInterfaceReference {
     if (want < 0 || value === Math.min(want, 0xff)) return null;
     return v("running-priority", `CPU ${cpu}: GICC_RPR read ${hex(value)}, expected ${hex(Math.min(want, 0xff))}`);
   }
+}
+
+/** vrunning-priority for a GICV_RPR read: the virtual interface has 32
+ *  priority levels (GICH_VTR.PRIbits 4), and GICH_APR bit n stands for
+ *  group priority n << 3 (IHI 0048B 5.3.5); no bit set reads 0xff, as
+ *  GICC_RPR does when idle (4.4.6). */
+export function checkVirtualRunning(w: Uint32Array, cpu: number, value: number): Violation | null {
+  const apr = w[vifWord(cpu, L.V_APR)]!;
+  const want = apr === 0 ? 0xff : (31 - Math.clz32(apr & -apr)) << 3;
+  if (value === want) return null;
+  return v("vrunning-priority", `CPU ${cpu}: GICV_RPR read ${hex(value)}, expected ${hex(want)} (GICH_APR ${hex(apr)})`);
 }
 
 const rprText = (r: number) => (r >= 0x100 ? "idle" : hex(r));

@@ -18,7 +18,7 @@ import { REF_INVARIANTS, RegisterReference } from "./reference.ts";
 import { bankWord, bit, byteAt, groupPriority, hex } from "./state.ts";
 import {
   CPUIF_INVARIANTS, CpuInterfaceReference, checkAckChoice, checkHighestPending, checkHwDeactivate, checkLines,
-  checkVirtualAckChoice,
+  checkVirtualAckChoice, checkVirtualRunning,
 } from "./cpu-interface.ts";
 
 export { groupPriority };
@@ -498,6 +498,7 @@ export class HwChecker {
       return checkHighestPending(m, this.config, cpu, e.frame, row.name.endsWith("AHPPIR"), result);
     }
     if (row.name === "GICC_RPR" && op.t === "r") return this.cpuif.checkRead(cpu, result);
+    if (row.name === "GICV_RPR" && op.t === "r") return checkVirtualRunning(this.words(), cpu, result) ?? this.virtualState(cpu).v;
     if (row.name === "GICC_APR" && op.t === "w") this.cpuif.prioritiesWritten(cpu);
     if (e.frame >= 2) return this.virtualState(cpu).v;
     return null;

@@ -46,6 +46,8 @@ export const HW_FAULTS = {
   "vhppir-spurious": "GICV_HPPIR always reads 1023",
   /** a virtual EOI/DIR retiring a HW=1 list register: the physical interrupt is made active again */
   "hw-lr-keeps-active": "retiring a HW=1 list register leaves the physical interrupt active",
+  /** GICV_RPR reads 0xff (idle) whatever GICH_APR holds */
+  "vrpr-idle": "GICV_RPR always reads 0xff",
   /** the vIRQ output line reads low */
   "virq-stuck-low": "the vIRQ output line is never raised",
 } as const;
@@ -93,6 +95,10 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
       }
       if (size === 4 && addr === map.gicv + 0x0c && has("viar-spurious-nested") && words()[vifWord(cpu, L.V_APR)]! !== 0) return spurious(cpu, map.gicv);
       if (size === 4 && addr === map.gicv + 0x18 && has("vhppir-spurious")) return spurious(cpu, map.gicv);
+      if (size === 4 && addr === map.gicv + 0x14 && has("vrpr-idle")) {
+        port.read(cpu, addr, size);
+        return 0xff;
+      }
       const v = port.read(cpu, addr, size);
       // (1022 acknowledged nothing: GICC_AIAR takes the Group 1 interrupt)
       if (size === 4 && addr === map.gicc + 0x0c && v === 1022 && has("iar-ignores-ackctl")) return port.read(cpu, map.gicc + 0x20, 4);
