@@ -28,6 +28,7 @@ export type FindingKind =
   | "list-race" // a list operation on a vCPU's list without that vCPU's lock
   | "affinity" // a routed SPI's physical target is not its vCPU's pCPU at quiescence (the fuzzer's check/affinity.ts)
   | "no-quiescence" // a scenario run did not end within its step limit: cut, so not judged
+  | "livelock" // a pCPU acknowledges the maintenance IRQ over and over in one exception (vgic.ts LivelockError)
   | "error"; // an exception escaped the simulated code
 
 /** Parse a `--fail-on` list: finding kinds, comma-separated, or `all`
@@ -296,7 +297,7 @@ export function checkRun(r: RunResult): Finding[] {
   }
   if (r.reason === "error" && r.error) {
     findings.push({
-      kind: r.error.kind === "list-race" ? "list-race" : "error", message: `${r.error.thread}: ${r.error.message}`,
+      kind: r.error.kind === "list-race" || r.error.kind === "livelock" ? r.error.kind : "error", message: `${r.error.thread}: ${r.error.message}`,
       ...exceptionSite(r.error.message, r.error.stack),
     });
   }

@@ -135,8 +135,8 @@ export function replayCounterexample(file: ReplayFile, scenario: Scenario): Repl
   const kindsMatch = kindSet(findings) === kindSet(file.findings);
   const hashMatch = traceHash === file.traceHash;
   // an exception is the finding itself when the saved run ended in one
-  // (an exception or a list race), else the replay broke
-  const expected = file.findings.some((f) => f.kind === "error" || f.kind === "list-race");
+  // (an exception, a list race or a livelock), else the replay broke
+  const expected = file.findings.some((f) => f.kind === "error" || f.kind === "list-race" || f.kind === "livelock");
   const broke = r.reason === "error" && !expected;
   const out: ReplayOutcome = {
     reproduced: kindsMatch && hashMatch && !broke, kindsMatch, hashMatch, traceHash, findings,

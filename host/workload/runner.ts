@@ -206,6 +206,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
 
   const sys = buildSystem({
     variant: opts.variant, pcpus, irqs: w.machine.irqs ?? 128, listRegisters: w.machine.listRegisters ?? 4,
+    ...(w.machine.gicLatency ? { gic: { propagationDelay: w.machine.gicLatency } } : {}),
     placement, routed: spis.map((s) => ({ irq: s.irq, edge: s.edge })), programs: guest.programs,
     profile: opts.profile ?? profileFor(w.machine.profile), trace: opts.trace === true || opts.traceTo !== undefined,
     ...(opts.memory !== undefined ? { memory: opts.memory } : {}),

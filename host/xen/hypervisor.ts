@@ -18,6 +18,7 @@ import type { Vcpu } from "./domain.ts";
 // Scheduling points of this file, looked up once (point() is memoised).
 const PT_VCPU_BLOCK = point("vcpu_block");
 const PT_BLOCKED = point("blocked");
+const PT_TRAP_IRQ_WINDOW = point("trap: IRQs unmasked");
 
 export interface HypervisorOptions {
   /** one program per vCPU; a vCPU without one idles in WFI */
@@ -64,6 +65,7 @@ export class Hypervisor {
     this.migrationsPending = new Int32Array(machine.cpus.length);
     this.instantBoot = opts.instantBoot ?? false;
     this.trapResidual = opts.trapResidual;
+    this.irqWindow = machine.gic.config.propagationDelay > 0;
     if (this.instantBoot) {
       for (const cpu of machine.cpus) drain(vgic.gic_init_cpu(cpu));
       // and the first vCPU of each pCPU already switched in
@@ -77,6 +79,41 @@ export class Hypervisor {
   }
 
   private readonly instantBoot: boolean;
+
+  /** A synchronous trap unmasks IRQs before enter_hypervisor_head folds
+   *  the list registers and clears GICH_HCR.UIE: RELEASE-4.8.0 and
+   *  RELEASE-4.9.0 arm64 entry.S `guest_sync` (`msr daifclr`, then
+   *  do_trap_hypervisor / do_trap_guest_sync, whose first call is
+   *  enter_hypervisor_head), arm32 `cpsie i` in the trap entry, and
+   *  RELEASE-4.11.0 the same. An IRQ that reaches the pCPU there is taken
+   *  at EL2, where enter_hypervisor_head does nothing (not guest_mode):
+   *  a maintenance IRQ that a guest EOI raised (UIE, at most one valid list
+   *  register) is acknowledged, EOId and raised again for as long as the
+   *  trap never gets to clear UIE, the livelock Xen's 31180f87e4 ("clear
+   *  UIE on hypervisor entry") describes. The window is a scheduling point
+   *  only when the GIC has a propagation delay: with none, every line a
+   *  guest EOI raises is taken in the guest before its next instruction
+   *  traps, and an IRQ another agent raises during the entry is taken at
+   *  gic_clear_lrs's first lock point instead, before the fold, with the
+   *  list registers as the trap found them, so the point would add
+   *  decisions to every schedule and no outcome. */
+  private readonly irqWindow: boolean;
+
+  /** The synchronous trap's entry: exception entry, then IRQs unmasked
+   *  (the window above) before enter_hypervisor_head. Simulated code to run
+   *  with `yield*` at once; without a window to yield at it is
+   *  enter_hypervisor_head's own code, not one more generator per trap. */
+  private trapEntry(ctx: PCpu): Co {
+    this.vgic.guestMode(ctx, false);
+    ctx.cost("el2Entry");
+    if (this.irqWindow && !ctx.passes(PT_TRAP_IRQ_WINDOW)) return this.irqWindowThenHead(ctx);
+    return this.vgic.enter_hypervisor_head(ctx);
+  }
+
+  private *irqWindowThenHead(ctx: PCpu): Co {
+    yield PT_TRAP_IRQ_WINDOW;
+    yield* this.vgic.enter_hypervisor_head(ctx);
+  }
 
   /** Trap cost the model does not itemise (decode of the fault syndrome,
    *  register save and restore, the dispatch to vgic_v2), charged once per
@@ -92,9 +129,7 @@ export class Hypervisor {
     const ctx = g.ctx;
     const vgic = this.vgic;
     vgic.stats.traps++;
-    vgic.guestMode(ctx, false);
-    ctx.cost("el2Entry");
-    yield* vgic.enter_hypervisor_head(ctx);
+    yield* this.trapEntry(ctx);
     ctx.charge(this.trapEmulationCycles());
     const fn = ctx.enterFn(write ? vgic.names.mmioWrite : vgic.names.mmioRead);
     const r = yield* vgic.distr_mmio(ctx, g.v, off, size, write, value);
@@ -111,9 +146,7 @@ export class Hypervisor {
   *trap_wfi(g: GuestCpu): Co {
     const ctx = g.ctx;
     const vgic = this.vgic;
-    vgic.guestMode(ctx, false);
-    ctx.cost("el2Entry");
-    yield* vgic.enter_hypervisor_head(ctx);
+    yield* this.trapEntry(ctx);
     g.v.blocked = true;
     const P = PT_VCPU_BLOCK;
     if (!ctx.passes(P)) yield P;

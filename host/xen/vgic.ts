@@ -50,6 +50,30 @@ export const GIC_PRI_IRQ = 0xa0;
 export const GIC_PRI_IPI = 0x90;
 /** The virtual interface maintenance interrupt (IHI 0048B 5.3). */
 export const MAINTENANCE_PPI = 25;
+
+/** Maintenance IRQs acknowledged in one IRQ exception that make it a
+ *  livelock. Every IRQ exception taken from the guest folds the list
+ *  registers and clears GICH_HCR.UIE before its first acknowledge, so the
+ *  maintenance IRQ it finds is gone by its second; one taken at EL2 (a
+ *  trap's IRQ window, before enter_hypervisor_head) folds nothing, and
+ *  the handler, a dummy (maintenance_interrupt, gic.c), changes nothing
+ *  that MISR reads: the same level is acknowledged, EOId and raised again
+ *  for as long as nothing else touches this pCPU's list registers. A
+ *  thousand in a row (about 200,000 cycles of the xgene profile) is the
+ *  pCPU stuck, as Xen's 31180f87e4 ("clear UIE on hypervisor entry")
+ *  describes it on hardware. */
+export const LIVELOCK_MAINTENANCE_ACKS = 1000;
+
+/** A pCPU stuck acknowledging the maintenance IRQ: the machine reports it
+ *  as a `livelock` finding and the run stops there. */
+export class LivelockError extends Error {
+  override readonly name = "livelock";
+  constructor(readonly pcpu: number, readonly acks: number) {
+    super(`pCPU${pcpu} acknowledged maintenance IRQ ${MAINTENANCE_PPI} ${acks} times in one IRQ exception without returning to the guest: ` +
+      `the exception was taken in the hypervisor (a trap's IRQ window, before enter_hypervisor_head clears GICH_HCR.UIE and folds the list registers), ` +
+      `so nothing clears the underflow or EOI condition that keeps it raised: the pCPU livelocks`);
+  }
+}
 export { VTIMER_PPI, TIMER_HYP_PPI } from "./vtimer.ts";
 
 export interface VgicOptions {
@@ -871,10 +895,12 @@ export class Vgic implements VgicDesign {
 
   /** gic_interrupt: acknowledge until spurious. */
   *gic_interrupt(ctx: PCpu): Co {
+    let maintenance = 0;
     for (let n = 0; ; n++) {
       const iar = this.gicc(ctx, GICC.IAR);
       const irq = iar & 0x3ff;
       if (n === 0 && irq >= 1020) this.stats.spuriousIrqExits++;
+      if (irq === MAINTENANCE_PPI && ++maintenance === LIVELOCK_MAINTENANCE_ACKS) throw new LivelockError(ctx.id, maintenance);
       if (irq >= 16 && irq < 1020) {
         const flags = ctx.local_irq_save();
         ctx.local_irq_restore(false); // local_irq_enable
