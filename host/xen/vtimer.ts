@@ -20,7 +20,9 @@
 //   the moment the software timer is set (xen/common/timer.c: timer_slop,
 //   50 us by default, applied as MAX(deadline, now + timer_slop) when the
 //   softirq reprograms CNTHP), so an idle vCPU's tick can be late by up to
-//   that much, as on Xen.
+//   that much, as on Xen; a deadline already passed when the timer is set
+//   runs at once, as timer_softirq_action executes every timer whose
+//   expiry is before NOW() before it computes the next deadline.
 
 import type { Machine, PCpu } from "../sim/machine.ts";
 import type { Vcpu } from "./domain.ts";
@@ -106,10 +108,13 @@ export class VirtTimer {
   }
 
   /** set_timer(&v->arch.virt_timer.timer, cval): expires through the
-   *  hypervisor timer of the vCPU's pCPU, no earlier than timer_slop from now. */
+   *  hypervisor timer of the vCPU's pCPU, no earlier than timer_slop from
+   *  now, or at once when the deadline has passed (virt_timer_save of a
+   *  timer whose output rose and that Xen had not taken yet): the softirq
+   *  set_timer raises runs it before it reprograms anything. */
   private armSoftware(now: number): void {
     const g = ++this.gen;
-    const at = Math.max(this.cval, now + this.slop());
+    const at = this.cval <= now ? now : Math.max(this.cval, now + this.slop());
     this.machine.at(at, "virt_timer", () => {
       if (g !== this.gen || !this.enabledUnmasked()) return;
       this.raiseOnce();
