@@ -55,6 +55,21 @@ describe("vgic target: the seed's bugs from fixed seeds", () => {
     expect(f!.violation.message).toMatch(/gic_update_one_lr\(d1v\d, lr=\d+\)/);
   });
 
+  it("finds Xen 4.11's host crash from one GICD_ISPENDR write of an SGI bit (vgic_mmio_write_spending, then BUG_ON(!src))", () => {
+    // RELEASE-4.11.0 vgic-mmio.c vgic_mmio_write_spending latches a pending
+    // SGI with no source; vgic_v2_populate_lr's BUG_ON(!src) stops the host.
+    // The architecture ignores SGI bits there (IHI 0048B 4.3.7).
+    const fs = run("new-vgic", 1, 60);
+    const f = fs.find((x) => x.violation.invariant === "crash" && x.violation.message.includes("BUG_ON(!src)"));
+    expect(f, fs.map((x) => x.signature).join(",")).toBeDefined();
+    expect(f!.ops).toEqual([expect.objectContaining({ t: "w", off: GICD.ISPENDR, size: 4 })]);
+    const op = f!.ops[0] as Extract<VgicOp, { t: "w" }>;
+    expect(op.value & ~0xffff).toBe(0);
+    // the same write is harmless to the original vGIC
+    const old = runVgicCase({ ...(f!.config as VgicConfig), variant: "xen-4.9" }, f!.ops as VgicOp[]);
+    expect(old.violations.filter((v) => v.invariant === "crash")).toEqual([]);
+  });
+
   it("finds no rank/vgic inversion and no ABBA deadlock in xen-4.9", () => {
     const fs = run("xen-4.9", 1, 250);
     const inv = fs.map((x) => x.violation.invariant);

@@ -637,8 +637,15 @@ export function generateOp(config: VgicConfig, rng: Rng): VgicOp {
   }
   if (r < 61) {
     const { irq } = spiBit(config, rng);
-    const reg = pick(rng, [GICD.ISPENDR, GICD.ICPENDR, GICD.ISACTIVER, GICD.ICACTIVER]);
-    return { v, t: "w", off: reg + 4 * (irq >> 5), size: 4, value: (1 << (irq & 31)) >>> 0 };
+    // one time in two the SGI word (register 0) instead, with one SGI bit:
+    // the architecture ignores writes there (4.3.7, 4.3.8) and a design
+    // may not (Xen 4.11's vgic_mmio_write_spending latches an SGI with no
+    // source, which vgic_v2_populate_lr's BUG_ON(!src) meets)
+    const k = rng.below(8);
+    const reg = [GICD.ISPENDR, GICD.ICPENDR, GICD.ISACTIVER, GICD.ICACTIVER][k & 3]!;
+    return k < 4
+      ? { v, t: "w", off: reg + 4 * (irq >> 5), size: 4, value: (1 << (irq & 31)) >>> 0 }
+      : { v, t: "w", off: reg, size: 4, value: 1 << (irq & 15) };
   }
   if (r < 67) {
     const filter = rng.below(8) === 0 ? 3 : rng.below(3);
