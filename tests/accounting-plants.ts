@@ -51,11 +51,14 @@ export class DropRequeue extends Xen49 {
       if (n === this.plan.nth) {
         this.struck = irq;
         if (this.plan.drop) {
+          // do_IRQ's body, so in its hard-IRQ context (irq_enter)
+          ctx.irq_enter();
           yield* spin_lock(ctx, desc.lock);
           this.giccWrite(ctx, GICC.EOIR, irq);
           this.observer.physicalAck?.(irq, ctx.id, ctx.clock);
           this.giccWrite(ctx, GICC.DIR, irq);
           yield* spin_unlock(ctx, desc.lock);
+          ctx.irq_exit();
           return;
         }
       }

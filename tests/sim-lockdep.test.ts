@@ -101,15 +101,18 @@ describe("lockdep", () => {
   });
 
   /** One pCPU whose IRQ handler takes and drops a lock of class
-   *  `handlerClass` (the lock is returned), its GIC ready for an SGI. */
+   *  `handlerClass` (the lock is returned) between irq_enter and irq_exit,
+   *  as Xen's do_IRQ does, its GIC ready for an SGI. */
   function handlerTakes(handlerClass: string) {
     const g = Gic.create({ cpus: 1 });
     const m = new Machine({ gic: g, profile, scheduler: Sched.time() });
     const L = new SpinLock(m, handlerClass, handlerClass);
     m.setIrqHandler(function* (c: PCpu) {
       const id = c.gicRead(g.config.map.gicc + 0x0c);
+      c.irq_enter();
       yield* spin_lock(c, L);
       yield* spin_unlock(c, L);
+      c.irq_exit();
       c.gicWrite(g.config.map.gicc + 0x10, id);
     });
     g.writeDist(0, 0, 1);
@@ -133,6 +136,57 @@ describe("lockdep", () => {
     expect(r.reason).toBe("done");
     expect(r.lockdep.map((x) => x.kind)).toEqual(["irq-unsafe"]);
     expect(r.lockdep[0]!.acquisitions.map((a) => a.irq)).toEqual(["hardirq", "irqs-on"]);
+  });
+
+  it("hard-IRQ context is irq_enter to irq_exit, not the whole exception: a lock the handler takes before irq_enter (Xen's entry work, enter_hypervisor_head) or after irq_exit is taken with IRQs off, and makes no irq-unsafe report", () => {
+    // Xen's do_trap_irq runs enter_hypervisor_head, then gic_interrupt,
+    // whose do_IRQ calls irq_enter (RELEASE-4.8.0 xen/arch/arm/traps.c,
+    // irq.c): the entry work only ever runs when the guest was interrupted,
+    // never interrupting hypervisor code that holds its locks
+    const run = (where: "entry" | "irq" | "exit") => {
+      const g = Gic.create({ cpus: 1 });
+      const m = new Machine({ gic: g, profile, scheduler: Sched.time() });
+      const L = new SpinLock(m, "gicv2", "gicv2.lock");
+      const take = function* (c: PCpu) { yield* spin_lock(c, L); yield* spin_unlock(c, L); };
+      const seen: string[] = [];
+      m.setIrqHandler(function* (c: PCpu) {
+        seen.push(`${c.irqDepth}`);
+        if (where === "entry") yield* take(c);
+        const id = c.gicRead(g.config.map.gicc + 0x0c);
+        c.irq_enter();
+        seen.push(`${c.irqDepth}`);
+        if (where === "irq") yield* take(c);
+        c.irq_exit();
+        c.gicWrite(g.config.map.gicc + 0x10, id);
+        if (where === "exit") yield* take(c);
+      });
+      g.writeDist(0, 0, 1);
+      g.writeDist(0, 0x100, 0xffff);
+      g.writeCpu(0, 0, 1);
+      g.writeCpu(0, 4, 0xff);
+      m.spawn(0, "pcpu", function* (c) {
+        c.gicWrite(g.config.map.gicd + 0xf00, (2 << 24) | 1); // SGI 1 to self
+        yield* c.point("after sgi");
+        yield* take(c); // with IRQs enabled
+      });
+      const r = m.run();
+      expect(r.reason).toBe("done");
+      expect(seen, where).toEqual(["0", "1"]);
+      return r.lockdep;
+    };
+    expect(run("entry")).toEqual([]);
+    expect(run("exit")).toEqual([]);
+    const inIrq = run("irq");
+    expect(inIrq.map((x) => x.kind)).toEqual(["irq-unsafe"]);
+    expect(inIrq[0]!.acquisitions.map((a) => a.irq)).toEqual(["hardirq", "irqs-on"]);
+  });
+
+  it("irq_exit without irq_enter is an error naming the thread, not a negative depth", () => {
+    const m = new Machine({ gic: Gic.create({ cpus: 1 }), profile, scheduler: Sched.time() });
+    m.spawn(0, "pcpu", function* (c) { c.irq_exit(); });
+    const r = m.run();
+    expect(r.reason).toBe("error");
+    expect(r.error?.message).toBe("pCPU0: irq_exit without irq_enter");
   });
 
   it("irq inversion (lockdep's HARDIRQ-safe -> HARDIRQ-unsafe): a class taken in an IRQ handler is held while taking one that is taken elsewhere with IRQs enabled", () => {
@@ -175,8 +229,10 @@ describe("lockdep", () => {
       const S = new SpinLock(m, "S", "S"), U = new SpinLock(m, "U", "U");
       m.setIrqHandler(function* (c: PCpu) {
         const id = c.gicRead(m.gic.config.map.gicc + 0x0c);
+        c.irq_enter();
         if (trylock) { if (yield* spin_trylock(c, S)) yield* spin_unlock(c, S); }
         else { yield* spin_lock(c, S); yield* spin_unlock(c, S); }
+        c.irq_exit();
         c.gicWrite(m.gic.config.map.gicc + 0x10, id);
       });
       m.spawn(0, "pcpu", function* (c) {

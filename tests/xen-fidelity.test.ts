@@ -7,7 +7,7 @@
 //   bit at or above max_vcpus; 4.9.0 carries ac505ee0f2, which skips it;
 // - the seed's v3 keeps 4.8's re-check of inflight under the old vCPU's
 //   lock before setting MIGRATING.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { buildSystem } from "../host/xen/system.ts";
 import { gic_cpu_init, gic_dist_init, gic_mask_irq, gic_raise_softirq, gic_unmask_irq } from "../host/guest/driver.ts";
 import type { GuestCpu } from "../host/guest/guest.ts";
@@ -17,6 +17,9 @@ import { GIC_INVALID_LR, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ
 import { vgic_v2_distr_mmio } from "../host/xen/vgic-v2.ts";
 import { GICD, LrState, decodeLr } from "../host/hw/regs.ts";
 import type { Vgic } from "../host/xen/vgic.ts";
+import { Lockdep, stackNames } from "../host/sim/lockdep.ts";
+import { runWorkload } from "../host/workload/runner.ts";
+import { workload } from "./workload-helpers.ts";
 
 /** Run `programs` under `variant` to cycle 1,000,000, recording each
  *  delivery to a guest handler as "irq@vN". */
@@ -153,6 +156,45 @@ describe("a time-slice exit folds the list registers with IRQs masked (Xen's sch
     expect(masked.every((m) => m)).toBe(true);
     expect(sys.vgic.stats.contextSwitches).toBeGreaterThan(10);
   });
+});
+
+describe("hard-IRQ context is do_IRQ's (irq_enter to irq_exit), not the IRQ exception's entry work", () => {
+  // Xen's do_trap_irq runs enter_hypervisor_head (gic_clear_lrs; 4.11's
+  // vgic_sync_from_lrs) and then gic_interrupt, whose do_IRQ calls
+  // irq_enter and irq_exit (RELEASE-4.8.0, 4.9.0 and 4.11.0
+  // xen/arch/arm/traps.c and irq.c). The entry work runs only when the
+  // guest was interrupted, so it never interrupts hypervisor code holding
+  // a lock: lockdep must see it with IRQs off, and do_IRQ's own
+  // acquisitions as hard-IRQ ones. The exit work (leave_hypervisor_tail)
+  // and the timer softirq run outside irq_enter too.
+  for (const variant of ["xen-4.8", "xen-4.9", "new-vgic"]) {
+    it(`${variant}: every lock taken under do_IRQ is a hard-IRQ acquisition, and none other in the IRQ exception; its fold is an IRQs-off one`, () => {
+      const count = { doIrq: 0, entry: 0, rest: 0 };
+      const wrong: string[] = [];
+      const acquire = Lockdep.prototype.acquire;
+      const spy = vi.spyOn(Lockdep.prototype, "acquire").mockImplementation(function (this: Lockdep, held, acq, trylock) {
+        const names = stackNames(acq.stack);
+        const at = names.lastIndexOf("irq"); // the innermost IRQ exception
+        if (at >= 0) {
+          const inDoIrq = names.includes("do_IRQ", at);
+          const entry = !inDoIrq && ["gic_clear_lrs", "vgic_sync_from_lrs"].includes(names[at + 1]!);
+          count[inDoIrq ? "doIrq" : entry ? "entry" : "rest"]++;
+          const want = inDoIrq ? acq.irq === "hardirq" : entry ? acq.irq === "irqs-off" : acq.irq !== "hardirq";
+          if (!want) wrong.push(`${acq.irq}: ${names.join(" > ")}`);
+        }
+        return acquire.call(this, held, acq, trylock);
+      });
+      try {
+        runWorkload(workload("vcpu-shuffle"), { variant, duration: 2_000_000 });
+      } finally {
+        spy.mockRestore();
+      }
+      expect(wrong.slice(0, 5)).toEqual([]);
+      expect(count.doIrq).toBeGreaterThan(0);
+      expect(count.entry).toBeGreaterThan(0);
+      expect(count.rest).toBeGreaterThan(0);
+    });
+  }
 });
 
 describe("sub-word accesses to the registers Xen 4.8 does not emulate, answered as vgic-v2.c does", () => {

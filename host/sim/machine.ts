@@ -89,7 +89,9 @@ export class Thread {
   quietUntil = 0;
   /** physical IRQs masked (PSTATE.I); always false on non-CPU threads unless set */
   irqMasked = false;
-  /** nesting of IRQ handlers on this thread (> 0: hard-IRQ context) */
+  /** hard-IRQ nesting (Xen's local_irq_count, > 0: in_irq()): changed by
+   *  irq_enter and irq_exit, which the handler calls, not by taking the IRQ
+   *  exception. Xen's exception entry work runs before its irq_enter. */
   irqDepth = 0;
   /** the simulated call stack (innermost frame), for lockdep and traces */
   stack: StackNode | null = null;
@@ -191,6 +193,19 @@ export class Thread {
   /** Restore the mask. A pending IRQ is taken at the next scheduling point. */
   local_irq_restore(flags: boolean): void {
     this.irqMasked = flags;
+  }
+
+  /** Enter hard-IRQ context (Xen's irq_enter, which do_IRQ calls after
+   *  the exception entry and enter_hypervisor_head: RELEASE-4.8.0
+   *  xen/arch/arm/irq.c, asm-arm/hardirq.h). Lockdep calls acquisitions
+   *  from here to irq_exit hard-IRQ ones; the rest of an IRQ exception runs
+   *  with IRQs masked (or enabled where it enables them), like other code. */
+  irq_enter(): void { this.irqDepth++; }
+
+  /** Leave hard-IRQ context (Xen's irq_exit). */
+  irq_exit(): void {
+    if (this.irqDepth === 0) throw new Error(`${this.name}: irq_exit without irq_enter`);
+    this.irqDepth--;
   }
 
   // Barriers as Xen defines them on arm64 (asm-arm/system.h). Under sc
@@ -1011,7 +1026,6 @@ export class Machine implements SchedState {
     t.frameStack.push(t.stack);
     t.stack = { name: "irq", parent: t.stack };
     t.irqMasked = true;
-    t.irqDepth++;
     t.charge(this.cycles.el2Entry + this.cycles.irqEntry);
   }
 
@@ -1023,7 +1037,6 @@ export class Machine implements SchedState {
     if (saved < 0 && this.trace !== null && base !== null) this.trace.add(t.clock, t.index, "fn-end", base.name);
     if (saved >= 0) {
       t.irqMasked = saved === 1; // FRAME_SPIN: a spin with IRQs enabled
-      t.irqDepth--;
       t.cost("el2Return");
       if (this.trace !== null) this.trace.add(t.clock, t.index, "irq-exit", "IRQ");
       if (saved === FRAME_SPIN) {

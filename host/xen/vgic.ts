@@ -822,9 +822,12 @@ export class Vgic implements VgicDesign {
 
   // ---- irq.c and the exception entry
 
-  /** do_IRQ for IDs 16-1019, entered with local IRQs enabled. */
+  /** do_IRQ for IDs 16-1019, entered with local IRQs enabled. Hard-IRQ
+   *  context (irq_enter) is do_IRQ's alone: the exception's entry work ran
+   *  before it (do_trap_irq: enter_hypervisor_head, then gic_interrupt). */
   *do_IRQ(ctx: PCpu, irq: number): Co {
     const fn = ctx.enterFn("do_IRQ");
+    ctx.irq_enter();
     const desc = this.descs.get(irq);
     if (desc === undefined) {
       yield* this.host_irq(ctx, irq, fn);
@@ -837,6 +840,7 @@ export class Vgic implements VgicDesign {
     this.observer.physicalAck?.(irq, ctx.id, ctx.clock);
     yield* this.vgic_vcpu_inject_spi(ctx, irq);
     yield* spin_unlock(ctx, desc.lock);
+    ctx.irq_exit();
     ctx.leaveFn(fn);
   }
 
@@ -844,7 +848,8 @@ export class Vgic implements VgicDesign {
    *  irq.c and time.c): the maintenance PPI, the virtual timer
    *  (vtimer_interrupt), the hypervisor timer (timer_interrupt, then the
    *  timer softirq once do_IRQ is left), or one nobody claimed. Host irq
-   *  type end: EOIR then DIR. `fn` is do_IRQ's frame, left here. */
+   *  type end: EOIR then DIR. `fn` is do_IRQ's frame, left here with its
+   *  hard-IRQ context (irq_exit): the softirq runs outside both. */
   *host_irq(ctx: PCpu, irq: number, fn: StackNode): Co {
     if (irq === MAINTENANCE_PPI) this.stats.maintenanceIrqs++;
     const current = this.pcpu[ctx.id]!.current;
@@ -866,6 +871,7 @@ export class Vgic implements VgicDesign {
     }
     this.giccWrite(ctx, GICC.EOIR, irq);
     this.giccWrite(ctx, GICC.DIR, irq);
+    ctx.irq_exit();
     ctx.leaveFn(fn);
     if (irq === TIMER_HYP_PPI) yield* this.timer_softirq(ctx);
   }

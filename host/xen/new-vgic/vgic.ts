@@ -564,6 +564,7 @@ export class NewVgic implements VgicDesign {
    *  timer paths with no descriptor lock. */
   *do_IRQ(ctx: PCpu, irq: number): Co {
     const fn = ctx.enterFn("do_IRQ");
+    ctx.irq_enter(); // hard-IRQ context: do_IRQ's, as in the original vGIC's
     const desc = this.descs.get(irq);
     if (desc === undefined) {
       // Xen's own interrupts: common code (irq.c, time.c), borrowed
@@ -575,6 +576,7 @@ export class NewVgic implements VgicDesign {
     this.observer.physicalAck?.(irq, ctx.id, ctx.clock);
     yield* this.vgic_inject_irq(ctx, null, irq, true);
     yield* spin_unlock(ctx, desc.lock);
+    ctx.irq_exit();
     ctx.leaveFn(fn);
   }
 
