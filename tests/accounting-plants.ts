@@ -7,6 +7,8 @@
 // retiring it, so the guest handles the instance it already handled a
 // second time. One loss and one duplicate of the same interrupt: counted
 // per total they cancel out.
+//
+// DropTimerTick: xen-4.9 dropping every nth virtual timer injection.
 
 import { GICC } from "../host/hw/regs.ts";
 import type { Co } from "../host/sim/api.ts";
@@ -15,7 +17,7 @@ import { spin_lock, spin_unlock } from "../host/sim/lock.ts";
 import type { Vcpu } from "../host/xen/domain.ts";
 import { GIC_IRQ_GUEST_QUEUED, type IrqDesc, type PendingIrq } from "../host/xen/pending.ts";
 import { Xen49, registerVariant } from "../host/xen/variants.ts";
-import type { VgicOptions } from "../host/xen/vgic.ts";
+import { VTIMER_PPI, type VgicOptions } from "../host/xen/vgic.ts";
 
 export interface DropRequeuePlan {
   /** the SPI, or null for whichever reaches `nth` acknowledges first */
@@ -116,5 +118,34 @@ export class EmptyTarget extends Xen49 {
 
 export function registerEmptyTarget(name: string, irq: number, from: number): string {
   registerVariant({ name, parent: "xen-4.9", summary: "test only: an idle migration's affinity names no pCPU", create: (m, o) => new EmptyTarget(m, o, irq, from, name) });
+  return name;
+}
+
+/** xen-4.9 that silently drops every `nth` injection of the virtual timer
+ *  PPI (vtimer_interrupt's and the timer softirq's alike): the timer is
+ *  masked as usual, the guest is never told, and no observer hook says so.
+ *  A dropped tick is raised and never injected, as a deadline the guest
+ *  withdrew is: only the timer can tell them apart, and it must not. */
+export class DropTimerTick extends Xen49 {
+  override readonly variant: string;
+  private injections = 0;
+  dropped = 0;
+
+  constructor(machine: Machine, opts: VgicOptions | undefined, readonly nth: number, name: string) {
+    super(machine, opts);
+    this.variant = name;
+  }
+
+  override *vgic_vcpu_inject_irq(ctx: PCpu, v: Vcpu, virq: number): Co {
+    if (virq === VTIMER_PPI && ++this.injections % this.nth === 0) {
+      this.dropped++;
+      return;
+    }
+    yield* super.vgic_vcpu_inject_irq(ctx, v, virq);
+  }
+}
+
+export function registerDropTimerTick(name: string, nth: number): string {
+  registerVariant({ name, parent: "xen-4.9", summary: "test only: every nth virtual timer injection dropped", create: (m, o) => new DropTimerTick(m, o, nth, name) });
   return name;
 }

@@ -37,7 +37,7 @@ export type TraceKind =
   | "virq" // a guest handler takes a virtual interrupt (a: vCPU id, b: interrupt ID)
   | "mem-store" | "mem-drain" // weak memory: a store buffered, made visible (a: the store's number, b: 1 for a GICD write)
   | "mem-stale" // weak memory: a load did not see another pCPU's buffered store (a: that store's number)
-  | "irq-flow" // an interrupt instance reaches a stage (name: raise, inject, ack, eoi, drop, merge; a: instance, b: vCPU for ack and eoi, else -1; text: "IRQ n")
+  | "irq-flow" // an interrupt instance reaches a stage (name: raise, inject, ack, eoi, drop, merge, withdraw; a: instance, b: vCPU for ack and eoi, else -1; text: "IRQ n")
   | "counter" // a per-vCPU depth changed (name: what, "lr_pending"; a: vCPU id, b: the new value)
   | "deadlock" | "error" | "note";
 
@@ -52,7 +52,7 @@ const UNHASHED: ReadonlySet<TraceKind> = new Set(["irq-flow", "counter"]);
 export const IRQ_FLOW_BASE = 2 ** 32;
 
 /** Flow stages that end an instance's arrow (bound to the slice they fall in). */
-const FLOW_ENDS: ReadonlySet<string> = new Set(["eoi", "drop", "merge"]);
+const FLOW_ENDS: ReadonlySet<string> = new Set(["eoi", "drop", "merge", "withdraw"]);
 
 /** Groups of trace events a Chrome trace can be limited to (`--trace-events`). */
 export const TRACE_GROUPS = {

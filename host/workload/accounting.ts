@@ -20,6 +20,15 @@
 //
 //   raised = delivered + coalesced + dropped + lost + pending, per source
 //
+// A raise its source takes back before the hypervisor acknowledged it is
+// no instance at all: the virtual timer's deadline that fired and that the
+// guest moved into the future while PPI 27 was still pending,
+// not active, at the GIC (host/xen/vtimer.ts). Its level line fell, the GIC
+// stopped signalling it, and nothing is owed to the guest: `withdraw` takes
+// it out of `raised` and counts it as withdrawn, beside the identity. Only
+// the source can say so: to the accounting alone a withdrawn deadline and
+// one the design dropped look the same (raised, never injected).
+//
 // Deliveries are judged one by one against the injections the designs
 // report (VgicObserver.injecting): a handler entry delivers the oldest
 // instance injected and not yet delivered. One with no injected instance
@@ -52,6 +61,9 @@ export interface Counts {
 
 /** Counts with the reasons behind the drops and the losses. */
 export interface SourceCounts extends Counts {
+  /** raises the source took back before the hypervisor acknowledged them
+   *  (not in `raised`) */
+  withdrawn: number;
   /** reason -> instances (merged raises included) */
   droppedReasons: Record<string, number>;
   lostReasons: Record<string, number>;
@@ -96,6 +108,14 @@ class OpenQueue {
     this.head++;
     if (this.injected > 0) this.injected--;
     return r;
+  }
+
+  /** Take back the newest open instance if no injection served it: its
+   *  number and merges, or null. */
+  takeNewestUninjected(): { merges: number; id: number } | null {
+    if (this.injected >= this.length) return null;
+    this.times.pop();
+    return { merges: this.merges.pop()!, id: this.ids.pop()! };
   }
 
   /** Resolve the oldest open instance no injection served (one the design
@@ -145,8 +165,8 @@ class OpenQueue {
 /** Where an interrupt instance is on its way (the trace's flow arrows):
  *  raised by its device, injected by the vGIC, acknowledged by the guest
  *  (GICV_IAR), completed (GICV_EOIR); or ended early: dropped by the
- *  design, merged into an earlier instance. */
-export type FlowStage = "raise" | "inject" | "ack" | "eoi" | "drop" | "merge";
+ *  design, merged into an earlier instance, withdrawn by its source. */
+export type FlowStage = "raise" | "inject" | "ack" | "eoi" | "drop" | "merge" | "withdraw";
 /** `vcpu`: the vCPU whose handler acknowledged or completed it, else -1;
  *  `cycle`: when, if known (else the running thread's clock). */
 export type FlowSink = (stage: FlowStage, instance: number, irq: number, vcpu: number, cycle?: number) => void;
@@ -157,6 +177,8 @@ const irqOfKey = (key: number) => (key < 1024 ? key : (key - 1024) % 32);
 export class Accounting implements RaiseSink {
   readonly raised = new Float64Array(KEYS);
   readonly delivered = new Float64Array(KEYS);
+  /** raises taken back by their source (not in `raised`) */
+  readonly withdrawn = new Float64Array(KEYS);
   /** merges into instances that were delivered (final) */
   private readonly coalescedDone = new Float64Array(KEYS);
   private readonly open: (OpenQueue | undefined)[] = new Array(KEYS);
@@ -215,6 +237,21 @@ export class Accounting implements RaiseSink {
     const id = this.nextId++;
     q.push(cycle, id);
     if (this.flows !== null) this.flows("raise", id, irqOfKey(key), -1, cycle);
+  }
+
+  /** The source of `key` took back its newest raise before the hypervisor
+   *  acknowledged it (the virtual timer's output fell while PPI 27 was
+   *  pending, not active): it is no instance, and no injection may serve
+   *  it. One an injection already served cannot be taken back. */
+  withdraw(key: number): void {
+    const r = this.queue(key).takeNewestUninjected();
+    if (r === null) {
+      if (this.sourceOf[key]! >= 0) this.errors.push(`IRQ ${irqOfKey(key)}: a raise withdrawn with none open that no injection served`);
+      return;
+    }
+    this.raised[key]! -= 1 + r.merges;
+    this.withdrawn[key]! += 1 + r.merges;
+    if (this.flows !== null) this.flows("withdraw", r.id, irqOfKey(key), -1);
   }
 
   /** The vGIC is about to inject into v: an instance already waiting
@@ -351,7 +388,7 @@ export class Accounting implements RaiseSink {
       else continue;
       if (lostKeys.get(key)?.kind !== "lost") lostKeys.set(key, { kind: f.kind, reason: lossReason(f) });
     }
-    const bySource: SourceCounts[] = this.sources.map(() => ({ ...zero(), droppedReasons: {}, lostReasons: {} }));
+    const bySource: SourceCounts[] = this.sources.map(() => ({ ...zero(), withdrawn: 0, droppedReasons: {}, lostReasons: {} }));
     const total = zero();
     const errors = [...this.errors];
     const out: Finding[] = [];
@@ -365,6 +402,7 @@ export class Accounting implements RaiseSink {
       for (const key of s.keys) {
         c.raised += this.raised[key]!;
         c.delivered += this.delivered[key]!;
+        c.withdrawn += this.withdrawn[key]!;
         c.coalesced += this.coalescedDone[key]!;
         for (const [reason, n] of this.droppedBy.get(key) ?? []) {
           c.dropped += n;

@@ -31,6 +31,11 @@ function outcomeText(r: WorkloadResult): string {
   }
 }
 
+/** A source's raises taken back before the hypervisor took them. */
+export function withdrawnNote(n: number): string {
+  return `${n} withdrawn (not raised): the guest moved the deadline before the hypervisor took the PPI`;
+}
+
 export function formatResult(r: WorkloadResult, perf?: Perf): string {
   const out: string[] = [];
   const mem = r.memory === undefined ? "" : `, weak memory, locks ${r.memory.lockBarrier}`;
@@ -52,7 +57,8 @@ export function formatResult(r: WorkloadResult, perf?: Perf): string {
   }
   for (const s of I.sources) {
     const why = (what: string, m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${v} ${what}: ${k}`);
-    const reasons = [...why("dropped", s.droppedReasons), ...why("lost", s.lostReasons)];
+    const reasons = [...why("dropped", s.droppedReasons), ...why("lost", s.lostReasons),
+      ...(s.withdrawn > 0 ? [withdrawnNote(s.withdrawn)] : [])];
     if (reasons.length > 0) out.push(`${s.name}: ${reasons.join("; ")}`);
   }
   if (I.accountingErrors.length > 0) out.push(`ACCOUNTING ERROR: ${I.accountingErrors.join("; ")}`);

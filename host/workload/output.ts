@@ -23,6 +23,7 @@ const Result = z.strictObject({
     ...Counts, spurious: int,
     sources: z.array(z.strictObject({
       name: z.string(), type: z.enum(["spi", "ipi", "timer"]), ...Counts,
+      withdrawn: int.describe("raises the source took back before the hypervisor acknowledged them (the guest moved a fired virtual timer deadline while PPI 27 was still pending): not in raised"),
       droppedReasons: z.record(z.string(), int).describe("dropped instances by the reason the design gave"),
       lostReasons: z.record(z.string(), int).describe("lost instances by where they were lost"),
       latency: z.strictObject({ handler: Summary, eoi: Summary }).describe("cycles from raise to handler entry, to EOI"),

@@ -9,7 +9,7 @@
 
 import { VERSION } from "../version.ts";
 import type { Perf, WorkloadResult } from "./runner.ts";
-import { inversions, stuck } from "./format.ts";
+import { inversions, stuck, withdrawnNote } from "./format.ts";
 
 const COLORS: Record<string, string> = {
   guest: "#4e9a06", hyp: "#3465a4", idle: "#d3d7cf",
@@ -258,13 +258,15 @@ function cyclesSvg(r: WorkloadResult): string {
   return svg("cycles", W, H, `cycles ${r.variant}`, parts.join(""));
 }
 
-/** The reasons behind the sources' drops and losses, under their table. */
+/** The reasons behind the sources' drops and losses, under their table,
+ *  and the raises their sources withdrew (not a fault). */
 function reasons(r: WorkloadResult): string {
   const list = r.interrupts.sources.flatMap((s) => [
-    ...Object.entries(s.droppedReasons).map(([k, v]) => `${s.name}: ${v} dropped: ${k}`),
-    ...Object.entries(s.lostReasons).map(([k, v]) => `${s.name}: ${v} lost: ${k}`),
+    ...Object.entries(s.droppedReasons).map(([k, v]) => `<li class="bad">${esc(`${s.name}: ${v} dropped: ${k}`)}</li>`),
+    ...Object.entries(s.lostReasons).map(([k, v]) => `<li class="bad">${esc(`${s.name}: ${v} lost: ${k}`)}</li>`),
+    ...(s.withdrawn > 0 ? [`<li>${esc(`${s.name}: ${withdrawnNote(s.withdrawn)}`)}</li>`] : []),
   ]);
-  return list.length === 0 ? "" : `<ul class="why">${list.map((x) => `<li class="bad">${esc(x)}</li>`).join("")}</ul>`;
+  return list.length === 0 ? "" : `<ul class="why">${list.join("")}</ul>`;
 }
 
 /** "12.3k (5.1 µs)" */

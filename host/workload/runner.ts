@@ -220,6 +220,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   for (const v of vgic.d.vcpu) {
     const key = privateKey(VTIMER_PPI, v.vcpu_id);
     v.virt_timer.onRaise = (cycle) => acct.raise(key, cycle);
+    v.virt_timer.onWithdraw = () => acct.withdraw(key);
     timers.push(v.virt_timer);
   }
   for (const s of spis) s.source.spawn(machine);

@@ -11,6 +11,20 @@
 // stops the software timer and reloads the registers: a deadline that
 // passed while the vCPU was out and was not yet injected fires at once.
 //
+// The guest's own writes: CNTV_CVAL_EL0 and CNTV_CTL_EL0 are the guest's
+// registers while it runs (no trap; Xen's vtimer.c emulates only the
+// physical timer's CNTP_*). The timer's output is a level, high while ENABLE
+// is set, IMASK clear and CVAL <= the counter (ARM ARM, generic timer:
+// CNTV_CTL.ISTATUS), so a guest that moves CVAL into the future (program;
+// disabling or masking would do the same, and the model's guest does
+// neither) drops PPI 27. A level-sensitive interrupt that is pending
+// and not active stops being pending when its line falls (IHI 0048B
+// 3.2.4), so if Xen has not acknowledged it at GICC_IAR yet it never takes
+// it: the deadline is withdrawn (onWithdraw) and nothing is owed to the
+// guest. Once Xen has acknowledged it (active), vtimer_interrupt runs as
+// written in time.c (RELEASE-4.8.0, 4.9.0, 4.11.0): it reads CNTV_CTL, sets
+// IMASK on whatever the guest programmed, and injects; the deadline is owed.
+//
 // Simplifications (none changes which races exist: each path still injects
 // through vgic_vcpu_inject_irq under the vCPU's vgic lock):
 // - one software timer per vCPU and a per-pCPU list of expired ones stand
@@ -60,6 +74,10 @@ export class VirtTimer {
   /** the timer condition was met: accounting hook, called once per
    *  programmed deadline with the deadline's cycle */
   onRaise: ((cycle: number) => void) | null = null;
+  /** the guest's write dropped the output of a deadline that fired and that
+   *  the hypervisor had not acknowledged (PPI 27 pending, not active, at the
+   *  GIC): that raise is taken back, it was never owed to the guest */
+  onWithdraw: ((cycle: number) => void) | null = null;
 
   /** @param expire queues an expired software timer on a pCPU (the
    *  hypervisor raises its timer interrupt there) */
@@ -88,11 +106,43 @@ export class VirtTimer {
     if (!Number.isFinite(at) || at < 0) throw new RangeError(`virt_timer.program: deadline ${at}: expected a finite cycle >= 0`);
     if (this.quiet) return;
     if (at === this.cval && this.ctl === CNTx_CTL_ENABLE && !this.fired) return;
+    if (this.outputHigh()) {
+      if (at <= now) {
+        // the condition still holds: the output stays high, and the
+        // interrupt it asserts (or Xen is taking) serves the new deadline
+        this.cval = at;
+        return;
+      }
+      this.outputFalls();
+    }
     this.cval = at;
     this.ctl = CNTx_CTL_ENABLE;
     this.fired = false;
     if (this.loadedOn >= 0) this.armHardware(now);
     else this.armSoftware(now);
+  }
+
+  /** The output of the loaded timer is high (or rises at once, its event
+   *  queued by virt_timer_restore): a deadline fired that neither
+   *  vtimer_interrupt nor virt_timer_expired has masked yet. */
+  private outputHigh(): boolean {
+    return this.loadedOn >= 0 && this.fired && this.enabledUnmasked();
+  }
+
+  /** The guest's write (a future CVAL) drops the output: PPI 27's line falls.
+   *  Pending and not active at the GIC, Xen has not taken it and never will
+   *  (IHI 0048B 3.2.4: a level interrupt's pending state follows its line):
+   *  the deadline is withdrawn. Active, Xen acknowledged it at GICC_IAR and
+   *  its vtimer_interrupt masks the timer and injects: still owed. */
+  private outputFalls(): void {
+    const cpu = this.loadedOn;
+    const taken = this.machine.gic.isActive(cpu, this.irq);
+    this.gen++;
+    if (this.asserted) {
+      this.asserted = false;
+      this.machine.setLine(this.irq, 0, cpu);
+    }
+    if (!taken) this.onWithdraw?.(this.cval);
   }
 
   /** The hardware compares from now on; a deadline already passed fires at once. */
