@@ -7,8 +7,8 @@ import { z } from "zod";
 import { BenchResult } from "./bench/result.ts";
 import { MmioOutput, VariantsOutput } from "./commands.ts";
 import { RunOutput } from "./workload/output.ts";
-import { ExploreMatrixOutput, ExploreOutput, ExploreReplayOutput } from "./explore/cli.ts";
-import { FuzzOutput, FuzzReplayOutput } from "./fuzz/cli.ts";
+import { ExploreMatrixOutput, ExploreOutput, ExploreReplayOutput } from "./explore/output.ts";
+import { FuzzOutput, FuzzReplayOutput } from "./fuzz/output.ts";
 
 export interface OutputSchema {
   /** file name in schemas/ */

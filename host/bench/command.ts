@@ -7,7 +7,7 @@
 // figure against an earlier --json document.
 
 import { existsSync } from "node:fs";
-import { parseJson, printable, readTextFile } from "../io/input.ts";
+import { printable, readJsonFile } from "../io/input.ts";
 import { EXIT, UsageError, VARIANTS_OPTION, intOption, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
 import { formatRates, runHardwareBench } from "./hw.ts";
 import { formatSimBench, runSimBench } from "./sim.ts";
@@ -81,14 +81,9 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
   let previous: BenchResult | undefined;
   const compare = stringOption(values, "compare");
   if (compare !== undefined) {
-    let text: string;
+    const doc = readJsonFile(compare);
     try {
-      text = readTextFile(compare);
-    } catch (e) {
-      throw new UsageError(`--compare: cannot read ${printable(compare)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    try {
-      previous = parseBenchResult(parseJson(text), printable(compare));
+      previous = parseBenchResult(doc, printable(compare));
     } catch (e) {
       throw new UsageError(`--compare: ${(e as Error).message}`);
     }

@@ -4,13 +4,14 @@
 // or the same cells under another variant (`--baseline-variant`).
 
 import { readdirSync, statSync } from "node:fs";
-import { parseJson, readTextFile } from "../io/input.ts";
+import { noSuchField, printable, readJsonFile, strayField } from "../io/input.ts";
 import { join } from "node:path";
 import type { Finding } from "../check/vgic.ts";
 import { checkSignature } from "../fuzz/signature.ts";
 import { compareSignatures, type Comparison } from "../fuzz/baseline.ts";
 import type { MemoryOptions } from "../sim/memory.ts";
-import { FORMAT as COUNTEREXAMPLE_FORMAT, ReplayFileError, parseReplayFile } from "./replay.ts";
+import { FORMAT as COUNTEREXAMPLE_FORMAT, ReplayFileError, validateReplayFile } from "./replay.ts";
+import { EXPLORE_MATRIX_FORMAT, ExploreMatrixOutput, FindingJson } from "./output.ts";
 import type { CellResult } from "./matrix.ts";
 
 export interface CellSignature {
@@ -101,22 +102,12 @@ function memoryKey(m: { memory?: unknown; lockBarrier?: unknown }): string {
   return m.memory === "weak" ? `weak/${typeof m.lockBarrier === "string" ? m.lockBarrier : "smp_mb"}` : "sc";
 }
 
-function fromFile(file: string, strict: boolean, want: string): MatrixBaseline {
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch (e) {
-    throw new ReplayFileError(`${file}: cannot read (${(e as Error).message})`);
-  }
-  let j: unknown;
-  try {
-    j = parseJson(text);
-  } catch (e) {
-    throw new ReplayFileError(`${file}: not JSON (${(e as Error).message})`);
-  }
+function fromFile(path: string, strict: boolean, want: string): MatrixBaseline {
+  const j = readJsonFile(path);
+  const file = printable(path);
   const o = (typeof j === "object" && j !== null && !Array.isArray(j) ? j : {}) as Record<string, unknown>;
   if (o.format === COUNTEREXAMPLE_FORMAT) {
-    const f = parseReplayFile(text, file);
+    const f = validateReplayFile(j, file);
     // a directory may hold counterexamples of several memory models: only
     // those of the run's count; a single file must be of it
     if (memoryKey(f) !== want) {
@@ -125,13 +116,17 @@ function fromFile(file: string, strict: boolean, want: string): MatrixBaseline {
     }
     return { signatures: findingSignatures(f.findings).map((signature) => ({ scenario: f.scenario, variant: f.variant, signature })), matrix: null };
   }
-  if (Array.isArray(o.cells)) {
+  if (o.format === EXPLORE_MATRIX_FORMAT || Array.isArray(o.cells)) {
+    // the document's fields (schemas/explore-matrix.schema.json); only those read are checked further
+    const stray = strayField(o, MATRIX_FIELDS);
+    if (stray !== undefined) throw new ReplayFileError(`${file}: field '${printable(stray)}': expected ${noSuchField(stray, "a vgic explore --matrix --json document", MATRIX_FIELDS)}`);
+    if (!Array.isArray(o.cells)) throw new ReplayFileError(`${file}: field 'cells': expected an array of cells, got ${o.cells === undefined ? "nothing" : printable(JSON.stringify(o.cells), 80)}`);
     const opts = (typeof o.options === "object" && o.options !== null ? o.options : {}) as Record<string, unknown>;
     if (memoryKey(opts) !== want) throw new ReplayFileError(`${file}: field 'options.memory': expected a matrix explored under ${want} memory, like this run, got ${memoryKey(opts)}`);
     const signatures = o.cells.flatMap((c: unknown, i: number) => {
       const x = c as Record<string, unknown> | null;
       const bad = (field: string, expected: string, got: unknown) =>
-        new ReplayFileError(`${file}: field 'cells[${i}].${field}': expected ${expected}, got ${got === undefined ? "nothing" : JSON.stringify(got)}`);
+        new ReplayFileError(`${file}: field 'cells[${i}].${field}': expected ${expected}, got ${got === undefined ? "nothing" : printable(JSON.stringify(got) ?? String(got), 80)}`);
       if (typeof x !== "object" || x === null) throw bad("", "a cell object", c);
       if (typeof x.scenario !== "string") throw bad("scenario", "a scenario name", x.scenario);
       if (typeof x.variant !== "string") throw bad("variant", "a variant name", x.variant);
@@ -139,7 +134,13 @@ function fromFile(file: string, strict: boolean, want: string): MatrixBaseline {
       if (ce === undefined) return [];
       if (typeof ce !== "object" || ce === null || !Array.isArray(ce.findings)) throw bad("counterexample.findings", "an array of findings", ce?.findings);
       ce.findings.forEach((f: unknown, k: number) => {
-        if (typeof (f as Record<string, unknown> | null)?.kind !== "string") throw bad(`counterexample.findings[${k}].kind`, "a finding kind", (f as Record<string, unknown> | null)?.kind);
+        const at = `counterexample.findings[${k}]`;
+        if (typeof f !== "object" || f === null || Array.isArray(f)) throw bad(at, "a finding {kind, message}", f);
+        const fo = f as Record<string, unknown>;
+        const k2 = strayField(fo, MATRIX_FINDING_FIELDS);
+        if (k2 !== undefined) throw bad(`${at}.${printable(k2)}`, noSuchField(k2, "a finding", MATRIX_FINDING_FIELDS), fo[k2]);
+        if (typeof fo.kind !== "string") throw bad(`${at}.kind`, "a finding kind", fo.kind);
+        for (const p of ["path", "where"]) if (fo[p] !== undefined && typeof fo[p] !== "string") throw bad(`${at}.${p}`, "a string, if present", fo[p]);
       });
       return findingSignatures(ce.findings as Finding[]).map((signature) => ({ scenario: x.scenario as string, variant: x.variant as string, signature }));
     });
@@ -149,6 +150,10 @@ function fromFile(file: string, strict: boolean, want: string): MatrixBaseline {
   if (strict) throw new ReplayFileError(`${file}: expected a counterexample file (format "${COUNTEREXAMPLE_FORMAT}") or the output of vgic explore --matrix --json (an object with 'cells')`);
   return { signatures: [], matrix: null };
 }
+
+/** The fields of a --matrix --json document and of a finding in it. */
+const MATRIX_FIELDS = Object.keys(ExploreMatrixOutput.shape);
+const MATRIX_FINDING_FIELDS = Object.keys(FindingJson.shape);
 
 /** Console lines: the count, then each new and gone signature by cell. */
 export function formatMatrixComparison(c: MatrixComparison, source: string): string[] {

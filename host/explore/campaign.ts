@@ -8,7 +8,7 @@
 
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { parseJson, printable, readTextFile } from "../io/input.ts";
+import { InputError, printable, readJsonFile } from "../io/input.ts";
 import { UsageError } from "../options.ts";
 
 export interface Shard { index: number; count: number }
@@ -59,17 +59,12 @@ export function readShardFiles<D>(dir: string, parse: (doc: unknown, file: strin
   if (names.length === 0) throw new UsageError(`--merge: ${printable(dir)} holds no .json shard`);
   return names.map((n) => {
     const file = join(dir, n);
-    let text: string;
-    try {
-      text = readTextFile(file);
-    } catch (e) {
-      throw new UsageError(`--merge: cannot read ${printable(file)}: ${(e as Error).message}`);
-    }
     let raw: unknown;
     try {
-      raw = parseJson(text);
+      raw = readJsonFile(file);
     } catch (e) {
-      throw new UsageError(`--merge: ${printable(file)}: ${(e as Error).message}`);
+      if (e instanceof InputError) throw new UsageError(`--merge: ${e.message}`);
+      throw e;
     }
     return { file, doc: parse(raw, file) };
   });

@@ -4,7 +4,7 @@
 // still fails, 0 otherwise, 2 for usage errors and malformed files.
 
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
-import { printable, readTextFile } from "../io/input.ts";
+import { printable, readJsonFile } from "../io/input.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,10 +20,11 @@ import { ALL_KINDS, DEFAULT_FAIL_ON, explore, type ExploreOptions } from "./engi
 import { searchSettings } from "./search.ts";
 import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, readMatrixBaseline, searchNote, type CellSignature } from "./baseline.ts";
-import { ReplayFileError, parseReplayFile, replayCounterexample, replayVerdict, toReplayFile } from "./replay.ts";
+import { ReplayFileError, replayCounterexample, validateReplayFile, replayVerdict, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
 import { buildFingerprint } from "../fuzz/campaign.ts";
-import { WEAK_STATELESS_DESCRIPTION, weakStatelessNote } from "../sim/memory.ts";
+import { weakStatelessNote } from "../sim/memory.ts";
+import { EXPLORE_FORMAT, EXPLORE_MATRIX_FORMAT, EXPLORE_REPLAY_FORMAT, ExploreMatrixOutput, ExploreOutput, ExploreReplayOutput } from "./output.ts";
 
 export const EXPLORE_SPEC: CommandSpec = {
   name: "explore",
@@ -85,67 +86,6 @@ function failOnOf(v: string | undefined): readonly FindingKind[] {
   }
 }
 
-export const EXPLORE_FORMAT = "vgic-explore/1";
-export const EXPLORE_MATRIX_FORMAT = "vgic-explore-matrix/1";
-export const EXPLORE_REPLAY_FORMAT = "vgic-explore-replay/1";
-
-const FindingJson = z.strictObject({
-  kind: z.string(), message: z.string(),
-  path: z.string().optional().describe("the interrupt's path to the failure (part of the signature)"),
-  where: z.string().optional().describe("the innermost Xen function of an exception (part of the signature)"),
-  irq: z.number().int().optional().describe("the interrupt concerned"),
-  vcpu: z.number().int().optional().describe("a loss's or stuck interrupt's vCPU: a private interrupt's own, or the one blocked in WFI with it"),
-});
-const CellSignatureJson = z.strictObject({ scenario: z.string(), variant: z.string(), signature: z.string() });
-const CellJson = z.looseObject({
-  index: z.number().int().optional().describe("the cell's place in the whole matrix (scenarios in order, variants in order)"),
-  scenario: z.string(), variant: z.string(), strategy: z.enum(["dfs", "pct", "random"]),
-  schedules: z.number().int().describe("schedules run"), exhausted: z.boolean().describe("dfs: every schedule within the bound was run"),
-  bound: z.number().int().optional(), elapsedMs: z.number(), schedulesPerSecond: z.number(),
-  weakStateless: z.literal(true).optional().describe(WEAK_STATELESS_DESCRIPTION),
-  unjudged: z.number().int().optional().describe("schedules that ended in a deadlock or an exception --fail-on leaves out: passed without their state being judged"),
-  msToFirst: z.number().optional().describe("time to the first counterexample"),
-  counterexample: z.looseObject({
-    schedule: z.string(), preemptions: z.number().int(), picks: z.number().int(), steps: z.number().int(),
-    findings: z.array(FindingJson), traceHash: z.string(),
-  }).optional(),
-});
-
-export const ExploreOutput = z.strictObject({
-  format: z.literal(EXPLORE_FORMAT),
-  vgicLab: z.string().describe("the vgic-lab version that made it"),
-  scenario: z.string(),
-  results: z.array(CellJson.extend({
-    file: z.string().nullable().describe("the counterexample's replay file"), traceFile: z.string().nullable(),
-  })),
-});
-
-export const ExploreMatrixOutput = z.strictObject({
-  format: z.literal(EXPLORE_MATRIX_FORMAT),
-  vgicLab: z.string().describe("the vgic-lab version that made it"),
-  wallMs: z.number(), workers: z.number().int(),
-  options: z.record(z.string(), z.unknown()).optional().describe("the search settings of every cell (a merge requires them equal)"),
-  shard: z.strictObject({ index: z.number().int(), count: z.number().int() }).optional().describe("with --shard: the cells of this machine"),
-  cellsTotal: z.number().int().optional().describe("cells of the whole matrix"),
-  build: z.string().optional().describe("fingerprint of the program and of the --scenarios and --variants files that made it (a merge requires it equal)"),
-  cells: z.array(CellJson.extend({ signatures: z.array(z.string()).describe("the counterexample's finding signatures") }))
-    .describe("one per scenario x variant, scenarios in order, variants in order"),
-  baseline: z.strictObject({
-    source: z.string(),
-    new: z.array(CellSignatureJson), gone: z.array(CellSignatureJson), unchanged: z.array(CellSignatureJson),
-  }).optional().describe("with --baseline or --baseline-variant: the signatures per cell compared"),
-});
-
-export const ExploreReplayOutput = z.strictObject({
-  format: z.literal(EXPLORE_REPLAY_FORMAT),
-  vgicLab: z.string().describe("the vgic-lab version that made it"),
-  file: z.string(), scenario: z.string(), variant: z.string(),
-  reproduced: z.boolean().describe("same finding kinds and the same trace hash"),
-  kindsMatch: z.boolean(), hashMatch: z.boolean(), traceHash: z.string(),
-  findings: z.array(FindingJson).describe("what the run finds now"),
-  reason: z.string().optional().describe("why it did not reproduce"),
-});
-
 const json = (doc: unknown) => process.stdout.write(JSON.stringify(doc, null, 2) + "\n");
 
 async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<number> {
@@ -173,16 +113,10 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       "workers", "out", "baseline", "baseline-variant", "markdown", "merge", "shard"]) {
       if (values[k] !== undefined) throw new UsageError(`--${k}: not with --replay (the file gives the scenario, design and schedule)`);
     }
-    let text: string;
-    try {
-      text = readTextFile(replayPath);
-    } catch (e) {
-      throw new UsageError(`--replay: cannot read ${printable(replayPath)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    const file = parseReplayFile(text, printable(replayPath));
+    const file = validateReplayFile(readJsonFile(replayPath), printable(replayPath));
     const scenario = scenarios.find((s) => s.name === file.scenario);
     if (scenario === undefined) {
-      throw new ReplayFileError(`${replayPath}: field 'scenario': expected one of ${scenarios.map((s) => s.name).join(", ")} (or load it with --scenarios FILE), got ${JSON.stringify(printable(file.scenario))}`);
+      throw new ReplayFileError(`${printable(replayPath)}: field 'scenario': expected one of ${scenarios.map((s) => s.name).join(", ")} (or load it with --scenarios FILE), got ${JSON.stringify(printable(file.scenario))}`);
     }
     if (tracePath !== undefined) checkOutputFile(tracePath, "--trace");
     let o: ReturnType<typeof replayCounterexample>;

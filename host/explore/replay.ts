@@ -3,7 +3,7 @@
 
 import type { Finding, FindingKind } from "../check/vgic.ts";
 import { scheduleFromString } from "../sim/sched.ts";
-import { parseJson, printable } from "../io/text.ts";
+import { noSuchField, parseJsonFrom, printable, strayField } from "../io/text.ts";
 import { checkedReplay } from "../io/schedule.ts";
 import type { Scenario } from "../xen/scenarios.ts";
 import { variantNamed } from "../xen/variants.ts";
@@ -50,20 +50,42 @@ export function toReplayFile(c: Counterexample, m: MemoryOptions = {}): ReplayFi
   };
 }
 
+/** Every field a counterexample file may have: what vgic-lab writes (older
+ *  versions wrote no vgicLab, memory or lockBarrier) and `$schema`, which an
+ *  editor's JSON support adds. Anything else is refused. */
+export const REPLAY_FILE_FIELDS = ["$schema", "format", "version", "vgicLab", "scenario", "variant", "schedule", "preemptions", "steps",
+  "findings", "traceHash", "memory", "lockBarrier"] as const;
+// the list names every field of ReplayFile (a field added there must be added here)
+const everyField: Exclude<keyof ReplayFile, (typeof REPLAY_FILE_FIELDS)[number]> extends never ? true : never = true;
+void everyField;
+/** The fields of a finding in a counterexample file (toReplayFile). */
+const FINDING_FIELDS = ["kind", "message", "path", "where"];
+
 /** Parse and validate; every error names the field and what was expected. */
 export function parseReplayFile(text: string, where = "replay file"): ReplayFile {
   let j: unknown;
   try {
-    j = parseJson(text);
+    j = parseJsonFrom(text, where);
   } catch (e) {
-    throw new ReplayFileError(`${where}: not JSON (${(e as Error).message})`);
+    throw new ReplayFileError((e as Error).message);
   }
+  return validateReplayFile(j, where);
+}
+
+/** Validate a decoded counterexample file from `where`. */
+export function validateReplayFile(j: unknown, where: string): ReplayFile {
   const bad = (field: string, expected: string, got: unknown) =>
     new ReplayFileError(`${where}: field '${field}': expected ${expected}, got ${got === undefined ? "nothing" : printable(JSON.stringify(got) ?? String(got), 80)}`);
-  if (typeof j !== "object" || j === null || Array.isArray(j)) throw new ReplayFileError(`${where}: expected a JSON object`);
+  if (typeof j !== "object" || j === null || Array.isArray(j)) throw new ReplayFileError(`${where}: expected a JSON object (a counterexample), got ${Array.isArray(j) ? "an array" : j === null ? "null" : `a ${typeof j}`}`);
   const o = j as Record<string, unknown>;
+  const stray = (x: Record<string, unknown>, known: readonly string[], path: string, what: string) => {
+    const k = strayField(x, known);
+    if (k !== undefined) throw bad(`${path}${printable(k)}`, noSuchField(k, what, known), x[k]);
+  };
+  stray(o, REPLAY_FILE_FIELDS, "", "a counterexample");
   if (o.format !== FORMAT) throw bad("format", `"${FORMAT}"`, o.format);
   if (o.version !== 1) throw bad("version", "1", o.version);
+  if (o.vgicLab !== undefined && typeof o.vgicLab !== "string") throw bad("vgicLab", "a version string, if present", o.vgicLab);
   for (const f of ["scenario", "variant", "traceHash"] as const) {
     if (typeof o[f] !== "string" || o[f] === "") throw bad(f, "a non-empty string", o[f]);
   }
@@ -81,7 +103,8 @@ export function parseReplayFile(text: string, where = "replay file"): ReplayFile
   if (!Array.isArray(o.findings) || o.findings.length === 0) throw bad("findings", "a non-empty array of {kind, message}", o.findings);
   o.findings.forEach((f: unknown, i: number) => {
     const x = f as Record<string, unknown> | null;
-    if (typeof x !== "object" || x === null) throw bad(`findings[${i}]`, "an object {kind, message}", f);
+    if (typeof x !== "object" || x === null || Array.isArray(x)) throw bad(`findings[${i}]`, "an object {kind, message}", f);
+    stray(x, FINDING_FIELDS, `findings[${i}].`, "a finding");
     if (!ALL_KINDS.includes(x.kind as FindingKind)) throw bad(`findings[${i}].kind`, `one of ${ALL_KINDS.join(", ")}`, x.kind);
     if (typeof x.message !== "string") throw bad(`findings[${i}].message`, "a string", x.message);
     for (const k of ["path", "where"] as const) {

@@ -7,13 +7,13 @@
 
 import { VERSION } from "../version.ts";
 import { readdirSync, statSync } from "node:fs";
-import { parseJson, readTextFile } from "../io/input.ts";
+import { printable, readJsonFile } from "../io/input.ts";
 import { join } from "node:path";
 import { FINDING_FORMAT, parseFinding, type FuzzOptions, type FuzzStats, type SignatureStats } from "./engine.ts";
-import { FindingError } from "./target.ts";
+import { FindingError, inFile, onlyFields } from "./target.ts";
+import { FuzzOutput, REPORT_FORMAT, REPORT_VERSION, SignatureEntry } from "./output.ts";
 
-export const REPORT_FORMAT = "vgic-fuzz-report";
-export const REPORT_VERSION = 1;
+export { REPORT_FORMAT, REPORT_VERSION } from "./output.ts";
 
 /** Signatures of a reference run. */
 export interface Baseline {
@@ -119,24 +119,21 @@ export function loadBaseline(path: string, target: string): Baseline {
 }
 
 function addFile(b: Baseline, file: string, target: string, strict: boolean): void {
-  const where = (field: string) => `${file}: ${field}`;
-  let x: unknown;
-  try {
-    x = parseJson(readTextFile(file));
-  } catch (e) {
-    throw new FindingError(file, "(unreadable)", `a JSON finding file or report (${(e as Error).message})`);
+  const x = readJsonFile(file);
+  inFile(printable(file), () => addDocument(b, x, target, strict, file));
+}
+
+/** Add the signatures of a finding file or report `x` read from `file`. */
+function addDocument(b: Baseline, x: unknown, target: string, strict: boolean, file: string): void {
+  if (typeof x !== "object" || x === null || Array.isArray(x)) {
+    if (strict) throw new FindingError("(root)", x, "a JSON object: a finding file or a report of vgic fuzz --json");
+    return;
   }
-  const o = (typeof x === "object" && x !== null && !Array.isArray(x) ? x : {}) as Record<string, unknown>;
+  const o = x as Record<string, unknown>;
   if (o.format === FINDING_FORMAT) {
-    let f;
-    try {
-      f = parseFinding(x);
-    } catch (e) {
-      if (e instanceof FindingError) throw new FindingError(where(e.field), e.got, e.expected);
-      throw e;
-    }
+    const f = parseFinding(x);
     if (f.target !== target) {
-      if (strict) throw new FindingError(where("target"), f.target, `"${target}", the target of this run`);
+      if (strict) throw new FindingError("target", f.target, `"${target}", the target of this run`);
       return;
     }
     const have = b.signatures[f.signature];
@@ -145,17 +142,24 @@ function addFile(b: Baseline, file: string, target: string, strict: boolean): vo
     return;
   }
   if (o.format === REPORT_FORMAT) {
-    if (o.version !== REPORT_VERSION) throw new FindingError(where("version"), o.version, `${REPORT_VERSION}`);
-    if (o.target !== target) throw new FindingError(where("target"), o.target, `"${target}", the target of this run`);
-    if (!Array.isArray(o.signatures)) throw new FindingError(where("signatures"), o.signatures, "an array of {signature, invariant, count}");
+    // the report's fields (schemas/fuzz.schema.json); only those read are checked further
+    onlyFields(o, Object.keys(FuzzOutput.shape), "", "a vgic fuzz --json report");
+    if (o.version !== REPORT_VERSION) throw new FindingError("version", o.version, `${REPORT_VERSION}`);
+    if (o.target !== target) throw new FindingError("target", o.target, `"${target}", the target of this run`);
+    if (!Array.isArray(o.signatures)) throw new FindingError("signatures", o.signatures, "an array of {signature, invariant, count, file}");
     o.signatures.forEach((s: unknown, i: number) => {
-      const so = s as Record<string, unknown> | null;
-      if (typeof so !== "object" || so === null || typeof so.signature !== "string" || so.signature === "") {
-        throw new FindingError(where(`signatures[${i}].signature`), so?.signature, "a non-empty string");
+      const at = `signatures[${i}]`;
+      if (typeof s !== "object" || s === null || Array.isArray(s)) throw new FindingError(at, s, "an object {signature, invariant, count, file}");
+      const so = s as Record<string, unknown>;
+      onlyFields(so, Object.keys(SignatureEntry.shape), at, "a signature entry");
+      if (typeof so.signature !== "string" || so.signature === "") throw new FindingError(`${at}.signature`, so.signature, "a non-empty string");
+      if (typeof so.invariant !== "string") throw new FindingError(`${at}.invariant`, so.invariant, "a string");
+      if (so.count !== undefined && (typeof so.count !== "number" || !Number.isInteger(so.count) || so.count < 0)) {
+        throw new FindingError(`${at}.count`, so.count, "a non-negative integer");
       }
-      if (typeof so.invariant !== "string") throw new FindingError(where(`signatures[${i}].invariant`), so.invariant, "a string");
-      const count = typeof so.count === "number" ? so.count : undefined;
-      b.signatures[so.signature] = { invariant: so.invariant, ...(count !== undefined ? { count } : {}), file: typeof so.file === "string" ? so.file : null };
+      if (so.file !== undefined && so.file !== null && typeof so.file !== "string") throw new FindingError(`${at}.file`, so.file, "a file name or null");
+      const count = so.count as number | undefined;
+      b.signatures[so.signature] = { invariant: so.invariant, ...(count !== undefined ? { count } : {}), file: (so.file as string | null | undefined) ?? null };
     });
     if (typeof o.seed === "number" && typeof o.cases === "number") {
       b.run = {
@@ -165,7 +169,7 @@ function addFile(b: Baseline, file: string, target: string, strict: boolean): vo
     }
     return;
   }
-  if (strict) throw new FindingError(where("format"), o.format, `"${FINDING_FORMAT}" (a finding file) or "${REPORT_FORMAT}" (a report of vgic fuzz --json)`);
+  if (strict) throw new FindingError("format", o.format, `"${FINDING_FORMAT}" (a finding file) or "${REPORT_FORMAT}" (a report of vgic fuzz --json)`);
 }
 
 export interface SignatureEntry extends SignatureStats {

@@ -6,9 +6,9 @@
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDir, writeFileAtomic } from "../io/files.ts";
-import { parseJson, printable, readTextFile } from "../io/input.ts";
+import { InputError, printable, readJsonFile } from "../io/input.ts";
 import { Rng } from "../sim/rng.ts";
-import { Coverage, FindingError } from "./target.ts";
+import { Coverage, FindingError, inFile, onlyFields } from "./target.ts";
 import { signatureSlug, signaturesOf, withSignature } from "./signature.ts";
 import {
   FINDING_FORMAT, FINDING_VERSION, MAX_FINDING_OPS, TRACE_LENGTH, TARGETS, getTarget, runOps, makeFinding, parseFinding, parseOps, replay,
@@ -180,22 +180,10 @@ function simplifications(target: AnyTarget, config: unknown, ops: readonly unkno
   return out;
 }
 
-function readJsonFile(file: string): unknown {
-  let text: string;
-  try {
-    text = readTextFile(file);
-  } catch (e) {
-    throw new FindingError("file", printable(file), `a readable file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    return parseJson(text);
-  } catch (e) {
-    throw new FindingError("file", printable(file), `JSON (${(e as Error).message})`);
-  }
-}
-
+/** Read and validate a finding file; errors name the file. */
 export function readFinding(file: string): Finding {
-  return parseFinding(readJsonFile(file));
+  const x = readJsonFile(file);
+  return inFile(printable(file), () => parseFinding(x));
 }
 
 // ---- corpus
@@ -204,6 +192,9 @@ export interface CorpusEntry {
   config: unknown;
   ops: unknown[];
 }
+
+/** A corpus entry's fields, as fuzz() writes them. */
+const CORPUS_FIELDS = ["target", "config", "ops"];
 
 export function loadCorpus(target: AnyTarget, dir: string): CorpusEntry[] {
   let names: string[];
@@ -214,18 +205,24 @@ export function loadCorpus(target: AnyTarget, dir: string): CorpusEntry[] {
   }
   const out: CorpusEntry[] = [];
   for (const n of names) {
+    const file = join(dir, n);
+    let x: unknown;
     try {
-      const x = readJsonFile(join(dir, n));
+      x = readJsonFile(file);
+    } catch (e) {
+      if (e instanceof InputError) throw new InputError(`--corpus ${e.message}`);
+      throw e;
+    }
+    const entry = inFile(`--corpus ${printable(file)}`, () => {
       if (typeof x !== "object" || x === null || Array.isArray(x)) throw new FindingError("(root)", x, "a JSON object {target, config, ops}");
       const o = x as Record<string, unknown>;
-      if (o.target !== target.name) continue;
+      onlyFields(o, CORPUS_FIELDS, "", "a corpus entry");
+      if (o.target !== target.name) return null;
       const config = target.parseConfig(o.config, "config");
       if (!Array.isArray(o.ops)) throw new FindingError("ops", o.ops, "an array");
-      out.push({ config, ops: parseOps(target, config, o.ops) });
-    } catch (e) {
-      if (!(e instanceof FindingError)) throw e;
-      throw new FindingError(`--corpus ${printable(join(dir, n))}: ${e.field}`, e.got, e.expected);
-    }
+      return { config, ops: parseOps(target, config, o.ops) };
+    });
+    if (entry !== null) out.push(entry);
   }
   return out;
 }

@@ -3,7 +3,7 @@
 // finding from a failing case, validating a decoded file, and replaying it.
 
 import { VERSION } from "../version.ts";
-import { FindingError, type FuzzTarget, type Violation } from "./target.ts";
+import { FindingError, onlyFields, type FuzzTarget, type Violation } from "./target.ts";
 import { hwTarget } from "./hw.ts";
 import { vgicTarget } from "./vgic.ts";
 import type { Schedule } from "../sim/sched.ts";
@@ -59,6 +59,15 @@ export interface Finding {
   narrative?: string[];
 }
 
+/** Every field a finding file may have: what vgic-lab writes (older
+ *  versions wrote a subset: no vgicLab, signature or repeats) and `$schema`,
+ *  which an editor's JSON support adds. Anything else is refused. */
+export const FINDING_FIELDS = ["$schema", "format", "version", "vgicLab", "target", "seed", "case", "config", "faults", "ops",
+  "violation", "signature", "repeats", "trace", "originalOps", "schedule", "narrative"] as const;
+// the list names every field of Finding (a field added there must be added here)
+const everyField: Exclude<keyof Finding, (typeof FINDING_FIELDS)[number]> extends never ? true : never = true;
+void everyField;
+
 export interface CaseResult {
   violation: Violation | null;
   /** index of the violating operation; ops.length for the end-of-case check */
@@ -104,8 +113,9 @@ export function makeFinding(target: AnyTarget, seed: number, index: number, conf
 
 /** Validate a decoded finding file, naming the first bad field. */
 export function parseFinding(x: unknown): Finding {
-  if (typeof x !== "object" || x === null || Array.isArray(x)) throw new FindingError("finding", x, "a JSON object");
+  if (typeof x !== "object" || x === null || Array.isArray(x)) throw new FindingError("(root)", x, "a JSON object (a finding file)");
   const o = x as Record<string, unknown>;
+  onlyFields(o, FINDING_FIELDS, "", "a finding");
   if (o.format !== FINDING_FORMAT) throw new FindingError("format", o.format, `"${FINDING_FORMAT}"`);
   if (o.version !== FINDING_VERSION) throw new FindingError("version", o.version, `${FINDING_VERSION}`);
   if (typeof o.target !== "string") throw new FindingError("target", o.target, "a target name");
@@ -133,11 +143,13 @@ export function parseFinding(x: unknown): Finding {
         so.picks.some((p) => typeof p !== "number" || !Number.isInteger(p) || p < 0 || p > 255)) {
       throw new FindingError("schedule", o.schedule, "{v: 1, picks: [thread indices]}");
     }
+    onlyFields(so, ["v", "picks"], "schedule", "a schedule");
     schedule = { v: 1, picks: so.picks as number[] };
   }
   const v = o.violation;
   if (typeof v !== "object" || v === null) throw new FindingError("violation", v, "an object with invariant, message and op");
   const vo = v as Record<string, unknown>;
+  onlyFields(vo, ["invariant", "message", "op"], "violation", "a violation");
   if (typeof vo.invariant !== "string") throw new FindingError("violation.invariant", vo.invariant, "an invariant name");
   if (typeof vo.message !== "string") throw new FindingError("violation.message", vo.message, "a string");
   if (typeof vo.op !== "number" || !Number.isInteger(vo.op) || vo.op < 0 || vo.op > ops.length) {
@@ -149,13 +161,22 @@ export function parseFinding(x: unknown): Finding {
   if (o.repeats !== undefined && (typeof o.repeats !== "number" || !Number.isInteger(o.repeats) || o.repeats < 1)) {
     throw new FindingError("repeats", o.repeats, "a positive integer");
   }
+  // informational fields, optional, but of their type when present
+  if (o.vgicLab !== undefined && typeof o.vgicLab !== "string") throw new FindingError("vgicLab", o.vgicLab, "a version string");
+  for (const k of ["trace", "narrative"] as const) {
+    const t = o[k];
+    if (t !== undefined && (!Array.isArray(t) || t.some((l) => typeof l !== "string"))) throw new FindingError(k, t, "an array of strings");
+  }
+  if (o.originalOps !== undefined && (typeof o.originalOps !== "number" || !Number.isInteger(o.originalOps) || o.originalOps < 0)) {
+    throw new FindingError("originalOps", o.originalOps, "a non-negative integer");
+  }
   return {
     format: FINDING_FORMAT, version: FINDING_VERSION, ...(typeof o.vgicLab === "string" ? { vgicLab: o.vgicLab } : {}), target: o.target, seed: o.seed as number, case: o.case as number,
     config, faults: faults as string[], ops, violation: { invariant: vo.invariant, message: vo.message, op: vo.op }, signature,
     ...(o.repeats !== undefined ? { repeats: o.repeats as number } : {}),
-    trace: Array.isArray(o.trace) ? o.trace.map(String) : [], originalOps: typeof o.originalOps === "number" ? o.originalOps : ops.length,
+    trace: (o.trace as string[] | undefined) ?? [], originalOps: (o.originalOps as number | undefined) ?? ops.length,
     ...(schedule ? { schedule } : {}),
-    ...(Array.isArray(o.narrative) ? { narrative: o.narrative.map(String) } : {}),
+    ...(o.narrative !== undefined ? { narrative: o.narrative as string[] } : {}),
   };
 }
 

@@ -11,7 +11,7 @@ import { LR_CAUSES, REF_FEATURE } from "../check/reference.ts";
 import * as L from "../hw/layout.ts";
 import { HwChecker, describeOp, rawPort, type HwOp, type HwPort, type Violation } from "../check/invariants.ts";
 import { HW_FAULTS, plantFaults } from "./faults.ts";
-import { Coverage, FindingError, type FuzzSession, type FuzzTarget, type SessionOptions } from "./target.ts";
+import { Coverage, FindingError, onlyFields, type FuzzSession, type FuzzTarget, type SessionOptions } from "./target.ts";
 
 /** The configuration fields a finding records (the memory map is the virt board's). */
 export type HwConfig = Pick<GicConfig, "cpus" | "irqs" | "priorityBits" | "listRegisters" | "sgiAlwaysEnabled" | "ppiConfigReadOnly">;
@@ -534,6 +534,7 @@ export const hwTarget: FuzzTarget<HwConfig, HwOp> = {
   },
   parseConfig(x, path) {
     const o = obj(x, path);
+    onlyFields(o, ["cpus", "irqs", "priorityBits", "listRegisters", "sgiAlwaysEnabled", "ppiConfigReadOnly"], path, "an hw configuration");
     const c: HwConfig = {
       cpus: int(o, "cpus", path, 1, 8),
       irqs: int(o, "irqs", path, 32, 1020),
@@ -554,9 +555,11 @@ export const hwTarget: FuzzTarget<HwConfig, HwOp> = {
     const o = obj(x, path);
     const t = o.t;
     if (t === "line") {
+      onlyFields(o, ["t", "irq", "level", "cpu"], path, "a line operation");
       return { t, irq: int(o, "irq", path, 16, 1019), level: int(o, "level", path, 0, 1), cpu: int(o, "cpu", path, 0, 7) };
     }
     if (t !== "r" && t !== "w") throw new FindingError(`${path}.t`, t, `"r", "w" or "line"`);
+    onlyFields(o, t === "r" ? ["t", "cpu", "addr", "size"] : ["t", "cpu", "addr", "value", "size"], path, t === "r" ? "a read" : "a write");
     const cpu = int(o, "cpu", path, 0, 7);
     const addr = int(o, "addr", path, 0, 0xffffffff);
     const size = o.size;

@@ -7,7 +7,7 @@
 import type { Rng } from "../sim/rng.ts";
 import type { Violation as CheckViolation } from "../check/invariants.ts";
 import type { Schedule } from "../sim/sched.ts";
-import { printable } from "../io/text.ts";
+import { noSuchField, printable, strayField } from "../io/text.ts";
 
 /** A violated invariant, as a target reports it. */
 export interface Violation extends CheckViolation {
@@ -66,6 +66,23 @@ export class FindingError extends Error {
   constructor(readonly field: string, readonly got: unknown, readonly expected: string) {
     super(`${field}: got ${shown(got)}, expected ${expected}`);
     this.name = "FindingError";
+  }
+}
+
+/** Refuse a field of `o` (at `path`, "" for the top level) that is not one
+ *  of `known`: a FindingError naming it and the fields `what` has. */
+export function onlyFields(o: Record<string, unknown>, known: readonly string[], path: string, what: string): void {
+  const k = strayField(o, known);
+  if (k !== undefined) throw new FindingError(path === "" ? printable(k) : `${path}.${printable(k)}`, o[k], noSuchField(k, what, known));
+}
+
+/** FindingErrors thrown by `f` named in `origin` (a file, printable). */
+export function inFile<T>(origin: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof FindingError) throw new FindingError(`${origin}: ${e.field}`, e.got, e.expected);
+    throw e;
   }
 }
 

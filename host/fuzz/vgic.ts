@@ -35,7 +35,7 @@ import { AffinityLog, checkAffinity } from "../check/affinity.ts";
 import { SWITCH_FEATURE, SwitchChecker } from "../check/vgic-switch.ts";
 import { makeSignature, signatureOf } from "./signature.ts";
 import { VGIC_FAULTS, plantDesignFaults } from "./vgic-faults.ts";
-import { Coverage, FindingError, type FuzzSession, type FuzzTarget, type SessionOptions, type Violation } from "./target.ts";
+import { Coverage, FindingError, onlyFields, type FuzzSession, type FuzzTarget, type SessionOptions, type Violation } from "./target.ts";
 
 // ---- configuration
 
@@ -719,6 +719,7 @@ function int(x: unknown, path: string, lo: number, hi: number): number {
 
 function parseConfig(x: unknown, path: string): VgicConfig {
   const o = obj(x, path);
+  onlyFields(o, ["variant", "pcpus", "placement", "listRegisters", "spis", "sched", "maxSteps", "timeSlice"], path, "a vgic configuration");
   if (typeof o.variant !== "string" || !variantNames().includes(o.variant)) {
     throw new FindingError(`${path}.variant`, o.variant, `one of ${variantNames().join(", ")}`);
   }
@@ -731,6 +732,7 @@ function parseConfig(x: unknown, path: string): VgicConfig {
   if (!Array.isArray(o.spis) || o.spis.length < 1) throw new FindingError(`${path}.spis`, o.spis, "a non-empty array of SPIs");
   const spis = o.spis.map((s, i) => {
     const so = obj(s, `${path}.spis[${i}]`);
+    onlyFields(so, ["irq", "target", "priority", "enabled"], `${path}.spis[${i}]`, "an SPI");
     const enabled = so.enabled ?? true;
     if (typeof enabled !== "boolean") throw new FindingError(`${path}.spis[${i}].enabled`, enabled, "a boolean");
     return {
@@ -741,6 +743,7 @@ function parseConfig(x: unknown, path: string): VgicConfig {
     };
   });
   const so = obj(o.sched, `${path}.sched`);
+  onlyFields(so, ["kind", "seed", "depth"], `${path}.sched`, "a scheduler");
   if (so.kind !== "random" && so.kind !== "pct") throw new FindingError(`${path}.sched.kind`, so.kind, `"random" or "pct"`);
   const sched: VgicSchedConfig = { kind: so.kind, seed: int(so.seed, `${path}.sched.seed`, 0, 0xffffffff) };
   if (so.kind === "pct") sched.depth = int(so.depth ?? 2, `${path}.sched.depth`, 1, 64);
@@ -750,8 +753,15 @@ function parseConfig(x: unknown, path: string): VgicConfig {
   return config;
 }
 
+/** The fields of each kind of operation (VgicOp), by `t`. */
+const OP_FIELDS: Record<string, readonly string[]> = {
+  raise: ["v", "t", "irq", "gap"], w: ["v", "t", "off", "size", "value"], r: ["v", "t", "off", "size"],
+  gicv: ["v", "t", "kind", "irq", "value"], work: ["v", "t", "cycles"], wfi: ["v", "t"],
+};
+
 function parseOp(x: unknown, path: string): VgicOp {
   const o = obj(x, path);
+  if (typeof o.t === "string" && Object.hasOwn(OP_FIELDS, o.t)) onlyFields(o, OP_FIELDS[o.t]!, path, `a "${o.t}" operation`);
   if (o.t === "raise") {
     if (o.v !== "dev") throw new FindingError(`${path}.v`, o.v, `"dev" for a device operation`);
     return { v: "dev", t: "raise", irq: int(o.irq, `${path}.irq`, 32, 127), gap: int(o.gap ?? 0, `${path}.gap`, 0, 1e6) };

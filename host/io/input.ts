@@ -5,7 +5,9 @@
 
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 
-export { MAX_JSON_DEPTH, InputError, jsonDepth, parseJson, printable } from "./text.ts";
+import { InputError, parseJsonFrom, printable, readProblem } from "./text.ts";
+
+export { MAX_JSON_DEPTH, InputError, JsonSyntaxError, jsonDepth, noSuchField, parseJson, parseJsonFrom, printable, readProblem, strayField } from "./text.ts";
 
 export const MAX_INPUT_BYTES = 16 << 20;
 
@@ -35,4 +37,21 @@ export function readTextFile(path: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/** readTextFile, or an InputError "FILE: why it cannot be read". */
+export function readInputFile(file: string): string {
+  try {
+    return readTextFile(file);
+  } catch (e) {
+    throw new InputError(`${printable(file)}: ${readProblem(e)}`);
+  }
+}
+
+/** The JSON document of an input file (a byte order mark at its start is
+ *  ignored), or an InputError naming the file: one that cannot be read
+ *  (missing, a directory, too large), is empty or is not JSON (with the
+ *  line and column). What the document must hold is the caller's check. */
+export function readJsonFile(file: string): unknown {
+  return parseJsonFrom(readInputFile(file), printable(file));
 }

@@ -5,7 +5,7 @@
 // to a guess that is visibly a guess. Validation names the offending field.
 
 import { COST_NAMES, type CostName, type CostProfile } from "./api.ts";
-import { parseJson, printable } from "../io/text.ts";
+import { parseJson, printable, readProblem } from "../io/text.ts";
 import { bundledProfileFile, bundledProfileNames, readProfileFile } from "./profile-source.ts";
 
 export class ProfileError extends Error {
@@ -63,7 +63,7 @@ export function loadProfile(path: string): CostProfile {
   try {
     text = readProfileFile(path);
   } catch (e) {
-    throw new ProfileError("(file)", `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, printable(path));
+    throw new ProfileError("(file)", readProblem(e), printable(path));
   }
   return parseProfile(text, printable(path));
 }

@@ -10,6 +10,7 @@ import { searchSettings, verdictText } from "../explore/search.ts";
 import { recordTimeline, timeline, type Timeline } from "../explore/timeline.ts";
 import { parseReplayFile, replayCounterexample, replayVerdict } from "../explore/replay.ts";
 import { parseFinding, replay } from "../fuzz/finding.ts";
+import { inFile } from "../fuzz/target.ts";
 import { runVgicCase, type VgicConfig, type VgicOp } from "../fuzz/vgic.ts";
 import { scheduleToString } from "../sim/sched.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
@@ -21,7 +22,7 @@ import { renderReport } from "../workload/report.ts";
 import { Gic } from "../hw/gic.ts";
 import { parseScript, runScript } from "../hw/script.ts";
 import { intOption, memoryOptions } from "../io/usage.ts";
-import { printable } from "../io/text.ts";
+import { parseJsonFrom, printable } from "../io/text.ts";
 import type { MemoryOptions } from "../sim/memory.ts";
 import { REQUEST_KINDS, type CliOptions, type Reply, type Request } from "./protocol.ts";
 
@@ -68,19 +69,9 @@ const memoryOf = (o: CliOptions): MemoryOptions => memoryOptions(o.memory, o["lo
  *  counterexample; for the hw target its last operations; then the
  *  violation the run ends in now, if any. */
 function replayFinding(post: Post, id: number, name: string, text: string): void {
-  let x: unknown;
-  try {
-    x = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${name}: not JSON (${(e as Error).message})`);
-  }
-  let f;
-  try {
-    f = parseFinding(x);
-  } catch (e) {
-    throw new Error(`${name}: ${(e as Error).message}`);
-  }
-  const r = replay(f);
+  const x = parseJsonFrom(text, name);
+  const f = inFile(name, () => parseFinding(x));
+  const r = inFile(name, () => replay(f));
   // the story ends in the violation only when the run ends in one now
   const closing = r.violation === null ? [] : [`violation ${r.violation.invariant} at operation ${r.index}: ${r.violation.message}`];
   let tl: Timeline | null = null;

@@ -8,7 +8,7 @@
 
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
 import { placeTrace, runVariant, runVariantWorker, runVariantsParallel, runWorkerData, type VariantJob, type VariantOutcome } from "./parallel.ts";
-import { InputError, parseJson, printable, readTextFile } from "../io/input.ts";
+import { InputError, JsonSyntaxError, parseJson, printable, readInputFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import { EXIT, UsageError, VARIANTS_OPTION, memoryOptions, parseCommand, stringOption, withVariants, type CommandSpec, type Parsed } from "../options.ts";
@@ -145,12 +145,7 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
   try {
     const f = stringOption(values, "fail-on");
     if (f !== undefined) failOn = parseFailOn(f, RUN_FINDING_KINDS);
-    try {
-      text = readTextFile(file);
-    } catch (e) {
-      io.err(`vgic run: cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-      return EXIT.usage;
-    }
+    text = readInputFile(file);
     w = parseWorkload(text, printable(file));
     seed = intOpt("seed", 0, 0xffffffff);
     duration = intOpt("duration", 1, MAX_DURATION);
@@ -278,21 +273,17 @@ function reportRun({ values, positionals }: Parsed): number {
   const perfs: Perf[] = [];
   const versions = new Set<string>();
   for (const file of positionals) {
-    let text: string;
-    try {
-      text = readTextFile(file);
-    } catch (e) {
-      throw new UsageError(`cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
+    const text = readInputFile(file);
     // vgic run --json writes one document per variant, one per line
-    const lines = text.split("\n").map((l, n) => ({ l: l.trim(), n: n + 1 })).filter(({ l }) => l !== "");
+    const lines = text.split("\n").map((l, n) => ({ l, n: n + 1 })).filter(({ l }) => l.trim() !== "");
     if (lines.length === 0) throw new UsageError(`${printable(file)}: empty, expected vgic run --json output`);
     for (const { l, n } of lines) {
       let doc: unknown;
       try {
         doc = parseJson(l);
       } catch (e) {
-        throw new UsageError(`${printable(file)}: line ${n}: ${(e as Error).message}`);
+        if (!(e instanceof JsonSyntaxError)) throw e;
+        throw new UsageError(`${printable(file)}: not valid JSON: ${e.reason} (at line ${n}, column ${e.column}; each line is one document)`);
       }
       const r = RunOutput.safeParse(doc);
       if (!r.success) {

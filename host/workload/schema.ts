@@ -7,7 +7,7 @@
 
 import { z } from "zod";
 import { allVariants } from "../xen/variants.ts";
-import { parseJson } from "../io/text.ts";
+import { JsonSyntaxError, parseJson } from "../io/text.ts";
 
 /** Longest simulated time a workload may ask for (about 7 minutes at the
  *  default profile's 2.4 GHz). */
@@ -294,7 +294,7 @@ export function parseWorkload(text: string, origin = "workload"): Workload {
   } catch (e) {
     // the text itself is never echoed: it may be any file the user named
     const err = new WorkloadError(origin, "(json)", undefined, "valid JSON");
-    err.message = `${origin}: (json): expected valid JSON, ${(e as Error).message}`;
+    err.message = `${origin}: (json): expected valid JSON, ${e instanceof JsonSyntaxError ? `${e.reason} (at line ${e.line}, column ${e.column})` : (e as Error).message}`;
     throw err;
   }
   return validateWorkload(v, origin);
