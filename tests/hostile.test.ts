@@ -10,7 +10,7 @@
 
 import { describe, expect, it } from "vitest";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCommand } from "../host/workload/command.ts";
@@ -54,6 +54,27 @@ writeFileSync(huge, Buffer.alloc(17 << 20, 0x20));
 const aFile = join(tmp, "a-file");
 writeFileSync(aFile, "not a directory\n");
 const W = `${H}/workload-small.json`;
+// the same readers for every kind of file: a byte order mark (accepted), a
+// field the format does not define, an empty file, a directory, a list
+const BOM = "\ufeff";
+const hostile = (name: string) => readFileSync(join(root, H, name), "utf8");
+const made = (name: string, content: string) => {
+  const p = join(tmp, name);
+  writeFileSync(p, content);
+  return p;
+};
+const bomFinding = made("bom-finding.json", BOM + hostile("finding-vgic.json"));
+const bomCounterexample = made("bom-counterexample.json", BOM + hostile("counterexample.json"));
+const bomWorkload = made("bom-workload.json", BOM + hostile("workload-small.json"));
+const bomBench = made("bom-bench.json", `${BOM}{"format": 5}`);
+const strayFinding = made("stray-finding.json", JSON.stringify({ ...JSON.parse(hostile("finding-vgic.json")), seeed: 1 }));
+const strayCounterexample = made("stray-counterexample.json", JSON.stringify({ ...JSON.parse(hostile("counterexample.json")), seeed: 1 }));
+const emptyJson = made("empty.json", "");
+const listJson = made("list.json", "[]\n");
+const cutJson = made("cut.json", hostile("counterexample.json").slice(0, 120));
+const aDir = join(tmp, "a-dir.json");
+mkdirSync(aDir);
+const EMPTY = "not valid JSON: the text is empty, expected a JSON value \\(at line 1, column 1\\)\n$";
 
 interface Case {
   what: string;
@@ -65,6 +86,34 @@ interface Case {
 }
 
 const CASES: Case[] = [
+  // a UTF-8 byte order mark is read past (RFC 8259 8.1); it was "not valid JSON" without a position
+  { what: "finding with a byte order mark", args: ["fuzz", "--replay", bomFinding], status: 1, says: /^reproduced: lock-inversion-rank-vgic at operation 2/ },
+  { what: "counterexample with a byte order mark", args: ["explore", "--replay", bomCounterexample], status: 1, says: /reproduced: same finding kinds/ },
+  { what: "workload with a byte order mark", args: ["run", bomWorkload, "--variant", "xen-4.9", "--duration", "1000"], status: 0, says: /^== small on xen-4\.9 \(seed 1\): completed/ },
+  { what: "bench --compare with a byte order mark", args: ["bench", "--latency", "--compare", bomBench], status: 2, says: /^vgic bench: --compare: .*bom-bench\.json: format: got 5, expected one of "vgic-bench\/1"\n$/ },
+  // a field the format does not define (it was ignored, and its default used)
+  { what: "finding with a misspelt field", args: ["fuzz", "--replay", strayFinding], status: 2, says: /^vgic fuzz: .*stray-finding\.json: seeed: got 1, expected no field "seeed": a finding has the fields \$schema, format, version, vgicLab, target, seed, case, config, faults, ops, violation, signature, repeats, trace, originalOps, schedule, narrative\n$/ },
+  { what: "counterexample with a misspelt field", args: ["explore", "--replay", strayCounterexample], status: 2, says: /^vgic explore: .*stray-counterexample\.json: field 'seeed': expected no field "seeed": a counterexample has the fields \$schema, format, .*, lockBarrier, got 1\n$/ },
+  { what: "fuzz --baseline, a misspelt field", args: ["fuzz", "--cases", "1", "--out", join(tmp, "fz1"), "--target", "vgic", "--baseline", strayFinding], status: 2, says: /^vgic fuzz: .*stray-finding\.json: seeed: got 1, expected no field "seeed"/ },
+  { what: "explore --baseline, a misspelt field", args: ["explore", "--matrix", "--budget", "1", "--baseline", strayCounterexample], status: 2, says: /^vgic explore: .*stray-counterexample\.json: field 'seeed': expected no field "seeed"/ },
+  // empty files, directories, lists, cut files: the file and what is wrong
+  { what: "fuzz --replay an empty file", args: ["fuzz", "--replay", emptyJson], status: 2, says: new RegExp(`^vgic fuzz: .*empty\\.json: ${EMPTY}`) },
+  { what: "explore --replay an empty file", args: ["explore", "--replay", emptyJson], status: 2, says: new RegExp(`^vgic explore: .*empty\\.json: ${EMPTY}`) },
+  { what: "fuzz --baseline an empty file", args: ["fuzz", "--cases", "1", "--out", join(tmp, "fz2"), "--baseline", emptyJson], status: 2, says: new RegExp(`^vgic fuzz: .*empty\\.json: ${EMPTY}`) },
+  { what: "explore --baseline an empty file", args: ["explore", "--matrix", "--budget", "1", "--baseline", emptyJson], status: 2, says: new RegExp(`^vgic explore: .*empty\\.json: ${EMPTY}`) },
+  { what: "bench --compare an empty file", args: ["bench", "--latency", "--compare", emptyJson], status: 2, says: new RegExp(`^vgic bench: --compare: .*empty\\.json: ${EMPTY}`) },
+  { what: "run an empty file", args: ["run", emptyJson], status: 2, says: /^vgic run: .*empty\.json: \(json\): expected valid JSON, the text is empty, expected a JSON value \(at line 1, column 1\)\n$/ },
+  { what: "fuzz --replay a directory", args: ["fuzz", "--replay", aDir], status: 2, says: /^vgic fuzz: .*a-dir\.json: a directory, expected a file\n$/ },
+  { what: "explore --replay a directory", args: ["explore", "--replay", aDir], status: 2, says: /^vgic explore: .*a-dir\.json: a directory, expected a file\n$/ },
+  { what: "run a directory", args: ["run", aDir], status: 2, says: /^vgic run: .*a-dir\.json: a directory, expected a file\n$/ },
+  { what: "report a directory", args: ["report", aDir, "--out", join(tmp, "rep.html")], status: 2, says: /^vgic report: .*a-dir\.json: a directory, expected a file\n$/ },
+  { what: "bench --compare a directory", args: ["bench", "--latency", "--compare", aDir], status: 2, says: /^vgic bench: --compare: .*a-dir\.json: a directory, expected a file\n$/ },
+  { what: "mmio a directory", args: ["mmio", aDir], status: 2, says: /^vgic mmio: .*a-dir\.json: a directory, expected a file\n$/ },
+  { what: "--profile a directory", args: ["run", W, "--profile", aDir], status: 2, says: /^vgic run: --profile: .*a-dir\.json: \(file\): a directory, expected a file\n$/ },
+  { what: "fuzz --replay a list", args: ["fuzz", "--replay", listJson], status: 2, says: /^vgic fuzz: .*list\.json: \(root\): got \[\], expected a JSON object \(a finding file\)\n$/ },
+  { what: "report a list", args: ["report", listJson, "--out", join(tmp, "rep.html")], status: 2, says: /^vgic report: .*list\.json: line 1: \(root\): got \[\], expected a value of type object \(a vgic run --json document, vgic-run\/1\)\n$/ },
+  { what: "explore --replay a cut file", args: ["explore", "--replay", cutJson], status: 2, says: /^vgic explore: .*cut\.json: not valid JSON: expected ':' after a property name, got the end of the text \(at line 6, column 13\)\n$/ },
+  { what: "report a cut file", args: ["report", cutJson, "--out", join(tmp, "rep.html")], status: 2, says: /^vgic report: .*cut\.json: not valid JSON: expected a property name in double quotes or '}', got the end of the text \(at line 1, column 2; each line is one document\)\n$/ },
   // deeply nested JSON: refused by depth before any recursive code sees it
   { what: "deep workload", args: ["run", deepWorkload], status: 2, says: /deep-workload\.json: \(json\): expected valid JSON, nested deeper than 64 levels \(at line 1, column 92\)/ },
   { what: "deep finding", args: ["fuzz", "--replay", deepFinding], status: 2, says: /^vgic fuzz: .*deep-finding\.json: not valid JSON: nested deeper than 64 levels \(at line 1, column 138\)\n$/ },

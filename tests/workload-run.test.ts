@@ -99,7 +99,7 @@ describe("workload runs", () => {
     expect(t.stderr).toMatch(/bad\.json: duration: got -5, expected a number > 0/);
     const u = io();
     expect(await runCommand([join(dir, "missing.json")], u)).toBe(2);
-    expect(u.stderr).toMatch(/cannot read/);
+    expect(u.stderr).toMatch(/missing\.json: no such file\n$/);
     const v = io();
     expect(await runCommand([wfile.replace("bad", "x"), "--variant", "nope"], v)).toBe(2);
   });

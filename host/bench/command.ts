@@ -81,9 +81,8 @@ function runBench({ values }: Parsed, write: (s: string) => void): number {
   let previous: BenchResult | undefined;
   const compare = stringOption(values, "compare");
   if (compare !== undefined) {
-    const doc = readJsonFile(compare);
     try {
-      previous = parseBenchResult(doc, printable(compare));
+      previous = parseBenchResult(readJsonFile(compare), printable(compare));
     } catch (e) {
       throw new UsageError(`--compare: ${(e as Error).message}`);
     }

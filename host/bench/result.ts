@@ -4,6 +4,7 @@
 // ran on, the profile it used) and compared with an earlier one (--compare).
 
 import { cpus, arch, loadavg, platform } from "node:os";
+import { checkAgainst } from "../io/issues.ts";
 import { z } from "zod";
 import type { CostProfile } from "../sim/api.ts";
 import { COST_NAMES } from "../sim/api.ts";
@@ -80,12 +81,9 @@ export type BenchResult = z.infer<typeof BenchResult>;
 
 /** Validate a parsed document; throws with the first bad field. */
 export function parseBenchResult(v: unknown, origin = "result"): BenchResult {
-  const r = BenchResult.safeParse(v);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    throw new Error(`${origin}: ${i.path.join(".") || "(root)"}: ${i.message}`);
-  }
-  return r.data;
+  const r = checkAgainst(BenchResult, v);
+  if ("data" in r) return r.data;
+  throw new Error(`${origin}: ${r.message}`);
 }
 
 const round2 = (xs: number[]) => xs.map((x) => Math.round(x * 100) / 100);

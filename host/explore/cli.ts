@@ -5,6 +5,7 @@
 
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
 import { printable, readJsonFile } from "../io/input.ts";
+import { checkAgainst } from "../io/issues.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -159,11 +160,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       if (values[k] !== undefined) throw new UsageError(`--merge: --${k} not expected: the shards' documents say what the campaign ran`);
     }
     const merged = mergeShards(mergeDir, (doc, file) => {
-      const r = ExploreMatrixOutput.safeParse(doc);
-      if (!r.success) {
-        const i = r.error.issues[0]!;
-        throw new UsageError(`--merge: ${printable(file)}: ${i.path.join(".") || "(document)"}: ${i.message}`);
-      }
+      const r = checkAgainst(ExploreMatrixOutput, doc);
+      if (!("data" in r)) throw new UsageError(`--merge: ${printable(file)}: ${r.message}`);
       const d = r.data;
       if (d.shard === undefined || d.cellsTotal === undefined || d.options === undefined || d.cells.some((c) => c.index === undefined)) {
         throw new UsageError(`--merge: ${printable(file)}: not a sharded matrix (run it with --matrix --shard I/N --json)`);

@@ -7,6 +7,7 @@
 // file that names them.
 
 import type { z } from "zod";
+import { checkAgainst } from "../io/issues.ts";
 import {
   fuzz, formatProgress, getTarget, loadCorpus, rates, readFinding, replay, TARGETS, type Finding, type FuzzOptions, type FuzzStats,
 } from "./engine.ts";
@@ -126,11 +127,8 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
         if (values[k] !== undefined) throw new UsageError(`--merge: --${k} not expected: the shards' reports say what the campaign ran`);
       }
       merged = mergeFuzzShards(mergeDir, (doc, file) => {
-        const r = FuzzOutput.safeParse(doc);
-        if (!r.success) {
-          const i = r.error.issues[0]!;
-          throw new UsageError(`--merge: ${printable(file)}: ${i.path.join(".") || "(document)"}: ${i.message}`);
-        }
+        const r = checkAgainst(FuzzOutput, doc);
+        if (!("data" in r)) throw new UsageError(`--merge: ${printable(file)}: ${r.message}`);
         return r.data as FuzzShardDoc;
       }, build);
     }

@@ -5,7 +5,7 @@
 // UTF-8 decode to U+FFFD, which printable() shows escaped.
 
 import { closeSync, openSync, readSync } from "node:fs";
-import { InputError, printable } from "./input.ts";
+import { InputError, printable, readProblem } from "./input.ts";
 
 export const MAX_LINE_BYTES = 4096;
 const CHUNK = 1 << 16;
@@ -18,7 +18,7 @@ export function forEachLine(file: string, onLine: (line: string, n: number) => v
   try {
     fd = openSync(file, "r");
   } catch (e) {
-    throw new InputError(`cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new InputError(`${printable(file)}: ${readProblem(e)}`);
   }
   const decoder = new TextDecoder("utf-8");
   const chunk = Buffer.allocUnsafe(CHUNK);
@@ -41,7 +41,7 @@ export function forEachLine(file: string, onLine: (line: string, n: number) => v
       try {
         got = readSync(fd, chunk, 0, CHUNK, null);
       } catch (e) {
-        throw new InputError(`cannot read ${printable(file)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        throw new InputError(`${printable(file)}: ${readProblem(e)}`);
       }
       if (got === 0) break;
       for (let i = 0; i < got; i++) {

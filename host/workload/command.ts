@@ -7,6 +7,7 @@
 // not balance; 2 for a bad command line or workload file.
 
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
+import { checkAgainst } from "../io/issues.ts";
 import { placeTrace, runVariant, runVariantWorker, runVariantsParallel, runWorkerData, type VariantJob, type VariantOutcome } from "./parallel.ts";
 import { InputError, JsonSyntaxError, parseJson, printable, readInputFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
@@ -285,11 +286,8 @@ function reportRun({ values, positionals }: Parsed): number {
         if (!(e instanceof JsonSyntaxError)) throw e;
         throw new UsageError(`${printable(file)}: not valid JSON: ${e.reason} (at line ${n}, column ${e.column}; each line is one document)`);
       }
-      const r = RunOutput.safeParse(doc);
-      if (!r.success) {
-        const i = r.error.issues[0]!;
-        throw new UsageError(`${printable(file)}: line ${n}: ${i.path.join(".") || "(root)"}: ${i.message} (expected a vgic run --json document, ${RUN_FORMAT})`);
-      }
+      const r = checkAgainst(RunOutput, doc);
+      if (!("data" in r)) throw new UsageError(`${printable(file)}: line ${n}: ${r.message} (a vgic run --json document, ${RUN_FORMAT})`);
       versions.add(r.data.vgicLab);
       results.push(...(r.data.results as unknown as WorkloadResult[]));
       perfs.push(...r.data.perf);

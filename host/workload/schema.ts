@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { allVariants } from "../xen/variants.ts";
 import { JsonSyntaxError, parseJson } from "../io/text.ts";
+import { checkAgainst, shownValue } from "../io/issues.ts";
 
 /** Longest simulated time a workload may ask for (about 7 minutes at the
  *  default profile's 2.4 GHz). */
@@ -223,67 +224,16 @@ export type Workload = z.infer<typeof Workload>;
 
 export class WorkloadError extends Error {
   constructor(readonly origin: string, readonly field: string, readonly value: unknown, readonly expected: string) {
-    super(`${origin}: ${field}: got ${show(value)}, expected ${expected}`);
+    super(`${origin}: ${field}: got ${shownValue(value)}, expected ${expected}`);
     this.name = "WorkloadError";
-  }
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return "nothing (the field is missing)";
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 80 ? s.slice(0, 77) + "..." : s;
-}
-
-function fieldName(path: readonly PropertyKey[]): string {
-  let s = "";
-  for (const k of path) s += typeof k === "number" ? `[${k}]` : s === "" ? String(k) : `.${String(k)}`;
-  return s === "" ? "(root)" : s;
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let v = root;
-  for (const k of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k];
-  }
-  return v;
-}
-
-/** What an issue expected, in words. */
-function expectation(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case "invalid_type": return issue.expected === "int" ? "an integer" : `a value of type ${issue.expected}`;
-    case "too_small": return issue.origin === "array" ? `at least ${String(issue.minimum)} entries`
-      : issue.origin === "string" ? "a non-empty string" : `a number ${issue.inclusive ? ">=" : ">"} ${String(issue.minimum)}`;
-    case "too_big": return issue.origin === "array" ? `at most ${String(issue.maximum)} entries`
-      : issue.origin === "string" ? `at most ${String(issue.maximum)} characters` : `a number ${issue.inclusive ? "<=" : "<"} ${String(issue.maximum)}`;
-    case "invalid_value": return `one of ${issue.values.map((x) => JSON.stringify(x)).join(", ")}`;
-    case "invalid_union":
-      if (issue.discriminator !== undefined && "options" in issue && issue.options !== undefined) {
-        return `one of ${issue.options.map((x) => JSON.stringify(x)).join(", ")}`;
-      }
-      return issue.errors.length > 0 ? issue.errors.map((b) => (b[0] ? expectation(b[0]) : "?")).join(", or ") : "exactly one of the allowed forms";
-    case "unrecognized_keys": return `no field named ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`;
-    case "not_multiple_of": return `a multiple of ${String(issue.divisor)}`;
-    default: return issue.message;
   }
 }
 
 /** Validate a parsed workload; throws WorkloadError naming the first bad field. */
 export function validateWorkload(value: unknown, origin = "workload"): Workload {
-  const r = Workload.safeParse(value, { reportInput: true });
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  let path = issue.path;
-  let input: unknown = "input" in issue ? issue.input : valueAt(value, path);
-  if (issue.code === "unrecognized_keys") {
-    path = [...path, issue.keys[0]!];
-    input = valueAt(value, path);
-  } else if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
-    if (path[path.length - 1] !== issue.discriminator) path = [...path, issue.discriminator];
-    input = valueAt(value, path);
-  }
-  throw new WorkloadError(origin, fieldName(path), input, expectation(issue));
+  const r = checkAgainst(Workload, value);
+  if ("data" in r) return r.data;
+  throw new WorkloadError(origin, r.issue.field, r.issue.value, r.issue.expected);
 }
 
 /** Parse and validate workload JSON text. */
