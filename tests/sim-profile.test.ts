@@ -57,6 +57,17 @@ describe("validateProfile", () => {
     fails((p) => { delete p.name; }, "name");
   });
 
+  it("refuses a field a profile does not define, naming the fields; reads $schema and a byte order mark", () => {
+    fails((p) => { p.hzz = 1; }, "hzz");
+    fails((p) => { p.costs.listOp.cycels = 1; }, "costs.listOp.cycels");
+    const p = good();
+    p.costs.listOp.note = "x";
+    expect(() => validateProfile(p, "test.json")).toThrow('test.json: costs.listOp.note: got "x", expected no field "note": a cost has the fields cycles, source');
+    expect(() => validateProfile({ ...good(), hzz: 1 }, "test.json")).toThrow('test.json: hzz: got 1, expected no field "hzz": a profile has the fields $schema, name, description, hz, hzSource, costs');
+    expect(validateProfile({ ...good(), $schema: "x" }).name).toBe("xgene-xen");
+    expect(parseProfile("\ufeff" + JSON.stringify(good()), "test.json").name).toBe("xgene-xen");
+  });
+
   it("reports malformed JSON", () => {
     expect(() => parseProfile("{", "x.json")).toThrow(/x\.json: \(json\)/);
   });

@@ -5,7 +5,7 @@
 // to a guess that is visibly a guess. Validation names the offending field.
 
 import { COST_NAMES, type CostName, type CostProfile } from "./api.ts";
-import { parseJson, printable, readProblem } from "../io/text.ts";
+import { noSuchField, parseJson, printable, readProblem, strayField } from "../io/text.ts";
 import { bundledProfileFile, bundledProfileNames, readProfileFile } from "./profile-source.ts";
 
 export class ProfileError extends Error {
@@ -15,11 +15,22 @@ export class ProfileError extends Error {
   }
 }
 
+/** The fields of a profile file: CostProfile's, and `$schema`. */
+const PROFILE_FIELDS = ["$schema", "name", "description", "hz", "hzSource", "costs"] as const;
+// the list names every field of CostProfile (a field added there must be added here)
+const everyField: Exclude<keyof CostProfile, (typeof PROFILE_FIELDS)[number]> extends never ? true : never = true;
+void everyField;
+
 /** Check a parsed profile; throws ProfileError naming the first bad field. */
 export function validateProfile(value: unknown, origin = "profile"): CostProfile {
   const fail = (field: string, msg: string): never => { throw new ProfileError(field, msg, origin); };
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail("(root)", "expected a JSON object");
   const p = value as Record<string, unknown>;
+  const stray = (o: Record<string, unknown>, known: readonly string[], at: string, what: string) => {
+    const k = strayField(o, known);
+    if (k !== undefined) fail(`${at}${printable(k)}`, `got ${printable(JSON.stringify(o[k]) ?? "", 80)}, expected ${noSuchField(k, what, known)}`);
+  };
+  stray(p, PROFILE_FIELDS, "", "a profile");
   if (typeof p.name !== "string" || p.name === "") fail("name", "expected a non-empty string");
   if (typeof p.description !== "string") fail("description", "expected a string");
   if (typeof p.hz !== "number" || !Number.isFinite(p.hz) || p.hz <= 0) fail("hz", `got ${JSON.stringify(p.hz)}, expected a positive number of cycles per second`);
@@ -31,6 +42,7 @@ export function validateProfile(value: unknown, origin = "profile"): CostProfile
     if (e === undefined) fail(`costs.${name}`, "missing");
     if (typeof e !== "object" || e === null) fail(`costs.${name}`, "expected {cycles, source}");
     const entry = e as Record<string, unknown>;
+    stray(entry, ["cycles", "source"], `costs.${name}.`, "a cost");
     const c = entry.cycles;
     if (typeof c !== "number" || !Number.isInteger(c) || c < 0) {
       fail(`costs.${name}.cycles`, `got ${JSON.stringify(c)}, expected a non-negative integer`);
