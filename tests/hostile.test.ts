@@ -10,7 +10,7 @@
 
 import { describe, expect, it } from "vitest";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCommand } from "../host/workload/command.ts";
@@ -210,6 +210,32 @@ describe.concurrent("hostile inputs from the command line", () => {
       }
     });
   }
+});
+
+describe("a bad input file leaves what earlier runs wrote as it was", () => {
+  it("report, trace and finding files are neither replaced nor removed", async () => {
+    const report = made("kept-report.html", "<html>an earlier report</html>\n");
+    const trace = made("kept-trace.json", "{\"traceEvents\": []}\n");
+    const out = join(tmp, "kept-findings");
+    mkdirSync(out);
+    const finding = join(out, "hw-0-0.json");
+    writeFileSync(finding, hostile("finding-hw.json"));
+    const runs: Array<[string[], RegExp]> = [
+      [["run", strayCounterexample, "--report", report, "--trace", trace], /stray-counterexample\.json: name: got nothing \(the field is missing\)/],
+      [["explore", "--replay", emptyJson, "--trace", trace], /empty\.json: not valid JSON/],
+      [["fuzz", "--out", out, "--cases", "1", "--baseline", strayFinding], /stray-finding\.json: seeed/],
+      [["report", cutJson, "--out", report], /cut\.json: not valid JSON/],
+    ];
+    for (const [args, says] of runs) {
+      const r = await vgic(args);
+      expect(r.status, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(says);
+    }
+    expect(readFileSync(report, "utf8")).toBe("<html>an earlier report</html>\n");
+    expect(readFileSync(trace, "utf8")).toBe("{\"traceEvents\": []}\n");
+    expect(readdirSync(out)).toEqual(["hw-0-0.json"]);
+    expect(readFileSync(finding, "utf8")).toBe(hostile("finding-hw.json"));
+  });
 });
 
 describe("results survive an interruption", () => {

@@ -152,6 +152,7 @@ describe("files that are not a document", () => {
     expect(thrown(() => parseWorkload("[1, 2]", "w.json")).message).toBe("w.json: (root): got [1,2], expected a value of type object");
     expect(thrown(() => loadBaseline(list, "vgic")).message).toBe(`${list}: (root): got [1,2], expected a JSON object: a finding file or a report of vgic fuzz --json`);
     expect(thrown(() => parseBenchResult([1, 2], "b.json")).message).toBe("b.json: (root): got [1,2], expected a value of type object");
+    expect(thrown(() => readMatrixBaseline(list)).message).toBe(`${list}: expected a counterexample file (format "vgic-lab-counterexample") or the output of vgic explore --matrix --json (an object with 'cells'), got an array`);
   });
 });
 

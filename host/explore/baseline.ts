@@ -147,7 +147,10 @@ function fromFile(path: string, strict: boolean, want: string): MatrixBaseline {
     const cells = (o.cells as Array<{ scenario: string; variant: string }>).map((c) => ({ scenario: c.scenario, variant: c.variant }));
     return { signatures, matrix: { cells, options: opts } };
   }
-  if (strict) throw new ReplayFileError(`${file}: expected a counterexample file (format "${COUNTEREXAMPLE_FORMAT}") or the output of vgic explore --matrix --json (an object with 'cells')`);
+  if (strict) {
+    const got = Array.isArray(j) ? "an array" : j === null ? "null" : typeof j !== "object" ? `a ${typeof j}` : o.format === undefined ? "an object without format or cells" : `an object with format ${printable(JSON.stringify(o.format) ?? String(o.format), 40)}`;
+    throw new ReplayFileError(`${file}: expected a counterexample file (format "${COUNTEREXAMPLE_FORMAT}") or the output of vgic explore --matrix --json (an object with 'cells'), got ${got}`);
+  }
   return { signatures: [], matrix: null };
 }
 
