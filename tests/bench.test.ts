@@ -163,7 +163,7 @@ describe("vgic bench --json and --compare", () => {
     // and the validator does reject
     const bad = structuredClone(doc) as { latency: { paths: Array<{ total?: { median?: unknown } }> } };
     bad.latency.paths[0]!.total!.median = "fast";
-    expect(() => parseBenchResult(bad)).toThrow(/latency\.paths\.0\.total\.median/);
+    expect(() => parseBenchResult(bad)).toThrow(/^result: latency\.paths\[0\]\.total\.median: got "fast", expected a value of type number$/);
     expect(BenchResult.safeParse({ ...(doc as object), format: "other" }).success).toBe(false);
   });
 

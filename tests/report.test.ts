@@ -137,7 +137,7 @@ describe("vgic report", () => {
     writeFileSync(bad, JSON.stringify({ ...JSON.parse(readFileSync(a, "utf8").split("\n")[0]!), format: "vgic-run/9" }));
     const e = vgic("report", a, bad);
     expect(e.status).toBe(2);
-    expect(e.stderr).toMatch(/bad\.json: line 1: format: .*expected a vgic run --json document, vgic-run\/1/);
+    expect(e.stderr).toMatch(/bad\.json: line 1: format: got "vgic-run\/9", expected one of "vgic-run\/1" \(a vgic run --json document, vgic-run\/1\)\n$/);
     expect(m.stderr).not.toMatch(/note:/);
     // results of another version of the tool: merged, and said so
     const older = join(dir, "older.json");
