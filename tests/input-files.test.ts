@@ -141,6 +141,7 @@ describe("files that are not a document", () => {
     expect(thrown(() => readJsonFile(empty)).message).toBe(`${empty}: not valid JSON: the text is empty, expected a JSON value (at line 1, column 1)`);
     expect(thrown(() => readJsonFile(dir)).message).toBe(`${dir}: a directory, expected a file`);
     expect(thrown(() => readJsonFile(join(tmp, "nothing.json"))).message).toBe(`${join(tmp, "nothing.json")}: no such file`);
+    expect(thrown(() => readJsonFile(join(empty, "x.json"))).message).toBe(`${join(empty, "x.json")}: no such file (a part of the path is a file, not a directory)`);
     // the first 200 characters end in the indentation of line 14, after `"placement": [0, 1],`
     expect(thrown(() => readJsonFile(cut)).message).toBe(`${cut}: not valid JSON: expected a property name in double quotes, got the end of the text (at line 14, column 5)`);
     for (const f of [empty, dir, cut]) expect(thrown(() => readJsonFile(f))).toBeInstanceOf(InputError);

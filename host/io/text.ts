@@ -184,6 +184,7 @@ export function readProblem(e: unknown): string {
   switch ((e as NodeJS.ErrnoException).code) {
     case "EISDIR": return "a directory, expected a file";
     case "ENOENT": return "no such file";
+    case "ENOTDIR": return "no such file (a part of the path is a file, not a directory)";
     case "EACCES": case "EPERM": return "cannot be read (permission denied)";
     case undefined: return (e as Error).message;
     default: return `cannot be read (${(e as NodeJS.ErrnoException).code})`;
