@@ -221,7 +221,7 @@ describe("a bad input file leaves what earlier runs wrote as it was", () => {
     const finding = join(out, "hw-0-0.json");
     writeFileSync(finding, hostile("finding-hw.json"));
     const runs: Array<[string[], RegExp]> = [
-      [["run", strayCounterexample, "--report", report, "--trace", trace], /stray-counterexample\.json: name: got nothing \(the field is missing\)/],
+      [["run", strayCounterexample, "--report", report, "--trace", trace], /stray-counterexample\.json: format: got "vgic-lab-counterexample", expected no field "format": the fields here are \$schema, name, /],
       [["explore", "--replay", emptyJson, "--trace", trace], /empty\.json: not valid JSON/],
       [["fuzz", "--out", out, "--cases", "1", "--baseline", strayFinding], /stray-finding\.json: seeed/],
       [["report", cutJson, "--out", report], /cut\.json: not valid JSON/],

@@ -296,6 +296,9 @@ describe("zod-checked files (workload, bench --compare, report, --merge): a stra
     const e = thrown(() => parseWorkload(JSON.stringify({ ...w, seeed: 1 }), "w.json"));
     expect(e).toBeInstanceOf(WorkloadError);
     expect(e.message).toBe('w.json: seeed: got 1, expected no field "seeed": the fields here are $schema, name, description, machine, variant, guest, devices, affinity, migrations, duration, seed');
+    // a misspelt required field is named as the typo, not as the field missing
+    const { name, ...unnamed } = w;
+    expect(thrown(() => parseWorkload(JSON.stringify({ ...unnamed, nmae: name }), "w.json")).message).toMatch(/^w\.json: nmae: got ".*", expected no field "nmae": the fields here are \$schema, name, /);
     const d = { ...w, devices: [{ ...w.devices[0], perod: 5 }] };
     expect(w.devices[0].type).toBe("timer");
     expect(thrown(() => parseWorkload(JSON.stringify(d), "w.json")).message).toBe('w.json: devices[0].perod: got 5, expected no field "perod": the fields here are type, name, period, vcpus, handlerCycles');

@@ -94,9 +94,11 @@ function expectation(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** The first issue of a failed safeParse of `value` against `schema`. */
+/** The issue of a failed safeParse of `value` against `schema` to report:
+ *  a field the format does not define if there is one (a misspelt required
+ *  field is then named as the typo, not as a missing field), else the first. */
 export function firstIssue(schema: z.ZodType, error: z.ZodError, value: unknown): FieldIssue {
-  const issue = error.issues[0]!;
+  const issue = error.issues.find((i) => i.code === "unrecognized_keys") ?? error.issues[0]!;
   let path = issue.path;
   let input: unknown = "input" in issue ? issue.input : valueAt(value, path);
   let expected = expectation(issue);
