@@ -139,11 +139,11 @@ export function parseFinding(x: unknown): Finding {
   let schedule: Schedule | undefined;
   if (o.schedule !== undefined) {
     const so = o.schedule as Record<string, unknown> | null;
+    if (typeof so === "object" && so !== null && !Array.isArray(so)) onlyFields(so, ["v", "picks"], "schedule", "a schedule");
     if (typeof so !== "object" || so === null || so.v !== 1 || !Array.isArray(so.picks) ||
         so.picks.some((p) => typeof p !== "number" || !Number.isInteger(p) || p < 0 || p > 255)) {
       throw new FindingError("schedule", o.schedule, "{v: 1, picks: [thread indices]}");
     }
-    onlyFields(so, ["v", "picks"], "schedule", "a schedule");
     schedule = { v: 1, picks: so.picks as number[] };
   }
   const v = o.violation;
