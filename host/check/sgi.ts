@@ -19,6 +19,31 @@
 // counts as sent. A target-list bit past the domain's vCPUs names nothing:
 // Xen 4.9 and 4.11 skip it (4.8 reads past d->vcpu, which the model ends
 // the run on, so such a case is never judged here).
+//
+// Duplicates: a write makes at most one instance per target. The oracle
+// stands in front of the case's observer and passes on an SGI injection as
+// a new instance only when the guest asked for one: the first injection
+// into a target during an open write naming it, or one the guest's own
+// pending write made (GICD_SPENDSGIR or ISPENDR0, the observer's
+// `guestPended`). Any
+// other injection of an SGI reaches the observer as merged, so a delivery
+// it leads to finds nothing outstanding: the observer counts the SGI's
+// instances per vCPU, as the workload accounting does (Accounting.keyOf),
+// and one taken with none in flight is a duplicate. Whether a write merges
+// into an instance still pending is the design's own rule, as it tells
+// `injecting` and `merged` (IHI 0048B 3.2.1: a pending SGI from the same
+// source merges; the new vGIC keeps a source bit per sender, Xen 4.8/4.9 one
+// pending_irq per SGI and vCPU): several writes while one is pending are
+// one instance and one delivery, neither a duplicate nor a loss. A write
+// after the guest acknowledged the first is a new instance, delivered
+// again once the first is inactive (RELEASE-4.9.0 xen/arch/arm/gic.c:
+// gic_update_one_lr pends an active list register again for a QUEUED
+// virtual interrupt; RELEASE-4.11.0 xen/arch/arm/vgic/vgic-v2.c:
+// vgic_v2_fold_lr_state leaves the latch the write set), and so is one
+// whose injection finds the earlier instance in a list register that the
+// guest may have acknowledged meanwhile: the hypervisor reads that list
+// register only at the vCPU's next exit, and the guest cannot order its
+// write and its acknowledge either.
 
 import type { Gic } from "../hw/gic.ts";
 import type { Vcpu } from "../xen/domain.ts";
@@ -44,6 +69,8 @@ interface Write {
   targets: number[];
   /** event number when the guest issued it */
   start: number;
+  /** the targets (bit per vCPU) an injection made a new instance for */
+  fresh: number;
 }
 
 /** An SGI the design marked pending for `target` at event `since`. */
@@ -65,6 +92,11 @@ export class SgiOracle {
   private readonly withdrawn = new Map<number, number[]>();
   private readonly findings: Finding[] = [];
   private readonly owed: Obligation[] = [];
+  /** by key sgi * 8 + vCPU: the guest's own pending writes not yet injected */
+  private readonly pended = new Map<number, number>();
+  /** by key sgi * 8 + vCPU: a write of the SGI that does not name the vCPU
+   *  and during which the design made it pending there (the first) */
+  private readonly unnamed = new Map<number, Write>();
 
   constructor(private readonly nv: number) {}
 
@@ -87,9 +119,38 @@ export class SgiOracle {
     else xs.push(++this.seq);
   }
 
+  /** (for SgiObserver) The guest made SGI `sgi` pending for v itself. */
+  guestPended(sgi: number, v: Vcpu): void {
+    const k = sgi * 8 + v.vcpu_id;
+    this.pended.set(k, (this.pended.get(k) ?? 0) + 1);
+  }
+
+  /** (for SgiObserver) The design injects SGI `sgi` into v as a new
+   *  instance: true when the guest asked for one (an open write naming v
+   *  that no injection into v answered yet, or its own pending write). */
+  fresh(sgi: number, v: Vcpu): boolean {
+    const k = sgi * 8 + v.vcpu_id;
+    const p = this.pended.get(k) ?? 0;
+    if (p > 0) {
+      this.pended.set(k, p - 1);
+      return true;
+    }
+    const bit = 1 << v.vcpu_id;
+    let other: Write | undefined;
+    for (const w of this.open.values()) {
+      if (w.sgi !== sgi) continue;
+      if (!w.targets.includes(v.vcpu_id)) { other ??= w; continue; }
+      if ((w.fresh & bit) !== 0) continue;
+      w.fresh |= bit;
+      return true;
+    }
+    if (other !== undefined && !this.unnamed.has(k)) this.unnamed.set(k, other);
+    return false;
+  }
+
   /** The guest vCPU `sender` issues a GICD_SGIR write of `value`. */
   writing(sender: number, value: number): void {
-    this.open.set(sender, { sgi: value & 0xf, sender, value, targets: sgirTargets(value, sender, this.nv), start: ++this.seq });
+    this.open.set(sender, { sgi: value & 0xf, sender, value, targets: sgirTargets(value, sender, this.nv), start: ++this.seq, fresh: 0 });
   }
 
   /** ... and the write has returned to the guest: each target it names was
@@ -112,9 +173,28 @@ export class SgiOracle {
   }
 
   /** At quiescence: every SGI sent was taken by its target after it was
-   *  sent, withdrawn by the guest, or is still pending for it. */
-  judge(design: VgicDesign, gic: Gic): Finding[] {
+   *  sent, withdrawn by the guest, or is still pending for it; and none was
+   *  taken with no instance outstanding: `dups`, the case observer's
+   *  handler entries (and merges into a list register) that found no
+   *  instance in flight, by accounting key (Accounting.keyOf). */
+  judge(design: VgicDesign, gic: Gic, dups: ReadonlyMap<number, { n: number; vcpu: number }> = new Map()): Finding[] {
     const out = this.findings.slice();
+    for (const [key, d] of dups) {
+      // an SGI's key: 1024 + vCPU * 32 + SGI (../guest/devices.ts privateKey)
+      const sgi = (key - 1024) % 32;
+      if (key < 1024 || sgi >= 16) continue;
+      const w = this.unnamed.get(sgi * 8 + d.vcpu);
+      const times = `${d.n} time(s) vCPU${d.vcpu} took SGI ${sgi}, or an injection merged into its list register, with no instance outstanding`;
+      out.push(w !== undefined
+        ? {
+          kind: "duplicate", path: "sgi-unnamed-target", irq: sgi, vcpu: d.vcpu,
+          message: `${times}: GICD_SGIR = 0x${(w.value >>> 0).toString(16)} from vCPU${w.sender} names ${w.targets.length > 0 ? `vCPU${w.targets.join(", vCPU")}` : "no vCPU"} (TargetListFilter ${(w.value >>> 24) & 3}), not vCPU${d.vcpu}, yet was made pending there: an SGI nobody sent it`,
+        }
+        : {
+          kind: "duplicate", path: "sgi", irq: sgi, vcpu: d.vcpu,
+          message: `${times} (each GICD_SGIR write naming vCPU${d.vcpu} makes one, taken once): a duplicate delivery`,
+        });
+    }
     for (const o of this.owed) {
       const k = o.sgi * 8 + o.target;
       const after = (m: Map<number, number[]>) => (m.get(k) ?? []).some((e) => e > o.since);
@@ -144,13 +224,22 @@ export class SgiOracle {
 // case's own observer would stop hearing it)
 class SgiObserver implements Required<VgicObserver> {
   constructor(private readonly inner: VgicObserver, private readonly oracle: SgiOracle) {}
-  injecting(irq: number, v: Vcpu, merges: boolean): void { this.oracle.event("injected", irq, v); this.inner.injecting?.(irq, v, merges); }
+  injecting(irq: number, v: Vcpu, merges: boolean): void {
+    this.oracle.event("injected", irq, v);
+    // an SGI instance the guest did not ask for joins nothing outstanding
+    // (asked whatever `merges`: a write's merged instance is its one)
+    const asked = irq >= 16 || this.oracle.fresh(irq, v);
+    this.inner.injecting?.(irq, v, merges || !asked);
+  }
   delivered(irq: number, v: Vcpu, cycle: number): void { this.oracle.event("taken", irq, v); this.inner.delivered?.(irq, v, cycle); }
   guestCleared(irq: number, v: Vcpu): void { this.oracle.event("withdrawn", irq, v); this.inner.guestCleared?.(irq, v); }
   physicalAck(irq: number, pcpu: number, cycle: number): void { this.inner.physicalAck?.(irq, pcpu, cycle); }
   dropped(irq: number, v: Vcpu, reason: string, cycle: number, injected: boolean): void { this.inner.dropped?.(irq, v, reason, cycle, injected); }
   withdrawn(irq: number, v: Vcpu): void { this.inner.withdrawn?.(irq, v); }
-  guestPended(irq: number, v: Vcpu): void { this.inner.guestPended?.(irq, v); }
+  guestPended(irq: number, v: Vcpu): void {
+    if (irq < 16) this.oracle.guestPended(irq, v);
+    this.inner.guestPended?.(irq, v);
+  }
   merged(irq: number, v: Vcpu): void { this.inner.merged?.(irq, v); }
   completed(irq: number, v: Vcpu, cycle: number): void { this.inner.completed?.(irq, v, cycle); }
   switchingOut(v: Vcpu, pcpu: number): void { this.inner.switchingOut?.(v, pcpu); }

@@ -13,6 +13,7 @@ import { requireFaults } from "./faults.ts";
 import { decodeLr } from "../hw/regs.ts";
 import { GIC_IRQ_GUEST_VISIBLE, PendingIrq, type IrqDesc } from "../xen/pending.ts";
 import { isOldVgic, type VgicDesign } from "../xen/design.ts";
+import type { VgicIrq } from "../xen/new-vgic/irq.ts";
 import { sgirTargets } from "../check/sgi.ts";
 
 export const VGIC_FAULTS = {
@@ -47,12 +48,17 @@ export const VGIC_FAULTS = {
   "retire-skips-affinity": "gic_update_one_lr does not move the physical affinity of a MIGRATING interrupt it retires",
   /** the new vGIC's vgic_mmio_write_sgir leaves vCPU0 out of its targets */
   "sgir-skips-vcpu0": "vgic_mmio_write_sgir (new vGIC) skips vCPU0",
+  /** the new vGIC's vgic_mmio_write_sgir latches the SGI from vCPU0 as
+   *  well as from the sender (a source mask that keeps bit 0): the target
+   *  takes one write from another vCPU twice, once per source (the
+   *  duplicate the SGI oracle judges) */
+  "sgir-extra-source": "vgic_mmio_write_sgir (new vGIC) latches the SGI from vCPU0 as well as from its sender",
 } as const;
 export type VgicFault = keyof typeof VGIC_FAULTS;
 
 /** The faults that plant into the new vGIC; every other one plants into
  *  the original vGIC's designs. */
-const NEW_VGIC_FAULTS: readonly string[] = ["sgir-skips-vcpu0"] satisfies VgicFault[];
+const NEW_VGIC_FAULTS: readonly string[] = ["sgir-skips-vcpu0", "sgir-extra-source"] satisfies VgicFault[];
 
 /** Plant the named changes into a design of either family; a fault of the
  *  other family is a RangeError naming it. */
@@ -68,20 +74,45 @@ export function plantDesignFaults(design: VgicDesign, gic: Gic, faults: readonly
 }
 
 /** The new vGIC's faults: its GICD_SGIR emulation is a function of its
- *  register table, so the write is narrowed before it reaches it. */
+ *  register table, so the write is narrowed before it reaches it, or the
+ *  queueing it ends each target with is wrapped while it runs. */
 function plantNewVgicFaults(design: VgicDesign, faults: readonly string[]): void {
-  if (!faults.includes("sgir-skips-vcpu0")) return;
+  const skip0 = faults.includes("sgir-skips-vcpu0"), extra = faults.includes("sgir-extra-source");
+  if (!skip0 && !extra) return;
+  const o = design as unknown as Record<string, unknown>;
   const mmio = design.distr_mmio.bind(design);
   const nv = design.d.vcpu.length;
-  (design as unknown as Record<string, unknown>).distr_mmio = (ctx: PCpu, v: Vcpu, off: number, size: 1 | 2 | 4, write: boolean, value: number) => {
-    // GICD_SGIR (0xf00): the same SGI to the vCPUs the filter names, less
-    // vCPU0, as a target list (the reserved filter is left to the design)
-    if (write && off === 0xf00 && size === 4 && ((value >>> 24) & 3) !== 3) {
+  /** pCPUs emulating a GICD_SGIR write */
+  const sgir = new Set<number>();
+  if (extra) {
+    const w = design as unknown as SgiQueuer;
+    const queue = w.vgic_queue_irq_unlock.bind(design);
+    // called with the SGI's irq_lock held, its latch and sender's bit set
+    o.vgic_queue_irq_unlock = function* vgic_queue_irq_unlock(ctx: PCpu, irq: VgicIrq, flags: boolean): Co {
+      if (sgir.has(ctx.id) && irq.intid < 16) irq.source |= 1;
+      yield* queue(ctx, irq, flags);
+    };
+  }
+  o.distr_mmio = function* distr_mmio(ctx: PCpu, v: Vcpu, off: number, size: 1 | 2 | 4, write: boolean, value: number) {
+    // GICD_SGIR (0xf00)
+    if (!write || off !== 0xf00 || size !== 4) return yield* mmio(ctx, v, off, size, write, value);
+    // the same SGI to the vCPUs the filter names, less vCPU0, as a target
+    // list (the reserved filter is left to the design)
+    if (skip0 && ((value >>> 24) & 3) !== 3) {
       const list = sgirTargets(value, v.vcpu_id, nv).reduce((m, t) => m | (1 << t), 0) & ~1;
       value = ((list << 16) | (value & 0xf)) >>> 0;
     }
-    return mmio(ctx, v, off, size, write, value);
+    sgir.add(ctx.id);
+    try {
+      return yield* mmio(ctx, v, off, size, write, value);
+    } finally {
+      sgir.delete(ctx.id);
+    }
   };
+}
+
+interface SgiQueuer {
+  vgic_queue_irq_unlock(ctx: PCpu, irq: VgicIrq, flags: boolean): Co;
 }
 
 interface Retirer {

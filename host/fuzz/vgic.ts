@@ -28,6 +28,8 @@ import { guestCpuInterfaces, guestIrq } from "../xen/setup.ts";
 import { gicdRowName } from "../xen/vgic-v2.ts";
 import { allVariants } from "../xen/variants.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
+import { Accounting } from "../workload/accounting.ts";
+import { spiKey } from "../guest/devices.ts";
 import { checkRun, checkVgic, exceptionSite, strandedActive, type Finding as VgicFinding } from "../check/vgic.ts";
 import { pendingNotTaken } from "../check/distributor.ts";
 import { SgiOracle } from "../check/sgi.ts";
@@ -231,57 +233,62 @@ function* deviceOps(t: Thread, dev: ReadonlyArray<Extract<VgicOp, { t: "raise" }
   }
 }
 
-/** A case's vGIC observer: instances per interrupt, and the context-switch
+/** A case's vGIC observer: instances in flight, and the context-switch
  *  checker's points. A class rather than closures made in runVgicCase,
  *  whose scope holds the system: an observer closing over the system it
  *  observes kept each case's system alive through young collections.
- *  Each guest handler entry takes an instance the vGIC injected and nobody
- *  delivered yet (`inFlight`, per interrupt: a routed SPI has one target at
- *  a time), else it is a duplicate, counted apart (`dups`), which hides no
- *  lost instance. judgeAccounting judges the routed SPIs only: an SGI or a
- *  PPI is counted here but judged by the SGI oracle alone (taken at least
- *  once), so a duplicate SGI is not a finding of the fuzzer (the workload's
- *  accounting, per interrupt and vCPU, judges it). */
+ *  Instances are counted per accounting key, the workload accounting's
+ *  (Accounting.keyOf: an SPI by its number, a routed SPI having one target
+ *  at a time; an SGI or a PPI per interrupt and vCPU). Each guest handler
+ *  entry takes an instance the vGIC injected and nobody delivered yet
+ *  (`inFlight`), else it is a duplicate, counted apart (`dups`), which
+ *  hides no lost instance. judgeAccounting judges the routed SPIs' and the
+ *  SGI oracle the SGIs' (../check/sgi.ts): in front of this observer, it
+ *  passes an SGI injection on as a new instance only when a GICD_SGIR
+ *  write (once per target) or the guest's own pending write made it. */
 class CaseObserver implements VgicObserver {
-  /** per interrupt: instances injected and not yet delivered */
+  /** per accounting key: instances injected and not yet delivered */
   readonly inFlight = new Map<number, number>();
+  /** per accounting key: handler entries and merges with none in flight */
+  readonly dups = new Map<number, { n: number; vcpu: number }>();
   constructor(private readonly acks: Map<number, number>, private readonly softPended: Map<number, number>,
     private readonly deliveries: Map<number, number>, private readonly drops: Map<number, number>,
-    private readonly switches: SwitchChecker | null, private readonly cleared: Map<number, number>,
-    private readonly dups: Map<number, { n: number; vcpu: number }>) {}
+    private readonly switches: SwitchChecker | null, private readonly cleared: Map<number, number>) {}
   physicalAck(irq: number): void { bump(this.acks, irq); }
-  injecting(irq: number, _v: Vcpu, merges: boolean): void { if (!merges) bump(this.inFlight, irq); }
+  injecting(irq: number, v: Vcpu, merges: boolean): void { if (!merges) bump(this.inFlight, Accounting.keyOf(irq, v)); }
   // two injected instances became one, or (fewer in flight) an injected
   // one merged into a list register holding an instance nobody injected
   merged(irq: number, v: Vcpu): void {
-    if ((this.inFlight.get(irq) ?? 0) >= 2) this.retire(irq);
-    else this.duplicate(irq, v);
+    const key = Accounting.keyOf(irq, v);
+    if ((this.inFlight.get(key) ?? 0) >= 2) this.retire(key);
+    else this.duplicate(key, v);
   }
-  withdrawn(irq: number): void { this.retire(irq); }
+  withdrawn(irq: number, v: Vcpu): void { this.retire(Accounting.keyOf(irq, v)); }
   // a design that emulates GICD_ISPENDR (the new vGIC) makes the interrupt
   // pending without a physical acknowledge: such instances may reach the
   // guest on top of the acknowledged ones
   guestPended(irq: number): void { bump(this.softPended, irq); }
   // ... and withdraws one through GICD_ICPENDR: the guest's own choice
-  guestCleared(irq: number): void { bump(this.cleared, irq); this.retire(irq); }
+  guestCleared(irq: number, v: Vcpu): void { bump(this.cleared, irq); this.retire(Accounting.keyOf(irq, v)); }
   delivered(irq: number, v: Vcpu): void {
-    if (this.retire(irq)) bump(this.deliveries, irq);
-    else this.duplicate(irq, v);
+    const key = Accounting.keyOf(irq, v);
+    if (this.retire(key)) bump(this.deliveries, irq);
+    else this.duplicate(key, v);
   }
-  private duplicate(irq: number, v: Vcpu): void {
-    const d = this.dups.get(irq);
-    if (d === undefined) this.dups.set(irq, { n: 1, vcpu: v.vcpu_id });
+  private duplicate(key: number, v: Vcpu): void {
+    const d = this.dups.get(key);
+    if (d === undefined) this.dups.set(key, { n: 1, vcpu: v.vcpu_id });
     else d.n++;
   }
-  dropped(irq: number, _v: Vcpu, _reason: string, _cycle: number, injected: boolean): void {
+  dropped(irq: number, v: Vcpu, _reason: string, _cycle: number, injected: boolean): void {
     bump(this.drops, irq);
-    if (injected) this.retire(irq);
+    if (injected) this.retire(Accounting.keyOf(irq, v));
   }
-  /** One injected instance of `irq` is in flight no more; false when none was. */
-  private retire(irq: number): boolean {
-    const n = this.inFlight.get(irq) ?? 0;
+  /** One injected instance of `key` is in flight no more; false when none was. */
+  private retire(key: number): boolean {
+    const n = this.inFlight.get(key) ?? 0;
     if (n === 0) return false;
-    this.inFlight.set(irq, n - 1);
+    this.inFlight.set(key, n - 1);
     return true;
   }
   switchingOut(v: Vcpu, pcpu: number): void { this.switches?.switchingOut(v, pcpu); }
@@ -336,8 +343,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   const cov = o.coverage;
   if (cov && switches !== null) switches.hit = (f) => cov.hit(f);
   const cleared = new Map<number, number>();
-  const dups = new Map<number, { n: number; vcpu: number }>();
-  const observer = new CaseObserver(acks, softPended, delivered, droppedBy, switches, cleared, dups);
+  const observer = new CaseObserver(acks, softPended, delivered, droppedBy, switches, cleared);
   s.vgic.observer = observer;
   cs.sgi.attach(s.vgic);
   if (dev.length > 0) {
@@ -375,10 +381,10 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   if (r.reason === "done") {
     try {
       for (const f of checkVgic(s.vgic, s.gic)) add(f);
-      for (const f of cs.sgi.judge(s.vgic, s.gic)) add(f);
+      for (const f of cs.sgi.judge(s.vgic, s.gic, observer.dups)) add(f);
       for (const f of strandedActive(s.vgic, s.gic, (v, irq) => s.hyp.guests[v]!.handling === irq || cs.kept.has(v * 1024 + irq))) add(f);
       for (const f of checkAffinity(s.vgic, s.gic, affinity)) add(f);
-      judgeAccounting(s, routed, acks, delivered, droppedBy, add, softPended, cleared, dups, observer.inFlight);
+      judgeAccounting(s, routed, acks, delivered, droppedBy, add, softPended, cleared, observer.dups, observer.inFlight);
     } catch (e) {
       add(hostException("final check", e));
     }
@@ -394,10 +400,11 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
 
 /** Every physical interrupt the hypervisor acknowledged was delivered to a
  *  guest handler, dropped explicitly, or is still waiting (QUEUED on a list,
- *  or pending in a list register); no handler entry was a duplicate (one
- *  with no injected instance in flight); every raised edge still pending in
- *  the distributor for an SPI the guest enabled is taken. `delivered`
- *  counts the handler entries that took an injected instance. */
+ *  or pending in a list register); no handler entry of a routed SPI was a
+ *  duplicate (one with no injected instance in flight; the SGI oracle
+ *  judges the SGIs'); every raised edge still pending in the distributor
+ *  for an SPI the guest enabled is taken. `delivered` counts the handler
+ *  entries that took an injected instance. */
 function judgeAccounting(s: System, routed: readonly number[], acks: Map<number, number>, delivered: Map<number, number>,
   dropped: Map<number, number>, add: (v: VgicViolation | VgicFinding) => void, softPended: ReadonlyMap<number, number>,
   cleared: ReadonlyMap<number, number>, dups: ReadonlyMap<number, { n: number; vcpu: number }>,
@@ -423,7 +430,7 @@ function judgeAccounting(s: System, routed: readonly number[], acks: Map<number,
     // one waiting for the guest counts when it is an injected instance,
     // not one the design made pending again after its delivery
     const waiting = ((p !== null ? p.test_bit(GIC_IRQ_GUEST_QUEUED) && (p.inflight !== null || p.lr_queue !== null) : vgic.virtualPending(gic, irq) === 1) ||
-      lrs.some((l) => l.irq === irq && (l.state & LrState.Pending) !== 0)) && (inFlight.get(irq) ?? 0) > 0;
+      lrs.some((l) => l.irq === irq && (l.state & LrState.Pending) !== 0)) && (inFlight.get(spiKey(irq)) ?? 0) > 0;
     // an instance the guest withdrew (GICD_ICPENDR on the new vGIC, as Xen
     // 4.11's vgic_mmio_write_cpending clears the latch) is not lost
     const cl = cleared.get(irq) ?? 0;
@@ -431,7 +438,7 @@ function judgeAccounting(s: System, routed: readonly number[], acks: Map<number,
     if (unaccounted > 0) {
       add({ invariant: "lost", signature: "lost:acked-not-handled", message: `IRQ ${irq}: the hypervisor acknowledged it ${a} times, the guest handled it ${dl} times, ${dr} dropped by design, ${cl > 0 ? `${cl} withdrawn by the guest, ` : ""}${waiting ? "one still waiting" : "none waiting"}: ${unaccounted} silently lost` });
     }
-    const dup = dups.get(irq);
+    const dup = dups.get(spiKey(irq));
     if (dup !== undefined) {
       const sp = softPended.get(irq) ?? 0;
       add({ invariant: "duplicate", message: `IRQ ${irq}: ${dup.n} time(s) (the first on vCPU${dup.vcpu}) the guest handled it, or an injection merged into its list register, with no injected instance in flight; it handled ${dl} injected instances, the hypervisor acknowledged it ${a} times${sp > 0 ? ` and the guest pended it ${sp} times` : ""}` });
