@@ -4,7 +4,8 @@
 // waits in WFI, and takes virtual interrupts between its own steps when the
 // vIRQ line is up and its PSTATE.I allows. Modelled on Linux's GICv2 driver
 // (drivers/irqchip/irq-gic.c): gic_handle_irq acknowledges on IAR until a
-// spurious ID, EOIs each one, and with EOImode=1 deactivates through DIR.
+// spurious ID, EOIs each one (an SGI at once, before handle_IPI; any other
+// after its handler), and with EOImode=1 deactivates through DIR.
 
 import { point, type Co } from "../sim/api.ts";
 import type { PCpu } from "../sim/machine.ts";
@@ -16,9 +17,12 @@ import type { Hypervisor } from "../xen/hypervisor.ts";
 // Scheduling points of this file, looked up once (point() is memoised).
 const PT_GUEST = point("guest");
 const PT_GUEST_EOI = point("guest eoi");
+const PT_GUEST_IAR = point("guest iar");
+const PT_GUEST_IRQ = point("guest irq");
 
 export type GuestProgram = (g: GuestCpu) => Co;
-/** Handles one acknowledged interrupt (IAR value) before its EOI. */
+/** Handles one acknowledged interrupt (IAR value): before its EOI, or for
+ *  an SGI after it (handle_IPI runs on a completed SGI). */
 export type IrqAction = (g: GuestCpu, iar: number) => Co;
 
 /** Guest compute is cut in slices this long so a pending vIRQ is taken
@@ -118,9 +122,19 @@ export class GuestCpu {
     return this.handle_irq();
   }
 
-  /** gic_handle_irq: acknowledge until 1023 (or 1022), EOI each. */
+  /** gic_handle_irq: acknowledge until 1023 (or 1022), EOI each: an SGI
+   *  before its handler, any other interrupt after it. */
   *handle_irq(): Co {
     this.irqsEnabled = false;
+    // The IRQ vector saves the interrupted context before gic_handle_irq
+    // reads IAR: a physical IRQ already pending (one that arrived while Xen
+    // returned to this vCPU with IRQs masked) exits to Xen there, before
+    // the acknowledge, rather than inside the SGI window below. Under the
+    // time scheduler another pCPU or an event may still be behind this
+    // clock (lookahead) and raise such an IRQ in this pCPU's past: they
+    // run first. Other schedulers keep their points.
+    const ctx = this.ctx;
+    if (ctx.irqPending() || this.hyp.machine.lookahead(ctx) < ctx.clock) yield PT_GUEST_IRQ;
     for (let n = 0; ; n++) {
       const iar = this.readCpu(GICV.IAR);
       const irq = iar & 0x3ff;
@@ -134,14 +148,33 @@ export class GuestCpu {
       const tr = this.hyp.machine.trace;
       if (tr !== null) tr.add(this.ctx.clock, this.ctx.index, "virq", this.v.name, this.v.vcpu_id, irq);
       this.hyp.vgic.observer.delivered?.(irq, this.v, this.ctx.clock);
-      if (this.action !== null) yield* this.action(this, iar);
-      this.writeCpu(GICV.EOIR, iar);
-      if (this.eoiModeSplit) this.writeCpu(GICC.DIR, iar);
-      this.handling = -1;
-      this.hyp.vgic.observer.completed?.(irq, this.v, this.ctx.clock);
+      if (irq < 16) {
+        // An SGI is completed before its handler runs: Linux's
+        // gic_handle_irq (drivers/irqchip/irq-gic.c, 4.x to 5.x) writes
+        // GICC_EOIR, and GICC_DIR too when supports_deactivate_key (EOImode
+        // 1), right after the IAR read for irqnr < 16, then calls
+        // handle_IPI. Only the few instructions between the two accesses
+        // leave the SGI active with a handler not running: an exit (a
+        // physical IRQ, the scheduler's tick) can land there, and nowhere
+        // later in the handler.
+        yield PT_GUEST_IAR;
+        this.complete(iar, irq);
+        if (this.action !== null) yield* this.action(this, iar);
+      } else {
+        if (this.action !== null) yield* this.action(this, iar);
+        this.complete(iar, irq);
+      }
       yield PT_GUEST_EOI;
     }
     this.irqsEnabled = true;
+  }
+
+  /** EOI (and DIR in split mode) of what the handler acknowledged. */
+  private complete(iar: number, irq: number): void {
+    this.writeCpu(GICV.EOIR, iar);
+    if (this.eoiModeSplit) this.writeCpu(GICC.DIR, iar);
+    this.handling = -1;
+    this.hyp.vgic.observer.completed?.(irq, this.v, this.ctx.clock);
   }
 
   /** WFI. With an interrupt pending at the vCPU's virtual CPU interface

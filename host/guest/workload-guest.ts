@@ -7,7 +7,8 @@
 // share of the time, and otherwise program its timer for the next deadline
 // and idle in WFI. Its IRQ handler (GuestCpu.handle_irq) acknowledges on
 // GICV_IAR until 1023 and runs each interrupt's handler for its cost in
-// cycles (a level device is acknowledged first) before the EOI.
+// cycles (a level device is acknowledged first): an SPI's or a PPI's before
+// its EOI, an SGI's after it, as Linux completes an IPI before handle_IPI.
 
 import type { Co } from "../sim/api.ts";
 import type { Rng } from "../sim/rng.ts";
