@@ -297,4 +297,9 @@ describe("an SGI left active by the new vGIC (Xen 4.11's vgic_v2_populate_lr)", 
     expect(old.violations.filter((v) => v.signature === "stuck-active:virtual-lr")).toEqual([]);
     old.sys?.gic.release();
   });
+
+  it("the README's campaign (--variant new-vgic --seed 1 --cases 1500) finds it: case 57", () => {
+    const r = fuzz({ target: "vgic", seed: 1, indices: [57], params: { variant: "new-vgic" }, signaturesOnly: true });
+    expect(Object.keys(r.signatures)).toContain("stuck-active:virtual-lr");
+  });
 });

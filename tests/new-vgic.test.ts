@@ -17,7 +17,7 @@ import { explore } from "../host/explore/engine.ts";
 import { SCENARIOS, scenarioNamed } from "../host/xen/scenarios.ts";
 import { runWorkload } from "../host/workload/runner.ts";
 import { workload } from "./workload-helpers.ts";
-import { runVgicCase, type VgicConfig, type VgicOp } from "../host/fuzz/vgic.ts";
+import { explainVgicCase, runVgicCase, type VgicConfig, type VgicOp } from "../host/fuzz/vgic.ts";
 import { fuzz } from "../host/fuzz/engine.ts";
 
 type Op = ["r", number, 1 | 2 | 4] | ["w", number, number, 1 | 2 | 4];
@@ -233,8 +233,8 @@ describe("new-vgic: lock order under lockdep", () => {
   });
 
   it("the README's fuzz campaign (--variant new-vgic --seed 1 --cases 300): no lock inversion, lockdep report or deadlock", () => {
-    // The README says new-vgic has no inversion or deadlock anywhere and
-    // cites this campaign. It reaches the HW interrupts' physical side under
+    // The README says this campaign finds no inversion or deadlock (seed 3
+    // finds a self-deadlock: the test below). It reaches the HW interrupts' physical side under
     // the desc lock then irq_lock (a guest ISPENDR write to a HW interrupt:
     // the README's stuck-active finding of this campaign), where the reverse
     // order would meet irq_desc -> irq_lock taken elsewhere (the fold,
@@ -244,6 +244,60 @@ describe("new-vgic: lock order under lockdep", () => {
     const sigs = Object.entries(r.signatures);
     expect(sigs.filter(([name, s]) => /^(lock-inversion|lockdep|deadlock)/.test(name) || ["lock-inversion", "lockdep", "deadlock"].includes(s.invariant))).toEqual([]);
     expect(sigs.map(([name]) => name)).toContain("stuck-active");
+  });
+
+  it("a guest ICPENDR write to a HW SPI that pCPU1 is handling in do_IRQ clears its physical active state, and the next edge deadlocks pCPU1 on its own desc lock (fuzz --seed 3 --cases 1500: case 566)", () => {
+    // the campaign's case 566 shows it (seed 3; run alone by its index)
+    const camp = fuzz({ target: "vgic", seed: 3, indices: [566], params: { variant: "new-vgic" }, signaturesOnly: true });
+    expect(Object.keys(camp.signatures).sort()).toEqual(["deadlock-irq_desc", "lockdep-recursive"]);
+    // its shrunk form: vCPU0 writes GICD_ICPENDR1 bit 15 (SPI 47, routed,
+    // targeting vCPU1 on pCPU1), the device raises SPI 47 twice
+    const config: VgicConfig = {
+      variant: "new-vgic", pcpus: 2, placement: [0, 1, 1, 1], listRegisters: 4,
+      spis: [{ irq: 40, target: 0, priority: 192, enabled: true }, { irq: 47, target: 1, priority: 160, enabled: true }],
+      sched: { kind: "random", seed: 591742259 }, maxSteps: 50000, timeSlice: 20000,
+    };
+    const ops: VgicOp[] = [
+      { v: 0, t: "w", off: GICD.ICPENDR + 4, size: 4, value: 1 << 15 },
+      { v: "dev", t: "raise", irq: 47, gap: 3 },
+      { v: "dev", t: "raise", irq: 47, gap: 3 },
+    ];
+    const inv = (c: VgicConfig, o: VgicOp[]) => {
+      const r = runVgicCase(c, o);
+      r.sys?.gic.release();
+      return r.violations.map((v) => v.invariant);
+    };
+    expect(inv(config, ops)).toEqual(["deadlock-irq_desc", "lockdep-recursive"]);
+    const tail = explainVgicCase(config, ops, undefined, 80);
+    const at = (re: RegExp) => {
+      const i = tail.findIndex((l) => re.test(l));
+      expect(i, String(re)).toBeGreaterThanOrEqual(0);
+      return i;
+    };
+    // pCPU1 acknowledges SPI 47 (GICC_IAR = 0x2f: active) and enters do_IRQ
+    const ack = at(/pCPU1: reads 0x801000c = 0x2f$/);
+    // vgic_mmio_write_cpending on pCPU0, under the desc lock: GICD_ICPENDR
+    // and, the vIRQ not being active yet, GICD_ICACTIVER for SPI 47
+    // (gic_set_active_state(desc, false); RELEASE-4.11.0 vgic-mmio.c)
+    const icpendr = at(/pCPU0: writes 0x8000284 = 0x8000$/);
+    const icactiver = at(/pCPU0: writes 0x8000384 = 0x8000$/);
+    // pCPU1's priority drop (GICC_EOIR 0x2f, under the desc lock in do_IRQ)
+    const drop = at(/pCPU1: writes 0x8010010 = 0x2f$/);
+    // the second edge, no longer held back by an active state, is taken at
+    // once (gic_interrupt runs do_IRQ with IRQs on) and do_IRQ's plain
+    // spin_lock meets the lock pCPU1 holds itself
+    const again = tail.findIndex((l, i) => i > drop && /pCPU1: reads 0x801000c = 0x2f$/.test(l));
+    const self = at(/pCPU1: do_IRQ spins on irq_desc\[47\]\.lock held by pCPU1$/);
+    expect(ack).toBeLessThan(icpendr);
+    expect(icpendr).toBeLessThan(icactiver);
+    expect(icactiver).toBeLessThan(drop);
+    expect(again).toBeGreaterThan(drop);
+    expect(self).toBeGreaterThan(again);
+    // without the ICPENDR write, with one edge, or on the original vGIC
+    // (whose ICPENDR leaves the physical side alone): no deadlock
+    expect(inv(config, ops.slice(1))).toEqual([]);
+    expect(inv(config, ops.slice(0, 2))).toEqual([]);
+    expect(inv({ ...config, variant: "xen-4.9" }, ops)).toEqual([]);
   });
 
   it("vgic_prune_ap_list takes two ap_list locks lower vCPU id first, whichever vCPU prunes", () => {
