@@ -97,20 +97,20 @@ describe("a list register left active is found", () => {
     const { result: r } = runWorkload(w, { variant: "new-vgic", traceTo: { write: (t) => { text += t; }, only: new Set(["vcpu-in", "virq", "mmio-write", "irq-enter"]) } });
     expectBalanced(r);
     const stuck = r.findings.filter((f) => f.path === "virtual-lr");
-    // SGI 3 (resched-3to0) on vCPU2, acknowledged as 0xc03 from vCPU3 and left active with another source
-    expect(stuck.map((f) => [f.kind, f.irq, f.vcpu])).toEqual([["stuck-active", 3, 2]]);
-    expect(stuck[0]!.message).toMatch(/^LR\d of vCPU2 holds IRQ 3 active \(0x[23]a000c03\) while the guest handles nothing of it/);
+    // SGI 2 (resched-2to3) on vCPU3, acknowledged as 0x802 from vCPU2 and left active with another source
+    expect(stuck.map((f) => [f.kind, f.irq, f.vcpu])).toEqual([["stuck-active", 2, 3]]);
+    expect(stuck[0]!.message).toMatch(/^LR\d of vCPU3 holds IRQ 2 active \(0x[23]a000802\) while the guest handles nothing of it/);
     // the guest EOIs an SGI right after acknowledging it (Linux's
     // gic_handle_irq): few acknowledgements see an exit before their EOI,
     // and the stuck one is among them
     const { acks, hit } = sgiWindows(text);
-    expect([acks, hit.length]).toEqual([1554, 11]);
-    expect(hit).toContain("IRQ 3 on vCPU2");
+    expect([acks, hit.length]).toEqual([1605, 11]);
+    expect(hit).toContain("IRQ 2 on vCPU3");
     // what merged into it is lost, and said so: the source fails --fail-on lost
-    const src = r.interrupts.sources.find((s) => s.name === "resched-3to0")!;
-    expect([src.raised, src.delivered, src.lost]).toEqual([552, 442, 74]);
+    const src = r.interrupts.sources.find((s) => s.name === "resched-2to3")!;
+    expect([src.raised, src.delivered, src.lost]).toEqual([431, 109, 307]);
     expect(Object.keys(src.lostReasons)).toEqual(["merged into an interrupt left active in a list register (vGIC finding)"]);
-    expect(r.findings).toContainEqual(expect.objectContaining({ kind: "lost", message: expect.stringMatching(/^resched-3to0: 74 raised instance\(s\) lost/) }));
+    expect(r.findings).toContainEqual(expect.objectContaining({ kind: "lost", message: expect.stringMatching(/^resched-2to3: 307 raised instance\(s\) lost/) }));
     // every other source loses nothing
     for (const s of r.interrupts.sources) if (s !== src) expect(s.lost, s.name).toBe(0);
     // xen-4.9 writes source 0 into an SGI's LR (gicv2_update_lr) and the guest

@@ -113,6 +113,18 @@ describe("README: the figures it quotes for npm start's seed workload", () => {
   });
 });
 
+describe("README: the new vGIC's worst delay on the seed workload", () => {
+  it("is the slowest instance of its whole run on new-vgic, and of the source it names", () => {
+    const readme = readFileSync("README.md", "utf8").replace(/\s+/g, " ");
+    const m = /delivers every instance on new-vgic, ([\w-]+) at worst ([\d,]+) cycles after its raise\./.exec(readme);
+    expect(m, "the sentence is in the README").not.toBeNull();
+    const neu = whole("new-vgic");
+    const worst = neu.interrupts.sources.reduce((a, b) => (b.latency.handler.max > a.latency.handler.max ? b : a));
+    expect([worst.name, worst.latency.handler.max]).toEqual([m![1], Number(m![2]!.replace(/,/g, ""))]);
+    for (const src of neu.interrupts.sources) expect(src.lost, src.name).toBe(0);
+  });
+});
+
 describe("handler latency against the cost profile (profiles/xgene-xen.json, the workload's default)", () => {
   // Every instance of the seed workload (SPIs, and the tick: the virtual
   // timer's PPI or Xen's software timer behind its own PPI) reaches its
