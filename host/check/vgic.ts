@@ -5,7 +5,7 @@
 import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
 import { GIC_INVALID_LR, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
-import { deliverableInflight, type Vgic } from "../xen/vgic.ts";
+import { MAINTENANCE_PPI, deliverableInflight, maintenanceAcksInException, type Vgic } from "../xen/vgic.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import type { VgicDesign } from "../xen/design.ts";
 import { isOldVgic } from "../xen/design.ts";
@@ -281,6 +281,25 @@ function wouldWake(vgic: Vgic, gic: Gic, v: Vgic["d"]["vcpu"][number]): PendingI
   const vmcr = loaded ? gic.readHyp(v.processor, GICH.VMCR) : v.saved?.vmcr ?? 0;
   const apr = loaded ? gic.readHyp(v.processor, GICH.APR) : v.saved?.apr ?? 0;
   return deliverableInflight(v, vmcr, apr);
+}
+
+/** A run that ends while a pCPU, in an IRQ exception, has acknowledged the
+ *  maintenance interrupt more than once and it is still raised: the
+ *  livelock LivelockError names, begun too late in the run to reach its
+ *  count. The second acknowledge shows the level survived the handler's EOI
+ *  and DIR in the hypervisor, which folds nothing there. */
+export function livelockAtEnd(design: VgicDesign, gic: Gic): Finding[] {
+  const findings: Finding[] = [];
+  for (const cpu of design.machine.cpus) {
+    const n = maintenanceAcksInException(cpu);
+    if (n < 2 || !(gic.isPending(cpu.id, MAINTENANCE_PPI) || gic.isActive(cpu.id, MAINTENANCE_PPI))) continue;
+    findings.push({
+      kind: "livelock",
+      message: `pCPU${cpu.id} was acknowledging maintenance IRQ ${MAINTENANCE_PPI} again and again when the run ended (${n} times in one IRQ exception taken in the hypervisor, ` +
+        `and it is still raised): nothing there clears GICH_HCR.UIE or folds the list registers, so the pCPU livelocks`,
+    });
+  }
+  return findings;
 }
 
 /** Findings from the machine's run result: deadlock, lockdep, errors. */

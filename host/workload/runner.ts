@@ -14,7 +14,7 @@ import { Rng } from "../sim/rng.ts";
 import { defaultProfile, loadProfile, profilePath } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
 import type { LockBarrier, MemoryModel, MemoryStats } from "../sim/memory.ts";
-import { checkRun, checkVgic, strandedActive, type Finding } from "../check/vgic.ts";
+import { checkRun, checkVgic, livelockAtEnd, strandedActive, type Finding } from "../check/vgic.ts";
 import { pendingNotTaken } from "../check/distributor.ts";
 import { SpiSource, privateKey, spiKey } from "../guest/devices.ts";
 import type { VirtTimer } from "../xen/vtimer.ts";
@@ -284,7 +284,7 @@ export function runWorkload(w: Workload, opts: RunOptions): RunOutput {
   else if (r.reason === "done") outcome = "done";
   const stoppedAt = drained ? end + DRAIN : Math.max(...r.clocks);
 
-  const vgicFindings = [...checkRun(r), ...checkVgic(vgic, gic)];
+  const vgicFindings = [...checkRun(r), ...checkVgic(vgic, gic), ...(r.reason === "error" ? [] : livelockAtEnd(vgic, gic))];
   // an edge left latched where no pCPU takes it is lost (as the fuzzer
   // judges it), and a list register left active that no handler will
   // deactivate is stuck, once the run has drained or had nothing left to

@@ -64,6 +64,17 @@ export const MAINTENANCE_PPI = 25;
  *  describes it on hardware. */
 export const LIVELOCK_MAINTENANCE_ACKS = 1000;
 
+/** Per pCPU in an IRQ exception: the maintenance IRQs it has acknowledged
+ *  in that exception so far (absent once the exception found nothing more
+ *  to acknowledge). A run that ends inside the loop is judged by it. */
+const MAINTENANCE_ACKS = new WeakMap<PCpu, number>();
+
+/** The maintenance IRQs `ctx` has acknowledged in the IRQ exception it is
+ *  in, 0 when it is in none or has acknowledged none. */
+export function maintenanceAcksInException(ctx: PCpu): number {
+  return MAINTENANCE_ACKS.get(ctx) ?? 0;
+}
+
 /** A pCPU stuck acknowledging the maintenance IRQ: the machine reports it
  *  as a `livelock` finding and the run stops there. */
 export class LivelockError extends Error {
@@ -906,7 +917,10 @@ export class Vgic implements VgicDesign {
       const iar = this.gicc(ctx, GICC.IAR);
       const irq = iar & 0x3ff;
       if (n === 0 && irq >= 1020) this.stats.spuriousIrqExits++;
-      if (irq === MAINTENANCE_PPI && ++maintenance === LIVELOCK_MAINTENANCE_ACKS) throw new LivelockError(ctx.id, maintenance);
+      if (irq === MAINTENANCE_PPI) {
+        MAINTENANCE_ACKS.set(ctx, ++maintenance);
+        if (maintenance === LIVELOCK_MAINTENANCE_ACKS) throw new LivelockError(ctx.id, maintenance);
+      }
       if (irq >= 16 && irq < 1020) {
         const flags = ctx.local_irq_save();
         ctx.local_irq_restore(false); // local_irq_enable
@@ -915,6 +929,7 @@ export class Vgic implements VgicDesign {
       } else if (irq < 16) {
         this.do_sgi(ctx, iar);
       } else {
+        if (maintenance > 0) MAINTENANCE_ACKS.delete(ctx);
         break;
       }
       const P = PT_GIC_INTERRUPT_LOOP;
