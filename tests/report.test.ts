@@ -78,6 +78,15 @@ describe("the page", () => {
 });
 
 describe("CSV export", () => {
+  it("carries each source's withdrawn raises (npm start's xen-4.9 run withdraws a timer tick)", () => {
+    const whole = runWorkload(w, { variant: "xen-4.9" }).result;
+    const tick = whole.interrupts.sources.find((x) => x.name === "tick")!;
+    expect(tick.withdrawn).toBeGreaterThan(0);
+    const [head, ...rows] = sourcesCsv([whole]).trim().split("\n").map((l) => l.split(","));
+    const row = rows.find((x) => x[head!.indexOf("source")] === "tick")!;
+    expect(Number(row[head!.indexOf("withdrawn")])).toBe(tick.withdrawn);
+  });
+
   it("restates every source's counts and percentiles, and every latency bucket, cumulating to 1", () => {
     const s = sourcesCsv(results).trim().split("\n").map((l) => l.split(","));
     const head = s[0]!;
@@ -89,6 +98,7 @@ describe("CSV export", () => {
         const row = rows.find((x) => x[0] === resultLabels(results)[i] && x[col("source")] === src.name)!;
         expect(Number(row[col("raised")])).toBe(src.raised);
         expect(Number(row[col("delivered")])).toBe(src.delivered);
+        expect(Number(row[col("withdrawn")])).toBe(src.withdrawn);
         expect(Number(row[col("handler_p99_cycles")])).toBe(src.latency.handler.p99);
         expect(row[col("handler_p99_us")]).toBe(us(src.latency.handler.p99, r.cycles.hz));
       }

@@ -383,14 +383,15 @@ export function sourcesCsv(results: readonly WorkloadResult[], labels = resultLa
   const rows: Array<Array<string | number>> = [[
     "result", "workload", "variant", "seed", "hz", "source", "type", "raised", "delivered", "coalesced", "dropped", "lost", "pending",
     "handler_count", "handler_p50_cycles", "handler_p90_cycles", "handler_p99_cycles", "handler_max_cycles", "handler_mean_cycles",
-    "handler_p50_us", "handler_p99_us", "eoi_p50_cycles", "eoi_p99_cycles", "eoi_max_cycles", "eoi_p50_us", "eoi_p99_us",
+    "handler_p50_us", "handler_p99_us", "eoi_p50_cycles", "eoi_p99_cycles", "eoi_max_cycles", "eoi_p50_us", "eoi_p99_us", "withdrawn",
   ]];
   results.forEach((r, i) => {
     const hz = r.cycles.hz;
     for (const s of r.interrupts.sources) {
       const a = s.latency.handler, e = s.latency.eoi;
       rows.push([labels[i]!, r.workload, r.variant, r.seed, hz, s.name, s.type, s.raised, s.delivered, s.coalesced, s.dropped, s.lost, s.pending,
-        a.count, a.p50, a.p90, a.p99, a.max, +a.mean.toFixed(1), us(a.p50, hz), us(a.p99, hz), e.p50, e.p99, e.max, us(e.p50, hz), us(e.p99, hz)]);
+        a.count, a.p50, a.p90, a.p99, a.max, +a.mean.toFixed(1), us(a.p50, hz), us(a.p99, hz), e.p50, e.p99, e.max, us(e.p50, hz), us(e.p99, hz),
+        s.withdrawn]);
     }
   });
   return csv(rows);
