@@ -302,6 +302,17 @@ export function livelockAtEnd(design: VgicDesign, gic: Gic): Finding[] {
   return findings;
 }
 
+/** The finding kinds a run ends in by an exception the model throws on
+ *  purpose (its Error's name): an unlocked list operation, a livelocked
+ *  pCPU. Any other exception is an `error`. */
+export const THROWN_KINDS: readonly FindingKind[] = ["list-race", "livelock"];
+
+/** A finding kind a saved run that ended in an exception carries: replaying
+ *  it fails the same way, which is the finding, not a broken replay. */
+export function endsInException(kind: FindingKind): boolean {
+  return kind === "error" || THROWN_KINDS.includes(kind);
+}
+
 /** Findings from the machine's run result: deadlock, lockdep, errors. */
 export function checkRun(r: RunResult): Finding[] {
   const findings: Finding[] = [];
@@ -316,7 +327,7 @@ export function checkRun(r: RunResult): Finding[] {
   }
   if (r.reason === "error" && r.error) {
     findings.push({
-      kind: r.error.kind === "list-race" || r.error.kind === "livelock" ? r.error.kind : "error", message: `${r.error.thread}: ${r.error.message}`,
+      kind: THROWN_KINDS.includes(r.error.kind as FindingKind) ? r.error.kind as FindingKind : "error", message: `${r.error.thread}: ${r.error.message}`,
       ...exceptionSite(r.error.message, r.error.stack),
     });
   }

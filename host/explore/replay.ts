@@ -1,7 +1,7 @@
 // Counterexample files: what `vgic explore` saves and `vgic explore --replay`
 // reproduces. JSON, format "vgic-lab-counterexample", version 1.
 
-import type { Finding, FindingKind } from "../check/vgic.ts";
+import { endsInException, type Finding, type FindingKind } from "../check/vgic.ts";
 import { scheduleFromString } from "../sim/sched.ts";
 import { noSuchField, parseJsonFrom, printable, strayField } from "../io/text.ts";
 import { checkedReplay } from "../io/schedule.ts";
@@ -159,7 +159,7 @@ export function replayCounterexample(file: ReplayFile, scenario: Scenario): Repl
   const hashMatch = traceHash === file.traceHash;
   // an exception is the finding itself when the saved run ended in one
   // (an exception, a list race or a livelock), else the replay broke
-  const expected = file.findings.some((f) => f.kind === "error" || f.kind === "list-race" || f.kind === "livelock");
+  const expected = file.findings.some((f) => endsInException(f.kind));
   const broke = r.reason === "error" && !expected;
   const out: ReplayOutcome = {
     reproduced: kindsMatch && hashMatch && !broke, kindsMatch, hashMatch, traceHash, findings,
