@@ -41,6 +41,8 @@ describe("workload schema", () => {
   const cases: Array<[string, (w: any) => void, string, RegExp]> = [
     ["a wrong type", (w) => { w.machine.pcpus = "two"; }, "machine.pcpus", /got "two", expected .*number/],
     ["a number out of range", (w) => { w.machine.pcpus = 9; }, "machine.pcpus", /got 9, expected a number <= 8/],
+    ["a negative GIC latency", (w) => { w.machine.gicLatency = -5; }, "machine.gicLatency", /got -5, expected a number >= 0/],
+    ["a fractional GIC latency", (w) => { w.machine.gicLatency = 2.5; }, "machine.gicLatency", /got 2\.5, expected .*integer/],
     ["a missing field", (w) => { delete w.duration; }, "duration", /got nothing \(the field is missing\), expected .*number/],
     ["an unknown field", (w) => { w.guest.vcpu = 2; }, "guest.vcpu", /got 2, expected no field "vcpu": the fields here are vcpus, placement, load, eoiMode$/],
     ["an unknown arrival kind", (w) => { w.devices[1].arrival.kind = "gaussian"; }, "devices[1].arrival.kind", /got "gaussian", expected one of "periodic", "poisson", "burst"/],
