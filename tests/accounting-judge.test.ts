@@ -17,7 +17,7 @@ import { runWorkload, type WorkloadResult } from "../host/workload/runner.ts";
 import { runCommand } from "../host/workload/command.ts";
 import { generateCase, signaturesOf, vgicTarget } from "../host/fuzz/index.ts";
 import { DropRequeue, EmptyTarget, registerDropRequeue, registerEmptyTarget } from "./accounting-plants.ts";
-import { workload } from "./workload-helpers.ts";
+import { expectBalanced, workload } from "./workload-helpers.ts";
 
 const NET_STORM = new URL("../workloads/net-storm.json", import.meta.url).pathname;
 const SEED_MIGRATE = new URL("../workloads/seed-migrate.json", import.meta.url).pathname;
@@ -45,10 +45,6 @@ function source(r: WorkloadResult, name: string) {
   return r.interrupts.sources.find((s) => s.name === name)!;
 }
 
-function expectBalanced(r: WorkloadResult): void {
-  expect(r.interrupts.accountingErrors).toEqual([]);
-  for (const s of r.interrupts.sources) expect(s.raised, s.name).toBe(s.delivered + s.coalesced + s.dropped + s.lost + s.pending);
-}
 
 describe("a duplicate delivery does not cancel a loss of the same interrupt: the workload", () => {
   const clean = run("xen-4.9", "net-storm", 3_000_000).r;
@@ -126,7 +122,6 @@ describe("an edge no pCPU will take is lost, not pending: the workload judges it
     const rx = source(r, "eth0-rx");
     // the edge latched behind ITARGETSR 0 and every raise merged into it
     expect(rx.pending).toBe(0);
-    expect(rx.lost).toBe(rx.raised - rx.delivered - rx.coalesced - rx.dropped);
     expect(rx.lost).toBeGreaterThan(rx.raised / 2);
     expect(rx.lostReasons).toEqual({ [`left pending in the distributor, taken by no pCPU (vGIC finding)`]: rx.lost });
     const f = r.findings.find((x) => x.path === "pending-not-taken")!;

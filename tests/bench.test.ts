@@ -62,6 +62,8 @@ describe("latency paths", () => {
   });
 
   it("measured counts repetitions that reached the end, sampled the values summarised: several a repetition on lr-overflow", () => {
+    // (a path that stopped measuring would leave this loop asserting nothing)
+    expect(all.paths.filter((p) => p.outcome === "ok").map((p) => p.path)).toContain("lr-overflow");
     for (const p of all.paths) {
       if (p.outcome !== "ok") continue;
       expect(p.measured, `${p.path} ${p.variant}`).toBe(p.reps);

@@ -105,7 +105,9 @@ describe("a maintenance IRQ taken in a trap's IRQ window livelocks the pCPU", ()
     expect(f).toHaveLength(1);
     expect(f[0]!.message).toMatch(/^pCPU0 was acknowledging maintenance IRQ 25 again and again when the run ended \((\d+) times/);
     const n = Number(/\((\d+) times/.exec(f[0]!.message)![1]);
-    expect(n).toBeGreaterThan(1);
+    // each turn of the loop costs about 213 cycles (IAR, EOIR, DIR and the
+    // exception): the drain's 200,000 cycles hold some 900 of them
+    expect(n).toBeGreaterThan(500);
     expect(n).toBeLessThan(LIVELOCK_MAINTENANCE_ACKS);
   });
 });

@@ -5,32 +5,16 @@
 // software timer; IPIs and ticks reach vCPUs waiting in WFI. A planted
 // regression (the software timer gone, as before virt_timer_save was
 // modelled) must turn into findings and a failing exit status.
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { runWorkload, type WorkloadResult } from "../host/workload/runner.ts";
+import { runWorkload } from "../host/workload/runner.ts";
 import { runCommand } from "../host/workload/command.ts";
 import { VARIANTS } from "../host/xen/variants.ts";
 import { VirtTimer } from "../host/xen/vtimer.ts";
-import { bundled, workload } from "./workload-helpers.ts";
+import { bundled, expectBalanced, workload } from "./workload-helpers.ts";
 
 const SHORT = 3_000_000; // cycles after boot: 1.25 ms at 2.4 GHz, at least one tick
 
-function sum(m: Record<string, number>): number {
-  return Object.values(m).reduce((a, b) => a + b, 0);
-}
-
-function expectBalanced(r: WorkloadResult): void {
-  const I = r.interrupts;
-  expect(I.accountingErrors).toEqual([]);
-  expect(r.findings.filter((f) => f.kind === "accounting")).toEqual([]);
-  for (const s of I.sources) {
-    expect(s.raised, s.name).toBe(s.delivered + s.coalesced + s.dropped + s.lost + s.pending);
-    expect(sum(s.droppedReasons), `${s.name} drop reasons`).toBe(s.dropped);
-    expect(sum(s.lostReasons), `${s.name} loss reasons`).toBe(s.lost);
-  }
-  for (const k of ["raised", "delivered", "coalesced", "dropped", "lost", "pending"] as const) {
-    expect(I[k], k).toBe(I.sources.reduce((n, s) => n + s[k], 0));
-  }
-}
 
 describe("every bundled workload delivers from every source, under every design", () => {
   for (const { file, w } of bundled()) {
@@ -54,7 +38,8 @@ describe("every bundled workload delivers from every source, under every design"
         expect(r.findings.filter((f) => f.kind === "duplicate")).toEqual([]);
         // the guest's EOI finds its list register on the original vGIC
         // (the new one loses an active SGI's source: the test below)
-        if (variant !== "new-vgic") expect(r.findings.filter((f) => f.path === "virtual-lr")).toEqual([]);
+        // (on the new vGIC only an SGI can be: an SPI's EOI carries no source)
+        expect(r.findings.filter((f) => f.path === "virtual-lr" && (variant !== "new-vgic" || !(f.irq! < 16)))).toEqual([]);
         if (variant === "xen-4.9" && r.outcome === "completed") {
           expect(r.findings.filter((f) => f.kind === "no-delivery")).toEqual([]);
         }
@@ -107,12 +92,18 @@ describe("a list register left active is found", () => {
     // gic_handle_irq): few acknowledgements see an exit before their EOI,
     // and the stuck ones are among them
     const { acks, hit } = sgiWindows(text);
-    expect([acks, hit.length]).toEqual([1607, 16]);
+    // the figures the README's "The new vGIC" quotes are this run's
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8").replace(/\s+/g, " ");
+    const m = /\(seed 1\) (\d+) of the (\d+) SGI acknowledgements see an exit before their EOI; .* resched-2to3 delivers (\d+) of its (\d+) instances \((\d+) lost\), resched-3to0 (\d+) of (\d+) \((\d+) lost\)/.exec(readme);
+    expect(m, "the README quotes the ipi-heavy run").not.toBeNull();
+    const [windows, total, d23, r23, l23, d30, r30, l30] = m!.slice(1).map(Number);
+    expect([acks, hit.length]).toEqual([total, windows]);
+    expect(hit.length).toBeLessThan(acks / 20);
     expect(hit).toContain("IRQ 3 on vCPU0");
     expect(hit).toContain("IRQ 2 on vCPU3");
     // what merged into them is lost, and said so: the sources fail --fail-on lost
     const lossy = r.interrupts.sources.filter((s) => s.lost > 0);
-    expect(lossy.map((s) => [s.name, s.raised, s.delivered, s.lost])).toEqual([["resched-2to3", 423, 109, 299], ["resched-3to0", 692, 659, 5]]);
+    expect(lossy.map((s) => [s.name, s.raised, s.delivered, s.lost])).toEqual([["resched-2to3", r23, d23, l23], ["resched-3to0", r30, d30, l30]]);
     for (const src of lossy) {
       expect(Object.keys(src.lostReasons)).toEqual(["merged into an interrupt left active in a list register (vGIC finding)"]);
       expect(r.findings).toContainEqual(expect.objectContaining({ kind: "lost", message: expect.stringMatching(new RegExp(`^${src.name}: ${src.lost} raised instance\\(s\\) lost`)) }));
