@@ -291,6 +291,18 @@ describe("--baseline documents: the fields of their published schema, no other",
 });
 
 describe("zod-checked files (workload, bench --compare, report, --merge): a stray field names the fields there", () => {
+  it("a key or value with control or direction characters is shown escaped, never raw on the terminal", () => {
+    const w = obj("workloads/idle-timer.json");
+    const key = "\u009b2J\u202e";
+    const e = thrown(() => parseWorkload(JSON.stringify({ ...w, [key]: 1 }), "w.json"));
+    expect(e.message).toBe('w.json: \\u009b2J\\u202e: got 1, expected no field "\\u009b2J\\u202e": the fields here are $schema, name, description, machine, variant, guest, devices, affinity, migrations, duration, seed');
+    const v = thrown(() => parseWorkload(JSON.stringify({ ...w, name: 7, description: "x" }), "w.json"));
+    expect(v.message).toMatch(/^w\.json: name: got 7, expected/);
+    const bad = thrown(() => parseWorkload(JSON.stringify({ ...w, machine: { ...w.machine, pcpus: "\u009b\u202e" } }), "w.json"));
+    expect(bad.message).toMatch(/^w\.json: machine\.pcpus: got "\\u009b\\u202e", expected /);
+    expect(bad.message).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
+  });
+
   it("the fields of the object the stray field is in, a union's by the option the value is", () => {
     const w = obj("workloads/idle-timer.json");
     const e = thrown(() => parseWorkload(JSON.stringify({ ...w, seeed: 1 }), "w.json"));

@@ -195,9 +195,7 @@ function* guestOps(g: GuestCpu, list: readonly VgicOp[], cs: CaseRun): Co {
             if (op.kind === "ack-eoi") {
               g.handling = irq;
               yield g.ctx.machine.pointFor("guest iar");
-              g.writeCpu(GICV.EOIR, iar);
-              g.handling = -1;
-              g.hyp.vgic.observer.completed?.(irq, g.v, g.ctx.clock);
+              g.complete(iar, irq);
             } else {
               cs.kept.add(g.v.vcpu_id * 1024 + irq);
             }

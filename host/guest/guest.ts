@@ -169,8 +169,9 @@ export class GuestCpu {
     this.irqsEnabled = true;
   }
 
-  /** EOI (and DIR in split mode) of what the handler acknowledged. */
-  private complete(iar: number, irq: number): void {
+  /** EOI (and DIR in split mode) of what the handler acknowledged; also
+   *  the vgic fuzz target's own acknowledge-and-EOI operation. */
+  complete(iar: number, irq: number): void {
     this.writeCpu(GICV.EOIR, iar);
     if (this.eoiModeSplit) this.writeCpu(GICC.DIR, iar);
     this.handling = -1;

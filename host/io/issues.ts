@@ -6,6 +6,7 @@
 // additionalProperties always agree.
 
 import type { z } from "zod";
+import { printable } from "./text.ts";
 
 export interface FieldIssue {
   /** the JSON path, "devices[0].kind", or "(root)" */
@@ -17,7 +18,8 @@ export interface FieldIssue {
 
 export function fieldName(path: readonly PropertyKey[]): string {
   let s = "";
-  for (const k of path) s += typeof k === "number" ? `[${k}]` : s === "" ? String(k) : `.${String(k)}`;
+  // (a key from the file is shown escaped: no control or direction characters reach the terminal)
+  for (const k of path) s += typeof k === "number" ? `[${k}]` : s === "" ? printable(String(k)) : `.${printable(String(k))}`;
   return s === "" ? "(root)" : s;
 }
 
@@ -106,7 +108,7 @@ export function firstIssue(schema: z.ZodType, error: z.ZodError, value: unknown)
     const known = fieldsAt(schema, value, path);
     path = [...path, issue.keys[0]!];
     input = valueAt(value, path);
-    if (known !== null) expected = `no field ${JSON.stringify(issue.keys[0])}: the fields here are ${known.join(", ")}`;
+    if (known !== null) expected = `no field ${printable(JSON.stringify(issue.keys[0]))}: the fields here are ${known.join(", ")}`;
   } else if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
     if (path[path.length - 1] !== issue.discriminator) path = [...path, issue.discriminator];
     input = valueAt(value, path);
@@ -124,7 +126,7 @@ export function shownValue(v: unknown): string {
     s = undefined;
   }
   s ??= String(v);
-  return s.length > 80 ? s.slice(0, 77) + "..." : s;
+  return printable(s.length > 80 ? s.slice(0, 77) + "..." : s, 80);
 }
 
 /** Validate `value` against `schema`: the data, or a message
