@@ -53,23 +53,23 @@ describe("physical affinity at quiescence", () => {
   });
 
   it("names Xen 4.9's window: the LR retired between vgic_migrate_irq and the rank->vcpu store", () => {
-    // a fuzz case (xen-4.9, seed 3): SPI 32 moves from vCPU1 (pCPU1) to
-    // vCPU0 (pCPU0) while in vCPU1's LR; the retire reads rank->vcpu before
-    // the store and points the affinity at pCPU1. Nothing is lost.
+    // a fuzz case (xen-4.9, seed 1, case 722, shrunk): SPI 32, pending
+    // for vCPU1, is moved to vCPU2 (pCPU2) and back to vCPU1 (pCPU1) while
+    // in a list register; the retire reads rank->vcpu before the second
+    // store and points the affinity at pCPU2. Nothing is lost.
     const config: VgicConfig = {
-      variant: "xen-4.9", pcpus: 2, placement: [0, 1, 0, 0], listRegisters: 4,
-      spis: [{ irq: 32, target: 1, priority: 192, enabled: true }, { irq: 33, target: 1, priority: 160, enabled: true },
-        { irq: 35, target: 0, priority: 160, enabled: true }, { irq: 41, target: 1, priority: 192, enabled: true }],
-      sched: { kind: "random", seed: 332955169 }, maxSteps: 50000, timeSlice: 20000,
+      variant: "xen-4.9", pcpus: 3, placement: [0, 1, 2, 0], listRegisters: 2,
+      spis: [{ irq: 32, target: 1, priority: 160, enabled: true }, { irq: 34, target: 0, priority: 128, enabled: true }],
+      sched: { kind: "random", seed: 3684404555 }, maxSteps: 50000, timeSlice: 20000,
     };
     const ops: VgicOp[] = [
-      { v: 0, t: "w", off: 0x420, size: 4, value: 1 }, { v: 0, t: "w", off: 0x829, size: 1, value: 2 },
-      { v: 0, t: "w", off: 0x820, size: 1, value: 1 }, { v: "dev", t: "raise", irq: 35, gap: 3 },
-      { v: "dev", t: "raise", irq: 32, gap: 2 }, { v: "dev", t: "raise", irq: 35, gap: 1 }, { v: "dev", t: "raise", irq: 32, gap: 0 },
+      { v: "dev", t: "raise", irq: 32, gap: 1 }, { v: 1, t: "r", off: 0x985, size: 4 },
+      { v: 0, t: "w", off: 0x820, size: 1, value: 4 }, { v: 2, t: "w", off: 0x300, size: 4, value: 1 },
+      { v: 2, t: "w", off: 0x820, size: 1, value: 2 },
     ];
     const r = runVgicCase(config, ops);
     expect(r.violations.map((v) => v.signature)).toEqual(["affinity:set-before-target-store"]);
-    expect(r.violations[0]!.message).toMatch(/^physical IRQ 32 targets pCPUs 0x2 .* not pCPU0 of its vCPU0: .* old target vCPU1/);
+    expect(r.violations[0]!.message).toMatch(/^physical IRQ 32 targets pCPUs 0x4 .* not pCPU1 of its vCPU1: .* old target vCPU2/);
     r.sys?.gic.release();
     // a retire that moves no affinity at all is the other path
     const planted = runVgicCase(config, ops, { faults: ["retire-skips-affinity"] });

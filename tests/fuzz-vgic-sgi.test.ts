@@ -275,18 +275,17 @@ describe("SGIs delivered once per write, in both families", () => {
 });
 
 describe("an SGI left active by the new vGIC (Xen 4.11's vgic_v2_populate_lr)", () => {
-  it("vCPU1 sends SGI 12 to vCPU0, which exits between its acknowledge (0x40c) and its EOI: the LR comes back active with source 0, the EOI matches nothing", () => {
-    // a fuzz case (new-vgic, seed 1), three operations
+  it("vCPU2 sends SGI 12 to every other vCPU; vCPU0 exits between its acknowledge (0x80c) and its EOI: the LR comes back active with source 0, the EOI matches nothing", () => {
+    // a fuzz case (new-vgic, seed 1, case 57), shrunk to two operations
     const config: VgicConfig = {
-      variant: "new-vgic", pcpus: 3, placement: [0, 1, 2, 1], listRegisters: 4,
-      spis: [{ irq: 32, target: 2, priority: 192, enabled: false }, { irq: 33, target: 1, priority: 128, enabled: true },
-        { irq: 40, target: 2, priority: 192, enabled: true }, { irq: 63, target: 0, priority: 192, enabled: true }],
-      sched: { kind: "random", seed: 474025197 }, maxSteps: 50000, timeSlice: 5000,
+      variant: "new-vgic", pcpus: 2, placement: [0, 1, 1, 0], listRegisters: 2,
+      spis: [{ irq: 34, target: 1, priority: 160, enabled: false }, { irq: 35, target: 1, priority: 160, enabled: true },
+        { irq: 95, target: 0, priority: 160, enabled: true }],
+      sched: { kind: "random", seed: 2168489169 }, maxSteps: 50000, timeSlice: 2000,
     };
     const ops: VgicOp[] = [
-      { v: 1, t: "w", off: 0xf00, size: 4, value: 0x0005000c }, // GICD_SGIR: SGI 12 to vCPUs 0 and 2
-      { v: 0, t: "w", off: 0x83f, size: 1, value: 67 },
-      { v: 0, t: "gicv", kind: "ack-eoi" },
+      { v: 0, t: "w", off: 0x822, size: 1, value: 8 },
+      { v: 2, t: "w", off: 0xf00, size: 4, value: 0x0107000c }, // GICD_SGIR: SGI 12, every vCPU but the sender
     ];
     const r = runVgicCase(config, ops);
     const stuck = r.violations.filter((v) => v.signature === "stuck-active:virtual-lr");

@@ -127,9 +127,10 @@ export class GuestCpu {
   *handle_irq(): Co {
     this.irqsEnabled = false;
     // The IRQ vector saves the interrupted context before gic_handle_irq
-    // reads IAR: a physical IRQ already pending (one that arrived while Xen
-    // returned to this vCPU with IRQs masked) exits to Xen there, before
-    // the acknowledge, rather than inside the SGI window below. Under the
+    // reads IAR: a physical IRQ already pending exits to Xen there, before
+    // the acknowledge, rather than inside the SGI window below (one that
+    // arrived while Xen returned to this vCPU is taken at the eret, before
+    // this: host/xen/hypervisor.ts PT_ERET_IRQ). Under the
     // time scheduler another pCPU or an event may still be behind this
     // clock (lookahead) and raise such an IRQ in this pCPU's past: they
     // run first. Other schedulers keep their points.

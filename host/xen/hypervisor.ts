@@ -19,6 +19,15 @@ import type { Vcpu } from "./domain.ts";
 const PT_VCPU_BLOCK = point("vcpu_block");
 const PT_BLOCKED = point("blocked");
 const PT_TRAP_IRQ_WINDOW = point("trap: IRQs unmasked");
+// The return to the guest (leave_hypervisor_tail, then eret) with a
+// physical IRQ pending: IRQs are masked through the exit work and unmasked
+// by the eret itself (the guest's PSTATE; HCR_EL2.IMO routes the IRQ to
+// EL2), so the IRQ is taken before the guest's first instruction. The
+// machine takes an IRQ at a thread's next scheduling point; without this
+// one the guest would run its next step first (a GICV_IAR read, a CVAL
+// write) ahead of an IRQ already due. Taken only when an IRQ is pending,
+// so it adds no decision to a return that has none.
+const PT_ERET_IRQ = point("eret: IRQ pending");
 
 export interface HypervisorOptions {
   /** one program per vCPU; a vCPU without one idles in WFI */
@@ -139,6 +148,7 @@ export class Hypervisor {
     yield* vgic.leave_hypervisor_tail(ctx);
     ctx.cost("el2Return");
     vgic.guestMode(ctx, true);
+    if (ctx.irqPending()) yield PT_ERET_IRQ;
     return r.value;
   }
 
@@ -160,6 +170,7 @@ export class Hypervisor {
       yield* vgic.leave_hypervisor_tail(g.ctx);
       g.ctx.cost("el2Return");
       vgic.guestMode(g.ctx, true);
+      if (g.ctx.irqPending()) yield PT_ERET_IRQ;
     }
   }
 
@@ -255,6 +266,7 @@ export class Hypervisor {
       ctx.local_irq_restore(false);
       g.ctx = ctx;
       g.exitRequested = false;
+      if (ctx.irqPending()) yield PT_ERET_IRQ;
       let gen = this.gens[v.vcpu_id];
       if (gen === null || gen === undefined) {
         const program = this.programs[v.vcpu_id];
