@@ -23,7 +23,7 @@
 // configuration); every later value follows from the operations alone.
 
 import type { GicConfig } from "../hw/gic.ts";
-import { GICC, GICD, GICH, GICV } from "../hw/regs.ts";
+import { GICC, GICD, GICH, GICV, sgirTargetMask } from "../hw/regs.ts";
 import type { HwOp, Violation } from "./invariants.ts";
 
 /** Read access the reference needs: the port operations go through. */
@@ -445,10 +445,8 @@ export class RegisterReference {
           }
         }
       } else if (off === GICD.SGIR) {
-        // 4.3.15: TargetListFilter 0 list, 1 all but self, 2 self, 3 reserved
-        const filter = (value >>> 24) & 3;
         const irq = value & 0xf;
-        const list = filter === 0 ? (value >>> 16) & 0xff : filter === 1 ? this.cpuMask & ~(1 << cpu) : filter === 2 ? 1 << cpu : 0;
+        const list = sgirTargetMask(value, cpu, c.cpus);
         for (let t = 0; t < c.cpus; t++) {
           if (((list >>> t) & 1) === 0) continue;
           this.sgi[t * 16 + irq] = this.sgi[t * 16 + irq]! | (1 << cpu);

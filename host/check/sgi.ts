@@ -46,6 +46,7 @@
 // write and its acknowledge either.
 
 import type { Gic } from "../hw/gic.ts";
+import { sgirTargetMask } from "../hw/regs.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import type { VgicDesign } from "../xen/design.ts";
 import type { VgicObserver } from "../xen/vgic.ts";
@@ -54,9 +55,7 @@ import type { Finding } from "./vgic.ts";
 /** The vCPUs a GICD_SGIR value written by `sender` names, of `nv`
  *  (IHI 0048B 4.3.15; a reserved filter names none). */
 export function sgirTargets(value: number, sender: number, nv: number): number[] {
-  const filter = (value >>> 24) & 3;
-  const all = (1 << nv) - 1;
-  const mask = filter === 0 ? (value >>> 16) & 0xff & all : filter === 1 ? all & ~(1 << sender) : filter === 2 ? 1 << sender : 0;
+  const mask = sgirTargetMask(value, sender, nv);
   const out: number[] = [];
   for (let i = 0; i < nv; i++) if ((mask >>> i) & 1) out.push(i);
   return out;

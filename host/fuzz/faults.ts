@@ -5,6 +5,7 @@
 
 import type { Gic } from "../hw/gic.ts";
 import * as L from "../hw/layout.ts";
+import { sgirTargetMask } from "../hw/regs.ts";
 import type { HwPort } from "../check/invariants.ts";
 
 export const HW_FAULTS = {
@@ -124,8 +125,7 @@ export function plantFaults(gic: Gic, port: HwPort, faults: readonly string[]): 
       if (has("prio-byte-lane") && size === 1 && doff >= 0x400 && doff < 0x800) port.write(cpu, addr ^ 1, value, 1);
       if (has("sgi-lost-source") && doff === 0xf00 && size === 4) {
         const st = port.write(cpu, addr, value, size);
-        const filter = (value >>> 24) & 3;
-        const list = filter === 0 ? (value >>> 16) & 0xff : filter === 1 ? ~(1 << cpu) : filter === 2 ? 1 << cpu : 0;
+        const list = sgirTargetMask(value, cpu, gic.config.cpus);
         for (let t = 0; t < gic.config.cpus; t++) if ((list >>> t) & 1) setByte(L.SGI_SRC + t * 16 + (value & 0xf), 1 << cpu);
         return st;
       }

@@ -25,6 +25,19 @@ export const GICD = {
   CIDR0: 0xff0,
 } as const;
 
+/** The CPUs of `n` a GICD_SGIR value written by CPU `sender` names, as a
+ *  bit mask (IHI 0048B 4.3.15: TargetListFilter 0 the CPUTargetList, 1
+ *  every CPU but the sender, 2 the sender alone, 3 reserved: none). */
+export function sgirTargetMask(value: number, sender: number, n: number): number {
+  const all = (1 << n) - 1;
+  switch ((value >>> 24) & 3) {
+    case 0: return (value >>> 16) & 0xff & all;
+    case 1: return all & ~(1 << sender);
+    case 2: return (1 << sender) & all;
+    default: return 0;
+  }
+}
+
 export const GICC = {
   CTLR: 0x00,
   PMR: 0x04,
