@@ -30,7 +30,11 @@ describe("sgirTargets", () => {
 
 describe("the oracle's judgement", () => {
   const vcpus = [{ vcpu_id: 0 }, { vcpu_id: 1 }] as Vcpu[];
-  const design = (pending: number) => ({ observer: {}, d: { vcpu: vcpus }, virtualPending: () => pending }) as unknown as VgicDesign;
+  // (pCPU n runs vCPU n; pCPU0's step injects: the writer's trap)
+  const design = (pending: number) => ({
+    observer: {}, d: { vcpu: vcpus }, virtualPending: () => pending,
+    machine: { running: { cpu: 0 } }, pcpu: vcpus.map((v) => ({ current: v })),
+  }) as unknown as VgicDesign;
   const judge = (pending: number, events: (d: VgicDesign, o: SgiOracle) => void) => {
     const d = design(pending);
     const o = new SgiOracle(2);
@@ -152,17 +156,22 @@ describe("planted SGI losses", () => {
 });
 
 describe("duplicate SGI deliveries", () => {
-  const vcpus = [{ vcpu_id: 0 }, { vcpu_id: 1 }] as Vcpu[];
-  /** The oracle in front of an observer that records what reaches it. */
-  const gate = () => {
+  const vcpus = [{ vcpu_id: 0 }, { vcpu_id: 1 }, { vcpu_id: 2 }, { vcpu_id: 3 }] as Vcpu[];
+  /** The oracle in front of an observer that records what reaches it, on
+   *  a machine whose pCPU n runs vCPU n; `on(n)`: pCPU n's step injects
+   *  (pCPU0's until told otherwise). */
+  const gate = (nv = 2) => {
     const seen: string[] = [];
+    let running = { cpu: 0 };
     const d = {
       observer: { injecting: (irq: number, v: Vcpu, merges: boolean) => seen.push(`${irq} v${v.vcpu_id} ${merges ? "merged" : "new"}`) },
-      d: { vcpu: vcpus }, virtualPending: () => 1,
+      d: { vcpu: vcpus.slice(0, nv) }, virtualPending: () => 1,
+      machine: { get running() { return running; } },
+      pcpu: vcpus.slice(0, nv).map((v) => ({ current: v })),
     } as unknown as VgicDesign;
-    const o = new SgiOracle(2);
+    const o = new SgiOracle(nv);
     o.attach(d);
-    return { d, o, seen };
+    return { d, o, seen, on: (cpu: number) => { running = { cpu }; } };
   };
 
   it("a write makes one new instance per target it names; nothing else the design injects is one", () => {
@@ -197,6 +206,29 @@ describe("duplicate SGI deliveries", () => {
       "6 v1 new", "6 v1 merged",
       "40 v1 new",
     ]);
+  });
+
+  it("two vCPUs' writes of one SGI open at once: each write's instance is the one its own trap injects", () => {
+    // vCPU1 and vCPU2 both send SGI 8 to vCPU3; vCPU2's trap injects first
+    // and returns, then vCPU1's: two instances, neither merged (an
+    // injection used to be credited to the first open write naming the
+    // target, whoever injected it, and the second instance, merged, made
+    // its delivery a duplicate)
+    const { d, o, seen, on } = gate(4);
+    const inject = (v: number) => d.observer.injecting!(8, vcpus[v]!, false);
+    o.writing(1, sgir(0, 0b1000, 8));
+    o.writing(2, sgir(0, 0b1000, 8));
+    on(2);
+    inject(3);
+    o.written(2);
+    on(1);
+    inject(3);
+    o.written(1);
+    // an injection from no guest's trap (a machine event) asks for nothing
+    o.writing(1, sgir(0, 0b1000, 8));
+    on(-1);
+    inject(3);
+    expect(seen).toEqual(["8 v3 new", "8 v3 new", "8 v3 merged"]);
   });
 
   it("judges the case observer's deliveries with nothing in flight, naming a write that did not name the vCPU", () => {

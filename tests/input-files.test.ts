@@ -180,7 +180,7 @@ describe("finding files: no field the format does not define", () => {
       expect(err(f).message).toMatch(says);
     }
     const vcases: Array<[(f: Record<string, any>) => void, RegExp]> = [ // eslint-disable-line @typescript-eslint/no-explicit-any
-      [(f) => { f.config.maxStep = 9; }, /^config\.maxStep: got 9, expected no field "maxStep": a vgic configuration has the fields variant, pcpus, placement, listRegisters, spis, sched, maxSteps, timeSlice$/],
+      [(f) => { f.config.maxStep = 9; }, /^config\.maxStep: got 9, expected no field "maxStep": a vgic configuration has the fields variant, pcpus, placement, listRegisters, spis, sched, maxSteps, timeSlice, gicLatency$/],
       [(f) => { f.config.spis[1].prio = 9; }, /^config\.spis\[1\]\.prio: got 9, expected no field "prio": an SPI has the fields irq, target, priority, enabled$/],
       [(f) => { f.config.sched.sed = 9; }, /^config\.sched\.sed: got 9, expected no field "sed": a scheduler has the fields kind, seed, depth$/],
       [(f) => { f.ops[1].gaps = 9; }, /^ops\[1\]\.gaps: got 9, expected no field "gaps": a "raise" operation has the fields v, t, irq, gap$/],

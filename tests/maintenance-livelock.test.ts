@@ -11,7 +11,12 @@
 // to be longer than the guest's path from its EOI to the trap: with no
 // latency every such IRQ is taken in the guest, before the trap.
 
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
+import { fuzz } from "../host/fuzz/index.ts";
 import { buildSystem } from "../host/xen/system.ts";
 import { checkRun } from "../host/check/vgic.ts";
 import { LIVELOCK_MAINTENANCE_ACKS } from "../host/xen/vgic.ts";
@@ -117,5 +122,40 @@ describe("a maintenance IRQ taken in a trap's IRQ window livelocks the pCPU", ()
     // exception): the drain's 200,000 cycles hold some 900 of them
     expect(n).toBeGreaterThan(500);
     expect(n).toBeLessThan(LIVELOCK_MAINTENANCE_ACKS);
+  });
+
+  it("is found by the vgic fuzzer given a GIC latency, and not without, in the cases the README quotes", () => {
+    const readme = readFileSync("README.md", "utf8").replace(/\s+/g, " ");
+    const m = /--variant new-vgic --gic-latency 300 --seed 1 --cases 400` finds `livelock:maintenance-irq@gic_interrupt` in (\d+) cases, xen-4\.8 in (\d+),/.exec(readme);
+    expect(m, "the README quotes the campaign").not.toBeNull();
+    const run = (variant: string, latency?: string) => fuzz({
+      target: "vgic", seed: 1, cases: 400, params: { variant, ...(latency !== undefined ? { latency } : {}) }, signaturesOnly: true,
+    }).signatures;
+    const sig = "livelock:maintenance-irq@gic_interrupt";
+    expect([run("new-vgic", "300")[sig]?.count, run("xen-4.8", "300")[sig]?.count]).toEqual([Number(m![1]), Number(m![2])]);
+    expect(Object.keys(run("new-vgic")).filter((s) => s.startsWith("livelock"))).toEqual([]);
+  });
+
+  it("vgic fuzz --gic-latency: the finding file carries the latency and replays; a bad value or target is refused naming the flag", () => {
+    const cli = (...args: string[]) => spawnSync(process.execPath, ["build/vgic.mjs", "fuzz", ...args], { encoding: "utf8" });
+    const out = mkdtempSync(join(tmpdir(), "vgic-fuzz-latency-"));
+    const r = cli("--target", "vgic", "--variant", "new-vgic", "--gic-latency", "300", "--seed", "1", "--cases", "40", "--out", out, "--json");
+    expect(r.status, r.stderr).toBe(1);
+    expect((JSON.parse(r.stdout) as { params: Record<string, string> }).params).toEqual({ variant: "new-vgic", latency: "300" });
+    const file = readdirSync(out).find((n) => n.startsWith("vgic-livelock-maintenance-irq-"));
+    expect(file, readdirSync(out).join(", ")).toBeDefined();
+    const f = JSON.parse(readFileSync(join(out, file!), "utf8")) as { config: { gicLatency?: number } };
+    expect(f.config.gicLatency).toBe(300);
+    const replayed = cli("--replay", join(out, file!));
+    expect(replayed.status, replayed.stderr).toBe(1);
+    expect(replayed.stdout).toMatch(/^reproduced: livelock:maintenance-irq@gic_interrupt/);
+    for (const [args, msg] of [
+      [["--target", "vgic", "--gic-latency", "-1", "--cases", "1"], /--gic-latency: expected an integer from 0 to 1000000, got '-1'/],
+      [["--target", "hw", "--gic-latency", "10", "--cases", "1"], /--gic-latency: target 'hw' has no GIC latency/],
+    ] as const) {
+      const bad = cli(...args);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(msg);
+    }
   });
 });

@@ -102,7 +102,7 @@ export class SgiOracle {
   /** Watch a design's observer for SGI injections, deliveries and
    *  withdrawals; the observer it had still sees every event. */
   attach(design: VgicDesign): void {
-    design.observer = new SgiObserver(design.observer, this);
+    design.observer = new SgiObserver(design.observer, this, design);
   }
 
   /** (for SgiObserver) */
@@ -125,26 +125,28 @@ export class SgiOracle {
   }
 
   /** (for SgiObserver) The design injects SGI `sgi` into v as a new
-   *  instance: true when the guest asked for one (an open write naming v
-   *  that no injection into v answered yet, or its own pending write). */
-  fresh(sgi: number, v: Vcpu): boolean {
+   *  instance: true when the guest asked for one (its own pending write, or
+   *  the open write of `sender`, the vCPU whose trap injects, naming v and
+   *  not yet answered by an injection into v). Both families inject a
+   *  write's SGIs in the writer's own trap, so only its write can ask:
+   *  another vCPU's write open at the same time answers for itself. */
+  fresh(sgi: number, v: Vcpu, sender: number | null): boolean {
     const k = sgi * 8 + v.vcpu_id;
     const p = this.pended.get(k) ?? 0;
     if (p > 0) {
       this.pended.set(k, p - 1);
       return true;
     }
-    const bit = 1 << v.vcpu_id;
-    let other: Write | undefined;
-    for (const w of this.open.values()) {
-      if (w.sgi !== sgi) continue;
-      if (!w.targets.includes(v.vcpu_id)) { other ??= w; continue; }
-      if ((w.fresh & bit) !== 0) continue;
-      w.fresh |= bit;
-      return true;
+    const w = sender === null ? undefined : this.open.get(sender);
+    if (w === undefined || w.sgi !== sgi) return false;
+    if (!w.targets.includes(v.vcpu_id)) {
+      if (!this.unnamed.has(k)) this.unnamed.set(k, w);
+      return false;
     }
-    if (other !== undefined && !this.unnamed.has(k)) this.unnamed.set(k, other);
-    return false;
+    const bit = 1 << v.vcpu_id;
+    if ((w.fresh & bit) !== 0) return false;
+    w.fresh |= bit;
+    return true;
   }
 
   /** The guest vCPU `sender` issues a GICD_SGIR write of `value`. */
@@ -222,12 +224,19 @@ export class SgiOracle {
 // (Required: a hook the design gains must be passed on here too, or the
 // case's own observer would stop hearing it)
 class SgiObserver implements Required<VgicObserver> {
-  constructor(private readonly inner: VgicObserver, private readonly oracle: SgiOracle) {}
+  constructor(private readonly inner: VgicObserver, private readonly oracle: SgiOracle, private readonly design: VgicDesign) {}
+  /** the vCPU running on the pCPU whose step injects (null from a device
+   *  or machine event) */
+  private sender(): number | null {
+    const t = this.design.machine.running;
+    if (t === null || t.cpu < 0) return null;
+    return this.design.pcpu[t.cpu]?.current?.vcpu_id ?? null;
+  }
   injecting(irq: number, v: Vcpu, merges: boolean): void {
     this.oracle.event("injected", irq, v);
     // an SGI instance the guest did not ask for joins nothing outstanding
     // (asked whatever `merges`: a write's merged instance is its one)
-    const asked = irq >= 16 || this.oracle.fresh(irq, v);
+    const asked = irq >= 16 || this.oracle.fresh(irq, v, this.sender());
     this.inner.injecting?.(irq, v, merges || !asked);
   }
   delivered(irq: number, v: Vcpu, cycle: number): void { this.oracle.event("taken", irq, v); this.inner.delivered?.(irq, v, cycle); }

@@ -71,6 +71,8 @@ export function exceptionSite(message: string, stack?: string): { path: string; 
   let m: RegExpExecArray | null;
   if ((m = /^IRQ \d+ is on vCPU\d+'s (\w+) list, not vCPU\d+'s/.exec(message)) !== null) path = `${m[1]}-del`;
   else if ((m = /^IRQ \d+ is already on an? (\w+) list/.exec(message)) !== null) path = `${m[1]}-add-twice`;
+  // (LivelockError: the maintenance IRQ acknowledged over and over)
+  else if (/^pCPU\d+ acknowledged maintenance IRQ \d+ \d+ times/.test(message)) path = "maintenance-irq";
   // (advisory and error names such as XSA-223 are constants, not numbers)
   else path = message.replace(/0x[0-9a-f]+|(?<![A-Z]-|\d)\d+/gi, "N").replace(/\s+/g, " ").trim().slice(0, 80);
   for (const line of (stack ?? "").split("\n")) {

@@ -14,6 +14,7 @@ import {
 import { budgetWarning, changed, compareRuns, countsIncomparable, formatComparison, shardText, fuzzReport, loadBaseline, type Baseline } from "./baseline.ts";
 import { FUZZ_REPLAY_FORMAT, FuzzOutput, type FuzzReplayOutput } from "./output.ts";
 import { FindingError, inFile } from "./target.ts";
+import { GIC_LATENCY_MAX } from "./vgic.ts";
 import { fuzzParallel, fuzzWorkerData, runFuzzWorker } from "./parallel.ts";
 import { EXIT, UsageError, VARIANTS_OPTION, intOption, stringOption, type CommandSpec, type Parsed } from "../options.ts";
 import { Progress, progressIntervalMs } from "../progress.ts";
@@ -35,6 +36,7 @@ and coverage on any machine; --seconds N runs for a wall-clock time instead.`,
   options: {
     target: { type: "string", arg: "T", help: `what to fuzz: ${Object.keys(TARGETS).join(" or ")} (hw)` },
     variant: { type: "string", arg: "NAME", help: "vgic only: the design (default a random one per case)" },
+    "gic-latency": { type: "string", arg: "N", help: "vgic only: cycles from a GIC line change to the pCPUs seeing it (0);\nwith one, a maintenance IRQ can reach a trap's IRQ window and livelock" },
     ...VARIANTS_OPTION,
     cases: { type: "string", arg: "N", help: "run exactly N cases, split between the --workers: a budget\nthat does not depend on the machine's speed" },
     seconds: { type: "string", arg: "N", help: "run for N seconds of wall-clock time (10 when --cases is not given;\nwith both, whichever limit comes first)" },
@@ -123,7 +125,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     let merged: MergedCampaign | null = null;
     const build = buildFingerprint(readFileSync(fileURLToPath(entry)), variantsFile === undefined ? null : readFileSync(variantsFile));
     if (mergeDir !== undefined) {
-      for (const k of ["target", "variant", "seed", "cases", "seconds", "shard", "corpus", "workers", "baseline", "baseline-variant", "replay"]) {
+      for (const k of ["target", "variant", "gic-latency", "seed", "cases", "seconds", "shard", "corpus", "workers", "baseline", "baseline-variant", "replay"]) {
         if (values[k] !== undefined) throw new UsageError(`--merge: --${k} not expected: the shards' reports say what the campaign ran`);
       }
       merged = mergeFuzzShards(mergeDir, (doc, file) => {
@@ -167,6 +169,12 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     };
     const variant = stringOption(values, "variant");
     if (variant !== undefined) options.params = { variant: variantParam(variant, "--variant") };
+    const latency = intOption(values, "gic-latency", 0, GIC_LATENCY_MAX);
+    if (latency !== undefined) {
+      if (!(getTarget(target).params ?? []).includes("latency")) throw new UsageError(`--gic-latency: target '${target}' has no GIC latency (vgic only)`);
+      // (none is the default: a run with 0 is the run without the flag)
+      if (latency > 0) options.params = { ...options.params, latency: String(latency) };
+    }
     if (merged !== null) {
       // the single run of the campaign's budget; only its failing cases run
       options.params = merged.params;

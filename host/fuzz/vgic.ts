@@ -71,7 +71,13 @@ export interface VgicConfig {
   /** cycles a vCPU runs before another runnable one on its pCPU gets a turn
    *  (the hypervisor's default when absent) */
   timeSlice?: number;
+  /** cycles from a GIC line change to the pCPUs seeing it (GicConfig
+   *  propagationDelay; none when absent) */
+  gicLatency?: number;
 }
+
+/** the largest GIC latency a case may set (as a workload's machine.gicLatency) */
+export const GIC_LATENCY_MAX = 1_000_000;
 
 const variantNames = () => allVariants().map((v) => v.name);
 const DEFAULT_MAX_STEPS = 50_000;
@@ -326,6 +332,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
     instantBoot: true,
     trace: o.trace ?? false,
     ...(config.timeSlice !== undefined ? { timeSlice: config.timeSlice } : {}),
+    ...(config.gicLatency !== undefined ? { gic: { propagationDelay: config.gicLatency } } : {}),
   });
   guestCpuInterfaces(s);
   for (const spi of config.spis) guestIrq(s, { irq: spi.irq, target: spi.target, priority: spi.priority, enabled: spi.enabled });
@@ -708,6 +715,8 @@ function randomConfig(rng: Rng, params: Record<string, string> = {}): VgicConfig
     for (let i = 0; i < extra; i++) config.placement.push(rng.below(pcpus));
     config.timeSlice = pick(rng, [2000, 5000, 20_000]);
   }
+  // (a fixed parameter, drawn from nothing: the cases are the same with it)
+  if (params.latency !== undefined) config.gicLatency = Number(params.latency);
   return config;
 }
 
@@ -724,7 +733,7 @@ function int(x: unknown, path: string, lo: number, hi: number): number {
 
 function parseConfig(x: unknown, path: string): VgicConfig {
   const o = obj(x, path);
-  onlyFields(o, ["variant", "pcpus", "placement", "listRegisters", "spis", "sched", "maxSteps", "timeSlice"], path, "a vgic configuration");
+  onlyFields(o, ["variant", "pcpus", "placement", "listRegisters", "spis", "sched", "maxSteps", "timeSlice", "gicLatency"], path, "a vgic configuration");
   if (typeof o.variant !== "string" || !variantNames().includes(o.variant)) {
     throw new FindingError(`${path}.variant`, o.variant, `one of ${variantNames().join(", ")}`);
   }
@@ -755,6 +764,7 @@ function parseConfig(x: unknown, path: string): VgicConfig {
   const maxSteps = o.maxSteps === undefined ? DEFAULT_MAX_STEPS : int(o.maxSteps, `${path}.maxSteps`, 1, MAX_STEPS_LIMIT);
   const config: VgicConfig = { variant: o.variant, pcpus, placement, listRegisters, spis, sched, maxSteps };
   if (o.timeSlice !== undefined) config.timeSlice = int(o.timeSlice, `${path}.timeSlice`, 100, 1e9);
+  if (o.gicLatency !== undefined) config.gicLatency = int(o.gicLatency, `${path}.gicLatency`, 0, GIC_LATENCY_MAX);
   return config;
 }
 
@@ -820,7 +830,7 @@ export function explainVgicCase(config: VgicConfig, ops: readonly VgicOp[], sche
 export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
   name: "vgic",
   faults: Object.keys(VGIC_FAULTS),
-  params: ["variant"],
+  params: ["variant", "latency"],
   randomConfig,
   open(config: VgicConfig, options: SessionOptions = {}) { return new VgicSession(config, options); },
   caseLength(rng: Rng) { return 6 + rng.below(20); },
@@ -842,6 +852,10 @@ export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
   validateParams(params: Record<string, string>) {
     if (params.variant !== undefined && !variantNames().includes(params.variant)) {
       throw new RangeError(`unknown variant '${params.variant}' (known: ${variantNames().join(", ")})`);
+    }
+    const l = params.latency;
+    if (l !== undefined && !(/^\d+$/.test(l) && Number(l) <= GIC_LATENCY_MAX)) {
+      throw new RangeError(`latency: got '${l}', expected cycles, an integer from 0 to ${GIC_LATENCY_MAX}`);
     }
   },
 };

@@ -496,6 +496,10 @@ export class Machine implements SchedState {
   private readonly contention = new Map<string, Contention>();
   private readonly hasDelay: boolean;
   private current: Thread | null = null;
+  /** The thread whose step is running (null between steps and in a
+   *  machine event): an observer called from simulated code learns there
+   *  which pCPU acts. */
+  get running(): Thread | null { return this.current; }
   private eventNow = 0;
   private deadlockEdges: WaitEdge[] | null = null;
   /** requestStop was called: run returns before its next step */
