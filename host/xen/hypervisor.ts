@@ -28,6 +28,15 @@ const PT_TRAP_IRQ_WINDOW = point("trap: IRQs unmasked");
 // write) ahead of an IRQ already due. Taken only when an IRQ is pending,
 // so it adds no decision to a return that has none.
 const PT_ERET_IRQ = point("eret: IRQ pending");
+// Xen enables IRQs in the hypervisor at two places of its scheduling path,
+// and a pending IRQ is taken there, before the next statement (the model
+// would take it only at the next scheduling point, after the code below):
+// leave_hypervisor_tail's local_irq_enable before do_softirq runs the
+// schedule softirq (RELEASE-4.9.0 xen/arch/arm/traps.c), and schedule_tail's
+// local_irq_enable after ctxt_switch_to, before context_saved
+// (xen/arch/arm/domain.c). Taken only when an IRQ is pending.
+const PT_SOFTIRQ_IRQ = point("softirq: IRQs on");
+const PT_SCHEDULE_TAIL_IRQ = point("schedule_tail: IRQs on");
 
 export interface HypervisorOptions {
   /** one program per vCPU; a vCPU without one idles in WFI */
@@ -208,6 +217,7 @@ export class Hypervisor {
         ctx.local_irq_save();
         yield* vgic.context_switch(ctx, null);
         ctx.local_irq_restore(false);
+        if (ctx.irqPending()) yield PT_SCHEDULE_TAIL_IRQ;
       }
       pc.runq.splice(k, 1);
       v.processor = to;
@@ -237,7 +247,10 @@ export class Hypervisor {
     if (!this.instantBoot) yield* vgic.gic_init_cpu(ctx);
     let last: Vcpu | null = null;
     for (;;) {
+      // (after an exit from the guest: the exception's IRQs are taken before
+      // the schedule softirq decides what runs next)
       ctx.local_irq_restore(false);
+      if (ctx.irqPending()) yield PT_SOFTIRQ_IRQ;
       if (this.migrationsPending[ctx.id]! > 0) yield* this.vcpu_migrate(ctx);
       const v = this.runnable(ctx.id, last);
       if (v === null) {
@@ -254,6 +267,11 @@ export class Hypervisor {
       }
       ctx.local_irq_save();
       yield* vgic.context_switch(ctx, v);
+      // schedule_tail: IRQs on at EL2 with the new vCPU current, then off
+      // again for leave_hypervisor_tail's gic_inject
+      ctx.local_irq_restore(false);
+      if (ctx.irqPending()) yield PT_SCHEDULE_TAIL_IRQ;
+      ctx.local_irq_save();
       last = v;
       // enter_guest: return to the guest and run it until it blocks,
       // finishes or its slice ends (inline: no generator layer between
