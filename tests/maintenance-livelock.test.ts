@@ -16,7 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { fuzz } from "../host/fuzz/index.ts";
+import { fuzz, vgicTarget, type VgicConfig } from "../host/fuzz/index.ts";
+import { Rng } from "../host/sim/rng.ts";
 import { buildSystem } from "../host/xen/system.ts";
 import { checkRun } from "../host/check/vgic.ts";
 import { LIVELOCK_MAINTENANCE_ACKS } from "../host/xen/vgic.ts";
@@ -133,7 +134,30 @@ describe("a maintenance IRQ taken in a trap's IRQ window livelocks the pCPU", ()
     }).signatures;
     const sig = "livelock:maintenance-irq@gic_interrupt";
     expect([run("new-vgic", "300")[sig]?.count, run("xen-4.8", "300")[sig]?.count]).toEqual([Number(m![1]), Number(m![2])]);
-    expect(Object.keys(run("new-vgic")).filter((s) => s.startsWith("livelock"))).toEqual([]);
+    for (const v of ["new-vgic", "xen-4.8"]) expect(Object.keys(run(v)).filter((s) => s.startsWith("livelock"))).toEqual([]);
+  });
+
+  it("--gic-latency changes no case: the same configuration draws, the latency set on top", () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const a = new Rng(seed), b = new Rng(seed);
+      const plain = vgicTarget.randomConfig(a, { variant: "xen-4.9" });
+      const slow = vgicTarget.randomConfig(b, { variant: "xen-4.9", latency: "300" });
+      expect(slow).toEqual({ ...plain, gicLatency: 300 });
+      // what is drawn next (the case's operations) is drawn from the same state
+      expect(b.next()).toBe(a.next());
+    }
+  });
+
+  it("a corpus kept with one latency is not taken by a run with another, or with none", () => {
+    const base: VgicConfig = vgicTarget.randomConfig(new Rng(1), { variant: "xen-4.9" });
+    const matches = (c: VgicConfig, params: Record<string, string>) => vgicTarget.configMatches!(c, params);
+    expect(matches({ ...base, gicLatency: 300 }, { variant: "xen-4.9", latency: "300" })).toBe(true);
+    expect(matches({ ...base, gicLatency: 300 }, { variant: "xen-4.9" })).toBe(false);
+    expect(matches({ ...base, gicLatency: 300 }, { latency: "100" })).toBe(false);
+    expect(matches(base, { latency: "300" })).toBe(false);
+    expect(matches(base, {})).toBe(true);
+    expect(matches(base, { latency: "0" })).toBe(true);
+    expect(matches(base, { variant: "new-vgic" })).toBe(false);
   });
 
   it("vgic fuzz --gic-latency: the finding file carries the latency and replays; a bad value or target is refused naming the flag", () => {

@@ -23,7 +23,8 @@
 // Duplicates: a write makes at most one instance per target. The oracle
 // stands in front of the case's observer and passes on an SGI injection as
 // a new instance only when the guest asked for one: the first injection
-// into a target during an open write naming it, or one the guest's own
+// into a target made by the trap of an open write naming it (the writer's:
+// both families inject a write's SGIs there), or one the guest's own
 // pending write made (GICD_SPENDSGIR or ISPENDR0, the observer's
 // `guestPended`). Any
 // other injection of an SGI reaches the observer as merged, so a delivery

@@ -307,8 +307,9 @@ export function fuzz(o: FuzzOptions): FuzzReport {
   }
   target.validateParams?.(params);
   // corpus entries must agree with the fixed parameters
-  const corpus = (o.corpus ? loadCorpus(target, o.corpus) : []).filter((e) =>
-    Object.entries(params).every(([k, v]) => (e.config as Record<string, unknown>)[k] === v));
+  const corpus = (o.corpus ? loadCorpus(target, o.corpus) : []).filter((e) => target.configMatches !== undefined
+    ? target.configMatches(e.config, params)
+    : Object.entries(params).every(([k, v]) => (e.config as Record<string, unknown>)[k] === v));
   const coverage = new Coverage();
   const t0 = Date.now();
   const deadline = o.seconds !== undefined ? t0 + o.seconds * 1000 : Infinity;

@@ -105,6 +105,10 @@ export interface FuzzTarget<Config = unknown, Op = unknown> {
   readonly params?: readonly string[];
   /** throw a RangeError for a parameter value the target does not know */
   validateParams?(params: Record<string, string>): void;
+  /** Whether a corpus entry's configuration is one these fixed parameters
+   *  make (default: each parameter equals the configuration's field of its
+   *  name); a parameter left out must match its default, not anything. */
+  configMatches?(config: Config, params: Record<string, string>): boolean;
   /** a random configuration; `params` fix fields of it */
   randomConfig(rng: Rng, params?: Record<string, string>): Config;
   open(config: Config, options?: SessionOptions): FuzzSession<Op>;

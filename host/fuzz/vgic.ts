@@ -849,6 +849,12 @@ export const vgicTarget: FuzzTarget<VgicConfig, VgicOp> = {
   explain(config: VgicConfig, ops: readonly VgicOp[], schedule?: Schedule, faults?: readonly string[]) {
     return explainVgicCase(config, ops, schedule, 60, faults);
   },
+  configMatches(config: VgicConfig, params: Record<string, string>) {
+    // (no --gic-latency is a latency of 0: a corpus kept with one is not
+    // this run's cases)
+    return (params.variant === undefined || config.variant === params.variant) &&
+      (config.gicLatency ?? 0) === Number(params.latency ?? 0);
+  },
   validateParams(params: Record<string, string>) {
     if (params.variant !== undefined && !variantNames().includes(params.variant)) {
       throw new RangeError(`unknown variant '${params.variant}' (known: ${variantNames().join(", ")})`);

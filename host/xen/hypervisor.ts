@@ -266,12 +266,16 @@ export class Hypervisor {
         continue;
       }
       ctx.local_irq_save();
-      yield* vgic.context_switch(ctx, v);
-      // schedule_tail: IRQs on at EL2 with the new vCPU current, then off
-      // again for leave_hypervisor_tail's gic_inject
-      ctx.local_irq_restore(false);
-      if (ctx.irqPending()) yield PT_SCHEDULE_TAIL_IRQ;
-      ctx.local_irq_save();
+      if (vgic.pcpu[ctx.id]!.current !== v) {
+        yield* vgic.context_switch(ctx, v);
+        // schedule_tail: IRQs on at EL2 with the new vCPU current, then off
+        // again for leave_hypervisor_tail's gic_inject (the same vCPU again
+        // is continue_running, no switch: IRQs were on in schedule itself,
+        // at the loop's top here)
+        ctx.local_irq_restore(false);
+        if (ctx.irqPending()) yield PT_SCHEDULE_TAIL_IRQ;
+        ctx.local_irq_save();
+      }
       last = v;
       // enter_guest: return to the guest and run it until it blocks,
       // finishes or its slice ends (inline: no generator layer between
@@ -303,15 +307,16 @@ export class Hypervisor {
           r = gen.next();
         }
         if (r.done || g.exitRequested) break;
-        // (only between guest steps: a trap in progress finishes first)
+        // (only between guest steps, or at a return's eret point, where the
+        // trap is done: a trap in progress finishes first)
         if (pc.inGuest && ((ctx.clock >= sliceEnd && pc.runq.length > 1 && this.runnable(ctx.id, v) !== v && this.runnable(ctx.id, v) !== null) ||
           this.migrationsPending[ctx.id]! > 0)) {
           // time slice over, or a vCPU of this pCPU is to migrate (the
           // schedule softirq's IPI): Xen's scheduler timer is an IRQ exception, so
           // enter_hypervisor_head (gic_clear_lrs) runs with IRQs masked, as
           // on every IRQ entry; only the synchronous traps (guest_sync)
-          // unmask before it. pcpu_main's next context switch keeps them
-          // masked until the new vCPU's return path.
+          // unmask before it. They are on again at the loop's top, where
+          // leave_hypervisor_tail enables them before the schedule softirq.
           vgic.guestMode(ctx, false);
           ctx.cost("el2Entry");
           ctx.local_irq_save();
