@@ -301,6 +301,15 @@ class CaseObserver implements VgicObserver {
   enteringGuest(pcpu: number): void { this.switches?.enteringGuest(pcpu); }
 }
 
+/** The context-switch checker's coverage hook, a closure over the coverage
+ *  alone. One made in runVgicCase shares that call's context, which holds
+ *  the case's system: with it every case's system survived young
+ *  collections and was promoted (about 37 KB a case, 97 MB in a 3000-case
+ *  xen-4.9 campaign; tests/gc-retention.test.ts). */
+function coverageHook(cov: Coverage): (feature: number) => void {
+  return (f) => cov.hit(f);
+}
+
 function bump(m: Map<number, number>, k: number): void { m.set(k, (m.get(k) ?? 0) + 1); }
 
 /** Build the system for a case, run it to quiescence and judge it. */
@@ -346,7 +355,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   plantDesignFaults(s.vgic, s.gic, o.faults ?? []);
   const switches = original !== null ? new SwitchChecker(original, s.gic) : null;
   const cov = o.coverage;
-  if (cov && switches !== null) switches.hit = (f) => cov.hit(f);
+  if (cov && switches !== null) switches.hit = coverageHook(cov);
   const cleared = new Map<number, number>();
   const observer = new CaseObserver(acks, softPended, delivered, droppedBy, switches, cleared);
   s.vgic.observer = observer;
