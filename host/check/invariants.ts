@@ -350,7 +350,7 @@ export class HwChecker {
   }
 
   private words(): Uint32Array {
-    if (this.mem.buffer.byteLength === 0) this.mem = this.gic.memoryWords();
+    if (this.mem.length === 0) this.mem = this.gic.memoryWords(); // (detached: the memory grew)
     return this.mem;
   }
 

@@ -322,8 +322,11 @@ export class Gic {
     this.u8 = new Uint8Array(buf);
     this.f64 = new Float64Array(buf);
   }
+  /** The views, retaken if the memory grew: growing detaches the old
+   *  buffer, and a view of a detached buffer has length 0 (a length load,
+   *  where buffer.byteLength is two getter calls on every access). */
   private mem(): Uint32Array {
-    if (this.u32.buffer.byteLength === 0) this.views();
+    if (this.u32.length === 0) this.views();
     return this.u32;
   }
   private word(addr: number): number { return this.mem()[addr >>> 2]!; }
