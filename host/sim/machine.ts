@@ -155,6 +155,14 @@ export class Thread {
     this.hypCycles += c;
   }
 
+  /** @internal cost() of cycles the hot paths read from the cycle table
+   *  themselves (`machine.cycles.lockAcquire`: a property load, where
+   *  cost()'s load by name is a lookup when the call is not inlined). */
+  chargeHyp(c: number): void {
+    this.clock += c;
+    this.hypCycles += c;
+  }
+
   /** Time accounting: cycles per category (hyp, guest, idle, spin:<class>...). */
   time(): Record<string, number> {
     const out: Record<string, number> = { hyp: this.hypCycles };
@@ -1046,7 +1054,7 @@ export class Machine implements SchedState {
     if (saved < 0 && this.trace !== null && base !== null) this.trace.add(t.clock, t.index, "fn-end", base.name);
     if (saved >= 0) {
       t.irqMasked = saved === 1; // FRAME_SPIN: a spin with IRQs enabled
-      t.cost("el2Return");
+      t.chargeHyp(this.cycles.el2Return);
       if (this.trace !== null) this.trace.add(t.clock, t.index, "irq-exit", "IRQ");
       if (saved === FRAME_SPIN) {
         // back to the interrupted spin, unless the lock was handed over meanwhile
@@ -1311,14 +1319,14 @@ export class Machine implements SchedState {
       l.held = acq;
       if (acq !== null) t.held.push(acq);
       t.heldLocks.push(l);
-      t.cost("lockAcquire");
+      t.chargeHyp(this.cycles.lockAcquire);
       l.stats.acquisitions++;
       if (tr !== null) tr.add(t.clock, t.index, "lock", l.name, 0, 0, `${fnName(t)} takes ${l.name}`);
       if (this.memory !== null) this.memory.lockAcquired(t.cpu);
       return true;
     }
     if (trylock) {
-      t.cost("spinIteration");
+      t.chargeHyp(this.cycles.spinIteration);
       if (tr !== null) tr.add(t.clock, t.index, "trylock-fail", l.name, 0, 0, `${fnName(t)} trylock ${l.name} fails (held by ${holder.name})`);
       return false;
     }
@@ -1367,7 +1375,7 @@ export class Machine implements SchedState {
       const j = t.held.lastIndexOf(l.held);
       if (j >= 0) removeAt(t.held, j);
     }
-    t.cost("lockRelease");
+    t.chargeHyp(this.cycles.lockRelease);
     const r = t.clock;
     l.releasedAt = r;
     const tr = this.trace;
@@ -1409,7 +1417,7 @@ export class Machine implements SchedState {
 
   /** `w` now holds `l` (its lockdep record `acq`). */
   private handOver(w: Thread, l: SpinLock, acq: RawAcquisition | null): void {
-    w.cost("lockAcquire");
+    w.chargeHyp(this.cycles.lockAcquire);
     l.stats.acquisitions++;
     l.holder = w;
     l.held = acq;

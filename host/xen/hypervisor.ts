@@ -123,7 +123,7 @@ export class Hypervisor {
    *  enter_hypervisor_head's own code, not one more generator per trap. */
   private trapEntry(ctx: PCpu): Co {
     this.vgic.guestMode(ctx, false);
-    ctx.cost("el2Entry");
+    ctx.chargeHyp(this.machine.cycles.el2Entry);
     if (this.irqWindow && !ctx.passes(PT_TRAP_IRQ_WINDOW)) return this.irqWindowThenHead(ctx);
     return this.vgic.enter_hypervisor_head(ctx);
   }
@@ -155,7 +155,7 @@ export class Hypervisor {
     if (r.outcome === "abort") vgic.stats.mmioDataAborts++;
     else if (r.outcome === "crash") vgic.stats.domainCrashes++;
     yield* vgic.leave_hypervisor_tail(ctx);
-    ctx.cost("el2Return");
+    ctx.chargeHyp(this.machine.cycles.el2Return);
     vgic.guestMode(ctx, true);
     if (ctx.irqPending()) yield PT_ERET_IRQ;
     return r.value;
@@ -177,7 +177,7 @@ export class Hypervisor {
       // resumed by the pCPU loop (possibly on another pCPU) once unblocked
     } else {
       yield* vgic.leave_hypervisor_tail(g.ctx);
-      g.ctx.cost("el2Return");
+      g.ctx.chargeHyp(this.machine.cycles.el2Return);
       vgic.guestMode(g.ctx, true);
       if (g.ctx.irqPending()) yield PT_ERET_IRQ;
     }
@@ -283,7 +283,7 @@ export class Hypervisor {
       const pc = vgic.pcpu[ctx.id]!;
       const g = this.guests[v.vcpu_id]!;
       yield* vgic.leave_hypervisor_tail(ctx);
-      ctx.cost("el2Return");
+      ctx.chargeHyp(this.machine.cycles.el2Return);
       vgic.guestMode(ctx, true);
       ctx.local_irq_restore(false);
       g.ctx = ctx;
@@ -318,7 +318,7 @@ export class Hypervisor {
           // unmask before it. They are on again at the loop's top, where
           // leave_hypervisor_tail enables them before the schedule softirq.
           vgic.guestMode(ctx, false);
-          ctx.cost("el2Entry");
+          ctx.chargeHyp(this.machine.cycles.el2Entry);
           ctx.local_irq_save();
           yield* vgic.enter_hypervisor_head(ctx);
           break;
