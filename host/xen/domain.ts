@@ -4,7 +4,7 @@
 // GICH state of a vCPU that is not running.
 
 import type { Machine } from "../sim/machine.ts";
-import { SpinLock } from "../sim/lock.ts";
+import { SpinLock, lockName } from "../sim/lock.ts";
 import type { VirtTimer } from "./vtimer.ts";
 import { IrqList, NR_INTERRUPT_PER_RANK, PendingIrq, VgicIrqRank, type IrqDesc } from "./pending.ts";
 
@@ -29,6 +29,15 @@ export interface SavedGich {
 // descriptor), and a reader that walks them all (`private_irqs`, `spis`)
 // makes the rest first, so every reader sees the same objects as before.
 
+// The names of a domain's locks (and its ranks'), by number (lockName).
+const VGIC_LOCK_NAME = (d: number, v: number) => `d${d}v${v}.vgic`;
+const RANK0_NAME = (d: number, v: number) => `d${d}v${v}.rank0`;
+const RANK_NAME = (d: number, r: number) => `d${d}.rank${r}`;
+const DESC_LOCK_NAME = (irq: number) => `irq_desc[${irq}].lock`;
+
+/** The name of the lock of a routed interrupt's irq_desc. */
+export function descLockName(irq: number): string { return lockName(DESC_LOCK_NAME, irq); }
+
 export class Vcpu {
   /** the pCPU this vCPU runs on (Xen's v->processor) */
   processor: number;
@@ -50,7 +59,7 @@ export class Vcpu {
 
   constructor(private readonly machine: Machine, readonly domain: Domain, readonly vcpu_id: number, processor: number) {
     this.processor = processor;
-    this.lock = new SpinLock(machine, LOCK_CLASS_VGIC, `d${domain.domain_id}v${vcpu_id}.vgic`);
+    this.lock = new SpinLock(machine, LOCK_CLASS_VGIC, lockName(VGIC_LOCK_NAME, domain.domain_id, vcpu_id));
     this.inflight_irqs = new IrqList(this, "inflight");
     this.lr_pending = new IrqList(this, "lr_queue");
   }
@@ -73,7 +82,7 @@ export class Vcpu {
   /** the rank of interrupts 0-31, this vCPU's own */
   get private_rank(): VgicIrqRank {
     if (this.rank0 === null) {
-      const name = `d${this.domain.domain_id}v${this.vcpu_id}.rank0`;
+      const name = lockName(RANK0_NAME, this.domain.domain_id, this.vcpu_id);
       this.rank0 = new VgicIrqRank(0, new SpinLock(this.machine, LOCK_CLASS_RANK, name), this.vcpu_id, name, this.machine.memory);
     }
     return this.rank0;
@@ -149,7 +158,7 @@ export class Domain {
     if (!((i >>> 0) === i && i < this.ranks.length)) return undefined as unknown as VgicIrqRank;
     let rank = this.ranks[i];
     if (rank === undefined) {
-      const r = i + 1, name = `d${this.domain_id}.rank${r}`;
+      const r = i + 1, name = lockName(RANK_NAME, this.domain_id, r);
       rank = this.ranks[i] = new VgicIrqRank(r, new SpinLock(this.machine, LOCK_CLASS_RANK, name), 0, name, this.machine.memory);
     }
     return rank;

@@ -16,7 +16,7 @@ import {
   DONE_FALSE, SpinLock, spin_lock, spin_lock_irqsave, spin_unlock, spin_unlock_irqrestore,
 } from "../sim/lock.ts";
 import { GICC, GICD, GICH, LrState, encodeLr, decodeLr, sgir } from "../hw/regs.ts";
-import { Domain, LOCK_CLASS_DESC, LOCK_CLASS_GIC, type Vcpu } from "./domain.ts";
+import { Domain, LOCK_CLASS_DESC, LOCK_CLASS_GIC, descLockName, type Vcpu } from "./domain.ts";
 import { TIMER_HYP_PPI, VTIMER_PPI, stop_timer, vcpu_vtimer_init, type VirtTimer } from "./vtimer.ts";
 import {
   GIC_INVALID_LR, GIC_IRQ_GUEST_ACTIVE, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING,
@@ -264,7 +264,7 @@ export class Vgic implements VgicDesign {
     if (irq < 32 || irq >= this.d.nr_irqs) throw new RangeError(`only SPIs 32-${this.d.nr_irqs - 1} can be routed, not ${irq}`);
     const desc: IrqDesc = {
       irq, edge: false,
-      lock: new SpinLock(this.machine, LOCK_CLASS_DESC, `irq_desc[${irq}].lock`),
+      lock: new SpinLock(this.machine, LOCK_CLASS_DESC, descLockName(irq)),
     };
     this.descs.set(irq, desc);
     this.d.spi_to_pending(irq).desc = desc;

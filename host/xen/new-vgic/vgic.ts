@@ -26,7 +26,7 @@ import {
 } from "../../sim/lock.ts";
 import type { Gic } from "../../hw/gic.ts";
 import { GICC, GICD, GICH, LrState, decodeLr, encodeLr } from "../../hw/regs.ts";
-import { Domain, LOCK_CLASS_DESC, LOCK_CLASS_GIC, type Vcpu } from "../domain.ts";
+import { Domain, LOCK_CLASS_DESC, LOCK_CLASS_GIC, descLockName, type Vcpu } from "../domain.ts";
 import type { IrqDesc } from "../pending.ts";
 import { emptyStats, placementOf, type DesignNames, type VgicDesign } from "../design.ts";
 import type { MmioResult } from "../vgic-v2.ts";
@@ -127,7 +127,7 @@ export class NewVgic implements VgicDesign {
    *  physical SPI of the same ID (hw, hwintid; write-once). */
   route_irq_to_guest(irq: number): IrqDesc {
     if (irq < 32 || irq >= this.d.nr_irqs) throw new RangeError(`only SPIs 32-${this.d.nr_irqs - 1} can be routed, not ${irq}`);
-    const desc: IrqDesc = { irq, edge: false, lock: new SpinLock(this.machine, LOCK_CLASS_DESC, `irq_desc[${irq}].lock`) };
+    const desc: IrqDesc = { irq, edge: false, lock: new SpinLock(this.machine, LOCK_CLASS_DESC, descLockName(irq)) };
     this.descs.set(irq, desc);
     const v = this.vgic_get_irq(null, irq);
     v.hw = true;
