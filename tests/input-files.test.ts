@@ -232,7 +232,7 @@ describe("counterexample files: no field the format does not define", () => {
     const e = err({ ...good(), sceanrio: "rank-abba" });
     expect(e).toBeInstanceOf(ReplayFileError);
     expect(e.message).toBe(`c.json: field 'sceanrio': expected no field "sceanrio": a counterexample has the fields $schema, format, version, vgicLab, ` +
-      `scenario, variant, schedule, preemptions, steps, findings, traceHash, memory, lockBarrier, got "rank-abba"`);
+      `scenario, variant, schedule, preemptions, steps, findings, traceHash, memory, lockBarrier, gicLatency, got "rank-abba"`);
     const f = good();
     f.findings[1].kindd = "x";
     expect(err(f).message).toBe(`c.json: field 'findings[1].kindd': expected no field "kindd": a finding has the fields kind, message, path, where, got "x"`);
@@ -242,8 +242,13 @@ describe("counterexample files: no field the format does not define", () => {
   it("every field vgic-lab writes is read, and $schema", () => {
     const f = good();
     f.findings[0] = { ...f.findings[0], path: "p", where: "w" };
-    const all = { ...f, $schema: "x", vgicLab: "0.1.0", memory: "weak", lockBarrier: "acq-rel" };
+    const all = { ...f, $schema: "x", vgicLab: "0.1.0", memory: "weak", lockBarrier: "acq-rel", gicLatency: 300 };
     expect(parseReplayFile(JSON.stringify(all), "c.json").lockBarrier).toBe("acq-rel");
+    expect(parseReplayFile(JSON.stringify(all), "c.json").gicLatency).toBe(300);
+    // a latency is cycles, at least 1 (none: no field)
+    for (const bad of [0, -1, 2.5, "300", 2_000_000]) {
+      expect(() => parseReplayFile(JSON.stringify({ ...f, gicLatency: bad }), "c.json")).toThrow(/^c\.json: field 'gicLatency': expected cycles, an integer from 1 to 1000000, or no field \(none\), got /);
+    }
   });
 });
 

@@ -25,6 +25,8 @@ import { gic_cpu_init, gic_dist_init, gic_set_affinity, gic_set_type, gic_unmask
 import { GICD } from "../host/hw/regs.ts";
 import { runWorkload } from "../host/workload/runner.ts";
 import { workload } from "./workload-helpers.ts";
+import { explore } from "../host/explore/engine.ts";
+import { scenarioNamed } from "../host/xen/scenarios.ts";
 
 // six edge SPIs for vCPU0's four list registers: two wait on lr_pending, so
 // every return to the guest sets UIE
@@ -176,6 +178,45 @@ describe("a maintenance IRQ taken in a trap's IRQ window livelocks the pCPU", ()
     for (const [args, msg] of [
       [["--target", "vgic", "--gic-latency", "-1", "--cases", "1"], /--gic-latency: expected an integer from 0 to 1000000, got '-1'/],
       [["--target", "hw", "--gic-latency", "10", "--cases", "1"], /--gic-latency: target 'hw' has no GIC latency/],
+    ] as const) {
+      const bad = cli(...args);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(msg);
+    }
+  });
+
+  it("is found by the explorer given a GIC latency (explore --gic-latency), and replays; not without, nor with --matrix", () => {
+    // lr-pending-migrate: vCPU1's two list registers are full and a third
+    // interrupt waits on lr_pending, so its returns set UIE; a guest EOI then
+    // a trap within the latency livelock the pCPU
+    const readme = readFileSync("README.md", "utf8").replace(/\s+/g, " ");
+    const m = /`vgic explore lr-pending-migrate --variant xen-4\.9 --gic-latency 300` finds the livelock after (\d+) schedules/.exec(readme);
+    expect(m, "the README quotes the search").not.toBeNull();
+    const scenario = scenarioNamed("lr-pending-migrate");
+    const slow = explore({ scenario, variant: "xen-4.9", gicLatency: 300 });
+    expect(slow.gicLatency).toBe(300);
+    expect(slow.counterexample?.findings.map((f) => f.kind)).toContain("livelock");
+    expect(slow.schedules).toBe(Number(m![1]));
+    const none = explore({ scenario, variant: "xen-4.9", budget: 1000 });
+    expect(none.gicLatency).toBeUndefined();
+    expect(none.counterexample).toBeUndefined();
+
+    const cli = (...args: string[]) => spawnSync(process.execPath, ["build/vgic.mjs", "explore", ...args], { encoding: "utf8" });
+    const out = mkdtempSync(join(tmpdir(), "vgic-explore-latency-"));
+    const r = cli("lr-pending-migrate", "--variant", "xen-4.9", "--gic-latency", "300", "--budget", "1000", "--out", out);
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^== lr-pending-migrate under xen-4\.9 \(dfs, bound 1, GIC latency 300 cycles\)/);
+    const file = join(out, "lr-pending-migrate.xen-4.9.latency-300.json");
+    const saved = JSON.parse(readFileSync(file, "utf8")) as { gicLatency?: number; findings: Array<{ kind: string }> };
+    expect(saved.gicLatency).toBe(300);
+    expect(saved.findings.map((f) => f.kind)).toContain("livelock");
+    const replayed = cli("--replay", file);
+    expect(replayed.status, replayed.stderr).toBe(1);
+    expect(replayed.stdout).toMatch(/reproduced: same finding kinds/);
+    for (const [args, msg] of [
+      [["--matrix", "--gic-latency", "300"], /--gic-latency: one SCENARIO only, not with --matrix or all/],
+      [["lr-pending-migrate", "--gic-latency", "x"], /--gic-latency: expected an integer from 0 to 1000000, got 'x'/],
+      [["--replay", file, "--gic-latency", "300"], /--gic-latency: not with --replay/],
     ] as const) {
       const bad = cli(...args);
       expect(bad.status).toBe(2);

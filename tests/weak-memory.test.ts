@@ -21,7 +21,7 @@ import { Machine, type PCpu } from "../host/sim/machine.ts";
 import { Cell, type MemoryModel } from "../host/sim/memory.ts";
 import { defaultProfile } from "../host/sim/profile.ts";
 import { Sched, exploreDfs, type Scheduler } from "../host/sim/sched.ts";
-import { explore, withMemory } from "../host/explore/engine.ts";
+import { explore, withBuildOptions } from "../host/explore/engine.ts";
 import { timeline } from "../host/explore/timeline.ts";
 import { parseReplayFile, replayCounterexample, toReplayFile } from "../host/explore/replay.ts";
 import { scenarioNamed } from "../host/xen/scenarios.ts";
@@ -260,7 +260,7 @@ describe("affinity-barrier: the thread's list_del_init versus irq_set_affinity",
 
   it("a weak-memory counterexample steps through its timeline (the web page's view) without reading as a pCPU", () => {
     const c = explore({ scenario, variant: "xen-4.9-no-wmb", memory: "weak", lockBarrier: "acq-rel", budget: 2000 }).counterexample!;
-    const tl = timeline(withMemory(scenario, { memory: "weak", lockBarrier: "acq-rel" }), "xen-4.9-no-wmb", c.schedule);
+    const tl = timeline(withBuildOptions(scenario, { memory: "weak", lockBarrier: "acq-rel" }), "xen-4.9-no-wmb", c.schedule);
     expect(tl.traceHash).toBe(c.traceHash);
     expect(tl.steps.map((l) => l.text).join("\n")).toMatch(/reads IRQ40\.inflight = d1v0/);
     // the last snapshot is the state after the run: IRQ 40 QUEUED on no list

@@ -25,6 +25,7 @@ import { ReplayFileError, replayCounterexample, validateReplayFile, replayVerdic
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
 import { buildFingerprint } from "../fuzz/campaign.ts";
 import { weakStatelessNote } from "../sim/memory.ts";
+import { GIC_LATENCY_MAX } from "../hw/gic.ts";
 import { EXPLORE_FORMAT, EXPLORE_MATRIX_FORMAT, EXPLORE_REPLAY_FORMAT, ExploreMatrixOutput, ExploreOutput, ExploreReplayOutput } from "./output.ts";
 
 export const EXPLORE_SPEC: CommandSpec = {
@@ -38,6 +39,7 @@ A counterexample is minimised, printed as a story, saved as a replay file under 
     variant: { type: "string", arg: "NAME,...|all", help: "vGIC design(s) to explore, comma-separated (all)" },
     memory: { type: "string", arg: "sc|weak", help: "memory model: sc (every store visible at once) or weak (per-pCPU\nstore buffers; the search also chooses when stores become visible) (sc)" },
     "lock-barrier": { type: "string", arg: "smp_mb|acq-rel", help: "weak memory: spinlocks carry smp_mb as Xen's on arm, or only\nacquire/release ordering (smp_mb)" },
+    "gic-latency": { type: "string", arg: "N", help: "one scenario: cycles from a GIC line change to the pCPUs seeing it (0);\nwith one, a maintenance IRQ can reach a trap's IRQ window and livelock" },
     ...VARIANTS_OPTION,
     scenarios: { type: "string", arg: "FILE", help: "load more scenarios from an ES module exporting `scenarios`" },
     strategy: { type: "string", arg: "S", help: "dfs (exhaustive within --bound preemptions), pct, random (dfs)" },
@@ -110,7 +112,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   if (replayPath !== undefined) {
     if (positionals.length > 0) throw new UsageError("--replay: no SCENARIO expected");
     // the file says what to run: a search option would be ignored
-    for (const k of ["strategy", "budget", "bound", "seed", "depth", "variant", "matrix", "memory", "lock-barrier", "fail-on",
+    for (const k of ["strategy", "budget", "bound", "seed", "depth", "variant", "matrix", "memory", "lock-barrier", "gic-latency", "fail-on",
       "workers", "out", "baseline", "baseline-variant", "markdown", "merge", "shard"]) {
       if (values[k] !== undefined) throw new UsageError(`--${k}: not with --replay (the file gives the scenario, design and schedule)`);
     }
@@ -148,6 +150,9 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   const { strategy, ...search } = searchSettings(values);
   const mo: MatrixOptions = { strategy, failOn: failOnOf(stringOption(values, "fail-on")), ...search };
   Object.assign(mo, memoryOptions(stringOption(values, "memory"), stringOption(values, "lock-barrier")));
+  // (one scenario at a time: the matrix, its baselines and shards compare
+  // cells without a latency)
+  const gicLatency = intOption(values, "gic-latency", 0, GIC_LATENCY_MAX) ?? 0;
   const workers = intOption(values, "workers", 1, 64) ?? 1;
   const variantArg = stringOption(values, "variant") ?? "all";
   const variants = variantArg === "all" ? allVariants().map((v) => v.name) : variantList(variantArg);
@@ -155,7 +160,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   const mergeDir = stringOption(values, "merge");
   if (mergeDir !== undefined) {
     if (positionals.length > 0 || values.matrix) throw new UsageError("--merge: no SCENARIO and no --matrix expected: the shards name their cells");
-    for (const k of ["strategy", "budget", "seed", "bound", "depth", "variant", "memory", "lock-barrier", "fail-on", "workers",
+    for (const k of ["strategy", "budget", "seed", "bound", "depth", "variant", "memory", "lock-barrier", "gic-latency", "fail-on", "workers",
       "baseline", "baseline-variant", "shard", "out", "trace"]) {
       if (values[k] !== undefined) throw new UsageError(`--merge: --${k} not expected: the shards' documents say what the campaign ran`);
     }
@@ -178,6 +183,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   }
 
   const isMatrix = values.matrix === true || positionals[0] === "all";
+  if (gicLatency > 0 && isMatrix) throw new UsageError("--gic-latency: one SCENARIO only, not with --matrix or all");
   const baseVariant = stringOption(values, "baseline-variant");
   const baselinePath = stringOption(values, "baseline");
   if (!isMatrix && (baselinePath !== undefined || baseVariant !== undefined)) {
@@ -271,7 +277,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   for (const [k, variant] of variants.entries()) {
     if (variants.length > 1) progress.note(`${scenario.name}: variant ${k + 1} of ${variants.length} (${variant})`);
     const eo: ExploreOptions = {
-      scenario, variant, ...mo,
+      scenario, variant, ...mo, ...(gicLatency > 0 ? { gicLatency } : {}),
       onProgress: (n) => progress.update(n, null, "schedules", `${scenario.name} under ${variant}`),
     };
     const r = explore(eo);
@@ -282,8 +288,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     if (c !== undefined) {
       found = true;
       ensureDir(dir, "--out");
-      file = join(dir, `${scenario.name}.${variant}${mo.memory === "weak" ? `.weak-${mo.lockBarrier}` : ""}.json`);
-      writeFileAtomic(file, JSON.stringify(toReplayFile(c, mo), null, 2) + "\n");
+      file = join(dir, `${scenario.name}.${variant}${mo.memory === "weak" ? `.weak-${mo.lockBarrier}` : ""}${gicLatency > 0 ? `.latency-${gicLatency}` : ""}.json`);
+      writeFileAtomic(file, JSON.stringify(toReplayFile(c, { ...mo, gicLatency }), null, 2) + "\n");
       if (tracePath !== undefined) {
         traceFile = traceFileOf(variant);
         writeFileAtomic(traceFile, c.chromeJson);
@@ -291,7 +297,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     }
     if (values.json) { results.push({ ...slim(r), file, traceFile }); continue; }
     const rate = `${r.schedulesPerSecond.toFixed(0)} schedules/s`;
-    const how = (r.strategy === "dfs" ? `dfs, bound ${r.bound}` : r.strategy) + (r.memory === "weak" ? `, weak memory, locks ${r.lockBarrier}` : "");
+    const how = (r.strategy === "dfs" ? `dfs, bound ${r.bound}` : r.strategy) + (r.memory === "weak" ? `, weak memory, locks ${r.lockBarrier}` : "") +
+      (r.gicLatency !== undefined ? `, GIC latency ${r.gicLatency} cycles` : "");
     out(`== ${scenario.name} under ${variant} (${how})`);
     if (r.weakStateless === true) out(weakStatelessNote([variant], "search"));
     if (c === undefined) {

@@ -22,7 +22,7 @@ import type { RunResult } from "../sim/machine.ts";
 import type { TraceKind } from "../sim/trace.ts";
 import { Sched, ReplayError, scheduleToString, type Scheduler, type SchedState } from "../sim/sched.ts";
 import type { Finding, FindingKind } from "../check/vgic.ts";
-import type { Scenario, ScenarioRun } from "../xen/scenarios.ts";
+import type { Scenario, ScenarioOptions, ScenarioRun } from "../xen/scenarios.ts";
 import { isOldVgic } from "../xen/design.ts";
 import type { LockBarrier, MemoryOptions } from "../sim/memory.ts";
 
@@ -35,7 +35,7 @@ export const ALL_KINDS: readonly FindingKind[] = [
 /** By default every finding but a lock-order inversion (a hazard, not a failure). */
 export const DEFAULT_FAIL_ON: readonly FindingKind[] = ALL_KINDS.filter((k) => k !== "lock-inversion");
 
-export interface ExploreOptions extends MemoryOptions {
+export interface ExploreOptions extends BuildOptions {
   scenario: Scenario;
   variant: string;
   strategy?: Strategy;
@@ -103,24 +103,40 @@ export interface ExploreResult {
    *  buffers (the new vGIC: only its GICD writes are buffered) */
   weakStateless?: true;
   lockBarrier?: LockBarrier;
+  /** cycles of GIC latency the scenario ran with (absent: none) */
+  gicLatency?: number;
   counterexample?: Counterexample;
 }
 
-/** The scenario built with these memory options (itself under sc): the
- *  search, minimisation and replay then need to know nothing of them. */
-export function withMemory(s: Scenario, m: MemoryOptions): Scenario {
-  if ((m.memory ?? "sc") === "sc") return s;
-  const mo: MemoryOptions = { memory: m.memory!, ...(m.lockBarrier !== undefined ? { lockBarrier: m.lockBarrier } : {}) };
+/** What a scenario's system is built with besides its design and
+ *  scheduler: the memory model, and the GIC's latency. */
+export interface BuildOptions extends MemoryOptions {
+  gicLatency?: number;
+}
+
+/** The scenario built with these options (itself under sc, no latency):
+ *  the search, minimisation and replay then need to know nothing of them. */
+export function withBuildOptions(s: Scenario, m: BuildOptions): Scenario {
+  const weak = (m.memory ?? "sc") !== "sc";
+  const latency = m.gicLatency ?? 0;
+  if (!weak && latency === 0) return s;
+  const mo: ScenarioOptions = {
+    ...(weak ? { memory: m.memory!, ...(m.lockBarrier !== undefined ? { lockBarrier: m.lockBarrier } : {}) } : {}),
+    ...(latency > 0 ? { gicLatency: latency } : {}),
+  };
   return {
     ...s,
     build: (variant, sched, o = {}) => {
       const run = s.build(variant, sched, { ...o, ...mo });
       // a scenario that builds its system itself must pass the options on:
-      // a run that says "weak" and is not would be a false verdict
+      // a run that says "weak" or a latency and is not would be a false verdict
       const mem = run.sys.machine.memory;
-      if (mem === null || mem.lockBarrier !== (mo.lockBarrier ?? "smp_mb")) {
+      if (weak && (mem === null || mem.lockBarrier !== (mo.lockBarrier ?? "smp_mb"))) {
         throw new Error(`scenario '${s.name}': its system ignores the memory options (memory ${mo.memory}, lock barrier ${mo.lockBarrier ?? "smp_mb"}): ` +
           "pass the build's options on to scenarioSystem or buildSystem");
+      }
+      if (run.sys.gic.config.propagationDelay !== latency) {
+        throw new Error(`scenario '${s.name}': its system ignores the GIC latency (${latency} cycles): pass the build's options on to scenarioSystem or buildSystem`);
       }
       return run;
     },
@@ -526,7 +542,7 @@ export function explore(opts: ExploreOptions): ExploreResult {
   const strategy = opts.strategy ?? "dfs";
   const weak = opts.memory === "weak";
   const o = {
-    scenario: withMemory(opts.scenario, opts), variant: opts.variant,
+    scenario: withBuildOptions(opts.scenario, opts), variant: opts.variant,
     budget: opts.budget ?? (strategy === "dfs" ? 20000 : 2000),
     seed: opts.seed ?? 1, bound: opts.bound ?? 2, depth: opts.depth ?? 3,
     failOn: opts.failOn ?? DEFAULT_FAIL_ON, maxSteps: opts.maxSteps ?? MAX_STEPS, onProgress: opts.onProgress,
@@ -548,6 +564,7 @@ export function explore(opts: ExploreOptions): ExploreResult {
     if (!isOldVgic(probe.sys.vgic)) res.weakStateless = true;
     probe.sys.gic.release();
   }
+  if ((opts.gicLatency ?? 0) > 0) res.gicLatency = opts.gicLatency!;
   if (s.bound !== undefined) res.bound = s.bound;
   if (s.hit !== undefined) {
     res.msToFirst = s.msToFirst!;

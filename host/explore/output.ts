@@ -23,6 +23,7 @@ const CellJson = z.looseObject({
   schedules: z.number().int().describe("schedules run"), exhausted: z.boolean().describe("dfs: every schedule within the bound was run"),
   bound: z.number().int().optional(), elapsedMs: z.number(), schedulesPerSecond: z.number(),
   weakStateless: z.literal(true).optional().describe(WEAK_STATELESS_DESCRIPTION),
+  gicLatency: z.number().int().optional().describe("cycles from a GIC line change to the pCPUs seeing it, when the run had a latency (--gic-latency)"),
   unjudged: z.number().int().optional().describe("schedules that ended in a deadlock or an exception --fail-on leaves out: passed without their state being judged"),
   msToFirst: z.number().optional().describe("time to the first counterexample"),
   counterexample: z.looseObject({

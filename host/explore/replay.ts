@@ -7,8 +7,9 @@ import { noSuchField, parseJsonFrom, printable, strayField } from "../io/text.ts
 import { checkedReplay } from "../io/schedule.ts";
 import type { Scenario } from "../xen/scenarios.ts";
 import { variantNamed } from "../xen/variants.ts";
-import { ALL_KINDS, DEFAULT_FAIL_ON, MAX_STEPS, explain, runOnce, withMemory, type Counterexample } from "./engine.ts";
-import { LOCK_BARRIERS, type LockBarrier, type MemoryOptions } from "../sim/memory.ts";
+import { ALL_KINDS, DEFAULT_FAIL_ON, MAX_STEPS, explain, runOnce, withBuildOptions, type BuildOptions, type Counterexample } from "./engine.ts";
+import { LOCK_BARRIERS, type LockBarrier } from "../sim/memory.ts";
+import { GIC_LATENCY_MAX } from "../hw/gic.ts";
 
 import { VERSION } from "../version.ts";
 import type { ReplayVerdict } from "./search.ts";
@@ -30,16 +31,19 @@ export interface ReplayFile {
   /** weak memory (absent: sequentially consistent) */
   memory?: "weak";
   lockBarrier?: LockBarrier;
+  /** cycles of GIC latency the run had (absent: none) */
+  gicLatency?: number;
 }
 
 export class ReplayFileError extends Error {
   override name = "ReplayFileError";
 }
 
-export function toReplayFile(c: Counterexample, m: MemoryOptions = {}): ReplayFile {
+export function toReplayFile(c: Counterexample, m: BuildOptions = {}): ReplayFile {
   const weak = m.memory === "weak" ? { memory: "weak" as const, lockBarrier: m.lockBarrier ?? "smp_mb" } : {};
   return {
     ...weak,
+    ...((m.gicLatency ?? 0) > 0 ? { gicLatency: m.gicLatency! } : {}),
     format: FORMAT, version: 1, vgicLab: VERSION, scenario: c.scenario, variant: c.variant, schedule: c.schedule,
     preemptions: c.preemptions, steps: c.steps,
     // path and where make the finding's signature (vgic explore --baseline DIR)
@@ -54,7 +58,7 @@ export function toReplayFile(c: Counterexample, m: MemoryOptions = {}): ReplayFi
  *  versions wrote no vgicLab, memory or lockBarrier) and `$schema`, which an
  *  editor's JSON support adds. Anything else is refused. */
 export const REPLAY_FILE_FIELDS = ["$schema", "format", "version", "vgicLab", "scenario", "variant", "schedule", "preemptions", "steps",
-  "findings", "traceHash", "memory", "lockBarrier"] as const;
+  "findings", "traceHash", "memory", "lockBarrier", "gicLatency"] as const;
 // the list names every field of ReplayFile (a field added there must be added here)
 const everyField: Exclude<keyof ReplayFile, (typeof REPLAY_FILE_FIELDS)[number]> extends never ? true : never = true;
 void everyField;
@@ -115,6 +119,9 @@ export function validateReplayFile(j: unknown, where: string): ReplayFile {
   if (o.lockBarrier !== undefined && (o.memory !== "weak" || !LOCK_BARRIERS.includes(o.lockBarrier as LockBarrier))) {
     throw bad("lockBarrier", `one of ${LOCK_BARRIERS.join(", ")} with "memory": "weak"`, o.lockBarrier);
   }
+  if (o.gicLatency !== undefined && !(Number.isInteger(o.gicLatency) && (o.gicLatency as number) >= 1 && (o.gicLatency as number) <= GIC_LATENCY_MAX)) {
+    throw bad("gicLatency", `cycles, an integer from 1 to ${GIC_LATENCY_MAX}, or no field (none)`, o.gicLatency);
+  }
   try {
     variantNamed(o.variant as string);
   } catch (e) {
@@ -147,7 +154,7 @@ const kindSet = (f: readonly Finding[]) => [...new Set(f.map((x) => x.kind))].so
 /** Re-run the saved schedule exactly and compare finding kinds and trace hash. */
 export function replayCounterexample(file: ReplayFile, scenario: Scenario): ReplayOutcome {
   const replay = checkedReplay(scheduleFromString(file.schedule, MAX_STEPS));
-  const { run, r, findings } = runOnce(withMemory(scenario, file), file.variant, replay.scheduler, true);
+  const { run, r, findings } = runOnce(withBuildOptions(scenario, file), file.variant, replay.scheduler, true);
   const misfit = replay.misfit(r.schedule.picks.length, r.reason === "done" || r.reason === "deadlock");
   // Not judged: a file edited by hand and a design that no longer makes
   // the recorded run (a fixed deadlock runs on past the last decision)

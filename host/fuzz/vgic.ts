@@ -20,6 +20,7 @@ import { Sched, type Schedule, type Scheduler } from "../sim/sched.ts";
 import { checkedReplay } from "../io/schedule.ts";
 import type { Rng } from "../sim/rng.ts";
 import { GICD, GICV, LrState, decodeLr } from "../hw/regs.ts";
+import { GIC_LATENCY_MAX } from "../hw/gic.ts";
 import type { GuestCpu } from "../guest/guest.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import type { VgicObserver } from "../xen/vgic.ts";
@@ -76,8 +77,7 @@ export interface VgicConfig {
   gicLatency?: number;
 }
 
-/** the largest GIC latency a case may set (as a workload's machine.gicLatency) */
-export const GIC_LATENCY_MAX = 1_000_000;
+export { GIC_LATENCY_MAX };
 
 const variantNames = () => allVariants().map((v) => v.name);
 const DEFAULT_MAX_STEPS = 50_000;

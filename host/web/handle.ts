@@ -5,7 +5,7 @@
 // verdict the command line would not. No `self` here: host/web/worker.ts
 // wires it to the worker, the tests call it directly.
 
-import { DEFAULT_FAIL_ON, explore, withMemory } from "../explore/engine.ts";
+import { DEFAULT_FAIL_ON, explore, withBuildOptions } from "../explore/engine.ts";
 import { searchSettings, verdictText } from "../explore/search.ts";
 import { recordTimeline, timeline, type Timeline } from "../explore/timeline.ts";
 import { parseReplayFile, replayCounterexample, replayVerdict } from "../explore/replay.ts";
@@ -115,7 +115,7 @@ function answer(post: Post, q: Request): void {
       post({
         id: q.id, kind: "explored",
         summary: { ...rest, verdictText: verdictText(r), schedule: c?.schedule ?? null, findings: c?.findings.map((f) => `${f.kind}: ${f.message}`) ?? [] },
-        timeline: c === undefined ? null : timeline(withMemory(scenario, mem), q.variant, c.schedule),
+        timeline: c === undefined ? null : timeline(withBuildOptions(scenario, mem), q.variant, c.schedule),
       });
       return;
     }
@@ -123,7 +123,7 @@ function answer(post: Post, q: Request): void {
       const scenario = scenarioNamed(q.scenario);
       variantNamed(q.variant);
       // as `vgic explore --replay`: a schedule that does not fit the run is refused
-      const tl = timeline(withMemory(scenario, memoryOf(q.options)), q.variant, q.schedule);
+      const tl = timeline(withBuildOptions(scenario, memoryOf(q.options)), q.variant, q.schedule);
       // fails as a run of the search fails: a finding of a kind that fails by default
       post({ id: q.id, kind: "replayed", reproduced: true, verdict: tl.findings.some((f) => DEFAULT_FAIL_ON.includes(f.kind)) ? "fails" : "passes", reason: null, timeline: tl });
       return;
@@ -136,7 +136,7 @@ function answer(post: Post, q: Request): void {
       // a weak-memory file is shown under the memory model it was found in
       post({
         id: q.id, kind: "replayed", reproduced: o.reproduced, verdict: replayVerdict(file, o), reason: o.reason ?? null,
-        timeline: timeline(withMemory(scenario, file), file.variant, file.schedule),
+        timeline: timeline(withBuildOptions(scenario, file), file.variant, file.schedule),
       });
       return;
     }

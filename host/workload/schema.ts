@@ -6,6 +6,7 @@
 // All times are in cycles of the cost profile's clock.
 
 import { z } from "zod";
+import { GIC_LATENCY_MAX } from "../hw/gic.ts";
 import { allVariants } from "../xen/variants.ts";
 import { JsonSyntaxError, parseJson } from "../io/text.ts";
 import { checkAgainst, shownValue } from "../io/issues.ts";
@@ -100,7 +101,7 @@ export const Workload = z.strictObject({
     pcpus: z.number().int().min(1).max(8).describe("physical CPUs"),
     irqs: z.number().int().min(64).max(1020).optional().describe("interrupts of the physical GIC, a multiple of 32 or 1020 (default 128)"),
     listRegisters: z.number().int().min(1).max(64).optional().describe("list registers per CPU (default 4)"),
-    gicLatency: z.number().int().min(0).max(1_000_000).optional()
+    gicLatency: z.number().int().min(0).max(GIC_LATENCY_MAX).optional()
       .describe("cycles before a change of the GIC's state reaches a CPU's IRQ and FIQ inputs, maintenance and virtual lines included (default 0: at once)"),
     profile: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: "the name of a profile bundled in profiles/ (lower-case letters, digits, - and _), not a path: a profile file is given with `vgic run --profile FILE`" }).optional()
       .describe("name of a cost profile bundled in profiles/ (default xgene-xen); a profile file is given with `vgic run --profile FILE`"),

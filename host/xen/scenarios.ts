@@ -35,6 +35,8 @@ export interface ScenarioOptions extends MemoryOptions {
   trace?: boolean;
   /** @internal the machine's fast path (MachineOptions.fastPath, default on) */
   fastPath?: boolean;
+  /** cycles from a GIC line change to the pCPUs seeing it (none when absent) */
+  gicLatency?: number;
 }
 
 const N = 40; // the interrupt that migrates
@@ -62,6 +64,7 @@ export function scenarioSystem(variant: string, scheduler: Scheduler, opts: Scen
   if (opts.memory !== undefined) so.memory = opts.memory;
   if (opts.lockBarrier !== undefined) so.lockBarrier = opts.lockBarrier;
   if (opts.fastPath !== undefined) so.fastPath = opts.fastPath;
+  if (opts.gicLatency !== undefined && opts.gicLatency > 0) so.gic = { ...so.gic, propagationDelay: opts.gicLatency };
   const sys = buildSystem(so);
   guestCpuInterfaces(sys);
   return sys;
