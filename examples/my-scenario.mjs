@@ -2,8 +2,9 @@
 // Build first (`npm run build`: build/lib.mjs is the library). A scenario is
 // a name, a one-line summary, and build(variant, scheduler, opts) that
 // returns {sys, check(result), delivered}; `frame` supplies the shared checks.
-// opts carries trace, and memory and lockBarrier under `--memory weak`: pass
-// them on to buildSystem (the explorer refuses a system that ignores them).
+// opts carries trace, memory and lockBarrier under `--memory weak`, and
+// gicLatency under `--gic-latency N`: pass them on to buildSystem (the
+// explorer refuses a system that ignores them).
 // The guest programs are generator functions of the module, handed over by
 // arrow functions: a `function*` written inside build would be a new
 // generator function per schedule, and V8 then keeps every schedule's system
@@ -40,6 +41,7 @@ export const scenarios = [
     build(variant, scheduler, opts = {}) {
       const sys = buildSystem({
         variant, scheduler, instantBoot: true, trace: opts.trace ?? false, memory: opts.memory, lockBarrier: opts.lockBarrier,
+        ...(opts.gicLatency ? { gic: { propagationDelay: opts.gicLatency } } : {}),
         routed: [{ irq: N, edge: true }, M],
         programs: [(g) => retarget(g), (g) => eoiAndTrap(g)],
       });

@@ -11,7 +11,7 @@
 // to be longer than the guest's path from its EOI to the trap: with no
 // latency every such IRQ is taken in the guest, before the trap.
 
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -213,6 +213,23 @@ describe("a maintenance IRQ taken in a trap's IRQ window livelocks the pCPU", ()
     const replayed = cli("--replay", file);
     expect(replayed.status, replayed.stderr).toBe(1);
     expect(replayed.stdout).toMatch(/reproduced: same finding kinds/);
+    // the matrix explores without a latency: a directory baseline leaves
+    // such a file out (it would read as a livelock gone), a single one is refused
+    const asDir = cli("--matrix", "lr-pending-migrate", "--variant", "xen-4.9", "--budget", "300", "--baseline", out);
+    expect(asDir.status, asDir.stderr).toBe(0);
+    expect(asDir.stdout).toMatch(/: 0 new, 0 gone, 0 unchanged/);
+    const asFile = cli("--matrix", "lr-pending-migrate", "--variant", "xen-4.9", "--budget", "300", "--baseline", file);
+    expect(asFile.status).toBe(2);
+    expect(asFile.stderr).toMatch(/field 'gicLatency': expected no field/);
+    // a scenario module whose build drops the latency is bad input, not a verdict
+    const mod = join(out, "deaf.mjs");
+    writeFileSync(mod, `import { scenarioNamed } from ${JSON.stringify(new URL("../build/lib.mjs", import.meta.url).href)};
+const s = scenarioNamed("lr-pending-migrate");
+export const scenarios = [{ ...s, name: "deaf", build: (v, sched, o = {}) => s.build(v, sched, { ...o, gicLatency: undefined }) }];
+`);
+    const deaf = cli("deaf", "--scenarios", mod, "--variant", "xen-4.9", "--gic-latency", "300", "--budget", "10");
+    expect(deaf.status).toBe(2);
+    expect(deaf.stderr).toMatch(/scenario 'deaf' ignores the GIC latency of 300 cycles/);
     for (const [args, msg] of [
       [["--matrix", "--gic-latency", "300"], /--gic-latency: one SCENARIO only, not with --matrix or all/],
       [["lr-pending-migrate", "--gic-latency", "x"], /--gic-latency: expected an integer from 0 to 1000000, got 'x'/],

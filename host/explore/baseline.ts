@@ -114,6 +114,12 @@ function fromFile(path: string, strict: boolean, want: string): MatrixBaseline {
       if (strict) throw new ReplayFileError(`${file}: field 'memory': expected a counterexample found under ${want} memory, like this run, got ${memoryKey(f)}`);
       return { signatures: [], matrix: null };
     }
+    // ... and with no GIC latency, as the matrix runs (explore --gic-latency
+    // writes into the same directories)
+    if (f.gicLatency !== undefined) {
+      if (strict) throw new ReplayFileError(`${file}: field 'gicLatency': expected no field (a counterexample found without a GIC latency, as the matrix explores), got ${f.gicLatency}`);
+      return { signatures: [], matrix: null };
+    }
     return { signatures: findingSignatures(f.findings).map((signature) => ({ scenario: f.scenario, variant: f.variant, signature })), matrix: null };
   }
   if (o.format === EXPLORE_MATRIX_FORMAT || Array.isArray(o.cells)) {

@@ -23,6 +23,7 @@ import type { TraceKind } from "../sim/trace.ts";
 import { Sched, ReplayError, scheduleToString, type Scheduler, type SchedState } from "../sim/sched.ts";
 import type { Finding, FindingKind } from "../check/vgic.ts";
 import type { Scenario, ScenarioOptions, ScenarioRun } from "../xen/scenarios.ts";
+import { UsageError } from "../io/usage.ts";
 import { isOldVgic } from "../xen/design.ts";
 import type { LockBarrier, MemoryOptions } from "../sim/memory.ts";
 
@@ -135,8 +136,10 @@ export function withBuildOptions(s: Scenario, m: BuildOptions): Scenario {
         throw new Error(`scenario '${s.name}': its system ignores the memory options (memory ${mo.memory}, lock barrier ${mo.lockBarrier ?? "smp_mb"}): ` +
           "pass the build's options on to scenarioSystem or buildSystem");
       }
-      if (run.sys.gic.config.propagationDelay !== latency) {
-        throw new Error(`scenario '${s.name}': its system ignores the GIC latency (${latency} cycles): pass the build's options on to scenarioSystem or buildSystem`);
+      if (latency > 0 && run.sys.gic.config.propagationDelay !== latency) {
+        // (bad input, exit 2: a scenario module that cannot take a latency)
+        throw new UsageError(`scenario '${s.name}' ignores the GIC latency of ${latency} cycles: its build must pass its options on to ` +
+          "scenarioSystem, or give buildSystem gic: { propagationDelay: opts.gicLatency }");
       }
       return run;
     },
