@@ -27,22 +27,12 @@ import type { Co } from "../host/sim/api.ts";
 import type { PCpu } from "../host/sim/machine.ts";
 import type { Vcpu } from "../host/xen/domain.ts";
 import type { GuestCpu } from "../host/guest/guest.ts";
+import { bootEdgeSpis } from "./workload-helpers.ts";
 
 const SPI = 40;
 
-/** Linux's boot on vCPU0: the distributor and its CPU interface, then each
- *  SPI edge-triggered, routed to it and unmasked. */
-function* boot(g: GuestCpu, spis: readonly number[]): Co {
-  yield* gic_dist_init(g);
-  yield* gic_cpu_init(g);
-  for (const irq of spis) {
-    yield* gic_set_type(g, irq, true);
-    yield* gic_set_affinity(g, irq, 0);
-    yield* gic_unmask_irq(g, irq);
-  }
-}
 
-/** One vCPU that boots with `spis` (see boot), is then armed, and goes on
+/** One vCPU that boots with `spis` (bootEdgeSpis), is then armed, and goes on
  *  with `then`; `edge` pulses an SPI's line (a device's edge). */
 function armedSystem(variant: string, spis: readonly number[], then: (g: GuestCpu) => Co) {
   const state = { armed: false };
@@ -50,7 +40,7 @@ function armedSystem(variant: string, spis: readonly number[], then: (g: GuestCp
     variant, routed: spis.map((irq) => ({ irq, edge: true })),
     programs: [
       function* (g) {
-        yield* boot(g, spis);
+        yield* bootEdgeSpis(g, spis);
         state.armed = true;
         yield* then(g);
       },

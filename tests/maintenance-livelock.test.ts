@@ -21,10 +21,10 @@ import { Rng } from "../host/sim/rng.ts";
 import { buildSystem } from "../host/xen/system.ts";
 import { checkRun } from "../host/check/vgic.ts";
 import { LIVELOCK_MAINTENANCE_ACKS } from "../host/xen/vgic.ts";
-import { gic_cpu_init, gic_dist_init, gic_set_affinity, gic_set_type, gic_unmask_irq } from "../host/guest/driver.ts";
+import { gic_cpu_init } from "../host/guest/driver.ts";
 import { GICD } from "../host/hw/regs.ts";
 import { runWorkload } from "../host/workload/runner.ts";
-import { workload } from "./workload-helpers.ts";
+import { bootEdgeSpis, workload } from "./workload-helpers.ts";
 import { explore } from "../host/explore/engine.ts";
 import { scenarioNamed } from "../host/xen/scenarios.ts";
 
@@ -46,13 +46,7 @@ function storm(variant: string, latency: number) {
     variant, gic: { propagationDelay: latency }, routed: SPIS.map((irq) => ({ irq, edge: true })),
     programs: [
       function* (g) {
-        yield* gic_dist_init(g);
-        yield* gic_cpu_init(g);
-        for (const s of SPIS) {
-          yield* gic_set_type(g, s, true);
-          yield* gic_set_affinity(g, s, 0);
-          yield* gic_unmask_irq(g, s);
-        }
+        yield* bootEdgeSpis(g, SPIS);
         // a trapped distributor read shortly after every handler's EOI
         for (;;) {
           yield* g.readDist(GICD.TYPER);

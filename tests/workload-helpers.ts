@@ -1,8 +1,24 @@
-// Shared by the workload tests: the bundled workload files, parsed.
+// Shared by the workload tests: the bundled workload files, parsed; and a
+// guest boot the hand-built systems of several tests share.
 import { readFileSync, readdirSync } from "node:fs";
 import { expect } from "vitest";
 import { parseWorkload, type Workload } from "../host/workload/schema.ts";
 import type { WorkloadResult } from "../host/workload/runner.ts";
+import type { GuestCpu } from "../host/guest/guest.ts";
+import type { Co } from "../host/sim/api.ts";
+import { gic_cpu_init, gic_dist_init, gic_set_affinity, gic_set_type, gic_unmask_irq } from "../host/guest/driver.ts";
+
+/** Linux's boot on vCPU0: the distributor and its CPU interface, then each
+ *  SPI edge-triggered, routed to vCPU0 and unmasked. */
+export function* bootEdgeSpis(g: GuestCpu, spis: readonly number[]): Co {
+  yield* gic_dist_init(g);
+  yield* gic_cpu_init(g);
+  for (const irq of spis) {
+    yield* gic_set_type(g, irq, true);
+    yield* gic_set_affinity(g, irq, 0);
+    yield* gic_unmask_irq(g, irq);
+  }
+}
 
 export const WORKLOAD_DIR = new URL("../workloads/", import.meta.url);
 
