@@ -725,7 +725,10 @@ function randomConfig(rng: Rng, params: Record<string, string> = {}): VgicConfig
     config.timeSlice = pick(rng, [2000, 5000, 20_000]);
   }
   // (a fixed parameter, drawn from nothing: the cases are the same with it)
-  if (params.latency !== undefined) config.gicLatency = Number(params.latency);
+  // (0 is no latency: no field, so the finding files and corpus of a run
+  // given latency 0 are those of a run given none)
+  const latency = Number(params.latency ?? 0);
+  if (latency > 0) config.gicLatency = latency;
   return config;
 }
 
