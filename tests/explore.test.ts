@@ -3,7 +3,7 @@
 // and the `vgic explore` command works from the bundle.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { explore, minimise, runOnce, type ExploreOptions } from "../host/explore/engine.ts";
@@ -293,6 +293,31 @@ describe("vgic explore (the bundle)", () => {
       [c.scenario, c.schedules, c.counterexample?.traceHash ?? null]);
     expect(key(b.stdout)).toEqual(key(a.stdout));
     expect(key(a.stdout).length).toBe(SCENARIOS.length);
+  });
+
+  it("one scenario's variants on workers: the same report and files as on one thread, in variant order", () => {
+    // (--workers was accepted here and ignored)
+    const outs = [mkdtempSync(join(tmpdir(), "vgic-w1-")), mkdtempSync(join(tmpdir(), "vgic-w3-"))];
+    const args = ["rank-abba", "--budget", "300", "--bound", "1"];
+    const a = cli(...args, "--out", outs[0]!), b = cli(...args, "--out", outs[1]!, "--workers", "3");
+    expect(a.status, a.stderr).toBe(1);
+    expect(b.status, b.stderr).toBe(1);
+    const text = (s: string, out: string) => s.replaceAll(out, "OUT").replace(/\d+ ms/g, "T ms").replace(/\d+ schedules\/s/g, "R schedules/s");
+    expect(text(b.stdout, outs[1]!)).toBe(text(a.stdout, outs[0]!));
+    // every variant reported, in the order --variant all lists them
+    const reported = [...a.stdout.matchAll(/^== rank-abba under (\S+) /gm)].map((m) => m[1]);
+    expect(reported).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic"]);
+    // 4.8's rank inversion is found and saved; the designs that take the
+    // rank lock first have none within the bound
+    expect(a.stdout).toMatch(/^== rank-abba under xen-4\.8 [^\n]*\ncounterexample after/m);
+    expect(a.stdout.match(/^no counterexample in \d+ schedules \(space exhausted within the bound\)/gm)).toHaveLength(5);
+    expect(readdirSync(outs[1]!)).toEqual(["rank-abba.xen-4.8.json"]);
+    expect(readdirSync(outs[0]!)).toEqual(["rank-abba.xen-4.8.json"]);
+    expect(readFileSync(join(outs[1]!, "rank-abba.xen-4.8.json"), "utf8")).toBe(readFileSync(join(outs[0]!, "rank-abba.xen-4.8.json"), "utf8"));
+    const ja = cli(...args, "--out", outs[0]!, "--json"), jb = cli(...args, "--out", outs[1]!, "--workers", "2", "--json");
+    const key = (s: string) => JSON.parse(s).results.map((r: { variant: string; schedules: number; verdict: string; counterexample?: { traceHash: string } }) =>
+      [r.variant, r.schedules, r.verdict, r.counterexample?.traceHash ?? null]);
+    expect(key(jb.stdout)).toEqual(key(ja.stdout));
   });
 });
 

@@ -226,6 +226,10 @@ export const scenarios = [{ ...s, name: "deaf", build: (v, sched, o = {}) => s.b
     const deaf = cli("deaf", "--scenarios", mod, "--variant", "xen-4.9", "--gic-latency", "300", "--budget", "10");
     expect(deaf.status).toBe(2);
     expect(deaf.stderr).toMatch(/scenario 'deaf' ignores the GIC latency of 300 cycles/);
+    // on workers too: the worker's error is bad input, not a crashed worker
+    const deafOnWorkers = cli("deaf", "--scenarios", mod, "--variant", "xen-4.9,new-vgic", "--gic-latency", "300", "--budget", "10", "--workers", "2");
+    expect(deafOnWorkers.status).toBe(2);
+    expect(deafOnWorkers.stderr).toMatch(/scenario 'deaf' ignores the GIC latency of 300 cycles/);
     for (const [args, msg] of [
       [["--matrix", "--gic-latency", "300"], /--gic-latency: one SCENARIO only, not with --matrix or all/],
       [["lr-pending-migrate", "--gic-latency", "x"], /--gic-latency: expected an integer from 0 to 1000000, got 'x'/],

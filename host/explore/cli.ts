@@ -17,9 +17,9 @@ import { Progress } from "../progress.ts";
 import { VERSION } from "../version.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
-import { ALL_KINDS, DEFAULT_FAIL_ON, explore, type ExploreOptions } from "./engine.ts";
+import { ALL_KINDS, DEFAULT_FAIL_ON, explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
 import { searchSettings } from "./search.ts";
-import { MATRIX_BUDGET, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
+import { MATRIX_BUDGET, exploreVariants, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, readMatrixBaseline, searchNote, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, replayCounterexample, validateReplayFile, replayVerdict, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
@@ -49,7 +49,7 @@ A counterexample is minimised, printed as a story, saved as a replay file under 
     depth: { type: "string", arg: "N", help: "pct bug depth (3)" },
     "fail-on": { type: "string", arg: "KINDS", help: "finding kinds that fail a run, comma-separated, or all\n(default: all but lock-inversion)" },
     matrix: { type: "boolean", help: "every scenario against every variant, as a table (also SCENARIO=all)" },
-    workers: { type: "string", arg: "N", help: "matrix cells on N worker threads (1)" },
+    workers: { type: "string", arg: "N", help: "matrix cells, or one scenario's variants, on N worker threads (1)" },
     out: { type: "string", arg: "DIR", help: "where counterexample files are written (counterexamples/)" },
     trace: { type: "string", arg: "FILE", help: "write the counterexample's Chrome trace (Perfetto) to FILE" },
     replay: { type: "string", arg: "FILE", help: "re-run a counterexample file: exit 1 if it still fails, 0 if not" },
@@ -274,14 +274,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   if (tracePath !== undefined) for (const v of variants) checkOutputFile(traceFileOf(v), "--trace");
   let found = false;
   const results: z.infer<typeof ExploreOutput>["results"] = [];
-  for (const [k, variant] of variants.entries()) {
-    if (variants.length > 1) progress.note(`${scenario.name}: variant ${k + 1} of ${variants.length} (${variant})`);
-    const eo: ExploreOptions = {
-      scenario, variant, ...mo, ...(gicLatency > 0 ? { gicLatency } : {}),
-      onProgress: (n) => progress.update(n, null, "schedules", `${scenario.name} under ${variant}`),
-    };
-    const r = explore(eo);
-    progress.clear();
+  // a variant's result: its files written, then printed (or kept for --json)
+  const report = (variant: string, r: ExploreResult): void => {
     const c = r.counterexample;
     let file: string | null = null;
     let traceFile: string | null = null;
@@ -295,7 +289,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
         writeFileAtomic(traceFile, c.chromeJson);
       }
     }
-    if (values.json) { results.push({ ...slim(r), file, traceFile }); continue; }
+    if (values.json) { results.push({ ...slim(r), file, traceFile }); return; }
     const rate = `${r.schedulesPerSecond.toFixed(0)} schedules/s`;
     const how = (r.strategy === "dfs" ? `dfs, bound ${r.bound}` : r.strategy) + (r.memory === "weak" ? `, weak memory, locks ${r.lockBarrier}` : "") +
       (r.gicLatency !== undefined ? `, GIC latency ${r.gicLatency} cycles` : "");
@@ -311,6 +305,38 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       out(`saved to ${file}${traceFile ? `, trace in ${traceFile}` : ""}; replay with: vgic explore --replay ${file}`);
     }
     out("");
+  };
+  const threads = Math.min(workers, variants.length);
+  if (threads <= 1) {
+    for (const [k, variant] of variants.entries()) {
+      if (variants.length > 1) progress.note(`${scenario.name}: variant ${k + 1} of ${variants.length} (${variant})`);
+      const eo: ExploreOptions = {
+        scenario, variant, ...mo, ...(gicLatency > 0 ? { gicLatency } : {}),
+        onProgress: (n) => progress.update(n, null, "schedules", `${scenario.name} under ${variant}`),
+      };
+      const r = explore(eo);
+      progress.clear();
+      report(variant, r);
+    }
+  } else {
+    // The variants on worker threads, each searched as above; reported in
+    // variant order as soon as the ones before have been, so the output
+    // and files are the same as on one thread but for the timings. A
+    // worker's error ends the command after the variants before it.
+    progress.note(`${scenario.name}: ${variants.length} variants on ${threads} workers`);
+    const ready = new Map<number, ExploreResult>();
+    let next = 0, done = 0;
+    const cells = variants.map((variant) => ({ scenario: scenario.name, variant }));
+    await exploreVariants(entry, scenarios, cells, mo, gicLatency, threads, { scenariosFile, variantsFile }, (i, r) => {
+      ready.set(i, r);
+      progress.update(++done, variants.length, "variants", `last ${r.variant}`);
+      for (let x = ready.get(next); x !== undefined; x = ready.get(next)) {
+        ready.delete(next);
+        progress.clear();
+        report(variants[next++]!, x);
+      }
+    });
+    progress.clear();
   }
   if (values.json) {
     const doc: z.infer<typeof ExploreOutput> = { format: EXPLORE_FORMAT, vgicLab: VERSION, scenario: scenario.name, results };

@@ -1,7 +1,8 @@
 // Matrix mode: every scenario against every variant, optionally on
-// node:worker_threads. A worker is the calling program started again (the
-// bundled build/vgic.mjs with argv ["explore"]) with `workerData`; the entry
-// sees `exploreWorkerData()` and runs its share of the cells. Each cell is
+// node:worker_threads; and one scenario's variants on workers the same way.
+// A worker is the calling program started again (the bundled
+// build/vgic.mjs with argv ["explore"]) with `workerData`; the entry sees
+// `exploreWorkerData()` and runs its share of the cells. Each cell is
 // explored from the same seed whichever worker runs it, so the results do
 // not depend on the number of workers (only the timings do).
 
@@ -9,6 +10,7 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 import type { Scenario } from "../xen/scenarios.ts";
 import { explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
 import { verdictText } from "./search.ts";
+import { UsageError } from "../io/usage.ts";
 
 export { verdictText };
 
@@ -28,6 +30,11 @@ interface WorkerData {
   tag: typeof TAG;
   cells: Array<{ index: number } & Cell>;
   options: MatrixOptions;
+  /** cycles of GIC latency (one scenario's variants; never the matrix's) */
+  gicLatency: number;
+  /** send whole results, story and trace included (one scenario's
+   *  variants, whose counterexamples are printed and saved), not slim ones */
+  full: boolean;
   /** --scenarios and --variants files to load in the worker too */
   scenariosFile: string | null;
   variantsFile: string | null;
@@ -46,6 +53,11 @@ export function slim(r: ExploreResult): CellResult {
 }
 
 export function runCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOptions): CellResult {
+  return slim(exploreCell(scenarios, cell, o, 0));
+}
+
+/** A cell searched in full: its counterexample keeps its story and trace. */
+export function exploreCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOptions, gicLatency: number): ExploreResult {
   const scenario = scenarios.find((s) => s.name === cell.scenario);
   if (scenario === undefined) throw new Error(`no scenario '${cell.scenario}'`);
   const eo: ExploreOptions = { scenario, variant: cell.variant };
@@ -57,7 +69,8 @@ export function runCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOpt
   if (o.failOn !== undefined) eo.failOn = o.failOn;
   if (o.memory !== undefined) eo.memory = o.memory;
   if (o.lockBarrier !== undefined) eo.lockBarrier = o.lockBarrier;
-  return slim(explore(eo));
+  if (gicLatency > 0) eo.gicLatency = gicLatency;
+  return explore(eo);
 }
 
 export function exploreWorkerData(): WorkerData | null {
@@ -66,27 +79,70 @@ export function exploreWorkerData(): WorkerData | null {
   return d && d.tag === TAG ? d : null;
 }
 
-/** Body of a worker: its cells, one message each, then exit. */
+/** What a worker sends per cell: its result, or the error that ended it
+ *  (whether it was bad input, which the calling program reports as such). */
+type CellMessage<R> = { index: number; result: R } | { index: number; error: string; usage: boolean };
+
+/** Body of a worker: its cells, one message each, then exit. An error ends
+ *  the worker's share after its message. */
 export function runExploreWorker(d: WorkerData, scenarios: readonly Scenario[]): void {
-  for (const c of d.cells) parentPort!.postMessage({ index: c.index, result: runCell(scenarios, c, d.options) });
+  for (const c of d.cells) {
+    let m: CellMessage<CellResult | ExploreResult>;
+    try {
+      const r = exploreCell(scenarios, c, d.options, d.gicLatency);
+      m = { index: c.index, result: d.full ? r : slim(r) };
+    } catch (e) {
+      m = { index: c.index, error: e instanceof Error ? e.message : String(e), usage: e instanceof UsageError };
+    }
+    parentPort!.postMessage(m);
+    if ("error" in m) return;
+  }
 }
 
-export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions,
-  workers: number, files: { scenariosFile: string | null; variantsFile: string | null }, onCell?: (i: number, r: CellResult) => void): Promise<CellResult[]> {
-  const out: CellResult[] = new Array(cells.length);
-  if (workers <= 1) {
-    cells.forEach((c, i) => { out[i] = runCell(scenarios, c, o); onCell?.(i, out[i]!); });
-    return out;
-  }
+/** Cells on `workers` threads (each a share, cell i on worker i % n): the
+ *  results in cell order; onCell sees each as it arrives. A cell's error is
+ *  thrown again here, a UsageError as one. */
+async function onWorkers<R>(entry: URL, cells: readonly Cell[], o: MatrixOptions, workers: number, files: WorkerFiles,
+  extra: Pick<WorkerData, "gicLatency" | "full">, onCell?: (i: number, r: R) => void): Promise<R[]> {
+  const out: R[] = new Array(cells.length);
   const shares = Array.from({ length: Math.min(workers, cells.length) }, () => [] as WorkerData["cells"]);
   cells.forEach((c, i) => shares[i % shares.length]!.push({ index: i, ...c }));
+  let failed = null as (Error & { cell: number }) | null;
   await Promise.all(shares.map((share, w) => new Promise<void>((resolve, reject) => {
-    const data: WorkerData = { tag: TAG, cells: share, options: { ...o }, ...files };
+    const data: WorkerData = { tag: TAG, cells: share, options: { ...o }, ...extra, ...files };
     const worker = new Worker(entry, { workerData: data, argv: ["explore"], execArgv: process.execArgv });
-    worker.on("message", (m: { index: number; result: CellResult }) => { out[m.index] = m.result; onCell?.(m.index, m.result); });
+    worker.on("message", (m: CellMessage<R>) => {
+      if ("error" in m) {
+        // the first error in cell order is the one a single thread would meet
+        if (failed === null || m.index < failed.cell) {
+          failed = Object.assign(m.usage ? new UsageError(m.error) : new Error(m.error), { cell: m.index });
+        }
+        return;
+      }
+      out[m.index] = m.result;
+      onCell?.(m.index, m.result);
+    });
     worker.on("error", reject);
     worker.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`explore worker ${w} exited with status ${code}`))));
   })));
+  if (failed !== null) throw failed;
+  return out;
+}
+
+type WorkerFiles = { scenariosFile: string | null; variantsFile: string | null };
+
+/** One scenario under several variants, each cell searched in full (story
+ *  and trace kept) on `workers` threads; the results in variant order. */
+export async function exploreVariants(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions, gicLatency: number,
+  workers: number, files: WorkerFiles, onCell?: (i: number, r: ExploreResult) => void): Promise<ExploreResult[]> {
+  return onWorkers<ExploreResult>(entry, cells, o, workers, files, { gicLatency, full: true }, onCell);
+}
+
+export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions,
+  workers: number, files: WorkerFiles, onCell?: (i: number, r: CellResult) => void): Promise<CellResult[]> {
+  if (workers > 1) return onWorkers<CellResult>(entry, cells, o, workers, files, { gicLatency: 0, full: false }, onCell);
+  const out: CellResult[] = new Array(cells.length);
+  cells.forEach((c, i) => { out[i] = runCell(scenarios, c, o); onCell?.(i, out[i]!); });
   return out;
 }
 
