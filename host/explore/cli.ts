@@ -49,7 +49,7 @@ A counterexample is minimised, printed as a story, saved as a replay file under 
     depth: { type: "string", arg: "N", help: "pct bug depth (3)" },
     "fail-on": { type: "string", arg: "KINDS", help: "finding kinds that fail a run, comma-separated, or all\n(default: all but lock-inversion)" },
     matrix: { type: "boolean", help: "every scenario against every variant, as a table (also SCENARIO=all)" },
-    workers: { type: "string", arg: "N", help: "matrix cells, or one scenario's variants, on N worker threads (1)" },
+    workers: { type: "string", arg: "N", help: "matrix cells, or one scenario's variants, on N threads: this one and N - 1 workers (1)" },
     out: { type: "string", arg: "DIR", help: "where counterexample files are written (counterexamples/)" },
     trace: { type: "string", arg: "FILE", help: "write the counterexample's Chrome trace (Perfetto) to FILE" },
     replay: { type: "string", arg: "FILE", help: "re-run a counterexample file: exit 1 if it still fails, 0 if not" },

@@ -28,7 +28,10 @@ export interface Cell { scenario: string; variant: string }
 
 interface WorkerData {
   tag: typeof TAG;
-  cells: Array<{ index: number } & Cell>;
+  /** every cell of the run; a thread claims the next one unclaimed */
+  cells: Cell[];
+  /** one word: the index of the next cell to claim (Atomics.add) */
+  next: SharedArrayBuffer;
   options: MatrixOptions;
   /** cycles of GIC latency (one scenario's variants; never the matrix's) */
   gicLatency: number;
@@ -79,52 +82,86 @@ export function exploreWorkerData(): WorkerData | null {
   return d && d.tag === TAG ? d : null;
 }
 
-/** What a worker sends per cell: its result, or the error that ended it
+/** What a thread has of a cell: its result, or the error that ended it
  *  (whether it was bad input, which the calling program reports as such). */
 type CellMessage<R> = { index: number; result: R } | { index: number; error: string; usage: boolean };
 
-/** Body of a worker: its cells, one message each, then exit. An error ends
- *  the worker's share after its message. */
-export function runExploreWorker(d: WorkerData, scenarios: readonly Scenario[]): void {
-  for (const c of d.cells) {
-    let m: CellMessage<CellResult | ExploreResult>;
-    try {
-      const r = exploreCell(scenarios, c, d.options, d.gicLatency);
-      m = { index: c.index, result: d.full ? r : slim(r) };
-    } catch (e) {
-      m = { index: c.index, error: e instanceof Error ? e.message : String(e), usage: e instanceof UsageError };
-    }
-    parentPort!.postMessage(m);
-    if ("error" in m) return;
+/** A worker's cell, as the message it sends. */
+function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: number, o: MatrixOptions, gicLatency: number, full: boolean): CellMessage<CellResult | ExploreResult> {
+  try {
+    const r = exploreCell(scenarios, cells[i]!, o, gicLatency);
+    return { index: i, result: full ? r : slim(r) };
+  } catch (e) {
+    return { index: i, error: e instanceof Error ? e.message : String(e), usage: e instanceof UsageError };
   }
 }
 
-/** Cells on `workers` threads (each a share, cell i on worker i % n): the
- *  results in cell order; onCell sees each as it arrives. A cell's error is
- *  thrown again here, a UsageError as one. */
-async function onWorkers<R>(entry: URL, cells: readonly Cell[], o: MatrixOptions, workers: number, files: WorkerFiles,
-  extra: Pick<WorkerData, "gicLatency" | "full">, onCell?: (i: number, r: R) => void): Promise<R[]> {
+/** No cell is claimed after an error: the next claim is past the end. */
+function claim(next: Int32Array, n: number): number {
+  const i = Atomics.add(next, 0, 1);
+  return i < n ? i : -1;
+}
+
+/** Body of a worker: claims cells until none is left, one message each.
+ *  An error stops every thread's claims. */
+export function runExploreWorker(d: WorkerData, scenarios: readonly Scenario[]): void {
+  const next = new Int32Array(d.next);
+  for (let i = claim(next, d.cells.length); i >= 0; i = claim(next, d.cells.length)) {
+    const m = cellMessage(scenarios, d.cells, i, d.options, d.gicLatency, d.full);
+    parentPort!.postMessage(m);
+    if ("error" in m) {
+      Atomics.store(next, 0, d.cells.length);
+      return;
+    }
+  }
+}
+
+/** Cells on `threads` threads: this one and threads - 1 workers, each
+ *  claiming the next cell unclaimed when it is free (so a long cell holds up
+ *  one thread, not a share of cells). The results in cell order; onCell
+ *  sees each as it arrives, this thread's own between its cells. A cell's
+ *  error is thrown again here (a UsageError as one) once every thread has
+ *  stopped, after the results of the cells before it. */
+async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions, threads: number,
+  files: WorkerFiles, extra: Pick<WorkerData, "gicLatency" | "full">, onCell?: (i: number, r: R) => void): Promise<R[]> {
   const out: R[] = new Array(cells.length);
-  const shares = Array.from({ length: Math.min(workers, cells.length) }, () => [] as WorkerData["cells"]);
-  cells.forEach((c, i) => shares[i % shares.length]!.push({ index: i, ...c }));
+  const next = new Int32Array(new SharedArrayBuffer(4));
   let failed = null as (Error & { cell: number }) | null;
-  await Promise.all(shares.map((share, w) => new Promise<void>((resolve, reject) => {
-    const data: WorkerData = { tag: TAG, cells: share, options: { ...o }, ...extra, ...files };
+  const take = (m: CellMessage<R>): void => {
+    if ("error" in m) {
+      // the first error in cell order is the one a single thread would meet
+      if (failed === null || m.index < failed.cell) failed = Object.assign(m.usage ? new UsageError(m.error) : new Error(m.error), { cell: m.index });
+      return;
+    }
+    out[m.index] = m.result;
+    onCell?.(m.index, m.result);
+  };
+  const workers = Array.from({ length: Math.min(threads, cells.length) - 1 }, (_, w) => new Promise<void>((resolve, reject) => {
+    const data: WorkerData = { tag: TAG, cells: cells.map((c) => ({ scenario: c.scenario, variant: c.variant })), next: next.buffer as SharedArrayBuffer, options: { ...o }, ...extra, ...files };
     const worker = new Worker(entry, { workerData: data, argv: ["explore"], execArgv: process.execArgv });
-    worker.on("message", (m: CellMessage<R>) => {
-      if ("error" in m) {
-        // the first error in cell order is the one a single thread would meet
-        if (failed === null || m.index < failed.cell) {
-          failed = Object.assign(m.usage ? new UsageError(m.error) : new Error(m.error), { cell: m.index });
-        }
-        return;
-      }
-      out[m.index] = m.result;
-      onCell?.(m.index, m.result);
-    });
+    worker.on("message", take);
     worker.on("error", reject);
     worker.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`explore worker ${w} exited with status ${code}`))));
-  })));
+  }));
+  // (a worker that fails to start rejects at once; it is reported after
+  // this thread's cells)
+  const all = Promise.all(workers);
+  all.catch(() => {});
+  for (let i = claim(next, cells.length); i >= 0; i = claim(next, cells.length)) {
+    let r: ExploreResult;
+    try {
+      r = exploreCell(scenarios, cells[i]!, o, extra.gicLatency);
+    } catch (e) {
+      // this thread's own error, as it was thrown
+      if (failed === null || i < failed.cell) failed = Object.assign(e instanceof Error ? e : new Error(String(e)), { cell: i });
+      Atomics.store(next, 0, cells.length);
+      break;
+    }
+    take({ index: i, result: (extra.full ? r : slim(r)) as R });
+    // the workers' messages so far
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await all;
   if (failed !== null) throw failed;
   return out;
 }
@@ -132,15 +169,15 @@ async function onWorkers<R>(entry: URL, cells: readonly Cell[], o: MatrixOptions
 type WorkerFiles = { scenariosFile: string | null; variantsFile: string | null };
 
 /** One scenario under several variants, each cell searched in full (story
- *  and trace kept) on `workers` threads; the results in variant order. */
+ *  and trace kept) on `threads` threads; the results in variant order. */
 export async function exploreVariants(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions, gicLatency: number,
-  workers: number, files: WorkerFiles, onCell?: (i: number, r: ExploreResult) => void): Promise<ExploreResult[]> {
-  return onWorkers<ExploreResult>(entry, cells, o, workers, files, { gicLatency, full: true }, onCell);
+  threads: number, files: WorkerFiles, onCell?: (i: number, r: ExploreResult) => void): Promise<ExploreResult[]> {
+  return onThreads<ExploreResult>(entry, scenarios, cells, o, threads, files, { gicLatency, full: true }, onCell);
 }
 
 export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions,
   workers: number, files: WorkerFiles, onCell?: (i: number, r: CellResult) => void): Promise<CellResult[]> {
-  if (workers > 1) return onWorkers<CellResult>(entry, cells, o, workers, files, { gicLatency: 0, full: false }, onCell);
+  if (workers > 1) return onThreads<CellResult>(entry, scenarios, cells, o, workers, files, { gicLatency: 0, full: false }, onCell);
   const out: CellResult[] = new Array(cells.length);
   cells.forEach((c, i) => { out[i] = runCell(scenarios, c, o); onCell?.(i, out[i]!); });
   return out;
