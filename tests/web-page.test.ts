@@ -186,6 +186,50 @@ describe.skipIf("skip" in browser)("web page in headless Chromium", () => {
     await page.close();
   }, 60_000);
 
+  it("a counterexample found with a GIC latency or under weak memory replays with it, and its link carries it", async () => {
+    // lr-pending-migrate livelocks on xen-4.9 only with a latency (tests/maintenance-livelock.test.ts)
+    const c = explore({ scenario: scenarioNamed("lr-pending-migrate"), variant: "xen-4.9", gicLatency: 300, budget: 1000 }).counterexample!;
+    const weak = explore({ scenario: scenarioNamed("affinity-barrier"), variant: "xen-4.9-no-wmb", budget: 2000, memory: "weak", lockBarrier: "acq-rel" }).counterexample!;
+    const dir = mkdtempSync(join(tmpdir(), "vgic-web-"));
+    writeFileSync(join(dir, "latency.json"), JSON.stringify(toReplayFile(c, { gicLatency: 300 })));
+    writeFileSync(join(dir, "weak.json"), JSON.stringify(toReplayFile(weak, { memory: "weak", lockBarrier: "acq-rel" })));
+    const page = await open("");
+    await page.waitForSelector("body[data-ready-ms]");
+    const story = () => page.$$eval("#narrative li", (ls) => ls.map((l) => l.textContent));
+    for (const [name, node, param] of [["latency.json", c, "&latency=300"], ["weak.json", weak, "&memory=weak-acq-rel"]] as const) {
+      await page.click("nav button[data-tab=replay]");
+      await page.setInputFiles("#replay-file", join(dir, name));
+      await page.waitForFunction((n) => (document.getElementById("story-title")!.textContent ?? "").startsWith(n), name);
+      expect(await page.textContent("#replay-status")).toBe(`reproduced: same finding kinds, trace hash ${node.traceHash}`);
+      // the link had neither: it named a run the schedule does not fit
+      const href = (await page.getAttribute("#share", "href"))!;
+      expect(href).toBe(`#scenario=${node.scenario}&variant=${node.variant}${param}&schedule=${encodeURIComponent(node.schedule)}&run=1`);
+      await page.click("#share");
+      await page.waitForFunction(() => !document.getElementById("tab-explore")!.hidden && document.body.dataset.state === "done");
+      expect(await page.textContent("#story-title")).toBe(`${node.scenario} under ${node.variant}: schedule ${node.schedule}`);
+      expect(await story()).toEqual(node.narrative);
+    }
+    expect(c.narrative.at(-1)).toMatch(/finding livelock/);
+    // the form shows what the link ran with; a link without them means sc and no latency
+    expect(await page.inputValue("#memory")).toBe("weak-acq-rel");
+    await page.goto(`${base}#scenario=lr-pending-migrate&variant=xen-4.9&latency=300&schedule=${encodeURIComponent(c.schedule)}&run=1`);
+    await page.waitForFunction(() => document.body.dataset.state === "done" && /livelock/.test(document.getElementById("explore-status")!.textContent ?? ""));
+    expect([await page.inputValue("#latency"), await page.inputValue("#memory")]).toEqual(["300", "sc"]);
+    await page.goto(`${base}#scenario=rank-abba&variant=xen-4.8`);
+    await page.waitForFunction(() => (document.getElementById("latency") as HTMLInputElement).value === "0");
+    // the search takes it too: the livelock after the schedules vgic explore needs, and the share link keeps it
+    await page.goto(`${base}#scenario=lr-pending-migrate&variant=xen-4.9&strategy=dfs&bound=2&budget=1000&seed=1&latency=300&run=1`);
+    await page.waitForFunction(() => document.body.dataset.state === "done" && !document.getElementById("story")!.hidden, undefined, { timeout: 60_000 });
+    expect(await story()).toEqual(c.narrative);
+    expect(await page.getAttribute("#share", "href")).toBe(`#scenario=lr-pending-migrate&variant=xen-4.9&strategy=dfs&bound=2&budget=1000&seed=1&latency=300&schedule=${encodeURIComponent(c.schedule)}&run=1`);
+    // a bad latency is refused in the command line's words
+    await page.goto(`${base}#scenario=rank-abba&variant=xen-4.8&latency=-5&run=1`);
+    await page.waitForFunction(() => /link: /.test(document.getElementById("explore-status")!.textContent ?? ""));
+    expect(await page.textContent("#explore-status")).toBe("link: --gic-latency: expected an integer from 0 to 1000000, got '-5'");
+    await page.close();
+    expect(errors).toEqual([]);
+  }, 120_000);
+
   it("a replay that broke (an exception the file does not record) is said so in its own colour, neither a failure found nor a pass", async () => {
     // no built-in scenario and design ends in an exception: the page's worker
     // is bundled again with a design that throws (tests/scenarios/throwing-variant.mjs)

@@ -91,6 +91,33 @@ describe("the page's worker", () => {
     expect(cli.stderr).toBe(`vgic explore: ${join(dir, "padded.json")}: ${got}\n`);
   });
 
+  it("takes a GIC latency as vgic explore --gic-latency does; a replay says what a link to it must carry", () => {
+    // the maintenance livelock needs the latency (tests/maintenance-livelock.test.ts)
+    const c = explore({ scenario: scenarioNamed("lr-pending-migrate"), variant: "xen-4.9", gicLatency: 300, budget: 1000 }).counterexample!;
+    expect(c.findings.map((f) => f.kind)).toContain("livelock");
+    const at = (options: Record<string, string>) => ask({ id: 1, kind: "schedule", scenario: "lr-pending-migrate", variant: "xen-4.9", schedule: c.schedule, options });
+    const withIt = at({ "gic-latency": "300" });
+    expect(withIt.kind === "replayed" && [withIt.verdict, withIt.timeline.traceHash, withIt.options]).toEqual(["fails", c.traceHash, { "gic-latency": "300" }]);
+    // without it the same decisions make another run, or none
+    const without = at({});
+    expect(without.kind === "replayed" ? without.timeline.traceHash : without.kind).not.toBe(c.traceHash);
+    // a counterexample file found with a latency is replayed with it, and
+    // its reply names it (the page's share link carries it)
+    const file = toReplayFile(c, { gicLatency: 300 });
+    const replayed = ask({ id: 2, kind: "replay", name: "l.json", text: JSON.stringify(file) });
+    expect(replayed.kind === "replayed" && [replayed.verdict, replayed.reproduced, replayed.options]).toEqual(["fails", true, { "gic-latency": "300" }]);
+    // the search, as vgic explore lr-pending-migrate --variant xen-4.9 --gic-latency 300 --budget 1000
+    const e = ask({ id: 3, kind: "explore", scenario: "lr-pending-migrate", variant: "xen-4.9", options: { budget: "1000", "gic-latency": "300" } });
+    expect(e.kind === "explored" && [e.summary.gicLatency, e.summary.schedule, e.timeline?.traceHash]).toEqual([300, c.schedule, c.traceHash]);
+    // refused in the command line's words
+    expect(error({ id: 4, kind: "schedule", scenario: "lr-pending-migrate", variant: "xen-4.9", schedule: c.schedule, options: { "gic-latency": "x" } }))
+      .toBe("--gic-latency: expected an integer from 0 to 1000000, got 'x'");
+    // a weak-memory file's reply names its memory model and barrier
+    const weak = explore({ scenario: scenarioNamed("affinity-barrier"), variant: "xen-4.9-no-wmb", budget: 2000, memory: "weak", lockBarrier: "acq-rel" }).counterexample!;
+    const w = ask({ id: 5, kind: "replay", name: "w.json", text: JSON.stringify(toReplayFile(weak, { memory: "weak", lockBarrier: "acq-rel" })) });
+    expect(w.kind === "replayed" && [w.reproduced, w.options]).toEqual([true, { memory: "weak", "lock-barrier": "acq-rel" }]);
+  }, 60_000);
+
   it("a replay's verdict is vgic explore --replay's: a run that still fails is a failure (exit 1), one that ends in an exception the file does not record broke (exit 3)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vgic-worker-"));
     /** the worker's reply, and the command's answer with the same design files */

@@ -18,14 +18,13 @@ import { VERSION } from "../version.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
-import { searchSettings } from "./search.ts";
+import { gicLatencyOption, searchSettings } from "./search.ts";
 import { MATRIX_BUDGET, exploreVariants, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, readMatrixBaseline, searchNote, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, replayCounterexample, validateReplayFile, replayVerdict, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
 import { buildFingerprint } from "../fuzz/campaign.ts";
 import { weakStatelessNote } from "../sim/memory.ts";
-import { GIC_LATENCY_MAX } from "../hw/gic.ts";
 import { EXPLORE_FORMAT, EXPLORE_MATRIX_FORMAT, EXPLORE_REPLAY_FORMAT, ExploreMatrixOutput, ExploreOutput, ExploreReplayOutput } from "./output.ts";
 
 export const EXPLORE_SPEC: CommandSpec = {
@@ -152,7 +151,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   Object.assign(mo, memoryOptions(stringOption(values, "memory"), stringOption(values, "lock-barrier")));
   // (one scenario at a time: the matrix, its baselines and shards compare
   // cells without a latency)
-  const gicLatency = intOption(values, "gic-latency", 0, GIC_LATENCY_MAX) ?? 0;
+  const gicLatency = gicLatencyOption(values);
   const workers = intOption(values, "workers", 1, 64) ?? 1;
   const variantArg = stringOption(values, "variant") ?? "all";
   const variants = variantArg === "all" ? allVariants().map((v) => v.name) : variantList(variantArg);

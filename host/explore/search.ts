@@ -5,6 +5,7 @@
 
 import { UsageError, intOption, type Values } from "../io/usage.ts";
 import { printable } from "../io/text.ts";
+import { GIC_LATENCY_MAX } from "../hw/limits.ts";
 
 export type Strategy = "dfs" | "pct" | "random";
 export const STRATEGIES: readonly Strategy[] = ["dfs", "pct", "random"];
@@ -33,6 +34,12 @@ export function searchSettings(values: Values): SearchSettings {
   if (strategy !== "pct" && depth !== undefined) throw new UsageError("--depth: only with --strategy pct");
   if (strategy !== "dfs" && bound !== undefined) throw new UsageError(`--bound: only with --strategy dfs (${strategy} bounds no preemptions)`);
   return s;
+}
+
+/** --gic-latency, checked: cycles from a GIC line change to the pCPUs
+ *  seeing it, 0 (none) when absent. */
+export function gicLatencyOption(values: Values): number {
+  return intOption(values, "gic-latency", 0, GIC_LATENCY_MAX) ?? 0;
 }
 
 /** A search's result in words: the kinds found, or how far "nothing found"

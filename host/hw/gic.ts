@@ -37,9 +37,7 @@ export const VIRT_MAP: Readonly<MemoryMap> = Object.freeze({
   gicv: 0x08040000,
 });
 
-/** The largest latency (propagationDelay, cycles) the project's inputs
- *  accept: a workload's machine.gicLatency, fuzz and explore --gic-latency. */
-export const GIC_LATENCY_MAX = 1_000_000;
+export { GIC_LATENCY_MAX } from "./limits.ts";
 
 export interface GicConfig {
   /** CPU interfaces, 1..8 */

@@ -5,8 +5,8 @@
 // verdict the command line would not. No `self` here: host/web/worker.ts
 // wires it to the worker, the tests call it directly.
 
-import { DEFAULT_FAIL_ON, explore, withBuildOptions } from "../explore/engine.ts";
-import { searchSettings, verdictText } from "../explore/search.ts";
+import { DEFAULT_FAIL_ON, explore, withBuildOptions, type BuildOptions } from "../explore/engine.ts";
+import { gicLatencyOption, searchSettings, verdictText } from "../explore/search.ts";
 import { recordTimeline, timeline, type Timeline } from "../explore/timeline.ts";
 import { parseReplayFile, replayCounterexample, replayVerdict } from "../explore/replay.ts";
 import { parseFinding, replay } from "../fuzz/finding.ts";
@@ -23,7 +23,6 @@ import { Gic } from "../hw/gic.ts";
 import { parseScript, runScript } from "../hw/script.ts";
 import { intOption, memoryOptions } from "../io/usage.ts";
 import { parseJsonFrom, printable } from "../io/text.ts";
-import type { MemoryOptions } from "../sim/memory.ts";
 import { REQUEST_KINDS, type CliOptions, type Reply, type Request } from "./protocol.ts";
 
 type Post = (m: Reply) => void;
@@ -53,7 +52,7 @@ function checkRequest(m: unknown): Request {
   if (o.kind === "explore" || o.kind === "schedule") {
     const opts = o.options;
     if (typeof opts !== "object" || opts === null || Array.isArray(opts)) throw new TypeError(`options: expected an object of option texts, got ${shown(opts)}`);
-    const known = o.kind === "explore" ? ["strategy", "budget", "seed", "bound", "depth", "memory", "lock-barrier"] : ["memory", "lock-barrier"];
+    const known = o.kind === "explore" ? ["strategy", "budget", "seed", "bound", "depth", "memory", "lock-barrier", "gic-latency"] : ["memory", "lock-barrier", "gic-latency"];
     for (const [k, v] of Object.entries(opts)) {
       if (!known.includes(k)) throw new TypeError(`options: unknown option '--${printable(k)}' (expected ${known.map((x) => `--${x}`).join(", ")})`);
       if (typeof v !== "string") throw new TypeError(`options.${k}: expected a string, got ${shown(v)}`);
@@ -62,7 +61,25 @@ function checkRequest(m: unknown): Request {
   return o as unknown as Request;
 }
 
-const memoryOf = (o: CliOptions): MemoryOptions => memoryOptions(o.memory, o["lock-barrier"]);
+/** The memory model and GIC latency of these options, checked as
+ *  `vgic explore` checks them. */
+function buildOf(o: CliOptions): BuildOptions {
+  const b: BuildOptions = memoryOptions(o.memory, o["lock-barrier"]);
+  const latency = gicLatencyOption(o);
+  if (latency > 0) b.gicLatency = latency;
+  return b;
+}
+
+/** Build options as `vgic explore` options (what a link carries). */
+function cliOf(b: BuildOptions): CliOptions {
+  const o: CliOptions = {};
+  if (b.memory !== undefined && b.memory !== "sc") {
+    o.memory = b.memory;
+    o["lock-barrier"] = b.lockBarrier ?? "smp_mb";
+  }
+  if ((b.gicLatency ?? 0) > 0) o["gic-latency"] = String(b.gicLatency);
+  return o;
+}
 
 /** A fuzz finding: re-run exactly (`vgic fuzz --replay`), then its story:
  *  for the vgic target the machine's run with its states, as for a
@@ -100,10 +117,10 @@ function answer(post: Post, q: Request): void {
       const scenario = scenarioNamed(q.scenario);
       variantNamed(q.variant);
       const search = searchSettings(q.options);
-      const mem = memoryOf(q.options);
+      const build = buildOf(q.options);
       let last = 0;
       const r = explore({
-        scenario, variant: q.variant, ...search, ...mem,
+        scenario, variant: q.variant, ...search, ...build,
         onProgress: (n, ms) => {
           if (ms - last < 100) return;
           last = ms;
@@ -115,7 +132,7 @@ function answer(post: Post, q: Request): void {
       post({
         id: q.id, kind: "explored",
         summary: { ...rest, verdictText: verdictText(r), schedule: c?.schedule ?? null, findings: c?.findings.map((f) => `${f.kind}: ${f.message}`) ?? [] },
-        timeline: c === undefined ? null : timeline(withBuildOptions(scenario, mem), q.variant, c.schedule),
+        timeline: c === undefined ? null : timeline(withBuildOptions(scenario, build), q.variant, c.schedule),
       });
       return;
     }
@@ -123,9 +140,13 @@ function answer(post: Post, q: Request): void {
       const scenario = scenarioNamed(q.scenario);
       variantNamed(q.variant);
       // as `vgic explore --replay`: a schedule that does not fit the run is refused
-      const tl = timeline(withBuildOptions(scenario, memoryOf(q.options)), q.variant, q.schedule);
+      const build = buildOf(q.options);
+      const tl = timeline(withBuildOptions(scenario, build), q.variant, q.schedule);
       // fails as a run of the search fails: a finding of a kind that fails by default
-      post({ id: q.id, kind: "replayed", reproduced: true, verdict: tl.findings.some((f) => DEFAULT_FAIL_ON.includes(f.kind)) ? "fails" : "passes", reason: null, timeline: tl });
+      post({
+        id: q.id, kind: "replayed", reproduced: true, verdict: tl.findings.some((f) => DEFAULT_FAIL_ON.includes(f.kind)) ? "fails" : "passes", reason: null,
+        timeline: tl, options: cliOf(build),
+      });
       return;
     }
     case "replay": {
@@ -136,7 +157,7 @@ function answer(post: Post, q: Request): void {
       // a weak-memory file is shown under the memory model it was found in
       post({
         id: q.id, kind: "replayed", reproduced: o.reproduced, verdict: replayVerdict(file, o), reason: o.reason ?? null,
-        timeline: timeline(withBuildOptions(scenario, file), file.variant, file.schedule),
+        timeline: timeline(withBuildOptions(scenario, file), file.variant, file.schedule), options: cliOf(file),
       });
       return;
     }

@@ -5,7 +5,7 @@
 
 import type { Timeline, Snapshot, TimelineStep } from "../explore/timeline.ts";
 import type { CliOptions, ExploreSummary, Named, Reply, Request } from "./protocol.ts";
-import { BROKE_WORDS, searchSettings, type ReplayVerdict } from "../explore/search.ts";
+import { BROKE_WORDS, gicLatencyOption, searchSettings, type ReplayVerdict } from "../explore/search.ts";
 import { memoryOptions } from "../io/usage.ts";
 
 type Ask = Request extends infer R ? R extends { id: number } ? Omit<R, "id"> : never : never;
@@ -340,14 +340,26 @@ function showExplored(run: ExploreRun, e: Explored): void {
   // the link repeats the run as it ran, whatever the form says now
   const f = run.form;
   showStory(tl, `${tl.scenario} under ${tl.variant}: counterexample after ${s.schedules} schedules, schedule ${tl.schedule}`, "explore",
-    `&strategy=${s.strategy}&bound=${encodeURIComponent(f.bound)}&budget=${encodeURIComponent(f.budget)}&seed=${encodeURIComponent(f.seed)}${memoryParam(f.memory)}`);
+    `&strategy=${s.strategy}&bound=${encodeURIComponent(f.bound)}&budget=${encodeURIComponent(f.budget)}&seed=${encodeURIComponent(f.seed)}${buildParams(f)}`);
 }
 
 /** The form as typed: numbers stay text, checked as the command line checks its options. */
-interface ExploreForm { scenario: string; variants: string[]; strategy: string; bound: string; budget: string; seed: string; memory: string }
+interface ExploreForm { scenario: string; variants: string[]; strategy: string; bound: string; budget: string; seed: string; memory: string; latency: string }
 
-/** The memory choice in a link (nothing for the default, sc). */
-const memoryParam = (m: string) => (m === "sc" ? "" : `&memory=${m}`);
+/** The memory choice and GIC latency in a link (nothing for the defaults,
+ *  sc and no latency). */
+const buildParams = (f: Pick<ExploreForm, "memory" | "latency">) =>
+  (f.memory === "sc" ? "" : `&memory=${f.memory}`) + (f.latency === "" || f.latency === "0" ? "" : `&latency=${encodeURIComponent(f.latency)}`);
+
+/** `vgic explore` options (a run's, from the worker) as the form's memory
+ *  and latency fields. */
+function buildFields(o: CliOptions): Pick<ExploreForm, "memory" | "latency"> {
+  const memory = o.memory !== "weak" ? "sc" : o["lock-barrier"] === "acq-rel" ? "weak-acq-rel" : "weak";
+  return { memory, latency: o["gic-latency"] ?? "0" };
+}
+
+/** The GIC latency field as a `vgic explore` option (none for 0 or empty). */
+const latencyOptionsOf = (l: string): CliOptions => (l === "" || l === "0" ? {} : { "gic-latency": l });
 
 /** The memory select's value (sc, weak, weak-acq-rel) as `vgic explore` options. */
 function memoryOptionsOf(m: string): CliOptions {
@@ -365,13 +377,14 @@ function searchOptionsOf(v: { strategy: string; budget?: string | null; bound?: 
   return o;
 }
 
-const cliOptionsOf = (f: ExploreForm): CliOptions => ({ ...searchOptionsOf(f), ...memoryOptionsOf(f.memory) });
+const cliOptionsOf = (f: ExploreForm): CliOptions => ({ ...searchOptionsOf(f), ...memoryOptionsOf(f.memory), ...latencyOptionsOf(f.latency) });
 
 /** What `vgic explore` would refuse in these options (its own words), or null. */
 function objection(o: CliOptions): string | null {
   try {
     searchSettings(o);
     memoryOptions(o.memory, o["lock-barrier"]);
+    gicLatencyOption(o);
     return null;
   } catch (e) {
     return (e as Error).message;
@@ -384,7 +397,7 @@ function formValues(): ExploreForm {
     variants: [...document.querySelectorAll<HTMLInputElement>("#variants input:checked")].map((i) => i.value),
     strategy: $<HTMLSelectElement>("strategy").value,
     bound: $<HTMLInputElement>("bound").value, budget: $<HTMLInputElement>("budget").value, seed: $<HTMLInputElement>("seed").value,
-    memory: $<HTMLSelectElement>("memory").value,
+    memory: $<HTMLSelectElement>("memory").value, latency: $<HTMLInputElement>("latency").value.trim(),
   };
 }
 
@@ -417,7 +430,7 @@ async function runExplore(): Promise<void> {
     status("explore-status", `<span class="bad">${esc(refused)}</span>`);
     return;
   }
-  history.replaceState(null, "", `#scenario=${encodeURIComponent(f.scenario)}&variant=${encodeURIComponent(f.variants.join(","))}&strategy=${f.strategy}&bound=${encodeURIComponent(f.bound)}&budget=${encodeURIComponent(f.budget)}&seed=${encodeURIComponent(f.seed)}${memoryParam(f.memory)}&run=1`);
+  history.replaceState(null, "", `#scenario=${encodeURIComponent(f.scenario)}&variant=${encodeURIComponent(f.variants.join(","))}&strategy=${f.strategy}&bound=${encodeURIComponent(f.bound)}&budget=${encodeURIComponent(f.budget)}&seed=${encodeURIComponent(f.seed)}${buildParams(f)}&run=1`);
   document.body.dataset.state = "exploring";
   const run: ExploreRun = { form: f, rows: f.variants.map((v) => ({ variant: v, summary: null, timeline: null })) };
   drawResults(run, null);
@@ -449,15 +462,15 @@ async function runExplore(): Promise<void> {
   document.body.dataset.state = "done";
 }
 
-async function runSchedule(scenario: string, variant: string, schedule: string, memory: string): Promise<void> {
+async function runSchedule(scenario: string, variant: string, schedule: string, build: Pick<ExploreForm, "memory" | "latency">): Promise<void> {
   document.body.dataset.state = "exploring";
   hideStory("explore");
   $("explore-results").innerHTML = "";
   status("explore-status", `replaying schedule ${esc(schedule)} of ${esc(scenario)} under ${esc(variant)}`);
   const started = performance.now();
-  const r = await workers.explore.ask({ kind: "schedule", scenario, variant, schedule, options: memoryOptionsOf(memory) });
+  const r = await workers.explore.ask({ kind: "schedule", scenario, variant, schedule, options: { ...memoryOptionsOf(build.memory), ...latencyOptionsOf(build.latency) } });
   if (r.kind === "replayed") {
-    showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`, "explore", memoryParam(memory));
+    showStory(r.timeline, `${scenario} under ${variant}: schedule ${schedule}`, "explore", buildParams(buildFields(r.options)));
     const kinds = esc(r.timeline.findings.map((x) => x.kind).join(", ") || "no findings");
     status("explore-status", `replayed in ${(performance.now() - started).toFixed(0)} ms: ${r.verdict === "fails" ? `<span class="bad">${kinds}</span>` : kinds}`);
   } else if (r.kind === "error") status("explore-status", r.message === STOPPED ? "stopped" : `<span class="bad">link: ${esc(r.message)}</span>`);
@@ -489,7 +502,8 @@ async function replayFile(file: File): Promise<void> {
   if (r.kind === "replayed") {
     const broke = r.verdict === "broke" ? `; <span class="broke">${esc(BROKE_WORDS)}</span>` : "";
     status("replay-status", (r.reproduced ? `${word(r)}: same finding kinds, trace hash ${esc(r.timeline.traceHash)}` : `${word(r)}: ${esc(r.reason ?? "")}`) + broke);
-    showStory(r.timeline, `${file.name}: ${r.timeline.scenario} under ${r.timeline.variant}, schedule ${r.timeline.schedule}`, "replay");
+    // the link replays it under the memory model and latency it was found with
+    showStory(r.timeline, `${file.name}: ${r.timeline.scenario} under ${r.timeline.variant}, schedule ${r.timeline.schedule}`, "replay", buildParams(buildFields(r.options)));
   } else if (r.kind === "finding") {
     status("replay-status", r.reproduced ? `${word(r)}: same violation at the same operation` : `${word(r)}: ${esc(r.reason ?? "")}`);
     if (r.timeline === null) showLines(r.lines, r.title);
@@ -620,12 +634,19 @@ async function fromHash(scenarios: Named[], variants: Named[]): Promise<void> {
   const mem = p.get("memory");
   if (mem !== null && !["sc", "weak", "weak-acq-rel"].includes(mem)) return err(`memory: expected sc, weak or weak-acq-rel, got "${mem}"`);
   // the search settings as vgic explore takes them, refused in its words
-  const refused = objection(searchOptionsOf({ strategy: p.get("strategy") ?? $<HTMLSelectElement>("strategy").value, budget: p.get("budget"), bound: p.get("bound"), seed: p.get("seed") }));
+  const refused = objection({
+    ...searchOptionsOf({ strategy: p.get("strategy") ?? $<HTMLSelectElement>("strategy").value, budget: p.get("budget"), bound: p.get("bound"), seed: p.get("seed") }),
+    ...latencyOptionsOf(p.get("latency") ?? ""),
+  });
   if (refused !== null) return err(refused);
-  for (const k of ["strategy", "bound", "budget", "seed", "memory"]) {
+  for (const k of ["strategy", "bound", "budget", "seed"]) {
     const v = p.get(k);
     if (v !== null) ($(k) as HTMLInputElement).value = v;
   }
+  // a link leaves these out at their defaults: absent, it means sc and no
+  // latency, not whatever the form said before
+  $<HTMLSelectElement>("memory").value = mem ?? "sc";
+  $<HTMLInputElement>("latency").value = p.get("latency") ?? "0";
   syncStrategy();
   if (p.get("run") !== "1") {
     if (interrupted) { clear(); status("explore-status", "stopped: a link changed the settings"); }
@@ -637,7 +658,7 @@ async function fromHash(scenarios: Named[], variants: Named[]): Promise<void> {
   if (schedule !== null) {
     const f = formValues();
     if (f.variants.length !== 1) return err("schedule: needs exactly one variant");
-    track(runSchedule(f.scenario, f.variants[0]!, schedule, f.memory));
+    track(runSchedule(f.scenario, f.variants[0]!, schedule, f));
   } else track(runExplore());
 }
 

@@ -16,7 +16,7 @@ export type CliOptions = Record<string, string>;
 export type Request =
   | { id: number; kind: "explore"; scenario: string; variant: string; options: CliOptions }
   /** replay a schedule of a scenario without searching (a shared URL);
-   *  options: memory and lock-barrier */
+   *  options: memory, lock-barrier and gic-latency */
   | { id: number; kind: "schedule"; scenario: string; variant: string; schedule: string; options: CliOptions }
   /** a counterexample file (`vgic explore` output) or a fuzz finding file */
   | { id: number; kind: "replay"; name: string; text: string }
@@ -40,8 +40,10 @@ export type Reply =
   /** verdict: `vgic explore --replay`'s (replayVerdict): fails where it
    *  exits 1, passes where it exits 0, broke where it exits 3 (an exception
    *  the file does not record: not judged); a schedule link: fails for a
-   *  finding of a kind that fails a search by default, else passes */
-  | { id: number; kind: "replayed"; reproduced: boolean; verdict: ReplayVerdict; reason: string | null; timeline: Timeline }
+   *  finding of a kind that fails a search by default, else passes;
+   *  options: what the run was built with besides its design and schedule
+   *  (memory, lock-barrier, gic-latency), as a link to it must say */
+  | { id: number; kind: "replayed"; reproduced: boolean; verdict: ReplayVerdict; reason: string | null; timeline: Timeline; options: CliOptions }
   /** a fuzz finding file (`vgic fuzz --out`): a timeline for the vgic
    *  target; the hw target's story (its last operations) has no states;
    *  verdict: fails for a violation now, where `vgic fuzz --replay` exits 1,
