@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Finding } from "../check/vgic.ts";
 import { checkSignature } from "../fuzz/signature.ts";
 import { compareSignatures, type Comparison } from "../fuzz/baseline.ts";
-import type { MemoryOptions } from "../sim/memory.ts";
+import type { BuildOptions } from "./engine.ts";
 import { FORMAT as COUNTEREXAMPLE_FORMAT, ReplayFileError, validateReplayFile } from "./replay.ts";
 import { EXPLORE_MATRIX_FORMAT, ExploreMatrixOutput, FindingJson } from "./output.ts";
 import type { CellResult } from "./matrix.ts";
@@ -60,7 +60,7 @@ export function compareCells(run: readonly CellSignature[], base: readonly CellS
 /** The signatures of a reference matrix: a `vgic explore --matrix --json`
  *  output, one counterexample file, or a directory of them. Errors name
  *  the file and the field. */
-export function loadMatrixBaseline(path: string, mo: MemoryOptions = {}): CellSignature[] {
+export function loadMatrixBaseline(path: string, mo: BuildOptions = {}): CellSignature[] {
   return readMatrixBaseline(path, mo).signatures;
 }
 
@@ -72,16 +72,16 @@ export interface MatrixBaseline {
   matrix: { cells: Array<{ scenario: string; variant: string }>; options: Record<string, unknown> } | null;
 }
 
-export function readMatrixBaseline(path: string, mo: MemoryOptions = {}): MatrixBaseline {
+export function readMatrixBaseline(path: string, mo: BuildOptions = {}): MatrixBaseline {
   let dir: boolean;
   try {
     dir = statSync(path).isDirectory();
   } catch (e) {
     throw new ReplayFileError(`--baseline ${path}: expected an existing file or directory (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const want = memoryKey(mo);
-  if (!dir) return fromFile(path, true, want);
-  const signatures = readdirSync(path).filter((n) => n.endsWith(".json")).sort().flatMap((n) => fromFile(join(path, n), false, want).signatures);
+  const want = memoryKey(mo), latency = mo.gicLatency ?? 0;
+  if (!dir) return fromFile(path, true, want, latency);
+  const signatures = readdirSync(path).filter((n) => n.endsWith(".json")).sort().flatMap((n) => fromFile(join(path, n), false, want, latency).signatures);
   return { signatures, matrix: null };
 }
 
@@ -102,7 +102,10 @@ function memoryKey(m: { memory?: unknown; lockBarrier?: unknown }): string {
   return m.memory === "weak" ? `weak/${typeof m.lockBarrier === "string" ? m.lockBarrier : "smp_mb"}` : "sc";
 }
 
-function fromFile(path: string, strict: boolean, want: string): MatrixBaseline {
+/** "with a GIC latency of 300 cycles" or "without a GIC latency" */
+const latencyWords = (l: number) => (l > 0 ? `with a GIC latency of ${l} cycles` : "without a GIC latency");
+
+function fromFile(path: string, strict: boolean, want: string, latency: number): MatrixBaseline {
   const j = readJsonFile(path);
   const file = printable(path);
   const o = (typeof j === "object" && j !== null && !Array.isArray(j) ? j : {}) as Record<string, unknown>;
@@ -114,10 +117,12 @@ function fromFile(path: string, strict: boolean, want: string): MatrixBaseline {
       if (strict) throw new ReplayFileError(`${file}: field 'memory': expected a counterexample found under ${want} memory, like this run, got ${memoryKey(f)}`);
       return { signatures: [], matrix: null };
     }
-    // ... and with no GIC latency, as the matrix runs (explore --gic-latency
-    // writes into the same directories)
-    if (f.gicLatency !== undefined) {
-      if (strict) throw new ReplayFileError(`${file}: field 'gicLatency': expected no field (a counterexample found without a GIC latency, as the matrix explores), got ${f.gicLatency}`);
+    // ... and with the run's GIC latency (searches with other latencies
+    // write into the same directories)
+    if ((f.gicLatency ?? 0) !== latency) {
+      if (strict) {
+        throw new ReplayFileError(`${file}: field 'gicLatency': expected ${latency > 0 ? latency : "no field"} (a counterexample found ${latencyWords(latency)}, like this run), got ${f.gicLatency ?? "no field"}`);
+      }
       return { signatures: [], matrix: null };
     }
     return { signatures: findingSignatures(f.findings).map((signature) => ({ scenario: f.scenario, variant: f.variant, signature })), matrix: null };
@@ -129,6 +134,10 @@ function fromFile(path: string, strict: boolean, want: string): MatrixBaseline {
     if (!Array.isArray(o.cells)) throw new ReplayFileError(`${file}: field 'cells': expected an array of cells, got ${o.cells === undefined ? "nothing" : printable(JSON.stringify(o.cells), 80)}`);
     const opts = (typeof o.options === "object" && o.options !== null ? o.options : {}) as Record<string, unknown>;
     if (memoryKey(opts) !== want) throw new ReplayFileError(`${file}: field 'options.memory': expected a matrix explored under ${want} memory, like this run, got ${memoryKey(opts)}`);
+    const theirs = typeof opts.gicLatency === "number" ? opts.gicLatency : 0;
+    if (theirs !== latency) {
+      throw new ReplayFileError(`${file}: field 'options.gicLatency': expected a matrix explored ${latencyWords(latency)}, like this run, got one explored ${latencyWords(theirs)}`);
+    }
     const signatures = o.cells.flatMap((c: unknown, i: number) => {
       const x = c as Record<string, unknown> | null;
       const bad = (field: string, expected: string, got: unknown) =>

@@ -38,7 +38,7 @@ A counterexample is minimised, printed as a story, saved as a replay file under 
     variant: { type: "string", arg: "NAME,...|all", help: "vGIC design(s) to explore, comma-separated (all)" },
     memory: { type: "string", arg: "sc|weak", help: "memory model: sc (every store visible at once) or weak (per-pCPU\nstore buffers; the search also chooses when stores become visible) (sc)" },
     "lock-barrier": { type: "string", arg: "smp_mb|acq-rel", help: "weak memory: spinlocks carry smp_mb as Xen's on arm, or only\nacquire/release ordering (smp_mb)" },
-    "gic-latency": { type: "string", arg: "N", help: "one scenario: cycles from a GIC line change to the pCPUs seeing it (0);\nwith one, a maintenance IRQ can reach a trap's IRQ window and livelock" },
+    "gic-latency": { type: "string", arg: "N", help: "cycles from a GIC line change to the pCPUs seeing it (0); with one, a\nmaintenance IRQ can reach a trap's IRQ window and livelock" },
     ...VARIANTS_OPTION,
     scenarios: { type: "string", arg: "FILE", help: "load more scenarios from an ES module exporting `scenarios`" },
     strategy: { type: "string", arg: "S", help: "dfs (exhaustive within --bound preemptions), pct, random (dfs)" },
@@ -149,9 +149,10 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   const { strategy, ...search } = searchSettings(values);
   const mo: MatrixOptions = { strategy, failOn: failOnOf(stringOption(values, "fail-on")), ...search };
   Object.assign(mo, memoryOptions(stringOption(values, "memory"), stringOption(values, "lock-barrier")));
-  // (one scenario at a time: the matrix, its baselines and shards compare
-  // cells without a latency)
+  // (the matrix records it in its options: baselines and shards compare
+  // only cells explored with the same latency)
   const gicLatency = gicLatencyOption(values);
+  if (gicLatency > 0) mo.gicLatency = gicLatency;
   const workers = intOption(values, "workers", 1, 64) ?? 1;
   const variantArg = stringOption(values, "variant") ?? "all";
   const variants = variantArg === "all" ? allVariants().map((v) => v.name) : variantList(variantArg);
@@ -182,7 +183,6 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   }
 
   const isMatrix = values.matrix === true || positionals[0] === "all";
-  if (gicLatency > 0 && isMatrix) throw new UsageError("--gic-latency: one SCENARIO only, not with --matrix or all");
   const baseVariant = stringOption(values, "baseline-variant");
   const baselinePath = stringOption(values, "baseline");
   if (!isMatrix && (baselinePath !== undefined || baseVariant !== undefined)) {
@@ -235,6 +235,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
         options: {
           ...searched, variants, scenarios: scenarios.map((x) => x.name),
           ...(mo.memory !== undefined ? { memory: mo.memory, lockBarrier: mo.lockBarrier } : {}),
+          ...(gicLatency > 0 ? { gicLatency } : {}),
         },
         ...(shard !== null ? { shard } : {}), cellsTotal: all.length,
         cells: rs.map((r, i) => ({ index: indices[i]!, ...r, signatures: findingSignatures(r.counterexample?.findings ?? []) })),
@@ -247,7 +248,8 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     } else {
       out(formatMatrix(rs));
       const total = rs.reduce((a, r) => a + r.schedules, 0);
-      out(`\n${rs.length} cells, ${total} schedules in ${wall.toFixed(0)} ms wall (${workers} worker${workers > 1 ? "s" : ""}), ${(total * 1000 / wall).toFixed(0)} schedules/s`);
+      out(`\n${rs.length} cells${gicLatency > 0 ? ` on a GIC with a latency of ${gicLatency} cycles` : ""}, ${total} schedules in ${wall.toFixed(0)} ms wall ` +
+        `(${workers} thread${workers > 1 ? "s" : ""}), ${(total * 1000 / wall).toFixed(0)} schedules/s`);
       if (baseline && cmp) for (const l of formatMatrixComparison(cmp, baseline.source)) out(l);
     }
     const stateless = [...new Set(rs.filter((r) => r.weakStateless === true).map((r) => r.variant))];
@@ -282,7 +284,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       found = true;
       ensureDir(dir, "--out");
       file = join(dir, `${scenario.name}.${variant}${mo.memory === "weak" ? `.weak-${mo.lockBarrier}` : ""}${gicLatency > 0 ? `.latency-${gicLatency}` : ""}.json`);
-      writeFileAtomic(file, JSON.stringify(toReplayFile(c, { ...mo, gicLatency }), null, 2) + "\n");
+      writeFileAtomic(file, JSON.stringify(toReplayFile(c, mo), null, 2) + "\n");
       if (tracePath !== undefined) {
         traceFile = traceFileOf(variant);
         writeFileAtomic(traceFile, c.chromeJson);
@@ -310,7 +312,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     for (const [k, variant] of variants.entries()) {
       if (variants.length > 1) progress.note(`${scenario.name}: variant ${k + 1} of ${variants.length} (${variant})`);
       const eo: ExploreOptions = {
-        scenario, variant, ...mo, ...(gicLatency > 0 ? { gicLatency } : {}),
+        scenario, variant, ...mo,
         onProgress: (n) => progress.update(n, null, "schedules", `${scenario.name} under ${variant}`),
       };
       const r = explore(eo);
@@ -326,7 +328,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const ready = new Map<number, ExploreResult>();
     let next = 0, done = 0;
     const cells = variants.map((variant) => ({ scenario: scenario.name, variant }));
-    await exploreVariants(entry, scenarios, cells, mo, gicLatency, threads, { scenariosFile, variantsFile }, (i, r) => {
+    await exploreVariants(entry, scenarios, cells, mo, threads, { scenariosFile, variantsFile }, (i, r) => {
       ready.set(i, r);
       progress.update(++done, variants.length, "variants", `last ${r.variant}`);
       for (let x = ready.get(next); x !== undefined; x = ready.get(next)) {

@@ -22,7 +22,7 @@ const TAG = "vgic-explore-worker";
 export const MATRIX_BUDGET = 6000;
 
 /** The search settings of every cell: ExploreOptions less what names the cell. */
-export type MatrixOptions = Pick<ExploreOptions, "strategy" | "budget" | "seed" | "bound" | "depth" | "failOn" | "memory" | "lockBarrier">;
+export type MatrixOptions = Pick<ExploreOptions, "strategy" | "budget" | "seed" | "bound" | "depth" | "failOn" | "memory" | "lockBarrier" | "gicLatency">;
 
 export interface Cell { scenario: string; variant: string }
 
@@ -33,8 +33,6 @@ interface WorkerData {
   /** one word: the index of the next cell to claim (Atomics.add) */
   next: SharedArrayBuffer;
   options: MatrixOptions;
-  /** cycles of GIC latency (one scenario's variants; never the matrix's) */
-  gicLatency: number;
   /** send whole results, story and trace included (one scenario's
    *  variants, whose counterexamples are printed and saved), not slim ones */
   full: boolean;
@@ -56,11 +54,11 @@ export function slim(r: ExploreResult): CellResult {
 }
 
 export function runCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOptions): CellResult {
-  return slim(exploreCell(scenarios, cell, o, 0));
+  return slim(exploreCell(scenarios, cell, o));
 }
 
 /** A cell searched in full: its counterexample keeps its story and trace. */
-export function exploreCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOptions, gicLatency: number): ExploreResult {
+export function exploreCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOptions): ExploreResult {
   const scenario = scenarios.find((s) => s.name === cell.scenario);
   if (scenario === undefined) throw new Error(`no scenario '${cell.scenario}'`);
   const eo: ExploreOptions = { scenario, variant: cell.variant };
@@ -72,7 +70,7 @@ export function exploreCell(scenarios: readonly Scenario[], cell: Cell, o: Matri
   if (o.failOn !== undefined) eo.failOn = o.failOn;
   if (o.memory !== undefined) eo.memory = o.memory;
   if (o.lockBarrier !== undefined) eo.lockBarrier = o.lockBarrier;
-  if (gicLatency > 0) eo.gicLatency = gicLatency;
+  if ((o.gicLatency ?? 0) > 0) eo.gicLatency = o.gicLatency!;
   return explore(eo);
 }
 
@@ -87,9 +85,9 @@ export function exploreWorkerData(): WorkerData | null {
 type CellMessage<R> = { index: number; result: R } | { index: number; error: string; usage: boolean };
 
 /** A worker's cell, as the message it sends. */
-function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: number, o: MatrixOptions, gicLatency: number, full: boolean): CellMessage<CellResult | ExploreResult> {
+function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: number, o: MatrixOptions, full: boolean): CellMessage<CellResult | ExploreResult> {
   try {
-    const r = exploreCell(scenarios, cells[i]!, o, gicLatency);
+    const r = exploreCell(scenarios, cells[i]!, o);
     return { index: i, result: full ? r : slim(r) };
   } catch (e) {
     return { index: i, error: e instanceof Error ? e.message : String(e), usage: e instanceof UsageError };
@@ -107,7 +105,7 @@ function claim(next: Int32Array, n: number): number {
 export function runExploreWorker(d: WorkerData, scenarios: readonly Scenario[]): void {
   const next = new Int32Array(d.next);
   for (let i = claim(next, d.cells.length); i >= 0; i = claim(next, d.cells.length)) {
-    const m = cellMessage(scenarios, d.cells, i, d.options, d.gicLatency, d.full);
+    const m = cellMessage(scenarios, d.cells, i, d.options, d.full);
     parentPort!.postMessage(m);
     if ("error" in m) {
       Atomics.store(next, 0, d.cells.length);
@@ -123,7 +121,7 @@ export function runExploreWorker(d: WorkerData, scenarios: readonly Scenario[]):
  *  error is thrown again here (a UsageError as one) once every thread has
  *  stopped, after the results of the cells before it. */
 async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions, threads: number,
-  files: WorkerFiles, extra: Pick<WorkerData, "gicLatency" | "full">, onCell?: (i: number, r: R) => void): Promise<R[]> {
+  files: WorkerFiles, extra: Pick<WorkerData, "full">, onCell?: (i: number, r: R) => void): Promise<R[]> {
   const out: R[] = new Array(cells.length);
   const next = new Int32Array(new SharedArrayBuffer(4));
   let failed = null as (Error & { cell: number }) | null;
@@ -150,7 +148,7 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
   for (let i = claim(next, cells.length); i >= 0; i = claim(next, cells.length)) {
     let r: ExploreResult;
     try {
-      r = exploreCell(scenarios, cells[i]!, o, extra.gicLatency);
+      r = exploreCell(scenarios, cells[i]!, o);
     } catch (e) {
       // this thread's own error, as it was thrown
       if (failed === null || i < failed.cell) failed = Object.assign(e instanceof Error ? e : new Error(String(e)), { cell: i });
@@ -170,14 +168,14 @@ type WorkerFiles = { scenariosFile: string | null; variantsFile: string | null }
 
 /** One scenario under several variants, each cell searched in full (story
  *  and trace kept) on `threads` threads; the results in variant order. */
-export async function exploreVariants(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions, gicLatency: number,
+export async function exploreVariants(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions,
   threads: number, files: WorkerFiles, onCell?: (i: number, r: ExploreResult) => void): Promise<ExploreResult[]> {
-  return onThreads<ExploreResult>(entry, scenarios, cells, o, threads, files, { gicLatency, full: true }, onCell);
+  return onThreads<ExploreResult>(entry, scenarios, cells, o, threads, files, { full: true }, onCell);
 }
 
 export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions,
   workers: number, files: WorkerFiles, onCell?: (i: number, r: CellResult) => void): Promise<CellResult[]> {
-  if (workers > 1) return onThreads<CellResult>(entry, scenarios, cells, o, workers, files, { gicLatency: 0, full: false }, onCell);
+  if (workers > 1) return onThreads<CellResult>(entry, scenarios, cells, o, workers, files, { full: false }, onCell);
   const out: CellResult[] = new Array(cells.length);
   cells.forEach((c, i) => { out[i] = runCell(scenarios, c, o); onCell?.(i, out[i]!); });
   return out;
