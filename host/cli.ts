@@ -2,15 +2,8 @@
 // declares its options in a table (host/options.ts) from which its --help
 // comes; exit statuses are EXIT's for all of them.
 
-import { ConfigError } from "./hw/gic.ts";
-import { ScriptError } from "./hw/script.ts";
-import { ProfileError } from "./sim/profile.ts";
-import { ExtensionFileError } from "./extend.ts";
-import { ReplayFileError } from "./explore/replay.ts";
-import { FindingError } from "./fuzz/target.ts";
-import { InputError } from "./io/input.ts";
-import { ServeUsageError } from "./web/serve.ts";
 import { COMMANDS } from "./commands.ts";
+import { isUsage } from "./errors.ts";
 import { EXIT, UsageError, helpText, parseCommand, type CommandSpec } from "./options.ts";
 import { VERSION } from "./version.ts";
 
@@ -22,14 +15,6 @@ const TOP_SPEC: CommandSpec = {
     "\n\n`vgic COMMAND --help` lists a command's options.",
   options: {},
 };
-
-/** Errors that are the user's input, not a bug: exit status 2. */
-function isUsage(e: unknown): e is Error {
-  return e instanceof UsageError || e instanceof ScriptError || e instanceof ConfigError || e instanceof ProfileError ||
-    e instanceof ReplayFileError || e instanceof FindingError || e instanceof InputError || e instanceof ServeUsageError ||
-    e instanceof ExtensionFileError || (e instanceof RangeError && /^unknown variant/.test(e.message)) ||
-    (e instanceof Error && /^profile .* not found/.test(e.message));
-}
 
 /** Run `vgic ARGV...`; resolves to the exit status. */
 export async function main(argv: string[], entry: URL = new URL(import.meta.url)): Promise<number> {

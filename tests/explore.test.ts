@@ -319,6 +319,50 @@ describe("vgic explore (the bundle)", () => {
       [r.variant, r.schedules, r.verdict, r.counterexample?.traceHash ?? null]);
     expect(key(jb.stdout)).toEqual(key(ja.stdout));
   });
+
+  it("a cell's error on a worker thread is reported as on one thread: bad input exits 2, a bug keeps its name", () => {
+    // new-vgic's build fails; the calling thread holds xen-4.9 until a worker
+    // has met that failure, so that it is a worker's error (it was a plain
+    // Error: an unknown variant exited 3, "internal error", and a TypeError
+    // lost its name)
+    const mod = join(dir, "fails-on-new-vgic.mjs");
+    writeFileSync(mod, `import { isMainThread } from "node:worker_threads";
+import { existsSync, writeFileSync } from "node:fs";
+import { scenarioNamed, variantNamed } from ${JSON.stringify(new URL("../build/lib.mjs", import.meta.url).href)};
+const s = scenarioNamed("rank-abba");
+const mark = process.env.FAILS_MARK;
+let held = false;
+export const scenarios = [{ ...s, name: "fails-on-new-vgic", build(v, sched, o = {}) {
+  if (v === "new-vgic") {
+    if (mark) writeFileSync(mark, "");
+    if (process.env.FAILS_HOW === "usage") variantNamed("no-such");
+    null.build();
+  }
+  if (mark && isMainThread && !held) {
+    held = true;
+    const t = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 2000 && !existsSync(mark); i++) Atomics.wait(t, 0, 0, 10);
+    if (!existsSync(mark)) throw new Error("no worker ran new-vgic");
+  }
+  return s.build(v, sched, o);
+} }];
+`);
+    const run = (how: string, ...extra: string[]) => spawnSync(process.execPath, ["build/vgic.mjs", "explore", "fails-on-new-vgic", "--scenarios", mod,
+      "--variant", "xen-4.9,new-vgic", "--budget", "50", "--bound", "1", "--out", dir, ...extra], { encoding: "utf8", env: { ...process.env, FAILS_HOW: how, ...(extra.length > 0 ? { FAILS_MARK: join(dir, `${how}.mark`) } : {}) } });
+    const text = (s: string) => s.replace(/\d+ ms/g, "T ms").replace(/\d+ schedules\/s/g, "R schedules/s");
+    const error = (s: string) => s.split("\n").filter((l) => !l.startsWith("explore: ") && !l.startsWith("    at "));
+    for (const [how, status, message] of [["usage", 2, /^vgic explore: unknown variant 'no-such'/], ["bug", 3, /^vgic: internal error \(please report it\): TypeError: /]] as const) {
+      const one = run(how), two = run(how, "--workers", "2");
+      expect(one.status, one.stderr).toBe(status);
+      expect(two.status, two.stderr).toBe(status);
+      expect(error(one.stderr)[0]).toMatch(message);
+      expect(error(two.stderr)).toEqual(error(one.stderr));
+      // xen-4.9's result, before the error, as on one thread
+      expect(one.stdout).toMatch(/^== fails-on-new-vgic under xen-4\.9 /);
+      expect(text(two.stdout)).toBe(text(one.stdout));
+    }
+  });
+
 });
 
 describe("a result without a counterexample says how far it goes", () => {

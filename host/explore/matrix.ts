@@ -11,6 +11,7 @@ import type { Scenario } from "../xen/scenarios.ts";
 import { explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
 import { verdictText } from "./search.ts";
 import { UsageError } from "../io/usage.ts";
+import { isUsage } from "../errors.ts";
 
 export { verdictText };
 
@@ -80,9 +81,11 @@ export function exploreWorkerData(): WorkerData | null {
   return d && d.tag === TAG ? d : null;
 }
 
-/** What a thread has of a cell: its result, or the error that ended it
- *  (whether it was bad input, which the calling program reports as such). */
-type CellMessage<R> = { index: number; result: R } | { index: number; error: string; usage: boolean };
+/** What a thread has of a cell: its result, or the error that ended it:
+ *  its message, name and stack, and whether it was bad input (the classes
+ *  do not cross threads; the calling program reports it as it would have
+ *  reported the error itself). */
+type CellMessage<R> = { index: number; result: R } | { index: number; error: string; name: string; stack: string | null; usage: boolean };
 
 /** A worker's cell, as the message it sends. */
 function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: number, o: MatrixOptions, full: boolean): CellMessage<CellResult | ExploreResult> {
@@ -90,8 +93,19 @@ function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: 
     const r = exploreCell(scenarios, cells[i]!, o);
     return { index: i, result: full ? r : slim(r) };
   } catch (e) {
-    return { index: i, error: e instanceof Error ? e.message : String(e), usage: e instanceof UsageError };
+    const err = e instanceof Error ? e : null;
+    return { index: i, error: err?.message ?? String(e), name: err?.name ?? "Error", stack: err?.stack ?? null, usage: isUsage(e) };
   }
+}
+
+/** A worker's cell error as this thread throws it: bad input as a
+ *  UsageError, anything else with the name and stack it had there. */
+function workerError(m: { error: string; name: string; stack: string | null; usage: boolean }): Error {
+  if (m.usage) return new UsageError(m.error);
+  const e = new Error(m.error);
+  e.name = m.name;
+  if (m.stack !== null) e.stack = m.stack;
+  return e;
 }
 
 /** No cell is claimed after an error: the next claim is past the end. */
@@ -118,8 +132,9 @@ export function runExploreWorker(d: WorkerData, scenarios: readonly Scenario[]):
  *  claiming the next cell unclaimed when it is free (so a long cell holds up
  *  one thread, not a share of cells). The results in cell order; onCell
  *  sees each as it arrives, this thread's own between its cells. A cell's
- *  error is thrown again here (a UsageError as one) once every thread has
- *  stopped, after the results of the cells before it. */
+ *  error is thrown again here (bad input as a UsageError, whatever its
+ *  class, so that it has the exit status it has on one thread) once every
+ *  thread has stopped, after the results of the cells before it. */
 async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions, threads: number,
   files: WorkerFiles, extra: Pick<WorkerData, "full">, onCell?: (i: number, r: R) => void): Promise<R[]> {
   const out: R[] = new Array(cells.length);
@@ -128,7 +143,7 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
   const take = (m: CellMessage<R>): void => {
     if ("error" in m) {
       // the first error in cell order is the one a single thread would meet
-      if (failed === null || m.index < failed.cell) failed = Object.assign(m.usage ? new UsageError(m.error) : new Error(m.error), { cell: m.index });
+      if (failed === null || m.index < failed.cell) failed = Object.assign(workerError(m), { cell: m.index });
       return;
     }
     out[m.index] = m.result;
