@@ -363,6 +363,42 @@ export const scenarios = [{ ...s, name: "fails-on-new-vgic", build(v, sched, o =
     }
   });
 
+  it("a worker that fails to start stops the run as a cell's error does, and is reported once every thread has stopped", () => {
+    // the module loads on the calling thread only; there its first cell
+    // waits for the worker to have failed, and every cell takes a while (the
+    // calling thread went on with every other cell, reported them, and only
+    // then said a worker had failed; now it stops within a cell or two: the
+    // worker's exit waits for its message on stderr to reach this thread)
+    const mark = join(dir, "worker-failed.mark");
+    const mod = join(dir, "calling-thread-only.mjs");
+    writeFileSync(mod, `import { isMainThread } from "node:worker_threads";
+import { existsSync, writeFileSync } from "node:fs";
+import { scenarioNamed } from ${JSON.stringify(new URL("../build/lib.mjs", import.meta.url).href)};
+const mark = ${JSON.stringify(mark)};
+if (!isMainThread) {
+  writeFileSync(mark, "");
+  throw new Error("not on a worker");
+}
+const s = scenarioNamed("rank-abba");
+const held = new Set();
+export const scenarios = [{ ...s, name: "calling-thread-only", build(v, sched, o = {}) {
+  if (!held.has(v)) {
+    held.add(v);
+    const t = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 2000 && !existsSync(mark); i++) Atomics.wait(t, 0, 0, 10);
+    if (!existsSync(mark)) throw new Error("no worker started");
+    Atomics.wait(t, 0, 0, 300);
+  }
+  return s.build(v, sched, o);
+} }];
+`);
+    const r = cli("calling-thread-only", "--scenarios", mod, "--budget", "50", "--bound", "1", "--out", dir, "--workers", "2");
+    expect(r.status, r.stderr).toBe(3);
+    const reported = [...r.stdout.matchAll(/^== calling-thread-only under (\S+) /gm)].map((m) => m[1]);
+    expect(reported[0]).toBe("xen-4.8");
+    expect(reported.length).toBeLessThan(4);
+    expect(r.stderr).toMatch(/cannot load: not on a worker\n(.|\n)*internal error \(please report it\): Error: explore worker 0 exited with status 2\n/);
+  });
 });
 
 describe("a result without a counterexample says how far it goes", () => {

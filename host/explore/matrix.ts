@@ -149,17 +149,25 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
     out[m.index] = m.result;
     onCell?.(m.index, m.result);
   };
+  // A worker that fails (to start, or in the middle of a cell) stops every
+  // thread's claims, as a cell's error does; it is settled at its exit,
+  // after the messages it sent, so no result arrives once this has thrown.
   const workers = Array.from({ length: Math.min(threads, cells.length) - 1 }, (_, w) => new Promise<void>((resolve, reject) => {
     const data: WorkerData = { tag: TAG, cells: cells.map((c) => ({ scenario: c.scenario, variant: c.variant })), next: next.buffer as SharedArrayBuffer, options: { ...o }, ...extra, ...files };
     const worker = new Worker(entry, { workerData: data, argv: ["explore"], execArgv: process.execArgv });
+    let error: unknown = null;
     worker.on("message", take);
-    worker.on("error", reject);
-    worker.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`explore worker ${w} exited with status ${code}`))));
+    worker.on("error", (e) => {
+      error ??= e;
+      Atomics.store(next, 0, cells.length);
+    });
+    worker.on("exit", (code) => {
+      if (error === null && code === 0) return resolve();
+      Atomics.store(next, 0, cells.length);
+      reject(error ?? new Error(`explore worker ${w} exited with status ${code}`));
+    });
   }));
-  // (a worker that fails to start rejects at once; it is reported after
-  // this thread's cells)
-  const all = Promise.all(workers);
-  all.catch(() => {});
+  const all = Promise.allSettled(workers);
   for (let i = claim(next, cells.length); i >= 0; i = claim(next, cells.length)) {
     let r: ExploreResult;
     try {
@@ -174,7 +182,8 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
     // the workers' messages so far
     await new Promise((resolve) => setImmediate(resolve));
   }
-  await all;
+  const crashed = (await all).find((s) => s.status === "rejected");
+  if (crashed !== undefined) throw crashed.reason;
   if (failed !== null) throw failed;
   return out;
 }
