@@ -208,7 +208,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const runCells = async (cells: Cell[], what: string): Promise<CellResult[]> => {
       let done = 0;
       const shape = Number.isInteger(cells.length / scenarios.length) ? ` (${scenarios.length} scenarios x ${cells.length / scenarios.length} variants)` : "";
-      progress.note(`${what}${cells.length} cells${shape} on ${workers} worker${workers > 1 ? "s" : ""}`);
+      progress.note(`${what}${cells.length} cells${shape} on ${workers} thread${workers > 1 ? "s" : ""}`);
       const rs = await runMatrix(entry, scenarios, cells, mo, workers, { scenariosFile, variantsFile },
         (_i, r) => { done++; progress.update(done, cells.length, "cells", `last ${r.scenario} under ${r.variant}`); });
       progress.clear();
@@ -324,7 +324,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     // variant order as soon as the ones before have been, so the output
     // and files are the same as on one thread but for the timings. A
     // worker's error ends the command after the variants before it.
-    progress.note(`${scenario.name}: ${variants.length} variants on ${threads} workers`);
+    progress.note(`${scenario.name}: ${variants.length} variants on ${threads} threads`);
     const ready = new Map<number, ExploreResult>();
     let next = 0, done = 0;
     const cells = variants.map((variant) => ({ scenario: scenario.name, variant }));
