@@ -9,6 +9,7 @@ import { MmioOutput, VariantsOutput } from "./commands.ts";
 import { RunOutput } from "./workload/output.ts";
 import { ExploreMatrixOutput, ExploreOutput, ExploreReplayOutput } from "./explore/output.ts";
 import { FuzzOutput, FuzzReplayOutput } from "./fuzz/output.ts";
+import { ReplayFileJson } from "./explore/replay.ts";
 
 export interface OutputSchema {
   /** file name in schemas/ */
@@ -23,6 +24,7 @@ export const OUTPUT_SCHEMAS: readonly OutputSchema[] = [
   { file: "explore.schema.json", title: "vgic explore SCENARIO --json", schema: ExploreOutput },
   { file: "explore-matrix.schema.json", title: "vgic explore --matrix --json", schema: ExploreMatrixOutput },
   { file: "explore-replay.schema.json", title: "vgic explore --replay FILE --json", schema: ExploreReplayOutput },
+  { file: "counterexample.schema.json", title: "a counterexample file (vgic explore --out, counterexamples/*.json)", schema: ReplayFileJson },
   { file: "fuzz.schema.json", title: "vgic fuzz --json", schema: FuzzOutput },
   { file: "fuzz-replay.schema.json", title: "vgic fuzz --replay FILE --json", schema: FuzzReplayOutput },
   { file: "bench.schema.json", title: "vgic bench --json", schema: BenchResult },

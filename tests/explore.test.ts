@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { explore, minimise, runOnce, type ExploreOptions } from "../host/explore/engine.ts";
-import { parseReplayFile, replayCounterexample, toReplayFile, ReplayFileError } from "../host/explore/replay.ts";
+import { REPLAY_FILE_FIELDS, ReplayFileJson, parseReplayFile, replayCounterexample, toReplayFile, validateReplayFile, ReplayFileError } from "../host/explore/replay.ts";
 import { SCENARIOS, scenarioNamed } from "../host/xen/scenarios.ts";
 import { Sched } from "../host/sim/sched.ts";
 import { verdictText } from "../host/explore/matrix.ts";
@@ -436,3 +436,35 @@ describe("the DFS keeps each run's decisions packed in bytes", () => {
     expect(unpackLog(new Uint8Array(0))).toEqual([]);
   });
 });
+
+describe("schemas/counterexample.schema.json", () => {
+  it("accepts every counterexample file vgic explore writes and refuses what the reader refuses, but for what a schema cannot say", () => {
+    expect(Object.keys(ReplayFileJson.shape).sort()).toEqual([...REPLAY_FILE_FIELDS].sort());
+    const sc = toReplayFile(explore({ scenario: scenarioNamed("rank-abba"), variant: "xen-4.8" }).counterexample!);
+    const weak = toReplayFile(explore({ scenario: scenarioNamed("affinity-barrier"), variant: "xen-4.9-no-wmb", budget: 2000, memory: "weak", lockBarrier: "acq-rel" }).counterexample!,
+      { memory: "weak", lockBarrier: "acq-rel" });
+    const latency = toReplayFile(explore({ scenario: scenarioNamed("lr-pending-migrate"), variant: "xen-4.9", gicLatency: 300, budget: 1000 }).counterexample!, { gicLatency: 300 });
+    expect([weak.memory, weak.lockBarrier, latency.gicLatency]).toEqual(["weak", "acq-rel", 300]);
+    for (const f of [sc, weak, latency, { ...sc, $schema: "../schemas/counterexample.schema.json" }]) {
+      expect(ReplayFileJson.safeParse(f).success).toBe(true);
+      expect(() => validateReplayFile(f, "f.json")).not.toThrow();
+    }
+    const both: Array<[string, object]> = [
+      ["a stray field", { ...sc, extra: 1 }], ["format", { ...sc, format: "vgic-fuzz-finding" }], ["version", { ...sc, version: 2 }],
+      ["traceHash", { ...sc, traceHash: "abc" }], ["findings", { ...sc, findings: [] }],
+      ["findings[0].kind", { ...sc, findings: [{ kind: "boom", message: "" }] }], ["findings[0] stray", { ...sc, findings: [{ ...sc.findings[0], at: 1 }] }],
+      ["memory", { ...sc, memory: "strong" }], ["gicLatency 0", { ...sc, gicLatency: 0 }], ["gicLatency too large", { ...sc, gicLatency: 1e7 }],
+      ["preemptions", { ...sc, preemptions: -1 }], ["steps", { ...sc, steps: 1.5 }], ["scenario", { ...sc, scenario: "" }],
+    ];
+    for (const [what, f] of both) {
+      expect(ReplayFileJson.safeParse(f).success, what).toBe(false);
+      expect(() => validateReplayFile(f, "f.json"), what).toThrow(ReplayFileError);
+    }
+    // what only the reader checks: the design is known, the schedule parses, a barrier goes with weak memory
+    for (const f of [{ ...sc, variant: "xen-9.9" }, { ...sc, schedule: "x" }, { ...sc, lockBarrier: "smp_mb" }]) {
+      expect(ReplayFileJson.safeParse(f).success).toBe(true);
+      expect(() => validateReplayFile(f, "f.json")).toThrow(ReplayFileError);
+    }
+  }, 60_000);
+});
+

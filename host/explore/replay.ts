@@ -12,6 +12,7 @@ import { LOCK_BARRIERS, type LockBarrier } from "../sim/memory.ts";
 import { GIC_LATENCY_MAX } from "../hw/gic.ts";
 
 import { VERSION } from "../version.ts";
+import { z } from "zod";
 import type { ReplayVerdict } from "./search.ts";
 
 export const FORMAT = "vgic-lab-counterexample";
@@ -59,6 +60,32 @@ export function toReplayFile(c: Counterexample, m: BuildOptions = {}): ReplayFil
  *  editor's JSON support adds. Anything else is refused. */
 export const REPLAY_FILE_FIELDS = ["$schema", "format", "version", "vgicLab", "scenario", "variant", "schedule", "preemptions", "steps",
   "findings", "traceHash", "memory", "lockBarrier", "gicLatency"] as const;
+
+/** A counterexample file as a schema (schemas/counterexample.schema.json),
+ *  for editors and other tools. validateReplayFile is the reader: it also
+ *  checks what a schema cannot say (the variant is known, the schedule
+ *  parses, lockBarrier only with weak memory) and names the field in its
+ *  errors; tests/explore.test.ts keeps the two in step. */
+export const ReplayFileJson = z.strictObject({
+  $schema: z.string().optional().describe("an editor's link to this schema"),
+  format: z.literal(FORMAT),
+  version: z.literal(1),
+  vgicLab: z.string().optional().describe("the vgic-lab version that wrote it (absent in older files)"),
+  scenario: z.string().min(1).describe("the scenario explored (vgic explore SCENARIO, or one loaded with --scenarios)"),
+  variant: z.string().min(1).describe("the vGIC design explored (vgic variants)"),
+  schedule: z.string().describe('the scheduler\'s decisions, compact: thread indices, runs as "1*6", comma-separated'),
+  preemptions: z.number().int().min(0), steps: z.number().int().min(0),
+  findings: z.array(z.strictObject({
+    kind: z.enum(ALL_KINDS as unknown as [FindingKind, ...FindingKind[]]),
+    message: z.string(),
+    path: z.string().optional().describe("with where, makes the finding's signature"),
+    where: z.string().optional(),
+  })).min(1),
+  traceHash: z.string().regex(/^[0-9a-f]{64}$/).describe("sha256 of the run's trace: a replay must make the same"),
+  memory: z.literal("weak").optional().describe("weak memory (absent: sequentially consistent)"),
+  lockBarrier: z.enum(LOCK_BARRIERS as unknown as [LockBarrier, ...LockBarrier[]]).optional().describe("with memory weak: what spinlocks order"),
+  gicLatency: z.number().int().min(1).max(GIC_LATENCY_MAX).optional().describe("cycles from a GIC line change to the pCPUs seeing it (absent: none)"),
+});
 // the list names every field of ReplayFile (a field added there must be added here)
 const everyField: Exclude<keyof ReplayFile, (typeof REPLAY_FILE_FIELDS)[number]> extends never ? true : never = true;
 void everyField;
