@@ -10,6 +10,7 @@ import { RunOutput } from "./workload/output.ts";
 import { ExploreMatrixOutput, ExploreOutput, ExploreReplayOutput } from "./explore/output.ts";
 import { FuzzOutput, FuzzReplayOutput } from "./fuzz/output.ts";
 import { ReplayFileJson } from "./explore/replay.ts";
+import { FindingJson as FindingFileJson } from "./fuzz/finding.ts";
 
 export interface OutputSchema {
   /** file name in schemas/ */
@@ -27,6 +28,7 @@ export const OUTPUT_SCHEMAS: readonly OutputSchema[] = [
   { file: "counterexample.schema.json", title: "a counterexample file (vgic explore --out, counterexamples/*.json)", schema: ReplayFileJson },
   { file: "fuzz.schema.json", title: "vgic fuzz --json", schema: FuzzOutput },
   { file: "fuzz-replay.schema.json", title: "vgic fuzz --replay FILE --json", schema: FuzzReplayOutput },
+  { file: "finding.schema.json", title: "a fuzz finding file (vgic fuzz --out, findings/*.json)", schema: FindingFileJson },
   { file: "bench.schema.json", title: "vgic bench --json", schema: BenchResult },
   { file: "variants.schema.json", title: "vgic variants --json", schema: VariantsOutput },
 ];

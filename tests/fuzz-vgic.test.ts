@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GICD } from "../host/hw/regs.ts";
 import type { Schedule } from "../host/sim/sched.ts";
+import { FindingJson } from "../host/fuzz/finding.ts";
 import {
   fuzz, legalGicdAccess, parseFinding, replay, runOps, runVgicCase, vgicTarget, type Finding, type VgicConfig, type VgicOp,
 } from "../host/fuzz/index.ts";
@@ -248,3 +249,38 @@ describe("vgic target from the command line", () => {
     expect(p.status).toBe(1);
   });
 });
+
+describe("schemas/finding.schema.json", () => {
+  it("accepts every finding file vgic fuzz writes and whatever the reader accepts; refuses what both must", () => {
+    const vgic = fuzz({ target: "vgic", seed: 1, cases: 150, params: { variant: "xen-4.8" }, shrinkBudget: 300, improve: 1, stopOnFinding: true }).findingsList[0]!;
+    const hw = fuzz({ target: "hw", seed: 7, cases: 10_000, faults: ["ignore-w1c"], stopOnFinding: true }).findingsList[0]!;
+    const written = [vgic, hw].map((f) => JSON.parse(JSON.stringify(f)) as Record<string, unknown>);
+    for (const f of written) {
+      expect(FindingJson.safeParse(f).success, String(f.target)).toBe(true);
+      expect(() => parseFinding(f)).not.toThrow();
+    }
+    // the schema is the looser: a file the reader takes is never refused by it
+    const dir = new URL("./hostile/", import.meta.url);
+    const files = readdirSync(dir).filter((n) => n.startsWith("finding-"));
+    expect(files.length).toBeGreaterThan(10);
+    let taken = 0;
+    for (const n of files) {
+      const x = JSON.parse(readFileSync(new URL(n, dir), "utf8")) as unknown;
+      let ok = true;
+      try { parseFinding(x); } catch { ok = false; }
+      if (ok) { taken++; expect(FindingJson.safeParse(x).success, n).toBe(true); }
+    }
+    expect(taken).toBeGreaterThan(0);
+    const f = written[0]!;
+    for (const [what, bad] of [
+      ["a stray field", { ...f, extra: 1 }], ["format", { ...f, format: "vgic-lab-counterexample" }], ["target", { ...f, target: "cpu" }],
+      ["seed", { ...f, seed: -1 }], ["ops", { ...f, ops: [] }], ["violation stray", { ...f, violation: { ...(f.violation as object), at: 1 } }],
+      ["violation.op", { ...f, violation: { ...(f.violation as object), op: -1 } }], ["repeats", { ...f, repeats: 0 }],
+      ["schedule", { ...f, schedule: { v: 1, picks: [300] } }], ["trace", { ...f, trace: [1] }],
+    ] as const) {
+      expect(FindingJson.safeParse(bad).success, what).toBe(false);
+      expect(() => parseFinding(bad), what).toThrow();
+    }
+  }, 60_000);
+});
+

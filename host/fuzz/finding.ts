@@ -3,6 +3,7 @@
 // finding from a failing case, validating a decoded file, and replaying it.
 
 import { VERSION } from "../version.ts";
+import { z } from "zod";
 import { FindingError, onlyFields, type FuzzTarget, type Violation } from "./target.ts";
 import { hwTarget } from "./hw.ts";
 import { vgicTarget } from "./vgic.ts";
@@ -67,6 +68,31 @@ export const FINDING_FIELDS = ["$schema", "format", "version", "vgicLab", "targe
 // the list names every field of Finding (a field added there must be added here)
 const everyField: Exclude<keyof Finding, (typeof FINDING_FIELDS)[number]> extends never ? true : never = true;
 void everyField;
+
+/** A finding file as a schema (schemas/finding.schema.json), for editors and
+ *  other tools. parseFinding is the reader: it also checks the target's
+ *  configuration and operations (each target's own), the faults it knows,
+ *  and that the violation's operation is within the case; tests/fuzz-vgic.test.ts
+ *  keeps the two in step. */
+export const FindingJson = z.strictObject({
+  $schema: z.string().optional().describe("an editor's link to this schema"),
+  format: z.literal(FINDING_FORMAT),
+  version: z.literal(FINDING_VERSION),
+  vgicLab: z.string().optional().describe("the vgic-lab version that wrote it (absent in older files)"),
+  target: z.enum(Object.keys(TARGETS) as [string, ...string[]]).describe("the fuzz target (vgic fuzz --target)"),
+  seed: z.number().int().min(0).max(0xffffffff), case: z.number().int().min(0).max(1e12),
+  config: z.looseObject({}).describe("the case's configuration, as the target draws it (checked by the target)"),
+  faults: z.array(z.string()).optional().describe("planted faults (tests only); empty or absent for the real model"),
+  ops: z.array(z.looseObject({})).min(1).max(MAX_FINDING_OPS).describe("the case's operations, shrunk (each checked by the target)"),
+  violation: z.strictObject({ invariant: z.string(), message: z.string(), op: z.number().int().min(0).describe("the operation it happens at") }),
+  signature: z.string().min(1).optional().describe("what tells this bug from others of its invariant (absent in older files: the invariant)"),
+  repeats: z.number().int().min(1).optional().describe("cases of the run that showed this signature"),
+  trace: z.array(z.string()).optional().describe("the last operations before the violation, described"),
+  originalOps: z.number().int().min(0).optional().describe("operations before shrinking"),
+  schedule: z.strictObject({ v: z.literal(1), picks: z.array(z.number().int().min(0).max(255)) }).optional()
+    .describe("the scheduler's decisions of the failing run (targets that schedule): a replay follows them"),
+  narrative: z.array(z.string()).optional().describe("the target's bounded narrative of the failing run"),
+});
 
 export interface CaseResult {
   violation: Violation | null;
