@@ -194,7 +194,7 @@ describe("progress", () => {
     const env = { VGIC_PROGRESS_INTERVAL: "0" };
     const e = vgic(["explore", "--matrix", "--variant", "xen-4.9", "--budget", "20", "--bound", "0"], env);
     const n = SCENARIOS.length, last = SCENARIOS.at(-1)!.name;
-    expect(e.stderr).toMatch(new RegExp(`^explore: ${n} cells \\(${n} scenarios x 1 variants\\) on 1 worker$`, "m"));
+    expect(e.stderr).toMatch(new RegExp(`^explore: ${n} cells \\(${n} scenarios x 1 variants\\) on 1 thread$`, "m"));
     expect(e.stderr).toMatch(new RegExp(`^explore: ${n}/${n} cells \\(100%\\), \\d+ s elapsed, last ${last} under xen-4\\.9$`, "m"));
     expect(e.stderr).not.toContain("\r");
     const r = vgic(["run", "workloads/lr-overflow.json", "--duration", "300000", "--variant", "all"], env);
