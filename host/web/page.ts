@@ -634,19 +634,23 @@ async function fromHash(scenarios: Named[], variants: Named[]): Promise<void> {
   const mem = p.get("memory");
   if (mem !== null && !["sc", "weak", "weak-acq-rel"].includes(mem)) return err(`memory: expected sc, weak or weak-acq-rel, got "${mem}"`);
   // the search settings as vgic explore takes them, refused in its words
-  const refused = objection({
+  const checked = {
     ...searchOptionsOf({ strategy: p.get("strategy") ?? $<HTMLSelectElement>("strategy").value, budget: p.get("budget"), bound: p.get("bound"), seed: p.get("seed") }),
     ...latencyOptionsOf(p.get("latency") ?? ""),
-  });
+  };
+  const refused = objection(checked);
   if (refused !== null) return err(refused);
+  // a number checked above goes into its field in decimal: vgic explore
+  // takes 0x12c, a number field empties it (and an empty latency is none)
+  const decimal = (v: string) => (/^0x/i.test(v) ? String(Number(v)) : v);
   for (const k of ["strategy", "bound", "budget", "seed"]) {
     const v = p.get(k);
-    if (v !== null) ($(k) as HTMLInputElement).value = v;
+    if (v !== null) ($(k) as HTMLInputElement).value = k !== "strategy" && k in checked ? decimal(v) : v;
   }
   // a link leaves these out at their defaults: absent, it means sc and no
   // latency, not whatever the form said before
   $<HTMLSelectElement>("memory").value = mem ?? "sc";
-  $<HTMLInputElement>("latency").value = p.get("latency") ?? "0";
+  $<HTMLInputElement>("latency").value = decimal(p.get("latency") ?? "0");
   syncStrategy();
   if (p.get("run") !== "1") {
     if (interrupted) { clear(); status("explore-status", "stopped: a link changed the settings"); }
