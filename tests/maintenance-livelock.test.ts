@@ -26,6 +26,7 @@ import { GICD } from "../host/hw/regs.ts";
 import { runWorkload } from "../host/workload/runner.ts";
 import { bootEdgeSpis, workload } from "./workload-helpers.ts";
 import { explore } from "../host/explore/engine.ts";
+import { loadMatrixBaseline } from "../host/explore/baseline.ts";
 import { scenarioNamed } from "../host/xen/scenarios.ts";
 
 // six edge SPIs for vCPU0's four list registers: two wait on lr_pending, so
@@ -178,6 +179,27 @@ describe("a maintenance IRQ taken in a trap's IRQ window livelocks the pCPU", ()
       const bad = cli(...args);
       expect(bad.status).toBe(2);
       expect(bad.stderr).toMatch(msg);
+    }
+  });
+
+  it("a matrix baseline's GIC latency is read as the matrix wrote it: absent is none (older documents), anything else not a latency is refused", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-latency-"));
+    const cells = [{ scenario: "lr-pending-migrate", variant: "xen-4.9", counterexample: { findings: [{ kind: "livelock", message: "m", where: "gic_interrupt", path: "maintenance-irq" }] } }];
+    const doc = (options: Record<string, unknown>) => {
+      const f = join(dir, `m${readdirSync(dir).length}.json`);
+      writeFileSync(f, JSON.stringify({ cells, options }));
+      return f;
+    };
+    const older = doc({ strategy: "dfs" });
+    expect(loadMatrixBaseline(older).map((x) => x.signature)).toEqual(["livelock:maintenance-irq@gic_interrupt"]);
+    expect(() => loadMatrixBaseline(older, { gicLatency: 300 })).toThrow(/field 'options\.gicLatency': expected a matrix explored with a GIC latency of 300 cycles, like this run, got one explored without a GIC latency/);
+    expect(loadMatrixBaseline(doc({ gicLatency: 300 }), { gicLatency: 300 })).toHaveLength(1);
+    // a latency as text was read as none and compared with a run without one
+    for (const bad of ["300", null, -1, 2.5, 1_000_001]) {
+      const f = doc({ gicLatency: bad });
+      for (const mo of [{}, { gicLatency: 300 }]) {
+        expect(() => loadMatrixBaseline(f, mo)).toThrow(/field 'options\.gicLatency': expected cycles, an integer from 1 to 1000000, or no field \(none\), got /);
+      }
     }
   });
 

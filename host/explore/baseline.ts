@@ -10,6 +10,7 @@ import type { Finding } from "../check/vgic.ts";
 import { checkSignature } from "../fuzz/signature.ts";
 import { compareSignatures, type Comparison } from "../fuzz/baseline.ts";
 import type { BuildOptions } from "./engine.ts";
+import { GIC_LATENCY_MAX } from "../hw/limits.ts";
 import { FORMAT as COUNTEREXAMPLE_FORMAT, ReplayFileError, validateReplayFile } from "./replay.ts";
 import { EXPLORE_MATRIX_FORMAT, ExploreMatrixOutput, FindingJson } from "./output.ts";
 import type { CellResult } from "./matrix.ts";
@@ -134,7 +135,12 @@ function fromFile(path: string, strict: boolean, want: string, latency: number):
     if (!Array.isArray(o.cells)) throw new ReplayFileError(`${file}: field 'cells': expected an array of cells, got ${o.cells === undefined ? "nothing" : printable(JSON.stringify(o.cells), 80)}`);
     const opts = (typeof o.options === "object" && o.options !== null ? o.options : {}) as Record<string, unknown>;
     if (memoryKey(opts) !== want) throw new ReplayFileError(`${file}: field 'options.memory': expected a matrix explored under ${want} memory, like this run, got ${memoryKey(opts)}`);
-    const theirs = typeof opts.gicLatency === "number" ? opts.gicLatency : 0;
+    // absent (as before --matrix took one): none; anything but a latency
+    // would be read as none and compared with this run
+    const theirs = (opts.gicLatency === undefined ? 0 : opts.gicLatency) as number;
+    if (!(Number.isInteger(theirs) && theirs >= 0 && theirs <= GIC_LATENCY_MAX)) {
+      throw new ReplayFileError(`${file}: field 'options.gicLatency': expected cycles, an integer from 1 to ${GIC_LATENCY_MAX}, or no field (none), got ${printable(JSON.stringify(theirs) ?? String(theirs), 40)}`);
+    }
     if (theirs !== latency) {
       throw new ReplayFileError(`${file}: field 'options.gicLatency': expected a matrix explored ${latencyWords(latency)}, like this run, got one explored ${latencyWords(theirs)}`);
     }
