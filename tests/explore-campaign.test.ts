@@ -58,6 +58,11 @@ describe("explore --matrix campaigns", () => {
     const o = vgic(["explore", "--merge", partial]);
     expect(o.status).toBe(2);
     expect(o.stderr).toMatch(/b\.json: options .* differs from .*a\.json's/);
+    // ... also when only the GIC latency differs: cells of two machines, not one
+    writeFileSync(join(partial, "b.json"), vgic([...BASE, "--gic-latency", "300", "--shard", "1/3"]).stdout);
+    const l = vgic(["explore", "--merge", partial]);
+    expect(l.status).toBe(2);
+    expect(l.stderr).toMatch(/b\.json: options .*"gicLatency":300.* differs from .*a\.json's/);
     unlinkSync(join(partial, "b.json"));
     writeFileSync(join(partial, "c.json"), single.stdout);
     expect(vgic(["explore", "--merge", partial]).stderr).toMatch(/c\.json: not a sharded matrix/);

@@ -278,6 +278,14 @@ describe("affinity-barrier: the thread's list_del_init versus irq_set_affinity",
     expect(() => loadMatrixBaseline(join(dir, "a.json"))).toThrow(/field 'memory': expected a counterexample found under sc memory, like this run, got weak\/acq-rel/);
     writeFileSync(join(dir, "m.json"), JSON.stringify({ cells: [], options: { memory: "weak", lockBarrier: "smp_mb" } }));
     expect(() => loadMatrixBaseline(join(dir, "m.json"))).toThrow(/field 'options.memory': expected a matrix explored under sc memory/);
+    // a model or barrier that is none of them was read as sc, or as smp_mb, and compared
+    for (const [options, msg] of [
+      [{ memory: "Weak" }, /field 'options\.memory': expected "weak", "sc" or no field \(sc\), got "Weak"/],
+      [{ memory: "weak", lockBarrier: "mb" }, /field 'options\.lockBarrier': expected one of smp_mb, acq-rel, got "mb"/],
+    ] as const) {
+      writeFileSync(join(dir, "m.json"), JSON.stringify({ cells: [], options }));
+      for (const mo of [{}, { memory: "weak" as const, lockBarrier: "smp_mb" as const }]) expect(() => loadMatrixBaseline(join(dir, "m.json"), mo)).toThrow(msg);
+    }
   }, 120_000);
 
   it("a scenario that ignores the memory options is refused, not run under sc and reported as weak", () => {

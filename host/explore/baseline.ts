@@ -10,6 +10,7 @@ import type { Finding } from "../check/vgic.ts";
 import { checkSignature } from "../fuzz/signature.ts";
 import { compareSignatures, type Comparison } from "../fuzz/baseline.ts";
 import type { BuildOptions } from "./engine.ts";
+import { LOCK_BARRIERS, type LockBarrier } from "../sim/memory.ts";
 import { GIC_LATENCY_MAX } from "../hw/limits.ts";
 import { FORMAT as COUNTEREXAMPLE_FORMAT, ReplayFileError, validateReplayFile } from "./replay.ts";
 import { EXPLORE_MATRIX_FORMAT, ExploreMatrixOutput, FindingJson } from "./output.ts";
@@ -134,6 +135,13 @@ function fromFile(path: string, strict: boolean, want: string, latency: number):
     if (stray !== undefined) throw new ReplayFileError(`${file}: field '${printable(stray)}': expected ${noSuchField(stray, "a vgic explore --matrix --json document", MATRIX_FIELDS)}`);
     if (!Array.isArray(o.cells)) throw new ReplayFileError(`${file}: field 'cells': expected an array of cells, got ${o.cells === undefined ? "nothing" : printable(JSON.stringify(o.cells), 80)}`);
     const opts = (typeof o.options === "object" && o.options !== null ? o.options : {}) as Record<string, unknown>;
+    // (anything but a memory model would be read as sc, a barrier as smp_mb)
+    if (opts.memory !== undefined && opts.memory !== "sc" && opts.memory !== "weak") {
+      throw new ReplayFileError(`${file}: field 'options.memory': expected "weak", "sc" or no field (sc), got ${printable(JSON.stringify(opts.memory) ?? String(opts.memory), 40)}`);
+    }
+    if (opts.memory === "weak" && opts.lockBarrier !== undefined && !LOCK_BARRIERS.includes(opts.lockBarrier as LockBarrier)) {
+      throw new ReplayFileError(`${file}: field 'options.lockBarrier': expected one of ${LOCK_BARRIERS.join(", ")}, got ${printable(JSON.stringify(opts.lockBarrier) ?? String(opts.lockBarrier), 40)}`);
+    }
     if (memoryKey(opts) !== want) throw new ReplayFileError(`${file}: field 'options.memory': expected a matrix explored under ${want} memory, like this run, got ${memoryKey(opts)}`);
     // absent (as before --matrix took one): none; anything but a latency
     // would be read as none and compared with this run
