@@ -64,6 +64,16 @@ describe("explore --matrix campaigns", () => {
     expect(l.status).toBe(2);
     expect(l.stderr).toMatch(/b\.json: options .*"gicLatency":300.* differs from .*a\.json's/);
     unlinkSync(join(partial, "b.json"));
+    // a campaign explored with a latency merges, and its tables say so
+    const lat = join(dir, "latency");
+    mkdirSync(lat);
+    for (let i = 0; i < 2; i++) writeFileSync(join(lat, `${i}.json`), vgic([...BASE, "--gic-latency", "300", "--shard", `${i}/2`]).stdout);
+    for (const fmt of [[], ["--markdown"]]) {
+      const t = vgic(["explore", "--merge", lat, ...fmt]);
+      expect(t.stderr).toBe("");
+      expect(t.stdout.trimEnd().split("\n").at(-1)).toBe("Explored on a GIC with a latency of 300 cycles (--gic-latency 300).");
+    }
+    expect(vgic(["explore", "--merge", shards, "--markdown"]).stdout).not.toMatch(/latency/);
     writeFileSync(join(partial, "c.json"), single.stdout);
     expect(vgic(["explore", "--merge", partial]).stderr).toMatch(/c\.json: not a sharded matrix/);
     expect(vgic([...BASE, "--shard", "3/3"]).stderr).toMatch(/--shard: expected I\/N with 0 <= I < N/);

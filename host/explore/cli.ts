@@ -19,7 +19,7 @@ import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
 import { gicLatencyOption, searchSettings } from "./search.ts";
-import { MATRIX_BUDGET, exploreVariants, exploreWorkerData, formatMatrix, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
+import { MATRIX_BUDGET, exploreVariants, exploreWorkerData, formatMatrix, latencyLine, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, readMatrixBaseline, searchNote, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, replayCounterexample, validateReplayFile, replayVerdict, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
@@ -178,7 +178,11 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       const { shard: _s, ...whole } = merged;
       json({ format: EXPLORE_MATRIX_FORMAT, ...whole });
     } else if (values.markdown) out(matrixMarkdown(rs));
-    else out(formatMatrix(rs));
+    else {
+      out(formatMatrix(rs));
+      const latency = latencyLine(rs);
+      if (latency !== null) out(`\n${latency}`);
+    }
     return rs.some((r) => r.counterexample !== undefined) ? EXIT.finding : EXIT.ok;
   }
 

@@ -237,5 +237,14 @@ export function matrixMarkdown(rs: readonly CellResult[]): string {
   };
   const lines = [`| scenario | ${variants.join(" | ")} |`, `|---|${variants.map(() => "---|").join("")}`];
   for (const sc of scenarios) lines.push(`| \`${sc}\` | ${variants.map((v) => cell(sc, v)).join(" | ")} |`);
+  const latency = latencyLine(rs);
+  if (latency !== null) lines.push("", latency);
   return lines.join("\n");
+}
+
+/** What a table of cells explored with a GIC latency says under it (a table
+ *  pasted elsewhere must not read as one without), or null. */
+export function latencyLine(rs: readonly CellResult[]): string | null {
+  const l = rs.find((r) => r.gicLatency !== undefined)?.gicLatency;
+  return l === undefined ? null : `Explored on a GIC with a latency of ${l} cycles (--gic-latency ${l}).`;
 }
