@@ -2,9 +2,9 @@
 // node:worker_threads; and one scenario's variants on workers the same way.
 // A worker is the calling program started again (the bundled
 // build/vgic.mjs with argv ["explore"]) with `workerData`; the entry sees
-// `exploreWorkerData()` and runs its share of the cells. Each cell is
-// explored from the same seed whichever worker runs it, so the results do
-// not depend on the number of workers (only the timings do).
+// `exploreWorkerData()` and claims cells until none is left (onThreads).
+// Each cell is explored from the same seed whichever thread runs it, so the
+// results do not depend on the number of threads (only the timings do).
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import type { Scenario } from "../xen/scenarios.ts";
