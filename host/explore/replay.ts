@@ -55,12 +55,6 @@ export function toReplayFile(c: Counterexample, m: BuildOptions = {}): ReplayFil
   };
 }
 
-/** Every field a counterexample file may have: what vgic-lab writes (older
- *  versions wrote no vgicLab, memory or lockBarrier) and `$schema`, which an
- *  editor's JSON support adds. Anything else is refused. */
-export const REPLAY_FILE_FIELDS = ["$schema", "format", "version", "vgicLab", "scenario", "variant", "schedule", "preemptions", "steps",
-  "findings", "traceHash", "memory", "lockBarrier", "gicLatency"] as const;
-
 /** A counterexample file as a schema (schemas/counterexample.schema.json),
  *  for editors and other tools. validateReplayFile is the reader: it also
  *  checks what a schema cannot say (the variant is known, the schedule
@@ -86,11 +80,15 @@ export const ReplayFileJson = z.strictObject({
   lockBarrier: z.enum(LOCK_BARRIERS as unknown as [LockBarrier, ...LockBarrier[]]).optional().describe("with memory weak: what spinlocks order"),
   gicLatency: z.number().int().min(1).max(GIC_LATENCY_MAX).optional().describe("cycles from a GIC line change to the pCPUs seeing it (absent: none)"),
 });
-// the list names every field of ReplayFile (a field added there must be added here)
-const everyField: Exclude<keyof ReplayFile, (typeof REPLAY_FILE_FIELDS)[number]> extends never ? true : never = true;
+/** Every field a counterexample file may have: what vgic-lab writes (older
+ *  versions wrote no vgicLab, memory or lockBarrier) and `$schema`, which an
+ *  editor's JSON support adds. Anything else is refused. */
+export const REPLAY_FILE_FIELDS = Object.keys(ReplayFileJson.shape) as ReadonlyArray<keyof typeof ReplayFileJson.shape>;
+// the schema names every field of ReplayFile (a field added there must be added to it)
+const everyField: Exclude<keyof ReplayFile, keyof typeof ReplayFileJson.shape> extends never ? true : never = true;
 void everyField;
 /** The fields of a finding in a counterexample file (toReplayFile). */
-const FINDING_FIELDS = ["kind", "message", "path", "where"];
+const FINDING_FIELDS = Object.keys(ReplayFileJson.shape.findings.element.shape);
 
 /** Parse and validate; every error names the field and what was expected. */
 export function parseReplayFile(text: string, where = "replay file"): ReplayFile {

@@ -60,15 +60,6 @@ export interface Finding {
   narrative?: string[];
 }
 
-/** Every field a finding file may have: what vgic-lab writes (older
- *  versions wrote a subset: no vgicLab, signature or repeats) and `$schema`,
- *  which an editor's JSON support adds. Anything else is refused. */
-export const FINDING_FIELDS = ["$schema", "format", "version", "vgicLab", "target", "seed", "case", "config", "faults", "ops",
-  "violation", "signature", "repeats", "trace", "originalOps", "schedule", "narrative"] as const;
-// the list names every field of Finding (a field added there must be added here)
-const everyField: Exclude<keyof Finding, (typeof FINDING_FIELDS)[number]> extends never ? true : never = true;
-void everyField;
-
 /** A finding file as a schema (schemas/finding.schema.json), for editors and
  *  other tools. parseFinding is the reader: it also checks the target's
  *  configuration and operations (each target's own), the faults it knows,
@@ -93,6 +84,13 @@ export const FindingJson = z.strictObject({
     .describe("the scheduler's decisions of the failing run (targets that schedule): a replay follows them"),
   narrative: z.array(z.string()).optional().describe("the target's bounded narrative of the failing run"),
 });
+/** Every field a finding file may have: what vgic-lab writes (older
+ *  versions wrote a subset: no vgicLab, signature or repeats) and `$schema`,
+ *  which an editor's JSON support adds. Anything else is refused. */
+export const FINDING_FIELDS = Object.keys(FindingJson.shape) as ReadonlyArray<keyof typeof FindingJson.shape>;
+// the schema names every field of Finding (a field added there must be added to it)
+const everyField: Exclude<keyof Finding, keyof typeof FindingJson.shape> extends never ? true : never = true;
+void everyField;
 
 export interface CaseResult {
   violation: Violation | null;
