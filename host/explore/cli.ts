@@ -324,10 +324,11 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       report(variant, r);
     }
   } else {
-    // The variants on worker threads, each searched as above; reported in
-    // variant order as soon as the ones before have been, so the output
-    // and files are the same as on one thread but for the timings. A
-    // worker's error ends the command after the variants before it.
+    // The variants on this thread and threads - 1 workers, each searched as
+    // above; reported in variant order as soon as the ones before have
+    // been, so the output and files are the same as on one thread but for
+    // the timings. A cell's error ends the command after the variants
+    // before it.
     progress.note(`${scenario.name}: ${variants.length} variants on ${threads} threads`);
     const ready = new Map<number, ExploreResult>();
     let next = 0, done = 0;
