@@ -6,7 +6,7 @@
 // is not a terminal, and a variant file adds a design every command can use.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -235,6 +235,33 @@ describe("--variants FILE", () => {
     const bad = vgic(["variants", "--variants", "examples/my-scenario.mjs"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--variants examples\/my-scenario\.mjs: expected an export 'variants' \(an array\), got none/);
+  }, 120_000);
+});
+
+describe("a user's module that loads on the calling thread and not on a worker", () => {
+  it("is bad input in run, fuzz and explore, as it would be on one thread: exit 2, the file named, no internal error", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vgic-onlymain-"));
+    const file = join(dir, "calling-thread-only.mjs");
+    writeFileSync(file, `import { isMainThread } from "node:worker_threads";
+if (!isMainThread) throw new Error("not on a worker");
+export const variants = [];
+`);
+    const why = /--variants \S+calling-thread-only\.mjs: cannot load: not on a worker \(loading it again on a worker thread; the calling thread had loaded it\)/;
+    // on one thread each command runs (the module loads)
+    const one = vgic(["run", "workloads/lr-overflow.json", "--variants", file, "--variant", "xen-4.9", "--duration", "300000", "--json"]);
+    expect(one.status, one.stderr).toBe(0);
+    const r = vgic(["run", "workloads/lr-overflow.json", "--variants", file, "--variant", "all", "--duration", "300000", "--workers", "2"]);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^vgic run: xen-4\\.8: ${why.source}$`, "m"));
+    expect(r.stderr).not.toMatch(/internal error|exited with status/);
+    const f = vgic(["fuzz", "--target", "vgic", "--variants", file, "--cases", "4", "--workers", "2", "--out", join(dir, "fz")]);
+    expect(f.status, f.stderr).toBe(2);
+    expect(f.stderr).toMatch(new RegExp(`^vgic fuzz: ${why.source}$`, "m"));
+    expect(f.stderr).not.toMatch(/internal error|exited with status/);
+    const m = vgic(["explore", "--matrix", "--variants", file, "--variant", "xen-4.9", "--budget", "5", "--bound", "0", "--workers", "2"]);
+    expect(m.status, m.stderr).toBe(2);
+    expect(m.stderr).toMatch(new RegExp(`^vgic explore: ${why.source}$`, "m"));
+    expect(m.stderr).not.toMatch(/internal error|exited with status/);
   }, 120_000);
 });
 

@@ -93,9 +93,10 @@ const json = (doc: unknown) => process.stdout.write(JSON.stringify(doc, null, 2)
 async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<number> {
   const wd = exploreWorkerData();
   if (wd) {
-    if (wd.variantsFile !== null) await loadVariants(wd.variantsFile);
-    const extra = wd.scenariosFile === null ? [] : await loadScenarios(wd.scenariosFile);
-    runExploreWorker(wd, [...SCENARIOS, ...extra]);
+    await runExploreWorker(wd, async () => {
+      if (wd.variantsFile !== null) await loadVariants(wd.variantsFile);
+      return [...SCENARIOS, ...(wd.scenariosFile === null ? [] : await loadScenarios(wd.scenariosFile))];
+    });
     return EXIT.ok;
   }
   const out = (s: string) => process.stdout.write(s + "\n");

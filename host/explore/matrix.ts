@@ -10,8 +10,7 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 import type { Scenario } from "../xen/scenarios.ts";
 import { explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
 import { verdictText } from "./search.ts";
-import { UsageError } from "../io/usage.ts";
-import { isUsage } from "../errors.ts";
+import { ON_WORKER_LOAD, fromThread, threadError, type ThreadError } from "../errors.ts";
 
 export { verdictText };
 
@@ -81,11 +80,9 @@ export function exploreWorkerData(): WorkerData | null {
   return d && d.tag === TAG ? d : null;
 }
 
-/** What a thread has of a cell: its result, or the error that ended it:
- *  its message, name and stack, and whether it was bad input (the classes
- *  do not cross threads; the calling program reports it as it would have
- *  reported the error itself). */
-type CellMessage<R> = { index: number; result: R } | { index: number; error: string; name: string; stack: string | null; usage: boolean };
+/** What a thread has of a cell: its result, or the error that ended it
+ *  (index -1: the worker could not load the user's modules, so no cell). */
+type CellMessage<R> = { index: number; result: R } | ({ index: number } & ThreadError);
 
 /** A worker's cell, as the message it sends. */
 function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: number, o: MatrixOptions, full: boolean): CellMessage<CellResult | ExploreResult> {
@@ -93,19 +90,8 @@ function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: 
     const r = exploreCell(scenarios, cells[i]!, o);
     return { index: i, result: full ? r : slim(r) };
   } catch (e) {
-    const err = e instanceof Error ? e : null;
-    return { index: i, error: err?.message ?? String(e), name: err?.name ?? "Error", stack: err?.stack ?? null, usage: isUsage(e) };
+    return { index: i, ...threadError(e) };
   }
-}
-
-/** A worker's cell error as this thread throws it: bad input as a
- *  UsageError, anything else with the name and stack it had there. */
-function workerError(m: { error: string; name: string; stack: string | null; usage: boolean }): Error {
-  if (m.usage) return new UsageError(m.error);
-  const e = new Error(m.error);
-  e.name = m.name;
-  if (m.stack !== null) e.stack = m.stack;
-  return e;
 }
 
 /** No cell is claimed after an error: the next claim is past the end. */
@@ -114,10 +100,19 @@ function claim(next: Int32Array, n: number): number {
   return i < n ? i : -1;
 }
 
-/** Body of a worker: claims cells until none is left, one message each.
- *  An error stops every thread's claims. */
-export function runExploreWorker(d: WorkerData, scenarios: readonly Scenario[]): void {
+/** Body of a worker: loads the user's modules (`load`), then claims cells
+ *  until none is left, one message each. An error, or a module that does
+ *  not load here, stops every thread's claims. */
+export async function runExploreWorker(d: WorkerData, load: () => Promise<readonly Scenario[]>): Promise<void> {
   const next = new Int32Array(d.next);
+  let scenarios: readonly Scenario[];
+  try {
+    scenarios = await load();
+  } catch (e) {
+    Atomics.store(next, 0, d.cells.length);
+    parentPort!.postMessage({ index: -1, ...threadError(e, ON_WORKER_LOAD) } satisfies CellMessage<never>);
+    return;
+  }
   for (let i = claim(next, d.cells.length); i >= 0; i = claim(next, d.cells.length)) {
     const m = cellMessage(scenarios, d.cells, i, d.options, d.full);
     parentPort!.postMessage(m);
@@ -134,7 +129,8 @@ export function runExploreWorker(d: WorkerData, scenarios: readonly Scenario[]):
  *  sees each as it arrives, this thread's own between its cells. A cell's
  *  error is thrown again here (bad input as a UsageError, whatever its
  *  class, so that it has the exit status it has on one thread) once every
- *  thread has stopped, after the results of the cells before it. */
+ *  thread has stopped, after the results of the cells before it; a
+ *  worker's failure to load the user's modules comes before every cell. */
 async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions, threads: number,
   files: WorkerFiles, extra: Pick<WorkerData, "full">, onCell?: (i: number, r: R) => void): Promise<R[]> {
   const out: R[] = new Array(cells.length);
@@ -143,7 +139,7 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
   const take = (m: CellMessage<R>): void => {
     if ("error" in m) {
       // the first error in cell order is the one a single thread would meet
-      if (failed === null || m.index < failed.cell) failed = Object.assign(workerError(m), { cell: m.index });
+      if (failed === null || m.index < failed.cell) failed = Object.assign(fromThread(m), { cell: m.index });
       return;
     }
     out[m.index] = m.result;

@@ -110,8 +110,9 @@ function replayCommand(file: string, json: boolean): number {
 async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
   const wo = fuzzWorkerData();
   if (wo) {
-    if (wo.variantsFile !== undefined) await loadVariants(wo.variantsFile);
-    runFuzzWorker(wo);
+    await runFuzzWorker(wo, async () => {
+      if (wo.variantsFile !== undefined) await loadVariants(wo.variantsFile);
+    });
     return EXIT.ok;
   }
   const err = (s: string) => process.stderr.write(s);

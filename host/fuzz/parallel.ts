@@ -9,6 +9,7 @@
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { fuzz, type Finding, type FuzzOptions, type FuzzStats } from "./engine.ts";
+import { ON_WORKER_LOAD, fromThread, threadError, type ThreadError } from "../errors.ts";
 
 const TAG = "vgic-fuzz-worker";
 
@@ -22,7 +23,9 @@ interface WorkerData {
 type Message =
   | { kind: "progress"; stats: FuzzStats }
   | { kind: "finding"; finding: Finding; file: string | null; improved: boolean }
-  | { kind: "done"; stats: FuzzStats };
+  | { kind: "done"; stats: FuzzStats }
+  /** the error that stopped the worker, as the calling thread reports it */
+  | ({ kind: "failed" } & ThreadError);
 
 /** The options when this thread is a fuzzing worker, else null. */
 export function fuzzWorkerData(): WorkerOptions | null {
@@ -31,14 +34,28 @@ export function fuzzWorkerData(): WorkerOptions | null {
   return d && d.tag === TAG ? d.options : null;
 }
 
-/** Body of a worker thread: fuzz, reporting back to the parent. */
-export function runFuzzWorker(options: WorkerOptions): void {
+/** Body of a worker thread: load the user's modules (`load`), then fuzz,
+ *  reporting back to the parent; an error stops it, reported as the
+ *  calling thread would report its own. */
+export async function runFuzzWorker(options: WorkerOptions, load: () => Promise<void>): Promise<void> {
   const post = (m: Message) => parentPort!.postMessage(m);
-  const stats = fuzz({
-    ...options,
-    onProgress: (s) => post({ kind: "progress", stats: { ...s } }),
-    onFinding: (finding, file, improved) => post({ kind: "finding", finding, file, improved }),
-  });
+  try {
+    await load();
+  } catch (e) {
+    post({ kind: "failed", ...threadError(e, ON_WORKER_LOAD) });
+    return;
+  }
+  let stats: FuzzStats;
+  try {
+    stats = fuzz({
+      ...options,
+      onProgress: (s) => post({ kind: "progress", stats: { ...s } }),
+      onFinding: (finding, file, improved) => post({ kind: "finding", finding, file, improved }),
+    });
+  } catch (e) {
+    post({ kind: "failed", ...threadError(e) });
+    return;
+  }
   post({ kind: "done", stats: { ...stats, findingsList: undefined, files: undefined, curve: undefined } as unknown as FuzzStats });
 }
 
@@ -96,8 +113,10 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
       },
     };
     const worker = new Worker(entry, { workerData: data, argv: ["fuzz"], execArgv: process.execArgv });
+    let failed: Error | null = null;
     worker.on("message", (m: Message) => {
-      if (m.kind === "finding") {
+      if (m.kind === "failed") failed ??= fromThread(m);
+      else if (m.kind === "finding") {
         const had = firstFile.get(m.finding.signature);
         if (!m.improved && (had === undefined || m.finding.case < had.case)) firstFile.set(m.finding.signature, { case: m.finding.case, file: m.file });
         onFinding?.(m.finding, m.file, m.improved);
@@ -109,7 +128,11 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
       }
     });
     worker.on("error", reject);
-    worker.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`fuzz worker ${w} exited with status ${code}`))));
+    worker.on("exit", (code) => {
+      if (failed !== null) reject(failed);
+      else if (code === 0) resolve();
+      else reject(new Error(`fuzz worker ${w} exited with status ${code}`));
+    });
   }));
   return Promise.all(runs).then(total);
 }

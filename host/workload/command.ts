@@ -168,6 +168,11 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
   const results: WorkloadResult[] = [];
   const perfs: Perf[] = [];
   let status: number = EXIT.ok;
+  // the run's status: bad input outranks a failure, which outranks a finding
+  const raise = (code: number): void => {
+    const rank = (c: number) => (c === EXIT.usage ? 3 : c === EXIT.error ? 2 : c === EXIT.finding ? 1 : 0);
+    if (rank(code) > rank(status)) status = code;
+  };
   const many = variants.length > 1;
   const progress = new Progress({ label: `run ${w.name}`, tty: io.tty, write: io.err });
   const jobs: VariantJob[] = variants.map((variant) => ({
@@ -181,7 +186,7 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
     progress.clear();
     if (!o.ok) {
       io.err(`vgic run: ${variant}: ${o.message}\n`);
-      status = EXIT.error;
+      raise(o.usage === true ? EXIT.usage : EXIT.error);
       return;
     }
     const { result, perf } = o;
@@ -190,7 +195,7 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
     const traceError = placeTrace(o, jobs[k]!);
     if (traceError !== null) {
       io.err(`vgic run: ${variant}: ${traceError}\n`);
-      status = EXIT.error;
+      raise(EXIT.error);
     }
     // a file that cannot be written fails the run (exit 3), not the variants after it
     try {
@@ -198,17 +203,17 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
       if (csvDir !== undefined) writeCsv(csvDir, results);
     } catch (e) {
       io.err(`vgic run: ${variant}: ${(e as Error).message}\n`);
-      status = EXIT.error;
+      raise(EXIT.error);
     }
     // --json: one document per finished variant
     if (values.json) io.out(JSON.stringify({ format: RUN_FORMAT, vgicLab: VERSION, workload: w.name, results: [result], perf: [perf] }) + "\n");
     else io.out(formatResult(result, perf) + "\n\n");
     const failed = result.findings.filter((x) => failOn.includes(x.kind));
     if (failed.length > 0) {
-      if (status === EXIT.ok) status = EXIT.finding;
+      raise(EXIT.finding);
       io.err(`vgic run: ${variant}: fails on ${[...new Set(failed.map((x) => x.kind))].join(", ")}\n`);
     }
-    if (result.interrupts.accountingErrors.length > 0) status = EXIT.error;
+    if (result.interrupts.accountingErrors.length > 0) raise(EXIT.error);
   };
   const workers = Math.min(intOpt("workers", 1, 64) ?? 1, variants.length);
   if (workers <= 1 || entry === null) {

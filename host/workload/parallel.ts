@@ -10,6 +10,7 @@ import type { CostProfile } from "../sim/api.ts";
 import type { MemoryOptions } from "../sim/memory.ts";
 import type { TraceKind } from "../sim/trace.ts";
 import { loadVariants } from "../extend.ts";
+import { ON_WORKER_LOAD, threadError } from "../errors.ts";
 import { parseWorkload, type Workload } from "./schema.ts";
 import { runWorkload, type Perf, type WorkloadResult } from "./runner.ts";
 
@@ -32,7 +33,9 @@ export type VariantOutcome =
   /** traceTemp: the finished trace under its temporary name, put in place
    *  when the result is delivered (placeTrace) */
   | { ok: true; result: WorkloadResult; perf: Perf; traceTemp: string | null; traceError: string | null }
-  | { ok: false; message: string };
+  /** usage: the failure is bad input (a user's module that does not load
+   *  on a worker thread): the run exits 2, as it would on one thread */
+  | { ok: false; message: string; usage?: boolean };
 
 /** Put a delivered variant's trace in place; the error, or null. */
 export function placeTrace(o: VariantOutcome & { ok: true }, job: VariantJob): string | null {
@@ -93,10 +96,19 @@ export function runWorkerData(): WorkerData | null {
   return d && d.tag === TAG ? d : null;
 }
 
-/** Body of a run worker: its variants, one message each. */
+/** Body of a run worker: its variants, one message each. A --variants
+ *  file or workload that does not load here fails every one of them, with
+ *  its message and whether it is bad input. */
 export async function runVariantWorker(d: WorkerData): Promise<void> {
-  if (d.variantsFile !== null) await loadVariants(d.variantsFile);
-  const w = parseWorkload(d.text, d.name);
+  let w: Workload;
+  try {
+    if (d.variantsFile !== null) await loadVariants(d.variantsFile);
+    w = parseWorkload(d.text, d.name);
+  } catch (e) {
+    const t = threadError(e, ON_WORKER_LOAD);
+    for (const { index } of d.jobs) parentPort!.postMessage({ index, outcome: { ok: false, message: t.error, usage: t.usage } satisfies VariantOutcome });
+    return;
+  }
   for (const { index, job } of d.jobs) parentPort!.postMessage({ index, outcome: runVariant(w, job) });
 }
 
