@@ -73,7 +73,12 @@ function assemble(o: SystemOptions, gic: Gic, pcpus: number): System {
     placement = [];
     for (let i = 0; i < o.programs.length; i++) placement.push(i % pcpus);
   }
-  const vgic = variantNamed(o.variant ?? "xen-4.8").create(machine, { placement, routed: o.routed ?? [] });
+  const name = o.variant ?? "xen-4.8";
+  const vgic = variantNamed(name).create(machine, { placement, routed: o.routed ?? [] });
+  // A design goes by the name it was registered under: a user's variant
+  // whose create returns its parent's design, or a subclass that kept the
+  // parent's `variant`, would otherwise report its results as the parent's.
+  if (vgic.variant !== name) (vgic as { variant: string }).variant = name;
   const ho: HypervisorOptions = { programs: o.programs, instantBoot: o.instantBoot ?? false };
   if (o.timeSlice !== undefined) ho.timeSlice = o.timeSlice;
   const hyp = new Hypervisor(machine, vgic, ho);

@@ -255,6 +255,8 @@ export interface VariantInfo {
   name: string;
   parent: string | null;
   summary: string;
+  /** the design for one system; buildSystem sets its `variant` to `name`
+   *  (a design that another's create returns goes by this name) */
   create(machine: Machine, opts?: VgicOptions): VgicDesign;
 }
 
