@@ -238,6 +238,28 @@ describe("--variants FILE", () => {
   }, 120_000);
 });
 
+describe("a user's design that its parent's create builds", () => {
+  it("goes by the name it was registered under in run's results, not its parent's", () => {
+    // an alias of xen-4.9 (create returns xen-4.9's design): its results
+    // used to say xen-4.9, so a comparison showed xen-4.9 twice
+    const dir = mkdtempSync(join(tmpdir(), "vgic-alias-"));
+    const file = join(dir, "alias.mjs");
+    writeFileSync(file, `import { variantNamed } from ${JSON.stringify(new URL("../build/lib.mjs", import.meta.url).href)};
+export const variants = [{ name: "alias-4.9", parent: "xen-4.9", summary: "xen-4.9 under another name", create: (m, o) => variantNamed("xen-4.9").create(m, o) }];
+`);
+    const r = vgic(["run", "workloads/lr-overflow.json", "--variants", file, "--variant", "all", "--duration", "300000", "--json"]);
+    expect(r.status, r.stderr).toBe(0);
+    const docs = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { results: Array<{ variant: string; interrupts: unknown }>; perf: Array<{ variant: string }> });
+    expect(docs.map((d) => d.results[0]!.variant)).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic", "alias-4.9"]);
+    expect(docs.at(-1)!.perf[0]!.variant).toBe("alias-4.9");
+    // the same design: the same interrupts as xen-4.9's
+    expect(docs.at(-1)!.results[0]!.interrupts).toEqual(docs[3]!.results[0]!.interrupts);
+    const t = vgic(["run", "workloads/lr-overflow.json", "--variants", file, "--variant", "alias-4.9", "--duration", "300000"]);
+    expect(t.stdout).toMatch(/^== lr-overflow on alias-4\.9 /m);
+    expect(t.stdout).not.toMatch(/xen-4\.9/);
+  }, 60_000);
+});
+
 describe("a user's module that loads on the calling thread and not on a worker", () => {
   it("is bad input in run, fuzz and explore, as it would be on one thread: exit 2, the file named, no internal error", () => {
     const dir = mkdtempSync(join(tmpdir(), "vgic-onlymain-"));
