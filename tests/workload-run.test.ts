@@ -112,7 +112,7 @@ describe("vgic run --workers", () => {
     const one = cli(["--json", "--trace", join(dir, "a.json"), "--trace-events", "guest,irq"]);
     const two = cli(["--json", "--workers", "3", "--trace", join(dir, "b.json"), "--trace-events", "guest,irq"]);
     expect(two.status, two.stderr).toBe(one.status);
-    expect(two.stderr).toMatch(/6 variants on 3 workers/);
+    expect(two.stderr).toMatch(/6 variants on 3 threads/);
     const docs = (s: string) => s.trim().split("\n").map((l) => JSON.parse(l) as { results: Array<{ variant: string }> });
     const a = docs(one.stdout), b = docs(two.stdout);
     expect(b.map((d) => d.results[0]!.variant)).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic"]);
@@ -136,6 +136,50 @@ describe("vgic run --workers", () => {
       expect(r.stdout.match(/^== seed-migrate on /gm)).toHaveLength(6);
     }
   }, 180_000);
+
+  it("counts this thread among the N and hands out variants as threads come free: a worker that dies fails the variant it held, and the others run", () => {
+    // Two threads: this one and one worker. Four designs of a --variants
+    // module kill a worker thread that builds one; on this thread, the first
+    // of them waits until a worker has died. So the one worker dies in the
+    // first of them it takes, and this thread runs every other variant,
+    // the six built-in and three of the four. (With the fixed shares of
+    // before, two workers each died in their share, failing what was left
+    // of it, and this thread ran none.)
+    const dir = mkdtempSync(join(tmpdir(), "vgic-run-claims-"));
+    const died = join(dir, "worker-died.mark");
+    const mod = join(dir, "dies-on-worker.mjs");
+    writeFileSync(mod, `import { isMainThread } from "node:worker_threads";
+import { existsSync, writeFileSync } from "node:fs";
+import { variantNamed } from ${JSON.stringify(new URL("../build/lib.mjs", import.meta.url).href)};
+const died = ${JSON.stringify(died)};
+let first = true;
+export const variants = ["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9"].map((parent) => ({
+  name: parent + "-w", parent, summary: parent + ", but a worker thread dies building it",
+  create(machine, opts) {
+    if (!isMainThread) {
+      writeFileSync(died, parent);
+      process.exit(7);
+    }
+    if (first) {
+      first = false;
+      const t = new Int32Array(new SharedArrayBuffer(4));
+      for (let i = 0; i < 3000 && !existsSync(died); i++) Atomics.wait(t, 0, 0, 10);
+    }
+    return variantNamed(parent).create(machine, opts);
+  },
+}));
+`);
+    const r = spawnSync(process.execPath, ["build/vgic.mjs", "run", "workloads/seed-migrate.json", "--duration", "2400000", "--variants", mod,
+      "--variant", "all", "--workers", "2", "--json"], { encoding: "utf8" });
+    expect(existsSync(died), r.stderr).toBe(true);
+    const dead = `${readFileSync(died, "utf8")}-w`;
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/^run seed-migrate: 10 variants on 2 threads$/m);
+    expect(r.stderr.match(/^vgic run: .*$/gm)).toEqual([`vgic run: ${dead}: run worker 0 exited with status 7`]);
+    const ran = r.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { results: Array<{ variant: string }> }).results[0]!.variant);
+    const all = ["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic", "xen-4.8-w", "v3-posted-w", "v3-fixed-w", "xen-4.9-w"];
+    expect(ran).toEqual(all.filter((v) => v !== dead));
+  }, 60_000);
 });
 
 describe("vgic run: the printed tables say what the --json result says", () => {

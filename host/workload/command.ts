@@ -8,7 +8,7 @@
 
 import { checkOutputFile, ensureDir, writeFileAtomic } from "../io/files.ts";
 import { checkAgainst } from "../io/issues.ts";
-import { placeTrace, runVariant, runVariantWorker, runVariantsParallel, runWorkerData, type VariantJob, type VariantOutcome } from "./parallel.ts";
+import { placeTrace, runVariant, runVariantWorker, runVariantsOnThreads, runWorkerData, type VariantJob, type VariantOutcome } from "./parallel.ts";
 import { InputError, JsonSyntaxError, parseJson, printable, readInputFile } from "../io/input.ts";
 import { loadProfile, profilePath, ProfileError } from "../sim/profile.ts";
 import type { CostProfile } from "../sim/api.ts";
@@ -61,7 +61,7 @@ The workload format: workloads/schema.json (vgic run --schema).`,
     "fail-on": { type: "string", arg: "KINDS", help: "exit 1 when a variant has a finding of these kinds (comma-separated,\nor all; default none: findings are results)" },
     json: { type: "boolean", help: "one JSON document per variant, one per line, as each finishes\n(schemas/run.schema.json)" },
     trace: { type: "string", arg: "FILE", help: "write the Perfetto trace, streamed to disk as the run goes (several variants: one file\neach, the variant before the extension, trace.xen-4.8.json)" },
-    workers: { type: "string", arg: "N", help: "run the variants on N worker threads (1); results print in variant order" },
+    workers: { type: "string", arg: "N", help: "run the variants on N threads, this one among them (1); results print in variant order" },
     "trace-events": { type: "string", arg: "GROUPS", help: "what the trace keeps, comma-separated: fn, irq, lock, mmio, line, idle,\nguest, step, memory, flow (interrupt instances' arrows), counter (LRs in use,\nlr_pending depth), other, or all (all)" },
     report: { type: "string", arg: "FILE", help: "write a self-contained HTML report" },
     csv: { type: "string", arg: "DIR", help: "write sources.csv and latency.csv (per-source statistics, latency buckets)" },
@@ -223,12 +223,12 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
       deliver(k, runVariant(w, jobs[k]!, pct));
     }
   } else {
-    progress.note(`${variants.length} variants on ${workers} workers`);
+    progress.note(`${variants.length} variants on ${workers} threads`);
     const outcomes: Array<VariantOutcome | undefined> = new Array(variants.length);
-    let next = 0;
-    await runVariantsParallel(entry, workers, text, printable(file), stringOption(values, "variants") ?? null, jobs, (k, o) => {
+    let next = 0, finished = 0;
+    await runVariantsOnThreads(entry, workers, text, printable(file), stringOption(values, "variants") ?? null, jobs, (k) => runVariant(w, jobs[k]!), (k, o) => {
       outcomes[k] = o;
-      progress.update(outcomes.filter((x) => x !== undefined).length, variants.length, "variants", `last ${variants[k]}`);
+      progress.update(++finished, variants.length, "variants", `last ${variants[k]}`);
       for (; next < variants.length && outcomes[next] !== undefined; next++) deliver(next, outcomes[next]!);
     });
   }

@@ -1,8 +1,10 @@
 // `vgic run --workers N`: the variants of a workload are independent runs,
-// so they go to node:worker_threads (the calling program started again with
-// `workerData`, as the explore matrix and the fuzzer do). Each run is the
-// same deterministic simulation wherever it runs; the command prints the
-// results in variant order, whichever finishes first.
+// so they run on N threads, this one and N - 1 workers on
+// node:worker_threads (the calling program started again with `workerData`,
+// as the explore matrix and the fuzzer do), each taking the next variant
+// when it is free. Each run is the same deterministic simulation wherever
+// it runs; the command prints the results in variant order, whichever
+// finishes first.
 
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { StreamFile } from "../io/files.ts";
@@ -10,7 +12,7 @@ import type { CostProfile } from "../sim/api.ts";
 import type { MemoryOptions } from "../sim/memory.ts";
 import type { TraceKind } from "../sim/trace.ts";
 import { loadVariants } from "../extend.ts";
-import { ON_WORKER_LOAD, threadError } from "../errors.ts";
+import { ON_WORKER_LOAD, threadError, type ThreadError } from "../errors.ts";
 import { parseWorkload, type Workload } from "./schema.ts";
 import { runWorkload, type Perf, type WorkloadResult } from "./runner.ts";
 
@@ -86,8 +88,19 @@ interface WorkerData {
   name: string;
   /** a --variants file to load first */
   variantsFile: string | null;
-  jobs: Array<{ index: number; job: VariantJob }>;
+  /** every variant's job: a worker runs those it claims */
+  jobs: VariantJob[];
+  /** the claim counter: the index of the next variant nobody has taken */
+  next: SharedArrayBuffer;
 }
+
+/** What a worker tells the calling thread: that it took a variant (so that
+ *  a worker that dies fails the one it held), the variant's outcome, or
+ *  that it could not load the user's modules. */
+type WorkerMessage =
+  | { kind: "start"; index: number }
+  | { kind: "done"; index: number; outcome: VariantOutcome }
+  | ({ kind: "failed" } & ThreadError);
 
 /** The worker's data when this thread is a run worker, else null. */
 export function runWorkerData(): WorkerData | null {
@@ -96,40 +109,79 @@ export function runWorkerData(): WorkerData | null {
   return d && d.tag === TAG ? d : null;
 }
 
-/** Body of a run worker: its variants, one message each. A --variants
- *  file or workload that does not load here fails every one of them, with
- *  its message and whether it is bad input. */
+/** The next variant nobody has taken, or -1. */
+function claim(next: Int32Array, n: number): number {
+  const i = Atomics.add(next, 0, 1);
+  return i < n ? i : -1;
+}
+
+/** Body of a run worker: loads the --variants file and the workload, then
+ *  claims variants until none is left, one message each. A module that
+ *  does not load here stops every thread's claims. */
 export async function runVariantWorker(d: WorkerData): Promise<void> {
+  const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+  const next = new Int32Array(d.next);
   let w: Workload;
   try {
     if (d.variantsFile !== null) await loadVariants(d.variantsFile);
     w = parseWorkload(d.text, d.name);
   } catch (e) {
-    const t = threadError(e, ON_WORKER_LOAD);
-    for (const { index } of d.jobs) parentPort!.postMessage({ index, outcome: { ok: false, message: t.error, usage: t.usage } satisfies VariantOutcome });
+    Atomics.store(next, 0, d.jobs.length);
+    post({ kind: "failed", ...threadError(e, ON_WORKER_LOAD) });
     return;
   }
-  for (const { index, job } of d.jobs) parentPort!.postMessage({ index, outcome: runVariant(w, job) });
+  for (let i = claim(next, d.jobs.length); i >= 0; i = claim(next, d.jobs.length)) {
+    post({ kind: "start", index: i });
+    post({ kind: "done", index: i, outcome: runVariant(w, d.jobs[i]!) });
+  }
 }
 
-/** Run the jobs on `workers` threads started from `entry`; `done` gets each
- *  outcome as it arrives (in any order). */
-export async function runVariantsParallel(entry: URL, workers: number, text: string, name: string, variantsFile: string | null,
-  jobs: readonly VariantJob[], done: (index: number, o: VariantOutcome) => void): Promise<void> {
-  const shares = Array.from({ length: Math.min(workers, jobs.length) }, () => [] as WorkerData["jobs"]);
-  jobs.forEach((job, index) => shares[index % shares.length]!.push({ index, job }));
-  // a worker that dies fails its variants not yet done, as a variant that
-  // throws fails alone; the other workers go on
-  await Promise.all(shares.map((share, k) => new Promise<void>((resolve) => {
-    const data: WorkerData = { tag: TAG, text, name, variantsFile, jobs: share };
-    const left = new Set(share.map((j) => j.index));
+/** Run the jobs on `threads` threads: this one (`here` runs a job on it)
+ *  and threads - 1 workers started from `entry`, each claiming the next job
+ *  nobody has taken when it is free, so a long variant holds up one thread,
+ *  not a share of them. `done` gets each outcome as it arrives (in any
+ *  order; this thread's own between its jobs). A worker that dies fails
+ *  the variant it held, and the others go on; one that cannot load the
+ *  user's modules stops the claims, and every variant not taken fails with
+ *  its message (bad input, as on one thread). */
+export async function runVariantsOnThreads(entry: URL, threads: number, text: string, name: string, variantsFile: string | null,
+  jobs: readonly VariantJob[], here: (index: number) => VariantOutcome, done: (index: number, o: VariantOutcome) => void): Promise<void> {
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const settled = new Array<boolean>(jobs.length).fill(false);
+  const settle = (i: number, o: VariantOutcome): void => {
+    if (settled[i]) return;
+    settled[i] = true;
+    done(i, o);
+  };
+  let loadFailure: ThreadError | null = null;
+  const workers = Array.from({ length: Math.min(threads, jobs.length) - 1 }, (_, k) => new Promise<void>((resolve) => {
+    const data: WorkerData = { tag: TAG, text, name, variantsFile, jobs: [...jobs], next: next.buffer as SharedArrayBuffer };
+    let held = -1;
     let why: string | null = null;
     const worker = new Worker(entry, { workerData: data, argv: ["run"], execArgv: process.execArgv });
-    worker.on("message", (m: { index: number; outcome: VariantOutcome }) => { left.delete(m.index); done(m.index, m.outcome); });
+    worker.on("message", (m: WorkerMessage) => {
+      if (m.kind === "start") held = m.index;
+      else if (m.kind === "done") { held = -1; settle(m.index, m.outcome); }
+      else loadFailure ??= m;
+    });
     worker.on("error", (e) => { why ??= e.message; });
     worker.on("exit", (code) => {
-      for (const i of left) done(i, { ok: false, message: `run worker ${k} ${why !== null ? `failed: ${why}` : `exited with status ${code}`}` });
+      if (held >= 0) settle(held, { ok: false, message: `run worker ${k} ${why !== null ? `failed: ${why}` : `exited with status ${code}`}` });
       resolve();
     });
-  })));
+  }));
+  for (let i = claim(next, jobs.length); i >= 0; i = claim(next, jobs.length)) {
+    settle(i, here(i));
+    // the workers' messages so far
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.all(workers);
+  // variants nobody took: after a worker could not load, or after every
+  // worker died before taking them (this thread takes all it can, so only
+  // the first)
+  for (let i = 0; i < jobs.length; i++) {
+    if (settled[i]) continue;
+    const f = loadFailure as ThreadError | null;
+    settle(i, f !== null ? { ok: false, message: f.error, usage: f.usage } : { ok: false, message: "no thread ran this variant" });
+  }
 }
