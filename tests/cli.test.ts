@@ -202,6 +202,19 @@ describe("progress", () => {
     expect(r.stderr).toMatch(/^run lr-overflow: \d+\/100 % simulated/m);
     const f = vgic(["fuzz", "--cases", "30", "--out", mkdtempSync(join(tmpdir(), "vgic-fz-"))], env);
     expect(f.stderr).toMatch(/^fuzz hw: \d+\/30 cases \(\d+%\)/m);
+    // one scenario's variants on two threads: the schedules of both threads
+    // as they go (it used to say only how many variants were done)
+    const w = vgic(["explore", "enable-inject-race", "--budget", "300", "--workers", "2", "--json"], env);
+    expect(w.status, w.stderr).toBe(1); // every design but new-vgic fails it
+    const total = (JSON.parse(w.stdout) as { results: Array<{ schedules: number }> }).results.reduce((a, r) => a + r.schedules, 0);
+    const seen = [...w.stderr.matchAll(/^explore: (\d+) schedules, \d+ s elapsed, (\d) of 6 variants done$/gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    expect(seen.length).toBeGreaterThan(10);
+    for (let k = 1; k < seen.length; k++) {
+      expect(seen[k]![0]).toBeGreaterThanOrEqual(seen[k - 1]![0]);
+      expect(seen[k]![1]).toBeGreaterThanOrEqual(seen[k - 1]![1]);
+    }
+    expect(seen.at(-1)![0]).toBeLessThanOrEqual(total);
+    expect(seen.at(-1)![0]).toBeGreaterThan(total / 2);
   }, 60_000);
 });
 

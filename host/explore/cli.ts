@@ -336,13 +336,13 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const cells = variants.map((variant) => ({ scenario: scenario.name, variant }));
     await exploreVariants(entry, scenarios, cells, mo, threads, { scenariosFile, variantsFile }, (i, r) => {
       ready.set(i, r);
-      progress.update(++done, variants.length, "variants", `last ${r.variant}`);
+      done++;
       for (let x = ready.get(next); x !== undefined; x = ready.get(next)) {
         ready.delete(next);
         progress.clear();
         report(variants[next++]!, x);
       }
-    });
+    }, (total) => progress.update(total, null, "schedules", `${done} of ${variants.length} variants done`));
     progress.clear();
   }
   if (values.json) {

@@ -32,6 +32,8 @@ interface WorkerData {
   cells: Cell[];
   /** one word: the index of the next cell to claim (Atomics.add) */
   next: SharedArrayBuffer;
+  /** one word a cell: the schedules it has run so far (progress) */
+  schedules: SharedArrayBuffer;
   options: MatrixOptions;
   /** send whole results, story and trace included (one scenario's
    *  variants, whose counterexamples are printed and saved), not slim ones */
@@ -58,7 +60,7 @@ export function runCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOpt
 }
 
 /** A cell searched in full: its counterexample keeps its story and trace. */
-export function exploreCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOptions): ExploreResult {
+export function exploreCell(scenarios: readonly Scenario[], cell: Cell, o: MatrixOptions, onProgress?: (schedules: number) => void): ExploreResult {
   const scenario = scenarios.find((s) => s.name === cell.scenario);
   if (scenario === undefined) throw new Error(`no scenario '${cell.scenario}'`);
   const eo: ExploreOptions = { scenario, variant: cell.variant };
@@ -71,6 +73,7 @@ export function exploreCell(scenarios: readonly Scenario[], cell: Cell, o: Matri
   if (o.memory !== undefined) eo.memory = o.memory;
   if (o.lockBarrier !== undefined) eo.lockBarrier = o.lockBarrier;
   if ((o.gicLatency ?? 0) > 0) eo.gicLatency = o.gicLatency!;
+  if (onProgress !== undefined) eo.onProgress = onProgress;
   return explore(eo);
 }
 
@@ -85,9 +88,10 @@ export function exploreWorkerData(): WorkerData | null {
 type CellMessage<R> = { index: number; result: R } | ({ index: number } & ThreadError);
 
 /** A worker's cell, as the message it sends. */
-function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: number, o: MatrixOptions, full: boolean): CellMessage<CellResult | ExploreResult> {
+function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: number, o: MatrixOptions, full: boolean,
+  schedules: Int32Array): CellMessage<CellResult | ExploreResult> {
   try {
-    const r = exploreCell(scenarios, cells[i]!, o);
+    const r = exploreCell(scenarios, cells[i]!, o, (n) => Atomics.store(schedules, i, n));
     return { index: i, result: full ? r : slim(r) };
   } catch (e) {
     return { index: i, ...threadError(e) };
@@ -105,6 +109,7 @@ function claim(next: Int32Array, n: number): number {
  *  not load here, stops every thread's claims. */
 export async function runExploreWorker(d: WorkerData, load: () => Promise<readonly Scenario[]>): Promise<void> {
   const next = new Int32Array(d.next);
+  const schedules = new Int32Array(d.schedules);
   let scenarios: readonly Scenario[];
   try {
     scenarios = await load();
@@ -114,7 +119,7 @@ export async function runExploreWorker(d: WorkerData, load: () => Promise<readon
     return;
   }
   for (let i = claim(next, d.cells.length); i >= 0; i = claim(next, d.cells.length)) {
-    const m = cellMessage(scenarios, d.cells, i, d.options, d.full);
+    const m = cellMessage(scenarios, d.cells, i, d.options, d.full, schedules);
     parentPort!.postMessage(m);
     if ("error" in m) {
       Atomics.store(next, 0, d.cells.length);
@@ -130,11 +135,20 @@ export async function runExploreWorker(d: WorkerData, load: () => Promise<readon
  *  error is thrown again here (bad input as a UsageError, whatever its
  *  class, so that it has the exit status it has on one thread) once every
  *  thread has stopped, after the results of the cells before it; a
- *  worker's failure to load the user's modules comes before every cell. */
+ *  worker's failure to load the user's modules comes before every cell.
+ *  onSchedules, if given, sees the schedules every thread has run so far,
+ *  after each of this thread's and a few times a second while it waits. */
 async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions, threads: number,
-  files: WorkerFiles, extra: Pick<WorkerData, "full">, onCell?: (i: number, r: R) => void): Promise<R[]> {
+  files: WorkerFiles, extra: Pick<WorkerData, "full">, onCell?: (i: number, r: R) => void,
+  onSchedules?: (total: number) => void): Promise<R[]> {
   const out: R[] = new Array(cells.length);
   const next = new Int32Array(new SharedArrayBuffer(4));
+  const schedules = new Int32Array(new SharedArrayBuffer(4 * cells.length));
+  const tally = onSchedules === undefined ? undefined : (): void => {
+    let total = 0;
+    for (let k = 0; k < schedules.length; k++) total += Atomics.load(schedules, k);
+    onSchedules(total);
+  };
   let failed = null as (Error & { cell: number }) | null;
   const take = (m: CellMessage<R>): void => {
     if ("error" in m) {
@@ -149,7 +163,10 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
   // thread's claims, as a cell's error does; it is settled at its exit,
   // after the messages it sent, so no result arrives once this has thrown.
   const workers = Array.from({ length: Math.min(threads, cells.length) - 1 }, (_, w) => new Promise<void>((resolve, reject) => {
-    const data: WorkerData = { tag: TAG, cells: cells.map((c) => ({ scenario: c.scenario, variant: c.variant })), next: next.buffer as SharedArrayBuffer, options: { ...o }, ...extra, ...files };
+    const data: WorkerData = {
+      tag: TAG, cells: cells.map((c) => ({ scenario: c.scenario, variant: c.variant })), next: next.buffer as SharedArrayBuffer,
+      schedules: schedules.buffer as SharedArrayBuffer, options: { ...o }, ...extra, ...files,
+    };
     const worker = new Worker(entry, { workerData: data, argv: ["explore"], execArgv: process.execArgv });
     let error: unknown = null;
     worker.on("message", take);
@@ -167,7 +184,10 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
   for (let i = claim(next, cells.length); i >= 0; i = claim(next, cells.length)) {
     let r: ExploreResult;
     try {
-      r = exploreCell(scenarios, cells[i]!, o);
+      r = exploreCell(scenarios, cells[i]!, o, tally === undefined ? undefined : (n) => {
+        Atomics.store(schedules, i, n);
+        tally();
+      });
     } catch (e) {
       // this thread's own error, as it was thrown
       if (failed === null || i < failed.cell) failed = Object.assign(e instanceof Error ? e : new Error(String(e)), { cell: i });
@@ -178,7 +198,15 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
     // the workers' messages so far
     await new Promise((resolve) => setImmediate(resolve));
   }
-  const crashed = (await all).find((s) => s.status === "rejected");
+  // the workers' progress while this thread waits for them
+  const timer = tally === undefined ? null : setInterval(tally, 200);
+  let settled: PromiseSettledResult<void>[];
+  try {
+    settled = await all;
+  } finally {
+    if (timer !== null) clearInterval(timer);
+  }
+  const crashed = settled.find((s) => s.status === "rejected");
   if (crashed !== undefined) throw crashed.reason;
   if (failed !== null) throw failed;
   return out;
@@ -189,8 +217,8 @@ type WorkerFiles = { scenariosFile: string | null; variantsFile: string | null }
 /** One scenario under several variants, each cell searched in full (story
  *  and trace kept) on `threads` threads; the results in variant order. */
 export async function exploreVariants(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions,
-  threads: number, files: WorkerFiles, onCell?: (i: number, r: ExploreResult) => void): Promise<ExploreResult[]> {
-  return onThreads<ExploreResult>(entry, scenarios, cells, o, threads, files, { full: true }, onCell);
+  threads: number, files: WorkerFiles, onCell?: (i: number, r: ExploreResult) => void, onSchedules?: (total: number) => void): Promise<ExploreResult[]> {
+  return onThreads<ExploreResult>(entry, scenarios, cells, o, threads, files, { full: true }, onCell, onSchedules);
 }
 
 export async function runMatrix(entry: URL, scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions,
