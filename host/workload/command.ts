@@ -226,11 +226,16 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
     progress.note(`${variants.length} variants on ${workers} threads`);
     const outcomes: Array<VariantOutcome | undefined> = new Array(variants.length);
     let next = 0, finished = 0;
-    await runVariantsOnThreads(entry, workers, text, printable(file), stringOption(values, "variants") ?? null, jobs, (k) => runVariant(w, jobs[k]!), (k, o) => {
+    const loadFailure = await runVariantsOnThreads(entry, workers, text, printable(file), stringOption(values, "variants") ?? null, jobs, (k) => runVariant(w, jobs[k]!), (k, o) => {
       outcomes[k] = o;
       progress.update(++finished, variants.length, "variants", `last ${variants[k]}`);
       for (; next < variants.length && outcomes[next] !== undefined; next++) deliver(next, outcomes[next]!);
     });
+    if (loadFailure !== null) {
+      progress.clear();
+      io.err(`vgic run: ${loadFailure.error}\n`);
+      raise(loadFailure.usage ? EXIT.usage : EXIT.error);
+    }
   }
   if (!values.json && results.length > 1) io.out(formatComparison(results) + "\n");
   return status;

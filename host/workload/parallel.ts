@@ -141,11 +141,13 @@ export async function runVariantWorker(d: WorkerData): Promise<void> {
  *  nobody has taken when it is free, so a long variant holds up one thread,
  *  not a share of them. `done` gets each outcome as it arrives (in any
  *  order; this thread's own between its jobs). A worker that dies fails
- *  the variant it held, and the others go on; one that cannot load the
- *  user's modules stops the claims, and every variant not taken fails with
- *  its message (bad input, as on one thread). */
+ *  the variant it held, and the others go on. One that cannot load the
+ *  user's modules stops the claims: every variant not taken fails as not
+ *  run, and the load's error is returned (whether or not any variant was
+ *  left: a module that does not load on a worker is bad input however
+ *  fast this thread was), else null. */
 export async function runVariantsOnThreads(entry: URL, threads: number, text: string, name: string, variantsFile: string | null,
-  jobs: readonly VariantJob[], here: (index: number) => VariantOutcome, done: (index: number, o: VariantOutcome) => void): Promise<void> {
+  jobs: readonly VariantJob[], here: (index: number) => VariantOutcome, done: (index: number, o: VariantOutcome) => void): Promise<ThreadError | null> {
   const next = new Int32Array(new SharedArrayBuffer(4));
   const settled = new Array<boolean>(jobs.length).fill(false);
   const settle = (i: number, o: VariantOutcome): void => {
@@ -176,12 +178,11 @@ export async function runVariantsOnThreads(entry: URL, threads: number, text: st
     await new Promise((resolve) => setImmediate(resolve));
   }
   await Promise.all(workers);
-  // variants nobody took: after a worker could not load, or after every
-  // worker died before taking them (this thread takes all it can, so only
-  // the first)
+  // variants nobody took: after a worker could not load (or one that died
+  // between its claim and its first message)
+  const f = loadFailure as ThreadError | null;
   for (let i = 0; i < jobs.length; i++) {
-    if (settled[i]) continue;
-    const f = loadFailure as ThreadError | null;
-    settle(i, f !== null ? { ok: false, message: f.error, usage: f.usage } : { ok: false, message: "no thread ran this variant" });
+    if (!settled[i]) settle(i, { ok: false, message: f !== null ? "not run: a worker thread could not load the user's modules" : "not run: its worker died", usage: f?.usage ?? false });
   }
+  return f;
 }
