@@ -3,7 +3,7 @@
 // and the `vgic explore` command works from the bundle.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { explore, minimise, runOnce, type ExploreOptions } from "../host/explore/engine.ts";
@@ -362,6 +362,30 @@ export const scenarios = [{ ...s, name: "fails-on-new-vgic", build(v, sched, o =
       expect(text(two.stdout)).toBe(text(one.stdout));
     }
   });
+
+  it("a result that cannot be written ends the run as on one thread: exit 2, its message, nothing reported after it", () => {
+    // v3-posted's counterexample file cannot be written (a directory has its
+    // name). Its report runs wherever its result arrives: between this
+    // thread's cells, or in a worker's message while this thread waits;
+    // either way the error used to escape (a stack trace and exit 1, or
+    // exit 2 with the reports the workers went on to send printed after it)
+    const dir = mkdtempSync(join(tmpdir(), "vgic-unwritable-"));
+    mkdirSync(join(dir, "enable-inject-race.v3-posted.json"));
+    const run = (...extra: string[]) => spawnSync(process.execPath, ["build/vgic.mjs", "explore", "enable-inject-race", "--variant", "xen-4.8,v3-posted,v3-fixed,xen-4.9",
+      "--budget", "300", "--out", dir, ...extra], { encoding: "utf8" });
+    const text = (s: string) => s.replace(/\d+ ms/g, "T ms").replace(/\d+ schedules\/s/g, "R schedules/s");
+    const lines = (s: string) => s.split("\n").filter((l) => !l.startsWith("explore: "));
+    const one = run();
+    expect(one.status, one.stderr).toBe(2);
+    expect(lines(one.stderr)[0]).toMatch(/^vgic explore: cannot write .+ \(EISDIR\)$/);
+    expect(one.stdout).toMatch(/^== enable-inject-race under xen-4\.8 /);
+    for (const workers of ["2", "3"]) {
+      const many = run("--workers", workers);
+      expect(many.status, many.stderr).toBe(2);
+      expect(lines(many.stderr)).toEqual(lines(one.stderr));
+      expect(text(many.stdout)).toBe(text(one.stdout));
+    }
+  }, 60_000);
 
   it("a worker that fails to start stops the run as a cell's error does, and is reported once every thread has stopped", () => {
     // the module loads on the calling thread only; there its first cell

@@ -150,6 +150,11 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
     onSchedules(total);
   };
   let failed = null as (Error & { cell: number }) | null;
+  // onCell's own error (a result file that cannot be written): it stops
+  // the claims and the reports, as it would end one thread's loop, and is
+  // thrown once every thread has stopped. It comes before any cell's error:
+  // onCell reports in cell order, so every cell before it had a result.
+  let sinkFailed: { error: unknown } | null = null;
   const take = (m: CellMessage<R>): void => {
     if ("error" in m) {
       // the first error in cell order is the one a single thread would meet
@@ -157,7 +162,13 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
       return;
     }
     out[m.index] = m.result;
-    onCell?.(m.index, m.result);
+    if (sinkFailed !== null) return;
+    try {
+      onCell?.(m.index, m.result);
+    } catch (e) {
+      sinkFailed = { error: e };
+      Atomics.store(next, 0, cells.length);
+    }
   };
   // A worker that fails (to start, or in the middle of a cell) stops every
   // thread's claims, as a cell's error does; it is settled at its exit,
@@ -208,6 +219,7 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
   }
   const crashed = settled.find((s) => s.status === "rejected");
   if (crashed !== undefined) throw crashed.reason;
+  if (sinkFailed !== null) throw (sinkFailed as { error: unknown }).error;
   if (failed !== null) throw failed;
   return out;
 }
