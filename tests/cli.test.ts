@@ -258,15 +258,21 @@ describe("a user's design that its parent's create builds", () => {
     const dir = mkdtempSync(join(tmpdir(), "vgic-alias-"));
     const file = join(dir, "alias.mjs");
     writeFileSync(file, `import { variantNamed } from ${JSON.stringify(new URL("../build/lib.mjs", import.meta.url).href)};
-export const variants = [{ name: "alias-4.9", parent: "xen-4.9", summary: "xen-4.9 under another name", create: (m, o) => variantNamed("xen-4.9").create(m, o) }];
+export const variants = [{ name: "alias-4.9", parent: "xen-4.9", summary: "xen-4.9 under another name", create: (m, o) => variantNamed("xen-4.9").create(m, o) },
+  { name: "getter-4.9", parent: "xen-4.9", summary: "xen-4.9 with a getter for its name", create(m, o) {
+    const d = variantNamed("xen-4.9").create(m, o);
+    Object.defineProperty(d, "variant", { get: () => "stale", configurable: true });
+    return d;
+  } }];
 `);
     const r = vgic(["run", "workloads/lr-overflow.json", "--variants", file, "--variant", "all", "--duration", "300000", "--json"]);
     expect(r.status, r.stderr).toBe(0);
     const docs = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { results: Array<{ variant: string; interrupts: unknown }>; perf: Array<{ variant: string }> });
-    expect(docs.map((d) => d.results[0]!.variant)).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic", "alias-4.9"]);
-    expect(docs.at(-1)!.perf[0]!.variant).toBe("alias-4.9");
+    expect(docs.map((d) => d.results[0]!.variant)).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic", "alias-4.9", "getter-4.9"]);
+    expect(docs.slice(6).map((d) => d.perf[0]!.variant)).toEqual(["alias-4.9", "getter-4.9"]);
     // the same design: the same interrupts as xen-4.9's
-    expect(docs.at(-1)!.results[0]!.interrupts).toEqual(docs[3]!.results[0]!.interrupts);
+    expect(docs[6]!.results[0]!.interrupts).toEqual(docs[3]!.results[0]!.interrupts);
+    expect(docs[7]!.results[0]!.interrupts).toEqual(docs[3]!.results[0]!.interrupts);
     const t = vgic(["run", "workloads/lr-overflow.json", "--variants", file, "--variant", "alias-4.9", "--duration", "300000"]);
     expect(t.stdout).toMatch(/^== lr-overflow on alias-4\.9 /m);
     expect(t.stdout).not.toMatch(/xen-4\.9/);

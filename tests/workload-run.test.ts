@@ -137,6 +137,24 @@ describe("vgic run --workers", () => {
     }
   }, 180_000);
 
+  it("reports a worker that dies holding no variant: every result printed, exit 3", () => {
+    // the module ends a worker thread once its event loop turns, which is
+    // after the worker has run every variant it took: nothing is lost, but
+    // the run did not go as it should (this used to pass as exit 0)
+    const dir = mkdtempSync(join(tmpdir(), "vgic-run-idle-death-"));
+    const mod = join(dir, "dies-late.mjs");
+    writeFileSync(mod, `import { isMainThread } from "node:worker_threads";
+if (!isMainThread) setTimeout(() => process.exit(9), 0);
+export const variants = [];
+`);
+    const r = spawnSync(process.execPath, ["build/vgic.mjs", "run", "workloads/seed-migrate.json", "--duration", "2400000", "--variants", mod,
+      "--workers", "2", "--json"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(3);
+    expect(r.stderr.match(/^vgic run: .*$/gm)).toEqual(["vgic run: run worker 0 exited with status 9, holding no variant"]);
+    const ran = r.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { results: Array<{ variant: string }> }).results[0]!.variant);
+    expect(ran).toEqual(["xen-4.8", "v3-posted", "v3-fixed", "xen-4.9", "xen-4.9-no-wmb", "new-vgic"]);
+  }, 60_000);
+
   it("counts this thread among the N and hands out variants as threads come free: a worker that dies fails the variant it held, and the others run", () => {
     // Two threads: this one and one worker. Four designs of a --variants
     // module kill a worker thread that builds one; on this thread, the first

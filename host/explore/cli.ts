@@ -214,10 +214,13 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
       let done = 0;
       const shape = Number.isInteger(cells.length / scenarios.length) ? ` (${scenarios.length} scenarios x ${cells.length / scenarios.length} variants)` : "";
       progress.note(`${what}${cells.length} cells${shape} on ${workers} thread${workers > 1 ? "s" : ""}`);
-      const rs = await runMatrix(entry, scenarios, cells, mo, workers, { scenariosFile, variantsFile },
-        (_i, r) => { done++; progress.update(done, cells.length, "cells", `last ${r.scenario} under ${r.variant}`); });
-      progress.clear();
-      return rs;
+      // (a status line is cleared before an error is printed, too)
+      try {
+        return await runMatrix(entry, scenarios, cells, mo, workers, { scenariosFile, variantsFile },
+          (_i, r) => { done++; progress.update(done, cells.length, "cells", `last ${r.scenario} under ${r.variant}`); });
+      } finally {
+        progress.clear();
+      }
     };
     const t0 = performance.now();
     if (baseVariant !== undefined) {
@@ -320,8 +323,12 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
         scenario, variant, ...mo,
         onProgress: (n) => progress.update(n, null, "schedules", `${scenario.name} under ${variant}`),
       };
-      const r = explore(eo);
-      progress.clear();
+      let r: ExploreResult;
+      try {
+        r = explore(eo);
+      } finally {
+        progress.clear();
+      }
       report(variant, r);
     }
   } else {
@@ -334,16 +341,19 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     const ready = new Map<number, ExploreResult>();
     let next = 0, done = 0;
     const cells = variants.map((variant) => ({ scenario: scenario.name, variant }));
-    await exploreVariants(entry, scenarios, cells, mo, threads, { scenariosFile, variantsFile }, (i, r) => {
-      ready.set(i, r);
-      done++;
-      for (let x = ready.get(next); x !== undefined; x = ready.get(next)) {
-        ready.delete(next);
-        progress.clear();
-        report(variants[next++]!, x);
-      }
-    }, (total) => progress.update(total, null, "schedules", `${done} of ${variants.length} variants done`));
-    progress.clear();
+    try {
+      await exploreVariants(entry, scenarios, cells, mo, threads, { scenariosFile, variantsFile }, (i, r) => {
+        ready.set(i, r);
+        done++;
+        for (let x = ready.get(next); x !== undefined; x = ready.get(next)) {
+          ready.delete(next);
+          progress.clear();
+          report(variants[next++]!, x);
+        }
+      }, (total) => progress.update(total, null, "schedules", `${done} of ${variants.length} variants done`));
+    } finally {
+      progress.clear();
+    }
   }
   if (values.json) {
     const doc: z.infer<typeof ExploreOutput> = { format: EXPLORE_FORMAT, vgicLab: VERSION, scenario: scenario.name, results };

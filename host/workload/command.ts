@@ -226,15 +226,21 @@ async function runParsed({ values, positionals }: Parsed, io: CommandIo, entry: 
     progress.note(`${variants.length} variants on ${workers} threads`);
     const outcomes: Array<VariantOutcome | undefined> = new Array(variants.length);
     let next = 0, finished = 0;
-    const loadFailure = await runVariantsOnThreads(entry, workers, text, printable(file), stringOption(values, "variants") ?? null, jobs, (k) => runVariant(w, jobs[k]!), (k, o) => {
+    const { loadFailure, died } = await runVariantsOnThreads(entry, workers, text, printable(file), stringOption(values, "variants") ?? null, jobs, (k) => runVariant(w, jobs[k]!), (k, o) => {
       outcomes[k] = o;
       progress.update(++finished, variants.length, "variants", `last ${variants[k]}`);
       for (; next < variants.length && outcomes[next] !== undefined; next++) deliver(next, outcomes[next]!);
     });
+    progress.clear();
     if (loadFailure !== null) {
-      progress.clear();
       io.err(`vgic run: ${loadFailure.error}\n`);
       raise(loadFailure.usage ? EXIT.usage : EXIT.error);
+    }
+    // a worker that died between variants: every result is here, but the
+    // run did not go as it should (as explore reports a crashed worker)
+    for (const d of died) {
+      io.err(`vgic run: ${d}\n`);
+      raise(EXIT.error);
     }
   }
   if (!values.json && results.length > 1) io.out(formatComparison(results) + "\n");

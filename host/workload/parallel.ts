@@ -141,13 +141,15 @@ export async function runVariantWorker(d: WorkerData): Promise<void> {
  *  nobody has taken when it is free, so a long variant holds up one thread,
  *  not a share of them. `done` gets each outcome as it arrives (in any
  *  order; this thread's own between its jobs). A worker that dies fails
- *  the variant it held, and the others go on. One that cannot load the
- *  user's modules stops the claims: every variant not taken fails as not
- *  run, and the load's error is returned (whether or not any variant was
- *  left: a module that does not load on a worker is bad input however
- *  fast this thread was), else null. */
+ *  the variant it held, and the others go on; one that dies holding none
+ *  is among the returned `died` (it failed, whether or not a variant was
+ *  left for it). One that cannot load the user's modules stops the
+ *  claims: every variant not taken fails as not run, and the load's error
+ *  is returned (whether or not any variant was left: a module that does
+ *  not load on a worker is bad input however fast this thread was). */
 export async function runVariantsOnThreads(entry: URL, threads: number, text: string, name: string, variantsFile: string | null,
-  jobs: readonly VariantJob[], here: (index: number) => VariantOutcome, done: (index: number, o: VariantOutcome) => void): Promise<ThreadError | null> {
+  jobs: readonly VariantJob[], here: (index: number) => VariantOutcome, done: (index: number, o: VariantOutcome) => void,
+): Promise<{ loadFailure: ThreadError | null; died: string[] }> {
   const next = new Int32Array(new SharedArrayBuffer(4));
   const settled = new Array<boolean>(jobs.length).fill(false);
   const settle = (i: number, o: VariantOutcome): void => {
@@ -156,6 +158,7 @@ export async function runVariantsOnThreads(entry: URL, threads: number, text: st
     done(i, o);
   };
   let loadFailure: ThreadError | null = null;
+  const died: string[] = [];
   const workers = Array.from({ length: Math.min(threads, jobs.length) - 1 }, (_, k) => new Promise<void>((resolve) => {
     const data: WorkerData = { tag: TAG, text, name, variantsFile, jobs: [...jobs], next: next.buffer as SharedArrayBuffer };
     let held = -1;
@@ -164,11 +167,17 @@ export async function runVariantsOnThreads(entry: URL, threads: number, text: st
     worker.on("message", (m: WorkerMessage) => {
       if (m.kind === "start") held = m.index;
       else if (m.kind === "done") { held = -1; settle(m.index, m.outcome); }
-      else loadFailure ??= m;
+      else {
+        failedToLoad = true;
+        loadFailure ??= m;
+      }
     });
     worker.on("error", (e) => { why ??= e.message; });
+    let failedToLoad = false;
     worker.on("exit", (code) => {
-      if (held >= 0) settle(held, { ok: false, message: `run worker ${k} ${why !== null ? `failed: ${why}` : `exited with status ${code}`}` });
+      const how = `run worker ${k} ${why !== null ? `failed: ${why}` : `exited with status ${code}`}`;
+      if (held >= 0) settle(held, { ok: false, message: how });
+      else if ((code !== 0 || why !== null) && !failedToLoad) died.push(`${how}, holding no variant`);
       resolve();
     });
   }));
@@ -184,5 +193,5 @@ export async function runVariantsOnThreads(entry: URL, threads: number, text: st
   for (let i = 0; i < jobs.length; i++) {
     if (!settled[i]) settle(i, { ok: false, message: f !== null ? "not run: a worker thread could not load the user's modules" : "not run: its worker died", usage: f?.usage ?? false });
   }
-  return f;
+  return { loadFailure: f, died };
 }

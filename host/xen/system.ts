@@ -78,7 +78,8 @@ function assemble(o: SystemOptions, gic: Gic, pcpus: number): System {
   // A design goes by the name it was registered under: a user's variant
   // whose create returns its parent's design, or a subclass that kept the
   // parent's `variant`, would otherwise report its results as the parent's.
-  if (vgic.variant !== name) (vgic as { variant: string }).variant = name;
+  // (defined, not assigned: a design may have a getter of its own)
+  if (vgic.variant !== name) Object.defineProperty(vgic, "variant", { value: name, writable: true, enumerable: true, configurable: true });
   const ho: HypervisorOptions = { programs: o.programs, instantBoot: o.instantBoot ?? false };
   if (o.timeSlice !== undefined) ho.timeSlice = o.timeSlice;
   const hyp = new Hypervisor(machine, vgic, ho);
