@@ -161,7 +161,7 @@ export async function runVariantsOnThreads(entry: URL, threads: number, text: st
   const died: string[] = [];
   const workers = Array.from({ length: Math.min(threads, jobs.length) - 1 }, (_, k) => new Promise<void>((resolve) => {
     const data: WorkerData = { tag: TAG, text, name, variantsFile, jobs: [...jobs], next: next.buffer as SharedArrayBuffer };
-    let held = -1;
+    let held = -1, failedToLoad = false;
     let why: string | null = null;
     const worker = new Worker(entry, { workerData: data, argv: ["run"], execArgv: process.execArgv });
     worker.on("message", (m: WorkerMessage) => {
@@ -173,7 +173,6 @@ export async function runVariantsOnThreads(entry: URL, threads: number, text: st
       }
     });
     worker.on("error", (e) => { why ??= e.message; });
-    let failedToLoad = false;
     worker.on("exit", (code) => {
       const how = `run worker ${k} ${why !== null ? `failed: ${why}` : `exited with status ${code}`}`;
       if (held >= 0) settle(held, { ok: false, message: how });
