@@ -6,7 +6,7 @@
 // is not a terminal, and a variant file adds a design every command can use.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -248,6 +248,30 @@ describe("--variants FILE", () => {
     const bad = vgic(["variants", "--variants", "examples/my-scenario.mjs"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--variants examples\/my-scenario\.mjs: expected an export 'variants' \(an array\), got none/);
+  }, 120_000);
+});
+
+describe("a finding file that cannot be written", () => {
+  it("ends fuzz --workers as it ends one thread: exit 2, its message the last line", () => {
+    // the first finding file of the run, found by a run that can write it
+    const dir = mkdtempSync(join(tmpdir(), "vgic-fz-unwritable-"));
+    const args = ["fuzz", "--target", "vgic", "--variant", "xen-4.9", "--seed", "1", "--cases", "1000"];
+    const free = vgic([...args, "--out", join(dir, "free")]);
+    expect(free.status, free.stderr).toBe(1);
+    const files = readdirSync(join(dir, "free")).filter((f) => /-\d+\.json$/.test(f));
+    const first = files.sort((a, b) => Number(/-(\d+)\.json$/.exec(a)![1]) - Number(/-(\d+)\.json$/.exec(b)![1]))[0]!;
+    for (const workers of ["1", "2"]) {
+      // a directory where that file goes
+      const out = join(dir, `blocked-${workers}`);
+      mkdirSync(join(out, first), { recursive: true });
+      const r = vgic([...args, "--out", out, "--workers", workers]);
+      expect(r.status, r.stderr).toBe(2);
+      // (two workers used to go on printing the other worker's findings after it)
+      // (the path printed is shortened when it is long)
+      expect(r.stderr.trimEnd().split("\n").at(-1)).toMatch(new RegExp(`^vgic fuzz: cannot write ${join(out, "vgic-")}.* \\(EISDIR\\)$`));
+      // no summary: the run did not finish
+      expect(r.stdout).toBe("");
+    }
   }, 120_000);
 });
 

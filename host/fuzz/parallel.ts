@@ -102,7 +102,17 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
     t.duplicates = sigs.reduce((a, x) => a + x.count - 1, 0);
     return t;
   };
-  const runs = Array.from({ length: workers }, (_, w) => new Promise<void>((resolve, reject) => {
+  // The first error (a worker's, or one that died) stops the run: every
+  // worker is terminated and nothing they send after it is reported, so the
+  // error is the command's last word, as on one thread.
+  let stopped: Error | null = null;
+  const started: Worker[] = [];
+  const stop = (e: Error): void => {
+    if (stopped !== null) return;
+    stopped = e;
+    for (const x of started) void x.terminate();
+  };
+  const runs = Array.from({ length: workers }, (_, w) => new Promise<void>((resolve) => {
     const data: WorkerData = {
       tag: TAG,
       options: {
@@ -113,9 +123,10 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
       },
     };
     const worker = new Worker(entry, { workerData: data, argv: ["fuzz"], execArgv: process.execArgv });
-    let failed: Error | null = null;
+    started.push(worker);
     worker.on("message", (m: Message) => {
-      if (m.kind === "failed") failed ??= fromThread(m);
+      if (stopped !== null) return;
+      if (m.kind === "failed") stop(fromThread(m));
       else if (m.kind === "finding") {
         const had = firstFile.get(m.finding.signature);
         if (!m.improved && (had === undefined || m.finding.case < had.case)) firstFile.set(m.finding.signature, { case: m.finding.case, file: m.file });
@@ -127,12 +138,14 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
         if (m.kind === "progress") onProgress?.(total());
       }
     });
-    worker.on("error", reject);
+    worker.on("error", (e) => stop(e));
     worker.on("exit", (code) => {
-      if (failed !== null) reject(failed);
-      else if (code === 0) resolve();
-      else reject(new Error(`fuzz worker ${w} exited with status ${code}`));
+      if (code !== 0) stop(new Error(`fuzz worker ${w} exited with status ${code}`));
+      resolve();
     });
   }));
-  return Promise.all(runs).then(total);
+  return Promise.all(runs).then(() => {
+    if (stopped !== null) throw stopped;
+    return total();
+  });
 }
