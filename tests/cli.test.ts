@@ -281,6 +281,29 @@ describe("a finding file that cannot be written", () => {
   }, 120_000);
 });
 
+describe("an error on a terminal", () => {
+  it("comes after the status line is cleared, not at the end of it (fuzz)", () => {
+    // under a pseudo-terminal (util-linux `script`), the status line is
+    // redrawn in place; the run fails on the last finding file it writes,
+    // seconds in, so a status line is up when it does
+    const dir = mkdtempSync(join(tmpdir(), "vgic-tty-"));
+    const args = ["fuzz", "--target", "vgic", "--variant", "xen-4.9", "--seed", "1", "--cases", "4000"];
+    expect(vgic([...args, "--out", join(dir, "free")]).status).toBe(1);
+    const at = (f: string) => Number(/-(\d+)\.json$/.exec(f)![1]);
+    const last = readdirSync(join(dir, "free")).filter((f) => /-\d+\.json$/.test(f)).sort((a, b) => at(b) - at(a))[0]!;
+    const out = join(dir, "blocked");
+    mkdirSync(join(out, last), { recursive: true });
+    const cmd = [process.execPath, join(ROOT, "build", "vgic.mjs"), ...args, "--out", out].map((a) => `'${a}'`).join(" ");
+    const r = spawnSync("script", ["-qec", cmd, "/dev/null"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status, r.stdout).toBe(2);
+    expect(r.stdout).toMatch(/\rfuzz vgic: \d+\/4000 cases/);
+    // the line is cleared (carriage return, erase to its end) right before
+    const i = r.stdout.indexOf("vgic fuzz: cannot write ");
+    expect(i).toBeGreaterThan(0);
+    expect(r.stdout.slice(i - 4, i)).toBe("\r\x1b[K");
+  }, 120_000);
+});
+
 describe("a user's design that its parent's create builds", () => {
   it("goes by the name it was registered under in run's results, not its parent's", () => {
     // an alias of xen-4.9 (create returns xen-4.9's design): its results

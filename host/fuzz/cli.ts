@@ -118,6 +118,8 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
   const err = (s: string) => process.stderr.write(s);
   const variantsFile = stringOption(values, "variants");
   if (variantsFile !== undefined) await loadVariants(variantsFile);
+  // a status line on a terminal is cleared before an error is printed
+  let clearProgress = (): void => {};
   try {
     const json = values.json === true;
     const replayFile = stringOption(values, "replay");
@@ -202,6 +204,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     }
     let baseline: Baseline | null = baselinePath !== undefined ? loadBaseline(baselinePath, target) : null;
     const progress = new Progress({ label: `fuzz ${target}`, tty: process.stderr.isTTY === true, write: err });
+    clearProgress = () => progress.clear();
     const total = cases ?? null;
     options.progressMs = Math.min(500, progressIntervalMs());
     options.onProgress = (s) => progress.update(s.cases, total, "cases", formatProgress(s).replace(/^\d+ execs /, ""));
@@ -281,6 +284,7 @@ async function fuzzRun({ values }: Parsed, entry: URL): Promise<number> {
     }
     return finish(await run(options));
   } catch (e) {
+    clearProgress();
     if (e instanceof FindingError) throw new UsageError(e.message);
     throw e;
   }
