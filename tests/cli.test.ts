@@ -270,9 +270,19 @@ describe("a finding file that cannot be written", () => {
       // a directory where that file goes
       const out = join(dir, `blocked-${workers}`);
       mkdirSync(join(out, first), { recursive: true });
-      const r = vgic([...args, "--out", out, "--workers", workers]);
+      const leaver = join(dir, `leaves-temp-${workers}.mjs`);
+      writeFileSync(leaver, `import { isMainThread } from "node:worker_threads";
+import { writeFileSync } from "node:fs";
+if (!isMainThread) writeFileSync(${JSON.stringify(out)} + "/.x.json." + process.pid + ".999.tmp", "");
+export const variants = [];
+`);
+      const r = vgic([...args, "--out", out, "--workers", workers, "--variants", leaver]);
       expect(r.status, r.stderr).toBe(2);
       // (two workers used to go on printing the other worker's findings after it)
+      // no temporary file of the run's left behind: a worker stopped between
+      // writing one and renaming it would leave one (the module below
+      // leaves one on each worker thread, as such a worker would)
+      expect(readdirSync(out).filter((f) => f.endsWith(".tmp"))).toEqual([]);
       // (the path printed is shortened when it is long)
       expect(r.stderr.trimEnd().split("\n").at(-1)).toMatch(new RegExp(`^vgic fuzz: cannot write ${join(out, "vgic-")}.* \\(EISDIR\\)$`));
       // no summary: the run did not finish

@@ -10,6 +10,7 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { fuzz, type Finding, type FuzzOptions, type FuzzStats } from "./engine.ts";
 import { ON_WORKER_LOAD, fromThread, threadError, type ThreadError } from "../errors.ts";
+import { removeOwnTempFiles } from "../io/files.ts";
 
 const TAG = "vgic-fuzz-worker";
 
@@ -145,7 +146,10 @@ export function fuzzParallel(entry: URL, workers: number, options: FuzzOptions):
     });
   }));
   return Promise.all(runs).then(() => {
-    if (stopped !== null) throw stopped;
+    if (stopped !== null) {
+      for (const dir of [options.out, options.corpus]) if (dir !== undefined) removeOwnTempFiles(dir);
+      throw stopped;
+    }
     return total();
   });
 }

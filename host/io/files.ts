@@ -5,7 +5,7 @@
 // at a time: Node's recursive mkdir never returns on some special file
 // systems (mkdirSync("/proc/x", {recursive: true}) spins).
 
-import { accessSync, constants, closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from "node:fs";
+import { accessSync, constants, closeSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, join, parse, resolve } from "node:path";
 import { InputError, printable } from "./input.ts";
 
@@ -79,6 +79,23 @@ export function checkOutputFile(file: string, what: string): void {
 let serial = 0;
 function tempName(abs: string): string {
   return join(dirname(abs), `.${basename(abs)}.${process.pid}.${serial++}.tmp`);
+}
+
+/** Remove the temporary files of this process (any of its threads) left in
+ *  `dir`: a worker thread stopped between writing one and renaming it into
+ *  place leaves it behind. What cannot be read or removed stays. */
+export function removeOwnTempFiles(dir: string): void {
+  const mine = new RegExp(`^\\..+\\.${process.pid}\\.\\d+\\.tmp$`);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!mine.test(n)) continue;
+    try { unlinkSync(join(dir, n)); } catch { /* gone already */ }
+  }
 }
 
 /** Write `data` to `file` through a temporary file and a rename, so that a
