@@ -11,6 +11,7 @@ import type { Scenario } from "../xen/scenarios.ts";
 import { explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
 import { verdictText } from "./search.ts";
 import { ON_WORKER_LOAD, fromThread, threadError, type ThreadError } from "../errors.ts";
+import { claim, stopClaims } from "../claims.ts";
 
 export { verdictText };
 
@@ -98,11 +99,6 @@ function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: 
   }
 }
 
-/** No cell is claimed after an error: the next claim is past the end. */
-function claim(next: Int32Array, n: number): number {
-  const i = Atomics.add(next, 0, 1);
-  return i < n ? i : -1;
-}
 
 /** Body of a worker: loads the user's modules (`load`), then claims cells
  *  until none is left, one message each. An error, or a module that does
@@ -114,7 +110,7 @@ export async function runExploreWorker(d: WorkerData, load: () => Promise<readon
   try {
     scenarios = await load();
   } catch (e) {
-    Atomics.store(next, 0, d.cells.length);
+    stopClaims(next, d.cells.length);
     parentPort!.postMessage({ index: -1, ...threadError(e, ON_WORKER_LOAD) } satisfies CellMessage<never>);
     return;
   }
@@ -122,7 +118,7 @@ export async function runExploreWorker(d: WorkerData, load: () => Promise<readon
     const m = cellMessage(scenarios, d.cells, i, d.options, d.full, schedules);
     parentPort!.postMessage(m);
     if ("error" in m) {
-      Atomics.store(next, 0, d.cells.length);
+      stopClaims(next, d.cells.length);
       return;
     }
   }
@@ -167,7 +163,7 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
       onCell?.(m.index, m.result);
     } catch (e) {
       sinkFailed = { error: e };
-      Atomics.store(next, 0, cells.length);
+      stopClaims(next, cells.length);
     }
   };
   // A worker that fails (to start, or in the middle of a cell) stops every
@@ -183,11 +179,11 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
     worker.on("message", take);
     worker.on("error", (e) => {
       error ??= e;
-      Atomics.store(next, 0, cells.length);
+      stopClaims(next, cells.length);
     });
     worker.on("exit", (code) => {
       if (error === null && code === 0) return resolve();
-      Atomics.store(next, 0, cells.length);
+      stopClaims(next, cells.length);
       reject(error ?? new Error(`explore worker ${w} exited with status ${code}`));
     });
   }));
@@ -202,7 +198,7 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
     } catch (e) {
       // this thread's own error, as it was thrown
       if (failed === null || i < failed.cell) failed = Object.assign(e instanceof Error ? e : new Error(String(e)), { cell: i });
-      Atomics.store(next, 0, cells.length);
+      stopClaims(next, cells.length);
       break;
     }
     take({ index: i, result: (extra.full ? r : slim(r)) as R });

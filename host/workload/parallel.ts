@@ -13,6 +13,7 @@ import type { MemoryOptions } from "../sim/memory.ts";
 import type { TraceKind } from "../sim/trace.ts";
 import { loadVariants } from "../extend.ts";
 import { ON_WORKER_LOAD, threadError, type ThreadError } from "../errors.ts";
+import { claim, stopClaims } from "../claims.ts";
 import { parseWorkload, type Workload } from "./schema.ts";
 import { runWorkload, type Perf, type WorkloadResult } from "./runner.ts";
 
@@ -109,11 +110,6 @@ export function runWorkerData(): WorkerData | null {
   return d && d.tag === TAG ? d : null;
 }
 
-/** The next variant nobody has taken, or -1. */
-function claim(next: Int32Array, n: number): number {
-  const i = Atomics.add(next, 0, 1);
-  return i < n ? i : -1;
-}
 
 /** Body of a run worker: loads the --variants file and the workload, then
  *  claims variants until none is left, one message each. A module that
@@ -126,7 +122,7 @@ export async function runVariantWorker(d: WorkerData): Promise<void> {
     if (d.variantsFile !== null) await loadVariants(d.variantsFile);
     w = parseWorkload(d.text, d.name);
   } catch (e) {
-    Atomics.store(next, 0, d.jobs.length);
+    stopClaims(next, d.jobs.length);
     post({ kind: "failed", ...threadError(e, ON_WORKER_LOAD) });
     return;
   }
