@@ -195,7 +195,7 @@ describe("a maintenance IRQ taken in a trap's IRQ window livelocks the pCPU", ()
     expect(() => loadMatrixBaseline(older, { gicLatency: 300 })).toThrow(/field 'options\.gicLatency': expected a matrix explored with a GIC latency of 300 cycles, like this run, got one explored without a GIC latency/);
     expect(loadMatrixBaseline(doc({ gicLatency: 300 }), { gicLatency: 300 })).toHaveLength(1);
     // a latency as text was read as none and compared with a run without one
-    for (const bad of ["300", null, -1, 2.5, 1_000_001]) {
+    for (const bad of ["300", null, -1, 0, 2.5, 1_000_001]) {
       const f = doc({ gicLatency: bad });
       for (const mo of [{}, { gicLatency: 300 }]) {
         expect(() => loadMatrixBaseline(f, mo)).toThrow(/field 'options\.gicLatency': expected cycles, an integer from 1 to 1000000, or no field \(none\), got /);

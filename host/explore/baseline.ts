@@ -145,8 +145,9 @@ function fromFile(path: string, strict: boolean, want: string, latency: number):
     if (memoryKey(opts) !== want) throw new ReplayFileError(`${file}: field 'options.memory': expected a matrix explored under ${want} memory, like this run, got ${memoryKey(opts)}`);
     // absent (as before --matrix took one): none; anything but a latency
     // would be read as none and compared with this run
+    // (0 is never written: a field of 0 is refused, as in counterexample files)
     const theirs = (opts.gicLatency === undefined ? 0 : opts.gicLatency) as number;
-    if (!(Number.isInteger(theirs) && theirs >= 0 && theirs <= GIC_LATENCY_MAX)) {
+    if (!(Number.isInteger(theirs) && (opts.gicLatency === undefined || theirs >= 1) && theirs <= GIC_LATENCY_MAX)) {
       throw new ReplayFileError(`${file}: field 'options.gicLatency': expected cycles, an integer from 1 to ${GIC_LATENCY_MAX}, or no field (none), got ${printable(JSON.stringify(theirs) ?? String(theirs), 40)}`);
     }
     if (theirs !== latency) {
