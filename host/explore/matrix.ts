@@ -33,8 +33,9 @@ interface WorkerData {
   cells: Cell[];
   /** one word: the index of the next cell to claim (Atomics.add) */
   next: SharedArrayBuffer;
-  /** one word a cell: the schedules it has run so far (progress) */
-  schedules: SharedArrayBuffer;
+  /** one word a cell: the schedules it has run so far, or null when no
+   *  progress is shown (the matrix's is by cells) */
+  schedules: SharedArrayBuffer | null;
   options: MatrixOptions;
   /** send whole results, story and trace included (one scenario's
    *  variants, whose counterexamples are printed and saved), not slim ones */
@@ -90,9 +91,9 @@ type CellMessage<R> = { index: number; result: R } | ({ index: number } & Thread
 
 /** A worker's cell, as the message it sends. */
 function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: number, o: MatrixOptions, full: boolean,
-  schedules: Int32Array): CellMessage<CellResult | ExploreResult> {
+  schedules: Int32Array | null): CellMessage<CellResult | ExploreResult> {
   try {
-    const r = exploreCell(scenarios, cells[i]!, o, (n) => Atomics.store(schedules, i, n));
+    const r = exploreCell(scenarios, cells[i]!, o, schedules === null ? undefined : (n) => Atomics.store(schedules, i, n));
     return { index: i, result: full ? r : slim(r) };
   } catch (e) {
     return { index: i, ...threadError(e) };
@@ -105,7 +106,7 @@ function cellMessage(scenarios: readonly Scenario[], cells: readonly Cell[], i: 
  *  not load here, stops every thread's claims. */
 export async function runExploreWorker(d: WorkerData, load: () => Promise<readonly Scenario[]>): Promise<void> {
   const next = new Int32Array(d.next);
-  const schedules = new Int32Array(d.schedules);
+  const schedules = d.schedules === null ? null : new Int32Array(d.schedules);
   let scenarios: readonly Scenario[];
   try {
     scenarios = await load();
@@ -172,7 +173,7 @@ async function onThreads<R>(entry: URL, scenarios: readonly Scenario[], cells: r
   const workers = Array.from({ length: Math.min(threads, cells.length) - 1 }, (_, w) => new Promise<void>((resolve, reject) => {
     const data: WorkerData = {
       tag: TAG, cells: cells.map((c) => ({ scenario: c.scenario, variant: c.variant })), next: next.buffer as SharedArrayBuffer,
-      schedules: schedules.buffer as SharedArrayBuffer, options: { ...o }, ...extra, ...files,
+      schedules: tally === undefined ? null : schedules.buffer as SharedArrayBuffer, options: { ...o }, ...extra, ...files,
     };
     const worker = new Worker(entry, { workerData: data, argv: ["explore"], execArgv: process.execArgv });
     let error: unknown = null;
