@@ -10,7 +10,9 @@ import { explore, minimise, runOnce, type ExploreOptions } from "../host/explore
 import { ReplayFileJson, parseReplayFile, replayCounterexample, toReplayFile, validateReplayFile, ReplayFileError } from "../host/explore/replay.ts";
 import { SCENARIOS, scenarioNamed } from "../host/xen/scenarios.ts";
 import { Sched } from "../host/sim/sched.ts";
-import { verdictText } from "../host/explore/matrix.ts";
+import { runCell, verdictText, warmUp, type Cell, type CellResult } from "../host/explore/matrix.ts";
+import { registerVariant, Xen49 } from "../host/xen/variants.ts";
+import type { Scenario } from "../host/xen/scenarios.ts";
 
 const kinds = (c: { findings: { kind: string }[] } | undefined) => [...new Set((c?.findings ?? []).map((f) => f.kind))].sort();
 /** Scenarios at the edges: one that never ends, one that crashes xen-4.8 (XSA-223). */
@@ -447,6 +449,44 @@ describe("a result without a counterexample says how far it goes", () => {
     const hit = ex("rank-abba", "xen-4.8");
     expect(hit.verdict).toBe("counterexample");
     expect(verdictText(hit)).toBe("deadlock,lock-inversion");
+  });
+});
+
+describe("the warm-up before a matrix's or a scenario's cells", () => {
+  /** a cell's result less its timings */
+  const untimed = (r: CellResult) => ({ ...r, elapsedMs: 0, schedulesPerSecond: 0, msToFirst: r.msToFirst === undefined ? undefined : 0 });
+
+  it("changes no cell's result: schedules, verdicts, counterexamples and their trace hashes are the same after it", () => {
+    const cells: Cell[] = [];
+    for (const scenario of ["rank-abba", "lr-pending-migrate", "migrate-reenable-window"]) {
+      for (const variant of ["xen-4.8", "v3-posted", "xen-4.9", "new-vgic"]) cells.push({ scenario, variant });
+    }
+    const o = { budget: 400 };
+    const before = cells.map((c) => untimed(runCell(SCENARIOS, c, o)));
+    // the searches found something to compare: counterexamples, and cells without one
+    expect(before.filter((r) => r.counterexample !== undefined).length).toBeGreaterThanOrEqual(3);
+    expect(before.filter((r) => r.counterexample === undefined).length).toBeGreaterThanOrEqual(3);
+    warmUp(SCENARIOS, cells, o);
+    warmUp(SCENARIOS, cells, { ...o, memory: "weak" });
+    expect(cells.map((c) => untimed(runCell(SCENARIOS, c, o)))).toEqual(before);
+  });
+
+  it("runs no user's scenario or design: they run only in their own cells", () => {
+    let built = 0, created = 0;
+    const base = scenarioNamed("rank-abba");
+    const mine: Scenario = { ...base, name: "warm-up-user-scenario", build: (variant, sched, opts) => (built++, base.build(variant, sched, opts)) };
+    registerVariant({ name: "warm-up-user-design", parent: "xen-4.9", summary: "test only: counts its systems", create: (m, o) => (created++, new Xen49(m, o)) });
+    const cells: Cell[] = [
+      { scenario: "rank-abba", variant: "xen-4.8" }, { scenario: mine.name, variant: "xen-4.9" },
+      { scenario: "rank-abba", variant: "warm-up-user-design" }, { scenario: "lr-pending-migrate", variant: "xen-4.9" },
+    ];
+    warmUp([...SCENARIOS, mine], cells, { budget: 100 });
+    expect([built, created]).toEqual([0, 0]);
+    // while the cells themselves do run them
+    runCell([...SCENARIOS, mine], cells[1]!, { budget: 1 });
+    runCell([...SCENARIOS, mine], cells[2]!, { budget: 1 });
+    expect(built).toBeGreaterThan(0);
+    expect(created).toBeGreaterThan(0);
   });
 });
 

@@ -19,7 +19,7 @@ import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
 import { ALL_KINDS, DEFAULT_FAIL_ON, explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
 import { gicLatencyOption, searchSettings } from "./search.ts";
-import { MATRIX_BUDGET, exploreVariants, exploreWorkerData, formatMatrix, latencyLine, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
+import { MATRIX_BUDGET, exploreVariants, warmUp, exploreWorkerData, formatMatrix, latencyLine, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, readMatrixBaseline, searchNote, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, replayCounterexample, validateReplayFile, replayVerdict, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
@@ -317,6 +317,7 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
   };
   const threads = Math.min(workers, variants.length);
   if (threads <= 1) {
+    warmUp(scenarios, variants.map((variant) => ({ scenario: scenario.name, variant })), mo);
     for (const [k, variant] of variants.entries()) {
       if (variants.length > 1) progress.note(`${scenario.name}: variant ${k + 1} of ${variants.length} (${variant})`);
       const eo: ExploreOptions = {
