@@ -2,7 +2,7 @@
 // it does with the parsed arguments. mmio and variants are here; run,
 // explore, fuzz and bench live with their subsystems.
 
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, Gic, shown, type GicConfig } from "./hw/gic.ts";
 import type { ScriptRead } from "./hw/script.ts";
 import { runScriptFile } from "./hw/script-file.ts";

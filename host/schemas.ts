@@ -3,7 +3,7 @@
 // `npm run schemas`; a test keeps the files equal to the zod schemas and
 // validates real outputs against the files).
 
-import { z } from "zod";
+import * as z from "zod";
 import { BenchResult } from "./bench/result.ts";
 import { MmioOutput, VariantsOutput } from "./commands.ts";
 import { RunOutput } from "./workload/output.ts";

@@ -62,6 +62,19 @@ describe("the npm package", () => {
     }
   });
 
+  it("bundles no more of the schema library than it uses: its English messages but none of its other languages", () => {
+    // `import { z } from "zod"` took the whole namespace, all 40-odd locales
+    // included: half of the command's bundle, parsed at every start.
+    // `import * as z` lets the bundler keep only what is used.
+    for (const f of ["build/vgic.mjs", "build/web/worker.js"]) {
+      const text = readFileSync(join(ROOT, f), "utf8");
+      expect(text, f).toMatch(/Too big: expected/);
+      // French and German
+      expect(text, f).not.toMatch(/verb:\s*"avoir"/);
+      expect(text, f).not.toMatch(/verb:\s*"zu haben"/);
+    }
+  });
+
   it("installs into an empty project, where the README example type-checks and runs", () => {
     const app = join(dir, "app");
     execFileSync("mkdir", ["-p", app]);

@@ -5,7 +5,7 @@
 
 import { cpus, arch, loadavg, platform } from "node:os";
 import { checkAgainst } from "../io/issues.ts";
-import { z } from "zod";
+import * as z from "zod";
 import type { CostProfile } from "../sim/api.ts";
 import { COST_NAMES } from "../sim/api.ts";
 

@@ -9,7 +9,7 @@ import { checkAgainst } from "../io/issues.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import * as z from "zod";
 import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 import { loadScenarios, loadVariants } from "../extend.ts";
 import { EXIT, UsageError, VARIANTS_OPTION, intOption, memoryOptions, stringOption, type CommandSpec, type Parsed } from "../options.ts";

@@ -2,7 +2,7 @@
 // JSON Schema files in schemas/ (host/schemas.ts), check shard documents
 // (--merge) and name the fields a --baseline document may have.
 
-import { z } from "zod";
+import * as z from "zod";
 import { WEAK_STATELESS_DESCRIPTION } from "../sim/memory.ts";
 
 export const EXPLORE_FORMAT = "vgic-explore/1";

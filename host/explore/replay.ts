@@ -12,7 +12,7 @@ import { LOCK_BARRIERS, type LockBarrier } from "../sim/memory.ts";
 import { GIC_LATENCY_MAX } from "../hw/gic.ts";
 
 import { VERSION } from "../version.ts";
-import { z } from "zod";
+import * as z from "zod";
 import type { ReplayVerdict } from "./search.ts";
 
 export const FORMAT = "vgic-lab-counterexample";

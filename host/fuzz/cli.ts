@@ -6,7 +6,7 @@
 // Planted faults are not reachable from here except by replaying a finding
 // file that names them.
 
-import type { z } from "zod";
+import type * as z from "zod";
 import { checkAgainst } from "../io/issues.ts";
 import {
   fuzz, formatProgress, getTarget, loadCorpus, rates, readFinding, replay, TARGETS, type Finding, type FuzzOptions, type FuzzStats,

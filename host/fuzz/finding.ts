@@ -3,7 +3,7 @@
 // finding from a failing case, validating a decoded file, and replaying it.
 
 import { VERSION } from "../version.ts";
-import { z } from "zod";
+import * as z from "zod";
 import { FindingError, onlyFields, type FuzzTarget, type Violation } from "./target.ts";
 import { hwTarget } from "./hw.ts";
 import { vgicTarget } from "./vgic.ts";

@@ -2,7 +2,7 @@
 // JSON Schema files in schemas/ (host/schemas.ts), check shard reports
 // (--merge) and name the fields a --baseline report may have.
 
-import { z } from "zod";
+import * as z from "zod";
 
 export const REPORT_FORMAT = "vgic-fuzz-report";
 export const REPORT_VERSION = 1;

@@ -5,7 +5,7 @@
 // that makes the published JSON Schema), so the message and the schema's
 // additionalProperties always agree.
 
-import type { z } from "zod";
+import type * as z from "zod";
 import { printable } from "./text.ts";
 
 export interface FieldIssue {

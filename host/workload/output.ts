@@ -2,7 +2,7 @@
 // shape is the runner's WorkloadResult; the schema checks every field a
 // reader relies on and lets the bulky ones (timeline, contention) be.
 
-import { z } from "zod";
+import * as z from "zod";
 import { WEAK_STATELESS_DESCRIPTION } from "../sim/memory.ts";
 
 export const RUN_FORMAT = "vgic-run/1";

@@ -5,7 +5,7 @@
 // as workloads/schema.json (workloadJsonSchema; a test keeps the two equal).
 // All times are in cycles of the cost profile's clock.
 
-import { z } from "zod";
+import * as z from "zod";
 import { GIC_LATENCY_MAX } from "../hw/gic.ts";
 import { allVariants } from "../xen/variants.ts";
 import { JsonSyntaxError, parseJson } from "../io/text.ts";
