@@ -12,6 +12,7 @@ import { SCENARIOS, scenarioNamed } from "../host/xen/scenarios.ts";
 import { Sched } from "../host/sim/sched.ts";
 import { runCell, verdictText, warmUp, type Cell, type CellResult } from "../host/explore/matrix.ts";
 import { registerVariant, Xen49 } from "../host/xen/variants.ts";
+import { replayCounts } from "../host/hw/replay.ts";
 import type { Scenario } from "../host/xen/scenarios.ts";
 
 const kinds = (c: { findings: { kind: string }[] } | undefined) => [...new Set((c?.findings ?? []).map((f) => f.kind))].sort();
@@ -452,7 +453,7 @@ describe("a result without a counterexample says how far it goes", () => {
   });
 });
 
-describe("the warm-up before a matrix's or a scenario's cells", () => {
+describe("the trial pass before a matrix's or a scenario's cells (warmUp)", () => {
   /** a cell's result less its timings */
   const untimed = (r: CellResult) => ({ ...r, elapsedMs: 0, schedulesPerSecond: 0, msToFirst: r.msToFirst === undefined ? undefined : 0 });
 
@@ -476,17 +477,36 @@ describe("the warm-up before a matrix's or a scenario's cells", () => {
     const base = scenarioNamed("rank-abba");
     const mine: Scenario = { ...base, name: "warm-up-user-scenario", build: (variant, sched, opts) => (built++, base.build(variant, sched, opts)) };
     registerVariant({ name: "warm-up-user-design", parent: "xen-4.9", summary: "test only: counts its systems", create: (m, o) => (created++, new Xen49(m, o)) });
+    // the user's cells first, where no time bound could have cut the warm-up short
     const cells: Cell[] = [
-      { scenario: "rank-abba", variant: "xen-4.8" }, { scenario: mine.name, variant: "xen-4.9" },
-      { scenario: "rank-abba", variant: "warm-up-user-design" }, { scenario: "lr-pending-migrate", variant: "xen-4.9" },
+      { scenario: mine.name, variant: "xen-4.9" }, { scenario: "rank-abba", variant: "warm-up-user-design" },
+      { scenario: "rank-abba", variant: "xen-4.8" }, { scenario: "lr-pending-migrate", variant: "xen-4.9" },
     ];
-    warmUp([...SCENARIOS, mine], cells, { budget: 100 });
+    // it tries the two built-in cells, and neither of the user's
+    expect(warmUp([...SCENARIOS, mine], cells, { budget: 100 })).toBe(2);
     expect([built, created]).toEqual([0, 0]);
     // while the cells themselves do run them
+    runCell([...SCENARIOS, mine], cells[0]!, { budget: 1 });
     runCell([...SCENARIOS, mine], cells[1]!, { budget: 1 });
-    runCell([...SCENARIOS, mine], cells[2]!, { budget: 1 });
     expect(built).toBeGreaterThan(0);
     expect(created).toBeGreaterThan(0);
+  });
+
+  it("tries every built-in cell it is given, under each memory model; an error ends it quietly", () => {
+    const calls = () => { const c = replayCounts(); return c.replayed + c.live; };
+    const cells: Cell[] = [];
+    for (const scenario of ["rank-abba", "enable-inject-race", "affinity-barrier"]) {
+      for (const variant of ["xen-4.8", "v3-fixed", "xen-4.9-no-wmb", "new-vgic"]) cells.push({ scenario, variant });
+    }
+    for (const memory of ["sc", "weak"] as const) {
+      const before = calls();
+      expect(warmUp(SCENARIOS, cells, { budget: 100, memory }), memory).toBe(cells.length);
+      expect(calls(), memory).toBeGreaterThan(before);
+    }
+    // an error ends the trial, quietly: the cells meet it in their turn
+    const bad = { strategy: "pct", depth: 0, budget: 100 } as const;
+    expect(() => runCell(SCENARIOS, cells[0]!, bad)).toThrow(/pct depth/);
+    expect(warmUp(SCENARIOS, cells, bad)).toBe(0);
   });
 });
 

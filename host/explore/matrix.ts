@@ -87,39 +87,45 @@ function cellOptions(scenario: Scenario, cell: Cell, o: MatrixOptions): ExploreO
 
 /** Schedules of each cell that warmUp runs. */
 const WARM_UP_SCHEDULES = 1;
-/** warmUp stops after this long, cells left or not. */
+/** warmUp starts no cell after this long. */
 const WARM_UP_MS = 1000;
 
 /**
- * Runs WARM_UP_SCHEDULES schedules of each cell and discards them, before
+ * A trial pass: runs one schedule of each cell and throws it away, before
  * the search proper, so that V8's optimising compiler first compiles the
  * machine's and the designs' hot functions with type feedback from every
  * design and scenario of the run. Without it the functions were compiled
  * for the first cell's design, then deoptimised ("wrong map") and compiled
- * again as each further design came: in a 28-cell matrix at --budget 1000
- * on 2 CPUs, 151 deoptimisations and 6.4 s of compile time without, 56 and
- * 4.7 s with, and the whole command 15 to 20% quicker.
+ * again as each further design came: in `vgic explore --matrix --budget
+ * 1000` (54 cells) on 2 CPUs, 247 deoptimisations (157 wrong map) and
+ * 10.8 s of compile time without, 105 (46) and 7.4 s with, and the whole
+ * command 13% quicker (median of 5 alternating pairs).
  *
  * Nothing a cell reports changes: each search is stateless (a fresh system
- * per schedule, the cell's own seed), and the warm-up's results are thrown
- * away. Only cells of built-in scenarios and designs are warmed, so a user's
+ * per schedule, the cell's own seed), and the trial's results are thrown
+ * away. Only cells of built-in scenarios and designs are tried, so a user's
  * module runs only in its own cell, and its errors and side effects come
- * where they did; an error here ends the warm-up, not the run (the cell
- * meets it again in its turn).
+ * where they did; an error here ends the trial, not the run (the cell
+ * meets it again in its turn). It starts no cell after WARM_UP_MS (each
+ * thread makes its own pass: each has its own compiler state). Returns the
+ * cells tried.
  */
-export function warmUp(scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions): void {
-  if (cells.length < 2) return;
+export function warmUp(scenarios: readonly Scenario[], cells: readonly Cell[], o: MatrixOptions): number {
+  if (cells.length < 2) return 0;
   const t0 = performance.now();
+  let tried = 0;
   try {
     for (const cell of cells) {
-      if (performance.now() - t0 > WARM_UP_MS) return;
+      if (performance.now() - t0 > WARM_UP_MS) break;
       const scenario = scenarios.find((s) => s.name === cell.scenario);
       if (scenario === undefined || !SCENARIOS.includes(scenario) || !VARIANTS.some((v) => v.name === cell.variant)) continue;
       explore({ ...cellOptions(scenario, cell, o), budget: WARM_UP_SCHEDULES, minimise: false });
+      tried++;
     }
   } catch {
     // the cell itself reports it
   }
+  return tried;
 }
 
 export function exploreWorkerData(): WorkerData | null {
