@@ -39,6 +39,14 @@ function freeFuzzRun(): { files: string[]; at: (f: string) => number } {
   return freeRun = { files, at };
 }
 
+/** A new --out directory where the finding file `name` cannot be written
+ *  (a directory stands in its place). */
+function outBlocking(name: string): string {
+  const out = join(mkdtempSync(join(tmpdir(), "vgic-fz-blocked-")), "out");
+  mkdirSync(join(out, name), { recursive: true });
+  return out;
+}
+
 /** The repository's schema file, as a validator. */
 function schemaFile(file: string): z.ZodType {
   return z.fromJSONSchema(JSON.parse(readFileSync(join(ROOT, "schemas", file), "utf8")) as Parameters<typeof z.fromJSONSchema>[0]);
@@ -271,7 +279,6 @@ describe("a finding file that cannot be written", () => {
   it("ends fuzz --workers as it ends one thread: exit 2, its message the last line", () => {
     // the first finding file of the run, found by a run that can write it
     const dir = mkdtempSync(join(tmpdir(), "vgic-fz-unwritable-"));
-    const args = FUZZ_4000;
     const { files, at } = freeFuzzRun();
     const first = files[0]!;
     // the other of two workers first finds a signature over four times as
@@ -280,16 +287,14 @@ describe("a finding file that cannot be written", () => {
     // only half as far on, which a loaded machine reached first)
     expect(Math.max(...files.filter((f) => at(f) % 2 !== at(first) % 2).map(at))).toBeGreaterThan(4 * at(first));
     for (const workers of ["1", "2"]) {
-      // a directory where that file goes
-      const out = join(dir, `blocked-${workers}`);
-      mkdirSync(join(out, first), { recursive: true });
+      const out = outBlocking(first);
       const leaver = join(dir, `leaves-temp-${workers}.mjs`);
       writeFileSync(leaver, `import { isMainThread } from "node:worker_threads";
 import { writeFileSync } from "node:fs";
 if (!isMainThread) writeFileSync(${JSON.stringify(out)} + "/.x.json." + process.pid + ".999.tmp", "");
 export const variants = [];
 `);
-      const r = vgic([...args, "--out", out, "--workers", workers, "--variants", leaver]);
+      const r = vgic([...FUZZ_4000, "--out", out, "--workers", workers, "--variants", leaver]);
       expect(r.status, r.stderr).toBe(2);
       // (two workers used to go on printing the other worker's findings after it)
       // no temporary file of the run's left behind: a worker stopped between
@@ -310,13 +315,9 @@ describe("an error on a terminal", () => {
     // redrawn in place; with VGIC_PROGRESS_INTERVAL=0 it is drawn after
     // every case, so one is up when the run fails on the first finding file
     // it writes after case 0
-    const dir = mkdtempSync(join(tmpdir(), "vgic-tty-"));
-    const args = FUZZ_4000;
     const { files, at } = freeFuzzRun();
-    const target = files.find((f) => at(f) >= 1)!;
-    const out = join(dir, "blocked");
-    mkdirSync(join(out, target), { recursive: true });
-    const cmd = [process.execPath, join(ROOT, "build", "vgic.mjs"), ...args, "--out", out].map((a) => `'${a}'`).join(" ");
+    const out = outBlocking(files.find((f) => at(f) >= 1)!);
+    const cmd = [process.execPath, join(ROOT, "build", "vgic.mjs"), ...FUZZ_4000, "--out", out].map((a) => `'${a}'`).join(" ");
     const r = spawnSync("script", ["-qec", cmd, "/dev/null"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, VGIC_PROGRESS_INTERVAL: "0" } });
     expect(r.status, r.stdout).toBe(2);
     expect(r.stdout).toMatch(/\rfuzz vgic: \d+\/4000 cases/);

@@ -316,8 +316,9 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     out("");
   };
   const threads = Math.min(workers, variants.length);
+  const cells = variants.map((variant) => ({ scenario: scenario.name, variant }));
   if (threads <= 1) {
-    warmUp(scenarios, variants.map((variant) => ({ scenario: scenario.name, variant })), mo);
+    warmUp(scenarios, cells, mo);
     for (const [k, variant] of variants.entries()) {
       if (variants.length > 1) progress.note(`${scenario.name}: variant ${k + 1} of ${variants.length} (${variant})`);
       const eo: ExploreOptions = {
@@ -341,7 +342,6 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     progress.note(`${scenario.name}: ${variants.length} variants on ${threads} threads`);
     const ready = new Map<number, ExploreResult>();
     let next = 0, done = 0;
-    const cells = variants.map((variant) => ({ scenario: scenario.name, variant }));
     try {
       await exploreVariants(entry, scenarios, cells, mo, threads, { scenariosFile, variantsFile }, (i, r) => {
         ready.set(i, r);
