@@ -1,0 +1,27 @@
+// Set up before each test file of the "shared" project (vitest.config.ts),
+// whose files share their worker's modules: a file that leaves a design or
+// a scenario registered, or the environment changed, would change what the
+// files after it see. Such a file fails here and belongs in ISOLATED.
+import { afterAll } from "vitest";
+import { allVariants } from "../host/xen/variants.ts";
+import { SCENARIOS } from "../host/xen/scenarios.ts";
+
+const names = () => [...allVariants().map((v) => `design ${v.name}`), ...SCENARIOS.map((s) => `scenario ${s.name}`)];
+const env = () => JSON.stringify(Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+const before = { names: names(), env: env(), cwd: process.cwd() };
+
+function diff(now: string[], was: string[]): string {
+  const added = now.filter((n) => !was.includes(n)), gone = was.filter((n) => !now.includes(n));
+  return [...added.map((n) => `added ${n}`), ...gone.map((n) => `removed ${n}`)].join(", ") || "reordered them";
+}
+
+afterAll(() => {
+  const changed: string[] = [];
+  const now = names();
+  if (now.join() !== before.names.join()) changed.push(`the registered designs or scenarios (${diff(now, before.names)})`);
+  if (env() !== before.env) changed.push("process.env");
+  if (process.cwd() !== before.cwd) changed.push(`the working directory (${process.cwd()}, was ${before.cwd})`);
+  if (changed.length > 0) {
+    throw new Error(`this file changed ${changed.join(" and ")}, which the next file in its worker shares: restore it, or list the file in ISOLATED in vitest.config.ts`);
+  }
+});
