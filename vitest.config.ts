@@ -2,13 +2,19 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
-// Test files that change state every module of a process shares (they
-// register designs of their own with registerVariant or loadVariants): each runs in a fresh
-// module context. Every other file shares its worker's modules with the
-// files run there before it, so the JIT's work on the simulator (about 2 s
-// of CPU a process) is done once per worker rather than once per file: the
-// suite's CPU time 530 s against 404 on a 2-CPU machine. tests/shared-state.ts
-// fails a shared file that changes such state, naming this list.
+// Test files that each run in a fresh module context. Every other file
+// shares its worker's modules with the files run there before it, so the
+// JIT's work on the simulator (about 2 s of CPU a process) is done once per
+// worker rather than once per file: the suite's CPU time 530 s against 449
+// on a 2-CPU machine. Isolated are the files that
+// - change state every module of a process shares: they register designs
+//   of their own (registerVariant, loadVariants); tests/shared-state.ts
+//   fails a shared file that does, naming this list;
+// - or measure what a process's history changes, and set V8 flags: what
+//   young collections free (after other files in one shuffled order, 4.8
+//   and 8.2 MB survived them against a 4 MB limit; 1.6 to 3.4 MB alone),
+//   and the shapes V8 gives fresh objects (a file before may have changed
+//   them already, and a check that could no longer fail would pass).
 export const ISOLATED = [
   "tests/accounting-judge.test.ts",
   "tests/bench-outcomes.test.ts",
@@ -16,6 +22,8 @@ export const ISOLATED = [
   "tests/vtimer-withdraw.test.ts",
   "tests/weak-memory.test.ts",
   "tests/web-worker.test.ts",
+  "tests/gc-retention.test.ts",
+  "tests/sim-shape.test.ts",
 ];
 
 export default defineConfig({
