@@ -1,14 +1,18 @@
 // Set up before each test file of the "shared" project (vitest.config.ts),
 // whose files share their worker's modules: a file that leaves a design or
-// a scenario registered, or the environment changed, would change what the
-// files after it see. Such a file fails here and belongs in ISOLATED.
+// a scenario registered, a global defined, or the environment changed,
+// would change what the files after it see. Such a file fails here and
+// restores what it changed, or belongs in ISOLATED. (What this cannot see,
+// V8's flags and the pool of released model instances among it, is why
+// some files are in ISOLATED.)
 import { afterAll } from "vitest";
 import { allVariants } from "../host/xen/variants.ts";
 import { SCENARIOS } from "../host/xen/scenarios.ts";
 
 const names = () => [...allVariants().map((v) => `design ${v.name}`), ...SCENARIOS.map((s) => `scenario ${s.name}`)];
 const env = () => JSON.stringify(Object.entries(process.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-const before = { names: names(), env: env(), cwd: process.cwd() };
+const globals = () => Object.getOwnPropertyNames(globalThis).map((n) => `globalThis.${n}`);
+const before = { names: names(), env: env(), cwd: process.cwd(), globals: globals() };
 
 function diff(now: string[], was: string[]): string {
   const added = now.filter((n) => !was.includes(n)), gone = was.filter((n) => !now.includes(n));
@@ -19,6 +23,8 @@ afterAll(() => {
   const changed: string[] = [];
   const now = names();
   if (now.join() !== before.names.join()) changed.push(`the registered designs or scenarios (${diff(now, before.names)})`);
+  const g = globals();
+  if (g.join() !== before.globals.join()) changed.push(`the globals (${diff(g, before.globals)})`);
   if (env() !== before.env) changed.push("process.env");
   if (process.cwd() !== before.cwd) changed.push(`the working directory (${process.cwd()}, was ${before.cwd})`);
   if (changed.length > 0) {
