@@ -6,6 +6,9 @@
 // V8's flags and the pool of released model instances among it, is why
 // some files are in ISOLATED.)
 import { afterAll } from "vitest";
+// (the schema library defines two globals of its own when first imported:
+// imported here, they are there before the first snapshot)
+import "zod";
 import { allVariants } from "../host/xen/variants.ts";
 import { SCENARIOS } from "../host/xen/scenarios.ts";
 
