@@ -5,8 +5,9 @@ import { defineConfig } from "vitest/config";
 // Test files that each run in a fresh module context. Every other file
 // shares its worker's modules with the files run there before it, so the
 // JIT's work on the simulator (about 2 s of CPU a process) is done once per
-// worker rather than once per file: the suite's CPU time 530 s against 449
-// on a 2-CPU machine. Isolated are the files that
+// worker rather than once per file: on a 2-CPU machine the suite took 309 s
+// and 530 s of CPU with every file isolated, 236 to 256 s and 397 to 429 s
+// so. Isolated are the files that
 // - change state every module of a process shares: they register designs
 //   of their own (registerVariant, loadVariants); tests/shared-state.ts
 //   fails a shared file that does, naming this list;
@@ -40,7 +41,8 @@ export default defineConfig({
     // Two files at a time even on two cores: many tests wait on the
     // command-line processes they start, so one file at a time (the
     // default there, cores - 1) left a core idle: 375 s against 297 s for
-    // the suite on a 2-CPU machine.
+    // the suite on a 2-CPU machine. Three at a time gained nothing either
+    // (237 and 270 s against 236 and 256 s, alternating runs).
     maxWorkers: Math.max(2, availableParallelism() - 1),
     reporters: ["default"],
     projects: [
