@@ -10,7 +10,7 @@ import { defineConfig } from "vitest/config";
 // so. Isolated are the files that
 // - change state every module of a process shares: they register designs
 //   of their own (registerVariant, loadVariants); tests/shared-state.ts
-//   fails a shared file that does, naming this list;
+//   fails a shared file that does, or sets V8 flags, naming this list;
 // - or measure what a process's history changes, and set V8 flags: what
 //   young collections free (after other files in one shuffled order, 4.8
 //   and 8.2 MB survived them against a 4 MB limit; 1.6 to 3.4 MB alone),
