@@ -17,9 +17,9 @@ import { Progress } from "../progress.ts";
 import { VERSION } from "../version.ts";
 import { SCENARIOS } from "../xen/scenarios.ts";
 import { allVariants, variantNamed } from "../xen/variants.ts";
-import { ALL_KINDS, DEFAULT_FAIL_ON, explore, type ExploreOptions, type ExploreResult } from "./engine.ts";
+import { ALL_KINDS, DEFAULT_FAIL_ON, type ExploreResult } from "./engine.ts";
 import { gicLatencyOption, searchSettings } from "./search.ts";
-import { MATRIX_BUDGET, exploreVariants, warmUp, exploreWorkerData, formatMatrix, latencyLine, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
+import { MATRIX_BUDGET, exploreCell, exploreVariants, warmUp, exploreWorkerData, formatMatrix, latencyLine, matrixMarkdown, runExploreWorker, runMatrix, slim, unjudgedNote, type Cell, type CellResult, type MatrixOptions } from "./matrix.ts";
 import { cellSignatures, compareCells, findingSignatures, formatMatrixComparison, readMatrixBaseline, searchNote, type CellSignature } from "./baseline.ts";
 import { ReplayFileError, replayCounterexample, validateReplayFile, replayVerdict, toReplayFile } from "./replay.ts";
 import { mergeShards, shardOf, type ShardDoc } from "./campaign.ts";
@@ -321,13 +321,10 @@ async function exploreRun({ values, positionals }: Parsed, entry: URL): Promise<
     warmUp(scenarios, cells, mo);
     for (const [k, variant] of variants.entries()) {
       if (variants.length > 1) progress.note(`${scenario.name}: variant ${k + 1} of ${variants.length} (${variant})`);
-      const eo: ExploreOptions = {
-        scenario, variant, ...mo,
-        onProgress: (n) => progress.update(n, null, "schedules", `${scenario.name} under ${variant}`),
-      };
       let r: ExploreResult;
       try {
-        r = explore(eo);
+        // a cell searched as the worker threads search theirs (exploreCell)
+        r = exploreCell(scenarios, cells[k]!, mo, (n) => progress.update(n, null, "schedules", `${scenario.name} under ${variant}`));
       } finally {
         progress.clear();
       }
