@@ -24,6 +24,7 @@ export const ISOLATED = [
   "tests/accounting-judge.test.ts",
   "tests/bench-outcomes.test.ts",
   "tests/explore.test.ts",
+  "tests/explore-judges.test.ts",
   "tests/vtimer-withdraw.test.ts",
   "tests/weak-memory.test.ts",
   "tests/web-worker.test.ts",

@@ -4,7 +4,7 @@
 
 import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
-import { GIC_INVALID_LR, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
+import { GIC_INVALID_LR, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
 import { MAINTENANCE_PPI, deliverableInflight, maintenanceAcksInException, type Vgic } from "../xen/vgic.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import type { VgicDesign } from "../xen/design.ts";
@@ -18,6 +18,7 @@ export type FindingKind =
   | "lock-inversion" // lockdep saw two lock classes taken in both orders, or an irq inversion
   | "lockdep" // another lockdep report (recursion, irq-unsafe)
   | "lost" // QUEUED but on no list and in no list register: never delivered
+  | "stuck-migrating" // MIGRATING on an interrupt in flight nowhere: the migration it marks never completes
   | "stuck-active" // a physical interrupt the hypervisor acknowledged that nobody will deactivate
   | "lr-mismatch" // list registers and pending_irq disagree
   | "dropped" // an injection the design dropped on purpose
@@ -189,6 +190,24 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
     }
   };
   eachMadeIrq(vgic, queuedOnNoList);
+
+  // MIGRATING marks an interrupt moved while in a list register, until the
+  // retire of that LR (gic_update_one_lr) finishes the move and clears it:
+  // vgic_migrate_irq sets it only on an interrupt in flight (RELEASE-4.8.0
+  // and RELEASE-4.9.0 xen/arch/arm/vgic.c, "if the IRQ is in a GICH_LR
+  // register, set GIC_IRQ_GUEST_MIGRATING"). Left set on one in flight
+  // nowhere, no retire will clear it: 4.9's vgic_migrate_irq then refuses
+  // every later move ("migration failed: requested while in progress") and
+  // the ITARGETSR write keeps the old target.
+  const migratingNowhere = (p: PendingIrq, owner: Vcpu | null): void => {
+    if (!p.test_bit(GIC_IRQ_GUEST_MIGRATING) || p.inflight !== null || p.lr_queue !== null) return;
+    if (lrs.some((l) => (l.value & 0x3ff) === p.irq && decodeLr(l.value).state !== LrState.Invalid)) return;
+    findings.push({
+      kind: "stuck-migrating", irq: p.irq, ...(owner !== null ? { vcpu: owner.vcpu_id } : {}),
+      message: `IRQ ${p.irq}${owner !== null ? ` of vCPU${owner.vcpu_id}` : ""} is MIGRATING (${p.statusString()}) but on no inflight or lr_pending list and in no list register: no retire will finish the move and clear it, and Xen 4.9's vgic_migrate_irq refuses every later move of it`,
+    });
+  };
+  eachMadeIrq(vgic, migratingNowhere);
 
   // liveness: a vCPU blocked in WFI runs again only when vcpu_unblock wakes
   // it (an injection's kick), and at the end of a run nothing injects

@@ -27,7 +27,7 @@ import { parseFailOn, type FindingKind } from "../check/vgic.ts";
 
 /** The finding kinds `vgic run --fail-on` knows (a workload's findings). */
 export const RUN_FINDING_KINDS: readonly FindingKind[] = [
-  "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "lr-mismatch", "dropped", "no-delivery", "stalled", "accounting", "duplicate", "list-race", "livelock", "error",
+  "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "stuck-migrating", "lr-mismatch", "dropped", "no-delivery", "stalled", "accounting", "duplicate", "list-race", "livelock", "error",
 ];
 
 export interface CommandIo {

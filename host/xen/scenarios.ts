@@ -13,7 +13,7 @@ import { GICD, GICV } from "../hw/regs.ts";
 import type { GuestCpu } from "../guest/guest.ts";
 import { checkRun, checkVgic, type Finding } from "../check/vgic.ts";
 import { buildSystem, type System, type SystemOptions } from "./system.ts";
-import { guestCpuInterfaces, guestIrq, inListRegister, migrating, onLrPending } from "./setup.ts";
+import { guestCpuInterfaces, guestIrq, inListRegister, migrating, onLrPending, seededInstances } from "./setup.ts";
 
 export interface ScenarioRun {
   sys: System;
@@ -83,10 +83,17 @@ export function frame(sys: System, extra: (r: RunResult, delivered: string[]) =>
 // quarter of their time copying them.
 class FramedRun implements ScenarioRun {
   readonly delivered: string[] = [];
+  /** per SPI: instances the set-up placed on their way to a handler, physical
+   *  acknowledges by the hypervisor (GICC_IAR) during the run, and instances
+   *  the guest made pending itself (GICD_ISPENDR a design emulates) */
+  private readonly sources = new Map<number, Sources>();
   constructor(readonly sys: System, private readonly extra: (r: RunResult, delivered: string[]) => Finding[]) {
-    const delivered = this.delivered;
+    const delivered = this.delivered, sources = this.sources;
+    for (const [irq, n] of seededInstances(sys)) if (irq >= 32) sourceOf(sources, irq).seeded += n;
     sys.vgic.observer.delivered = (irq, v) => delivered.push(`${irq}@v${v.vcpu_id}`);
     sys.vgic.observer.dropped = (irq, v, reason) => delivered.push(`${irq}@v${v.vcpu_id}:dropped(${reason})`);
+    sys.vgic.observer.physicalAck = (irq) => { if (irq >= 32) sourceOf(sources, irq).acks++; };
+    sys.vgic.observer.guestPended = (irq) => { if (irq >= 32) sourceOf(sources, irq).pends++; };
   }
 
   check(r: RunResult): Finding[] {
@@ -100,8 +107,56 @@ class FramedRun implements ScenarioRun {
       return f;
     }
     for (const x of this.delivered) if (x.includes("dropped")) f.push({ kind: "dropped", message: `the design dropped an injection: ${x}` });
+    f.push(...duplicates(this.delivered, this.sources));
     return [...f, ...checkVgic(this.sys.vgic, this.sys.gic), ...this.extra(r, this.delivered)];
   }
+}
+
+interface Sources { seeded: number; acks: number; pends: number }
+
+function sourceOf(m: Map<number, Sources>, irq: number): Sources {
+  let s = m.get(irq);
+  if (s === undefined) m.set(irq, s = { seeded: 0, acks: 0, pends: 0 });
+  return s;
+}
+
+/** An SPI reaches the guest through an instance pending in the physical
+ *  GIC, which the hypervisor acknowledges (GICC_IAR) before it injects it
+ *  (do_IRQ), or through one the guest pended itself. Each guest handler
+ *  entry takes one such instance: an edge latches one pending instance and
+ *  a level one stays pending until acknowledged (IHI 0048B 1.4.2), and a
+ *  HW list register deactivates the physical interrupt at the guest's EOI,
+ *  so a level line still high is acknowledged again before it is injected
+ *  again. More handler entries than instances is a delivery with nothing
+ *  behind it: the guest handles an interrupt no device raised. */
+function duplicates(delivered: readonly string[], sources: Map<number, Sources>): Finding[] {
+  const entries = new Map<number, string[]>();
+  for (const x of delivered) {
+    if (x.includes("dropped")) continue;
+    const at = x.indexOf("@");
+    const irq = Number(x.slice(0, at));
+    if (!(irq >= 32)) continue;
+    let e = entries.get(irq);
+    if (e === undefined) entries.set(irq, e = []);
+    e.push(x.slice(at + 1));
+  }
+  const out: Finding[] = [];
+  for (const [irq, on] of entries) {
+    const s = sources.get(irq) ?? { seeded: 0, acks: 0, pends: 0 };
+    const extra = on.length - s.seeded - s.acks - s.pends;
+    if (extra <= 0) continue;
+    const behind = [
+      ...(s.seeded > 0 ? [`the scenario placed ${s.seeded} instance(s) on their way before the run`] : []),
+      `the hypervisor acknowledged it ${s.acks} time(s) from the physical GIC`,
+      ...(s.pends > 0 ? [`the guest pended it ${s.pends} time(s)`] : []),
+    ];
+    out.push({
+      kind: "duplicate", irq,
+      message: `IRQ ${irq} reached a guest handler ${on.length} times (${on.join(", ")}) but ${behind.join(", ")}: ` +
+        `${extra} handler entr${extra === 1 ? "y" : "ies"} with no interrupt behind ${extra === 1 ? "it" : "them"}`,
+    });
+  }
+  return out;
 }
 
 export function expectDelivered(irq: number, delivered: string[]): Finding[] {

@@ -71,11 +71,30 @@ function physicalInProgress(sys: System, irq: number): void {
   sys.gic.writeDist(0, GICD.ISACTIVER + 4 * (irq >> 5), 1 << (irq & 31));
 }
 
+// Instances the set-up left on their way to a guest handler, per system
+// and interrupt: a judge that counts a handler entry against an instance
+// behind it (scenarios.ts) counts these as acknowledged before the run.
+const seeded = new WeakMap<System, Map<number, number>>();
+
+function seed(sys: System, irq: number): void {
+  let m = seeded.get(sys);
+  if (m === undefined) seeded.set(sys, m = new Map());
+  m.set(irq, (m.get(irq) ?? 0) + 1);
+}
+
+/** Per interrupt, the instances the set-up helpers placed on their way to
+ *  a guest handler (pending in a list register, or queued for one); one
+ *  the guest already acknowledged is not among them. */
+export function seededInstances(sys: System): ReadonlyMap<number, number> {
+  return seeded.get(sys) ?? new Map();
+}
+
 /** The interrupt sits in list register `lr` of its target vCPU's pCPU, as
  *  gic_set_lr wrote it; `acked` means the guest has since read GICV_IAR
  *  (LR active, GICH_APR bit set), which Xen has not yet folded. */
 export function inListRegister(sys: System, vcpu: number, irq: number, lr: number, acked: boolean): void {
   const { vgic, gic } = sys;
+  if (!acked) seed(sys, irq);
   if (!isOldVgic(vgic)) return newInListRegister(sys, vcpu, irq, lr, acked);
   const v = vgic.d.vcpu[vcpu]!;
   const cpu = v.processor;
@@ -96,6 +115,7 @@ export function inListRegister(sys: System, vcpu: number, irq: number, lr: numbe
  *  inflight_irqs and lr_pending. */
 export function onLrPending(sys: System, vcpu: number, irq: number): void {
   const { vgic } = sys;
+  seed(sys, irq);
   if (!isOldVgic(vgic)) return newOnApList(sys, vcpu, irq);
   const v = vgic.d.vcpu[vcpu]!;
   const p = vgic.d.irq_to_pending(v, irq);
