@@ -252,6 +252,70 @@ describe("events, idle threads and wake", () => {
   });
 });
 
+describe("lookahead: how far a thread may compute unobserved", () => {
+  // pCPU0 computes to 100 and there promises to compute on until 10,100;
+  // pCPU1 (at 50) asks how far it may go. Then pCPU0 resumes: it is the
+  // hypervisor ending the guest's computation early (a time slice's end, a
+  // migration) and acting at once, as a vCPU's pCPU does; pCPU1 asks again.
+  it("a promise extends a waiting thread's horizon to its end, and the thread's next step ends it", () => {
+    const m = new Machine({ gic: gicOn(2), profile, scheduler: Sched.time() });
+    const seen: string[] = [];
+    m.spawn(0, "computes", function* (c) {
+      c.charge(100);
+      c.quietUntil = c.clock + 10_000;
+      yield P;
+      c.charge(100);
+      yield P;
+    });
+    m.spawn(1, "asks", function* (c) {
+      c.charge(50);
+      yield P;
+      seen.push(`${c.clock}: ${m.lookahead(c)}`);
+      c.charge(100);
+      yield P;
+      seen.push(`${c.clock}: ${m.lookahead(c)}`);
+    });
+    m.at(20_000, "event", () => {});
+    expect(m.run().reason).toBe("done");
+    // order: pCPU0 @0 (to 100, promising), pCPU1 @0, pCPU1 @50 asks: the
+    // promise; pCPU0 @100 acts and yields at 200 promising nothing; pCPU1
+    // @150 asks: pCPU0's clock (a stale promise said 10,100)
+    expect(seen).toEqual(["50: 10100", "150: 200"]);
+  });
+
+  it("an interrupt line up on the promising thread's CPU voids the promise", () => {
+    const m = new Machine({ gic: gicOn(2), profile, scheduler: Sched.time() });
+    m.gic.writeDist(0, GICD.ITARGETSR + 40, 1, 1);
+    const seen: number[] = [];
+    m.spawn(0, "computes", function* (c) {
+      c.charge(100);
+      c.quietUntil = c.clock + 10_000;
+      yield P;
+    });
+    m.spawn(1, "asks", function* (c) {
+      c.charge(50);
+      yield P;
+      seen.push(m.lookahead(c));
+      c.setLine(40, 1);
+      yield P;
+      seen.push(m.lookahead(c));
+    });
+    expect(m.run().reason).toBe("done");
+    // before the raise the promise holds; with pCPU0's IRQ line up it may
+    // be interrupted, so its clock is the horizon
+    expect(seen).toEqual([10_100, 100]);
+  });
+
+  it("adversarial schedulers get none: the thread's own clock", () => {
+    const m = new Machine({ gic: gicOn(2), profile, scheduler: Sched.random(1) });
+    let seen = -1;
+    m.spawn(0, "other", function* (c) { c.quietUntil = 10_000; yield P; });
+    m.spawn(1, "asks", function* (c) { c.charge(70); yield P; seen = m.lookahead(c); });
+    expect(m.run().reason).toBe("done");
+    expect(seen).toBe(70);
+  });
+});
+
 describe("contention", () => {
   it("a waiter gets the lock at the release time and the difference counts as spin cycles", () => {
     const m = new Machine({ gic: Gic.create({ cpus: 2 }), profile, scheduler: Sched.time() });

@@ -270,3 +270,60 @@ describe("vgic run: the printed tables say what the --json result says", () => {
     expect(results.some((r) => r.interrupts.lost !== r.interrupts.dropped && r.interrupts.dropped > 0)).toBe(true);
   });
 });
+
+describe("a guest's computation and the other pCPUs' lookahead", () => {
+  // A computing guest promises (Thread.quietUntil) to touch nothing before
+  // the end of its computation, and another pCPU may then compute up to
+  // that promise in one slice (Machine.lookahead). The promise holds only
+  // while the guest waits at its point: a pCPU time-slicing two busy vCPUs
+  // ends one's computation early and runs the hypervisor at once. Here
+  // every horizon the machine gives is recomputed with the promises of
+  // threads that are not waiting at the guest's point left out, from the
+  // step's own record (the point each thread last yielded), and the two
+  // must agree: a larger one lets a pCPU compute past an IPI sent to it.
+  const SLICED = JSON.stringify({
+    name: "slice-ipi", machine: { pcpus: 2, irqs: 64, listRegisters: 4 }, variant: "all",
+    guest: { vcpus: 3, placement: [0, 0, 1], load: 1 },
+    devices: [
+      { type: "ipi", name: "v1-to-v2", sgi: 1, from: 1, to: [2], arrival: { kind: "poisson", mean: 7000 }, handlerCycles: 500 },
+      { type: "ipi", name: "v0-to-v2", sgi: 2, from: 0, to: [2], arrival: { kind: "poisson", mean: 9000 }, handlerCycles: 500 },
+    ],
+    duration: 8_000_000, seed: 1,
+  });
+
+  it("no horizon rests on the promise of a pCPU that is not computing", async () => {
+    const { parseWorkload } = await import("../host/workload/schema.ts");
+    const { Machine } = await import("../host/sim/machine.ts");
+    type T = { clock: number; quietUntil: number; state: number; cpu: number; lastPoint?: { label: string } | null };
+    type M = { threads: T[]; lineCache: Int32Array; heap: unknown[]; hasDelay: boolean; byClock: boolean; nextEventTime(): number };
+    const proto = Machine.prototype as unknown as { lookahead(this: M, t: T): number };
+    const lookahead = proto.lookahead;
+    let horizons = 0, beyond = 0;
+    proto.lookahead = function (this: M, t: T): number {
+      const h = lookahead.call(this, t);
+      if (!this.byClock) return h;
+      let truth = this.heap.length > 0 || this.hasDelay ? this.nextEventTime() : Infinity;
+      for (const u of this.threads) {
+        if (u === t || u.state !== 0) continue;
+        const computing = u.lastPoint?.label === "guest" && (u.cpu < 0 || this.lineCache[u.cpu] === 0);
+        const next = computing && u.quietUntil > u.clock ? u.quietUntil : u.clock;
+        if (next < truth) truth = next;
+      }
+      horizons++;
+      if (h > truth) beyond++;
+      return h;
+    };
+    try {
+      const w = parseWorkload(SLICED, "slice-ipi.json");
+      for (const variant of ["xen-4.9", "new-vgic"]) {
+        horizons = beyond = 0;
+        const { result } = runWorkload(w, { variant });
+        expect(result.findings, variant).toEqual([]);
+        expect(horizons, variant).toBeGreaterThan(1000);
+        expect(beyond, variant).toBe(0);
+      }
+    } finally {
+      proto.lookahead = lookahead;
+    }
+  });
+});

@@ -106,9 +106,10 @@ export class GuestCpu {
       const slice = Math.min(left, quiet > GUEST_SLICE_CYCLES ? quiet : GUEST_SLICE_CYCLES);
       ctx.charge(slice, "guest");
       left -= slice;
+      // (the promise lasts until this thread's next step: the machine ends
+      // it there, whether the guest computes on or the hypervisor preempts it)
       ctx.quietUntil = left > 0 ? ctx.clock + left : 0;
       yield PT_GUEST;
-      this.ctx.quietUntil = 0;
     }
     yield* this.poll();
   }

@@ -85,7 +85,8 @@ export type Body<T = unknown, C = Thread> = Co<T> | ((ctx: C) => Co<T>);
 export class Thread {
   clock = 0;
   /** The thread promises to touch no shared state before this cycle unless
-   *  an interrupt reaches it (a guest computing); 0 when it promises nothing. */
+   *  an interrupt reaches it (a guest computing), set just before it yields
+   *  and ended by its next step; 0 when it promises nothing. */
   quietUntil = 0;
   /** physical IRQs masked (PSTATE.I); always false on non-CPU threads unless set */
   irqMasked = false;
@@ -948,6 +949,12 @@ export class Machine implements SchedState {
   private step(t: Thread): void {
     this.current = t;
     const cpu = t.cpu;
+    // A quietUntil promise holds while its thread waits at the point it
+    // made it at: resumed, the thread may act at once (the hypervisor ends
+    // a guest's computation at a time slice's end or for a migration and
+    // runs on), so the promise ends here. A thread computing on makes a
+    // new one before it yields again.
+    t.quietUntil = 0;
 
     if (t.spinIrq) {
       // a pCPU spinning with IRQs enabled takes its IRQ (Xen's spin_lock
@@ -1035,7 +1042,6 @@ export class Machine implements SchedState {
   }
 
   private takeIrq(t: PCpu): void {
-    t.quietUntil = 0; // an interrupted computation's promise no longer holds
     const h = this.irqHandler!(t);
     if (this.trace !== null) this.trace.add(t.clock, t.index, "irq-enter", "IRQ");
     t.frames.push(h);
@@ -1149,9 +1155,10 @@ export class Machine implements SchedState {
 
   /** Under a time-ordered scheduler, the earliest cycle at which anything but
    *  `t` can act: a timed event, or the next step of another runnable thread,
-   *  or, for one computing with a quietUntil promise and no interrupt line up,
-   *  the end of its computation (nothing can interrupt it earlier, since
-   *  nobody acts earlier). `t` may compute until then in one step without
+   *  or, for one waiting at the point where it promised to compute until
+   *  quietUntil, with no interrupt line up, the end of its computation
+   *  (nothing can interrupt it earlier, since nobody acts earlier; its next
+   *  step ends the promise). `t` may compute until then in one step without
    *  anyone observing a difference (conservative lookahead). Adversarial
    *  schedulers get none (t's own clock): their interleavings are the point. */
   lookahead(t: Thread): number {

@@ -317,6 +317,10 @@ export class Hypervisor {
           // on every IRQ entry; only the synchronous traps (guest_sync)
           // unmask before it. They are on again at the loop's top, where
           // leave_hypervisor_tail enables them before the schedule softirq.
+          // The guest's computation ends here, and with it the promise it
+          // made just now to compute on (Thread.quietUntil): this pCPU acts
+          // at once, and other pCPUs' lookahead must see that.
+          ctx.quietUntil = 0;
           vgic.guestMode(ctx, false);
           ctx.chargeHyp(this.machine.cycles.el2Entry);
           ctx.local_irq_save();
@@ -325,6 +329,7 @@ export class Hypervisor {
         }
         yield r.value;
       }
+      ctx.quietUntil = 0;
       vgic.guestMode(ctx, false);
     }
   }
