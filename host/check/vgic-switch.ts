@@ -16,17 +16,33 @@
 //   NPIE and LRENPIE are never set. So on every return to the guest: En is
 //   set, NPIE and LRENPIE are clear, and UIE implies every list register is
 //   in use; after every gic_clear_lrs, UIE is clear.
+// - lr-contents: on every return to the guest, each list register in use
+//   holds what gic_set_lr wrote for its interrupt (gicv2_update_lr,
+//   RELEASE-4.8.0 xen/arch/arm/gic-v2.c): the priority of its pending_irq
+//   (bits [7:3]; p->priority is set at injection and stays while the
+//   interrupt is in flight), and the HW bit with the physical ID exactly
+//   when the interrupt has a physical desc. Only the state bits change
+//   under the guest.
+// - list-order: on every return to the guest, the vCPU's inflight_irqs and
+//   lr_pending lists are in priority order, as every insertion keeps them
+//   (vgic_vcpu_inject_irq, gic_add_to_lr_pending): gic_events_need_delivery
+//   stops at the first entry the mask hides and gic_restore_pending_irqs
+//   fills list registers from the head, so an entry out of order is an
+//   interrupt the guest gets after lower-priority ones, or not at all.
 
 import type { Gic } from "../hw/gic.ts";
-import { HCR } from "../hw/regs.ts";
+import { HCR, LrState, decodeLr } from "../hw/regs.ts";
 import * as L from "../hw/layout.ts";
 import type { Vcpu } from "../xen/domain.ts";
+import type { PendingIrq } from "../xen/pending.ts";
 import type { Vgic } from "../xen/vgic.ts";
 import type { Violation } from "./invariants.ts";
 
 export const SWITCH_INVARIANTS = {
   "switch-restore": "a vCPU's list registers, GICH_APR and GICH_VMCR after it is switched back in equal what they were when it was switched out; GICH_HCR is En alone",
   "maintenance-enables": "on return to the guest GICH_HCR.En is set, NPIE and LRENPIE are clear, UIE only with every list register in use; UIE is clear after gic_clear_lrs",
+  "lr-contents": "on return to the guest every list register in use holds its pending_irq's priority, and HW with the physical ID exactly when the interrupt has a physical desc",
+  "list-order": "on return to the guest a vCPU's inflight_irqs and lr_pending lists are in priority order",
 } as const;
 
 interface Snapshot { lrs: number[]; apr: number; vmcr: number; hcr: number; pcpu: number }
@@ -114,6 +130,38 @@ export class SwitchChecker {
     if ((hcr & HCR.LRENPIE) !== 0) bad.push("LRENPIE is set");
     if ((hcr & HCR.UIE) !== 0 && !full) bad.push("UIE is set with a list register free");
     if (bad.length > 0) this.add("maintenance-enables", `${v.name} returns to the guest on pCPU ${pcpu} with GICH_HCR ${hex(hcr)}: ${bad.join(", ")}`);
+    this.lrContents(v, pcpu);
+    this.inOrder(v, pcpu, "inflight_irqs", v.inflight_irqs.items);
+    this.inOrder(v, pcpu, "lr_pending", v.lr_pending.items);
+  }
+
+  private lrContents(v: Vcpu, pcpu: number): void {
+    const pc = this.vgic.pcpu[pcpu]!;
+    const m = this.gic.memoryWords();
+    const b = (L.VIF_BASE + pcpu * L.VIF_STRIDE + L.V_LR) >> 2;
+    for (let i = 0; i < this.vgic.nr_lrs; i++) {
+      if (pc.lr_mask[i] === 0) continue;
+      const raw = m[b + i]!;
+      const lr = decodeLr(raw);
+      if (lr.state === LrState.Invalid) continue;
+      const p = this.vgic.d.irq_to_pending(v, lr.virtualId);
+      const bad: string[] = [];
+      if (lr.priority !== (p.priority & 0xf8)) bad.push(`priority ${hex(lr.priority)}, its pending_irq's is ${hex(p.priority)}`);
+      if (lr.hw !== (p.desc !== null)) bad.push(p.desc !== null ? `no HW bit for physical IRQ ${p.desc.irq}` : "the HW bit for an interrupt with no physical desc");
+      else if (lr.hw && lr.physicalId !== p.desc!.irq) bad.push(`physical ID ${lr.physicalId}, its desc's is ${p.desc!.irq}`);
+      if (bad.length > 0) this.add("lr-contents", `${v.name} returns to the guest on pCPU ${pcpu} with LR${i} ${hex(raw)} for IRQ ${lr.virtualId}: ${bad.join(", ")}`);
+    }
+  }
+
+  private inOrder(v: Vcpu, pcpu: number, list: string, items: Iterable<PendingIrq>): void {
+    let prev: PendingIrq | null = null;
+    for (const p of items) {
+      if (prev !== null && p.priority < prev.priority) {
+        this.add("list-order", `${v.name} returns to the guest on pCPU ${pcpu} with IRQ ${p.irq} (priority ${hex(p.priority)}) after IRQ ${prev.irq} (priority ${hex(prev.priority)}) on its ${list}`);
+        return;
+      }
+      prev = p;
+    }
   }
 
   /** observer point (VgicObserver) */

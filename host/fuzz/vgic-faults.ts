@@ -10,7 +10,7 @@ import type { Vcpu } from "../xen/domain.ts";
 import type { Vgic } from "../xen/vgic.ts";
 import type { Gic } from "../hw/gic.ts";
 import { requireFaults } from "./faults.ts";
-import { decodeLr } from "../hw/regs.ts";
+import { decodeLr, encodeLr, type LrState } from "../hw/regs.ts";
 import { GIC_IRQ_GUEST_VISIBLE, PendingIrq, type IrqDesc } from "../xen/pending.ts";
 import { isOldVgic, type VgicDesign } from "../xen/design.ts";
 import type { VgicIrq } from "../xen/new-vgic/irq.ts";
@@ -46,6 +46,13 @@ export const VGIC_FAULTS = {
    *  gic_update_one_lr_retire) clears MIGRATING without irq_set_affinity:
    *  the physical interrupt keeps firing on the old vCPU's pCPU */
   "retire-skips-affinity": "gic_update_one_lr does not move the physical affinity of a MIGRATING interrupt it retires",
+  /** gic_set_lr writes the priority shifted right once more (bits [7:3]
+   *  taken for the 8-bit value): every interrupt looks more urgent to the
+   *  guest than it is, and their order among themselves changes */
+  "lr-priority-shifted": "gic_set_lr writes the interrupt's priority shifted right a second time",
+  /** every insertion into a vCPU's inflight_irqs goes to the head of the
+   *  list, not before the first entry of lower priority */
+  "inflight-at-head": "inflight_irqs insertions go to the head of the list, not in priority order",
   /** the new vGIC's vgic_mmio_write_sgir leaves vCPU0 out of its targets */
   "sgir-skips-vcpu0": "vgic_mmio_write_sgir (new vGIC) skips vCPU0",
   /** the new vGIC's vgic_mmio_write_sgir latches the SGI from vCPU0 as
@@ -123,6 +130,10 @@ interface SgiTargets {
   sgiTargets(v: Vcpu, filter: number, list: number): Vcpu[] | null;
 }
 
+interface LrSetter {
+  gic_set_lr(ctx: PCpu, lr: number, p: PendingIrq, state: LrState): void;
+}
+
 interface GichWriter {
   gichWrite(ctx: { id: number }, off: number, v: number): void;
   gic_restore_state(ctx: { id: number }, v: unknown): Generator<unknown, void, unknown>;
@@ -176,6 +187,40 @@ export function plantVgicFaults(vgic: Vgic, gic: Gic, faults: readonly string[])
     o.irq_set_affinity = function* irq_set_affinity(ctx: PCpu, desc: IrqDesc, mask: number): Co {
       if (!retiring.has(ctx.id)) yield* setAffinity(ctx, desc, mask);
     };
+  }
+  if (faults.includes("lr-priority-shifted")) {
+    // the list-register writes gic_set_lr makes (it calls no generator:
+    // nothing else runs on this pCPU meanwhile)
+    const w = vgic as unknown as GichWriter & LrSetter;
+    const setLr = w.gic_set_lr.bind(vgic), write = w.gichWrite.bind(vgic);
+    let setting = false;
+    o.gic_set_lr = (ctx: PCpu, lr: number, p: PendingIrq, state: LrState) => {
+      setting = true;
+      try {
+        setLr(ctx, lr, p, state);
+      } finally {
+        setting = false;
+      }
+    };
+    w.gichWrite = (ctx, off, value) => {
+      if (setting && off >= 0x100 && off < 0x200) {
+        const l = decodeLr(value);
+        value = encodeLr({ ...l, priority: l.priority >> 3 });
+      }
+      write(ctx, off, value);
+    };
+  }
+  if (faults.includes("inflight-at-head")) {
+    for (const v of vgic.d.vcpu) {
+      const list = v.inflight_irqs;
+      const insert = list.insertByPriority.bind(list);
+      (list as { insertByPriority: (p: PendingIrq) => void }).insertByPriority = (p: PendingIrq) => {
+        insert(p);
+        const items = list.items;
+        items.splice(items.indexOf(p), 1);
+        items.unshift(p);
+      };
+    }
   }
   if (faults.includes("inflight-resort")) {
     const raise = vgic.gic_raise_inflight_irq.bind(vgic);

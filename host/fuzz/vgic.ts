@@ -133,7 +133,7 @@ function describe(op: VgicOp): string {
 // ---- the session
 
 /** Order in which simultaneous findings are reported (the first wins). */
-const PRIORITY = ["crash", "switch-restore", "maintenance-enables", "list-race", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "domain-crash", "lost", "duplicate", "stuck-active", "stuck-migrating", "affinity", "livelock", "no-quiescence"];
+const PRIORITY = ["crash", "switch-restore", "maintenance-enables", "list-race", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "lr-contents", "list-order", "domain-crash", "lost", "duplicate", "stuck-active", "stuck-migrating", "affinity", "livelock", "no-quiescence"];
 const MESSAGE_LIMIT = 600;
 
 export interface VgicViolation extends Violation {
