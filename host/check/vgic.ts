@@ -4,8 +4,8 @@
 
 import type { RunResult } from "../sim/machine.ts";
 import { GICH, LrState, decodeLr } from "../hw/regs.ts";
-import { GIC_INVALID_LR, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
-import { MAINTENANCE_PPI, deliverableInflight, maintenanceAcksInException, type Vgic } from "../xen/vgic.ts";
+import { GIC_INVALID_LR, GIC_IRQ_GUEST_ENABLED, GIC_IRQ_GUEST_MIGRATING, GIC_IRQ_GUEST_QUEUED, GIC_IRQ_GUEST_VISIBLE, type PendingIrq } from "../xen/pending.ts";
+import { MAINTENANCE_PPI, maintenanceAcksInException, type Vgic } from "../xen/vgic.ts";
 import type { Vcpu } from "../xen/domain.ts";
 import type { VgicDesign } from "../xen/design.ts";
 import { isOldVgic } from "../xen/design.ts";
@@ -295,13 +295,27 @@ function eachMadeIrq(vgic: Vgic, f: (p: PendingIrq, owner: Vcpu | null) => void)
   }
 }
 
-/** What gic_events_need_delivery answers for `v`: a vCPU not loaded on a
- *  pCPU is judged by the VMCR and APR its switch-out saved. */
+/** What gic_events_need_delivery should answer for `v`: the interrupt of
+ *  highest priority in flight (the first of equals) that is enabled and
+ *  beats the priority mask and the active priority. A vCPU not loaded on a
+ *  pCPU is judged by the VMCR and APR its switch-out saved. Every entry is
+ *  looked at, not the design's walk of its list in the list's order
+ *  (deliverableInflight): that walk stops at the first entry the mask
+ *  hides, so on a list out of priority order it misses what a judge must
+ *  see. On a list in order the two agree. */
 function wouldWake(vgic: Vgic, gic: Gic, v: Vgic["d"]["vcpu"][number]): PendingIrq | null {
   const loaded = v.saved === null && vgic.pcpu[v.processor]?.current === v;
   const vmcr = loaded ? gic.readHyp(v.processor, GICH.VMCR) : v.saved?.vmcr ?? 0;
   const apr = loaded ? gic.readHyp(v.processor, GICH.APR) : v.saved?.apr ?? 0;
-  return deliverableInflight(v, vmcr, apr);
+  const active = apr === 0 ? 32 : 31 - Math.clz32(apr & -apr);
+  const mask = vmcr >>> 27;
+  let best: PendingIrq | null = null;
+  for (const p of v.inflight_irqs.items) {
+    const prio = p.priority >> 3;
+    if (prio >= mask || prio >= active || !p.test_bit(GIC_IRQ_GUEST_ENABLED)) continue;
+    if (best === null || p.priority < best.priority) best = p;
+  }
+  return best;
 }
 
 /** A run that ends while a pCPU, in an IRQ exception, has acknowledged the

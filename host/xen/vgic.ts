@@ -1057,8 +1057,8 @@ const nothing = (): Co => NOTHING;
 /** gic_events_need_delivery's walk (RELEASE-4.8.0/4.9.0 gic.c): the first
  *  interrupt of v's inflight list, in priority order, that is enabled and
  *  beats both the priority mask (VMCR[31:27]) and the active priority (the
- *  lowest set bit of APR, 32 for none), or null. The checks judge a
- *  blocked vCPU with it too (host/check/vgic.ts). */
+ *  lowest set bit of APR, 32 for none), or null. (The checks judge a
+ *  blocked vCPU with a walk of their own: host/check/vgic.ts wouldWake.) */
 export function deliverableInflight(v: Vcpu, vmcr: number, apr: number): PendingIrq | null {
   const active_priority = apr === 0 ? 32 : ctz(apr);
   const mask_priority = vmcr >>> 27;
