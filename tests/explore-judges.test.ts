@@ -1,12 +1,13 @@
 // The explorer's judges against designs with one bug planted each: a judge
-// that a broken design passes gives a false "ok" with exit 0. Two bugs the
-// shared checks once let through: a guest handler entered for an interrupt
-// nothing raised (a duplicate delivery), and GIC_IRQ_GUEST_MIGRATING left
-// set after the interrupt's last list register retired, which makes Xen
-// 4.9's vgic_migrate_irq refuse every later move of it (RELEASE-4.9.0
+// that a broken design passes gives a false "ok" with exit 0. Three bugs
+// the shared checks once let through: a guest handler entered for an
+// interrupt nothing raised (a duplicate delivery); GIC_IRQ_GUEST_MIGRATING
+// left set after the interrupt's last list register retired, which makes
+// Xen 4.9's vgic_migrate_irq refuse every later move of it (RELEASE-4.9.0
 // xen/arch/arm/vgic.c: "irq %u migration failed: requested while in
-// progress"). The built-in designs' verdicts are the README matrix's
-// (readme-matrix-*.test.ts): neither check changes any of them.
+// progress"); a vCPU made runnable without the kick that wakes its idle
+// pCPU. The built-in designs' verdicts are the README matrix's
+// (readme-matrix-*.test.ts): none of these checks changes any of them.
 // (Isolated: registers designs.)
 
 import { describe, expect, it } from "vitest";
@@ -49,6 +50,17 @@ class KeepsMigrating extends Xen49 {
   }
 }
 
+/** Xen 4.9 whose vcpu_unblock sends no event-check SGI: a blocked vCPU
+ *  becomes runnable while its pCPU sleeps on in WFI. */
+class UnblocksWithoutKick extends Xen49 {
+  override readonly variant: string = "test-unblocks-without-kick";
+  // eslint-disable-next-line require-yield
+  override *vcpu_unblock(_ctx: PCpu, v: Vcpu): Co {
+    v.blocked = false;
+  }
+}
+
+registerVariant({ name: "test-unblocks-without-kick", parent: "xen-4.9", summary: "test only: vcpu_unblock without a kick", create: (m, o) => new UnblocksWithoutKick(m, o) });
 registerVariant({ name: "test-raises-retired-again", parent: "xen-4.9", summary: "test only: a retired interrupt raised once more", create: (m, o) => new RaisesRetiredAgain(m, o) });
 registerVariant({ name: "test-keeps-migrating", parent: "xen-4.9", summary: "test only: MIGRATING never cleared", create: (m, o) => new KeepsMigrating(m, o) });
 
@@ -99,9 +111,26 @@ describe("MIGRATING left set", () => {
 
   it("is a kind --fail-on knows and fails on by default", async () => {
     const { ALL_KINDS, DEFAULT_FAIL_ON } = await import("../host/explore/engine.ts");
-    for (const k of ["duplicate", "stuck-migrating"] as const) {
+    for (const k of ["duplicate", "stuck-migrating", "stalled"] as const) {
       expect(ALL_KINDS).toContain(k);
       expect(DEFAULT_FAIL_ON).toContain(k);
     }
+  });
+});
+
+describe("a runnable vCPU on a pCPU idle for good", () => {
+  it("is 'stalled' at the end of a run where a vCPU was unblocked without a kick", () => {
+    const hits: string[] = [];
+    for (const scenario of SCENARIOS) {
+      const r = explore({ scenario, variant: "test-unblocks-without-kick", budget: 200 });
+      const f = r.counterexample?.findings.find((x) => x.kind === "stalled");
+      if (f !== undefined) {
+        expect(f.message).toMatch(/^vCPU\d can run \(not blocked\) but its pCPU\d idles in WFI with nothing left to wake it/);
+        hits.push(scenario.name);
+      }
+    }
+    // the scenarios whose guest waits in WFI for an interrupt another pCPU
+    // injects (xen-4.9 itself: none of them stalls, the README matrix)
+    expect(hits).toEqual(["second-irq-lazy-clear", "itargetsr-concurrent", "stale-target-inject"]);
   });
 });

@@ -25,7 +25,7 @@ export type FindingKind =
   | "no-delivery" // a workload source raised and none of its instances reached a handler
   | "accounting" // a workload's instance accounting does not balance
   | "duplicate" // a guest handler entered for an interrupt with no injected instance of it in flight
-  | "stalled" // a workload run had nothing left to run before its end: every vCPU waits for what will not come
+  | "stalled" // nothing left to run while work remains: a workload before its end, or a runnable vCPU on a pCPU idle for good
   | "list-race" // a list operation on a vCPU's list without that vCPU's lock
   | "affinity" // a routed SPI's physical target is not its vCPU's pCPU at quiescence (the fuzzer's check/affinity.ts)
   | "no-quiescence" // a scenario run did not end within its step limit: cut, so not judged
@@ -147,6 +147,30 @@ export function strandedActive(design: VgicDesign, gic: Gic, handles: (vcpu: num
       }
     });
   }
+  return out;
+}
+
+/** At the end of a run that ended with nothing left to run or to happen
+ *  (the machine's "done": every thread waits or idles, no event is due),
+ *  a vCPU that is not blocked on a pCPU idling in WFI will never run
+ *  again: it was made runnable (vcpu_unblock, a migration's vcpu_wake)
+ *  without the event-check SGI that wakes its pCPU to schedule it
+ *  (xen/common/schedule.c vcpu_wake and xen/arch/arm/vgic.c vcpu_kick,
+ *  RELEASE-4.8.0), and any interrupt in flight for it is never handled.
+ *  Only there: earlier, the kick may be on its way. */
+export function unscheduledAtEnd(design: VgicDesign): Finding[] {
+  const out: Finding[] = [];
+  design.pcpu.forEach((pc, cpu) => {
+    const t = design.machine.cpus[cpu];
+    if (pc.current !== null || t === undefined || t.threadState !== "idle") return;
+    for (const v of pc.runq) {
+      if (v.blocked) continue;
+      out.push({
+        kind: "stalled", path: "runnable-not-scheduled", vcpu: v.vcpu_id,
+        message: `vCPU${v.vcpu_id} can run (not blocked) but its pCPU${cpu} idles in WFI with nothing left to wake it: it was made runnable without a kick of pCPU${cpu}, and it never runs again`,
+      });
+    }
+  });
   return out;
 }
 

@@ -31,7 +31,7 @@ import type { Strategy, Verdict } from "./search.ts";
 export { STRATEGIES, type Strategy, type Verdict } from "./search.ts";
 
 export const ALL_KINDS: readonly FindingKind[] = [
-  "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "stuck-migrating", "lr-mismatch", "dropped", "duplicate", "list-race", "livelock", "no-quiescence", "error",
+  "deadlock", "lock-inversion", "lockdep", "lost", "stuck-active", "stuck-migrating", "lr-mismatch", "dropped", "duplicate", "stalled", "list-race", "livelock", "no-quiescence", "error",
 ];
 /** By default every finding but a lock-order inversion (a hazard, not a failure). */
 export const DEFAULT_FAIL_ON: readonly FindingKind[] = ALL_KINDS.filter((k) => k !== "lock-inversion");

@@ -53,6 +53,10 @@ export const VGIC_FAULTS = {
   /** every insertion into a vCPU's inflight_irqs goes to the head of the
    *  list, not before the first entry of lower priority */
   "inflight-at-head": "inflight_irqs insertions go to the head of the list, not in priority order",
+  /** vcpu_unblock makes a blocked vCPU runnable without the event-check
+   *  SGI to its pCPU: a pCPU idle in WFI does not notice, and the vCPU
+   *  waits for whatever else wakes that pCPU */
+  "unblock-no-kick": "vcpu_unblock does not kick the vCPU's pCPU",
   /** the new vGIC's vgic_mmio_write_sgir leaves vCPU0 out of its targets */
   "sgir-skips-vcpu0": "vgic_mmio_write_sgir (new vGIC) skips vCPU0",
   /** the new vGIC's vgic_mmio_write_sgir latches the SGI from vCPU0 as
@@ -221,6 +225,12 @@ export function plantVgicFaults(vgic: Vgic, gic: Gic, faults: readonly string[])
         items.unshift(p);
       };
     }
+  }
+  if (faults.includes("unblock-no-kick")) {
+    // eslint-disable-next-line require-yield
+    o.vcpu_unblock = function* vcpu_unblock(_ctx: PCpu, v: Vcpu): Co {
+      v.blocked = false;
+    };
   }
   if (faults.includes("inflight-resort")) {
     const raise = vgic.gic_raise_inflight_irq.bind(vgic);

@@ -31,7 +31,7 @@ import { allVariants } from "../xen/variants.ts";
 import { GIC_IRQ_GUEST_QUEUED } from "../xen/pending.ts";
 import { Accounting } from "../workload/accounting.ts";
 import { spiKey } from "../guest/devices.ts";
-import { checkRun, checkVgic, exceptionSite, strandedActive, type Finding as VgicFinding } from "../check/vgic.ts";
+import { checkRun, checkVgic, exceptionSite, strandedActive, unscheduledAtEnd, type Finding as VgicFinding } from "../check/vgic.ts";
 import { pendingNotTaken } from "../check/distributor.ts";
 import { SgiOracle } from "../check/sgi.ts";
 import { AffinityLog, checkAffinity } from "../check/affinity.ts";
@@ -133,7 +133,7 @@ function describe(op: VgicOp): string {
 // ---- the session
 
 /** Order in which simultaneous findings are reported (the first wins). */
-const PRIORITY = ["crash", "switch-restore", "maintenance-enables", "list-race", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "lr-contents", "list-order", "domain-crash", "lost", "duplicate", "stuck-active", "stuck-migrating", "affinity", "livelock", "no-quiescence"];
+const PRIORITY = ["crash", "switch-restore", "maintenance-enables", "list-race", "deadlock", "lock-inversion", "lockdep", "lr-mismatch", "lr-contents", "list-order", "domain-crash", "lost", "duplicate", "stuck-active", "stuck-migrating", "affinity", "stalled", "livelock", "no-quiescence"];
 const MESSAGE_LIMIT = 600;
 
 export interface VgicViolation extends Violation {
@@ -395,6 +395,7 @@ export function runVgicCase(config: VgicConfig, ops: readonly VgicOp[], o: RunOp
   if (r.reason === "done") {
     try {
       for (const f of checkVgic(s.vgic, s.gic)) add(f);
+      for (const f of unscheduledAtEnd(s.vgic)) add(f);
       for (const f of cs.sgi.judge(s.vgic, s.gic, observer.dups)) add(f);
       for (const f of strandedActive(s.vgic, s.gic, (v, irq) => s.hyp.guests[v]!.handling === irq || cs.kept.has(v * 1024 + irq))) add(f);
       for (const f of checkAffinity(s.vgic, s.gic, affinity)) add(f);

@@ -11,7 +11,7 @@ import type { Scheduler } from "../sim/sched.ts";
 import type { MemoryOptions } from "../sim/memory.ts";
 import { GICD, GICV } from "../hw/regs.ts";
 import type { GuestCpu } from "../guest/guest.ts";
-import { checkRun, checkVgic, type Finding } from "../check/vgic.ts";
+import { checkRun, checkVgic, unscheduledAtEnd, type Finding } from "../check/vgic.ts";
 import { buildSystem, type System, type SystemOptions } from "./system.ts";
 import { guestCpuInterfaces, guestIrq, inListRegister, migrating, onLrPending, seededInstances } from "./setup.ts";
 
@@ -108,6 +108,7 @@ class FramedRun implements ScenarioRun {
     }
     for (const x of this.delivered) if (x.includes("dropped")) f.push({ kind: "dropped", message: `the design dropped an injection: ${x}` });
     f.push(...duplicates(this.delivered, this.sources));
+    if (r.reason === "done") f.push(...unscheduledAtEnd(this.sys.vgic));
     return [...f, ...checkVgic(this.sys.vgic, this.sys.gic), ...this.extra(r, this.delivered)];
   }
 }
