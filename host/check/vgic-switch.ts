@@ -142,14 +142,17 @@ export class SwitchChecker {
     for (let i = 0; i < this.vgic.nr_lrs; i++) {
       if (pc.lr_mask[i] === 0) continue;
       const raw = m[b + i]!;
+      // (the fields read in place: this runs on every guest entry)
+      if (((raw >>> 28) & 3) === LrState.Invalid) continue;
+      const p = this.vgic.d.irq_to_pending(v, raw & 0x3ff);
+      const hw = (raw >>> 31) === 1, phys = p.desc === null ? -1 : p.desc.irq;
+      if (((raw >>> 23) & 0x1f) === p.priority >> 3 && hw === (phys >= 0) && (!hw || ((raw >>> 10) & 0x3ff) === phys)) continue;
       const lr = decodeLr(raw);
-      if (lr.state === LrState.Invalid) continue;
-      const p = this.vgic.d.irq_to_pending(v, lr.virtualId);
       const bad: string[] = [];
       if (lr.priority !== (p.priority & 0xf8)) bad.push(`priority ${hex(lr.priority)}, its pending_irq's is ${hex(p.priority)}`);
-      if (lr.hw !== (p.desc !== null)) bad.push(p.desc !== null ? `no HW bit for physical IRQ ${p.desc.irq}` : "the HW bit for an interrupt with no physical desc");
-      else if (lr.hw && lr.physicalId !== p.desc!.irq) bad.push(`physical ID ${lr.physicalId}, its desc's is ${p.desc!.irq}`);
-      if (bad.length > 0) this.add("lr-contents", `${v.name} returns to the guest on pCPU ${pcpu} with LR${i} ${hex(raw)} for IRQ ${lr.virtualId}: ${bad.join(", ")}`);
+      if (lr.hw !== (phys >= 0)) bad.push(phys >= 0 ? `no HW bit for physical IRQ ${phys}` : "the HW bit for an interrupt with no physical desc");
+      else if (lr.hw && lr.physicalId !== phys) bad.push(`physical ID ${lr.physicalId}, its desc's is ${phys}`);
+      this.add("lr-contents", `${v.name} returns to the guest on pCPU ${pcpu} with LR${i} ${hex(raw)} for IRQ ${lr.virtualId}: ${bad.join(", ")}`);
     }
   }
 
