@@ -100,6 +100,11 @@ function listRegisters(vgic: Vgic, gic: Gic): Array<{ vcpu: number; lr: number; 
   return out;
 }
 
+/** Some live or saved list register holds `irq` in a valid state. */
+function inSomeLr(lrs: ReadonlyArray<{ value: number }>, irq: number): boolean {
+  return lrs.some((l) => (l.value & 0x3ff) === irq && decodeLr(l.value).state !== LrState.Invalid);
+}
+
 /** A list register left active (or active and pending) for an interrupt
  *  its vCPU's guest is not handling: the guest's EOI and DIR found no list
  *  register holding what it acknowledged, so nothing will deactivate this
@@ -205,8 +210,7 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
   // made yet is not QUEUED): the SPIs, then each vCPU's private ones
   const queuedOnNoList = (p: PendingIrq, owner: Vcpu | null): void => {
     if (!p.test_bit(GIC_IRQ_GUEST_QUEUED)) return;
-    const inLr = lrs.some((l) => (l.value & 0x3ff) === p.irq && decodeLr(l.value).state !== LrState.Invalid);
-    if (p.inflight === null && p.lr_queue === null && !inLr) {
+    if (p.inflight === null && p.lr_queue === null && !inSomeLr(lrs, p.irq)) {
       findings.push({
         kind: "lost", path: "queued-on-no-list", irq: p.irq, ...(owner !== null ? { vcpu: owner.vcpu_id } : {}),
         message: `IRQ ${p.irq}${owner !== null ? ` of vCPU${owner.vcpu_id}` : ""} is QUEUED (${p.statusString()}) but on no inflight or lr_pending list and in no list register: it will never be delivered`,
@@ -224,8 +228,7 @@ export function checkVgic(design: VgicDesign, gic: Gic): Finding[] {
   // every later move ("migration failed: requested while in progress") and
   // the ITARGETSR write keeps the old target.
   const migratingNowhere = (p: PendingIrq, owner: Vcpu | null): void => {
-    if (!p.test_bit(GIC_IRQ_GUEST_MIGRATING) || p.inflight !== null || p.lr_queue !== null) return;
-    if (lrs.some((l) => (l.value & 0x3ff) === p.irq && decodeLr(l.value).state !== LrState.Invalid)) return;
+    if (!p.test_bit(GIC_IRQ_GUEST_MIGRATING) || p.inflight !== null || p.lr_queue !== null || inSomeLr(lrs, p.irq)) return;
     findings.push({
       kind: "stuck-migrating", irq: p.irq, ...(owner !== null ? { vcpu: owner.vcpu_id } : {}),
       message: `IRQ ${p.irq}${owner !== null ? ` of vCPU${owner.vcpu_id}` : ""} is MIGRATING (${p.statusString()}) but on no inflight or lr_pending list and in no list register: no retire will finish the move and clear it, and Xen 4.9's vgic_migrate_irq refuses every later move of it`,

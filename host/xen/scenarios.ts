@@ -90,7 +90,10 @@ class FramedRun implements ScenarioRun {
   constructor(readonly sys: System, private readonly extra: (r: RunResult, delivered: string[]) => Finding[]) {
     const delivered = this.delivered, sources = this.sources;
     for (const [irq, n] of seededInstances(sys)) if (irq >= 32) sourceOf(sources, irq).seeded += n;
-    sys.vgic.observer.delivered = (irq, v) => delivered.push(`${irq}@v${v.vcpu_id}`);
+    sys.vgic.observer.delivered = (irq, v) => {
+      delivered.push(`${irq}@v${v.vcpu_id}`);
+      if (irq >= 32) sourceOf(sources, irq).entries.push(v.vcpu_id);
+    };
     sys.vgic.observer.dropped = (irq, v, reason) => delivered.push(`${irq}@v${v.vcpu_id}:dropped(${reason})`);
     sys.vgic.observer.physicalAck = (irq) => { if (irq >= 32) sourceOf(sources, irq).acks++; };
     sys.vgic.observer.guestPended = (irq) => { if (irq >= 32) sourceOf(sources, irq).pends++; };
@@ -107,17 +110,19 @@ class FramedRun implements ScenarioRun {
       return f;
     }
     for (const x of this.delivered) if (x.includes("dropped")) f.push({ kind: "dropped", message: `the design dropped an injection: ${x}` });
-    f.push(...duplicates(this.delivered, this.sources));
+    f.push(...duplicates(this.sources));
     if (r.reason === "done") f.push(...unscheduledAtEnd(this.sys.vgic));
     return [...f, ...checkVgic(this.sys.vgic, this.sys.gic), ...this.extra(r, this.delivered)];
   }
 }
 
-interface Sources { seeded: number; acks: number; pends: number }
+/** An SPI's guest handler entries (the vCPU of each) and the instances
+ *  behind them. */
+interface Sources { entries: number[]; seeded: number; acks: number; pends: number }
 
 function sourceOf(m: Map<number, Sources>, irq: number): Sources {
   let s = m.get(irq);
-  if (s === undefined) m.set(irq, s = { seeded: 0, acks: 0, pends: 0 });
+  if (s === undefined) m.set(irq, s = { entries: [], seeded: 0, acks: 0, pends: 0 });
   return s;
 }
 
@@ -130,20 +135,10 @@ function sourceOf(m: Map<number, Sources>, irq: number): Sources {
  *  so a level line still high is acknowledged again before it is injected
  *  again. More handler entries than instances is a delivery with nothing
  *  behind it: the guest handles an interrupt no device raised. */
-function duplicates(delivered: readonly string[], sources: Map<number, Sources>): Finding[] {
-  const entries = new Map<number, string[]>();
-  for (const x of delivered) {
-    if (x.includes("dropped")) continue;
-    const at = x.indexOf("@");
-    const irq = Number(x.slice(0, at));
-    if (!(irq >= 32)) continue;
-    let e = entries.get(irq);
-    if (e === undefined) entries.set(irq, e = []);
-    e.push(x.slice(at + 1));
-  }
+function duplicates(sources: Map<number, Sources>): Finding[] {
   const out: Finding[] = [];
-  for (const [irq, on] of entries) {
-    const s = sources.get(irq) ?? { seeded: 0, acks: 0, pends: 0 };
+  for (const [irq, s] of sources) {
+    const on = s.entries;
     const extra = on.length - s.seeded - s.acks - s.pends;
     if (extra <= 0) continue;
     const behind = [
@@ -153,7 +148,7 @@ function duplicates(delivered: readonly string[], sources: Map<number, Sources>)
     ];
     out.push({
       kind: "duplicate", irq,
-      message: `IRQ ${irq} reached a guest handler ${on.length} times (${on.join(", ")}) but ${behind.join(", ")}: ` +
+      message: `IRQ ${irq} reached a guest handler ${on.length} time${on.length === 1 ? "" : "s"} (${on.map((k) => `v${k}`).join(", ")}) but ${behind.join(", ")}: ` +
         `${extra} handler entr${extra === 1 ? "y" : "ies"} with no interrupt behind ${extra === 1 ? "it" : "them"}`,
     });
   }
